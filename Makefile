@@ -1,0 +1,95 @@
+# opsledger — one Makefile, out-of-tree build into $(BUILD).
+#
+# Top-level targets first make sure the Debian packages are there (only when
+# pkg-config cannot find one), then re-enter make so pkg-config flags are
+# evaluated after the install.
+
+BUILD   ?= build
+PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+
+.DEFAULT_GOAL := all
+.PHONY: all deps ensure-deps binaries test unit e2e check-asan demo bench clean fuzz
+
+all: ensure-deps
+	@$(MAKE) --no-print-directory binaries
+
+ensure-deps:
+	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 || $(MAKE) --no-print-directory deps
+
+deps:
+	@sh scripts/install-deps.sh
+
+test: ensure-deps
+	@$(MAKE) --no-print-directory binaries
+	@$(MAKE) --no-print-directory unit e2e
+
+check-asan: ensure-deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN=1 binaries
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN=1 unit e2e
+
+demo: ensure-deps
+	@$(MAKE) --no-print-directory binaries
+	@sh scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+# ---------------------------------------------------------------- build rules
+ifneq ($(MAKECMDGOALS),deps)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+endif
+
+SANFLAGS :=
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
+           -DOL_SCHEMA_DIR_DEFAULT='"$(abspath schemas)"' $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS)
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIB        := $(BUILD)/lib/libopsledger.a
+
+SERVICES   := $(notdir $(wildcard services/*))
+# services/opsledger is the dispatcher tool; every other folder is opsledger-<name>
+bin_name    = $(if $(filter opsledger,$(1)),opsledger,opsledger-$(1))
+SVC_BINS   := $(foreach s,$(SERVICES),$(BUILD)/bin/$(call bin_name,$(s)))
+
+TEST_SRC   := $(wildcard tests/unit/test_*.c)
+TEST_BINS  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+binaries: $(LIB) $(SVC_BINS) $(TEST_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define SVC_RULE
+$(BUILD)/bin/$(call bin_name,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard services/$(1)/*.c)) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call SVC_RULE,$(s))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit: $(TEST_BINS)
+	@sh tests/run-unit.sh $(BUILD)
+
+e2e: $(SVC_BINS)
+	@sh tests/run-e2e.sh $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,211 @@
+/* ol_codec — see ol_codec.h. */
+#include "ol_codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ol_codec_err_name(enum ol_codec_err e)
+{
+    switch (e) {
+    case OL_CODEC_OK: return "ok";
+    case OL_CODEC_SHORT: return "short_frame";
+    case OL_CODEC_MAGIC: return "wrong_magic";
+    case OL_CODEC_UNKNOWN_ID: return "unknown_schema_id";
+    case OL_CODEC_WRONG_SUBJECT: return "wrong_subject";
+    case OL_CODEC_INCOMPATIBLE: return "incompatible_schema";
+    case OL_CODEC_BODY: return "bad_body";
+    case OL_CODEC_TRAILING: return "trailing_bytes";
+    case OL_CODEC_NOMEM: return "out_of_memory";
+    }
+    return "unknown";
+}
+
+int ol_codec_encode(const ol_schema *s, avro_value_t *v, uint8_t **out, size_t *out_len, char *err,
+                    size_t errlen)
+{
+    size_t body = 0;
+    uint8_t *buf = NULL;
+    avro_writer_t w = NULL;
+
+    *out = NULL;
+    *out_len = 0;
+    if (avro_value_sizeof(v, &body)) {
+        snprintf(err, errlen, "avro sizeof: %s", avro_strerror());
+        return -1;
+    }
+    buf = malloc(OL_FRAME_HEADER + body);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    buf[0] = 0;
+    buf[1] = (uint8_t)((uint32_t)s->id >> 24);
+    buf[2] = (uint8_t)((uint32_t)s->id >> 16);
+    buf[3] = (uint8_t)((uint32_t)s->id >> 8);
+    buf[4] = (uint8_t)s->id;
+    w = avro_writer_memory((char *)buf + OL_FRAME_HEADER, (int64_t)body);
+    if (!w || avro_value_write(w, v)) {
+        snprintf(err, errlen, "avro write: %s", avro_strerror());
+        if (w)
+            avro_writer_free(w);
+        free(buf);
+        return -1;
+    }
+    avro_writer_free(w);
+    *out = buf;
+    *out_len = OL_FRAME_HEADER + body;
+    return 0;
+}
+
+enum ol_codec_err ol_codec_header(const void *buf, size_t len, int32_t *schema_id)
+{
+    const uint8_t *b = buf;
+    *schema_id = -1;
+    if (len < OL_FRAME_HEADER)
+        return OL_CODEC_SHORT;
+    if (b[0] != 0)
+        return OL_CODEC_MAGIC;
+    *schema_id = (int32_t)(((uint32_t)b[1] << 24) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 8) | b[4]);
+    return OL_CODEC_OK;
+}
+
+struct resolver {
+    int32_t writer_id;
+    avro_value_iface_t *iface; /* resolved writer, NULL when same schema */
+    avro_value_t resolved;
+    int incompatible;
+    char reason[160];
+};
+
+struct ol_decoder {
+    const ol_schemas *all;
+    const ol_schema *reader;
+    avro_value_t value;
+    struct resolver *r;
+    size_t nr;
+    avro_reader_t mem;
+};
+
+ol_decoder *ol_decoder_new(const ol_schemas *all, const ol_schema *reader)
+{
+    ol_decoder *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->all = all;
+    d->reader = reader;
+    if (avro_generic_value_new(reader->iface, &d->value)) {
+        free(d);
+        return NULL;
+    }
+    d->mem = avro_reader_memory("", 0);
+    if (!d->mem) {
+        avro_value_decref(&d->value);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void ol_decoder_free(ol_decoder *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->nr; i++) {
+        if (d->r[i].iface) {
+            avro_value_decref(&d->r[i].resolved);
+            avro_value_iface_decref(d->r[i].iface);
+        }
+    }
+    free(d->r);
+    avro_value_decref(&d->value);
+    avro_reader_free(d->mem);
+    free(d);
+}
+
+avro_value_t *ol_decoder_value(ol_decoder *d)
+{
+    return &d->value;
+}
+
+static struct resolver *resolver_for(ol_decoder *d, const ol_schema *w)
+{
+    for (size_t i = 0; i < d->nr; i++)
+        if (d->r[i].writer_id == w->id)
+            return &d->r[i];
+    struct resolver *nr = realloc(d->r, (d->nr + 1) * sizeof *nr);
+    if (!nr)
+        return NULL;
+    d->r = nr;
+    struct resolver *r = &d->r[d->nr++];
+    memset(r, 0, sizeof *r);
+    r->writer_id = w->id;
+    if (w == d->reader)
+        return r;
+    r->iface = avro_resolved_writer_new(w->avro, d->reader->avro);
+    if (!r->iface) {
+        r->incompatible = 1;
+        snprintf(r->reason, sizeof r->reason, "%s", avro_strerror());
+        return r;
+    }
+    if (avro_resolved_writer_new_value(r->iface, &r->resolved)) {
+        avro_value_iface_decref(r->iface);
+        r->iface = NULL;
+        r->incompatible = 1;
+        snprintf(r->reason, sizeof r->reason, "%s", avro_strerror());
+        return r;
+    }
+    avro_resolved_writer_set_dest(&r->resolved, &d->value);
+    return r;
+}
+
+enum ol_codec_err ol_decoder_decode(ol_decoder *d, const void *buf, size_t len, int32_t *writer_id,
+                                    char *err, size_t errlen)
+{
+    enum ol_codec_err e = ol_codec_header(buf, len, writer_id);
+    const ol_schema *w;
+    struct resolver *r;
+
+    if (e == OL_CODEC_SHORT) {
+        snprintf(err, errlen, "frame of %zu bytes is shorter than the 5-byte header", len);
+        return e;
+    }
+    if (e == OL_CODEC_MAGIC) {
+        snprintf(err, errlen, "magic byte is 0x%02x, expected 0x00", ((const uint8_t *)buf)[0]);
+        return e;
+    }
+    w = ol_schemas_by_id(d->all, *writer_id);
+    if (!w) {
+        snprintf(err, errlen, "schema id %d is not in the manifest", *writer_id);
+        return OL_CODEC_UNKNOWN_ID;
+    }
+    if (strcmp(w->subject, d->reader->subject) != 0) {
+        snprintf(err, errlen, "schema id %d is of subject %s, expected %s", *writer_id, w->subject,
+                 d->reader->subject);
+        return OL_CODEC_WRONG_SUBJECT;
+    }
+    r = resolver_for(d, w);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return OL_CODEC_NOMEM;
+    }
+    if (r->incompatible) {
+        snprintf(err, errlen, "schema id %d cannot be read as id %d: %s", w->id, d->reader->id, r->reason);
+        return OL_CODEC_INCOMPATIBLE;
+    }
+    avro_value_reset(&d->value);
+    avro_reader_memory_set_source(d->mem, (const char *)buf + OL_FRAME_HEADER, (int64_t)(len - OL_FRAME_HEADER));
+    int rc = avro_value_read(d->mem, r->iface ? &r->resolved : &d->value);
+    if (rc) {
+        snprintf(err, errlen, "avro body of schema id %d does not decode: %s", w->id, avro_strerror());
+        avro_value_reset(&d->value);
+        return OL_CODEC_BODY;
+    }
+    /* avro_reader_memory has no public "bytes left"; read one more byte */
+    char extra;
+    if (avro_read(d->mem, &extra, 1) == 0) {
+        snprintf(err, errlen, "trailing bytes after the avro record of schema id %d", w->id);
+        return OL_CODEC_TRAILING;
+    }
+    return OL_CODEC_OK;
+}

@@ -1,0 +1,247 @@
+/* ol_fold — the helpers a service calls from apply() and flush(): dirty
+ * keys, entity look-ups, and emission of derived events with deterministic
+ * revision and event_id (see ol_runtime.h). */
+#include "ol_runtime_int.h"
+#include "ol_log.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+MDB_txn *ol_fold_txn(ol_fold_ctx *ctx) { return ctx->txn; }
+MDB_dbi ol_fold_dbi(ol_fold_ctx *ctx, const char *name) { return ol_store_dbi(&ctx->rt->store, name); }
+void *ol_fold_state(ol_fold_ctx *ctx) { return ctx->rt->state; }
+const ol_config *ol_fold_config(ol_fold_ctx *ctx) { return ctx->rt->cfg; }
+int64_t ol_fold_data_time(ol_fold_ctx *ctx) { return ctx->rt->data_time; }
+
+int ol_fold_mark(ol_fold_ctx *ctx, const void *key, size_t len)
+{
+    ol_runtime *rt = ctx->rt;
+    if (rt->ndirty == rt->capdirty) {
+        size_t cap = rt->capdirty ? rt->capdirty * 2 : 256;
+        MDB_val *n = realloc(rt->dirty, cap * sizeof *n);
+        if (!n)
+            return -1;
+        rt->dirty = n;
+        rt->capdirty = cap;
+    }
+    void *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, key, len);
+    rt->dirty[rt->ndirty].mv_size = len;
+    rt->dirty[rt->ndirty].mv_data = copy;
+    rt->ndirty++;
+    return 0;
+}
+
+static int val_cmp(const void *a, const void *b)
+{
+    const MDB_val *x = a, *y = b;
+    size_t n = x->mv_size < y->mv_size ? x->mv_size : y->mv_size;
+    int c = memcmp(x->mv_data, y->mv_data, n);
+    if (c)
+        return c;
+    return x->mv_size < y->mv_size ? -1 : x->mv_size > y->mv_size;
+}
+
+size_t ol_fold_dirty(ol_fold_ctx *ctx, const MDB_val **keys)
+{
+    ol_runtime *rt = ctx->rt;
+    size_t out = 0;
+    qsort(rt->dirty, rt->ndirty, sizeof *rt->dirty, val_cmp);
+    for (size_t i = 0; i < rt->ndirty; i++) {
+        if (out > 0 && val_cmp(&rt->dirty[out - 1], &rt->dirty[i]) == 0) {
+            free(rt->dirty[i].mv_data);
+            continue;
+        }
+        rt->dirty[out++] = rt->dirty[i];
+    }
+    rt->ndirty = out;
+    *keys = rt->dirty;
+    return out;
+}
+
+int ol_fold_count(ol_fold_ctx *ctx, const char *counter, int64_t delta)
+{
+    return ol_meta_add_i64(ctx->txn, ctx->rt->meta, counter, delta) ? -1 : 0;
+}
+
+int ol_fold_lookup(ol_fold_ctx *ctx, const char *topic, const char *entity_id, avro_value_t **out)
+{
+    ol_runtime *rt = ctx->rt;
+    struct topic_io *t = NULL;
+    char err[300];
+    int32_t wid;
+    for (size_t i = 0; i < rt->nin; i++)
+        if (strcmp(rt->in[i].topic, topic) == 0)
+            t = &rt->in[i];
+    if (!t)
+        return -1;
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, topic);
+    ol_key_str(&k, entity_id);
+    MDB_val kv = ol_key_val(&k), v;
+    int rc = mdb_get(ctx->txn, rt->entity, &kv, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return -1;
+    const uint8_t *p = v.mv_data;
+    size_t elen = ((size_t)p[8] << 8) | p[9];
+    if (ol_decoder_decode(t->lookup, p + 10 + elen, v.mv_size - 10 - elen, &wid, err, sizeof err)) {
+        ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", topic, entity_id, err);
+        return -1;
+    }
+    *out = ol_decoder_value(t->lookup);
+    return 1;
+}
+
+static struct derived_io *derived_of(ol_runtime *rt, const char *topic)
+{
+    for (size_t i = 0; i < rt->nout; i++)
+        if (strcmp(rt->out[i].topic, topic) == 0)
+            return &rt->out[i];
+    ol_error("topic is not a declared output|topic=%s service=%s", topic, rt->svc->name);
+    return NULL;
+}
+
+avro_value_t *ol_fold_new_derived(ol_fold_ctx *ctx, const char *topic)
+{
+    struct derived_io *d = derived_of(ctx->rt, topic);
+    if (!d)
+        return NULL;
+    avro_value_reset(&d->fresh);
+    return &d->fresh;
+}
+
+static int derived_get(ol_fold_ctx *ctx, const char *topic, const char *key, MDB_val *v)
+{
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, topic);
+    ol_key_str(&k, key);
+    MDB_val kv = ol_key_val(&k);
+    return mdb_get(ctx->txn, ctx->rt->derived, &kv, v);
+}
+
+int ol_fold_derived_prev(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t **out)
+{
+    struct derived_io *d = derived_of(ctx->rt, topic);
+    MDB_val v;
+    char err[300];
+    int32_t wid;
+    if (!d)
+        return -1;
+    int rc = derived_get(ctx, topic, key, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return -1;
+    if (ol_decoder_decode(d->prev, v.mv_data, v.mv_size, &wid, err, sizeof err)) {
+        ol_error("stored derived event does not decode|topic=%s key=%s reason=\"%s\"", topic, key, err);
+        return -1;
+    }
+    *out = ol_decoder_value(d->prev);
+    return 1;
+}
+
+void ol_derived_event_id(const char *service, const char *key, int64_t revision, char buf[37])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char in[1024];
+    int n = snprintf(in, sizeof in, "%s%c%s%c%lld", service, 0, key, 0, (long long)revision);
+    if (n < 0 || (size_t)n >= sizeof in)
+        n = (int)sizeof in - 1; /* keys are bounded well below this */
+    SHA256((const unsigned char *)in, (size_t)n, md);
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x80); /* version 8: custom */
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    static const char hex[] = "0123456789abcdef";
+    size_t j = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            buf[j++] = '-';
+        buf[j++] = hex[md[i] >> 4];
+        buf[j++] = hex[md[i] & 15];
+    }
+    buf[j] = '\0';
+}
+
+static int set_envelope(avro_value_t *v, const char *event_id, const char *key, int64_t revision)
+{
+    avro_value_t f;
+    if (avro_value_get_by_name(v, "event_id", &f, NULL) || avro_value_set_string(&f, event_id))
+        return -1;
+    if (avro_value_get_by_name(v, "key", &f, NULL) || avro_value_set_string(&f, key))
+        return -1;
+    if (avro_value_get_by_name(v, "revision", &f, NULL) || avro_value_set_long(&f, revision))
+        return -1;
+    return 0;
+}
+
+int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t *v)
+{
+    ol_runtime *rt = ctx->rt;
+    struct derived_io *d = derived_of(rt, topic);
+    char err[300], eid[37];
+    uint8_t *frame = NULL;
+    size_t flen;
+    MDB_val prev;
+    int64_t revision = 0;
+    int rc, ret = -1;
+
+    if (!d)
+        return -1;
+    rc = derived_get(ctx, topic, key, &prev);
+    if (rc && rc != MDB_NOTFOUND)
+        return -1;
+    if (rc == 0) {
+        /* same content? encode with the previous envelope and compare bytes */
+        avro_value_t *pv;
+        if (ol_fold_derived_prev(ctx, topic, key, &pv) != 1)
+            return -1;
+        avro_value_t f;
+        int64_t prev_rev;
+        const char *prev_eid;
+        size_t l;
+        if (avro_value_get_by_name(pv, "revision", &f, NULL) || avro_value_get_long(&f, &prev_rev) ||
+            avro_value_get_by_name(pv, "event_id", &f, NULL) || avro_value_get_string(&f, &prev_eid, &l))
+            return -1;
+        revision = prev_rev;
+        snprintf(eid, sizeof eid, "%s", prev_eid);
+        if (set_envelope(v, eid, key, revision) || ol_codec_encode(d->schema, v, &frame, &flen, err, sizeof err))
+            goto out;
+        if (flen == prev.mv_size && memcmp(frame, prev.mv_data, flen) == 0) {
+            ret = 0;
+            goto out;
+        }
+        free(frame);
+        frame = NULL;
+    }
+    revision++;
+    ol_derived_event_id(rt->svc->name, key, revision, eid);
+    if (set_envelope(v, eid, key, revision) || ol_codec_encode(d->schema, v, &frame, &flen, err, sizeof err)) {
+        ol_error("cannot encode derived event|topic=%s key=%s", topic, key);
+        goto out;
+    }
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, topic);
+    ol_key_str(&k, key);
+    MDB_val kv = ol_key_val(&k), fv = {flen, frame};
+    if ((rc = mdb_put(ctx->txn, rt->derived, &kv, &fv, 0))) {
+        ret = rc < 0 ? rc : -1;
+        goto out;
+    }
+    if ((rc = ol_outbox_append(rt, ctx->txn, topic, key, strlen(key), NULL, 0, frame, flen))) {
+        ret = rc < 0 ? rc : -1;
+        goto out;
+    }
+    rt->counters[C_EMITTED]++;
+    ret = 1;
+out:
+    free(frame);
+    return ret;
+}

@@ -1,0 +1,519 @@
+/* ol_runtime — the batch fold and the run loop (see ol_runtime.h).
+ *
+ * One batch = one LMDB write transaction holding: the entity versions that
+ * won, the service's projection changes, the dirty-key recomputation, the
+ * derived events and dead letters (in the outbox), the event_ids seen, the
+ * counters and the next offset of every partition touched. A crash before
+ * mdb_txn_commit leaves none of it; after, all of it. */
+#include "ol_runtime_int.h"
+#include "ol_json.h"
+#include "ol_log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const ol_rt_counter_names[C_N] = {
+    "records", "folded", "duplicates", "stale", "conflicts", "deadletters", "emitted", "batches",
+};
+
+static const char *const rt_dbs[] = {OL_RT_DBS};
+
+ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol_schemas *schemas,
+                           const ol_runtime_opts *opts, char *err, size_t errlen)
+{
+    const char *dbs[OL_STORE_MAX_DBS + 1];
+    size_t nd = 0;
+    int64_t map_bytes;
+    MDB_txn *txn = NULL;
+    int rc;
+    ol_runtime *rt = calloc(1, sizeof *rt);
+
+    if (!rt) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    rt->svc = svc;
+    rt->cfg = cfg;
+    rt->schemas = schemas;
+    rt->opts = *opts;
+    if (rt->opts.batch_max <= 0)
+        rt->opts.batch_max = 5000;
+    if (rt->opts.poll_timeout_ms <= 0)
+        rt->opts.poll_timeout_ms = 100;
+    if (ol_config_get_i64(cfg, "map_size", 1LL << 30, &map_bytes, err, errlen))
+        goto fail;
+
+    for (size_t i = 0; i < sizeof rt_dbs / sizeof rt_dbs[0]; i++)
+        dbs[nd++] = rt_dbs[i];
+    for (size_t i = 0; svc->dbs && svc->dbs[i] && nd < OL_STORE_MAX_DBS; i++)
+        dbs[nd++] = svc->dbs[i];
+    dbs[nd] = NULL;
+    if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes, 0, dbs, err, errlen))
+        goto fail;
+    rt->meta = ol_store_dbi(&rt->store, "meta");
+    rt->entity = ol_store_dbi(&rt->store, "entity");
+    rt->seen = ol_store_dbi(&rt->store, "seen");
+    rt->derived = ol_store_dbi(&rt->store, "derived");
+    rt->outbox = ol_store_dbi(&rt->store, "outbox");
+
+    for (size_t i = 0; svc->inputs[i]; i++) {
+        struct topic_io *t = &rt->in[rt->nin];
+        if (rt->nin == OL_MAX_TOPICS) {
+            snprintf(err, errlen, "too many input topics");
+            goto fail;
+        }
+        t->topic = svc->inputs[i];
+        t->schema = ol_schemas_for_topic(schemas, t->topic);
+        if (!t->schema) {
+            snprintf(err, errlen, "no schema for input topic %s in %s", t->topic, schemas->dir);
+            goto fail;
+        }
+        t->dec = ol_decoder_new(schemas, t->schema);
+        t->old = ol_decoder_new(schemas, t->schema);
+        t->lookup = ol_decoder_new(schemas, t->schema);
+        rt->nin++;
+        if (!t->dec || !t->old || !t->lookup) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    for (size_t i = 0; svc->outputs && svc->outputs[i]; i++) {
+        struct derived_io *d = &rt->out[rt->nout];
+        if (rt->nout == OL_MAX_TOPICS) {
+            snprintf(err, errlen, "too many output topics");
+            goto fail;
+        }
+        d->topic = svc->outputs[i];
+        d->schema = ol_schemas_for_topic(schemas, d->topic);
+        if (!d->schema) {
+            snprintf(err, errlen, "no schema for derived topic %s in %s", d->topic, schemas->dir);
+            goto fail;
+        }
+        if (avro_generic_value_new(d->schema->iface, &d->fresh)) {
+            snprintf(err, errlen, "avro: %s", avro_strerror());
+            goto fail;
+        }
+        d->prev = ol_decoder_new(schemas, d->schema);
+        rt->nout++;
+        if (!d->prev) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+
+    /* restore persistent state: data time and the outbox sequence */
+    if ((rc = mdb_txn_begin(rt->store.env, NULL, MDB_RDONLY, &txn))) {
+        snprintf(err, errlen, "%s: %s", opts->db_path, mdb_strerror(rc));
+        goto fail;
+    }
+    int64_t seq = 0;
+    if ((rc = ol_meta_get_i64(txn, rt->meta, "data_time", &rt->data_time)) ||
+        (rc = ol_meta_get_i64(txn, rt->meta, "outbox_seq", &seq))) {
+        snprintf(err, errlen, "%s: meta: %s", opts->db_path, mdb_strerror(rc));
+        goto fail;
+    }
+    mdb_txn_abort(txn);
+    txn = NULL;
+    rt->outbox_seq = (uint64_t)seq;
+
+    if (svc->init && svc->init(rt, &rt->state)) {
+        snprintf(err, errlen, "service %s failed to initialise", svc->name);
+        goto fail;
+    }
+    if (rt->opts.publish && ol_outbox_start(rt, err, errlen))
+        goto fail;
+    return rt;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    ol_runtime_free(rt);
+    return NULL;
+}
+
+void ol_runtime_free(ol_runtime *rt)
+{
+    if (!rt)
+        return;
+    if (rt->producer)
+        ol_outbox_stop(rt, 10000);
+    if (rt->svc->fini && rt->state)
+        rt->svc->fini(rt->state);
+    for (size_t i = 0; i < rt->nin; i++) {
+        ol_decoder_free(rt->in[i].dec);
+        ol_decoder_free(rt->in[i].old);
+        ol_decoder_free(rt->in[i].lookup);
+    }
+    for (size_t i = 0; i < rt->nout; i++) {
+        avro_value_decref(&rt->out[i].fresh);
+        ol_decoder_free(rt->out[i].prev);
+    }
+    ol_rt_dirty_clear(rt);
+    free(rt->dirty);
+    free(rt->offs);
+    free(rt->acked);
+    ol_store_close(&rt->store);
+    free(rt);
+}
+
+ol_store *ol_runtime_store(ol_runtime *rt) { return &rt->store; }
+const ol_service *ol_runtime_service(ol_runtime *rt) { return rt->svc; }
+const ol_config *ol_runtime_config(ol_runtime *rt) { return rt->cfg; }
+void ol_runtime_stop(ol_runtime *rt) { rt->stop = 1; }
+
+int64_t ol_runtime_offset(ol_runtime *rt, const char *topic, int32_t partition)
+{
+    MDB_txn *txn;
+    int64_t next = 0;
+    char name[300];
+    MDB_val k, v;
+    if (mdb_txn_begin(rt->store.env, NULL, MDB_RDONLY, &txn))
+        return -1;
+    snprintf(name, sizeof name, "offset/%s/%d", topic, partition);
+    k.mv_size = strlen(name);
+    k.mv_data = name;
+    if (mdb_get(txn, rt->meta, &k, &v) == 0 && v.mv_size == 8)
+        next = (int64_t)ol_be64(v.mv_data);
+    else
+        next = -1;
+    mdb_txn_abort(txn);
+    return next;
+}
+
+static ol_runtime *g_signal_rt;
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_signal_rt)
+        g_signal_rt->stop = 1;
+}
+
+void ol_runtime_handle_signals(ol_runtime *rt)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_signal_rt = rt;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void ol_rt_dirty_clear(ol_runtime *rt)
+{
+    for (size_t i = 0; i < rt->ndirty; i++)
+        free(rt->dirty[i].mv_data);
+    rt->ndirty = 0;
+}
+
+static struct topic_io *input_of(ol_runtime *rt, const char *topic)
+{
+    for (size_t i = 0; i < rt->nin; i++)
+        if (strcmp(rt->in[i].topic, topic) == 0)
+            return &rt->in[i];
+    return NULL;
+}
+
+static int note_offset(ol_runtime *rt, const ol_record *r)
+{
+    for (size_t i = 0; i < rt->noffs; i++)
+        if (rt->offs[i].partition == r->partition && strcmp(rt->offs[i].topic, r->topic) == 0) {
+            if (r->offset + 1 > rt->offs[i].next)
+                rt->offs[i].next = r->offset + 1;
+            return 0;
+        }
+    if (rt->noffs == rt->capoffs) {
+        size_t cap = rt->capoffs ? rt->capoffs * 2 : 16;
+        void *n = realloc(rt->offs, cap * sizeof *rt->offs);
+        if (!n)
+            return -1;
+        rt->offs = n;
+        rt->capoffs = cap;
+    }
+    struct topic_io *t = input_of(rt, r->topic);
+    rt->offs[rt->noffs].topic = t ? t->topic : r->topic; /* records' strings may not outlive the batch */
+    rt->offs[rt->noffs].partition = r->partition;
+    rt->offs[rt->noffs].next = r->offset + 1;
+    rt->noffs++;
+    return 0;
+}
+
+/* Dead letter: the original bytes, with why and where in the headers. */
+static int dead_letter(ol_runtime *rt, MDB_txn *txn, const ol_record *r, const char *reason)
+{
+    char key[400], part[16], off[24];
+    snprintf(key, sizeof key, "%s/%d/%lld", r->topic, r->partition, (long long)r->offset);
+    snprintf(part, sizeof part, "%d", r->partition);
+    snprintf(off, sizeof off, "%lld", (long long)r->offset);
+    ol_header h[] = {
+        {"ol.reason", reason, strlen(reason)},
+        {"ol.service", rt->svc->name, strlen(rt->svc->name)},
+        {"ol.source.topic", r->topic, strlen(r->topic)},
+        {"ol.source.partition", part, strlen(part)},
+        {"ol.source.offset", off, strlen(off)},
+    };
+    ol_warn("dead letter|service=%s topic=%s partition=%d offset=%lld reason=\"%s\"", rt->svc->name, r->topic,
+            r->partition, (long long)r->offset, reason);
+    rt->counters[C_DEADLETTERS]++;
+    return ol_outbox_append(rt, txn, "ops.deadletter", key, strlen(key), h, 5, r->value, r->value_len);
+}
+
+static int str_field(avro_value_t *v, const char *name, const char **out)
+{
+    avro_value_t f;
+    size_t len;
+    *out = NULL;
+    if (avro_value_get_by_name(v, name, &f, NULL))
+        return -1;
+    if (avro_value_get_type(&f) == AVRO_UNION) {
+        avro_value_t b;
+        if (avro_value_get_current_branch(&f, &b) || avro_value_get_type(&b) == AVRO_NULL)
+            return -1;
+        f = b;
+    }
+    if (avro_value_get_type(&f) != AVRO_STRING)
+        return -1;
+    return avro_value_get_string(&f, out, &len);
+}
+
+static int long_field(avro_value_t *v, const char *name, int64_t *out)
+{
+    avro_value_t f;
+    if (avro_value_get_by_name(v, name, &f, NULL))
+        return -1;
+    return avro_value_get_long(&f, out);
+}
+
+/* equal content: every field but the envelope's event_id, occurred_at, source */
+static int same_content(avro_value_t *a, avro_value_t *b)
+{
+    size_t n = 0;
+    avro_value_get_size(a, &n);
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t fa, fb;
+        const char *name = NULL;
+        if (avro_value_get_by_index(a, i, &fa, &name) || avro_value_get_by_index(b, i, &fb, NULL))
+            return 0;
+        if (!strcmp(name, "event_id") || !strcmp(name, "occurred_at") || !strcmp(name, "source"))
+            continue;
+        if (!avro_value_equal_fast(&fa, &fb))
+            return 0;
+    }
+    return 1;
+}
+
+/* entity value layout: revision(8, BE) | event_id length(2, BE) | event_id | frame */
+static int put_entity(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, int64_t rev, const char *event_id,
+                      const ol_record *r)
+{
+    size_t elen = strlen(event_id);
+    MDB_val v = {10 + elen + r->value_len, NULL};
+    int rc = mdb_put(txn, dbi, k, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    uint8_t *p = v.mv_data;
+    ol_put_be64(p, (uint64_t)rev);
+    p[8] = (uint8_t)(elen >> 8);
+    p[9] = (uint8_t)elen;
+    memcpy(p + 10, event_id, elen);
+    memcpy(p + 10 + elen, r->value, r->value_len);
+    return 0;
+}
+
+/* Folds one record. Returns 0 (folded, skipped or dead-lettered) or an LMDB
+ * error / -1 that must abort the batch. */
+static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
+{
+    char err[512], reason[600];
+    int32_t wid;
+    struct topic_io *t = input_of(rt, r->topic);
+    const char *event_id, *entity_id;
+    int64_t revision, occurred_at;
+    avro_value_t *v, *oldv = NULL;
+    int rc;
+
+    rt->counters[C_RECORDS]++;
+    if (!t) {
+        snprintf(reason, sizeof reason, "topic %s is not an input of %s", r->topic, rt->svc->name);
+        return dead_letter(rt, ctx->txn, r, reason);
+    }
+    enum ol_codec_err ce = ol_decoder_decode(t->dec, r->value, r->value_len, &wid, err, sizeof err);
+    if (ce != OL_CODEC_OK) {
+        snprintf(reason, sizeof reason, "%s: %s", ol_codec_err_name(ce), err);
+        return dead_letter(rt, ctx->txn, r, reason);
+    }
+    v = ol_decoder_value(t->dec);
+    if (ol_validate(t->schema, v, err, sizeof err)) {
+        snprintf(reason, sizeof reason, "invalid: %s", err);
+        return dead_letter(rt, ctx->txn, r, reason);
+    }
+    if (str_field(v, "event_id", &event_id) || str_field(v, t->schema->entity_field, &entity_id) ||
+        long_field(v, "revision", &revision) || long_field(v, "occurred_at", &occurred_at)) {
+        snprintf(reason, sizeof reason, "invalid: envelope fields event_id, %s, revision, occurred_at required",
+                 t->schema->entity_field);
+        return dead_letter(rt, ctx->txn, r, reason);
+    }
+
+    /* idempotency: an event_id seen before is skipped */
+    MDB_val sk = {strlen(event_id), (void *)event_id}, sv = {0, ""};
+    rc = mdb_put(ctx->txn, rt->seen, &sk, &sv, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        rt->counters[C_DUPLICATES]++;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (occurred_at > rt->data_time)
+        rt->data_time = occurred_at;
+
+    /* highest revision wins */
+    ol_key ek;
+    ol_key_init(&ek);
+    ol_key_str(&ek, t->topic);
+    ol_key_str(&ek, entity_id);
+    if (ek.overflow) {
+        snprintf(reason, sizeof reason, "invalid: field \"%s\": longer than 400 bytes", t->schema->entity_field);
+        return dead_letter(rt, ctx->txn, r, reason);
+    }
+    MDB_val k = ol_key_val(&ek), ov;
+    rc = mdb_get(ctx->txn, rt->entity, &k, &ov);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (rc == 0) {
+        const uint8_t *p = ov.mv_data;
+        int64_t old_rev = (int64_t)ol_be64(p);
+        size_t elen = ((size_t)p[8] << 8) | p[9];
+        if (revision < old_rev) {
+            rt->counters[C_STALE]++;
+            return 0;
+        }
+        if (ol_decoder_decode(t->old, p + 10 + elen, ov.mv_size - 10 - elen, &wid, err, sizeof err)) {
+            ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", t->topic, entity_id, err);
+            return -1;
+        }
+        oldv = ol_decoder_value(t->old);
+        if (revision == old_rev) {
+            if (same_content(v, oldv)) {
+                rt->counters[C_DUPLICATES]++;
+                return 0;
+            }
+            rt->counters[C_CONFLICTS]++;
+            int cmp = strncmp(event_id, (const char *)p + 10, elen);
+            if (cmp < 0 || (cmp == 0 && strlen(event_id) <= elen)) {
+                ol_warn("conflict: equal revision, different content; kept the larger event_id|topic=%s "
+                        "entity=%s revision=%lld",
+                        t->topic, entity_id, (long long)revision);
+                return 0;
+            }
+            ol_warn("conflict: equal revision, different content; took the larger event_id|topic=%s entity=%s "
+                    "revision=%lld",
+                    t->topic, entity_id, (long long)revision);
+        }
+    }
+    if ((rc = put_entity(ctx->txn, rt->entity, &k, revision, event_id, r)))
+        return rc;
+
+    ol_event ev = {r, t->schema, v, event_id, entity_id, revision, occurred_at};
+    rc = rt->svc->apply ? rt->svc->apply(ctx, &ev, oldv) : 0;
+    if (rc)
+        return rc;
+    rt->counters[C_FOLDED]++;
+    return 0;
+}
+
+int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
+{
+    ol_fold_ctx ctx = {rt, NULL};
+    int64_t saved_time = rt->data_time;
+    int64_t before[C_N];
+    int rc;
+
+    memcpy(before, rt->counters, sizeof before);
+    rt->noffs = 0;
+    if ((rc = mdb_txn_begin(rt->store.env, NULL, 0, &ctx.txn))) {
+        ol_error("cannot begin a write transaction|db=%s error=\"%s\"", rt->store.path, mdb_strerror(rc));
+        return -1;
+    }
+    if ((rc = ol_outbox_delete_acked(rt, ctx.txn)))
+        goto fail;
+    for (int i = 0; i < n; i++) {
+        if ((rc = fold_one(rt, &ctx, &recs[i])))
+            goto fail;
+        if ((rc = note_offset(rt, &recs[i])))
+            goto fail;
+    }
+    if (rt->svc->flush && (rc = rt->svc->flush(&ctx)))
+        goto fail;
+    ol_rt_dirty_clear(rt);
+    rt->counters[C_BATCHES]++;
+    for (size_t i = 0; i < rt->noffs; i++)
+        if ((rc = ol_meta_offset_put(ctx.txn, rt->meta, rt->offs[i].topic, rt->offs[i].partition,
+                                     rt->offs[i].next)))
+            goto fail;
+    for (int c = 0; c < C_N; c++)
+        if (rt->counters[c] != before[c] &&
+            (rc = ol_meta_add_i64(ctx.txn, rt->meta, ol_rt_counter_names[c], rt->counters[c] - before[c])))
+            goto fail;
+    if ((rc = ol_meta_put_i64(ctx.txn, rt->meta, "data_time", rt->data_time)) ||
+        (rc = ol_meta_put_i64(ctx.txn, rt->meta, "outbox_seq", (int64_t)rt->outbox_seq)))
+        goto fail;
+    rc = mdb_txn_commit(ctx.txn);
+    ctx.txn = NULL;
+    if (rc)
+        goto fail;
+    return 0;
+fail:
+    if (ctx.txn)
+        mdb_txn_abort(ctx.txn);
+    ol_rt_dirty_clear(rt);
+    memcpy(rt->counters, before, sizeof before);
+    rt->data_time = saved_time;
+    if (rc == MDB_MAP_FULL)
+        ol_error("LMDB map is full: the batch was not committed; raise map_size (config map_size = 4G, or "
+                 "-o map_size=4G) and restart|db=%s",
+                 rt->store.path);
+    else if (rc > 0 || rc < -1)
+        ol_error("batch aborted, nothing committed|db=%s error=\"%s\"", rt->store.path, mdb_strerror(rc));
+    else
+        ol_error("batch aborted by the fold, nothing committed|db=%s", rt->store.path);
+    return -1;
+}
+
+int ol_runtime_run(ol_runtime *rt, ol_source *src)
+{
+    ol_record *recs = calloc((size_t)rt->opts.batch_max, sizeof *recs);
+    int rc = -1;
+
+    if (!recs) {
+        ol_error("out of memory");
+        return -1;
+    }
+    if (src->start && src->start(src, rt))
+        goto out;
+    ol_info("running|service=%s db=%s", rt->svc->name, rt->store.path);
+    while (!rt->stop) {
+        int n = src->poll(src, recs, rt->opts.batch_max, rt->opts.poll_timeout_ms);
+        if (n < 0)
+            goto out;
+        if (n > 0 && ol_runtime_fold_batch(rt, recs, n))
+            goto out;
+        if (rt->producer && ol_outbox_publish(rt, n > 0 ? 0 : 10))
+            goto out;
+        if (n == 0 && rt->nacked) {
+            /* idle: retire acknowledged outbox rows in a small transaction */
+            if (ol_runtime_fold_batch(rt, NULL, 0))
+                goto out;
+        }
+        if (rt->opts.stop_at_end && src->at_end && src->at_end(src)) {
+            if (!rt->producer || (ol_outbox_depth(rt) == 0 && rt->inflight == 0))
+                break;
+        }
+    }
+    rc = 0;
+    ol_info("stopping|service=%s", rt->svc->name);
+out:
+    free(recs);
+    return rc;
+}

@@ -1,0 +1,152 @@
+/* ol_runtime — the consume-fold-commit-publish loop, written once.
+ *
+ * A service declares its name, input topics, databases and two callbacks:
+ *   apply(ctx, ev, old)  a new winning version of an input entity (old is the
+ *                        version it replaces, or NULL); keep indexes, mark
+ *                        dirty keys;
+ *   flush(ctx)           end of batch: recompute the dirty keys and emit the
+ *                        derived events that changed.
+ * The runtime does the rest, for every service alike:
+ *   decode (writer->reader resolution), validate, dead-letter what fails,
+ *   skip event_ids already seen, keep the highest revision of every entity
+ *   (equal revision + different content = a counted conflict, larger event_id
+ *   wins), and store projection, offsets and outbox in ONE LMDB write
+ *   transaction per batch; then publish the outbox through an idempotent
+ *   producer and delete what the broker acknowledged.
+ * The record source is pluggable: live Kafka, the audit archive, an array in
+ * a unit test — one fold serves a live run, a replay and a test. */
+#ifndef OL_RUNTIME_H
+#define OL_RUNTIME_H
+
+#include "ol_codec.h"
+#include "ol_config.h"
+#include "ol_schema.h"
+#include "ol_store.h"
+
+#include <avro.h>
+#include <lmdb.h>
+#include <stdint.h>
+
+typedef struct ol_header {
+    const char *name;
+    const void *value;
+    size_t len;
+} ol_header;
+
+/* One raw input record, as a source hands it over. */
+typedef struct ol_record {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms; /* Kafka timestamp: the knowledge time */
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} ol_record;
+
+typedef struct ol_runtime ol_runtime;
+
+/* A record source. poll() returns how many records it wrote into recs (0 when
+ * none arrived within timeout_ms), or -1 on a fatal error. Records stay valid
+ * until the next poll(). at_end() says a finite source is exhausted (a
+ * replay, a test array, or Kafka with --stop-at-end at every partition's end). */
+typedef struct ol_source {
+    int (*start)(struct ol_source *src, ol_runtime *rt);
+    int (*poll)(struct ol_source *src, ol_record *recs, int max, int timeout_ms);
+    int (*at_end)(struct ol_source *src);
+    void (*close)(struct ol_source *src);
+    void *ctx;
+} ol_source;
+
+/* Decoded input event handed to apply(). */
+typedef struct ol_event {
+    const ol_record *rec;
+    const ol_schema *schema; /* reader (current) schema of rec->topic */
+    avro_value_t *value;
+    const char *event_id;
+    const char *entity_id;
+    int64_t revision;
+    int64_t occurred_at;
+} ol_event;
+
+typedef struct ol_fold_ctx ol_fold_ctx;
+
+typedef struct ol_service {
+    const char *name;
+    const char *const *inputs;  /* NULL-terminated input topics */
+    const char *const *outputs; /* NULL-terminated derived topics it emits */
+    const char *const *dbs;     /* NULL-terminated service databases */
+    int (*init)(ol_runtime *rt, void **state);              /* optional */
+    void (*fini)(void *state);                               /* optional */
+    int (*apply)(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old);
+    int (*flush)(ol_fold_ctx *ctx);
+} ol_service;
+
+/* ---- for services, inside apply/flush */
+MDB_txn *ol_fold_txn(ol_fold_ctx *ctx);
+MDB_dbi ol_fold_dbi(ol_fold_ctx *ctx, const char *name);
+void *ol_fold_state(ol_fold_ctx *ctx);
+const ol_config *ol_fold_config(ol_fold_ctx *ctx);
+/* data time: the latest occurred_at seen by this service (persisted) */
+int64_t ol_fold_data_time(ol_fold_ctx *ctx);
+/* Marks a key dirty for flush (deduplicated, returned sorted). */
+int ol_fold_mark(ol_fold_ctx *ctx, const void *key, size_t len);
+/* The dirty keys, sorted bytewise and unique; valid during flush. */
+size_t ol_fold_dirty(ol_fold_ctx *ctx, const MDB_val **keys);
+/* The current version of an input entity, decoded into a per-topic scratch
+ * value valid until the next lookup of the same topic. 1 found, 0 not, -1 error. */
+int ol_fold_lookup(ol_fold_ctx *ctx, const char *topic, const char *entity_id, avro_value_t **out);
+/* A fresh value of the derived topic's schema for the service to fill;
+ * owned by the runtime, reset on every call. */
+avro_value_t *ol_fold_new_derived(ol_fold_ctx *ctx, const char *topic);
+/* The last emitted value of a derived key (decoded; valid until the next
+ * call). 1 found, 0 not, -1 error. */
+int ol_fold_derived_prev(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t **out);
+/* Emits v (from ol_fold_new_derived) for key unless its content equals the
+ * last emission: fills event_id, key and revision, stores it and appends it
+ * to the outbox. Returns 1 emitted, 0 unchanged, -1 error. */
+int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t *v);
+/* Adds to a named counter of the meta database (reported by `status`). */
+int ol_fold_count(ol_fold_ctx *ctx, const char *counter, int64_t delta);
+
+/* ---- for programs */
+typedef struct ol_runtime_opts {
+    const char *db_path;     /* LMDB environment directory */
+    int publish;             /* 1: drain the outbox to Kafka */
+    int batch_max;           /* records per batch/transaction */
+    int poll_timeout_ms;
+    int stop_at_end;         /* exit when the source is exhausted and the outbox empty */
+} ol_runtime_opts;
+
+/* Creates a runtime for svc over an opened schema set. Caller frees. */
+ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol_schemas *schemas,
+                           const ol_runtime_opts *opts, char *err, size_t errlen);
+void ol_runtime_free(ol_runtime *rt);
+/* Runs until stopped (signal, ol_runtime_stop) or the source ends.
+ * 0 clean, -1 fatal (the message was logged). */
+int ol_runtime_run(ol_runtime *rt, ol_source *src);
+/* Folds exactly these records as one batch (tests, replay). */
+int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n);
+void ol_runtime_stop(ol_runtime *rt);
+/* Installs SIGINT/SIGTERM handlers that call ol_runtime_stop(rt). */
+void ol_runtime_handle_signals(ol_runtime *rt);
+
+ol_store *ol_runtime_store(ol_runtime *rt);
+const ol_service *ol_runtime_service(ol_runtime *rt);
+const ol_config *ol_runtime_config(ol_runtime *rt);
+/* next offset of topic-partition from LMDB, or -1 when none stored */
+int64_t ol_runtime_offset(ol_runtime *rt, const char *topic, int32_t partition);
+
+/* Sources. Caller frees with src->close(src). */
+ol_source *ol_source_kafka_new(const ol_config *cfg, const char *group, int stop_at_end);
+ol_source *ol_source_array_new(const ol_record *recs, size_t n);
+
+/* The databases the runtime owns in every service environment. */
+#define OL_RT_DBS "meta", "entity", "seen", "derived", "outbox"
+
+/* deterministic event_id of a derived event: a UUID (version 8 layout)
+ * from SHA-256("service\0key\0revision"); buf needs 37 bytes */
+void ol_derived_event_id(const char *service, const char *key, int64_t revision, char buf[37]);
+
+#endif

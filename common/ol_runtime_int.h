@@ -1,0 +1,84 @@
+/* ol_runtime_int — the runtime's private structures, shared by its files
+ * (ol_runtime.c: the batch fold; ol_outbox.c: the outbox and publisher;
+ * ol_fold.c: the helpers services call). Not for services. */
+#ifndef OL_RUNTIME_INT_H
+#define OL_RUNTIME_INT_H
+
+#include "ol_runtime.h"
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+
+#define OL_MAX_TOPICS 24
+
+struct topic_io {
+    const char *topic;
+    const ol_schema *schema;
+    ol_decoder *dec;    /* incoming records */
+    ol_decoder *old;    /* the version being replaced */
+    ol_decoder *lookup; /* ol_fold_lookup scratch */
+};
+
+struct derived_io {
+    const char *topic;
+    const ol_schema *schema;
+    avro_value_t fresh; /* ol_fold_new_derived */
+    ol_decoder *prev;   /* ol_fold_derived_prev */
+};
+
+enum rt_counter { C_RECORDS, C_FOLDED, C_DUPLICATES, C_STALE, C_CONFLICTS, C_DEADLETTERS, C_EMITTED, C_BATCHES, C_N };
+extern const char *const ol_rt_counter_names[C_N];
+
+struct ol_fold_ctx {
+    ol_runtime *rt;
+    MDB_txn *txn;
+};
+
+struct ol_runtime {
+    const ol_service *svc;
+    const ol_config *cfg;
+    const ol_schemas *schemas;
+    ol_runtime_opts opts;
+    ol_store store;
+    MDB_dbi meta, entity, seen, derived, outbox;
+    struct topic_io in[OL_MAX_TOPICS];
+    size_t nin;
+    struct derived_io out[OL_MAX_TOPICS];
+    size_t nout;
+    void *state;
+    volatile sig_atomic_t stop;
+    int64_t counters[C_N];
+    int64_t data_time;
+    /* dirty keys of the current batch */
+    MDB_val *dirty;
+    size_t ndirty, capdirty;
+    /* offsets advanced in the current batch */
+    struct {
+        const char *topic;
+        int32_t partition;
+        int64_t next;
+    } *offs;
+    size_t noffs, capoffs;
+    /* publisher */
+    rd_kafka_t *producer;
+    uint64_t outbox_seq;    /* last seq written to the outbox */
+    uint64_t enqueued_seq;  /* highest seq handed to the producer */
+    uint64_t *acked;        /* acknowledged, still to delete */
+    size_t nacked, capacked;
+    size_t inflight;
+    int producer_failed;
+};
+
+/* ol_outbox.c */
+int ol_outbox_append(ol_runtime *rt, MDB_txn *txn, const char *topic, const void *key, size_t klen,
+                     const ol_header *hdrs, size_t nhdrs, const void *val, size_t vlen);
+int ol_outbox_delete_acked(ol_runtime *rt, MDB_txn *txn);
+int ol_outbox_publish(ol_runtime *rt, int timeout_ms);
+int ol_outbox_start(ol_runtime *rt, char *err, size_t errlen);
+int64_t ol_outbox_depth(ol_runtime *rt);
+void ol_outbox_stop(ol_runtime *rt, int flush_ms);
+
+/* ol_runtime.c */
+void ol_rt_dirty_clear(ol_runtime *rt);
+
+#endif

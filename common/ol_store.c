@@ -1,0 +1,197 @@
+/* ol_store — see ol_store.h. */
+#include "ol_store.h"
+#include "ol_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly, const char *const *dbs,
+                  char *err, size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    int rc;
+
+    memset(st, 0, sizeof *st);
+    st->readonly = readonly;
+    if (!readonly && mkdir(path, 0755) && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((rc = mdb_env_create(&st->env)) || (rc = mdb_env_set_maxdbs(st->env, OL_STORE_MAX_DBS)) ||
+        (rc = mdb_env_set_mapsize(st->env, map_bytes)) || (rc = mdb_env_set_maxreaders(st->env, 126))) {
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    /* MDB_NOTLS: readers may be used across threads; read-only opens never
+     * take the write lock, so queries run beside the live service. */
+    rc = mdb_env_open(st->env, path, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0644);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    st->path = strdup(path);
+    if ((rc = mdb_txn_begin(st->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) {
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    for (size_t i = 0; dbs && dbs[i]; i++) {
+        if (st->ndbs == OL_STORE_MAX_DBS) {
+            snprintf(err, errlen, "%s: too many databases", path);
+            goto fail;
+        }
+        rc = mdb_dbi_open(txn, dbs[i], readonly ? 0 : MDB_CREATE, &st->dbi[st->ndbs]);
+        if (rc) {
+            snprintf(err, errlen, "%s: database %s: %s", path, dbs[i], mdb_strerror(rc));
+            goto fail;
+        }
+        st->db_names[st->ndbs++] = dbs[i];
+    }
+    if ((rc = mdb_txn_commit(txn))) {
+        txn = NULL;
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    ol_store_close(st);
+    return -1;
+}
+
+void ol_store_close(ol_store *st)
+{
+    if (st->env)
+        mdb_env_close(st->env);
+    free(st->path);
+    memset(st, 0, sizeof *st);
+}
+
+MDB_dbi ol_store_dbi(const ol_store *st, const char *name)
+{
+    for (size_t i = 0; i < st->ndbs; i++)
+        if (strcmp(st->db_names[i], name) == 0)
+            return st->dbi[i];
+    ol_error("database not declared|db=%s", name);
+    abort(); /* a programming error: the name is a literal in the service */
+}
+
+void ol_key_init(ol_key *k)
+{
+    k->n = 0;
+    k->overflow = 0;
+}
+
+static void key_put(ol_key *k, const void *p, size_t n)
+{
+    if (k->n + n > sizeof k->b) {
+        k->overflow = 1;
+        return;
+    }
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+
+void ol_put_be32(void *p, uint32_t v)
+{
+    uint8_t *b = p;
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+void ol_put_be64(void *p, uint64_t v)
+{
+    ol_put_be32(p, (uint32_t)(v >> 32));
+    ol_put_be32((uint8_t *)p + 4, (uint32_t)v);
+}
+
+uint32_t ol_be32(const void *p)
+{
+    const uint8_t *b = p;
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+
+uint64_t ol_be64(const void *p)
+{
+    return ((uint64_t)ol_be32(p) << 32) | ol_be32((const uint8_t *)p + 4);
+}
+
+void ol_key_u8(ol_key *k, uint8_t v) { key_put(k, &v, 1); }
+
+void ol_key_u32(ol_key *k, uint32_t v)
+{
+    uint8_t b[4];
+    ol_put_be32(b, v);
+    key_put(k, b, 4);
+}
+
+void ol_key_i32(ol_key *k, int32_t v) { ol_key_u32(k, (uint32_t)v ^ 0x80000000u); }
+
+void ol_key_u64(ol_key *k, uint64_t v)
+{
+    uint8_t b[8];
+    ol_put_be64(b, v);
+    key_put(k, b, 8);
+}
+
+void ol_key_i64(ol_key *k, int64_t v) { ol_key_u64(k, (uint64_t)v ^ 0x8000000000000000ull); }
+
+int32_t ol_key_get_i32(const void *p) { return (int32_t)(ol_be32(p) ^ 0x80000000u); }
+int64_t ol_key_get_i64(const void *p) { return (int64_t)(ol_be64(p) ^ 0x8000000000000000ull); }
+
+void ol_key_str(ol_key *k, const char *s) { key_put(k, s, strlen(s) + 1); }
+
+MDB_val ol_key_val(const ol_key *k)
+{
+    MDB_val v = {k->n, (void *)k->b};
+    return v;
+}
+
+int ol_meta_get_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, meta, &k, &v);
+    *out = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return MDB_CORRUPTED;
+    *out = (int64_t)ol_be64(v.mv_data);
+    return 0;
+}
+
+int ol_meta_put_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t val)
+{
+    uint8_t b[8];
+    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
+    ol_put_be64(b, (uint64_t)val);
+    return mdb_put(txn, meta, &k, &v, 0);
+}
+
+int ol_meta_add_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t delta)
+{
+    int64_t cur;
+    int rc = ol_meta_get_i64(txn, meta, name, &cur);
+    return rc ? rc : ol_meta_put_i64(txn, meta, name, cur + delta);
+}
+
+int ol_meta_offset_get(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t *next)
+{
+    char name[300];
+    snprintf(name, sizeof name, "offset/%s/%d", topic, partition);
+    return ol_meta_get_i64(txn, meta, name, next);
+}
+
+int ol_meta_offset_put(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t next)
+{
+    char name[300];
+    snprintf(name, sizeof name, "offset/%s/%d", topic, partition);
+    return ol_meta_put_i64(txn, meta, name, next);
+}

@@ -1,0 +1,70 @@
+/* ol_store — one LMDB environment per service instance.
+ *
+ * Named databases are opened once at start (LMDB wants DBIs opened in a
+ * committed transaction before concurrent readers use them). The runtime
+ * owns the `meta` (offsets, counters), `entity` (latest version of every
+ * input entity), `seen` (event_ids), `derived` (last emission of every derived
+ * key) and `outbox` databases; services declare their own.
+ *
+ * Keys are built with ol_key: big-endian integers and NUL-separated strings,
+ * so byte order is the natural order (person, then week, ...). */
+#ifndef OL_STORE_H
+#define OL_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OL_STORE_MAX_DBS 32
+
+typedef struct ol_store {
+    MDB_env *env;
+    char *path;
+    int readonly;
+    size_t ndbs;
+    const char *db_names[OL_STORE_MAX_DBS];
+    MDB_dbi dbi[OL_STORE_MAX_DBS];
+} ol_store;
+
+/* Opens (creating dir when writable) the environment at path with map size
+ * map_bytes and the named databases (NULL-terminated). Read-only opening
+ * needs the databases to exist. Returns 0 or -1 with err. Caller closes. */
+int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly, const char *const *dbs,
+                  char *err, size_t errlen);
+void ol_store_close(ol_store *st);
+/* DBI of a named database; aborts nothing: returns (MDB_dbi)-1... callers
+ * pass names they declared, so a miss is a programming error reported once. */
+MDB_dbi ol_store_dbi(const ol_store *st, const char *name);
+
+/* ---- key building: fixed buffer, big-endian numbers, NUL-terminated strings */
+typedef struct ol_key {
+    uint8_t b[512];
+    size_t n;
+    int overflow;
+} ol_key;
+
+void ol_key_init(ol_key *k);
+void ol_key_u8(ol_key *k, uint8_t v);
+void ol_key_u32(ol_key *k, uint32_t v);
+void ol_key_i32(ol_key *k, int32_t v); /* sign-flipped so negatives sort first */
+void ol_key_u64(ol_key *k, uint64_t v);
+void ol_key_i64(ol_key *k, int64_t v);
+void ol_key_str(ol_key *k, const char *s); /* includes the NUL separator */
+MDB_val ol_key_val(const ol_key *k);
+
+uint32_t ol_be32(const void *p);
+uint64_t ol_be64(const void *p);
+void ol_put_be32(void *p, uint32_t v);
+void ol_put_be64(void *p, uint64_t v);
+int32_t ol_key_get_i32(const void *p);
+int64_t ol_key_get_i64(const void *p);
+
+/* ---- meta counters and offsets, stored big-endian in the `meta` db */
+int ol_meta_get_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t *out); /* MDB_NOTFOUND -> *out=0, 0 */
+int ol_meta_put_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t v);
+int ol_meta_add_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t delta);
+/* offset key: "offset/<topic>/<partition>" -> next offset to read */
+int ol_meta_offset_get(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t *next);
+int ol_meta_offset_put(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t next);
+
+#endif

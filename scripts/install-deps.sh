@@ -1,0 +1,10 @@
+#!/bin/sh
+# Installs the Debian 12 packages opsledger builds and tests with.
+# Runs apt-get (through sudo when not root). Idempotent.
+set -e
+PKGS="build-essential pkg-config librdkafka-dev libavro-dev liblmdb-dev libcmocka-dev libjansson-dev libssl-dev kcat lmdb-utils"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+echo "opsledger: installing Debian packages: $PKGS" >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PKGS >/dev/null
