@@ -1,0 +1,213 @@
+/* ol_svcmain — see ol_svcmain.h. */
+#include "ol_svcmain.h"
+#include "ol_log.h"
+
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ol_service_db_path(const ol_config *cfg, const char *service, const char *db_flag, char *out, size_t outlen)
+{
+    if (db_flag)
+        snprintf(out, outlen, "%s", db_flag);
+    else
+        snprintf(out, outlen, "%s/%s", ol_config_get(cfg, "data_dir", OL_DEFAULT_DATA_DIR), service);
+}
+
+int ol_service_open_ro(const ol_service *svc, const char *path, ol_store *st)
+{
+    const char *dbs[OL_STORE_MAX_DBS + 1] = {OL_RT_DBS};
+    size_t nd = 5;
+    char err[512];
+    for (size_t i = 0; svc->dbs && svc->dbs[i] && nd < OL_STORE_MAX_DBS; i++)
+        dbs[nd++] = svc->dbs[i];
+    dbs[nd] = NULL;
+    if (ol_store_open(st, path, 1ULL << 30, 1, dbs, err, sizeof err)) {
+        fprintf(stderr, "opsledger-%s: cannot open projection: %s\n", svc->name, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void usage(const ol_service *svc, const ol_verb *verbs)
+{
+    fprintf(stderr,
+            "usage: opsledger-%s <verb> [args] [common options]\n"
+            "  run [--stop-at-end] [--db DIR]   consume, fold and publish until stopped\n"
+            "  status [--db DIR]                counters, offsets and outbox depth\n"
+            "  dump [--db DIR]                  canonical dump of the projection\n",
+            svc->name);
+    for (size_t i = 0; verbs && verbs[i].name; i++)
+        fprintf(stderr, "  %s\n", verbs[i].usage);
+}
+
+static void hexdump(FILE *f, const MDB_val *v)
+{
+    const uint8_t *p = v->mv_data;
+    for (size_t i = 0; i < v->mv_size; i++)
+        fprintf(f, "%02x", p[i]);
+}
+
+/* Canonical dump: every projection database (entity, derived payloads and
+ * the service's own) in key order, hex key TAB hex value. The meta, seen and
+ * outbox databases hold delivery bookkeeping (offsets, counters), not
+ * figures, and are left out, so a replay compares byte for byte. */
+static int dump(const ol_service *svc, ol_store *st)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        fprintf(stderr, "dump: %s\n", mdb_strerror(rc));
+        return 1;
+    }
+    for (size_t i = 0; i < st->ndbs; i++) {
+        const char *n = st->db_names[i];
+        if (!strcmp(n, "meta") || !strcmp(n, "seen") || !strcmp(n, "outbox"))
+            continue;
+        MDB_cursor *c;
+        MDB_val k, v;
+        if ((rc = mdb_cursor_open(txn, st->dbi[i], &c)))
+            break;
+        printf("# %s\n", n);
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            hexdump(stdout, &k);
+            putchar('\t');
+            hexdump(stdout, &v);
+            putchar('\n');
+        }
+        mdb_cursor_close(c);
+        rc = 0;
+    }
+    (void)svc;
+    mdb_txn_abort(txn);
+    return rc ? 1 : 0;
+}
+
+static int status(const ol_service *svc, ol_store *st)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    MDB_stat ost;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        fprintf(stderr, "status: %s\n", mdb_strerror(rc));
+        return 1;
+    }
+    printf("service %s (%s)\n", svc->name, st->path);
+    if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c)) == 0) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            if (v.mv_size == 8)
+                printf("  %-40.*s %lld\n", (int)k.mv_size, (const char *)k.mv_data,
+                       (long long)ol_be64(v.mv_data));
+        mdb_cursor_close(c);
+    }
+    if (mdb_stat(txn, ol_store_dbi(st, "outbox"), &ost) == 0)
+        printf("  %-40s %zu\n", "outbox_depth", ost.ms_entries);
+    mdb_txn_abort(txn);
+    return 0;
+}
+
+int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv)
+{
+    ol_config cfg;
+    char err[512], path[4096], prog[128];
+    const char *db_flag = NULL;
+    int stop_at_end = 0, rc = 2;
+    ol_schemas *schemas = NULL;
+    ol_runtime *rt = NULL;
+    ol_source *src = NULL;
+
+    snprintf(prog, sizeof prog, "opsledger-%s", svc->name);
+    ol_log_init(prog, OL_LOG_INFO);
+    ol_config_init(&cfg);
+    argc = ol_config_from_args(&cfg, argc, argv, err, sizeof err);
+    if (argc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto out;
+    }
+    if (argc < 2) {
+        usage(svc, verbs);
+        goto out;
+    }
+    const char *verb = argv[1];
+    /* --db DIR is understood by every verb; strip it here */
+    int n = 2;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--db") && i + 1 < argc)
+            db_flag = argv[++i];
+        else if (!strcmp(verb, "run") && !strcmp(argv[i], "--stop-at-end"))
+            stop_at_end = 1;
+        else
+            argv[n++] = argv[i];
+    }
+    argc = n;
+    argv[argc] = NULL;
+    ol_service_db_path(&cfg, svc->name, db_flag, path, sizeof path);
+
+    if (!strcmp(verb, "run")) {
+        const char *dir = ol_config_get(&cfg, "schemas_dir", ol_schemas_default_dir());
+        if (argc > 2) {
+            fprintf(stderr, "%s run: unknown argument %s\n", prog, argv[2]);
+            goto out;
+        }
+        if (ol_schemas_load(dir, &schemas, err, sizeof err)) {
+            fprintf(stderr, "%s: schemas: %s\n", prog, err);
+            rc = 1;
+            goto out;
+        }
+        int64_t batch = 5000;
+        if (ol_config_get_i64(&cfg, "batch_max", 5000, &batch, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            goto out;
+        }
+        ol_runtime_opts o = {.db_path = path, .publish = 1, .batch_max = (int)batch, .poll_timeout_ms = 100,
+                             .stop_at_end = stop_at_end};
+        rt = ol_runtime_new(svc, &cfg, schemas, &o, err, sizeof err);
+        if (!rt) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            rc = 1;
+            goto out;
+        }
+        ol_runtime_handle_signals(rt);
+        src = ol_source_kafka_new(&cfg, prog, stop_at_end);
+        if (!src) {
+            rc = 1;
+            goto out;
+        }
+        rc = ol_runtime_run(rt, src) ? 1 : 0;
+        goto out;
+    }
+    if (!strcmp(verb, "dump") || !strcmp(verb, "status")) {
+        ol_store st;
+        if (ol_service_open_ro(svc, path, &st)) {
+            rc = 1;
+            goto out;
+        }
+        rc = !strcmp(verb, "dump") ? dump(svc, &st) : status(svc, &st);
+        ol_store_close(&st);
+        goto out;
+    }
+    for (size_t i = 0; verbs && verbs[i].name; i++) {
+        if (strcmp(verbs[i].name, verb))
+            continue;
+        ol_store st;
+        if (ol_service_open_ro(svc, path, &st)) {
+            rc = 1;
+            goto out;
+        }
+        rc = verbs[i].fn(&st, argc - 1, argv + 1, &cfg);
+        ol_store_close(&st);
+        goto out;
+    }
+    fprintf(stderr, "%s: unknown verb '%s'\n", prog, verb);
+    usage(svc, verbs);
+out:
+    if (src)
+        src->close(src);
+    ol_runtime_free(rt);
+    ol_schemas_free(schemas);
+    ol_config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* ol_svcmain — the main() every service executable shares:
+ *   opsledger-<svc> run [--stop-at-end] [--db DIR] [common options]
+ *   opsledger-<svc> status [--db DIR]     counters, offsets, outbox depth, lag
+ *   opsledger-<svc> dump [--db DIR]       canonical dump of the projection
+ *   opsledger-<svc> query|report ...      the service's own read commands
+ * A service's main.c is then a declaration: its ol_service and its verbs. */
+#ifndef OL_SVCMAIN_H
+#define OL_SVCMAIN_H
+
+#include "ol_config.h"
+#include "ol_runtime.h"
+#include "ol_store.h"
+
+/* A read verb gets the store opened read-only (queries run beside the live
+ * service), the arguments after the verb, and the config. */
+typedef int (*ol_read_verb_fn)(ol_store *st, int argc, char **argv, const ol_config *cfg);
+
+typedef struct ol_verb {
+    const char *name;
+    ol_read_verb_fn fn;
+    const char *usage;
+} ol_verb;
+
+int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv);
+
+/* db directory of a service: --db DIR, else <data_dir>/<service> */
+void ol_service_db_path(const ol_config *cfg, const char *service, const char *db_flag, char *out, size_t outlen);
+
+/* Opens a service's environment read-only with the runtime's databases and
+ * the service's own. 0 or -1 (message printed). */
+int ol_service_open_ro(const ol_service *svc, const char *path, ol_store *st);
+
+#endif

@@ -1,0 +1,24 @@
+/* cli — what the subcommands of the `opsledger` tool share. */
+#ifndef OL_CLI_H
+#define OL_CLI_H
+
+#include "ol_config.h"
+#include "ol_schema.h"
+
+int cmd_broker(int argc, char **argv, ol_config *cfg);
+int cmd_produce(int argc, char **argv, ol_config *cfg);
+int cmd_tail(int argc, char **argv, ol_config *cfg);
+int cmd_topics(int argc, char **argv, ol_config *cfg);
+int cmd_generate(int argc, char **argv, ol_config *cfg);
+/* runs opsledger-<service> <verb> args... (query, report, replay, status, run) */
+int cmd_service(const char *verb, int argc, char **argv);
+
+/* loads the schemas named by the config (schemas_dir) or the default dir;
+ * prints the error and returns NULL on failure */
+ol_schemas *cli_load_schemas(const ol_config *cfg);
+/* every topic of the SPEC: the subjects of the manifest plus ops.deadletter;
+ * returns a NULL-terminated array of pointers into s (free the array only) */
+const char **cli_all_topics(const ol_schemas *s, size_t *n);
+int cli_is_derived(const char *topic);
+
+#endif

@@ -1,0 +1,181 @@
+/* opsledger tail TOPIC [--from-beginning] [--follow] [--count N] — every
+ * record as one JSON line: topic, partition, offset, timestamp, key, schema
+ * id and the decoded value (with the writer's own schema). Records that do
+ * not decode, and dead letters, are shown with their bytes in base64 and
+ * their headers, never skipped. Without --follow it stops at the end of
+ * every partition. */
+#include "cli.h"
+#include "ol_codec.h"
+#include "ol_json.h"
+#include "ol_kafka.h"
+#include "ol_time.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static char *base64(const void *data, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const uint8_t *p = data;
+    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < len ? p[i + 2] : 0);
+        *o++ = tbl[v >> 18 & 63];
+        *o++ = tbl[v >> 12 & 63];
+        *o++ = i + 1 < len ? tbl[v >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? tbl[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+static json_t *record_json(const ol_schemas *s, const rd_kafka_message_t *m)
+{
+    json_t *o = json_object();
+    char ts[25];
+    rd_kafka_timestamp_type_t tt;
+    int64_t t = rd_kafka_message_timestamp(m, &tt);
+    int32_t id;
+
+    json_object_set_new(o, "topic", json_string(rd_kafka_topic_name(m->rkt)));
+    json_object_set_new(o, "partition", json_integer(m->partition));
+    json_object_set_new(o, "offset", json_integer(m->offset));
+    if (t >= 0) {
+        ol_ts_format(t, ts);
+        json_object_set_new(o, "timestamp", json_string(ts));
+    }
+    json_object_set_new(o, "key", m->key ? json_stringn(m->key, m->key_len) : json_null());
+
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) == 0 && hdrs) {
+        json_t *h = json_object();
+        const char *name;
+        const void *val;
+        size_t sz;
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &sz) == 0; i++)
+            json_object_set_new(h, name, val ? json_stringn(val, sz) : json_null());
+        json_object_set_new(o, "headers", h);
+    }
+    const ol_schema *w = NULL;
+    if (ol_codec_header(m->payload, m->len, &id) == OL_CODEC_OK)
+        w = ol_schemas_by_id(s, id);
+    if (w) {
+        char err[512];
+        ol_decoder *d = ol_decoder_new(s, w);
+        int32_t wid;
+        if (d && ol_decoder_decode(d, m->payload, m->len, &wid, err, sizeof err) == OL_CODEC_OK) {
+            json_object_set_new(o, "schema_id", json_integer(id));
+            json_t *v = ol_json_from_avro(w, ol_decoder_value(d));
+            json_object_set_new(o, "value", v ? v : json_null());
+        } else {
+            json_object_set_new(o, "error", json_string(err));
+            w = NULL;
+        }
+        ol_decoder_free(d);
+    }
+    if (!w) {
+        char *b = base64(m->payload, m->len);
+        json_object_set_new(o, "value_base64", json_string(b ? b : ""));
+        free(b);
+    }
+    return o;
+}
+
+int cmd_tail(int argc, char **argv, ol_config *cfg)
+{
+    const char *topic = NULL;
+    int from_beginning = 0, follow = 0, rc = 1;
+    long count = -1, printed = 0;
+    char err[512];
+    ol_schemas *schemas = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_partition_list_t *tp = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--from-beginning"))
+            from_beginning = 1;
+        else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
+            follow = 1;
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc)
+            count = atol(argv[++i]);
+        else if (!topic && argv[i][0] != '-')
+            topic = argv[i];
+        else {
+            fprintf(stderr, "usage: opsledger tail TOPIC [--from-beginning] [--follow] [--count N]\n");
+            return 2;
+        }
+    }
+    if (!topic) {
+        fprintf(stderr, "usage: opsledger tail TOPIC [--from-beginning] [--follow] [--count N]\n");
+        return 2;
+    }
+    if (!(schemas = cli_load_schemas(cfg)))
+        goto out;
+    if (!(rk = ol_kafka_consumer(cfg, "opsledger-tail", !follow, err, sizeof err))) {
+        fprintf(stderr, "opsledger tail: %s\n", err);
+        goto out;
+    }
+    int np = ol_kafka_partitions(rk, topic, 10000, err, sizeof err);
+    if (np <= 0) {
+        fprintf(stderr, "opsledger tail: %s\n", err);
+        goto out;
+    }
+    tp = rd_kafka_topic_partition_list_new(np);
+    for (int p = 0; p < np; p++)
+        rd_kafka_topic_partition_list_add(tp, topic, p)->offset =
+            from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    if (rd_kafka_assign(rk, tp)) {
+        fprintf(stderr, "opsledger tail: cannot assign partitions\n");
+        goto out;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    int eofs = 0;
+    while (!g_stop && (count < 0 || printed < count)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            rd_kafka_message_destroy(m);
+            if (++eofs >= np && !follow)
+                break;
+            continue;
+        }
+        if (m->err) {
+            fprintf(stderr, "opsledger tail: %s\n", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        json_t *o = record_json(schemas, m);
+        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (line) {
+            puts(line);
+            free(line);
+        }
+        json_decref(o);
+        rd_kafka_message_destroy(m);
+        printed++;
+    }
+    fflush(stdout);
+    rc = 0;
+out:
+    if (tp)
+        rd_kafka_topic_partition_list_destroy(tp);
+    if (rk) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    ol_schemas_free(schemas);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/* opsledger — the one tool: subcommands in their own files, dispatching to
+ * the services' own executables for what needs a service's fold (query,
+ * report, replay, status), so this binary links no service code. */
+#include "cli.h"
+#include "ol_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: opsledger [common options] <command> [args]\n"
+          "\n"
+          "commands:\n"
+          "  broker [--partitions N] [--bootstrap-file F]   run the embedded Kafka broker (in memory)\n"
+          "  topics create [--partitions N] [--replication-factor R]   create the topics on a real cluster\n"
+          "  produce TOPIC [--file F]                       JSON lines -> validated Avro -> Kafka\n"
+          "  tail TOPIC [--from-beginning] [--follow] [--count N]   records as JSON lines\n"
+          "  generate [--people N] [--engagements N] [--weeks N] [--seed S] --out DIR   demo data\n"
+          "  query SERVICE [args]      read a service's projection (runs opsledger-SERVICE query)\n"
+          "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
+          "  status SERVICE [args]     counters of a service (runs opsledger-SERVICE status)\n"
+          "  run SERVICE [args]        run a service (opsledger-SERVICE run)\n"
+          "\n"
+          "common options:\n"
+          "  -c FILE        config file (key = value); also $OPSLEDGER_CONFIG\n"
+          "  -X prop=val    librdkafka property, passed through\n"
+          "  -o key=val     opsledger setting\n"
+          "  --brokers B    bootstrap servers; also $OPSLEDGER_BROKERS\n"
+          "  --schemas DIR  schema directory; also $OPSLEDGER_SCHEMAS\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    ol_config cfg;
+    char err[512];
+    int rc;
+
+    ol_log_init("opsledger", OL_LOG_INFO);
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
+        usage(stdout);
+        return 0;
+    }
+    /* service verbs pass every argument through untouched */
+    if (argc >= 3 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||
+                      !strcmp(argv[1], "run") || !strcmp(argv[1], "replay")))
+        return cmd_service(argv[1], argc - 2, argv + 2);
+
+    ol_config_init(&cfg);
+    argc = ol_config_from_args(&cfg, argc, argv, err, sizeof err);
+    if (argc < 0) {
+        fprintf(stderr, "opsledger: %s\n", err);
+        ol_config_free(&cfg);
+        return 2;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        ol_config_free(&cfg);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "broker"))
+        rc = cmd_broker(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "produce"))
+        rc = cmd_produce(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "tail"))
+        rc = cmd_tail(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "topics"))
+        rc = cmd_topics(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "generate"))
+        rc = cmd_generate(argc - 1, argv + 1, &cfg);
+    else {
+        fprintf(stderr, "opsledger: unknown command '%s'\n\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    ol_config_free(&cfg);
+    return rc;
+}

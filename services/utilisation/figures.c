@@ -1,0 +1,218 @@
+/* figures — the utilisation rules of SPEC section 3, computed from the
+ * projection for one person-week; and the sums for teams and the org.
+ *
+ * Day capacity: weekly_capacity / number of working days, the remainder on
+ * the first working day, so a full week sums exactly. Leave: FULL is the
+ * day's capacity; AM is the larger half and PM the smaller, so AM + PM on one
+ * day is exactly the day; overlapping leave on a day never exceeds the day. */
+#include "util.h"
+
+#include <limits.h>
+#include <string.h>
+
+int util_person_load(MDB_txn *txn, MDB_dbi people, const char *person, struct util_person *p, const char **name,
+                     const char **team)
+{
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, person);
+    MDB_val kv = ol_key_val(&k), v;
+    int rc = mdb_get(txn, people, &kv, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size < sizeof *p + 2)
+        return MDB_CORRUPTED;
+    memcpy(p, v.mv_data, sizeof *p);
+    const char *s = (const char *)v.mv_data + sizeof *p;
+    if (name)
+        *name = s;
+    if (team)
+        *team = s + strlen(s) + 1;
+    return 0;
+}
+
+int util_day_capacity(const struct util_person *p, int32_t day)
+{
+    int wd = ol_weekday(day), n = 0, first = -1;
+    if (day < p->joined || day > p->left || !(p->working_days & (1u << wd)))
+        return 0;
+    for (int i = 0; i < 7; i++)
+        if (p->working_days & (1u << i)) {
+            if (first < 0)
+                first = i;
+            n++;
+        }
+    int base = p->weekly_capacity / n;
+    return base + (wd == first ? p->weekly_capacity % n : 0);
+}
+
+static int leave_week(ol_fold_ctx *ctx, const char *person, ol_week w, const struct util_person *p, int32_t *out)
+{
+    int32_t mon = ol_week_monday(w);
+    int32_t leave[7] = {0};
+    MDB_cursor *c;
+    ol_key pk;
+    int rc;
+
+    ol_key_init(&pk);
+    ol_key_str(&pk, person);
+    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &c)))
+        return rc;
+    MDB_val k = ol_key_val(&pk), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
+            break;
+        struct util_leave l;
+        if (v.mv_size != sizeof l)
+            continue;
+        memcpy(&l, v.mv_data, sizeof l);
+        if (l.status != LEAVE_BOOKED || l.last < mon || l.first > mon + 6)
+            continue;
+        for (int d = 0; d < 7; d++) {
+            int32_t day = mon + d;
+            if (day < l.first || day > l.last)
+                continue;
+            int cap = util_day_capacity(p, day);
+            int part = l.portion == PORTION_FULL ? cap : l.portion == PORTION_AM ? cap - cap / 2 : cap / 2;
+            leave[d] += part;
+            if (leave[d] > cap)
+                leave[d] = cap;
+        }
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND && rc != 0)
+        return rc;
+    *out = 0;
+    for (int d = 0; d < 7; d++)
+        *out += leave[d];
+    return 0;
+}
+
+static int engagement_billing(ol_fold_ctx *ctx, const char *eng)
+{
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, eng);
+    MDB_val kv = ol_key_val(&k), v;
+    if (mdb_get(ol_fold_txn(ctx), ol_fold_dbi(ctx, "engagements"), &kv, &v) || v.mv_size != 1)
+        return BILL_UNKNOWN;
+    return *(const uint8_t *)v.mv_data;
+}
+
+int util_person_week(ol_fold_ctx *ctx, const char *person, ol_week w, const struct util_person *p,
+                     struct util_row *row)
+{
+    int32_t mon = ol_week_monday(w);
+    MDB_cursor *c;
+    ol_key pk;
+    int rc;
+
+    memset(row, 0, sizeof *row);
+    for (int d = 0; d < 7; d++)
+        row->capacity += util_day_capacity(p, mon + d);
+    if ((rc = leave_week(ctx, person, w, p, &row->leave)))
+        return rc;
+    row->available = row->capacity - row->leave;
+
+    ol_key_init(&pk);
+    ol_key_str(&pk, person);
+    ol_key_i32(&pk, w);
+    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "entries"), &c)))
+        return rc;
+    MDB_val k = ol_key_val(&pk), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
+            break;
+        struct util_entry e;
+        if (v.mv_size <= sizeof e)
+            continue;
+        memcpy(&e, v.mv_data, sizeof e);
+        if (e.status != ST_SUBMITTED && e.status != ST_APPROVED)
+            continue;
+        const char *eng = (const char *)v.mv_data + sizeof e;
+        row->logged += e.minutes;
+        switch (e.activity) {
+        case ACT_DELIVERY:
+            if (!*eng) {
+                row->nonbill[NB_DELIVERY] += e.minutes; /* delivery on no engagement bills no one */
+                break;
+            }
+            switch (engagement_billing(ctx, eng)) {
+            case BILL_UNKNOWN: row->unclassified += e.minutes; break;
+            case BILL_NON_BILLABLE: row->nonbill[NB_DELIVERY] += e.minutes; break;
+            default: row->billable += e.minutes; break;
+            }
+            break;
+        case ACT_SALES_SUPPORT: row->nonbill[NB_SALES] += e.minutes; break;
+        case ACT_TRAINING: row->nonbill[NB_TRAINING] += e.minutes; break;
+        case ACT_INTERNAL: row->nonbill[NB_INTERNAL] += e.minutes; break;
+        case ACT_BENCH: row->nonbill[NB_BENCH] += e.minutes; break;
+        case ACT_LIVE_SUPPORT: row->nonbill[NB_LIVE] += e.minutes; break;
+        default: row->unclassified += e.minutes; break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+void util_row_finish(struct util_row *r, int32_t target_bp, int counts)
+{
+    r->target_bp = target_bp;
+    r->has_bp = r->available > 0;
+    /* 64-bit product: billable * 10000 overflows int32 above ~214k minutes */
+    r->bp = r->has_bp ? (int32_t)((int64_t)r->billable * 10000 / r->available) : 0;
+    r->below = counts && r->has_bp && r->bp < target_bp;
+}
+
+void util_row_add(struct util_row *s, const struct util_row *r)
+{
+    s->capacity += r->capacity;
+    s->leave += r->leave;
+    s->available += r->available;
+    s->billable += r->billable;
+    for (int i = 0; i < NB_N; i++)
+        s->nonbill[i] += r->nonbill[i];
+    s->unclassified += r->unclassified;
+    s->logged += r->logged;
+    s->people += 1;
+}
+
+static void row_key(ol_key *k, ol_week w, int scope, const char *id)
+{
+    ol_key_init(k);
+    ol_key_i32(k, w);
+    ol_key_u8(k, (uint8_t)scope);
+    ol_key_str(k, id);
+}
+
+int util_row_get(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *id, struct util_row *row,
+                 const char **team)
+{
+    ol_key k;
+    row_key(&k, w, scope, id);
+    MDB_val kv = ol_key_val(&k), v;
+    int rc = mdb_get(txn, util, &kv, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size < sizeof *row + 1)
+        return MDB_CORRUPTED;
+    memcpy(row, v.mv_data, sizeof *row);
+    if (team)
+        *team = (const char *)v.mv_data + sizeof *row;
+    return 0;
+}
+
+int util_row_put(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *id, const struct util_row *row,
+                 const char *team)
+{
+    ol_key k;
+    row_key(&k, w, scope, id);
+    size_t tl = strlen(team) + 1;
+    MDB_val kv = ol_key_val(&k), v = {sizeof *row + tl, NULL};
+    int rc = mdb_put(txn, util, &kv, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    memcpy(v.mv_data, row, sizeof *row);
+    memcpy((char *)v.mv_data + sizeof *row, team, tl);
+    return 0;
+}

@@ -1,0 +1,611 @@
+/* fold — keeps the utilisation indexes as input entities change (apply) and
+ * recomputes every dirty person-, team- and org-week at the end of a batch
+ * (flush). Figures are always recomputed from the surviving versions, never
+ * patched, so any arrival order gives the same bytes. */
+#include "ol_av.h"
+#include "ol_log.h"
+#include "util.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ dirty marks */
+static int mark_pw(ol_fold_ctx *ctx, const char *person, ol_week w)
+{
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_u8(&k, 'P');
+    ol_key_str(&k, person);
+    ol_key_i32(&k, w);
+    return ol_fold_mark(ctx, k.b, k.n);
+}
+
+static int mark_tw(ol_fold_ctx *ctx, const char *team, ol_week w)
+{
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_u8(&k, 'T');
+    ol_key_str(&k, team);
+    ol_key_i32(&k, w);
+    return ol_fold_mark(ctx, k.b, k.n);
+}
+
+static int umeta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == 0 && v.mv_size == 4)
+        *out = ol_key_get_i32(v.mv_data);
+    return rc;
+}
+
+static int umeta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t val)
+{
+    ol_key kv;
+    ol_key_init(&kv);
+    ol_key_i32(&kv, val);
+    MDB_val k = {strlen(name), (void *)name}, v = ol_key_val(&kv);
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* the reporting window [first, last]: from the earliest week anyone logged
+ * time (at most history_weeks back) to the week of the data time */
+static int window(ol_fold_ctx *ctx, ol_week *first, ol_week *last)
+{
+    struct util_state *s = ol_fold_state(ctx);
+    MDB_dbi um = ol_fold_dbi(ctx, "umeta");
+    int64_t dt = ol_fold_data_time(ctx);
+    int32_t min_week;
+    ol_week data_week = ol_week_of((int32_t)(dt / 86400000));
+    int rc = umeta_get(ol_fold_txn(ctx), um, "min_entry_week", &min_week);
+    if (rc == MDB_NOTFOUND) {
+        *first = 1, *last = 0; /* empty */
+        return 0;
+    }
+    if (rc)
+        return rc;
+    ol_week floor_week = ol_week_add(data_week, -(s->history_weeks - 1));
+    *first = min_week > floor_week ? min_week : floor_week;
+    *last = data_week;
+    return 0;
+}
+
+/* every week of the window and every week the person has entries in */
+static int mark_person_weeks(ol_fold_ctx *ctx, const char *person)
+{
+    ol_week first, last;
+    int rc = window(ctx, &first, &last);
+    if (rc)
+        return rc;
+    for (ol_week w = first; first <= last && w <= last; w = ol_week_add(w, 1))
+        if ((rc = mark_pw(ctx, person, w)))
+            return rc;
+    MDB_cursor *c;
+    ol_key pk;
+    ol_key_init(&pk);
+    ol_key_str(&pk, person);
+    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "entries"), &c)))
+        return rc;
+    MDB_val k = ol_key_val(&pk), v;
+    ol_week prev = 0;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < pk.n + 4 || memcmp(k.mv_data, pk.b, pk.n))
+            break;
+        ol_week w = ol_key_get_i32((const uint8_t *)k.mv_data + pk.n);
+        if (w != prev && (rc = mark_pw(ctx, person, w)))
+            break;
+        prev = w;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int mark_range(ol_fold_ctx *ctx, const char *person, int32_t first, int32_t last)
+{
+    int rc = 0;
+    if (last < first)
+        return 0;
+    for (ol_week w = ol_week_of(first); w <= ol_week_of(last) && !rc; w = ol_week_add(w, 1))
+        rc = mark_pw(ctx, person, w);
+    return rc;
+}
+
+/* ------------------------------------------------------------ apply per topic */
+static int apply_person(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
+{
+    MDB_txn *txn = ol_fold_txn(ctx);
+    const char *id = ol_av_str(nv, "person_id"), *team = ol_av_str(nv, "team"), *name = ol_av_str(nv, "name");
+    struct util_person p = {0};
+    int rc;
+
+    p.joined = ol_av_int(nv, "joined_on", 0);
+    p.left = ol_av_present(nv, "left_on") ? ol_av_int(nv, "left_on", INT32_MAX) : INT32_MAX;
+    p.weekly_capacity = ol_av_int(nv, "weekly_capacity_minutes", 0);
+    p.working_days = (uint8_t)ol_av_int(nv, "working_days", 31);
+    p.billable = (uint8_t)ol_av_bool(nv, "billable");
+
+    size_t nl = strlen(name) + 1, tl = strlen(team) + 1;
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, id);
+    MDB_val kv = ol_key_val(&k), v = {sizeof p + nl + tl, NULL};
+    if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "people"), &kv, &v, MDB_RESERVE)))
+        return rc;
+    memcpy(v.mv_data, &p, sizeof p);
+    memcpy((char *)v.mv_data + sizeof p, name, nl);
+    memcpy((char *)v.mv_data + sizeof p + nl, team, tl);
+
+    MDB_dbi tp = ol_fold_dbi(ctx, "team_people");
+    if (old && strcmp(ol_av_str(old, "team"), team) != 0) {
+        /* moved team: the old team's weeks lose this person */
+        const char *ot = ol_av_str(old, "team");
+        ol_key_init(&k);
+        ol_key_str(&k, ot);
+        ol_key_str(&k, id);
+        kv = ol_key_val(&k);
+        if ((rc = mdb_del(txn, tp, &kv, NULL)) && rc != MDB_NOTFOUND)
+            return rc;
+        ol_week first, last;
+        if ((rc = window(ctx, &first, &last)))
+            return rc;
+        for (ol_week w = first; first <= last && w <= last; w = ol_week_add(w, 1))
+            if ((rc = mark_tw(ctx, ot, w)))
+                return rc;
+    }
+    ol_key_init(&k);
+    ol_key_str(&k, team);
+    ol_key_str(&k, id);
+    kv = ol_key_val(&k);
+    MDB_val empty = {0, ""};
+    if ((rc = mdb_put(txn, tp, &kv, &empty, 0)))
+        return rc;
+    return mark_person_weeks(ctx, id);
+}
+
+static int leave_key(ol_key *k, avro_value_t *v)
+{
+    ol_key_init(k);
+    ol_key_str(k, ol_av_str(v, "person_id"));
+    ol_key_str(k, ol_av_str(v, "leave_id"));
+    return k->overflow ? -1 : 0;
+}
+
+static int apply_leave(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
+{
+    MDB_txn *txn = ol_fold_txn(ctx);
+    MDB_dbi dbi = ol_fold_dbi(ctx, "leaves");
+    struct util_leave l = {0};
+    ol_key k;
+    MDB_val kv, v;
+    int rc;
+
+    if (old) {
+        if (leave_key(&k, old))
+            return -1;
+        kv = ol_key_val(&k);
+        if ((rc = mdb_del(txn, dbi, &kv, NULL)) && rc != MDB_NOTFOUND)
+            return rc;
+        if ((rc = mark_range(ctx, ol_av_str(old, "person_id"), ol_av_int(old, "first_day", 0),
+                             ol_av_int(old, "last_day", -1))))
+            return rc;
+    }
+    l.first = ol_av_int(nv, "first_day", 0);
+    l.last = ol_av_int(nv, "last_day", -1);
+    l.portion = (uint8_t)ol_av_enum(nv, "portion");
+    l.status = (uint8_t)ol_av_enum(nv, "status");
+    if (leave_key(&k, nv))
+        return -1;
+    kv = ol_key_val(&k);
+    v.mv_size = sizeof l;
+    v.mv_data = &l;
+    if ((rc = mdb_put(txn, dbi, &kv, &v, 0)))
+        return rc;
+    return mark_range(ctx, ol_av_str(nv, "person_id"), l.first, l.last);
+}
+
+static int entry_key(ol_key *k, avro_value_t *v)
+{
+    ol_key_init(k);
+    ol_key_str(k, ol_av_str(v, "person_id"));
+    ol_key_i32(k, ol_week_of(ol_av_int(v, "work_date", 0)));
+    ol_key_str(k, ol_av_str(v, "entry_id"));
+    return k->overflow ? -1 : 0;
+}
+
+static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
+{
+    MDB_txn *txn = ol_fold_txn(ctx);
+    MDB_dbi dbi = ol_fold_dbi(ctx, "entries");
+    struct util_entry e = {0};
+    const char *person = ol_av_str(nv, "person_id"), *eng = ol_av_str(nv, "engagement_id");
+    ol_key k;
+    MDB_val kv, v;
+    int rc;
+
+    if (old) {
+        if (entry_key(&k, old))
+            return -1;
+        kv = ol_key_val(&k);
+        if ((rc = mdb_del(txn, dbi, &kv, NULL)) && rc != MDB_NOTFOUND)
+            return rc;
+        if ((rc = mark_pw(ctx, ol_av_str(old, "person_id"), ol_week_of(ol_av_int(old, "work_date", 0)))))
+            return rc;
+    }
+    e.work_date = ol_av_int(nv, "work_date", 0);
+    e.minutes = ol_av_int(nv, "minutes", 0);
+    e.activity = (uint8_t)ol_av_enum(nv, "activity");
+    e.status = (uint8_t)ol_av_enum(nv, "status");
+    ol_week w = ol_week_of(e.work_date);
+    if (entry_key(&k, nv))
+        return -1;
+    kv = ol_key_val(&k);
+    size_t el = strlen(eng) + 1;
+    v.mv_size = sizeof e + el;
+    v.mv_data = NULL;
+    if ((rc = mdb_put(txn, dbi, &kv, &v, MDB_RESERVE)))
+        return rc;
+    memcpy(v.mv_data, &e, sizeof e);
+    memcpy((char *)v.mv_data + sizeof e, eng, el);
+    if (*eng) {
+        /* remember who logged on the engagement, to reclassify on its change */
+        ol_key_init(&k);
+        ol_key_str(&k, eng);
+        ol_key_str(&k, person);
+        ol_key_i32(&k, w);
+        kv = ol_key_val(&k);
+        MDB_val empty = {0, ""};
+        if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "eng_pw"), &kv, &empty, 0)))
+            return rc;
+    }
+    int32_t min_week;
+    MDB_dbi um = ol_fold_dbi(ctx, "umeta");
+    rc = umeta_get(txn, um, "min_entry_week", &min_week);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc == MDB_NOTFOUND || w < min_week) && (rc = umeta_put(txn, um, "min_entry_week", w)))
+        return rc;
+    return mark_pw(ctx, person, w);
+}
+
+static int apply_engagement(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
+{
+    MDB_txn *txn = ol_fold_txn(ctx);
+    const char *id = ol_av_str(nv, "engagement_id");
+    uint8_t billing = (uint8_t)ol_av_enum(nv, "billing");
+    ol_key k;
+    int rc;
+
+    if (old && ol_av_enum(old, "billing") == billing)
+        return 0; /* classification unchanged: nothing to recompute */
+    ol_key_init(&k);
+    ol_key_str(&k, id);
+    MDB_val kv = ol_key_val(&k), v = {1, &billing};
+    if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "engagements"), &kv, &v, 0)))
+        return rc;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "eng_pw"), &c)))
+        return rc;
+    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
+        if (kv.mv_size < k.n + 5 || memcmp(kv.mv_data, k.b, k.n))
+            break;
+        const char *person = (const char *)kv.mv_data + k.n;
+        ol_week w = ol_key_get_i32((const uint8_t *)kv.mv_data + kv.mv_size - 4);
+        if ((rc = mark_pw(ctx, person, w)))
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int util_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old)
+{
+    const char *t = ev->rec->topic;
+    if (!strcmp(t, "hr.person"))
+        return apply_person(ctx, ev->value, old);
+    if (!strcmp(t, "hr.leave"))
+        return apply_leave(ctx, ev->value, old);
+    if (!strcmp(t, "timesheet.entry"))
+        return apply_entry(ctx, ev->value, old);
+    if (!strcmp(t, "delivery.engagement"))
+        return apply_engagement(ctx, ev->value, old);
+    return 0;
+}
+
+/* ------------------------------------------------------------ flush */
+struct keyset {
+    char **v;
+    size_t n, cap;
+};
+
+static int keyset_add(struct keyset *s, const char *team, ol_week w)
+{
+    char buf[512];
+    /* week first in a fixed-width form so sorting gives week, then team */
+    snprintf(buf, sizeof buf, "%06d%s", (int)w, team);
+    for (size_t i = s->n; i > 0 && i + 8 > s->n; i--) /* cheap recent-duplicate check */
+        if (!strcmp(s->v[i - 1], buf))
+            return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        char **n = realloc(s->v, cap * sizeof *n);
+        if (!n)
+            return -1;
+        s->v = n;
+        s->cap = cap;
+    }
+    if (!(s->v[s->n] = strdup(buf)))
+        return -1;
+    s->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void keyset_sort(struct keyset *s)
+{
+    size_t out = 0;
+    qsort(s->v, s->n, sizeof *s->v, cmp_str);
+    for (size_t i = 0; i < s->n; i++) {
+        if (out && !strcmp(s->v[out - 1], s->v[i])) {
+            free(s->v[i]);
+            continue;
+        }
+        s->v[out++] = s->v[i];
+    }
+    s->n = out;
+}
+
+static void keyset_free(struct keyset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+}
+
+static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, const char *team,
+                    const struct util_row *r)
+{
+    static const char *scope_names[] = {"PERSON", "TEAM", "ORG"};
+    char key[600], wk[9];
+    avro_value_t *prev, *v;
+    int32_t d_bill = r->billable, d_avail = r->available;
+
+    ol_week_format(w, wk);
+    snprintf(key, sizeof key, "%s|%s|%s", scope_names[scope], id, wk);
+    int has = ol_fold_derived_prev(ctx, "ops.utilisation.weekly", key, &prev);
+    if (has < 0)
+        return -1;
+    if (has) {
+        d_bill -= ol_av_int(prev, "billable_minutes", 0);
+        d_avail -= ol_av_int(prev, "available_minutes", 0);
+    }
+    if (!(v = ol_fold_new_derived(ctx, "ops.utilisation.weekly")))
+        return -1;
+    if (ol_av_set_enum(v, "scope", scope) || ol_av_set_str(v, "scope_id", id) || ol_av_set_str(v, "week", wk) ||
+        ol_av_set_str(v, "team", team) || ol_av_set_int(v, "capacity_minutes", r->capacity) ||
+        ol_av_set_int(v, "leave_minutes", r->leave) || ol_av_set_int(v, "available_minutes", r->available) ||
+        ol_av_set_int(v, "billable_minutes", r->billable) ||
+        ol_av_set_int(v, "sales_support_minutes", r->nonbill[NB_SALES]) ||
+        ol_av_set_int(v, "training_minutes", r->nonbill[NB_TRAINING]) ||
+        ol_av_set_int(v, "internal_minutes", r->nonbill[NB_INTERNAL]) ||
+        ol_av_set_int(v, "bench_minutes", r->nonbill[NB_BENCH]) ||
+        ol_av_set_int(v, "live_support_minutes", r->nonbill[NB_LIVE]) ||
+        ol_av_set_int(v, "non_billable_delivery_minutes", r->nonbill[NB_DELIVERY]) ||
+        ol_av_set_int(v, "unclassified_minutes", r->unclassified) || ol_av_set_int(v, "logged_minutes", r->logged) ||
+        ol_av_set_opt_int(v, "utilisation_bp", r->has_bp, r->bp) || ol_av_set_int(v, "target_bp", r->target_bp) ||
+        ol_av_set_bool(v, "below_target", r->below) || ol_av_set_int(v, "people", r->people) ||
+        ol_av_set_int(v, "delta_billable_minutes", d_bill) || ol_av_set_int(v, "delta_available_minutes", d_avail))
+        return -1;
+    int rc = ol_fold_emit(ctx, "ops.utilisation.weekly", key, v);
+    return rc < 0 ? rc : 0;
+}
+
+/* a week that has ended by data time whose logged time does not cover the
+ * available time; re-emitted (to 0 missing) when it becomes covered */
+static int emit_missing(ol_fold_ctx *ctx, const char *person, const char *team, ol_week w,
+                        const struct util_row *r)
+{
+    char key[600], wk[9];
+    avro_value_t *prev, *v;
+    int32_t data_day = (int32_t)(ol_fold_data_time(ctx) / 86400000);
+    if (data_day < ol_week_monday(w) + 7)
+        return 0;
+    int32_t missing = r->available > r->logged ? r->available - r->logged : 0;
+    ol_week_format(w, wk);
+    snprintf(key, sizeof key, "%s|%s", person, wk);
+    int has = ol_fold_derived_prev(ctx, "ops.timesheet.missing", key, &prev);
+    if (has < 0)
+        return -1;
+    if (!has && missing == 0)
+        return 0;
+    int32_t delta = missing - (has ? ol_av_int(prev, "missing_minutes", 0) : 0);
+    if (!(v = ol_fold_new_derived(ctx, "ops.timesheet.missing")))
+        return -1;
+    if (ol_av_set_str(v, "person_id", person) || ol_av_set_str(v, "team", team) || ol_av_set_str(v, "week", wk) ||
+        ol_av_set_int(v, "available_minutes", r->available) || ol_av_set_int(v, "logged_minutes", r->logged) ||
+        ol_av_set_int(v, "missing_minutes", missing) || ol_av_set_int(v, "delta_missing_minutes", delta))
+        return -1;
+    int rc = ol_fold_emit(ctx, "ops.timesheet.missing", key, v);
+    return rc < 0 ? rc : 0;
+}
+
+static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct keyset *teams)
+{
+    struct util_state *s = ol_fold_state(ctx);
+    MDB_txn *txn = ol_fold_txn(ctx);
+    MDB_dbi util = ol_fold_dbi(ctx, "util");
+    struct util_person p;
+    struct util_row row, old;
+    const char *team, *old_team;
+    int rc = util_person_load(txn, ol_fold_dbi(ctx, "people"), person, &p, NULL, &team);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* time for a person not yet seen: counted when the person arrives */
+    if (rc)
+        return rc;
+    if ((rc = util_person_week(ctx, person, w, &p, &row)))
+        return rc;
+    int had = util_row_get(txn, util, w, SCOPE_PERSON, person, &old, &old_team);
+    if (had && had != MDB_NOTFOUND)
+        return had;
+    if (had == MDB_NOTFOUND && row.capacity == 0 && row.logged == 0 && row.unclassified == 0)
+        return 0; /* outside employment and nothing logged: no row */
+    row.people = p.billable ? 1 : 0;
+    util_row_finish(&row, s->target_bp, p.billable);
+    if ((rc = util_row_put(txn, util, w, SCOPE_PERSON, person, &row, team)))
+        return rc;
+    if ((rc = keyset_add(teams, team, w)))
+        return rc;
+    if ((rc = emit_row(ctx, w, SCOPE_PERSON, person, team, &row)))
+        return rc;
+    return emit_missing(ctx, person, team, w, &row);
+}
+
+/* team-week: sum over the team's people with billable = true */
+static int flush_team(ol_fold_ctx *ctx, const char *team, ol_week w)
+{
+    struct util_state *s = ol_fold_state(ctx);
+    MDB_txn *txn = ol_fold_txn(ctx);
+    MDB_dbi util = ol_fold_dbi(ctx, "util"), people = ol_fold_dbi(ctx, "people");
+    struct util_row sum, r;
+    MDB_cursor *c;
+    ol_key tk;
+    int rc;
+
+    memset(&sum, 0, sizeof sum);
+    ol_key_init(&tk);
+    ol_key_str(&tk, team);
+    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "team_people"), &c)))
+        return rc;
+    MDB_val k = ol_key_val(&tk), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= tk.n || memcmp(k.mv_data, tk.b, tk.n))
+            break;
+        const char *person = (const char *)k.mv_data + tk.n;
+        struct util_person p;
+        if (util_person_load(txn, people, person, &p, NULL, NULL) || !p.billable)
+            continue;
+        int g = util_row_get(txn, util, w, SCOPE_PERSON, person, &r, NULL);
+        if (g == MDB_NOTFOUND)
+            continue;
+        if (g) {
+            rc = g;
+            break;
+        }
+        util_row_add(&sum, &r);
+    }
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    util_row_finish(&sum, s->target_bp, 1);
+    if ((rc = util_row_put(txn, util, w, SCOPE_TEAM, team, &sum, team)))
+        return rc;
+    return emit_row(ctx, w, SCOPE_TEAM, team, team, &sum);
+}
+
+/* org-week: the sum of the team rows (each already billable people only) */
+static int flush_org(ol_fold_ctx *ctx, ol_week w)
+{
+    struct util_state *s = ol_fold_state(ctx);
+    MDB_txn *txn = ol_fold_txn(ctx);
+    MDB_dbi util = ol_fold_dbi(ctx, "util");
+    struct util_row sum, r;
+    MDB_cursor *c;
+    ol_key wk;
+    int rc, people = 0;
+
+    memset(&sum, 0, sizeof sum);
+    ol_key_init(&wk);
+    ol_key_i32(&wk, w);
+    ol_key_u8(&wk, SCOPE_TEAM);
+    if ((rc = mdb_cursor_open(txn, util, &c)))
+        return rc;
+    MDB_val k = ol_key_val(&wk), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= wk.n || memcmp(k.mv_data, wk.b, wk.n))
+            break;
+        memcpy(&r, v.mv_data, sizeof r);
+        util_row_add(&sum, &r);
+        people += r.people;
+    }
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    sum.people = people;
+    util_row_finish(&sum, s->target_bp, 1);
+    if ((rc = util_row_put(txn, util, w, SCOPE_ORG, "org", &sum, "org")))
+        return rc;
+    return emit_row(ctx, w, SCOPE_ORG, "org", "org", &sum);
+}
+
+/* weeks that entered the window since the last batch: every person's row */
+static int extend_window(ol_fold_ctx *ctx)
+{
+    MDB_txn *txn = ol_fold_txn(ctx);
+    MDB_dbi um = ol_fold_dbi(ctx, "umeta");
+    ol_week first, last;
+    int32_t of = 1, ol = 0;
+    int rc = window(ctx, &first, &last);
+    if (rc || first > last)
+        return rc;
+    int r1 = umeta_get(txn, um, "window_first", &of), r2 = umeta_get(txn, um, "window_last", &ol);
+    if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND))
+        return r1 ? r1 : r2;
+    if (r1 || r2)
+        of = 1, ol = 0;
+    if (of == first && ol == last)
+        return 0;
+    MDB_cursor *c;
+    MDB_val k, v;
+    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "people"), &c)))
+        return rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const char *person = k.mv_data;
+        for (ol_week w = first; w <= last; w = ol_week_add(w, 1))
+            if ((of > ol || w < of || w > ol) && (rc = mark_pw(ctx, person, w)))
+                goto out;
+    }
+out:
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc = umeta_put(txn, um, "window_first", first)) || (rc = umeta_put(txn, um, "window_last", last)))
+        return rc;
+    return 0;
+}
+
+int util_flush(ol_fold_ctx *ctx)
+{
+    struct keyset teams = {0}, orgs = {0};
+    const MDB_val *keys;
+    int rc;
+
+    if ((rc = extend_window(ctx)))
+        return rc;
+    size_t n = ol_fold_dirty(ctx, &keys);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const uint8_t *k = keys[i].mv_data;
+        const char *name = (const char *)k + 1;
+        ol_week w = ol_key_get_i32(k + keys[i].mv_size - 4);
+        if (k[0] == 'P')
+            rc = flush_person(ctx, name, w, &teams);
+        else if (k[0] == 'T')
+            rc = keyset_add(&teams, name, w);
+    }
+    keyset_sort(&teams);
+    for (size_t i = 0; i < teams.n && !rc; i++) {
+        ol_week w = (ol_week)strtol((char[7]){teams.v[i][0], teams.v[i][1], teams.v[i][2], teams.v[i][3],
+                                              teams.v[i][4], teams.v[i][5], 0},
+                                    NULL, 10);
+        rc = flush_team(ctx, teams.v[i] + 6, w);
+        if (!rc)
+            rc = keyset_add(&orgs, "", w);
+    }
+    keyset_sort(&orgs);
+    for (size_t i = 0; i < orgs.n && !rc; i++)
+        rc = flush_org(ctx, (ol_week)strtol(orgs.v[i], NULL, 10));
+    keyset_free(&teams);
+    keyset_free(&orgs);
+    return rc;
+}

@@ -1,0 +1,84 @@
+/* utilisation — weekly actuals against the target, per person, team and org.
+ *
+ * Projection databases (all keys built with ol_key, see ol_store.h):
+ *   people       person\0                    -> struct util_person + name\0 team\0
+ *   leaves       person\0 leave_id\0         -> struct util_leave
+ *   entries      person\0 week(i32) entry\0  -> struct util_entry + engagement\0
+ *   engagements  engagement\0                -> billing (1 byte)
+ *   eng_pw       engagement\0 person\0 week  -> "" (who logged DELIVERY on it)
+ *   team_people  team\0 person\0             -> ""
+ *   util         week(i32) scope(u8) id\0    -> struct util_row + team\0
+ *   umeta        name                        -> int32 (window bounds, min entry week)
+ * Dirty keys: 'P' person\0 week | 'T' team\0 week | 'O' week. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include "ol_runtime.h"
+#include "ol_time.h"
+
+#include <stdint.h>
+
+enum { SCOPE_PERSON = 0, SCOPE_TEAM = 1, SCOPE_ORG = 2 }; /* = the Scope enum's symbol order */
+
+/* Activity symbols in schema order */
+enum { ACT_DELIVERY, ACT_SALES_SUPPORT, ACT_TRAINING, ACT_INTERNAL, ACT_BENCH, ACT_LIVE_SUPPORT };
+enum { ST_SUBMITTED, ST_APPROVED, ST_REJECTED, ST_DELETED };
+enum { BILL_TM, BILL_FIXED, BILL_NON_BILLABLE, BILL_UNKNOWN = 255 };
+enum { PORTION_FULL, PORTION_AM, PORTION_PM };
+enum { LEAVE_BOOKED, LEAVE_CANCELLED };
+
+struct util_person {
+    int32_t joined, left; /* days; left = INT32_MAX when still employed */
+    int32_t weekly_capacity;
+    uint8_t working_days, billable, pad[2];
+};
+
+struct util_leave {
+    int32_t first, last;
+    uint8_t portion, status, pad[2];
+};
+
+struct util_entry {
+    int32_t work_date, minutes;
+    uint8_t activity, status, pad[2];
+};
+
+/* non-billable buckets, in report order */
+enum { NB_SALES, NB_TRAINING, NB_INTERNAL, NB_BENCH, NB_LIVE, NB_DELIVERY, NB_N };
+
+struct util_row {
+    int32_t capacity, leave, available, billable;
+    int32_t nonbill[NB_N];
+    int32_t unclassified, logged, people;
+    int32_t has_bp, bp, target_bp, below;
+};
+
+struct util_state {
+    int32_t target_bp;
+    int32_t history_weeks;
+};
+
+/* fold.c */
+int util_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old);
+int util_flush(ol_fold_ctx *ctx);
+
+/* figures.c: the rules of SPEC section 3, from the projection */
+int util_person_load(MDB_txn *txn, MDB_dbi people, const char *person, struct util_person *p, const char **name,
+                     const char **team);
+int util_day_capacity(const struct util_person *p, int32_t day);
+int util_person_week(ol_fold_ctx *ctx, const char *person, ol_week w, const struct util_person *p,
+                     struct util_row *row);
+void util_row_finish(struct util_row *r, int32_t target_bp, int billable_person);
+void util_row_add(struct util_row *sum, const struct util_row *r);
+
+/* rows: util db access (also used by the read verbs) */
+int util_row_get(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *id, struct util_row *row,
+                 const char **team);
+int util_row_put(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *id, const struct util_row *row,
+                 const char *team);
+
+/* query.c */
+int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg);
+int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg);
+
+#endif
