@@ -48,7 +48,7 @@ ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Icommon -Iservices $(PKG_CFLAGS) $(SANFLAGS) \
            -DOL_SCHEMA_DIR_DEFAULT='"$(abspath schemas)"' $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
@@ -64,6 +64,11 @@ SVC_BINS   := $(foreach s,$(SERVICES),$(BUILD)/bin/$(call bin_name,$(s)))
 
 TEST_SRC   := $(wildcard tests/unit/test_*.c)
 TEST_BINS  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/services/test_<svc>.c: a service's fold tested through the runtime with
+# an array source; links the service's objects except its main.o
+SVC_TEST_SRC  := $(wildcard tests/services/test_*.c)
+SVC_TEST_BINS := $(SVC_TEST_SRC:tests/services/%.c=$(BUILD)/tests/%)
+TEST_BINS     += $(SVC_TEST_BINS)
 
 binaries: $(LIB) $(SVC_BINS) $(TEST_BINS)
 
@@ -81,6 +86,13 @@ $(BUILD)/bin/$(call bin_name,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard s
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call SVC_RULE,$(s))))
+
+define SVC_TEST_RULE
+$(BUILD)/tests/test_$(1): $(BUILD)/obj/tests/services/test_$(1).o $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+endef
+$(foreach t,$(SVC_TEST_SRC:tests/services/test_%.c=%),$(eval $(call SVC_TEST_RULE,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,472 @@
+/* Fold tests of the utilisation service: hand-computed figures for each rule
+ * of SPEC section 3, through the real runtime with an array of records. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ol_codec.h"
+#include "ol_json.h"
+#include "ol_runtime.h"
+#include "ol_runtime_int.h"
+#include "utilisation/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const ol_service utilisation_service;
+
+struct fx {
+    ol_schemas *schemas;
+    ol_config cfg;
+    char dir[64];
+    ol_runtime *rt;
+    ol_record recs[64];
+    uint8_t *frames[64];
+    int n;
+    int64_t next_offset;
+};
+
+static struct fx *fx_new(void)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    char err[512];
+    assert_non_null(f);
+    assert_int_equal(ol_schemas_load(ol_schemas_default_dir(), &f->schemas, err, sizeof err), 0);
+    ol_config_init(&f->cfg);
+    snprintf(f->dir, sizeof f->dir, "/tmp/ol-util-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
+    f->rt = ol_runtime_new(&utilisation_service, &f->cfg, f->schemas, &o, err, sizeof err);
+    if (!f->rt)
+        fail_msg("runtime: %s", err);
+    return f;
+}
+
+static void fx_clear(struct fx *f)
+{
+    for (int i = 0; i < f->n; i++)
+        free(f->frames[i]);
+    f->n = 0;
+}
+
+static void fx_free(struct fx *f)
+{
+    char cmd[128];
+    fx_clear(f);
+    ol_runtime_free(f->rt);
+    ol_schemas_free(f->schemas);
+    ol_config_free(&f->cfg);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+}
+
+/* queue one record given as a JSON line */
+static void add(struct fx *f, const char *topic, const char *json)
+{
+    const ol_schema *s = ol_schemas_for_topic(f->schemas, topic);
+    avro_value_t v;
+    char err[512];
+    size_t len;
+    assert_non_null(s);
+    assert_int_equal(avro_generic_value_new(s->iface, &v), 0);
+    if (ol_json_line_to_avro(s, json, strlen(json), &v, err, sizeof err))
+        fail_msg("%s: %s", json, err);
+    assert_int_equal(ol_codec_encode(s, &v, &f->frames[f->n], &len, err, sizeof err), 0);
+    avro_value_decref(&v);
+    ol_record *r = &f->recs[f->n];
+    memset(r, 0, sizeof *r);
+    r->topic = s->topic;
+    r->partition = 0;
+    r->offset = f->next_offset++;
+    r->value = f->frames[f->n];
+    r->value_len = len;
+    f->n++;
+}
+
+static void fold(struct fx *f)
+{
+    assert_int_equal(ol_runtime_fold_batch(f->rt, f->recs, f->n), 0);
+    fx_clear(f);
+}
+
+static int row(struct fx *f, const char *week, int scope, const char *id, struct util_row *r)
+{
+    MDB_txn *txn;
+    ol_store *st = ol_runtime_store(f->rt);
+    ol_week w;
+    assert_int_equal(ol_week_parse(week, &w), 0);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    int rc = util_row_get(txn, ol_store_dbi(st, "util"), w, scope, id, r, NULL);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* the last derived event of topic/key, decoded, as a field value */
+static int derived_int(struct fx *f, const char *topic, const char *key, const char *field, int32_t *out)
+{
+    ol_store *st = ol_runtime_store(f->rt);
+    MDB_txn *txn;
+    ol_key k;
+    MDB_val kv, v;
+    char err[256];
+    int32_t wid;
+    ol_key_init(&k);
+    ol_key_str(&k, topic);
+    ol_key_str(&k, key);
+    kv = ol_key_val(&k);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    int rc = mdb_get(txn, ol_store_dbi(st, "derived"), &kv, &v);
+    if (rc == 0) {
+        const ol_schema *s = ol_schemas_for_topic(f->schemas, topic);
+        ol_decoder *d = ol_decoder_new(f->schemas, s);
+        assert_int_equal(ol_decoder_decode(d, v.mv_data, v.mv_size, &wid, err, sizeof err), OL_CODEC_OK);
+        avro_value_t fv;
+        assert_int_equal(avro_value_get_by_name(ol_decoder_value(d), field, &fv, NULL), 0);
+        assert_int_equal(avro_value_get_int(&fv, out), 0);
+        ol_decoder_free(d);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+#define PERSON(id, team, billable, cap, wd, joined, left, rev)                                                     \
+    "{\"event_id\":\"p-" id "-" #rev "\",\"occurred_at\":\"2026-11-20T09:00:00Z\",\"source\":\"hr\",\"revision\":" \
+    #rev ",\"person_id\":\"" id "\",\"name\":\"N " id "\",\"team\":\"" team "\",\"role\":\"CONSULTANT\","          \
+    "\"billable\":" billable ",\"employment\":\"EMPLOYEE\",\"supplier\":null,\"weekly_capacity_minutes\":" #cap     \
+    ",\"working_days\":" #wd ",\"day_cost_minor\":40000,\"currency\":\"GBP\",\"joined_on\":\"" joined             \
+    "\",\"left_on\":" left "}"
+
+#define ENTRY(eid, id, rev, person, eng, act, date, min, status)                                                     \
+    "{\"event_id\":\"" eid "\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\",\"revision\":" #rev         \
+    ",\"entry_id\":\"" id "\",\"person_id\":\"" person "\",\"engagement_id\":" eng ",\"activity\":\"" act             \
+    "\",\"work_date\":\"" date "\",\"minutes\":" #min ",\"status\":\"" status "\"}"
+
+#define ENGAGEMENT(id, billing, rev)                                                                              \
+    "{\"event_id\":\"g-" id "-" #rev "\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"res\",\"revision\":" \
+    #rev ",\"engagement_id\":\"" id "\",\"client\":\"Acme\",\"name\":\"Build\",\"billing\":\"" billing             \
+    "\",\"lead\":\"SELF\",\"bill_to\":\"Acme Ltd\",\"currency\":\"GBP\",\"minutes_per_day\":450,"                    \
+    "\"budget_minor\":1000000,\"starts_on\":\"2026-01-01\",\"ends_on\":\"2027-06-30\",\"rate_card\":[],"             \
+    "\"status\":\"ACTIVE\"}"
+
+#define LEAVE(eid, id, rev, person, first, last, portion, status)                                                  \
+    "{\"event_id\":\"" eid "\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"hr\",\"revision\":" #rev       \
+    ",\"leave_id\":\"" id "\",\"person_id\":\"" person "\",\"kind\":\"HOLIDAY\",\"first_day\":\"" first            \
+    "\",\"last_day\":\"" last "\",\"portion\":\"" portion "\",\"status\":\"" status "\"}"
+
+/* 4 approved delivery days on a T&M engagement, 1 submitted training day:
+ * billable 1800 of 2250 available -> 8000 bp, below the 8500 target */
+static void test_basic_week(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
+    add(f, "timesheet.entry", ENTRY("t1", "E1", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("t2", "E2", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-10", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("t3", "E3", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-11", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("t4", "E4", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-12", 450, "SUBMITTED"));
+    add(f, "timesheet.entry", ENTRY("t5", "E5", 1, "P1", "null", "TRAINING", "2026-11-13", 450, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.capacity, 2250);
+    assert_int_equal(r.available, 2250);
+    assert_int_equal(r.billable, 1800);
+    assert_int_equal(r.nonbill[NB_TRAINING], 450);
+    assert_int_equal(r.logged, 2250);
+    assert_int_equal(r.has_bp, 1);
+    assert_int_equal(r.bp, 8000);
+    assert_int_equal(r.below, 1);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "data", &r), 0);
+    assert_int_equal(r.billable, 1800);
+    assert_int_equal(r.people, 1);
+    assert_int_equal(row(f, "2026-W46", SCOPE_ORG, "org", &r), 0);
+    assert_int_equal(r.bp, 8000);
+    fx_free(f);
+}
+
+/* revision 2 (300 min) arrives before revision 1 (450): 300 counts;
+ * then revision 3 DELETED: nothing counts; REJECTED never counts */
+static void test_revisions_and_removal(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
+    add(f, "timesheet.entry", ENTRY("a2", "E1", 2, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 300, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("a1", "E1", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("b1", "E2", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-10", 450, "REJECTED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.billable, 300);
+    add(f, "timesheet.entry", ENTRY("a3", "E1", 3, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 300, "DELETED"));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.billable, 0);
+    assert_int_equal(r.bp, 0);
+    fx_free(f);
+}
+
+/* leave: 2 FULL days booked = 900; AM on a 451-minute Monday = 226, PM 225;
+ * the cancelled revision stops counting */
+static void test_leave(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "data", "true", 2251, 31, "2024-01-01", "null", 1));
+    add(f, "hr.leave", LEAVE("l1", "L1", 1, "P1", "2026-11-10", "2026-11-11", "FULL", "BOOKED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.capacity, 2251);
+    assert_int_equal(r.leave, 900);
+    assert_int_equal(r.available, 1351);
+    add(f, "hr.leave", LEAVE("l2", "L1", 2, "P1", "2026-11-10", "2026-11-11", "FULL", "CANCELLED"));
+    add(f, "hr.leave", LEAVE("l3", "L2", 1, "P1", "2026-11-09", "2026-11-09", "AM", "BOOKED"));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.leave, 226); /* Monday is 451: the remainder day; AM the larger half */
+    add(f, "hr.leave", LEAVE("l4", "L3", 1, "P1", "2026-11-09", "2026-11-09", "PM", "BOOKED"));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.leave, 451); /* AM + PM = the whole day, exactly */
+    fx_free(f);
+}
+
+/* part-time Mon-Thu (bitmask 15) 1801 minutes: Monday 451, others 450;
+ * leaving on Wednesday 2026-11-11: Mon+Tue+Wed = 1351; a joiner on Thursday
+ * 2026-11-12 full-time: Thu+Fri = 900 */
+static void test_part_time_joiners_leavers(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("PT", "web", "true", 1801, 15, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("LV", "web", "true", 1801, 15, "2024-01-01", "\"2026-11-11\"", 1));
+    add(f, "hr.person", PERSON("JN", "web", "true", 2250, 31, "2026-11-12", "null", 1));
+    add(f, "timesheet.entry", ENTRY("x1", "X1", 1, "PT", "null", "BENCH", "2026-11-09", 60, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "PT", &r), 0);
+    assert_int_equal(r.capacity, 1801);
+    assert_int_equal(r.nonbill[NB_BENCH], 60);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "LV", &r), 0);
+    assert_int_equal(r.capacity, 1351);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "JN", &r), 0);
+    assert_int_equal(r.capacity, 900);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "web", &r), 0);
+    assert_int_equal(r.capacity, 1801 + 1351 + 900);
+    assert_int_equal(r.people, 3);
+    /* the week after: the leaver has no row, the others do */
+    assert_int_equal(row(f, "2026-W47", SCOPE_PERSON, "LV", &r), MDB_NOTFOUND);
+    assert_int_equal(row(f, "2026-W47", SCOPE_PERSON, "JN", &r), 0);
+    assert_int_equal(r.capacity, 2250);
+    fx_free(f);
+}
+
+/* time logged before its person and engagement exist counts when they arrive;
+ * an engagement's billing moves minutes between buckets */
+static void test_late_references(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "timesheet.entry", ENTRY("e1", "E1", 1, "P9", "\"G9\"", "DELIVERY", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P9", &r), MDB_NOTFOUND);
+    add(f, "hr.person", PERSON("P9", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P9", &r), 0);
+    assert_int_equal(r.unclassified, 450);
+    assert_int_equal(r.billable, 0);
+    add(f, "delivery.engagement", ENGAGEMENT("G9", "NON_BILLABLE", 1));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P9", &r), 0);
+    assert_int_equal(r.unclassified, 0);
+    assert_int_equal(r.nonbill[NB_DELIVERY], 450);
+    add(f, "delivery.engagement", ENGAGEMENT("G9", "FIXED_PRICE", 2));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P9", &r), 0);
+    assert_int_equal(r.billable, 450);
+    assert_int_equal(r.bp, 2000);
+    fx_free(f);
+}
+
+/* team and org are sums over billable people, never averages: a non-billable
+ * person's time is not in them; two people 100 % and 0 % of different sizes */
+static void test_sums_not_averages(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("A", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("B", "data", "true", 900, 3, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("OPS", "data", "false", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("C", "cloud", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
+    add(f, "timesheet.entry", ENTRY("b1", "B1", 1, "B", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("b2", "B2", 1, "B", "\"G1\"", "DELIVERY", "2026-11-10", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("o1", "O1", 1, "OPS", "\"G1\"", "DELIVERY", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "B", &r), 0);
+    assert_int_equal(r.bp, 10000);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "data", &r), 0);
+    assert_int_equal(r.available, 2250 + 900);
+    assert_int_equal(r.billable, 900);
+    assert_int_equal(r.bp, 900 * 10000 / 3150); /* 2857, not the 5000 an average would give */
+    assert_int_equal(r.people, 2);
+    assert_int_equal(row(f, "2026-W46", SCOPE_ORG, "org", &r), 0);
+    assert_int_equal(r.available, 2250 + 900 + 2250);
+    assert_int_equal(r.billable, 900);
+    assert_int_equal(r.people, 3);
+    fx_free(f);
+}
+
+/* 2026 has 53 ISO weeks: Thursday 2026-12-31 and Friday 2027-01-01 are both
+ * 2026-W53 */
+static void test_week_53(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
+    add(f, "timesheet.entry", ENTRY("w1", "W1", 1, "P1", "\"G1\"", "DELIVERY", "2026-12-31", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("w2", "W2", 1, "P1", "\"G1\"", "DELIVERY", "2027-01-01", 450, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W53", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.billable, 900);
+    assert_int_equal(r.capacity, 2250);
+    assert_int_equal(row(f, "2027-W01", SCOPE_PERSON, "P1", &r), MDB_NOTFOUND);
+    fx_free(f);
+}
+
+/* the week has ended by data time: 450 of 2250 minutes uncovered */
+static void test_missing_timesheet(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    int32_t missing;
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "timesheet.entry", ENTRY("m1", "M1", 1, "P1", "null", "BENCH", "2026-11-09", 1440, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("m2", "M2", 1, "P1", "null", "BENCH", "2026-11-10", 360, "APPROVED"));
+    fold(f);
+    assert_int_equal(derived_int(f, "ops.timesheet.missing", "P1|2026-W46", "missing_minutes", &missing), 0);
+    assert_int_equal(missing, 450);
+    add(f, "timesheet.entry", ENTRY("m3", "M3", 1, "P1", "null", "BENCH", "2026-11-11", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(derived_int(f, "ops.timesheet.missing", "P1|2026-W46", "missing_minutes", &missing), 0);
+    assert_int_equal(missing, 0);
+    assert_int_equal(derived_int(f, "ops.timesheet.missing", "P1|2026-W46", "delta_missing_minutes", &missing), 0);
+    assert_int_equal(missing, -450);
+    fx_free(f);
+}
+
+static char *dump_dbs(struct fx *f)
+{
+    static const char *const dbs[] = {"entity", "people", "leaves", "entries", "engagements",
+                                      "team_people", "util", "derived", NULL};
+    ol_store *st = ol_runtime_store(f->rt);
+    MDB_txn *txn;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    for (int i = 0; dbs[i]; i++) {
+        MDB_cursor *c;
+        MDB_val k, v;
+        assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(st, dbs[i]), &c), 0);
+        fprintf(m, "#%s\n", dbs[i]);
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            fwrite(k.mv_data, 1, k.mv_size, m);
+            fputc('=', m);
+            fwrite(v.mv_data, 1, v.mv_size, m);
+            fputc('\n', m);
+        }
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+    fclose(m);
+    return buf;
+}
+
+/* the same records in reverse order give a byte-identical projection */
+static void test_order_independence(void **state)
+{
+    (void)state;
+    const char *lines[][2] = {
+        {"hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1)},
+        {"hr.person", PERSON("P1", "cloud", "true", 2250, 31, "2024-01-01", "null", 2)},
+        {"delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1)},
+        {"timesheet.entry", ENTRY("a1", "E1", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED")},
+        {"timesheet.entry", ENTRY("a2", "E1", 2, "P1", "\"G1\"", "DELIVERY", "2026-11-10", 300, "APPROVED")},
+        {"hr.leave", LEAVE("l1", "L1", 1, "P1", "2026-11-12", "2026-11-13", "FULL", "BOOKED")},
+        {"hr.leave", LEAVE("l2", "L1", 2, "P1", "2026-11-13", "2026-11-13", "PM", "BOOKED")},
+    };
+    size_t n = sizeof lines / sizeof lines[0];
+    struct fx *a = fx_new(), *b = fx_new();
+    for (size_t i = 0; i < n; i++)
+        add(a, lines[i][0], lines[i][1]);
+    for (size_t i = n; i > 0; i--)
+        add(b, lines[i - 1][0], lines[i - 1][1]);
+    fold(a);
+    fold(b);
+    char *da = dump_dbs(a), *db = dump_dbs(b);
+    assert_string_equal(da, db);
+    struct util_row r;
+    assert_int_equal(row(a, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.billable, 300);
+    assert_int_equal(r.leave, 225); /* revision 2 of L1 replaced the two full days */
+    assert_int_equal(row(a, "2026-W46", SCOPE_TEAM, "cloud", &r), 0);
+    assert_int_equal(r.billable, 300);
+    free(da);
+    free(db);
+    fx_free(a);
+    fx_free(b);
+}
+
+/* a person moving team leaves the old team's sums */
+static void test_team_move(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("P2", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "timesheet.entry", ENTRY("a1", "E1", 1, "P1", "null", "BENCH", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "data", &r), 0);
+    assert_int_equal(r.capacity, 4500);
+    add(f, "hr.person", PERSON("P1", "cloud", "true", 2250, 31, "2024-01-01", "null", 2));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "data", &r), 0);
+    assert_int_equal(r.capacity, 2250);
+    assert_int_equal(r.people, 1);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "cloud", &r), 0);
+    assert_int_equal(r.capacity, 2250);
+    assert_int_equal(row(f, "2026-W46", SCOPE_ORG, "org", &r), 0);
+    assert_int_equal(r.capacity, 4500);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_week),
+        cmocka_unit_test(test_revisions_and_removal),
+        cmocka_unit_test(test_leave),
+        cmocka_unit_test(test_part_time_joiners_leavers),
+        cmocka_unit_test(test_late_references),
+        cmocka_unit_test(test_sums_not_averages),
+        cmocka_unit_test(test_week_53),
+        cmocka_unit_test(test_missing_timesheet),
+        cmocka_unit_test(test_order_independence),
+        cmocka_unit_test(test_team_move),
+    };
+    return cmocka_run_group_tests_name("utilisation", tests, NULL, NULL);
+}
