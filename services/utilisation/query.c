@@ -221,10 +221,20 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
-    if (!from || !to || ol_week_parse(from, &wf) || ol_week_parse(to, &wt) || wf > wt) {
-        fprintf(stderr, "report utilisation: --from YYYY-Www --to YYYY-Www (from <= to) are required\n");
+    if (!to || ol_week_parse(to, &wt) || (from && ol_week_parse(from, &wf))) {
+        fprintf(stderr, "report utilisation: --to YYYY-Www is required; --from YYYY-Www defaults to 5 weeks "
+                        "before it\n");
         return 2;
     }
+    if (!from)
+        wf = ol_week_add(wt, -5);
+    if (wf > wt) {
+        fprintf(stderr, "report utilisation: --from is after --to\n");
+        return 2;
+    }
+    char from_buf[9];
+    ol_week_format(wf, from_buf);
+    from = from_buf;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) {
         fprintf(stderr, "report utilisation: cannot read the projection\n");
         return 1;

@@ -46,6 +46,6 @@ const ol_service utilisation_service = {
 
 const ol_verb utilisation_verbs[] = {
     {"query", util_query, "query --week 2026-W46 [--team T] [--person P] [--format table|csv|json] [--db DIR]"},
-    {"report", util_report, "report --from 2026-W40 --to 2026-W46 [--team T] [--db DIR]"},
+    {"report", util_report, "report [--from 2026-W40] --to 2026-W46 [--team T] [--db DIR]"},
     {NULL, NULL, NULL},
 };
