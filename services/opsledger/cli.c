@@ -56,15 +56,22 @@ int cmd_service(const char *verb, int argc, char **argv)
     char self[PATH_MAX], path[PATH_MAX + 256], name[128];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     const char *service = argv[0];
+    /* `report contractors` is billing's contractor reconciliation report */
+    int alias = !strcmp(service, "contractors");
+    if (alias)
+        service = "billing";
 
     snprintf(name, sizeof name, "opsledger-%s", service);
-    char **args = calloc((size_t)argc + 2, sizeof *args);
+    char **args = calloc((size_t)argc + 3, sizeof *args);
     if (!args)
         return 2;
-    args[0] = name;
-    args[1] = (char *)verb;
+    int j = 0;
+    args[j++] = name;
+    args[j++] = (char *)verb;
+    if (alias)
+        args[j++] = "contractors";
     for (int i = 1; i < argc; i++)
-        args[i + 1] = argv[i];
+        args[j++] = argv[i];
     if (n > 0) {
         self[n] = '\0';
         char *slash = strrchr(self, '/');

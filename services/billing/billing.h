@@ -1,0 +1,91 @@
+/* billing — billing lines that finance invoices from, rechargeable expense
+ * lines, and contractor invoice reconciliation (SPEC section 3).
+ *
+ * Projection databases:
+ *   ep_entries  engagement\0 person\0 week(i32) entry\0 -> struct bill_entry
+ *   pd_entries  person\0 day(i32) entry\0               -> struct bill_entry
+ *   pe          person\0 engagement\0                   -> ""
+ *   wk_lines    week(i32) engagement\0 person\0         -> ""
+ *   allocs      person\0 engagement\0 allocation\0      -> struct bill_alloc + role\0
+ *   expenses    week(i32) engagement\0 supplier\0 expense\0 -> struct bill_expense + currency\0
+ *   exp_by_eng  engagement\0 expense\0                  -> week(i32)
+ *   invoices    person\0 invoice\0                      -> struct bill_inv
+ *   lines       week(i32) engagement\0 person-or-expense\0 -> struct bill_line + strings
+ *   recon       invoice\0                               -> struct bill_recon + strings
+ * Dirty keys: 'L' engagement\0 person\0 week | 'X' expense\0 | 'R' invoice\0.
+ * Input entities themselves (engagement rate cards, people, periods) are read
+ * with ol_fold_lookup from the runtime's entity store. */
+#ifndef BILLING_H
+#define BILLING_H
+
+#include "ol_runtime.h"
+#include "ol_time.h"
+
+#include <stdint.h>
+
+enum { ENTRY_SUBMITTED, ENTRY_APPROVED, ENTRY_REJECTED, ENTRY_DELETED };
+enum { ACT_DELIVERY = 0 };
+enum { BILLING_TM, BILLING_FIXED, BILLING_NON_BILLABLE };
+enum { ALLOC_PROPOSED, ALLOC_CONFIRMED, ALLOC_CANCELLED };
+enum { EXP_SUBMITTED, EXP_APPROVED, EXP_REJECTED };
+enum { INV_RECEIVED, INV_WITHDRAWN };
+enum { PERIOD_OPEN, PERIOD_CLOSED };
+enum { KIND_TIME, KIND_EXPENSE };
+enum { REC_MATCHED, REC_OVER, REC_UNDER, REC_RATE_MISMATCH, REC_OVERLAPPING, REC_NO_TIMESHEETS, REC_WITHDRAWN };
+
+struct bill_entry {
+    int32_t work_date, minutes;
+    uint8_t status, activity, pad[2];
+};
+
+struct bill_alloc {
+    int32_t first, last;
+    uint8_t status, pad[3];
+};
+
+struct bill_expense {
+    int64_t amount;
+    uint8_t status, rechargeable, pad[6];
+};
+
+struct bill_inv {
+    int32_t first, last;
+    uint8_t status, pad[3];
+};
+
+/* a line as stored for queries: strings follow: currency, bill_to, client, role, person-or-expense */
+struct bill_line {
+    int64_t amount, day_rate;
+    int32_t approved, pending, unpriced, minutes_per_day;
+    uint8_t kind, has_rate, priced, post_close, closed, pad[3];
+};
+
+struct bill_recon {
+    int64_t expected, invoiced;
+    int32_t logged, minutes_invoiced, first, last;
+    uint8_t status, pad[7];
+};
+
+struct bill_state {
+    int32_t tol_minutes;
+    int64_t tol_minor;
+};
+
+/* fold.c */
+int billing_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old);
+int billing_flush(ol_fold_ctx *ctx);
+int billing_mark_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w);
+
+/* lines.c */
+int billing_time_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w);
+int billing_expense_line(ol_fold_ctx *ctx, const char *expense_id);
+int64_t billing_round_div(__int128 n, int64_t d); /* half away from zero; d > 0 */
+
+/* recon.c */
+int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id);
+
+/* query.c */
+int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg);
+int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg);
+
+#endif

@@ -1,0 +1,119 @@
+/* contractors — `report contractors --from W --to W`: every contractor
+ * invoice whose period overlaps the weeks, with its reconciliation status,
+ * discrepancies first (then by supplier, person, invoice). */
+#include "billing.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct inv_row {
+    struct bill_recon r;
+    char invoice[128], person[128], supplier[128], currency[8];
+};
+
+static const char *status_name(int s)
+{
+    static const char *n[] = {"MATCHED",     "OVER_INVOICED", "UNDER_INVOICED", "RATE_MISMATCH",
+                              "OVERLAPPING", "NO_TIMESHEETS", "WITHDRAWN"};
+    return s >= 0 && s <= REC_WITHDRAWN ? n[s] : "?";
+}
+
+/* discrepancies first, matched, then withdrawn */
+static int rank(int s) { return s == REC_MATCHED ? 1 : s == REC_WITHDRAWN ? 2 : 0; }
+
+static int cmp_row(const void *a, const void *b)
+{
+    const struct inv_row *x = a, *y = b;
+    int c = rank(x->r.status) - rank(y->r.status);
+    if (c)
+        return c;
+    if ((c = strcmp(x->supplier, y->supplier)) || (c = strcmp(x->person, y->person)))
+        return c;
+    return strcmp(x->invoice, y->invoice);
+}
+
+static void money(char *buf, size_t n, int64_t minor)
+{
+    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+    snprintf(buf, n, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
+             (unsigned long long)(a % 100));
+}
+
+int billing_report_contractors(ol_store *st, int argc, char **argv)
+{
+    const char *from = NULL, *to = NULL;
+    ol_week wf, wt;
+    MDB_txn *txn = NULL;
+    MDB_cursor *c = NULL;
+    struct inv_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--from") && i + 1 < argc)
+            from = argv[++i];
+        else if (!strcmp(argv[i], "--to") && i + 1 < argc)
+            to = argv[++i];
+        else {
+            fprintf(stderr, "report contractors: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!from || !to || ol_week_parse(from, &wf) || ol_week_parse(to, &wt) || wf > wt) {
+        fprintf(stderr, "report contractors: --from YYYY-Www --to YYYY-Www are required\n");
+        return 2;
+    }
+    int32_t first = ol_week_monday(wf), last = ol_week_monday(wt) + 6;
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(st, "recon"), &c))
+        goto out;
+    MDB_val k, v;
+    for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        struct bill_recon r;
+        memcpy(&r, v.mv_data, sizeof r);
+        if (r.last < first || r.first > last)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct inv_row *nr = realloc(rows, cap * sizeof *nr);
+            if (!nr)
+                goto out;
+            rows = nr;
+        }
+        struct inv_row *row = &rows[n++];
+        row->r = r;
+        const char *p = (const char *)v.mv_data + sizeof r;
+        snprintf(row->invoice, sizeof row->invoice, "%s", (const char *)k.mv_data);
+        snprintf(row->person, sizeof row->person, "%s", p);
+        p += strlen(p) + 1;
+        snprintf(row->supplier, sizeof row->supplier, "%s", p);
+        p += strlen(p) + 1;
+        snprintf(row->currency, sizeof row->currency, "%s", p);
+    }
+    qsort(rows, n, sizeof *rows, cmp_row);
+    printf("Contractor invoices %s .. %s: %zu invoices, discrepancies first\n\n", from, to, n);
+    printf("  %-16s %-10s %-20s %-10s %-10s %9s %9s %12s %12s %-4s %s\n", "status", "invoice", "supplier", "person",
+           "period", "logged", "invoiced", "expected", "invoiced", "cur", "difference");
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct inv_row *r = &rows[i];
+        char fd[11], e[32], a[32], d[32];
+        ol_date_format(r->r.first, fd);
+        money(e, sizeof e, r->r.expected);
+        money(a, sizeof a, r->r.invoiced);
+        money(d, sizeof d, r->r.invoiced - r->r.expected);
+        printf("  %-16s %-10s %-20s %-10s %-10s %6d:%02d %6d:%02d %12s %12s %-4s %s\n", status_name(r->r.status),
+               r->invoice, r->supplier, r->person, fd, r->r.logged / 60, r->r.logged % 60,
+               r->r.minutes_invoiced / 60, r->r.minutes_invoiced % 60, e, a, r->currency, d);
+        bad += rank(r->r.status) == 0;
+    }
+    printf("\n%zu of %zu invoices need attention.\n", bad, n);
+    rc = 0;
+out:
+    if (c)
+        mdb_cursor_close(c);
+    if (txn)
+        mdb_txn_abort(txn);
+    free(rows);
+    return rc;
+}

@@ -1,0 +1,282 @@
+/* lines — one billing line per engagement-person-week of a
+ * TIME_AND_MATERIALS engagement, and one per rechargeable approved expense.
+ *
+ * amount_minor = sum over days of (approved minutes x day rate), divided by
+ * minutes_per_day and rounded half away from zero once per line. The sum is
+ * kept in 128 bits: 7 days x 1,440 minutes x any int64 rate cannot overflow.
+ * A day whose role has no rate on the card makes the line unpriced: the
+ * line is published with priced = false and its unpriced minutes, never with
+ * a guessed rate; finance holds it. Currencies are never summed together:
+ * a line has the engagement's currency. */
+#include "billing.h"
+#include "ol_av.h"
+#include "ol_log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int64_t billing_round_div(__int128 n, int64_t d)
+{
+    __int128 q = n / d, r = n % d;
+    if (r < 0)
+        r = -r;
+    if (2 * r >= d)
+        q += n < 0 ? -1 : 1;
+    return (int64_t)q;
+}
+
+/* the role of person on eng at day: the CONFIRMED allocation covering it
+ * (the latest starting one, then the largest id, when several do), else "" */
+static int allocation_role(ol_fold_ctx *ctx, const char *person, const char *eng, int32_t day, char *role,
+                           size_t rl)
+{
+    MDB_cursor *c;
+    ol_key p;
+    int rc, best_first = INT32_MIN;
+    role[0] = '\0';
+    ol_key_init(&p);
+    ol_key_str(&p, person);
+    ol_key_str(&p, eng);
+    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "allocs"), &c)))
+        return rc;
+    MDB_val k = ol_key_val(&p), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < p.n || memcmp(k.mv_data, p.b, p.n))
+            break;
+        struct bill_alloc a;
+        memcpy(&a, v.mv_data, sizeof a);
+        if (a.status != ALLOC_CONFIRMED || day < a.first || day > a.last || a.first < best_first)
+            continue;
+        best_first = a.first; /* keys ascend by id, so ties go to the larger id */
+        snprintf(role, rl, "%s", (const char *)v.mv_data + sizeof a);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* the rate_card row for role with the latest effective_from on or before day */
+static int rate_for(avro_value_t *eng, const char *role, int32_t day, int64_t *rate)
+{
+    avro_value_t card;
+    size_t n = 0;
+    int32_t best = INT32_MIN;
+    int found = 0;
+    if (ol_av_field(eng, "rate_card", &card) || avro_value_get_size(&card, &n))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t row;
+        if (avro_value_get_by_index(&card, i, &row, NULL))
+            continue;
+        int32_t from = ol_av_int(&row, "effective_from", INT32_MAX);
+        if (strcmp(ol_av_str(&row, "role"), role) || from > day || from < best)
+            continue;
+        best = from;
+        *rate = ol_av_long(&row, "day_rate_minor", 0);
+        found = 1;
+    }
+    return found;
+}
+
+static int period_closed(ol_fold_ctx *ctx, ol_week w)
+{
+    char wk[9];
+    avro_value_t *p;
+    ol_week_format(w, wk);
+    int rc = ol_fold_lookup(ctx, "finance.period", wk, &p);
+    if (rc < 0)
+        return -1;
+    return rc == 1 && ol_av_enum(p, "status") == PERIOD_CLOSED;
+}
+
+static int store_line(ol_fold_ctx *ctx, ol_week w, const char *eng, const char *id, const struct bill_line *l,
+                      const char *currency, const char *bill_to, const char *client, const char *role)
+{
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_i32(&k, w);
+    ol_key_str(&k, eng);
+    ol_key_str(&k, id);
+    const char *strs[] = {currency, bill_to, client, role, id};
+    size_t total = sizeof *l;
+    for (int i = 0; i < 5; i++)
+        total += strlen(strs[i]) + 1;
+    MDB_val kv = ol_key_val(&k), v = {total, NULL};
+    int rc = mdb_put(ol_fold_txn(ctx), ol_fold_dbi(ctx, "lines"), &kv, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    char *p = v.mv_data;
+    memcpy(p, l, sizeof *l);
+    p += sizeof *l;
+    for (int i = 0; i < 5; i++) {
+        size_t sl = strlen(strs[i]) + 1;
+        memcpy(p, strs[i], sl);
+        p += sl;
+    }
+    return 0;
+}
+
+/* fills and emits a finance.billing.line; post_close when the week is CLOSED
+ * and money or minutes differ from the previous emission (or there was none) */
+static int emit_line(ol_fold_ctx *ctx, const char *key, ol_week w, const char *eng, const char *person,
+                     const char *expense, struct bill_line *l, const char *currency, const char *bill_to,
+                     const char *client, const char *role)
+{
+    avro_value_t *prev, *v;
+    char wk[9];
+    int64_t d_amount = l->amount;
+    int32_t d_minutes = l->approved;
+    int has = ol_fold_derived_prev(ctx, "finance.billing.line", key, &prev);
+    if (has < 0)
+        return -1;
+    if (has) {
+        d_amount -= ol_av_long(prev, "amount_minor", 0);
+        d_minutes -= ol_av_int(prev, "approved_minutes", 0);
+    }
+    int money_changed = !has || d_amount || d_minutes || (has && ol_av_int(prev, "unpriced_minutes", 0) != l->unpriced);
+    l->post_close = l->closed && money_changed ? 1 : (has && !money_changed && ol_av_bool(prev, "post_close"));
+    ol_week_format(w, wk);
+    if (!(v = ol_fold_new_derived(ctx, "finance.billing.line")))
+        return -1;
+    if (ol_av_set_enum(v, "kind", l->kind) || ol_av_set_str(v, "engagement_id", eng) ||
+        ol_av_set_opt_str(v, "person_id", person) || ol_av_set_opt_str(v, "expense_id", expense) ||
+        ol_av_set_str(v, "week", wk) || ol_av_set_str(v, "client", client) || ol_av_set_str(v, "bill_to", bill_to) ||
+        ol_av_set_opt_str(v, "role", role && *role ? role : NULL) ||
+        ol_av_set_int(v, "approved_minutes", l->approved) || ol_av_set_int(v, "pending_minutes", l->pending) ||
+        ol_av_set_int(v, "unpriced_minutes", l->unpriced) ||
+        ol_av_set_opt_long(v, "day_rate_minor", l->has_rate, l->day_rate) ||
+        ol_av_set_int(v, "minutes_per_day", l->minutes_per_day) || ol_av_set_long(v, "amount_minor", l->amount) ||
+        ol_av_set_long(v, "delta_minor", d_amount) || ol_av_set_int(v, "delta_minutes", d_minutes) ||
+        ol_av_set_str(v, "currency", currency) || ol_av_set_bool(v, "priced", l->priced) ||
+        ol_av_set_bool(v, "post_close", l->post_close) ||
+        ol_av_set_enum(v, "period_status", l->closed ? PERIOD_CLOSED : PERIOD_OPEN))
+        return -1;
+    int rc = ol_fold_emit(ctx, "finance.billing.line", key, v);
+    if (rc < 0)
+        return rc;
+    return store_line(ctx, w, eng, person ? person : expense, l, currency, bill_to, client, role ? role : "");
+}
+
+int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_id, ol_week w)
+{
+    avro_value_t *eng, *person, *prev;
+    struct bill_line l;
+    char key[600], wk[9], hr_role[128] = "", role[128] = "", last_role[128] = "";
+    int32_t approved[7] = {0}, mon = ol_week_monday(w);
+    __int128 sum = 0;
+    int rc;
+
+    memset(&l, 0, sizeof l);
+    ol_week_format(w, wk);
+    snprintf(key, sizeof key, "%s|%s|%s", eng_id, person_id, wk);
+    if ((rc = ol_fold_lookup(ctx, "delivery.engagement", eng_id, &eng)) <= 0)
+        return rc; /* not yet seen: nothing to price; marked again when it arrives */
+    int tm = ol_av_enum(eng, "billing") == BILLING_TM;
+    int has_prev = ol_fold_derived_prev(ctx, "finance.billing.line", key, &prev);
+    if (has_prev < 0)
+        return -1;
+    if (!tm && !has_prev)
+        return 0;
+    /* copy what we need from the engagement before other look-ups */
+    char currency[16], bill_to[256], client[256];
+    snprintf(currency, sizeof currency, "%s", ol_av_str(eng, "currency"));
+    snprintf(bill_to, sizeof bill_to, "%s", ol_av_str(eng, "bill_to"));
+    snprintf(client, sizeof client, "%s", ol_av_str(eng, "client"));
+    l.kind = KIND_TIME;
+    l.minutes_per_day = ol_av_int(eng, "minutes_per_day", 450);
+    if (l.minutes_per_day <= 0)
+        l.minutes_per_day = 450;
+
+    if (tm) {
+        MDB_cursor *c;
+        ol_key p;
+        ol_key_init(&p);
+        ol_key_str(&p, eng_id);
+        ol_key_str(&p, person_id);
+        ol_key_i32(&p, w);
+        if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "ep_entries"), &c)))
+            return rc;
+        MDB_val k = ol_key_val(&p), v;
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (k.mv_size < p.n || memcmp(k.mv_data, p.b, p.n))
+                break;
+            struct bill_entry e;
+            memcpy(&e, v.mv_data, sizeof e);
+            if (e.activity != ACT_DELIVERY || e.work_date < mon || e.work_date > mon + 6)
+                continue;
+            if (e.status == ENTRY_APPROVED)
+                approved[e.work_date - mon] += e.minutes;
+            else if (e.status == ENTRY_SUBMITTED)
+                l.pending += e.minutes;
+        }
+        mdb_cursor_close(c);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+        if ((rc = ol_fold_lookup(ctx, "hr.person", person_id, &person)) < 0)
+            return -1;
+        if (rc == 1)
+            snprintf(hr_role, sizeof hr_role, "%s", ol_av_str(person, "role"));
+        /* the engagement scratch value is still valid: lookups above were of other topics */
+        for (int d = 0; d < 7; d++) {
+            if (!approved[d])
+                continue;
+            int64_t rate = 0;
+            l.approved += approved[d];
+            if ((rc = allocation_role(ctx, person_id, eng_id, mon + d, role, sizeof role)))
+                return rc;
+            if (!role[0])
+                snprintf(role, sizeof role, "%s", hr_role);
+            snprintf(last_role, sizeof last_role, "%s", role);
+            if (!role[0] || !rate_for(eng, role, mon + d, &rate)) {
+                l.unpriced += approved[d];
+                l.has_rate = 0;
+                continue;
+            }
+            l.has_rate = 1;
+            l.day_rate = rate;
+            sum += (__int128)approved[d] * rate;
+        }
+        if (!has_prev && l.approved == 0 && l.pending == 0)
+            return 0;
+    }
+    l.amount = billing_round_div(sum, l.minutes_per_day);
+    l.priced = l.unpriced == 0;
+    if ((rc = period_closed(ctx, w)) < 0)
+        return -1;
+    l.closed = (uint8_t)rc;
+    return emit_line(ctx, key, w, eng_id, person_id, NULL, &l, currency, bill_to, client, last_role);
+}
+
+int billing_expense_line(ol_fold_ctx *ctx, const char *expense_id)
+{
+    avro_value_t *x, *eng, *prev;
+    struct bill_line l;
+    char eng_id[256], currency[16], bill_to[256] = "", client[256] = "";
+    int rc;
+
+    memset(&l, 0, sizeof l);
+    if ((rc = ol_fold_lookup(ctx, "finance.expense", expense_id, &x)) <= 0)
+        return rc;
+    int has_prev = ol_fold_derived_prev(ctx, "finance.billing.line", expense_id, &prev);
+    if (has_prev < 0)
+        return -1;
+    int billable = ol_av_bool(x, "rechargeable") && ol_av_enum(x, "status") == EXP_APPROVED;
+    if (!billable && !has_prev)
+        return 0;
+    snprintf(eng_id, sizeof eng_id, "%s", ol_av_str(x, "engagement_id"));
+    snprintf(currency, sizeof currency, "%s", ol_av_str(x, "currency"));
+    ol_week w = ol_week_of(ol_av_int(x, "incurred_on", 0));
+    l.kind = KIND_EXPENSE;
+    l.amount = billable ? ol_av_long(x, "amount_minor", 0) : 0;
+    l.priced = 1;
+    if ((rc = ol_fold_lookup(ctx, "delivery.engagement", eng_id, &eng)) < 0)
+        return -1;
+    if (rc == 1) {
+        snprintf(bill_to, sizeof bill_to, "%s", ol_av_str(eng, "bill_to"));
+        snprintf(client, sizeof client, "%s", ol_av_str(eng, "client"));
+        l.minutes_per_day = ol_av_int(eng, "minutes_per_day", 450);
+    }
+    if ((rc = period_closed(ctx, w)) < 0)
+        return -1;
+    l.closed = (uint8_t)rc;
+    return emit_line(ctx, expense_id, w, eng_id, NULL, expense_id, &l, currency, bill_to, client, NULL);
+}

@@ -1,0 +1,7 @@
+/* opsledger-billing — run, query, report, status, dump (see service.c). */
+#include "ol_svcmain.h"
+
+extern const ol_service billing_service;
+extern const ol_verb billing_verbs[];
+
+int main(int argc, char **argv) { return ol_service_main(&billing_service, billing_verbs, argc, argv); }

@@ -1,0 +1,324 @@
+/* query — billing's read verbs:
+ *   query --week W [--engagement E] [--format table|csv|json]   the lines
+ *   report --week W       totals per bill_to in each currency, pending and
+ *                         unpriced minutes, post-close adjustments, expenses
+ *                         per engagement and supplier
+ *   report contractors --from W --to W   every invoice overlapping the weeks
+ *                         and its status, discrepancies first
+ * Money is printed from integer minor units (never through floating point). */
+#include "billing.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct line_view {
+    struct bill_line l;
+    const char *eng, *id, *currency, *bill_to, *client, *role;
+};
+
+static void view(const MDB_val *k, const MDB_val *v, struct line_view *lv)
+{
+    memcpy(&lv->l, v->mv_data, sizeof lv->l);
+    lv->eng = (const char *)k->mv_data + 4;
+    const char *p = (const char *)v->mv_data + sizeof lv->l;
+    lv->currency = p;
+    p += strlen(p) + 1;
+    lv->bill_to = p;
+    p += strlen(p) + 1;
+    lv->client = p;
+    p += strlen(p) + 1;
+    lv->role = p;
+    p += strlen(p) + 1;
+    lv->id = p;
+}
+
+static void money(char *buf, size_t n, int64_t minor)
+{
+    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+    snprintf(buf, n, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
+             (unsigned long long)(a % 100));
+}
+
+typedef int (*line_fn)(const struct line_view *lv, void *arg);
+
+static int each_line(ol_store *st, ol_week w, line_fn fn, void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    ol_key p;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "lines"), &c))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    ol_key_init(&p);
+    ol_key_i32(&p, w);
+    MDB_val k = ol_key_val(&p), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 4 || memcmp(k.mv_data, p.b, 4))
+            break;
+        struct line_view lv;
+        view(&k, &v, &lv);
+        if ((rc = fn(&lv, arg)))
+            break;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct query_args {
+    const char *engagement, *format, *week;
+};
+
+static int print_line(const struct line_view *lv, void *arg)
+{
+    struct query_args *a = arg;
+    char amt[32], rate[32];
+    if (a->engagement && strcmp(a->engagement, lv->eng))
+        return 0;
+    money(amt, sizeof amt, lv->l.amount);
+    if (lv->l.has_rate)
+        money(rate, sizeof rate, lv->l.day_rate);
+    else
+        snprintf(rate, sizeof rate, "-");
+    const char *kind = lv->l.kind == KIND_TIME ? "time" : "expense";
+    if (!strcmp(a->format, "table"))
+        printf("%-8s %-10s %-14s %-18s %-12s %8d %8d %8d %10s %12s %s%s%s\n", kind, lv->eng, lv->id, lv->bill_to,
+               lv->role, lv->l.approved, lv->l.pending, lv->l.unpriced, rate, amt, lv->currency,
+               lv->l.priced ? "" : " UNPRICED", lv->l.post_close ? " POST-CLOSE" : "");
+    else if (!strcmp(a->format, "csv"))
+        printf("%s,\"%s\",\"%s\",%s,\"%s\",\"%s\",%d,%d,%d,%lld,%lld,%s,%s,%s\n", kind, lv->eng, lv->id, a->week,
+               lv->bill_to, lv->role, lv->l.approved, lv->l.pending, lv->l.unpriced,
+               lv->l.has_rate ? (long long)lv->l.day_rate : -1LL, (long long)lv->l.amount, lv->currency,
+               lv->l.priced ? "true" : "false", lv->l.post_close ? "true" : "false");
+    else {
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:I,s:s,s:b,s:b}", "kind", kind,
+                              "engagement_id", lv->eng, "id", lv->id, "week", a->week, "bill_to", lv->bill_to,
+                              "role", lv->role, "approved_minutes", lv->l.approved, "pending_minutes",
+                              lv->l.pending, "unpriced_minutes", lv->l.unpriced, "day_rate_minor",
+                              lv->l.has_rate ? json_integer(lv->l.day_rate) : json_null(), "amount_minor",
+                              (json_int_t)lv->l.amount, "currency", lv->currency, "priced", lv->l.priced,
+                              "post_close", lv->l.post_close);
+        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+    }
+    return 0;
+}
+
+int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
+{
+    struct query_args a = {NULL, "table", NULL};
+    ol_week w;
+    (void)cfg;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--week") && i + 1 < argc)
+            a.week = argv[++i];
+        else if (!strcmp(argv[i], "--engagement") && i + 1 < argc)
+            a.engagement = argv[++i];
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+            a.format = argv[++i];
+        else {
+            fprintf(stderr, "query billing: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!a.week || ol_week_parse(a.week, &w)) {
+        fprintf(stderr, "query billing: --week YYYY-Www is required\n");
+        return 2;
+    }
+    if (strcmp(a.format, "table") && strcmp(a.format, "csv") && strcmp(a.format, "json")) {
+        fprintf(stderr, "query billing: --format is table, csv or json\n");
+        return 2;
+    }
+    if (!strcmp(a.format, "table"))
+        printf("%-8s %-10s %-14s %-18s %-12s %8s %8s %8s %10s %12s %s\n", "kind", "engagement", "person/expense",
+               "bill_to", "role", "approved", "pending", "unpriced", "day_rate", "amount", "currency");
+    else if (!strcmp(a.format, "csv"))
+        printf("kind,engagement_id,id,week,bill_to,role,approved_minutes,pending_minutes,unpriced_minutes,"
+               "day_rate_minor,amount_minor,currency,priced,post_close\n");
+    return each_line(st, w, print_line, &a) ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ report */
+struct total {
+    char bill_to[128], currency[8];
+    int64_t amount, expenses;
+    int32_t approved, pending, unpriced, lines;
+};
+
+struct report {
+    struct total t[512];
+    size_t n;
+    int post_close;
+};
+
+static int add_total(const struct line_view *lv, void *arg)
+{
+    struct report *r = arg;
+    size_t i;
+    for (i = 0; i < r->n; i++)
+        if (!strcmp(r->t[i].bill_to, lv->bill_to) && !strcmp(r->t[i].currency, lv->currency))
+            break;
+    if (i == r->n) {
+        if (r->n == sizeof r->t / sizeof r->t[0])
+            return 0;
+        memset(&r->t[i], 0, sizeof r->t[i]);
+        snprintf(r->t[i].bill_to, sizeof r->t[i].bill_to, "%s", lv->bill_to);
+        snprintf(r->t[i].currency, sizeof r->t[i].currency, "%s", lv->currency);
+        r->n++;
+    }
+    struct total *t = &r->t[i];
+    if (lv->l.kind == KIND_EXPENSE)
+        t->expenses += lv->l.amount;
+    else
+        t->amount += lv->l.amount;
+    t->approved += lv->l.approved;
+    t->pending += lv->l.pending;
+    t->unpriced += lv->l.unpriced;
+    t->lines++;
+    return 0;
+}
+
+static int print_post_close(const struct line_view *lv, void *arg)
+{
+    struct report *r = arg;
+    char amt[32];
+    if (!lv->l.post_close)
+        return 0;
+    if (!r->post_close++)
+        printf("\nPost-close adjustments (week already invoiced: raise a credit or debit note)\n");
+    money(amt, sizeof amt, lv->l.amount);
+    printf("  %-10s %-14s %-20s now %12s %s\n", lv->eng, lv->id, lv->bill_to, amt, lv->currency);
+    return 0;
+}
+
+static int cmp_total(const void *a, const void *b)
+{
+    const struct total *x = a, *y = b;
+    int c = strcmp(x->currency, y->currency);
+    return c ? c : strcmp(x->bill_to, y->bill_to);
+}
+
+static int expenses_report(ol_store *st, ol_week w)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    ol_key p;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), any = 0;
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "expenses"), &c))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    ol_key_init(&p);
+    ol_key_i32(&p, w);
+    MDB_val k = ol_key_val(&p), v;
+    char last_eng[256] = "", last_sup[256] = "", last_cur[8] = "";
+    int64_t sum = 0, recharge = 0;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        int done = rc || k.mv_size < 4 || memcmp(k.mv_data, p.b, 4);
+        const char *eng = done ? "" : (const char *)k.mv_data + 4;
+        const char *sup = done ? "" : eng + strlen(eng) + 1;
+        struct bill_expense x;
+        const char *cur = "";
+        if (!done) {
+            memcpy(&x, v.mv_data, sizeof x);
+            cur = (const char *)v.mv_data + sizeof x;
+        }
+        if (any && (done || strcmp(eng, last_eng) || strcmp(sup, last_sup) || strcmp(cur, last_cur))) {
+            char a[32], b[32];
+            money(a, sizeof a, sum);
+            money(b, sizeof b, recharge);
+            printf("  %-12s %-24s %12s %s (rechargeable approved %s)\n", last_eng, last_sup, a, last_cur, b);
+            sum = recharge = 0;
+        }
+        if (done)
+            break;
+        if (!any)
+            printf("\nThird-party expenses (all statuses but REJECTED) per engagement and supplier\n");
+        any = 1;
+        snprintf(last_eng, sizeof last_eng, "%s", eng);
+        snprintf(last_sup, sizeof last_sup, "%s", sup);
+        snprintf(last_cur, sizeof last_cur, "%s", cur);
+        if (x.status != EXP_REJECTED)
+            sum += x.amount;
+        if (x.status == EXP_APPROVED && x.rechargeable)
+            recharge += x.amount;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return 0;
+}
+
+int billing_report_contractors(ol_store *st, int argc, char **argv);
+
+int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
+{
+    const char *week = NULL;
+    ol_week w;
+    (void)cfg;
+    if (argc >= 2 && !strcmp(argv[1], "contractors"))
+        return billing_report_contractors(st, argc - 1, argv + 1);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--week") && i + 1 < argc)
+            week = argv[++i];
+        else {
+            fprintf(stderr, "report billing: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!week || ol_week_parse(week, &w)) {
+        fprintf(stderr, "report billing: --week YYYY-Www is required\n");
+        return 2;
+    }
+    struct report *r = calloc(1, sizeof *r);
+    if (!r)
+        return 1;
+    if (each_line(st, w, add_total, r)) {
+        free(r);
+        return 1;
+    }
+    qsort(r->t, r->n, sizeof r->t[0], cmp_total);
+    printf("Billing for %s: per bill_to, in each currency (currencies are never added together)\n\n", week);
+    printf("  %-28s %-4s %6s %12s %14s %14s %10s %10s\n", "bill_to", "cur", "lines", "approved", "time",
+           "expenses", "pending", "unpriced");
+    char cur[8] = "";
+    int64_t ct = 0, ce = 0;
+    for (size_t i = 0; i <= r->n; i++) {
+        if (i == r->n || (cur[0] && strcmp(cur, r->t[i].currency))) {
+            char a[32], b[32];
+            money(a, sizeof a, ct);
+            money(b, sizeof b, ce);
+            if (cur[0])
+                printf("  %-28s %-4s %6s %12s %14s %14s\n\n", "TOTAL", cur, "", "", a, b);
+            ct = ce = 0;
+        }
+        if (i == r->n)
+            break;
+        struct total *t = &r->t[i];
+        char a[32], b[32];
+        money(a, sizeof a, t->amount);
+        money(b, sizeof b, t->expenses);
+        printf("  %-28s %-4s %6d %9d:%02d %14s %14s %7d:%02d %7d:%02d%s\n", t->bill_to, t->currency, t->lines,
+               t->approved / 60, t->approved % 60, a, b, t->pending / 60, t->pending % 60, t->unpriced / 60,
+               t->unpriced % 60, t->unpriced ? "  <- held: no rate" : "");
+        snprintf(cur, sizeof cur, "%s", t->currency);
+        ct += t->amount;
+        ce += t->expenses;
+    }
+    each_line(st, w, print_post_close, r);
+    if (!r->post_close)
+        printf("No post-close adjustments for %s.\n", week);
+    expenses_report(st, w);
+    free(r);
+    return 0;
+}
