@@ -1,98 +1,11 @@
 /* Fold tests of the utilisation service: hand-computed figures for each rule
  * of SPEC section 3, through the real runtime with an array of records. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include "ol_codec.h"
-#include "ol_json.h"
-#include "ol_runtime.h"
-#include "ol_runtime_int.h"
+#include "fixture.h"
 #include "utilisation/util.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 extern const ol_service utilisation_service;
 
-struct fx {
-    ol_schemas *schemas;
-    ol_config cfg;
-    char dir[64];
-    ol_runtime *rt;
-    ol_record recs[64];
-    uint8_t *frames[64];
-    int n;
-    int64_t next_offset;
-};
-
-static struct fx *fx_new(void)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    char err[512];
-    assert_non_null(f);
-    assert_int_equal(ol_schemas_load(ol_schemas_default_dir(), &f->schemas, err, sizeof err), 0);
-    ol_config_init(&f->cfg);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ol-util-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
-    f->rt = ol_runtime_new(&utilisation_service, &f->cfg, f->schemas, &o, err, sizeof err);
-    if (!f->rt)
-        fail_msg("runtime: %s", err);
-    return f;
-}
-
-static void fx_clear(struct fx *f)
-{
-    for (int i = 0; i < f->n; i++)
-        free(f->frames[i]);
-    f->n = 0;
-}
-
-static void fx_free(struct fx *f)
-{
-    char cmd[128];
-    fx_clear(f);
-    ol_runtime_free(f->rt);
-    ol_schemas_free(f->schemas);
-    ol_config_free(&f->cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-}
-
-/* queue one record given as a JSON line */
-static void add(struct fx *f, const char *topic, const char *json)
-{
-    const ol_schema *s = ol_schemas_for_topic(f->schemas, topic);
-    avro_value_t v;
-    char err[512];
-    size_t len;
-    assert_non_null(s);
-    assert_int_equal(avro_generic_value_new(s->iface, &v), 0);
-    if (ol_json_line_to_avro(s, json, strlen(json), &v, err, sizeof err))
-        fail_msg("%s: %s", json, err);
-    assert_int_equal(ol_codec_encode(s, &v, &f->frames[f->n], &len, err, sizeof err), 0);
-    avro_value_decref(&v);
-    ol_record *r = &f->recs[f->n];
-    memset(r, 0, sizeof *r);
-    r->topic = s->topic;
-    r->partition = 0;
-    r->offset = f->next_offset++;
-    r->value = f->frames[f->n];
-    r->value_len = len;
-    f->n++;
-}
-
-static void fold(struct fx *f)
-{
-    assert_int_equal(ol_runtime_fold_batch(f->rt, f->recs, f->n), 0);
-    fx_clear(f);
-}
+static struct fx *fx_new(void) { return fx_new_for(&utilisation_service); }
 
 static int row(struct fx *f, const char *week, int scope, const char *id, struct util_row *r)
 {
@@ -102,34 +15,6 @@ static int row(struct fx *f, const char *week, int scope, const char *id, struct
     assert_int_equal(ol_week_parse(week, &w), 0);
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
     int rc = util_row_get(txn, ol_store_dbi(st, "util"), w, scope, id, r, NULL);
-    mdb_txn_abort(txn);
-    return rc;
-}
-
-/* the last derived event of topic/key, decoded, as a field value */
-static int derived_int(struct fx *f, const char *topic, const char *key, const char *field, int32_t *out)
-{
-    ol_store *st = ol_runtime_store(f->rt);
-    MDB_txn *txn;
-    ol_key k;
-    MDB_val kv, v;
-    char err[256];
-    int32_t wid;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
-    kv = ol_key_val(&k);
-    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    int rc = mdb_get(txn, ol_store_dbi(st, "derived"), &kv, &v);
-    if (rc == 0) {
-        const ol_schema *s = ol_schemas_for_topic(f->schemas, topic);
-        ol_decoder *d = ol_decoder_new(f->schemas, s);
-        assert_int_equal(ol_decoder_decode(d, v.mv_data, v.mv_size, &wid, err, sizeof err), OL_CODEC_OK);
-        avro_value_t fv;
-        assert_int_equal(avro_value_get_by_name(ol_decoder_value(d), field, &fv, NULL), 0);
-        assert_int_equal(avro_value_get_int(&fv, out), 0);
-        ol_decoder_free(d);
-    }
     mdb_txn_abort(txn);
     return rc;
 }

@@ -1,0 +1,275 @@
+/* Fold tests of the billing service: hand-computed lines, rounding,
+ * effective-dated rates, allocation roles, unpriced lines, re-emission with
+ * deltas, post-close marking, expenses and contractor reconciliation. */
+#include "fixture.h"
+#include "billing/billing.h"
+
+extern const ol_service billing_service;
+
+static struct fx *fx_new(void) { return fx_new_for(&billing_service); }
+
+#define PERSON(id, role, emp, cap, wd, cost)                                                                      \
+    "{\"event_id\":\"p-" id "\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"hr\",\"revision\":1,"       \
+    "\"person_id\":\"" id "\",\"name\":\"N\",\"team\":\"data\",\"role\":\"" role "\",\"billable\":true,"           \
+    "\"employment\":\"" emp "\",\"supplier\":null,\"weekly_capacity_minutes\":" #cap ",\"working_days\":" #wd       \
+    ",\"day_cost_minor\":" #cost ",\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}"
+
+#define ENGAGEMENT(id, billing, mpd, cards)                                                                       \
+    "{\"event_id\":\"g-" id "\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"res\",\"revision\":1,"       \
+    "\"engagement_id\":\"" id "\",\"client\":\"Acme\",\"name\":\"Build\",\"billing\":\"" billing "\","            \
+    "\"lead\":\"SELF\",\"bill_to\":\"Acme Ltd\",\"currency\":\"GBP\",\"minutes_per_day\":" #mpd ","               \
+    "\"budget_minor\":100000000,\"starts_on\":\"2026-01-01\",\"ends_on\":\"2027-06-30\",\"rate_card\":[" cards    \
+    "],\"status\":\"ACTIVE\"}"
+
+#define RATE(role, rate, from) "{\"role\":\"" role "\",\"day_rate_minor\":" #rate ",\"effective_from\":\"" from "\"}"
+
+#define ENTRY(eid, id, rev, person, eng, date, min, status)                                                       \
+    "{\"event_id\":\"" eid "\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\",\"revision\":" #rev      \
+    ",\"entry_id\":\"" id "\",\"person_id\":\"" person "\",\"engagement_id\":\"" eng "\",\"activity\":"            \
+    "\"DELIVERY\",\"work_date\":\"" date "\",\"minutes\":" #min ",\"status\":\"" status "\"}"
+
+#define ALLOC(id, person, eng, role, first, last, status)                                                         \
+    "{\"event_id\":\"a-" id "\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"res\",\"revision\":1,"       \
+    "\"allocation_id\":\"" id "\",\"engagement_id\":\"" eng "\",\"person_id\":\"" person "\",\"role\":\"" role    \
+    "\",\"percent\":100,\"first_day\":\"" first "\",\"last_day\":\"" last "\",\"status\":\"" status "\"}"
+
+#define PERIOD(week, status, rev)                                                                                 \
+    "{\"event_id\":\"w-" week "-" #rev "\",\"occurred_at\":\"2026-11-16T09:00:00Z\",\"source\":\"finance\","     \
+    "\"revision\":" #rev ",\"iso_week\":\"" week "\",\"status\":\"" status "\"}"
+
+#define INVOICE(id, person, first, last, minutes, amount, status)                                                 \
+    "{\"event_id\":\"i-" id "\",\"occurred_at\":\"2026-11-16T09:00:00Z\",\"source\":\"finance\",\"revision\":1,"  \
+    "\"invoice_id\":\"" id "\",\"person_id\":\"" person "\",\"supplier\":\"Contracting Ltd\",\"period_first_day\":\"" \
+    first "\",\"period_last_day\":\"" last "\",\"minutes_invoiced\":" #minutes ",\"amount_minor\":" #amount         \
+    ",\"currency\":\"GBP\",\"status\":\"" status "\"}"
+
+#define EXPENSE(eid, id, rev, amount, recharge, status)                                                           \
+    "{\"event_id\":\"" eid "\",\"occurred_at\":\"2026-11-12T09:00:00Z\",\"source\":\"finance\",\"revision\":" #rev \
+    ",\"expense_id\":\"" id "\",\"engagement_id\":\"G1\",\"supplier\":\"Rail\",\"description\":\"Train\","        \
+    "\"incurred_on\":\"2026-11-10\",\"amount_minor\":" #amount ",\"currency\":\"GBP\",\"rechargeable\":" recharge \
+    ",\"status\":\"" status "\"}"
+
+static int64_t line(struct fx *f, const char *key, const char *field)
+{
+    int64_t v = -999999;
+    if (derived_long(f, "finance.billing.line", key, field, &v))
+        fail_msg("no billing line %s", key);
+    return v;
+}
+
+static int64_t recon(struct fx *f, const char *key, const char *field)
+{
+    int64_t v = -999999;
+    if (derived_long(f, "finance.contractor.reconciliation", key, field, &v))
+        fail_msg("no reconciliation %s", key);
+    return v;
+}
+
+/* Mon 450 + Tue 300 at 60,000 and Wed 450 at 66,000 (rate rise effective
+ * Wednesday) = 74,700,000 / 450 = 166,000; Thursday's 225 SUBMITTED are
+ * pending, not charged */
+static void test_line_with_rate_rise(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement",
+        ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450,
+                   RATE("CONSULTANT", 60000, "2026-01-01") "," RATE("CONSULTANT", 66000, "2026-11-11") ","
+                       RATE("SENIOR", 90000, "2026-01-01")));
+    add(f, "timesheet.entry", ENTRY("e1", "E1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e2", "E2", 1, "P1", "G1", "2026-11-10", 300, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e3", "E3", 1, "P1", "G1", "2026-11-11", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e4", "E4", 1, "P1", "G1", "2026-11-12", 225, "SUBMITTED"));
+    fold(f);
+    const char *k = "G1|P1|2026-W46";
+    assert_int_equal(line(f, k, "amount_minor"), 166000);
+    assert_int_equal(line(f, k, "approved_minutes"), 1200);
+    assert_int_equal(line(f, k, "pending_minutes"), 225);
+    assert_int_equal(line(f, k, "day_rate_minor"), 66000);
+    assert_int_equal(line(f, k, "priced"), 1);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(line(f, k, "delta_minor"), 166000);
+
+    /* a CONFIRMED allocation as SENIOR on Friday prices Friday at 90,000 */
+    add(f, "delivery.allocation", ALLOC("A1", "P1", "G1", "SENIOR", "2026-11-13", "2026-11-20", "CONFIRMED"));
+    add(f, "timesheet.entry", ENTRY("e5", "E5", 1, "P1", "G1", "2026-11-13", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "amount_minor"), 166000 + 90000);
+    assert_int_equal(line(f, k, "delta_minor"), 90000);
+    assert_int_equal(line(f, k, "revision"), 2);
+
+    /* the entry amended to 225 minutes: delta -45,000 */
+    add(f, "timesheet.entry", ENTRY("e5b", "E5", 2, "P1", "G1", "2026-11-13", 225, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "amount_minor"), 166000 + 45000);
+    assert_int_equal(line(f, k, "delta_minor"), -45000);
+    assert_int_equal(line(f, k, "delta_minutes"), -225);
+    fx_free(f);
+}
+
+/* rounding once per line, half away from zero: 1 minute on each of two days
+ * at 225/day over 450 minutes = 450/450 = 1 (per-day rounding would give 2);
+ * 3 minutes = 675/450 = 1.5 -> 2 */
+static void test_rounding(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P2", "JUNIOR", "EMPLOYEE", 2250, 31, 10000));
+    add(f, "delivery.engagement", ENGAGEMENT("G2", "TIME_AND_MATERIALS", 450, RATE("JUNIOR", 225, "2026-01-01")));
+    add(f, "timesheet.entry", ENTRY("r1", "R1", 1, "P2", "G2", "2026-11-09", 1, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("r2", "R2", 1, "P2", "G2", "2026-11-10", 1, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, "G2|P2|2026-W46", "amount_minor"), 1);
+    add(f, "timesheet.entry", ENTRY("r3", "R3", 1, "P2", "G2", "2026-11-11", 1, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, "G2|P2|2026-W46", "amount_minor"), 2);
+    assert_int_equal(billing_round_div(-675, 450), -2);
+    assert_int_equal(billing_round_div(674, 450), 1);
+    /* no overflow for a huge but valid rate: 7 x 1440 minutes x 9e15 */
+    __int128 big = (__int128)7 * 1440 * 9000000000000000LL;
+    assert_true(billing_round_div(big, 1440) == 7 * 9000000000000000LL);
+    fx_free(f);
+}
+
+/* no rate for the role: held, shown as unpriced, never guessed */
+static void test_unpriced(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P3", "ARCHITECT", "EMPLOYEE", 2250, 31, 10000));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, RATE("CONSULTANT", 60000, "2026-01-01")));
+    add(f, "timesheet.entry", ENTRY("u1", "U1", 1, "P3", "G1", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "priced"), 0);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "unpriced_minutes"), 450);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "amount_minor"), 0);
+    /* the rate arrives: the line is priced and re-emitted */
+    add(f, "delivery.engagement",
+        "{\"event_id\":\"g-G1-2\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"res\",\"revision\":2,"
+        "\"engagement_id\":\"G1\",\"client\":\"Acme\",\"name\":\"Build\",\"billing\":\"TIME_AND_MATERIALS\","
+        "\"lead\":\"SELF\",\"bill_to\":\"Acme Ltd\",\"currency\":\"GBP\",\"minutes_per_day\":450,"
+        "\"budget_minor\":100000000,\"starts_on\":\"2026-01-01\",\"ends_on\":\"2027-06-30\",\"rate_card\":["
+        RATE("CONSULTANT", 60000, "2026-01-01") "," RATE("ARCHITECT", 120000, "2026-01-01") "],\"status\":\"ACTIVE\"}");
+    fold(f);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "priced"), 1);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "amount_minor"), 120000);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "revision"), 2);
+    fx_free(f);
+}
+
+/* a line of a CLOSED week that changes is marked post_close; fixed-price and
+ * non-billable engagements have no lines */
+static void test_post_close_and_non_tm(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, RATE("CONSULTANT", 60000, "2026-01-01")));
+    add(f, "delivery.engagement", ENGAGEMENT("GF", "FIXED_PRICE", 450, RATE("CONSULTANT", 60000, "2026-01-01")));
+    add(f, "timesheet.entry", ENTRY("c1", "C1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("c2", "C2", 1, "P1", "GF", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 0);
+    int64_t v;
+    assert_int_equal(derived_long(f, "finance.billing.line", "GF|P1|2026-W46", "amount_minor", &v), MDB_NOTFOUND);
+    add(f, "finance.period", PERIOD("2026-W46", "CLOSED", 1));
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "period_status"), 1);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 0); /* closing alone changes no money */
+    add(f, "timesheet.entry", ENTRY("c1b", "C1", 2, "P1", "G1", "2026-11-09", 300, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 1);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "delta_minor"), -20000);
+    fx_free(f);
+}
+
+static void test_expense_lines(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, RATE("CONSULTANT", 60000, "2026-01-01")));
+    add(f, "finance.expense", EXPENSE("x1", "X1", 1, 12345, "true", "APPROVED"));
+    add(f, "finance.expense", EXPENSE("x2", "X2", 1, 999, "false", "APPROVED"));
+    add(f, "finance.expense", EXPENSE("x3", "X3", 1, 500, "true", "SUBMITTED"));
+    fold(f);
+    assert_int_equal(line(f, "X1", "amount_minor"), 12345);
+    assert_int_equal(line(f, "X1", "kind"), 1);
+    int64_t v;
+    assert_int_equal(derived_long(f, "finance.billing.line", "X2", "amount_minor", &v), MDB_NOTFOUND);
+    assert_int_equal(derived_long(f, "finance.billing.line", "X3", "amount_minor", &v), MDB_NOTFOUND);
+    add(f, "finance.expense", EXPENSE("x1b", "X1", 2, 12345, "true", "REJECTED"));
+    fold(f);
+    assert_int_equal(line(f, "X1", "amount_minor"), 0);
+    assert_int_equal(line(f, "X1", "delta_minor"), -12345);
+    fx_free(f);
+}
+
+/* a contractor's day is 2250/5 = 450 minutes at 50,000: 5 approved days cost
+ * 250,000 */
+static void test_reconciliation(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *days[] = {"2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13"};
+    char buf[512];
+    add(f, "hr.person", PERSON("C1", "ENGINEER", "CONTRACTOR", 2250, 31, 50000));
+    add(f, "hr.person", PERSON("C2", "ENGINEER", "CONTRACTOR", 2250, 31, 50000));
+    add(f, "hr.person", PERSON("C3", "ENGINEER", "CONTRACTOR", 2250, 31, 50000));
+    for (int i = 0; i < 5; i++) {
+        for (int p = 1; p <= 3; p++) {
+            snprintf(buf, sizeof buf,
+                     "{\"event_id\":\"c%d-%d\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\","
+                     "\"revision\":1,\"entry_id\":\"C%d-%d\",\"person_id\":\"C%d\",\"engagement_id\":null,"
+                     "\"activity\":\"DELIVERY\",\"work_date\":\"%s\",\"minutes\":450,\"status\":\"APPROVED\"}",
+                     p, i, p, i, p, days[i]);
+            add(f, "timesheet.entry", buf);
+        }
+    }
+    add(f, "finance.contractor_invoice", INVOICE("I1", "C1", "2026-11-09", "2026-11-15", 2250, 250000, "RECEIVED"));
+    add(f, "finance.contractor_invoice", INVOICE("I2", "C2", "2026-11-09", "2026-11-15", 2700, 300000, "RECEIVED"));
+    add(f, "finance.contractor_invoice", INVOICE("I3", "C3", "2026-11-09", "2026-11-15", 2250, 260000, "RECEIVED"));
+    add(f, "finance.contractor_invoice", INVOICE("I4", "C1", "2026-11-23", "2026-11-29", 2250, 250000, "RECEIVED"));
+    fold(f);
+    assert_int_equal(recon(f, "I1", "status"), 0); /* MATCHED */
+    assert_int_equal(recon(f, "I1", "amount_expected_minor"), 250000);
+    assert_int_equal(recon(f, "I2", "status"), 1); /* OVER_INVOICED */
+    assert_int_equal(recon(f, "I3", "status"), 3); /* RATE_MISMATCH */
+    assert_int_equal(recon(f, "I3", "delta_minor"), 10000);
+    assert_int_equal(recon(f, "I4", "status"), 5); /* NO_TIMESHEETS */
+
+    /* a second invoice over the same days: both OVERLAPPING */
+    add(f, "finance.contractor_invoice", INVOICE("I5", "C1", "2026-11-13", "2026-11-20", 450, 50000, "RECEIVED"));
+    fold(f);
+    assert_int_equal(recon(f, "I1", "status"), 4);
+    assert_int_equal(recon(f, "I5", "status"), 4);
+    /* withdrawn: I1 matches again */
+    add(f, "finance.contractor_invoice",
+        "{\"event_id\":\"i-I5-2\",\"occurred_at\":\"2026-11-17T09:00:00Z\",\"source\":\"finance\",\"revision\":2,"
+        "\"invoice_id\":\"I5\",\"person_id\":\"C1\",\"supplier\":\"Contracting Ltd\",\"period_first_day\":"
+        "\"2026-11-13\",\"period_last_day\":\"2026-11-20\",\"minutes_invoiced\":450,\"amount_minor\":50000,"
+        "\"currency\":\"GBP\",\"status\":\"WITHDRAWN\"}");
+    fold(f);
+    assert_int_equal(recon(f, "I5", "status"), 6);
+    assert_int_equal(recon(f, "I1", "status"), 0);
+    /* a timesheet of the period rejected: the contractor now invoices more
+     * than the 1800 approved minutes left */
+    add(f, "timesheet.entry",
+        "{\"event_id\":\"c1-0b\",\"occurred_at\":\"2026-11-14T17:00:00Z\",\"source\":\"ts\",\"revision\":2,"
+        "\"entry_id\":\"C1-0\",\"person_id\":\"C1\",\"engagement_id\":null,\"activity\":\"DELIVERY\","
+        "\"work_date\":\"2026-11-09\",\"minutes\":450,\"status\":\"REJECTED\"}");
+    fold(f);
+    assert_int_equal(recon(f, "I1", "minutes_logged"), 1800);
+    assert_int_equal(recon(f, "I1", "status"), 1); /* OVER_INVOICED */
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_with_rate_rise), cmocka_unit_test(test_rounding),
+        cmocka_unit_test(test_unpriced),            cmocka_unit_test(test_post_close_and_non_tm),
+        cmocka_unit_test(test_expense_lines),       cmocka_unit_test(test_reconciliation),
+    };
+    return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
+}
