@@ -36,26 +36,46 @@ for f in "$STATE"/input/invalid/*.jsonl; do
     "$BIN/opsledger" produce "$t" --file "$f" || true
 done
 
-echo "== waiting for the utilisation service to fold everything"
-want=0
-for t in hr.person hr.leave timesheet.entry delivery.engagement; do
-    want=$((want + $(grep -c . "$STATE/input/$t.jsonl")))
-done
-i=0
-while :; do
-    got=$("$BIN/opsledger" status utilisation --data-dir "$STATE/data" 2>/dev/null | awk '$1=="records"{print $2}')
-    [ "${got:-0}" -ge "$want" ] && break
-    i=$((i + 1))
-    if [ $i -gt 600 ]; then echo "demo: utilisation folded ${got:-0} of $want records in 60 s" >&2; exit 1; fi
-    sleep 0.1
-done
-"$BIN/opsledger" status utilisation --data-dir "$STATE/data"
+# wait_for SERVICE TOPIC...: until the service has read every line produced to its inputs
+wait_for() {
+    svc=$1; shift
+    want=0
+    for t in "$@"; do want=$((want + $(grep -c . "$STATE/input/$t.jsonl"))); done
+    i=0
+    while :; do
+        got=$("$BIN/opsledger" status "$svc" --data-dir "$STATE/data" 2>/dev/null | awk '$1=="records"{print $2}')
+        [ "${got:-0}" -ge "$want" ] && break
+        i=$((i + 1))
+        if [ $i -gt 1200 ]; then echo "demo: $svc folded ${got:-0} of $want records in 120 s" >&2; exit 1; fi
+        sleep 0.1
+    done
+    echo "== $svc has folded all $want records"
+    "$BIN/opsledger" status "$svc" --data-dir "$STATE/data"
+}
+wait_for utilisation hr.person hr.leave timesheet.entry delivery.engagement
+wait_for billing delivery.engagement delivery.allocation hr.person timesheet.entry finance.expense \
+    finance.contractor_invoice finance.period
 
 echo
 echo "== report: utilisation, the last 6 weeks"
 "$BIN/opsledger" report utilisation --to "$END_WEEK" --data-dir "$STATE/data"
 echo "== query: one team, the last week"
 "$BIN/opsledger" query utilisation --week "$END_WEEK" --team data --data-dir "$STATE/data" | head -25
+LAST_CLOSED=$("$BIN/opsledger" tail finance.period --from-beginning 2>/dev/null | python3 -c '
+import json, sys
+closed = {}
+for line in sys.stdin:
+    v = json.loads(line)["value"]
+    if v["revision"] >= closed.get(v["iso_week"], (0, ""))[0]:
+        closed[v["iso_week"]] = (v["revision"], v["status"])
+print(max([w for w, (r, s) in closed.items() if s == "CLOSED"] or ["'"$END_WEEK"'"]))')
+echo
+echo "== report: billing for the last invoiced week, $LAST_CLOSED"
+"$BIN/opsledger" report billing --week "$LAST_CLOSED" --data-dir "$STATE/data"
+echo
+echo "== report: contractor invoices, the last 8 weeks"
+"$BIN/opsledger" report contractors --from "$("$BIN/opsledger" week "$END_WEEK" -7)" --to "$END_WEEK" --data-dir "$STATE/data"
+echo
 echo "== missing timesheets published (ops.timesheet.missing), first 5"
 "$BIN/opsledger" tail ops.timesheet.missing --from-beginning --count 5
 echo

@@ -10,6 +10,7 @@ int cmd_produce(int argc, char **argv, ol_config *cfg);
 int cmd_tail(int argc, char **argv, ol_config *cfg);
 int cmd_topics(int argc, char **argv, ol_config *cfg);
 int cmd_generate(int argc, char **argv, ol_config *cfg);
+int cmd_week(int argc, char **argv, ol_config *cfg);
 /* runs opsledger-<service> <verb> args... (query, report, replay, status, run) */
 int cmd_service(const char *verb, int argc, char **argv);
 

@@ -18,6 +18,7 @@ static void usage(FILE *f)
           "  produce TOPIC [--file F]                       JSON lines -> validated Avro -> Kafka\n"
           "  tail TOPIC [--from-beginning] [--follow] [--count N]   records as JSON lines\n"
           "  generate [--people N] [--engagements N] [--weeks N] [--seed S] --out DIR   demo data\n"
+          "  week WEEK|DATE [OFFSET]   ISO week arithmetic (2026-W47 -7 -> 2026-W40)\n"
           "  query SERVICE [args]      read a service's projection (runs opsledger-SERVICE query)\n"
           "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
           "  status SERVICE [args]     counters of a service (runs opsledger-SERVICE status)\n"
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
         rc = cmd_tail(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "topics"))
         rc = cmd_topics(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "week"))
+        rc = cmd_week(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "generate"))
         rc = cmd_generate(argc - 1, argv + 1, &cfg);
     else {
