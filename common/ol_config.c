@@ -141,12 +141,21 @@ int ol_config_from_args(ol_config *c, int argc, char **argv, char *err, size_t e
 {
     int out = 1;
     const char *file = getenv("OPSLEDGER_CONFIG");
-    /* first pass: the file, so flags override it */
+    /* first pass: the file, so the environment and then flags override it */
     for (int i = 1; i < argc; i++)
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
             file = argv[i + 1];
     if (file && *file && ol_config_load_file(c, file, err, errlen))
         return -1;
+    const char *b = getenv("OPSLEDGER_BROKERS");
+    if (b && *b)
+        ol_config_set(c, "brokers", b);
+    const char *d = getenv("OPSLEDGER_DATA_DIR");
+    if (d && *d)
+        ol_config_set(c, "data_dir", d);
+    const char *sd = getenv("OPSLEDGER_SCHEMAS");
+    if (sd && *sd)
+        ol_config_set(c, "schemas_dir", sd);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_next = i + 1 < argc;
@@ -173,11 +182,5 @@ int ol_config_from_args(ol_config *c, int argc, char **argv, char *err, size_t e
         }
     }
     argv[out] = NULL;
-    const char *b = getenv("OPSLEDGER_BROKERS");
-    if (b && *b)
-        ol_config_set(c, "brokers", b);
-    const char *d = getenv("OPSLEDGER_DATA_DIR");
-    if (d && *d && !ol_config_get(c, "data_dir", NULL))
-        ol_config_set(c, "data_dir", d);
     return out;
 }

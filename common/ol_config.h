@@ -1,8 +1,10 @@
 /* ol_config — one `key = value` file, command-line overrides, environment.
  *
  * Precedence, lowest first: built-in defaults, the file (-c FILE or
- * $OPSLEDGER_CONFIG), `-o key=value`, `-X prop=val` (librdkafka properties,
- * stored as kafka.<prop>), $OPSLEDGER_BROKERS for bootstrap.servers.
+ * $OPSLEDGER_CONFIG), the environment ($OPSLEDGER_BROKERS,
+ * $OPSLEDGER_DATA_DIR, $OPSLEDGER_SCHEMAS), then flags: `-o key=value`,
+ * `-X prop=val` (librdkafka properties, stored as kafka.<prop>), --brokers,
+ * --data-dir, --schemas.
  * Keys starting with `kafka.` are handed to librdkafka unchanged (minus the
  * prefix), the way kcat passes -X through. Errors name the file and line. */
 #ifndef OL_CONFIG_H

@@ -46,6 +46,19 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         fprintf(stderr, "opsledger broker: --partitions must be 1..1024\n");
         return 2;
     }
+    /* handlers first: a SIGTERM right after the address is printed must
+     * still stop the broker cleanly; SIGTERM stays blocked except inside
+     * sigsuspend, so no signal falls between the check and the wait */
+    struct sigaction sa;
+    sigset_t block, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
     if (!(schemas = cli_load_schemas(cfg)) || !(topics = cli_all_topics(schemas, &ntopics)))
         goto out;
 
@@ -82,13 +95,8 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     fflush(stdout);
     ol_info("broker ready|bootstrap=%s topics=%zu partitions=%d", bs, ntopics, partitions);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     while (!g_stop)
-        pause();
+        sigsuspend(&old);
     ol_info("broker stopping");
     rc = 0;
 out:
