@@ -1,11 +1,15 @@
 /* ol_codec — Confluent wire framing (0x00, 4-byte big-endian schema id, Avro
  * binary body) and decoding with writer->reader schema resolution.
  *
- * A decoder is built per reader (current) schema and caches one avro-c
- * resolved writer per writer schema id it meets, so a record written with an
- * older or newer version of the subject decodes into the reader's shape.
- * Every failure is a returned error with a reason; avro-c never aborts here
- * because the body is read from a bounded memory reader. */
+ * A decoder is built per reader (current) schema. Before avro-c sees a body,
+ * the decoder scans it against the writer schema, bounding every length,
+ * count, union branch and enum index by the bytes left (avro-c would
+ * allocate a claimed 100 MB string, and does not check enum indexes). A
+ * record of an older or newer writer schema is read in the writer's shape
+ * and resolved by Avro's rules here (fields by name, defaults from the .avsc,
+ * enums by symbol, promotions), because avro-c's own resolver cannot fill
+ * defaults and crashes on some nested evolutions. Every failure is a
+ * returned error with a reason, never an abort. */
 #ifndef OL_CODEC_H
 #define OL_CODEC_H
 

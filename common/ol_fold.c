@@ -50,7 +50,8 @@ size_t ol_fold_dirty(ol_fold_ctx *ctx, const MDB_val **keys)
 {
     ol_runtime *rt = ctx->rt;
     size_t out = 0;
-    qsort(rt->dirty, rt->ndirty, sizeof *rt->dirty, val_cmp);
+    if (rt->ndirty > 1) /* rt->dirty is NULL until a key is marked: qsort(NULL, 0) is undefined */
+        qsort(rt->dirty, rt->ndirty, sizeof *rt->dirty, val_cmp);
     for (size_t i = 0; i < rt->ndirty; i++) {
         if (out > 0 && val_cmp(&rt->dirty[out - 1], &rt->dirty[i]) == 0) {
             free(rt->dirty[i].mv_data);

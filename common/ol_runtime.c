@@ -244,7 +244,8 @@ static int note_offset(ol_runtime *rt, const ol_record *r)
 static int dead_letter(ol_runtime *rt, MDB_txn *txn, const ol_record *r, const char *reason)
 {
     char key[400], part[16], off[24];
-    snprintf(key, sizeof key, "%s/%d/%lld", r->topic, r->partition, (long long)r->offset);
+    /* schemas/README.md: the key is <source topic>|<partition>|<offset> */
+    snprintf(key, sizeof key, "%s|%d|%lld", r->topic, r->partition, (long long)r->offset);
     snprintf(part, sizeof part, "%d", r->partition);
     snprintf(off, sizeof off, "%lld", (long long)r->offset);
     ol_header h[] = {
@@ -356,6 +357,14 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
         return dead_letter(rt, ctx->txn, r, reason);
     }
 
+    /* LMDB keys are at most 511 bytes: an id the store cannot key is bad
+     * input (a dead letter), not a batch that fails on every restart */
+    size_t maxkey = (size_t)mdb_env_get_maxkeysize(rt->store.env);
+    if (strlen(event_id) > maxkey) {
+        snprintf(reason, sizeof reason, "invalid: field \"event_id\": longer than %zu bytes", maxkey);
+        return dead_letter(rt, ctx->txn, r, reason);
+    }
+
     /* idempotency: an event_id seen before is skipped */
     MDB_val sk = {strlen(event_id), (void *)event_id}, sv = {0, ""};
     rc = mdb_put(ctx->txn, rt->seen, &sk, &sv, MDB_NOOVERWRITE);
@@ -373,8 +382,9 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
     ol_key_init(&ek);
     ol_key_str(&ek, t->topic);
     ol_key_str(&ek, entity_id);
-    if (ek.overflow) {
-        snprintf(reason, sizeof reason, "invalid: field \"%s\": longer than 400 bytes", t->schema->entity_field);
+    if (ek.overflow || ek.n > maxkey) {
+        snprintf(reason, sizeof reason, "invalid: field \"%s\": longer than %zu bytes", t->schema->entity_field,
+                 maxkey - strlen(t->topic) - 2);
         return dead_letter(rt, ctx->txn, r, reason);
     }
     MDB_val k = ol_key_val(&ek), ov;
@@ -427,6 +437,7 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
 {
     ol_fold_ctx ctx = {rt, NULL};
     int64_t saved_time = rt->data_time;
+    uint64_t saved_seq = rt->outbox_seq;
     int64_t before[C_N];
     int rc;
 
@@ -448,10 +459,17 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
         goto fail;
     ol_rt_dirty_clear(rt);
     rt->counters[C_BATCHES]++;
-    for (size_t i = 0; i < rt->noffs; i++)
-        if ((rc = ol_meta_offset_put(ctx.txn, rt->meta, rt->offs[i].topic, rt->offs[i].partition,
+    for (size_t i = 0; i < rt->noffs; i++) {
+        /* the next offset never moves backwards: a batch of re-delivered
+         * (older) records must not make a restart re-read what follows */
+        int64_t stored;
+        if ((rc = ol_meta_offset_get(ctx.txn, rt->meta, rt->offs[i].topic, rt->offs[i].partition, &stored)))
+            goto fail;
+        if (rt->offs[i].next > stored &&
+            (rc = ol_meta_offset_put(ctx.txn, rt->meta, rt->offs[i].topic, rt->offs[i].partition,
                                      rt->offs[i].next)))
             goto fail;
+    }
     for (int c = 0; c < C_N; c++)
         if (rt->counters[c] != before[c] &&
             (rc = ol_meta_add_i64(ctx.txn, rt->meta, ol_rt_counter_names[c], rt->counters[c] - before[c])))
@@ -470,6 +488,7 @@ fail:
     ol_rt_dirty_clear(rt);
     memcpy(rt->counters, before, sizeof before);
     rt->data_time = saved_time;
+    rt->outbox_seq = saved_seq; /* the rows appended were rolled back */
     if (rc == MDB_MAP_FULL)
         ol_error("LMDB map is full: the batch was not committed; raise map_size (config map_size = 4G, or "
                  "-o map_size=4G) and restart|db=%s",

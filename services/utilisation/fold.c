@@ -346,6 +346,8 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 static void keyset_sort(struct keyset *s)
 {
     size_t out = 0;
+    if (s->n == 0)
+        return; /* qsort(NULL, 0) is undefined */
     qsort(s->v, s->n, sizeof *s->v, cmp_str);
     for (size_t i = 0; i < s->n; i++) {
         if (out && !strcmp(s->v[out - 1], s->v[i])) {

@@ -1,0 +1,1041 @@
+/* test_runtime — the fold runtime (ol_runtime, ol_fold, ol_outbox) with a toy
+ * service declared here, over arrays of records encoded from the real
+ * hr.person schema: idempotency by event_id, highest revision wins whatever
+ * the order, conflicts, dead letters that never stop a batch, offsets that
+ * survive a restart, a crash between fold and commit that leaves nothing
+ * behind, and derived emission with deterministic revision and event_id. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "ol_codec.h"
+#include "ol_config.h"
+#include "ol_json.h"
+#include "ol_runtime.h"
+#include "ol_store.h"
+#include "test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TOPIC "hr.person"
+#define DERIVED "ops.utilisation.weekly"
+#define T0 1794819600000LL /* 2026-11-16T09:00:00Z */
+#define CRASH_EXIT 42
+
+static ol_schemas *g_all;
+
+/* ------------------------------------------------------------ the toy */
+static struct {
+    int applies;     /* apply() calls */
+    int crash_on;    /* apply() call number that _exit()s the process; 0 never */
+    int fail_on;     /* apply() call number that returns an error; 0 never */
+    int64_t last_old_revision; /* revision of `old` at the last apply, -1 for none */
+    int emits[16];   /* ol_fold_emit() results, in order */
+    int nemits;
+    int flushes;
+} g_toy;
+
+static int toy_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old)
+{
+    avro_value_t f;
+    const char *name = NULL;
+    size_t nl = 0;
+
+    if (++g_toy.applies == g_toy.crash_on)
+        _exit(CRASH_EXIT); /* a crash in the middle of the batch */
+    if (g_toy.applies == g_toy.fail_on)
+        return -1;
+    g_toy.last_old_revision = -1;
+    if (old && avro_value_get_by_name(old, "revision", &f, NULL) == 0)
+        avro_value_get_long(&f, &g_toy.last_old_revision);
+    if (avro_value_get_by_name(ev->value, "name", &f, NULL) || avro_value_get_string(&f, &name, &nl))
+        return -1;
+    /* toy db: person_id -> revision (8 bytes BE) + name */
+    uint8_t buf[300];
+    if (nl > sizeof buf - 8)
+        return -1;
+    ol_put_be64(buf, (uint64_t)ev->revision);
+    memcpy(buf + 8, name, nl); /* nl counts the NUL */
+    MDB_val k = {strlen(ev->entity_id), (void *)ev->entity_id}, v = {8 + nl, buf};
+    if (mdb_put(ol_fold_txn(ctx), ol_fold_dbi(ctx, "toy"), &k, &v, 0))
+        return -1;
+    return ol_fold_mark(ctx, ev->entity_id, strlen(ev->entity_id) + 1);
+}
+
+static void derived_key(const char *person, char *buf, size_t len)
+{
+    snprintf(buf, len, "PERSON|%s|2026-W47", person);
+}
+
+/* one derived event per dirty person: its capacity, everything else fixed */
+static int toy_flush(ol_fold_ctx *ctx)
+{
+    const MDB_val *keys;
+    size_t n = ol_fold_dirty(ctx, &keys);
+    g_toy.flushes++;
+    for (size_t i = 0; i < n; i++) {
+        const char *person = keys[i].mv_data;
+        avro_value_t *p, *v, f;
+        int32_t cap;
+        char key[128];
+        if (ol_fold_lookup(ctx, TOPIC, person, &p) != 1)
+            return -1;
+        if (avro_value_get_by_name(p, "weekly_capacity_minutes", &f, NULL) || avro_value_get_int(&f, &cap))
+            return -1;
+        v = ol_fold_new_derived(ctx, DERIVED);
+        if (!v || tu_fill_value(v, NULL))
+            return -1;
+        if (avro_value_get_by_name(v, "capacity_minutes", &f, NULL) || avro_value_set_int(&f, cap) ||
+            avro_value_get_by_name(v, "scope_id", &f, NULL) || avro_value_set_string(&f, person) ||
+            avro_value_get_by_name(v, "week", &f, NULL) || avro_value_set_string(&f, "2026-W47"))
+            return -1;
+        derived_key(person, key, sizeof key);
+        int rc = ol_fold_emit(ctx, DERIVED, key, v);
+        if (g_toy.nemits < 16)
+            g_toy.emits[g_toy.nemits++] = rc;
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *const TOY_INPUTS[] = {TOPIC, NULL};
+static const char *const TOY_OUTPUTS[] = {DERIVED, NULL};
+static const char *const TOY_DBS[] = {"toy", NULL};
+
+static const ol_service toy_service = {
+    .name = "toy", .inputs = TOY_INPUTS, .outputs = NULL, .dbs = TOY_DBS, .apply = toy_apply,
+};
+static const ol_service toy_emit_service = {
+    .name = "toy",
+    .inputs = TOY_INPUTS,
+    .outputs = TOY_OUTPUTS,
+    .dbs = TOY_DBS,
+    .apply = toy_apply,
+    .flush = toy_flush,
+};
+
+/* ------------------------------------------------------------ fixture */
+typedef struct {
+    char dir[256];
+    char db[300];
+    ol_config cfg;
+    ol_runtime *rt;
+    /* frames built by the test, freed at teardown */
+    uint8_t *frames[64];
+    size_t nframes;
+    ol_record recs[64];
+    int nrecs;
+} fix;
+
+static int group_setup(void **state)
+{
+    char err[512];
+    (void)state;
+    if (ol_schemas_load(ol_schemas_default_dir(), &g_all, err, sizeof err)) {
+        fprintf(stderr, "schemas: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    ol_schemas_free(g_all);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fix *f = calloc(1, sizeof *f);
+    tu_mkdtemp(f->dir, sizeof f->dir, "runtime");
+    snprintf(f->db, sizeof f->db, "%s/db", f->dir);
+    ol_config_init(&f->cfg);
+    ol_config_set(&f->cfg, "map_size", "64M");
+    memset(&g_toy, 0, sizeof g_toy);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fix *f = *state;
+    ol_runtime_free(f->rt);
+    for (size_t i = 0; i < f->nframes; i++)
+        free(f->frames[i]);
+    ol_config_free(&f->cfg);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static ol_runtime *rt_open(fix *f, const ol_service *svc)
+{
+    char err[512] = "";
+    ol_runtime_opts opts = {.db_path = f->db, .publish = 0};
+    ol_runtime *rt = ol_runtime_new(svc, &f->cfg, g_all, &opts, err, sizeof err);
+    if (!rt)
+        fail_msg("ol_runtime_new: %s", err);
+    return rt;
+}
+
+static void rt_reopen(fix *f, const ol_service *svc)
+{
+    ol_runtime_free(f->rt);
+    f->rt = rt_open(f, svc);
+}
+
+/* ------------------------------------------------------------ records */
+typedef struct {
+    const char *event_id, *person_id, *name;
+    int64_t revision;
+    int32_t capacity;    /* weekly_capacity_minutes, ol.max 10080 */
+    int32_t working_days; /* ol.max 127 */
+} person;
+
+static uint8_t *person_frame(const person *p, size_t *len)
+{
+    const ol_schema *s = ol_schemas_for_topic(g_all, TOPIC);
+    avro_value_t v;
+    uint8_t *frame;
+    char err[512];
+    assert_non_null(s);
+    assert_int_equal(avro_generic_value_new(s->iface, &v), 0);
+    tu_set_str(&v, "event_id", p->event_id);
+    tu_set_long(&v, "occurred_at", T0 + p->revision * 1000);
+    tu_set_str(&v, "source", "hr");
+    tu_set_long(&v, "revision", p->revision);
+    tu_set_str(&v, "person_id", p->person_id);
+    tu_set_str(&v, "name", p->name ? p->name : "Ada");
+    tu_set_str(&v, "team", "data");
+    tu_set_str(&v, "role", "Engineer");
+    tu_set_bool(&v, "billable", 1);
+    tu_set_enum(&v, "employment", 0); /* EMPLOYEE */
+    tu_set_null(&v, "supplier");
+    tu_set_int(&v, "weekly_capacity_minutes", p->capacity ? p->capacity : 2250);
+    tu_set_int(&v, "working_days", p->working_days ? p->working_days : 31);
+    tu_set_long(&v, "day_cost_minor", 50000);
+    tu_set_str(&v, "currency", "GBP");
+    tu_set_int(&v, "joined_on", 20454); /* 2026-01-01 */
+    tu_set_null(&v, "left_on");
+    assert_int_equal(ol_codec_encode(s, &v, &frame, len, err, sizeof err), 0);
+    avro_value_decref(&v);
+    return frame;
+}
+
+/* appends a record (the bytes are copied and owned by the fixture) */
+static ol_record *add_raw(fix *f, const char *topic, int32_t partition, int64_t offset, const void *bytes,
+                          size_t len)
+{
+    assert_true(f->nframes < 64 && f->nrecs < 64);
+    uint8_t *copy = malloc(len ? len : 1);
+    memcpy(copy, bytes, len);
+    f->frames[f->nframes++] = copy;
+    ol_record *r = &f->recs[f->nrecs++];
+    memset(r, 0, sizeof *r);
+    r->topic = topic;
+    r->partition = partition;
+    r->offset = offset;
+    r->timestamp_ms = T0;
+    r->value = copy;
+    r->value_len = len;
+    return r;
+}
+
+static ol_record *add_person(fix *f, int32_t partition, int64_t offset, const person *p)
+{
+    size_t len;
+    uint8_t *frame = person_frame(p, &len);
+    ol_record *r = add_raw(f, TOPIC, partition, offset, frame, len);
+    free(frame);
+    r->key = p->person_id;
+    r->key_len = strlen(p->person_id);
+    return r;
+}
+
+/* folds the records added since `from` as one batch */
+static void fold_from(fix *f, int from)
+{
+    assert_int_equal(ol_runtime_fold_batch(f->rt, f->recs + from, f->nrecs - from), 0);
+}
+
+/* ------------------------------------------------------------ inspection */
+static int64_t counter(ol_runtime *rt, const char *name)
+{
+    ol_store *st = ol_runtime_store(rt);
+    MDB_txn *txn;
+    int64_t v = -1;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_meta_get_i64(txn, ol_store_dbi(st, "meta"), name, &v), 0);
+    mdb_txn_abort(txn);
+    return v;
+}
+
+static size_t db_rows(ol_runtime *rt, const char *db)
+{
+    ol_store *st = ol_runtime_store(rt);
+    MDB_txn *txn;
+    MDB_stat ms;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_stat(txn, ol_store_dbi(st, db), &ms), 0);
+    mdb_txn_abort(txn);
+    return ms.ms_entries;
+}
+
+/* the toy db's row of a person: 1 found (revision, name), 0 not */
+static int toy_row(ol_runtime *rt, const char *person_id, int64_t *rev, char *name, size_t nlen)
+{
+    ol_store *st = ol_runtime_store(rt);
+    MDB_txn *txn;
+    MDB_val k = {strlen(person_id), (void *)person_id}, v;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    int rc = mdb_get(txn, ol_store_dbi(st, "toy"), &k, &v);
+    if (rc == 0) {
+        assert_true(v.mv_size > 8);
+        *rev = (int64_t)ol_be64(v.mv_data);
+        snprintf(name, nlen, "%.*s", (int)(v.mv_size - 8), (const char *)v.mv_data + 8);
+    }
+    mdb_txn_abort(txn);
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    return rc == 0;
+}
+
+/* the stored version of an entity: 1 found (revision, event_id), 0 not */
+static int entity_row(ol_runtime *rt, const char *person_id, int64_t *rev, char *eid, size_t elen)
+{
+    ol_store *st = ol_runtime_store(rt);
+    MDB_txn *txn;
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, TOPIC);
+    ol_key_str(&k, person_id);
+    MDB_val kv = ol_key_val(&k), v;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    int rc = mdb_get(txn, ol_store_dbi(st, "entity"), &kv, &v);
+    if (rc == 0) {
+        const uint8_t *p = v.mv_data;
+        size_t n = ((size_t)p[8] << 8) | p[9];
+        *rev = (int64_t)ol_be64(p);
+        snprintf(eid, elen, "%.*s", (int)n, (const char *)p + 10);
+    }
+    mdb_txn_abort(txn);
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    return rc == 0;
+}
+
+typedef struct {
+    char topic[128];
+    char key[512];
+    size_t nh;
+    char hname[8][64];
+    char hval[8][600];
+    uint8_t value[2048];
+    size_t vlen;
+} outbox_row;
+
+/* the outbox row of sequence number seq (1-based); layout in ol_outbox.c */
+static void outbox_get(ol_runtime *rt, uint64_t seq, outbox_row *o)
+{
+    ol_store *st = ol_runtime_store(rt);
+    MDB_txn *txn;
+    uint8_t kb[8];
+    ol_put_be64(kb, seq);
+    MDB_val k = {8, kb}, v;
+    memset(o, 0, sizeof *o);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, ol_store_dbi(st, "outbox"), &k, &v), 0);
+    const uint8_t *p = v.mv_data, *end = p + v.mv_size;
+    size_t tl = ((size_t)p[0] << 8) | p[1];
+    snprintf(o->topic, sizeof o->topic, "%.*s", (int)tl, (const char *)p + 2);
+    p += 2 + tl;
+    size_t kl = ol_be32(p);
+    snprintf(o->key, sizeof o->key, "%.*s", (int)kl, (const char *)p + 4);
+    p += 4 + kl;
+    o->nh = ((size_t)p[0] << 8) | p[1];
+    p += 2;
+    assert_true(o->nh <= 8);
+    for (size_t i = 0; i < o->nh; i++) {
+        size_t nl = ((size_t)p[0] << 8) | p[1];
+        snprintf(o->hname[i], sizeof o->hname[i], "%.*s", (int)nl, (const char *)p + 2);
+        p += 2 + nl;
+        size_t hl = ol_be32(p);
+        snprintf(o->hval[i], sizeof o->hval[i], "%.*s", (int)hl, (const char *)p + 4);
+        p += 4 + hl;
+    }
+    o->vlen = ol_be32(p);
+    assert_true(o->vlen <= sizeof o->value);
+    memcpy(o->value, p + 4, o->vlen);
+    assert_ptr_equal(p + 4 + o->vlen, end); /* nothing left over */
+    mdb_txn_abort(txn);
+}
+
+static const char *header(const outbox_row *o, const char *name)
+{
+    for (size_t i = 0; i < o->nh; i++)
+        if (!strcmp(o->hname[i], name))
+            return o->hval[i];
+    fail_msg("outbox row has no header %s", name);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* the records the tests build are valid, and the invalid ones are invalid
+ * for the reason given (so a dead letter below is for that reason) */
+static void test_person_frames_validate(void **state)
+{
+    (void)state;
+    const ol_schema *s = ol_schemas_for_topic(g_all, TOPIC);
+    ol_decoder *d = ol_decoder_new(g_all, s);
+    char err[512];
+    int32_t wid;
+    size_t len;
+    const person ok = {"e-1", "p-1", "Ada", 1, 2250, 31};
+    const person cap = {"e-2", "p-1", "Ada", 1, 20000, 31};
+    const person wd = {"e-3", "p-1", "Ada", 1, 2250, 200};
+    uint8_t *frame = person_frame(&ok, &len);
+    assert_int_equal(ol_decoder_decode(d, frame, len, &wid, err, sizeof err), OL_CODEC_OK);
+    if (ol_validate(s, ol_decoder_value(d), err, sizeof err))
+        fail_msg("valid person rejected: %s", err);
+    free(frame);
+    frame = person_frame(&cap, &len);
+    assert_int_equal(ol_decoder_decode(d, frame, len, &wid, err, sizeof err), OL_CODEC_OK);
+    assert_int_equal(ol_validate(s, ol_decoder_value(d), err, sizeof err), -1);
+    assert_non_null(strstr(err, "weekly_capacity_minutes"));
+    free(frame);
+    frame = person_frame(&wd, &len);
+    assert_int_equal(ol_decoder_decode(d, frame, len, &wid, err, sizeof err), OL_CODEC_OK);
+    assert_int_equal(ol_validate(s, ol_decoder_value(d), err, sizeof err), -1);
+    assert_non_null(strstr(err, "working_days"));
+    free(frame);
+    ol_decoder_free(d);
+}
+
+/* (a) an event_id seen before is skipped, in the same batch or a later one */
+static void test_duplicate_event_id(void **state)
+{
+    fix *f = *state;
+    const person a = {"e-1", "p-1", "Ada", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    add_person(f, 0, 0, &a);
+    add_person(f, 0, 1, &a); /* re-delivered under another offset */
+    fold_from(f, 0);
+    assert_int_equal(g_toy.applies, 1);
+    assert_int_equal(counter(f->rt, "duplicates"), 1);
+    assert_int_equal(counter(f->rt, "records"), 2);
+    assert_int_equal(counter(f->rt, "folded"), 1);
+    assert_int_equal(counter(f->rt, "batches"), 1);
+    assert_int_equal(db_rows(f->rt, "seen"), 1);
+
+    int from = f->nrecs;
+    add_person(f, 0, 2, &a); /* a later batch */
+    fold_from(f, from);
+    assert_int_equal(g_toy.applies, 1);
+    assert_int_equal(counter(f->rt, "duplicates"), 2);
+    assert_int_equal(counter(f->rt, "batches"), 2);
+
+    /* a new event_id with the same revision and the same content is a duplicate
+     * too (only event_id, occurred_at and source differ) */
+    const person same = {"e-1-again", "p-1", "Ada", 1, 0, 0};
+    from = f->nrecs;
+    add_person(f, 0, 3, &same);
+    fold_from(f, from);
+    assert_int_equal(g_toy.applies, 1);
+    assert_int_equal(counter(f->rt, "duplicates"), 3);
+    assert_int_equal(counter(f->rt, "conflicts"), 0);
+    int64_t rev;
+    char eid[64];
+    assert_int_equal(entity_row(f->rt, "p-1", &rev, eid, sizeof eid), 1);
+    assert_int_equal(rev, 1);
+    assert_string_equal(eid, "e-1");
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 4);
+}
+
+/* (b) highest revision wins whatever the order */
+static void test_highest_revision_wins(void **state)
+{
+    fix *f = *state;
+    const person r3 = {"e-3", "p-1", "rev3", 3, 0, 0}, r1 = {"e-1", "p-1", "rev1", 1, 0, 0},
+                 r2 = {"e-2", "p-1", "rev2", 2, 0, 0};
+    int64_t rev;
+    char name[64], eid[64];
+
+    f->rt = rt_open(f, &toy_service);
+    add_person(f, 0, 0, &r3);
+    add_person(f, 0, 1, &r1);
+    add_person(f, 0, 2, &r2);
+    fold_from(f, 0);
+    assert_int_equal(g_toy.applies, 1); /* 3 applied, 1 and 2 stale */
+    assert_int_equal(g_toy.last_old_revision, -1);
+    assert_int_equal(counter(f->rt, "stale"), 2);
+    assert_int_equal(counter(f->rt, "data_time"), T0 + 3000); /* the latest occurred_at */
+    assert_int_equal(toy_row(f->rt, "p-1", &rev, name, sizeof name), 1);
+    assert_int_equal(rev, 3);
+    assert_string_equal(name, "rev3");
+    assert_int_equal(entity_row(f->rt, "p-1", &rev, eid, sizeof eid), 1);
+    assert_int_equal(rev, 3);
+    assert_string_equal(eid, "e-3");
+
+    /* ascending order in separate batches: every version applied, with the
+     * version it replaces as `old` */
+    const person q1 = {"q-1", "p-2", "rev1", 1, 0, 0}, q2 = {"q-2", "p-2", "rev2", 2, 0, 0},
+                 q3 = {"q-3", "p-2", "rev3", 3, 0, 0};
+    const person *qs[] = {&q1, &q2, &q3};
+    for (int i = 0; i < 3; i++) {
+        int from = f->nrecs;
+        add_person(f, 0, 3 + i, qs[i]);
+        fold_from(f, from);
+        assert_int_equal(g_toy.last_old_revision, i == 0 ? -1 : i);
+    }
+    assert_int_equal(g_toy.applies, 4);
+    assert_int_equal(counter(f->rt, "stale"), 2);
+    assert_int_equal(toy_row(f->rt, "p-2", &rev, name, sizeof name), 1);
+    assert_int_equal(rev, 3);
+
+    /* every permutation of revisions 1, 2, 3 of one entity ends at 3; stale
+     * and applied counts follow the arrival order exactly */
+    static const int perms[6][3] = {{1, 2, 3}, {1, 3, 2}, {2, 1, 3}, {2, 3, 1}, {3, 1, 2}, {3, 2, 1}};
+    static const int applied[6] = {3, 2, 2, 2, 1, 1}, stale[6] = {0, 1, 1, 1, 2, 2};
+    static char ids[6][3][32], pids[6][32], names[3][8] = {"rev1", "rev2", "rev3"};
+    for (int p = 0; p < 6; p++) {
+        int applies0 = g_toy.applies;
+        int64_t stale0 = counter(f->rt, "stale");
+        int from = f->nrecs;
+        snprintf(pids[p], sizeof pids[p], "perm-%d", p);
+        for (int i = 0; i < 3; i++) {
+            snprintf(ids[p][i], sizeof ids[p][i], "m-%d-%d", p, perms[p][i]);
+            person x = {ids[p][i], pids[p], names[perms[p][i] - 1], perms[p][i], 0, 0};
+            add_person(f, 1, 100 + p * 3 + i, &x);
+        }
+        fold_from(f, from);
+        assert_int_equal(g_toy.applies - applies0, applied[p]);
+        assert_int_equal(counter(f->rt, "stale") - stale0, stale[p]);
+        assert_int_equal(toy_row(f->rt, pids[p], &rev, name, sizeof name), 1);
+        assert_int_equal(rev, 3);
+        assert_string_equal(name, "rev3");
+    }
+}
+
+/* (c) equal revision, different content: counted, the larger event_id wins */
+static void test_conflict_larger_event_id_wins(void **state)
+{
+    fix *f = *state;
+    int64_t rev;
+    char name[64], eid[64];
+    f->rt = rt_open(f, &toy_service);
+
+    /* the larger arrives second: it replaces */
+    const person a = {"e-a", "p-1", "Alice A", 5, 0, 0}, b = {"e-b", "p-1", "Alice B", 5, 0, 0};
+    add_person(f, 0, 0, &a);
+    add_person(f, 0, 1, &b);
+    fold_from(f, 0);
+    assert_int_equal(counter(f->rt, "conflicts"), 1);
+    assert_int_equal(g_toy.applies, 2);
+    assert_int_equal(g_toy.last_old_revision, 5);
+    assert_int_equal(toy_row(f->rt, "p-1", &rev, name, sizeof name), 1);
+    assert_string_equal(name, "Alice B");
+    assert_int_equal(entity_row(f->rt, "p-1", &rev, eid, sizeof eid), 1);
+    assert_int_equal(rev, 5);
+    assert_string_equal(eid, "e-b");
+
+    /* the larger arrives first: the smaller is counted and dropped */
+    const person c = {"f-b", "p-2", "Bob B", 5, 0, 0}, d = {"f-a", "p-2", "Bob A", 5, 0, 0};
+    int from = f->nrecs;
+    add_person(f, 0, 2, &c);
+    add_person(f, 0, 3, &d);
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "conflicts"), 2);
+    assert_int_equal(g_toy.applies, 3);
+    assert_int_equal(toy_row(f->rt, "p-2", &rev, name, sizeof name), 1);
+    assert_string_equal(name, "Bob B");
+    assert_int_equal(entity_row(f->rt, "p-2", &rev, eid, sizeof eid), 1);
+    assert_string_equal(eid, "f-b");
+
+    /* an event_id that extends the other is the larger one */
+    const person e = {"g-c2", "p-3", "Cy long", 2, 0, 0}, g = {"g-c", "p-3", "Cy short", 2, 0, 0};
+    from = f->nrecs;
+    add_person(f, 0, 4, &e);
+    add_person(f, 0, 5, &g);
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "conflicts"), 3);
+    assert_int_equal(toy_row(f->rt, "p-3", &rev, name, sizeof name), 1);
+    assert_string_equal(name, "Cy long");
+    assert_int_equal(entity_row(f->rt, "p-3", &rev, eid, sizeof eid), 1);
+    assert_string_equal(eid, "g-c2");
+    assert_int_equal(counter(f->rt, "stale"), 0);
+    assert_int_equal(counter(f->rt, "duplicates"), 0);
+}
+
+/* (d) bad records go to the outbox as dead letters; the batch goes on */
+static void test_bad_records_dead_lettered(void **state)
+{
+    fix *f = *state;
+    size_t len;
+    f->rt = rt_open(f, &toy_service);
+
+    const person g1 = {"g-1", "p-1", "One", 1, 0, 0}, g2 = {"g-2", "p-2", "Two", 1, 0, 0},
+                 g3 = {"g-3", "p-3", "Three", 1, 0, 0};
+    const person cap = {"b-cap", "p-4", "Cap", 1, 20000, 0}, wd = {"b-wd", "p-5", "Days", 1, 0, 200};
+    static const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    uint8_t *magic = person_frame(&g1, &len);
+    magic[0] = 0x01;
+
+    add_person(f, 0, 0, &g1);
+    add_raw(f, TOPIC, 0, 1, garbage, sizeof garbage);
+    add_raw(f, TOPIC, 0, 2, magic, len);
+    add_person(f, 0, 3, &cap);
+    add_person(f, 0, 4, &g2);
+    add_raw(f, TOPIC, 0, 5, "\0\0\0", 3);
+    add_person(f, 0, 6, &g3);
+    add_person(f, 0, 7, &wd);
+    ol_record *unknown = add_person(f, 0, 8, &g1);
+    ((uint8_t *)unknown->value)[4] = 0x0f; /* schema id 15: not in the manifest */
+    add_person(f, 2, 9, &g1)->topic = "hr.leave"; /* not an input of the toy */
+    fold_from(f, 0);
+    free(magic);
+
+    assert_int_equal(g_toy.applies, 3);
+    assert_int_equal(counter(f->rt, "deadletters"), 7);
+    assert_int_equal(db_rows(f->rt, "outbox"), 7);
+    assert_int_equal(counter(f->rt, "records"), 10);
+    assert_int_equal(counter(f->rt, "folded"), 3);
+    assert_int_equal(db_rows(f->rt, "entity"), 3);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 9);
+    assert_int_equal(ol_runtime_offset(f->rt, "hr.leave", 2), 10);
+    int64_t rev;
+    char name[64];
+    assert_int_equal(toy_row(f->rt, "p-1", &rev, name, sizeof name), 1);
+    assert_int_equal(toy_row(f->rt, "p-2", &rev, name, sizeof name), 1);
+    assert_int_equal(toy_row(f->rt, "p-3", &rev, name, sizeof name), 1);
+    assert_int_equal(toy_row(f->rt, "p-4", &rev, name, sizeof name), 0);
+    assert_int_equal(toy_row(f->rt, "p-5", &rev, name, sizeof name), 0);
+
+    /* each dead letter: the original bytes, the reason and the source */
+    static const struct {
+        int rec;
+        const char *reason;
+        const char *field;
+    } want[] = {{1, "bad_body", NULL},
+                {2, "wrong_magic", NULL},
+                {3, "invalid", "weekly_capacity_minutes"},
+                {5, "short_frame", NULL},
+                {7, "invalid", "working_days"},
+                {8, "unknown_schema_id", "15"},
+                {9, "not an input", "hr.leave"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        outbox_row o;
+        const ol_record *r = &f->recs[want[i].rec];
+        char key[128], num[32];
+        outbox_get(f->rt, i + 1, &o);
+        assert_string_equal(o.topic, "ops.deadletter");
+        /* schemas/README.md: the key is <source topic>|<partition>|<offset> */
+        snprintf(key, sizeof key, "%s|%d|%lld", r->topic, r->partition, (long long)r->offset);
+        assert_string_equal(o.key, key);
+        assert_int_equal(o.vlen, r->value_len);
+        assert_memory_equal(o.value, r->value, r->value_len);
+        const char *reason = header(&o, "ol.reason");
+        if (!strstr(reason, want[i].reason) || (want[i].field && !strstr(reason, want[i].field)))
+            fail_msg("dead letter %zu: reason \"%s\" lacks \"%s\"/\"%s\"", i, reason, want[i].reason,
+                     want[i].field ? want[i].field : "");
+        assert_string_equal(header(&o, "ol.service"), "toy");
+        assert_string_equal(header(&o, "ol.source.topic"), r->topic);
+        snprintf(num, sizeof num, "%d", r->partition);
+        assert_string_equal(header(&o, "ol.source.partition"), num);
+        snprintf(num, sizeof num, "%lld", (long long)r->offset);
+        assert_string_equal(header(&o, "ol.source.offset"), num);
+    }
+    assert_int_equal(counter(f->rt, "outbox_seq"), 7);
+}
+
+/* (e) offsets are stored with the batch and survive a restart */
+static void test_offsets_survive_restart(void **state)
+{
+    fix *f = *state;
+    const person a = {"o-10", "p-10", "A", 1, 0, 0}, b = {"o-11", "p-11", "B", 1, 0, 0},
+                 c = {"o-12", "p-12", "C", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 3), -1);
+    add_person(f, 3, 10, &a);
+    add_person(f, 3, 11, &b);
+    add_person(f, 3, 12, &c);
+    fold_from(f, 0);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 3), 13);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), -1);
+    assert_int_equal(g_toy.applies, 3);
+
+    rt_reopen(f, &toy_service);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 3), 13);
+    assert_int_equal(counter(f->rt, "folded"), 3);
+    /* the record of offset 11, delivered again */
+    assert_int_equal(ol_runtime_fold_batch(f->rt, &f->recs[1], 1), 0);
+    assert_int_equal(g_toy.applies, 3);
+    assert_int_equal(counter(f->rt, "duplicates"), 1);
+    /* the next offset to read never moves backwards */
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 3), 13);
+
+    /* offsets of several partitions in one batch, each to its highest + 1 */
+    const person d = {"o-20", "p-20", "D", 1, 0, 0}, e = {"o-21", "p-21", "E", 1, 0, 0};
+    int from = f->nrecs;
+    add_person(f, 4, 7, &d);
+    add_person(f, 3, 20, &e);
+    add_person(f, 4, 5, &a); /* duplicate, lower offset of partition 4 */
+    fold_from(f, from);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 4), 8);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 3), 21);
+}
+
+/* a snapshot of everything a batch may change */
+typedef struct {
+    int64_t counters[9];
+    size_t entity, seen, outbox, toy, derived;
+    int64_t offset0;
+} snapshot;
+
+static const char *const COUNTERS[9] = {"records", "folded",  "duplicates", "stale",     "conflicts",
+                                        "deadletters", "emitted", "batches",    "data_time"};
+
+static void snap(ol_runtime *rt, snapshot *s)
+{
+    for (int i = 0; i < 9; i++)
+        s->counters[i] = counter(rt, COUNTERS[i]);
+    s->entity = db_rows(rt, "entity");
+    s->seen = db_rows(rt, "seen");
+    s->outbox = db_rows(rt, "outbox");
+    s->toy = db_rows(rt, "toy");
+    s->derived = db_rows(rt, "derived");
+    s->offset0 = ol_runtime_offset(rt, TOPIC, 0);
+}
+
+/* (f) a crash after part of a batch is folded and before it commits leaves
+ * none of it: no entity, offset, outbox row or counter */
+static void test_crash_mid_batch_leaves_nothing(void **state)
+{
+    fix *f = *state;
+    snapshot before, after;
+    int64_t rev;
+    char name[64], eid[64];
+    static const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x80};
+
+    f->rt = rt_open(f, &toy_emit_service);
+    const person base = {"c-0", "p-0", "Base", 1, 0, 0};
+    add_person(f, 0, 0, &base);
+    fold_from(f, 0);
+    snap(f->rt, &before);
+    assert_int_equal(before.offset0, 1);
+    assert_int_equal(before.entity, 1);
+    assert_int_equal(before.outbox, 1); /* p-0's derived event */
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+
+    /* the batch: a dead letter, then three people; apply() of the second dies */
+    int from = f->nrecs;
+    const person a = {"c-10", "p-10", "A", 1, 0, 0}, b = {"c-11", "p-11", "B", 1, 0, 0},
+                 c = {"c-12", "p-12", "C", 1, 0, 0};
+    add_raw(f, TOPIC, 0, 1, garbage, sizeof garbage);
+    add_person(f, 0, 2, &a);
+    add_person(f, 0, 3, &b);
+    add_person(f, 0, 4, &c);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        g_toy.applies = 0;
+        g_toy.crash_on = 2;
+        ol_runtime *rt = rt_open(f, &toy_emit_service);
+        ol_runtime_fold_batch(rt, f->recs + from, f->nrecs - from);
+        _exit(3); /* not reached */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), CRASH_EXIT);
+
+    f->rt = rt_open(f, &toy_emit_service);
+    snap(f->rt, &after);
+    assert_memory_equal(after.counters, before.counters, sizeof before.counters);
+    assert_int_equal(after.entity, before.entity);
+    assert_int_equal(after.seen, before.seen);
+    assert_int_equal(after.outbox, before.outbox);
+    assert_int_equal(after.toy, before.toy);
+    assert_int_equal(after.derived, before.derived);
+    assert_int_equal(after.offset0, 1);
+    assert_int_equal(entity_row(f->rt, "p-10", &rev, eid, sizeof eid), 0);
+    assert_int_equal(toy_row(f->rt, "p-10", &rev, name, sizeof name), 0);
+    assert_int_equal(counter(f->rt, "outbox_seq"), 1);
+
+    /* the same batch again, without the crash: all of it is there */
+    g_toy.applies = 0;
+    fold_from(f, from);
+    assert_int_equal(g_toy.applies, 3);
+    assert_int_equal(db_rows(f->rt, "entity"), 4);
+    assert_int_equal(db_rows(f->rt, "toy"), 4);
+    assert_int_equal(db_rows(f->rt, "derived"), 4);
+    assert_int_equal(db_rows(f->rt, "outbox"), 1 + 1 + 3); /* base, dead letter, 3 derived */
+    assert_int_equal(counter(f->rt, "deadletters"), 1);
+    assert_int_equal(counter(f->rt, "folded"), 4);
+    assert_int_equal(counter(f->rt, "emitted"), 4);
+    assert_int_equal(counter(f->rt, "batches"), 2);
+    assert_int_equal(counter(f->rt, "outbox_seq"), 5);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 5);
+    assert_int_equal(entity_row(f->rt, "p-11", &rev, eid, sizeof eid), 1);
+    assert_string_equal(eid, "c-11");
+    /* the outbox sequence continued where the committed state left it */
+    outbox_row o;
+    outbox_get(f->rt, 2, &o);
+    assert_string_equal(o.topic, "ops.deadletter");
+}
+
+/* the derived event stored for a person, decoded */
+static void derived_get(fix *f, ol_decoder *d, const char *person, int64_t *rev, char *eid, size_t elen,
+                        int32_t *capacity)
+{
+    ol_store *st = ol_runtime_store(f->rt);
+    MDB_txn *txn;
+    char key[128], err[256];
+    int32_t wid;
+    derived_key(person, key, sizeof key);
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, DERIVED);
+    ol_key_str(&k, key);
+    MDB_val kv = ol_key_val(&k), v;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, ol_store_dbi(st, "derived"), &kv, &v), 0);
+    assert_int_equal(ol_decoder_decode(d, v.mv_data, v.mv_size, &wid, err, sizeof err), OL_CODEC_OK);
+    mdb_txn_abort(txn);
+    avro_value_t *x = ol_decoder_value(d);
+    *rev = tu_get_long(x, "revision");
+    snprintf(eid, elen, "%s", tu_get_str(x, "event_id"));
+    *capacity = tu_get_int(x, "capacity_minutes");
+    assert_string_equal(tu_get_str(x, "key"), key);
+}
+
+/* (g) emission: unchanged content is not re-emitted; a change bumps the
+ * revision and gives a new, deterministic event_id */
+static void test_emit_revisions(void **state)
+{
+    fix *f = *state;
+    const ol_schema *ds = ol_schemas_for_topic(g_all, DERIVED);
+    ol_decoder *d = ol_decoder_new(g_all, ds);
+    int64_t rev;
+    int32_t cap;
+    char eid1[64], eid2[64], want[37], key[128];
+    outbox_row o;
+
+    derived_key("p-1", key, sizeof key);
+    f->rt = rt_open(f, &toy_emit_service);
+    const person r1 = {"d-1", "p-1", "Ada", 1, 2250, 0};
+    add_person(f, 0, 0, &r1);
+    fold_from(f, 0);
+    assert_int_equal(g_toy.nemits, 1);
+    assert_int_equal(g_toy.emits[0], 1);
+    derived_get(f, d, "p-1", &rev, eid1, sizeof eid1, &cap);
+    assert_int_equal(rev, 1);
+    assert_int_equal(cap, 2250);
+    /* sha256("toy\0PERSON|p-1|2026-W47\0" "1"), version 8 and variant bits set */
+    assert_string_equal(eid1, "316e645f-85bb-810f-8e8e-5aa2374527f5");
+    ol_derived_event_id("toy", key, 1, want);
+    assert_string_equal(eid1, want);
+    assert_int_equal(db_rows(f->rt, "outbox"), 1);
+    outbox_get(f->rt, 1, &o);
+    assert_string_equal(o.topic, DERIVED);
+    assert_string_equal(o.key, key);
+    assert_int_equal(o.nh, 0);
+    assert_int_equal(o.value[0], 0);
+    assert_int_equal(ol_be32(o.value + 1), (uint32_t)ds->id);
+
+    /* a new revision of the person that does not change the derived content */
+    const person r2 = {"d-2", "p-1", "Ada Lovelace", 2, 2250, 0};
+    int from = f->nrecs;
+    add_person(f, 0, 1, &r2);
+    fold_from(f, from);
+    assert_int_equal(g_toy.applies, 2);
+    assert_int_equal(g_toy.nemits, 2);
+    assert_int_equal(g_toy.emits[1], 0);
+    derived_get(f, d, "p-1", &rev, eid2, sizeof eid2, &cap);
+    assert_int_equal(rev, 1);
+    assert_string_equal(eid2, eid1);
+    assert_int_equal(db_rows(f->rt, "outbox"), 1);
+    assert_int_equal(counter(f->rt, "emitted"), 1);
+
+    /* a change: revision 2, another event_id */
+    const person r3 = {"d-3", "p-1", "Ada Lovelace", 3, 2400, 0};
+    from = f->nrecs;
+    add_person(f, 0, 2, &r3);
+    fold_from(f, from);
+    assert_int_equal(g_toy.emits[2], 1);
+    derived_get(f, d, "p-1", &rev, eid2, sizeof eid2, &cap);
+    assert_int_equal(rev, 2);
+    assert_int_equal(cap, 2400);
+    assert_string_not_equal(eid2, eid1);
+    ol_derived_event_id("toy", key, 2, want);
+    assert_string_equal(eid2, want);
+    assert_int_equal(db_rows(f->rt, "outbox"), 2);
+    assert_int_equal(counter(f->rt, "emitted"), 2);
+    outbox_get(f->rt, 2, &o);
+    assert_string_equal(o.key, key);
+
+    /* back to the first content: a change again, revision 3 (not 1) */
+    const person r4 = {"d-4", "p-1", "Ada Lovelace", 4, 2250, 0};
+    from = f->nrecs;
+    add_person(f, 0, 3, &r4);
+    fold_from(f, from);
+    assert_int_equal(g_toy.emits[3], 1);
+    derived_get(f, d, "p-1", &rev, eid2, sizeof eid2, &cap);
+    assert_int_equal(rev, 3);
+    assert_int_equal(cap, 2250);
+
+    /* a restart changes nothing: the same content is still "unchanged" */
+    rt_reopen(f, &toy_emit_service);
+    const person r5 = {"d-5", "p-1", "A. Lovelace", 5, 2250, 0};
+    from = f->nrecs;
+    add_person(f, 0, 4, &r5);
+    fold_from(f, from);
+    assert_int_equal(g_toy.emits[4], 0);
+    assert_int_equal(db_rows(f->rt, "outbox"), 3);
+    ol_decoder_free(d);
+}
+
+static void test_derived_event_id(void **state)
+{
+    (void)state;
+    char a[37], b[37], c[37];
+    ol_derived_event_id("toy", "PERSON|p-1|2026-W47", 1, a);
+    ol_derived_event_id("toy", "PERSON|p-1|2026-W47", 1, b);
+    assert_string_equal(a, b);
+    assert_string_equal(a, "316e645f-85bb-810f-8e8e-5aa2374527f5");
+    assert_int_equal(strlen(a), 36);
+    assert_int_equal(a[8], '-');
+    assert_int_equal(a[13], '-');
+    assert_int_equal(a[18], '-');
+    assert_int_equal(a[23], '-');
+    assert_int_equal(a[14], '8');                 /* version 8 */
+    assert_non_null(strchr("89ab", a[19]));       /* RFC 4122 variant */
+    ol_derived_event_id("toy", "PERSON|p-1|2026-W47", 2, c);
+    assert_string_not_equal(a, c);
+    ol_derived_event_id("toy2", "PERSON|p-1|2026-W47", 1, c);
+    assert_string_not_equal(a, c);
+    ol_derived_event_id("toy", "PERSON|p-1|2026-W48", 1, c);
+    assert_string_not_equal(a, c);
+    /* the NUL separators keep ("ab","c") and ("a","bc") apart */
+    ol_derived_event_id("ab", "c", 1, b);
+    ol_derived_event_id("a", "bc", 1, c);
+    assert_string_not_equal(b, c);
+    for (int i = 0; i < 36; i++)
+        if (i != 8 && i != 13 && i != 18 && i != 23)
+            assert_non_null(strchr("0123456789abcdef", a[i]));
+}
+
+/* Ids the store cannot key (LMDB keys are at most 511 bytes) are dead
+ * letters too, never a batch that fails on every restart */
+static void test_oversized_ids_dead_lettered(void **state)
+{
+    fix *f = *state;
+    static char long_eid[700], long_pid[600], max_pid[600];
+    memset(long_eid, 'e', 512); /* one byte over LMDB's 511 */
+    /* "hr.person\0" + id + "\0": 512 bytes fit an ol_key but not LMDB;
+     * 511 bytes (an id of 500) is the longest entity key there is */
+    memset(long_pid, 'p', 501);
+    memset(max_pid, 'm', 500);
+    const person big_eid = {long_eid, "p-1", "A", 1, 0, 0}, big_pid = {"x-2", long_pid, "B", 1, 0, 0};
+    const person at_limit = {"x-3", max_pid, "C", 1, 0, 0}, good = {"x-4", "p-4", "D", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    add_person(f, 0, 0, &big_eid);
+    add_person(f, 0, 1, &big_pid);
+    add_person(f, 0, 2, &at_limit);
+    add_person(f, 0, 3, &good);
+    assert_int_equal(ol_runtime_fold_batch(f->rt, f->recs, f->nrecs), 0);
+    assert_int_equal(g_toy.applies, 2);
+    assert_int_equal(counter(f->rt, "deadletters"), 2);
+    assert_int_equal(db_rows(f->rt, "outbox"), 2);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 4);
+    int64_t rev;
+    char name[64];
+    assert_int_equal(toy_row(f->rt, "p-4", &rev, name, sizeof name), 1);
+    outbox_row o;
+    outbox_get(f->rt, 1, &o);
+    assert_non_null(strstr(header(&o, "ol.reason"), "event_id"));
+    outbox_get(f->rt, 2, &o);
+    assert_non_null(strstr(header(&o, "ol.reason"), "person_id"));
+}
+
+/* A batch the service aborts (apply() fails) commits nothing, and the
+ * runtime's in-memory state (counters, outbox sequence) is as before it */
+static void test_service_error_aborts_batch(void **state)
+{
+    fix *f = *state;
+    static const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x80};
+    const person a = {"s-1", "p-1", "A", 1, 0, 0}, b = {"s-2", "p-2", "B", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    add_raw(f, TOPIC, 0, 0, garbage, sizeof garbage); /* a dead letter first */
+    add_person(f, 0, 1, &a);
+    add_person(f, 0, 2, &b);
+    g_toy.fail_on = 2;
+    assert_int_equal(ol_runtime_fold_batch(f->rt, f->recs, f->nrecs), -1);
+    assert_int_equal(db_rows(f->rt, "outbox"), 0);
+    assert_int_equal(db_rows(f->rt, "entity"), 0);
+    assert_int_equal(db_rows(f->rt, "seen"), 0);
+    assert_int_equal(counter(f->rt, "records"), 0);
+    assert_int_equal(counter(f->rt, "deadletters"), 0);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), -1);
+
+    /* the same batch folds once the service recovers; the dead letter is row 1 */
+    g_toy.fail_on = 0;
+    g_toy.applies = 0;
+    fold_from(f, 0);
+    assert_int_equal(g_toy.applies, 2);
+    assert_int_equal(counter(f->rt, "records"), 3);
+    assert_int_equal(counter(f->rt, "deadletters"), 1);
+    assert_int_equal(counter(f->rt, "outbox_seq"), 1);
+    outbox_row o;
+    outbox_get(f->rt, 1, &o);
+    assert_string_equal(o.topic, "ops.deadletter");
+    assert_string_equal(o.key, "hr.person|0|0");
+}
+
+/* a batch with nothing dirty (only a dead letter and a duplicate) still
+ * calls flush(), which sees no keys and emits nothing */
+static void test_flush_with_nothing_dirty(void **state)
+{
+    fix *f = *state;
+    static const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x80};
+    f->rt = rt_open(f, &toy_emit_service);
+    add_raw(f, TOPIC, 0, 0, garbage, sizeof garbage);
+    fold_from(f, 0);
+    assert_int_equal(g_toy.flushes, 1);
+    assert_int_equal(g_toy.nemits, 0);
+    assert_int_equal(db_rows(f->rt, "derived"), 0);
+    assert_int_equal(db_rows(f->rt, "outbox"), 1);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 1);
+    /* an empty batch commits too */
+    assert_int_equal(ol_runtime_fold_batch(f->rt, NULL, 0), 0);
+    assert_int_equal(g_toy.flushes, 2);
+    assert_int_equal(counter(f->rt, "batches"), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_person_frames_validate),
+        cmocka_unit_test_setup_teardown(test_duplicate_event_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_highest_revision_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_larger_event_id_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_records_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offsets_survive_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_mid_batch_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emit_revisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_ids_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_error_aborts_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_with_nothing_dirty, setup, teardown),
+        cmocka_unit_test(test_derived_event_id),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

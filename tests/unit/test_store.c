@@ -1,0 +1,500 @@
+/* test_store — ol_store: key encodings that sort bytewise in their natural
+ * order (checked both with memcmp and by LMDB's own cursor order), the
+ * environment with named databases, meta counters and offsets, read-only
+ * opening (also from another process while the writer is open) and the key
+ * buffer's overflow flag. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "ol_store.h"
+#include "test_util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* LMDB's default order: memcmp of the common prefix, then the shorter first */
+static int key_cmp(const ol_key *a, const ol_key *b)
+{
+    size_t n = a->n < b->n ? a->n : b->n;
+    int c = memcmp(a->b, b->b, n);
+    if (c)
+        return c < 0 ? -1 : 1;
+    return a->n < b->n ? -1 : a->n > b->n;
+}
+
+/* keys[] must be strictly increasing */
+static void assert_increasing(const ol_key *keys, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (key_cmp(&keys[i], &keys[i + 1]) >= 0)
+            fail_msg("key %zu does not sort before key %zu", i, i + 1);
+        if (key_cmp(&keys[i + 1], &keys[i]) <= 0)
+            fail_msg("key %zu does not sort after key %zu", i + 1, i);
+    }
+}
+
+static void test_key_i32_order_and_bytes(void **state)
+{
+    (void)state;
+    static const int32_t vals[] = {INT32_MIN, -65536, -256, -5, -1, 0, 1, 7, 255, 256, 65536, INT32_MAX};
+    const size_t n = sizeof vals / sizeof vals[0];
+    ol_key keys[sizeof vals / sizeof vals[0]];
+
+    for (size_t i = 0; i < n; i++) {
+        ol_key_init(&keys[i]);
+        ol_key_i32(&keys[i], vals[i]);
+        assert_int_equal(keys[i].n, 4);
+        assert_int_equal(keys[i].overflow, 0);
+        assert_int_equal(ol_key_get_i32(keys[i].b), vals[i]);
+    }
+    assert_increasing(keys, n);
+
+    /* the sign bit is flipped, the rest is big-endian two's complement */
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_i32(&k, -5);
+    assert_memory_equal(k.b, "\x7f\xff\xff\xfb", 4);
+    ol_key_init(&k);
+    ol_key_i32(&k, 0);
+    assert_memory_equal(k.b, "\x80\x00\x00\x00", 4);
+    ol_key_init(&k);
+    ol_key_i32(&k, 7);
+    assert_memory_equal(k.b, "\x80\x00\x00\x07", 4);
+    /* -5 < 0 < 7 in memcmp order */
+    assert_true(memcmp("\x7f\xff\xff\xfb", "\x80\x00\x00\x00", 4) < 0);
+}
+
+static void test_key_u32_u64_i64_u8(void **state)
+{
+    (void)state;
+    ol_key k;
+
+    ol_key_init(&k);
+    ol_key_u64(&k, 0x0102030405060708ull);
+    assert_int_equal(k.n, 8);
+    assert_memory_equal(k.b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    assert_int_equal(ol_be64(k.b), 0x0102030405060708ull);
+
+    ol_key_init(&k);
+    ol_key_u32(&k, 0xA1B2C3D4u);
+    ol_key_u8(&k, 0xEE);
+    assert_int_equal(k.n, 5);
+    assert_memory_equal(k.b, "\xa1\xb2\xc3\xd4\xee", 5);
+    assert_int_equal(ol_be32(k.b), 0xA1B2C3D4u);
+
+    static const uint64_t u[] = {0, 1, 255, 256, 65535, 65536, 0xFFFFFFFFull, 0x100000000ull,
+                                 0x7FFFFFFFFFFFFFFFull, 0x8000000000000000ull, UINT64_MAX};
+    ol_key ku[sizeof u / sizeof u[0]];
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+        ol_key_init(&ku[i]);
+        ol_key_u64(&ku[i], u[i]);
+        assert_int_equal(ol_be64(ku[i].b), u[i]);
+    }
+    assert_increasing(ku, sizeof u / sizeof u[0]);
+
+    static const int64_t s[] = {INT64_MIN, -4294967296LL, -5, -1, 0, 7, 4294967296LL, INT64_MAX};
+    ol_key ks[sizeof s / sizeof s[0]];
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        ol_key_init(&ks[i]);
+        ol_key_i64(&ks[i], s[i]);
+        assert_int_equal(ks[i].n, 8);
+        assert_int_equal(ol_key_get_i64(ks[i].b), s[i]);
+    }
+    assert_increasing(ks, sizeof s / sizeof s[0]);
+    assert_memory_equal(ks[4].b, "\x80\0\0\0\0\0\0\0", 8); /* 0 */
+    assert_memory_equal(ks[2].b, "\x7f\xff\xff\xff\xff\xff\xff\xfb", 8); /* -5 */
+
+    uint8_t b[8];
+    ol_put_be32(b, 0xDEADBEEFu);
+    assert_memory_equal(b, "\xde\xad\xbe\xef", 4);
+    ol_put_be64(b, 0x1122334455667788ull);
+    assert_memory_equal(b, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+}
+
+static void build_str_i32(ol_key *k, const char *s, int32_t v)
+{
+    ol_key_init(k);
+    ol_key_str(k, s);
+    ol_key_i32(k, v);
+}
+
+static void test_key_composite_order(void **state)
+{
+    (void)state;
+    ol_key k[8];
+    build_str_i32(&k[0], "", 5);             /* empty string first */
+    build_str_i32(&k[1], "a", INT32_MIN);
+    build_str_i32(&k[2], "a", 1);
+    build_str_i32(&k[3], "a", 2);
+    build_str_i32(&k[4], "a", INT32_MAX);
+    build_str_i32(&k[5], "ab", INT32_MIN);   /* "a" is a prefix of "ab": every "a" key first */
+    build_str_i32(&k[6], "b", 0);
+    build_str_i32(&k[7], "b\x01", -1);
+    assert_increasing(k, 8);
+
+    /* exact layout: string, NUL separator, then the number */
+    assert_int_equal(k[2].n, 2 + 4);
+    assert_memory_equal(k[2].b, "a\0\x80\0\0\x01", 6);
+
+    /* strings alone: a prefix sorts first */
+    ol_key s[4];
+    const char *strs[] = {"p", "p-1", "p-10", "p-2"};
+    for (int i = 0; i < 4; i++) {
+        ol_key_init(&s[i]);
+        ol_key_str(&s[i], strs[i]);
+        assert_int_equal(s[i].n, strlen(strs[i]) + 1);
+        assert_int_equal(s[i].b[s[i].n - 1], 0);
+    }
+    assert_increasing(s, 4);
+
+    /* two-part string keys (person, week): a person's weeks stay together */
+    ol_key p[3];
+    const char *pw[3][2] = {{"p-1", "2026-W47"}, {"p-1", "2026-W48"}, {"p-10", "2020-W01"}};
+    for (int i = 0; i < 3; i++) {
+        ol_key_init(&p[i]);
+        ol_key_str(&p[i], pw[i][0]);
+        ol_key_str(&p[i], pw[i][1]);
+    }
+    assert_increasing(p, 3);
+
+    MDB_val v = ol_key_val(&k[2]);
+    assert_int_equal(v.mv_size, 6);
+    assert_ptr_equal(v.mv_data, k[2].b);
+}
+
+static void test_key_overflow(void **state)
+{
+    (void)state;
+    ol_key k;
+    char big[600];
+
+    memset(big, 'x', sizeof big);
+    big[511] = '\0'; /* 511 chars + NUL = 512 bytes: fits exactly */
+    ol_key_init(&k);
+    ol_key_str(&k, big);
+    assert_int_equal(k.overflow, 0);
+    assert_int_equal(k.n, 512);
+    ol_key_u8(&k, 1);
+    assert_int_equal(k.overflow, 1);
+    assert_int_equal(k.n, 512); /* nothing partial was appended */
+
+    big[599] = '\0';
+    ol_key_init(&k);
+    ol_key_i32(&k, 3);
+    ol_key_str(&k, big);
+    assert_int_equal(k.overflow, 1);
+    assert_int_equal(k.n, 4);
+
+    ol_key_init(&k);
+    for (int i = 0; i < 64; i++)
+        ol_key_u64(&k, (uint64_t)i);
+    assert_int_equal(k.overflow, 0);
+    assert_int_equal(k.n, 512);
+    ol_key_u32(&k, 1);
+    assert_int_equal(k.overflow, 1);
+
+    ol_key_init(&k); /* init clears the flag */
+    assert_int_equal(k.overflow, 0);
+    assert_int_equal(k.n, 0);
+}
+
+/* ------------------------------------------------------------ environment */
+typedef struct {
+    char dir[256];
+    char path[300];
+} envfix;
+
+static int env_setup(void **state)
+{
+    envfix *f = calloc(1, sizeof *f);
+    tu_mkdtemp(f->dir, sizeof f->dir, "store");
+    snprintf(f->path, sizeof f->path, "%s/env", f->dir); /* does not exist yet */
+    *state = f;
+    return 0;
+}
+
+static int env_teardown(void **state)
+{
+    envfix *f = *state;
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static const char *const DBS[] = {"meta", "alpha", "beta", NULL};
+
+static void test_store_meta_and_offsets(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    char err[512] = "";
+    MDB_txn *txn;
+    int64_t x;
+
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, DBS, err, sizeof err), 0);
+    assert_int_equal(st.ndbs, 3);
+    assert_int_equal(st.readonly, 0);
+    MDB_dbi meta = ol_store_dbi(&st, "meta"), a = ol_store_dbi(&st, "alpha"), b = ol_store_dbi(&st, "beta");
+    assert_int_not_equal(meta, a);
+    assert_int_not_equal(a, b);
+
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    x = 99;
+    assert_int_equal(ol_meta_get_i64(txn, meta, "records", &x), 0); /* MDB_NOTFOUND -> 0 */
+    assert_int_equal(x, 0);
+    assert_int_equal(ol_meta_put_i64(txn, meta, "records", 42), 0);
+    assert_int_equal(ol_meta_get_i64(txn, meta, "records", &x), 0);
+    assert_int_equal(x, 42);
+    assert_int_equal(ol_meta_add_i64(txn, meta, "records", -50), 0);
+    assert_int_equal(ol_meta_get_i64(txn, meta, "records", &x), 0);
+    assert_int_equal(x, -8);
+    assert_int_equal(ol_meta_add_i64(txn, meta, "fresh", 5), 0); /* add to a missing counter */
+    assert_int_equal(ol_meta_get_i64(txn, meta, "fresh", &x), 0);
+    assert_int_equal(x, 5);
+    assert_int_equal(ol_meta_put_i64(txn, meta, "min", INT64_MIN), 0);
+    assert_int_equal(ol_meta_get_i64(txn, meta, "min", &x), 0);
+    assert_int_equal(x, INT64_MIN);
+
+    /* stored big-endian, 8 bytes */
+    MDB_val k = {7, "records"}, v;
+    assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    assert_memory_equal(v.mv_data, "\xff\xff\xff\xff\xff\xff\xff\xf8", 8);
+
+    /* a value that is not 8 bytes is reported, not misread */
+    MDB_val bk = {3, "bad"}, bv = {3, "abc"};
+    assert_int_equal(mdb_put(txn, meta, &bk, &bv, 0), 0);
+    x = 99;
+    assert_int_equal(ol_meta_get_i64(txn, meta, "bad", &x), MDB_CORRUPTED);
+
+    /* offsets */
+    x = 99;
+    assert_int_equal(ol_meta_offset_get(txn, meta, "hr.person", 3, &x), 0);
+    assert_int_equal(x, 0);
+    assert_int_equal(ol_meta_offset_put(txn, meta, "hr.person", 3, 13), 0);
+    assert_int_equal(ol_meta_offset_put(txn, meta, "hr.person", 12, 7000000000LL), 0);
+    assert_int_equal(ol_meta_offset_get(txn, meta, "hr.person", 3, &x), 0);
+    assert_int_equal(x, 13);
+    assert_int_equal(ol_meta_offset_get(txn, meta, "hr.person", 12, &x), 0);
+    assert_int_equal(x, 7000000000LL);
+    assert_int_equal(ol_meta_offset_get(txn, meta, "hr.person", 4, &x), 0);
+    assert_int_equal(x, 0);
+    assert_int_equal(ol_meta_offset_get(txn, meta, "hr.leave", 3, &x), 0);
+    assert_int_equal(x, 0);
+    MDB_val ok = {18, "offset/hr.person/3"};
+    assert_int_equal(mdb_get(txn, meta, &ok, &v), 0);
+    assert_int_equal(ol_be64(v.mv_data), 13);
+
+    /* service databases are separate namespaces */
+    MDB_val sk = {3, "key"}, sv1 = {1, "A"}, sv2 = {1, "B"};
+    assert_int_equal(mdb_put(txn, a, &sk, &sv1, 0), 0);
+    assert_int_equal(mdb_put(txn, b, &sk, &sv2, 0), 0);
+    assert_int_equal(mdb_get(txn, a, &sk, &v), 0);
+    assert_memory_equal(v.mv_data, "A", 1);
+    assert_int_equal(mdb_get(txn, meta, &sk, &v), MDB_NOTFOUND);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+
+    /* an aborted transaction leaves nothing */
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(ol_meta_put_i64(txn, meta, "records", 1000), 0);
+    assert_int_equal(ol_meta_put_i64(txn, meta, "ghost", 1), 0);
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
+    assert_null(st.env);
+
+    /* reopen read-only: the committed data only */
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 1, DBS, err, sizeof err), 0);
+    assert_int_equal(st.readonly, 1);
+    meta = ol_store_dbi(&st, "meta");
+    a = ol_store_dbi(&st, "alpha");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_meta_get_i64(txn, meta, "records", &x), 0);
+    assert_int_equal(x, -8);
+    assert_int_equal(ol_meta_get_i64(txn, meta, "ghost", &x), 0);
+    assert_int_equal(x, 0);
+    assert_int_equal(ol_meta_offset_get(txn, meta, "hr.person", 3, &x), 0);
+    assert_int_equal(x, 13);
+    assert_int_equal(mdb_get(txn, a, &sk, &v), 0);
+    assert_memory_equal(v.mv_data, "A", 1);
+    mdb_txn_abort(txn);
+    /* and it cannot write */
+    assert_int_not_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    ol_store_close(&st);
+}
+
+static void test_store_readonly_errors(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    char err[512];
+
+    /* read-only open of an environment that does not exist: an error, no dir */
+    err[0] = '\0';
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 1, DBS, err, sizeof err), -1);
+    assert_true(strlen(err) > 0);
+    assert_int_equal(access(f->path, F_OK), -1);
+    assert_null(st.env);
+
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, DBS, err, sizeof err), 0);
+    ol_store_close(&st);
+
+    /* read-only open of a database never created: an error naming it */
+    static const char *const more[] = {"meta", "never_created", NULL};
+    err[0] = '\0';
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 1, more, err, sizeof err), -1);
+    assert_non_null(strstr(err, "never_created"));
+
+    /* more databases than OL_STORE_MAX_DBS */
+    const char *many[OL_STORE_MAX_DBS + 2];
+    char names[OL_STORE_MAX_DBS + 1][16];
+    for (int i = 0; i < OL_STORE_MAX_DBS + 1; i++) {
+        snprintf(names[i], sizeof names[i], "db%d", i);
+        many[i] = names[i];
+    }
+    many[OL_STORE_MAX_DBS + 1] = NULL;
+    err[0] = '\0';
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, many, err, sizeof err), -1);
+    assert_non_null(strstr(err, "too many"));
+    many[OL_STORE_MAX_DBS] = NULL; /* exactly the maximum works */
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, many, err, sizeof err), 0);
+    assert_int_equal(st.ndbs, OL_STORE_MAX_DBS);
+    ol_store_close(&st);
+}
+
+/* A query process opens the environment read-only while the writer holds it
+ * open, and sees exactly what was committed. */
+static void test_store_concurrent_reader(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    char err[512];
+    MDB_txn *txn;
+
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, DBS, err, sizeof err), 0);
+    MDB_dbi meta = ol_store_dbi(&st, "meta");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(ol_meta_put_i64(txn, meta, "committed", 77), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    /* an open, uncommitted write transaction */
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(ol_meta_put_i64(txn, meta, "pending", 1), 0);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ol_store ro;
+        MDB_txn *rt;
+        int64_t c = -1, p = -1;
+        char e[512];
+        if (ol_store_open(&ro, f->path, 1 << 20, 1, DBS, e, sizeof e))
+            _exit(10);
+        if (mdb_txn_begin(ro.env, NULL, MDB_RDONLY, &rt))
+            _exit(11);
+        if (ol_meta_get_i64(rt, ol_store_dbi(&ro, "meta"), "committed", &c) ||
+            ol_meta_get_i64(rt, ol_store_dbi(&ro, "meta"), "pending", &p))
+            _exit(12);
+        mdb_txn_abort(rt);
+        ol_store_close(&ro);
+        _exit(c == 77 && p == 0 ? 0 : 13);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+}
+
+/* LMDB itself iterates keys built by ol_key in the natural order */
+static void test_store_cursor_order(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    char err[512];
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    /* expected order */
+    static const struct {
+        const char *s;
+        int32_t w;
+    } order[] = {{"a", -5}, {"a", 0}, {"a", 1}, {"a", 2}, {"a", 7}, {"ab", -100}, {"b", 0}, {"p-1", 202647},
+                 {"p-1", 202701}, {"p-10", 197001}};
+    const size_t n = sizeof order / sizeof order[0];
+    static const size_t insert[] = {9, 3, 0, 7, 5, 1, 8, 2, 6, 4}; /* scrambled */
+
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, DBS, err, sizeof err), 0);
+    MDB_dbi a = ol_store_dbi(&st, "alpha");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    for (size_t i = 0; i < n; i++) {
+        ol_key k;
+        build_str_i32(&k, order[insert[i]].s, order[insert[i]].w);
+        MDB_val kv = ol_key_val(&k), v = {sizeof insert[i], (void *)&insert[i]};
+        assert_int_equal(mdb_put(txn, a, &kv, &v, 0), 0);
+    }
+    assert_int_equal(mdb_cursor_open(txn, a, &cur), 0);
+    MDB_val kv, v;
+    size_t i = 0;
+    int rc;
+    while ((rc = mdb_cursor_get(cur, &kv, &v, i == 0 ? MDB_FIRST : MDB_NEXT)) == 0) {
+        assert_true(i < n);
+        size_t sl = strlen(order[i].s);
+        assert_int_equal(kv.mv_size, sl + 1 + 4);
+        assert_memory_equal(kv.mv_data, order[i].s, sl + 1);
+        assert_int_equal(ol_key_get_i32((const uint8_t *)kv.mv_data + sl + 1), order[i].w);
+        i++;
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    assert_int_equal(i, n);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
+}
+
+static void test_store_dbi_undeclared_aborts(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    char err[512];
+
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, DBS, err, sizeof err), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", 1);
+        if (devnull >= 0)
+            dup2(devnull, 2); /* keep the expected error line out of the test output */
+        (void)ol_store_dbi(&st, "undeclared");
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+    ol_store_close(&st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_i32_order_and_bytes),
+        cmocka_unit_test(test_key_u32_u64_i64_u8),
+        cmocka_unit_test(test_key_composite_order),
+        cmocka_unit_test(test_key_overflow),
+        cmocka_unit_test_setup_teardown(test_store_meta_and_offsets, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_readonly_errors, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_concurrent_reader, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_cursor_order, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_dbi_undeclared_aborts, env_setup, env_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
