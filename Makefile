@@ -17,7 +17,8 @@ all: ensure-deps
 	@$(MAKE) --no-print-directory binaries
 
 ensure-deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 || $(MAKE) --no-print-directory deps
+	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 \
+		|| $(MAKE) --no-print-directory deps
 
 deps:
 	@sh scripts/install-deps.sh
@@ -25,6 +26,12 @@ deps:
 test: ensure-deps
 	@$(MAKE) --no-print-directory binaries
 	@$(MAKE) --no-print-directory unit e2e
+	@sh tests/fuzz/run.sh $(FUZZ_SECS) $(BUILD)
+
+# libFuzzer targets (clang): framing + decode + validation, and the JSON line parser
+FUZZ_SECS ?= 30
+fuzz: ensure-deps
+	@sh tests/fuzz/run.sh $(FUZZ_SECS) $(BUILD)
 
 check-asan: ensure-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN=1 binaries
