@@ -58,6 +58,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     rt->seen = ol_store_dbi(&rt->store, "seen");
     rt->derived = ol_store_dbi(&rt->store, "derived");
     rt->outbox = ol_store_dbi(&rt->store, "outbox");
+    rt->batches = ol_store_dbi(&rt->store, "batches");
 
     for (size_t i = 0; svc->inputs[i]; i++) {
         struct topic_io *t = &rt->in[rt->nin];
@@ -222,6 +223,8 @@ static int note_offset(ol_runtime *rt, const ol_record *r)
         if (rt->offs[i].partition == r->partition && strcmp(rt->offs[i].topic, r->topic) == 0) {
             if (r->offset + 1 > rt->offs[i].next)
                 rt->offs[i].next = r->offset + 1;
+            if (r->offset < rt->offs[i].first)
+                rt->offs[i].first = r->offset;
             return 0;
         }
     if (rt->noffs == rt->capoffs) {
@@ -235,6 +238,7 @@ static int note_offset(ol_runtime *rt, const ol_record *r)
     struct topic_io *t = input_of(rt, r->topic);
     rt->offs[rt->noffs].topic = t ? t->topic : r->topic; /* records' strings may not outlive the batch */
     rt->offs[rt->noffs].partition = r->partition;
+    rt->offs[rt->noffs].first = r->offset;
     rt->offs[rt->noffs].next = r->offset + 1;
     rt->noffs++;
     return 0;
@@ -336,6 +340,8 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
     int rc;
 
     rt->counters[C_RECORDS]++;
+    if (rt->svc->raw)
+        return rt->svc->raw(ctx, r);
     if (!t) {
         snprintf(reason, sizeof reason, "topic %s is not an input of %s", r->topic, rt->svc->name);
         return dead_letter(rt, ctx->txn, r, reason);
@@ -433,6 +439,38 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
     return 0;
 }
 
+/* appends this batch's row to the batch log (see OL_RT_DBS in ol_runtime.h) */
+static int log_batch(ol_runtime *rt, MDB_txn *txn)
+{
+    int64_t number;
+    int rc = ol_meta_get_i64(txn, rt->meta, "batch_log", &number);
+    if (rc)
+        return rc;
+    size_t size = 12;
+    for (size_t i = 0; i < rt->noffs; i++)
+        size += 2 + strlen(rt->offs[i].topic) + 4 + 16;
+    uint8_t kb[8];
+    ol_put_be64(kb, (uint64_t)number + 1);
+    MDB_val k = {8, kb}, v = {size, NULL};
+    if ((rc = mdb_put(txn, rt->batches, &k, &v, MDB_RESERVE | MDB_APPEND)))
+        return rc;
+    uint8_t *p = v.mv_data;
+    ol_put_be64(p, (uint64_t)rt->batch_max_ts);
+    ol_put_be32(p + 8, (uint32_t)rt->noffs);
+    p += 12;
+    for (size_t i = 0; i < rt->noffs; i++) {
+        size_t tl = strlen(rt->offs[i].topic);
+        p[0] = (uint8_t)(tl >> 8), p[1] = (uint8_t)tl;
+        memcpy(p + 2, rt->offs[i].topic, tl);
+        p += 2 + tl;
+        ol_put_be32(p, (uint32_t)rt->offs[i].partition);
+        ol_put_be64(p + 4, (uint64_t)rt->offs[i].first);
+        ol_put_be64(p + 12, (uint64_t)(rt->offs[i].next - 1));
+        p += 20;
+    }
+    return ol_meta_put_i64(txn, rt->meta, "batch_log", number + 1);
+}
+
 int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
 {
     ol_fold_ctx ctx = {rt, NULL};
@@ -449,7 +487,10 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     }
     if ((rc = ol_outbox_delete_acked(rt, ctx.txn)))
         goto fail;
+    rt->batch_max_ts = INT64_MIN;
     for (int i = 0; i < n; i++) {
+        if (recs[i].timestamp_ms > rt->batch_max_ts)
+            rt->batch_max_ts = recs[i].timestamp_ms;
         if ((rc = fold_one(rt, &ctx, &recs[i])))
             goto fail;
         if ((rc = note_offset(rt, &recs[i])))
@@ -458,6 +499,8 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     if (rt->svc->flush && (rc = rt->svc->flush(&ctx)))
         goto fail;
     ol_rt_dirty_clear(rt);
+    if (n > 0 && (rc = log_batch(rt, ctx.txn)))
+        goto fail;
     rt->counters[C_BATCHES]++;
     for (size_t i = 0; i < rt->noffs; i++) {
         /* the next offset never moves backwards: a batch of re-delivered

@@ -81,6 +81,9 @@ typedef struct ol_service {
     void (*fini)(void *state);                               /* optional */
     int (*apply)(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old);
     int (*flush)(ol_fold_ctx *ctx);
+    /* raw services (the archive) get every record as it came, undecoded,
+     * instead of apply(): no validation, dedupe or dead letters */
+    int (*raw)(ol_fold_ctx *ctx, const ol_record *rec);
 } ol_service;
 
 /* ---- for services, inside apply/flush */
@@ -143,7 +146,15 @@ ol_source *ol_source_kafka_new(const ol_config *cfg, const char *group, int stop
 ol_source *ol_source_array_new(const ol_record *recs, size_t n);
 
 /* The databases the runtime owns in every service environment. */
-#define OL_RT_DBS "meta", "entity", "seen", "derived", "outbox"
+#define OL_RT_DBS "meta", "entity", "seen", "derived", "outbox", "batches"
+#define OL_RT_NDBS 6
+
+/* The batch log (`batches` database): one row per committed batch, key the
+ * batch number (8 bytes BE), value: largest record timestamp (8), count of
+ * partitions (4), then per partition: topic length (2), topic, partition (4),
+ * first offset (8), last offset (8). A replay uses it to fold exactly the
+ * batches the live service folded, so derived revisions and event_ids come
+ * out identical. */
 
 /* deterministic event_id of a derived event: a UUID (version 8 layout)
  * from SHA-256("service\0key\0revision"); buf needs 37 bytes */

@@ -40,7 +40,7 @@ struct ol_runtime {
     const ol_schemas *schemas;
     ol_runtime_opts opts;
     ol_store store;
-    MDB_dbi meta, entity, seen, derived, outbox;
+    MDB_dbi meta, entity, seen, derived, outbox, batches;
     struct topic_io in[OL_MAX_TOPICS];
     size_t nin;
     struct derived_io out[OL_MAX_TOPICS];
@@ -56,8 +56,9 @@ struct ol_runtime {
     struct {
         const char *topic;
         int32_t partition;
-        int64_t next;
+        int64_t first, next;
     } *offs;
+    int64_t batch_max_ts; /* the largest record timestamp of the current batch */
     size_t noffs, capoffs;
     /* publisher */
     rd_kafka_t *producer;

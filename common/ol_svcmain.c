@@ -18,7 +18,7 @@ void ol_service_db_path(const ol_config *cfg, const char *service, const char *d
 int ol_service_open_ro(const ol_service *svc, const char *path, ol_store *st)
 {
     const char *dbs[OL_STORE_MAX_DBS + 1] = {OL_RT_DBS};
-    size_t nd = 5;
+    size_t nd = OL_RT_NDBS;
     char err[512];
     for (size_t i = 0; svc->dbs && svc->dbs[i] && nd < OL_STORE_MAX_DBS; i++)
         dbs[nd++] = svc->dbs[i];
@@ -52,7 +52,8 @@ static void hexdump(FILE *f, const MDB_val *v)
 /* Canonical dump: every projection database (entity, derived payloads and
  * the service's own) in key order, hex key TAB hex value. The meta, seen and
  * outbox databases hold delivery bookkeeping (offsets, counters), not
- * figures, and are left out, so a replay compares byte for byte. */
+ * figures, and are left out, as is the batch log, so a replay compares byte
+ * for byte. */
 static int dump(const ol_service *svc, ol_store *st)
 {
     MDB_txn *txn;
@@ -63,7 +64,7 @@ static int dump(const ol_service *svc, ol_store *st)
     }
     for (size_t i = 0; i < st->ndbs; i++) {
         const char *n = st->db_names[i];
-        if (!strcmp(n, "meta") || !strcmp(n, "seen") || !strcmp(n, "outbox"))
+        if (!strcmp(n, "meta") || !strcmp(n, "seen") || !strcmp(n, "outbox") || !strcmp(n, "batches"))
             continue;
         MDB_cursor *c;
         MDB_val k, v;
