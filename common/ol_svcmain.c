@@ -36,7 +36,9 @@ static void usage(const ol_service *svc, const ol_verb *verbs)
             "usage: opsledger-%s <verb> [args] [common options]\n"
             "  run [--stop-at-end] [--db DIR]   consume, fold and publish until stopped\n"
             "  status [--db DIR]                counters, offsets and outbox depth\n"
-            "  dump [--db DIR]                  canonical dump of the projection\n",
+            "  dump [--db DIR]                  canonical dump of the projection\n"
+            "  replay --as-of T --out DIR [--emit FILE] [--archive DIR]   rebuild from the audit archive\n"
+            "  replay --from-kafka --out DIR [--emit FILE]               rebuild from the topics\n",
             svc->name);
     for (size_t i = 0; verbs && verbs[i].name; i++)
         fprintf(stderr, "  %s\n", verbs[i].usage);
@@ -178,6 +180,10 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
             goto out;
         }
         rc = ol_runtime_run(rt, src) ? 1 : 0;
+        goto out;
+    }
+    if (!strcmp(verb, "replay")) {
+        rc = ol_service_replay(svc, &cfg, argc - 1, argv + 1);
         goto out;
     }
     if (!strcmp(verb, "dump") || !strcmp(verb, "status")) {

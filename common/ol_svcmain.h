@@ -23,6 +23,9 @@ typedef struct ol_verb {
 
 int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv);
 
+/* the `replay` verb (ol_replay.c); argv[0] is "replay" */
+int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **argv);
+
 /* db directory of a service: --db DIR, else <data_dir>/<service> */
 void ol_service_db_path(const ol_config *cfg, const char *service, const char *db_flag, char *out, size_t outlen);
 

@@ -1,0 +1,58 @@
+/* ol_archive — the audit archive: every input record as it came from Kafka
+ * (topic, partition, offset, Kafka timestamp, key, value bytes), in the
+ * archive service's commit order, each row carrying a SHA-256 chained to the
+ * previous row's: hash_n = SHA-256(hash_{n-1} || body_n), hash_0 = 32 zero
+ * bytes. Changing, removing or reordering any row breaks every later hash.
+ *
+ * LMDB environment (written by opsledger-archive, read by verify, replay and
+ * export):
+ *   records    seq (8, BE, from 1) -> hash (32) | body
+ *   by_offset  topic\0 partition (i32) offset (i64) -> seq (8, BE)
+ * body: timestamp (8) | partition (4) | offset (8) | topic len (2) | topic |
+ *       key len (4, 0xffffffff = null) | key | value len (4) | value */
+#ifndef OL_ARCHIVE_H
+#define OL_ARCHIVE_H
+
+#include "ol_config.h"
+#include "ol_runtime.h"
+#include "ol_store.h"
+
+#include <stdint.h>
+
+#define OL_ARCHIVE_DBS "records", "by_offset"
+
+typedef struct ol_arec {
+    uint64_t seq;
+    const uint8_t *hash; /* 32 bytes */
+    const uint8_t *body;
+    size_t body_len;
+    int64_t timestamp_ms;
+    int32_t partition;
+    int64_t offset;
+    char topic[256];
+    const void *key; /* NULL when the record had no key */
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} ol_arec;
+
+/* Parses a records row. 0, or -1 when malformed. */
+int ol_archive_parse(uint64_t seq, const MDB_val *v, ol_arec *out);
+/* Builds a row (hash | body) for r chained after prev; *row malloc'ed,
+ * caller frees. */
+int ol_archive_row(const ol_record *r, const uint8_t prev[32], uint8_t **row, size_t *len);
+void ol_archive_chain(const uint8_t prev[32], const void *body, size_t len, uint8_t out[32]);
+
+/* the archive directory: --archive DIR, else <data_dir>/archive */
+void ol_archive_dir(const ol_config *cfg, const char *flag, char *out, size_t outlen);
+int ol_archive_open(ol_store *st, const char *dir, int readonly, char *err, size_t errlen);
+
+/* A source of archived records with Kafka timestamp <= as_of_ms. When
+ * batch_log (a service's environment with its `batches` database) is given,
+ * it first yields exactly the batches the live service committed, while
+ * their records are all at or before as_of; then the remaining records in
+ * archive order, batch_max at a time. Prints progress on stderr (a bar on a
+ * terminal, plain lines otherwise). Caller closes with src->close(src). */
+ol_source *ol_source_archive_new(ol_store *archive, int64_t as_of_ms, ol_store *batch_log, int batch_max);
+
+#endif

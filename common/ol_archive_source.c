@@ -1,0 +1,292 @@
+/* ol_archive_source — replays the archive as a record source (see
+ * ol_archive.h): first the live service's own batches from its batch log,
+ * then whatever else the archive holds up to the as-of instant. */
+#include "ol_archive.h"
+#include "ol_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PARTS 4096
+
+struct folded {
+    char topic[256];
+    int32_t partition;
+    int64_t last; /* highest offset yielded through the batch log */
+};
+
+struct arch_src {
+    ol_store *archive, *log;
+    int64_t as_of;
+    int batch_max;
+    MDB_txn *txn, *log_txn;
+    MDB_dbi records, by_offset, batches;
+    uint64_t next_batch;  /* next batch-log row */
+    int log_done;
+    uint64_t next_seq;    /* archive-order phase: next row to look at */
+    uint64_t total_rows;
+    struct folded *folded;
+    size_t nfolded;
+    int at_end;
+    /* progress */
+    uint64_t yielded;
+    double started, last_report;
+    int tty;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress(struct arch_src *a, int final)
+{
+    double t = now_s(), el = t - a->started;
+    if (!final && t - a->last_report < (a->tty ? 0.2 : 5.0))
+        return;
+    a->last_report = t;
+    double rate = el > 0 ? (double)a->yielded / el : 0;
+    double eta = rate > 0 && a->total_rows > a->yielded ? (double)(a->total_rows - a->yielded) / rate : 0;
+    if (a->tty) {
+        int width = 30, fill = a->total_rows ? (int)((double)a->yielded * width / (double)a->total_rows) : width;
+        if (fill > width)
+            fill = width;
+        fprintf(stderr, "\rreplay [%.*s%*s] %llu/%llu records  %.0f rec/s  ETA %.0fs   ", fill,
+                "##############################", width - fill, "", (unsigned long long)a->yielded,
+                (unsigned long long)a->total_rows, rate, eta);
+        if (final)
+            fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "replay: %llu of at most %llu records, %.0f records/s, ETA %.0f s\n",
+                (unsigned long long)a->yielded, (unsigned long long)a->total_rows, rate, eta);
+    }
+}
+
+static struct folded *folded_of(struct arch_src *a, const char *topic, int32_t partition, int create)
+{
+    for (size_t i = 0; i < a->nfolded; i++)
+        if (a->folded[i].partition == partition && !strcmp(a->folded[i].topic, topic))
+            return &a->folded[i];
+    if (!create || a->nfolded == MAX_PARTS)
+        return NULL;
+    struct folded *f = &a->folded[a->nfolded++];
+    snprintf(f->topic, sizeof f->topic, "%s", topic);
+    f->partition = partition;
+    f->last = -1;
+    return f;
+}
+
+static int to_record(const ol_arec *ar, ol_record *r)
+{
+    memset(r, 0, sizeof *r);
+    /* the topic must outlive the batch: point into the row's own bytes */
+    r->topic = NULL;
+    r->partition = ar->partition;
+    r->offset = ar->offset;
+    r->timestamp_ms = ar->timestamp_ms;
+    r->key = ar->key;
+    r->key_len = ar->key_len;
+    r->value = ar->value;
+    r->value_len = ar->value_len;
+    return 0;
+}
+
+/* topic strings live here for the duration of a batch */
+static char g_topics[256][256];
+static size_t g_ntopics;
+
+static const char *intern(const char *t)
+{
+    for (size_t i = 0; i < g_ntopics; i++)
+        if (!strcmp(g_topics[i], t))
+            return g_topics[i];
+    if (g_ntopics == 256)
+        return "?";
+    snprintf(g_topics[g_ntopics], sizeof g_topics[0], "%s", t);
+    return g_topics[g_ntopics++];
+}
+
+static int get_row(struct arch_src *a, uint64_t seq, ol_arec *ar)
+{
+    uint8_t kb[8];
+    ol_put_be64(kb, seq);
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_get(a->txn, a->records, &k, &v);
+    if (rc)
+        return rc;
+    return ol_archive_parse(seq, &v, ar) ? MDB_CORRUPTED : 0;
+}
+
+/* one batch of the live batch log, or 0 when the log is done */
+static int poll_log(struct arch_src *a, ol_record *recs, int max)
+{
+    uint8_t kb[8];
+    ol_put_be64(kb, a->next_batch);
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_get(a->log_txn, a->batches, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        a->log_done = 1;
+        return 0;
+    }
+    if (rc) {
+        ol_error("batch log|error=\"%s\"", mdb_strerror(rc));
+        return -1;
+    }
+    const uint8_t *p = v.mv_data;
+    int64_t max_ts = (int64_t)ol_be64(p);
+    uint32_t nparts = ol_be32(p + 8);
+    if (max_ts > a->as_of) {
+        a->log_done = 1; /* this batch holds knowledge from after the instant */
+        return 0;
+    }
+    p += 12;
+    int n = 0;
+    for (uint32_t i = 0; i < nparts; i++) {
+        size_t tl = ((size_t)p[0] << 8) | p[1];
+        char topic[256];
+        snprintf(topic, sizeof topic, "%.*s", (int)tl, (const char *)p + 2);
+        p += 2 + tl;
+        int32_t part = (int32_t)ol_be32(p);
+        int64_t first = (int64_t)ol_be64(p + 4), last = (int64_t)ol_be64(p + 12);
+        p += 20;
+        for (int64_t off = first; off <= last; off++) {
+            ol_key ok;
+            ol_key_init(&ok);
+            ol_key_str(&ok, topic);
+            ol_key_i32(&ok, part);
+            ol_key_i64(&ok, off);
+            MDB_val kk = ol_key_val(&ok), sv;
+            rc = mdb_get(a->txn, a->by_offset, &kk, &sv);
+            if (rc == MDB_NOTFOUND)
+                continue; /* a compacted gap in the topic */
+            if (rc)
+                return -1;
+            ol_arec ar;
+            if (get_row(a, ol_be64(sv.mv_data), &ar))
+                return -1;
+            if (n == max) {
+                ol_error("a live batch is larger than the replay batch|max=%d", max);
+                return -1;
+            }
+            to_record(&ar, &recs[n]);
+            recs[n].topic = intern(topic);
+            n++;
+        }
+        struct folded *f = folded_of(a, topic, part, 1);
+        if (f && last > f->last)
+            f->last = last;
+    }
+    a->next_batch++;
+    return n;
+}
+
+static int arch_poll(ol_source *s, ol_record *recs, int max, int timeout_ms)
+{
+    struct arch_src *a = s->ctx;
+    int n = 0;
+    (void)timeout_ms;
+    if (a->at_end)
+        return 0;
+    g_ntopics = 0;
+    if (a->batch_max < max)
+        max = a->batch_max;
+    if (a->log && !a->log_done) {
+        n = poll_log(a, recs, max);
+        if (n != 0) {
+            if (n > 0)
+                a->yielded += (uint64_t)n;
+            progress(a, 0);
+            return n;
+        }
+        if (!a->log_done)
+            return n;
+    }
+    while (n < max && a->next_seq <= a->total_rows) {
+        ol_arec ar;
+        if (get_row(a, a->next_seq, &ar)) {
+            ol_error("archive row unreadable|seq=%llu", (unsigned long long)a->next_seq);
+            return -1;
+        }
+        a->next_seq++;
+        if (ar.timestamp_ms > a->as_of)
+            continue;
+        struct folded *f = folded_of(a, ar.topic, ar.partition, 0);
+        if (f && ar.offset <= f->last)
+            continue; /* already folded through the batch log */
+        to_record(&ar, &recs[n]);
+        recs[n].topic = intern(ar.topic);
+        n++;
+    }
+    a->yielded += (uint64_t)n;
+    if (a->next_seq > a->total_rows) {
+        a->at_end = 1;
+        progress(a, 1);
+    } else
+        progress(a, 0);
+    return n;
+}
+
+static int arch_at_end(ol_source *s) { return ((struct arch_src *)s->ctx)->at_end; }
+
+static void arch_close(ol_source *s)
+{
+    struct arch_src *a = s->ctx;
+    if (a->txn)
+        mdb_txn_abort(a->txn);
+    if (a->log_txn)
+        mdb_txn_abort(a->log_txn);
+    free(a->folded);
+    free(a);
+    free(s);
+}
+
+ol_source *ol_source_archive_new(ol_store *archive, int64_t as_of_ms, ol_store *batch_log, int batch_max)
+{
+    ol_source *s = calloc(1, sizeof *s);
+    struct arch_src *a = calloc(1, sizeof *a);
+    MDB_stat st;
+    if (!s || !a)
+        goto fail;
+    a->folded = calloc(MAX_PARTS, sizeof *a->folded);
+    if (!a->folded)
+        goto fail;
+    a->archive = archive;
+    a->log = batch_log;
+    a->as_of = as_of_ms;
+    a->batch_max = batch_max > 0 ? batch_max : 5000;
+    a->next_batch = 1;
+    a->next_seq = 1;
+    a->tty = isatty(2);
+    a->started = a->last_report = now_s();
+    if (mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &a->txn))
+        goto fail;
+    a->records = ol_store_dbi(archive, "records");
+    a->by_offset = ol_store_dbi(archive, "by_offset");
+    if (mdb_stat(a->txn, a->records, &st))
+        goto fail;
+    a->total_rows = st.ms_entries;
+    if (batch_log) {
+        if (mdb_txn_begin(batch_log->env, NULL, MDB_RDONLY, &a->log_txn))
+            goto fail;
+        a->batches = ol_store_dbi(batch_log, "batches");
+    }
+    s->ctx = a;
+    s->poll = arch_poll;
+    s->at_end = arch_at_end;
+    s->close = arch_close;
+    return s;
+fail:
+    if (a) {
+        if (a->txn)
+            mdb_txn_abort(a->txn);
+        free(a->folded);
+    }
+    free(a);
+    free(s);
+    return NULL;
+}
