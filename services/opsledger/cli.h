@@ -11,6 +11,8 @@ int cmd_tail(int argc, char **argv, ol_config *cfg);
 int cmd_topics(int argc, char **argv, ol_config *cfg);
 int cmd_generate(int argc, char **argv, ol_config *cfg);
 int cmd_week(int argc, char **argv, ol_config *cfg);
+int cmd_verify(int argc, char **argv, ol_config *cfg);
+int cmd_archive(int argc, char **argv, ol_config *cfg);
 /* runs opsledger-<service> <verb> args... (query, report, replay, status, run) */
 int cmd_service(const char *verb, int argc, char **argv);
 

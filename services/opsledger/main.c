@@ -19,6 +19,9 @@ static void usage(FILE *f)
           "  tail TOPIC [--from-beginning] [--follow] [--count N]   records as JSON lines\n"
           "  generate [--people N] [--engagements N] [--weeks N] [--seed S] --out DIR   demo data\n"
           "  week WEEK|DATE [OFFSET]   ISO week arithmetic (2026-W47 -7 -> 2026-W40)\n"
+          "  verify [--archive DIR]    recompute the audit archive's hash chain\n"
+          "  archive export --from T1 --to T2 --out FILE.avro   archived records as an Avro container file\n"
+          "  replay SERVICE --as-of T --out DIR [--emit FILE]   rebuild a projection as of an instant\n"
           "  query SERVICE [args]      read a service's projection (runs opsledger-SERVICE query)\n"
           "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
           "  status SERVICE [args]     counters of a service (runs opsledger-SERVICE status)\n"
@@ -70,6 +73,10 @@ int main(int argc, char **argv)
         rc = cmd_tail(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "topics"))
         rc = cmd_topics(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "verify"))
+        rc = cmd_verify(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "archive"))
+        rc = cmd_archive(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "week"))
         rc = cmd_week(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "generate"))
