@@ -49,10 +49,12 @@ int ol_archive_open(ol_store *st, const char *dir, int readonly, char *err, size
 
 /* A source of archived records with Kafka timestamp <= as_of_ms. When
  * batch_log (a service's environment with its `batches` database) is given,
- * it first yields exactly the batches the live service committed, while
+ * Only records of `topics` (NULL-terminated: the service's inputs) are
+ * yielded; it first yields exactly the batches the live service committed, while
  * their records are all at or before as_of; then the remaining records in
  * archive order, batch_max at a time. Prints progress on stderr (a bar on a
  * terminal, plain lines otherwise). Caller closes with src->close(src). */
-ol_source *ol_source_archive_new(ol_store *archive, int64_t as_of_ms, ol_store *batch_log, int batch_max);
+ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, int64_t as_of_ms, ol_store *batch_log,
+                                 int batch_max);
 
 #endif

@@ -20,6 +20,7 @@ struct folded {
 
 struct arch_src {
     ol_store *archive, *log;
+    const char *const *topics;
     int64_t as_of;
     int batch_max;
     MDB_txn *txn, *log_txn;
@@ -185,6 +186,14 @@ static int poll_log(struct arch_src *a, ol_record *recs, int max)
     return n;
 }
 
+static int wanted(struct arch_src *a, const char *topic)
+{
+    for (size_t i = 0; a->topics && a->topics[i]; i++)
+        if (!strcmp(a->topics[i], topic))
+            return 1;
+    return a->topics == NULL;
+}
+
 static int arch_poll(ol_source *s, ol_record *recs, int max, int timeout_ms)
 {
     struct arch_src *a = s->ctx;
@@ -213,7 +222,7 @@ static int arch_poll(ol_source *s, ol_record *recs, int max, int timeout_ms)
             return -1;
         }
         a->next_seq++;
-        if (ar.timestamp_ms > a->as_of)
+        if (ar.timestamp_ms > a->as_of || !wanted(a, ar.topic))
             continue;
         struct folded *f = folded_of(a, ar.topic, ar.partition, 0);
         if (f && ar.offset <= f->last)
@@ -245,7 +254,8 @@ static void arch_close(ol_source *s)
     free(s);
 }
 
-ol_source *ol_source_archive_new(ol_store *archive, int64_t as_of_ms, ol_store *batch_log, int batch_max)
+ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, int64_t as_of_ms, ol_store *batch_log,
+                                 int batch_max)
 {
     ol_source *s = calloc(1, sizeof *s);
     struct arch_src *a = calloc(1, sizeof *a);
@@ -256,6 +266,7 @@ ol_source *ol_source_archive_new(ol_store *archive, int64_t as_of_ms, ol_store *
     if (!a->folded)
         goto fail;
     a->archive = archive;
+    a->topics = topics;
     a->log = batch_log;
     a->as_of = as_of_ms;
     a->batch_max = batch_max > 0 ? batch_max : 5000;

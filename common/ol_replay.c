@@ -160,12 +160,6 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         fprintf(stderr, "replay: schemas: %s\n", err);
         goto out;
     }
-    ol_runtime_opts o = {.db_path = out, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
-                         .stop_at_end = 1};
-    if (!(rt = ol_runtime_new(svc, cfg, schemas, &o, err, sizeof err))) {
-        fprintf(stderr, "replay: %s\n", err);
-        goto out;
-    }
     if (from_kafka) {
         src = ol_source_kafka_new(cfg, "opsledger-replay", 1);
     } else {
@@ -184,10 +178,16 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
             ol_warn("replaying without the live batch log: figures are identical, derived revisions may be "
                     "numbered differently|live_db=%s",
                     live_dir);
-        src = ol_source_archive_new(&archive, as_of, have_live ? &live : NULL, 100000);
+        src = ol_source_archive_new(&archive, svc->inputs, as_of, have_live ? &live : NULL, 100000);
     }
     if (!src) {
         fprintf(stderr, "replay: cannot open the record source\n");
+        goto out;
+    }
+    ol_runtime_opts o = {.db_path = out, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
+                         .stop_at_end = 1};
+    if (!(rt = ol_runtime_new(svc, cfg, schemas, &o, err, sizeof err))) {
+        fprintf(stderr, "replay: %s\n", err);
         goto out;
     }
     if (ol_runtime_run(rt, src))

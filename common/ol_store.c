@@ -8,6 +8,27 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* mkdir -p */
+static int mkdir_parents(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly, const char *const *dbs,
                   char *err, size_t errlen)
 {
@@ -16,7 +37,7 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly
 
     memset(st, 0, sizeof *st);
     st->readonly = readonly;
-    if (!readonly && mkdir(path, 0755) && errno != EEXIST) {
+    if (!readonly && mkdir_parents(path)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
