@@ -73,7 +73,58 @@ static int each_line(ol_store *st, ol_week w, line_fn fn, void *arg)
 
 struct query_args {
     const char *engagement, *format, *week;
+    int explain;
+    ol_store *st;
+    ol_week w;
 };
+
+/* --explain: the timesheet entries behind a time line, each with the
+ * revision and event_id that won (from the runtime's entity store) */
+static void explain_line(const struct query_args *a, const char *eng, const char *person)
+{
+    static const char *status[] = {"SUBMITTED", "APPROVED", "REJECTED", "DELETED"};
+    MDB_txn *txn;
+    MDB_cursor *c;
+    ol_key p;
+    if (mdb_txn_begin(a->st->env, NULL, MDB_RDONLY, &txn))
+        return;
+    if (mdb_cursor_open(txn, ol_store_dbi(a->st, "ep_entries"), &c)) {
+        mdb_txn_abort(txn);
+        return;
+    }
+    ol_key_init(&p);
+    ol_key_str(&p, eng);
+    ol_key_str(&p, person);
+    ol_key_i32(&p, a->w);
+    MDB_val k = ol_key_val(&p), v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < p.n || memcmp(k.mv_data, p.b, p.n))
+            break;
+        const char *entry = (const char *)k.mv_data + p.n;
+        struct bill_entry e;
+        char day[11];
+        memcpy(&e, v.mv_data, sizeof e);
+        ol_date_format(e.work_date, day);
+        ol_key ek;
+        ol_key_init(&ek);
+        ol_key_str(&ek, "timesheet.entry");
+        ol_key_str(&ek, entry);
+        MDB_val ekv = ol_key_val(&ek), ev;
+        long long rev = -1;
+        char eid[128] = "?";
+        if (mdb_get(txn, ol_store_dbi(a->st, "entity"), &ekv, &ev) == 0 && ev.mv_size >= 10) {
+            const uint8_t *q = ev.mv_data;
+            size_t el = ((size_t)q[8] << 8) | q[9];
+            rev = (long long)ol_be64(q);
+            snprintf(eid, sizeof eid, "%.*s", (int)(el < 127 ? el : 127), (const char *)q + 10);
+        }
+        printf("    entry %-16s %s %5d min %-9s %s revision %lld event_id %s\n", entry, day, e.minutes,
+               e.status <= ENTRY_DELETED ? status[e.status] : "?", e.activity == ACT_DELIVERY ? "DELIVERY" : "other",
+               rev, eid);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+}
 
 static int print_line(const struct line_view *lv, void *arg)
 {
@@ -91,6 +142,8 @@ static int print_line(const struct line_view *lv, void *arg)
         printf("%-8s %-10s %-14s %-18s %-12s %8d %8d %8d %10s %12s %s%s%s\n", kind, lv->eng, lv->id, lv->bill_to,
                lv->role, lv->l.approved, lv->l.pending, lv->l.unpriced, rate, amt, lv->currency,
                lv->l.priced ? "" : " UNPRICED", lv->l.post_close ? " POST-CLOSE" : "");
+    if (a->explain && lv->l.kind == KIND_TIME && !strcmp(a->format, "table"))
+        explain_line(a, lv->eng, lv->id);
     else if (!strcmp(a->format, "csv"))
         printf("%s,\"%s\",\"%s\",%s,\"%s\",\"%s\",%d,%d,%d,%lld,%lld,%s,%s,%s\n", kind, lv->eng, lv->id, a->week,
                lv->bill_to, lv->role, lv->l.approved, lv->l.pending, lv->l.unpriced,
@@ -115,7 +168,7 @@ static int print_line(const struct line_view *lv, void *arg)
 
 int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
 {
-    struct query_args a = {NULL, "table", NULL};
+    struct query_args a = {NULL, "table", NULL, 0, st, 0};
     ol_week w;
     (void)cfg;
     for (int i = 1; i < argc; i++) {
@@ -125,6 +178,8 @@ int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             a.engagement = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc)
             a.format = argv[++i];
+        else if (!strcmp(argv[i], "--explain"))
+            a.explain = 1;
         else {
             fprintf(stderr, "query billing: unknown argument %s\n", argv[i]);
             return 2;
@@ -134,6 +189,7 @@ int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "query billing: --week YYYY-Www is required\n");
         return 2;
     }
+    a.w = w;
     if (strcmp(a.format, "table") && strcmp(a.format, "csv") && strcmp(a.format, "json")) {
         fprintf(stderr, "query billing: --format is table, csv or json\n");
         return 2;

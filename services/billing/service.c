@@ -46,7 +46,7 @@ const ol_service billing_service = {
 };
 
 const ol_verb billing_verbs[] = {
-    {"query", billing_query, "query --week 2026-W46 [--engagement E] [--format table|csv|json] [--db DIR]"},
+    {"query", billing_query, "query --week 2026-W46 [--engagement E] [--explain] [--format table|csv|json] [--db DIR]"},
     {"report", billing_report,
      "report --week 2026-W46 | report contractors --from 2026-W40 --to 2026-W46 [--db DIR]"},
     {NULL, NULL, NULL},
