@@ -345,7 +345,7 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     qsort(r->t, r->n, sizeof r->t[0], cmp_total);
     printf("Billing for %s: per bill_to, in each currency (currencies are never added together)\n\n", week);
-    printf("  %-28s %-4s %6s %12s %14s %14s %10s %10s\n", "bill_to", "cur", "lines", "approved", "time",
+    printf("  %-34s %-4s %6s %12s %14s %14s %10s %10s\n", "bill_to", "cur", "lines", "approved", "time",
            "expenses", "pending", "unpriced");
     char cur[8] = "";
     int64_t ct = 0, ce = 0;
@@ -355,7 +355,7 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             money(a, sizeof a, ct);
             money(b, sizeof b, ce);
             if (cur[0])
-                printf("  %-28s %-4s %6s %12s %14s %14s\n\n", "TOTAL", cur, "", "", a, b);
+                printf("  %-34s %-4s %6s %12s %14s %14s\n\n", "TOTAL", cur, "", "", a, b);
             ct = ce = 0;
         }
         if (i == r->n)
@@ -364,7 +364,7 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         char a[32], b[32];
         money(a, sizeof a, t->amount);
         money(b, sizeof b, t->expenses);
-        printf("  %-28s %-4s %6d %9d:%02d %14s %14s %7d:%02d %7d:%02d%s\n", t->bill_to, t->currency, t->lines,
+        printf("  %-34.34s %-4s %6d %9d:%02d %14s %14s %7d:%02d %7d:%02d%s\n", t->bill_to, t->currency, t->lines,
                t->approved / 60, t->approved % 60, a, b, t->pending / 60, t->pending % 60, t->unpriced / 60,
                t->unpriced % 60, t->unpriced ? "  <- held: no rate" : "");
         snprintf(cur, sizeof cur, "%s", t->currency);

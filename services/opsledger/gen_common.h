@@ -84,6 +84,7 @@ void gs_date(gen_sink *s, const char *key, int32_t days);   /* GEN_NONE -> null 
 void gs_ts(gen_sink *s, const char *key, int64_t ms);
 void gs_raw(gen_sink *s, const char *key, const char *json);
 void gs_commit(gen_sink *s);
+void gs_rawline(gen_sink *s, int64_t ts, const char *text); /* a line exactly as given */
 void gs_dup(gen_sink *s); /* the last committed line once more, byte for byte */
 /* writes the pending lines with ts < bound, sorted; returns -1 on an I/O error */
 int gs_flush(gen_sink *s, int64_t bound);
@@ -107,7 +108,7 @@ typedef struct gen_person {
     int64_t ts1, ts_promo, ts_move, ts_left;
     uint8_t *lv;              /* per day of [S, X): leave of the final state, see LV_* */
     int *alloc, nalloc;       /* final CONFIRMED allocations of the person */
-    int64_t *appr;            /* APPROVED minutes per invoice period (final versions) */
+    int64_t *appr;            /* APPROVED minutes per week of the range (final versions), suppliers' people */
     int no_ts_period;         /* invoice period without any timesheet, or -1 */
     int rota;                 /* live service index or -1 */
     int kind;                 /* PK_* for the README */
@@ -132,6 +133,7 @@ typedef struct gen_eng {
     int32_t eff2;             /* date of the rate rise, GEN_NONE for none */
     int missing_role;         /* role left out of the rate card, -1 */
     int retro;                /* rate rise published after it took effect */
+    int overrun;              /* budget set well below the plan */
     int64_t ts1, ts_rise, ts_close;
     int dm;                   /* a delivery manager (person index) or -1 */
 } gen_eng;
@@ -180,7 +182,14 @@ typedef struct gen_world {
     char *notes;              /* README: what was injected */
     size_t nlen, ncap;
     long missing_weeks, amend_entries, dup_entries;
+    int noted[16];            /* per NC_* category: how many such cases (only the first few are listed) */
 } gen_world;
+
+enum { NC_JOINER, NC_FJOINER, NC_LEAVER, NC_PROMO, NC_CONTRACT, NC_OVER, NC_BHDUTY, NC_PARENTAL, NC_N };
+#define GEN_NOTE_MAX 6
+extern const char *const gen_nc_names[NC_N];
+/* counts a case of category cat; 1 when it is still among the first GEN_NOTE_MAX to list */
+int gen_note_more(gen_world *w, int cat);
 
 void *gen_xalloc(size_t n);                  /* zeroed, exits 2 when out of memory */
 void *gen_xrealloc(void *p, size_t n);

@@ -85,6 +85,15 @@ void *gen_xrealloc(void *p, size_t n)
     return q;
 }
 
+const char *const gen_nc_names[NC_N] = {"joiners", "future joiners", "leavers", "promotions", "contract ends",
+                                        "overallocated people", "rota primaries working a bank holiday",
+                                        "parental leaves"};
+
+int gen_note_more(gen_world *w, int cat)
+{
+    return ++w->noted[cat] <= GEN_NOTE_MAX;
+}
+
 void gen_note(gen_world *w, const char *fmt, ...)
 {
     va_list ap;
@@ -333,9 +342,8 @@ static void push_rec(gen_sink *s, size_t off, size_t len)
         s->max_ts = s->ts;
 }
 
-void gs_commit(gen_sink *s)
+static void commit_line(gen_sink *s)
 {
-    ln_c(s, '}');
     if (s->alen + s->llen > s->acap) {
         s->acap = (s->alen + s->llen) * 2 + 4096;
         s->arena = gen_xrealloc(s->arena, s->acap);
@@ -343,6 +351,20 @@ void gs_commit(gen_sink *s)
     memcpy(s->arena + s->alen, s->line, s->llen);
     push_rec(s, s->alen, s->llen);
     s->alen += s->llen;
+}
+
+void gs_commit(gen_sink *s)
+{
+    ln_c(s, '}');
+    commit_line(s);
+}
+
+void gs_rawline(gen_sink *s, int64_t ts, const char *text)
+{
+    s->llen = 0;
+    s->ts = ts;
+    ln_put(s, text, strlen(text));
+    commit_line(s);
 }
 
 void gs_dup(gen_sink *s)
@@ -419,6 +441,11 @@ int gs_close(gen_sink *s)
 /* ------------------------------------------------------------ time */
 int64_t gen_work_time(gen_world *w, int32_t d, int h0, int h1)
 {
+    int wd = ol_weekday(d);
+    if (wd == 5)
+        d -= 1; /* Saturday: the Friday before */
+    else if (wd == 6)
+        d += 1; /* Sunday: the Monday after */
     return gen_at(d, gen_int(&w->rng, h0, h1), gen_int(&w->rng, 0, 59), gen_int(&w->rng, 0, 59));
 }
 
@@ -426,7 +453,10 @@ int64_t gen_clamp(gen_world *w, int64_t ts)
 {
     if (ts <= w->t_cap)
         return ts;
-    return w->t_cap - (int64_t)gen_int(&w->rng, 1, 72) * HOUR_MS - gen_int(&w->rng, 0, 3599) * 1000LL;
+    /* too late: during the end week instead (Tuesday to Friday, before t_cap) */
+    int64_t t = gen_at(w->E - gen_int(&w->rng, 2, 5), gen_int(&w->rng, 9, 16), gen_int(&w->rng, 0, 59),
+                       gen_int(&w->rng, 0, 59));
+    return t < w->t_cap ? t : w->t_cap - HOUR_MS;
 }
 
 int64_t gen_later(gen_world *w, int64_t lo, int dmin, int dmax)

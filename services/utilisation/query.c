@@ -197,7 +197,12 @@ static void print_week_line(ol_week w, const struct util_row *r)
     hours(a, sizeof a, r->available);
     hours(b, sizeof b, r->billable);
     int gap = r->has_bp ? r->bp - r->target_bp : 0;
-    printf("  %-8s %6d %10s %10s %8s %+7d.%02d %s\n", wk, r->people, a, b, p, gap / 100, abs(gap) % 100,
+    char g[16];
+    if (r->has_bp)
+        snprintf(g, sizeof g, "%c%d.%02d", gap < 0 ? '-' : '+', abs(gap) / 100, abs(gap) % 100);
+    else
+        snprintf(g, sizeof g, "-");
+    printf("  %-8s %6d %10s %10s %8s %10s %s\n", wk, r->people, a, b, p, g,
            r->below ? "BELOW TARGET" : r->has_bp ? "on target" : "");
 }
 
@@ -257,6 +262,8 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
                 continue;
             if (only_team && pass == 0)
                 continue;
+            if (want == SCOPE_TEAM && last[t].r.people == 0 && !only_team)
+                continue; /* a team of non-billable people has no utilisation */
             printf("%s %s\n", want == SCOPE_ORG ? "Organisation" : "Team", last[t].id);
             struct util_row total;
             memset(&total, 0, sizeof total);
