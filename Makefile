@@ -42,7 +42,7 @@ demo: ensure-deps
 	@sh scripts/demo.sh $(BUILD)
 
 clean:
-	rm -rf build
+	rm -rf build var
 
 # ---------------------------------------------------------------- build rules
 ifneq ($(MAKECMDGOALS),deps)

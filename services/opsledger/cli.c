@@ -56,10 +56,17 @@ int cmd_service(const char *verb, int argc, char **argv)
     char self[PATH_MAX], path[PATH_MAX + 256], name[128];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     const char *service = argv[0];
-    /* `report contractors` is billing's contractor reconciliation report */
-    int alias = !strcmp(service, "contractors");
-    if (alias)
-        service = "billing";
+    /* reports named after what they show, served by the service that owns it:
+     * `report contractors` is billing's, `report budgets|demand` forecast's */
+    static const char *const aliases[][2] = {{"contractors", "billing"}, {"budgets", "forecast"},
+                                             {"demand", "forecast"}};
+    int alias = 0;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(service, aliases[i][0])) {
+            alias = 1;
+            service = aliases[i][1];
+        }
+    const char *alias_name = argv[0];
 
     snprintf(name, sizeof name, "opsledger-%s", service);
     char **args = calloc((size_t)argc + 3, sizeof *args);
@@ -69,7 +76,7 @@ int cmd_service(const char *verb, int argc, char **argv)
     args[j++] = name;
     args[j++] = (char *)verb;
     if (alias)
-        args[j++] = "contractors";
+        args[j++] = (char *)alias_name;
     for (int i = 1; i < argc; i++)
         args[j++] = argv[i];
     if (n > 0) {
