@@ -9,7 +9,11 @@
  * and resolved by Avro's rules here (fields by name, defaults from the .avsc,
  * enums by symbol, promotions), because avro-c's own resolver cannot fill
  * defaults and crashes on some nested evolutions. Every failure is a
- * returned error with a reason, never an abort. */
+ * returned error with a reason, never an abort.
+ *
+ * Files: ol_codec.c holds the framing, encoding and the decoder;
+ * ol_resolve.c the body scan and the writer->reader resolution, which the
+ * decoder reaches through the private ol_codec_int.h. */
 #ifndef OL_CODEC_H
 #define OL_CODEC_H
 

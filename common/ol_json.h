@@ -10,7 +10,11 @@
  *   array       array
  * Unknown fields are errors (a typo must not vanish silently).
  * Errors read like: field "minutes": expected int, got "ten"
- * (the caller prefixes "line 17: "). */
+ * (the caller prefixes "line 17: ").
+ *
+ * Files: ol_json.c holds JSON -> Avro (and the helpers the others share,
+ * declared in the private ol_json_int.h); ol_json_out.c Avro -> JSON;
+ * ol_validate.c ol_validate(). */
 #ifndef OL_JSON_H
 #define OL_JSON_H
 

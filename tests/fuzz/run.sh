@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Icommon"
 CFLAGS="$CFLAGS -DOL_SCHEMA_DIR_DEFAULT=\"$(pwd)/schemas\" $(pkg-config --cflags avro-c jansson lmdb rdkafka)"
 LIBS="$(pkg-config --libs avro-c jansson lmdb rdkafka libcrypto) -lpthread -lm"
-SRC="common/ol_codec.c common/ol_json.c common/ol_schema.c common/ol_time.c common/ol_log.c"
+SRC="common/ol_codec.c common/ol_resolve.c common/ol_json.c common/ol_json_out.c common/ol_validate.c common/ol_schema.c common/ol_time.c common/ol_log.c"
 rc=0
 for t in decode json; do
     clang $CFLAGS tests/fuzz/fuzz_$t.c $SRC -o "$OUT/fuzz_$t" $LIBS
@@ -25,7 +25,7 @@ for t in decode json; do
     done
     if "$OUT/fuzz_$t" -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
         -artifact_prefix="tests/fuzz/regressions/$t-" "$work" > "$OUT/fuzz_$t.log" 2>&1; then
-        echo "fuzz $t: $(grep -o 'stat::number_of_executed_runs: *[0-9]*' "$OUT/fuzz_$t.log" | awk '{print $2}') runs in ${SECS}s, no crash" 
+        echo "fuzz $t: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz_$t.log" | awk '{print $2}') runs in ${SECS}s, no crash" 
     else
         echo "fuzz $t: FAILED (see $OUT/fuzz_$t.log; input kept in tests/fuzz/regressions/)"
         tail -30 "$OUT/fuzz_$t.log"

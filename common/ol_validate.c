@@ -1,0 +1,169 @@
+/* ol_validate — the SPEC's validation rules (ol_validate, see ol_json.h),
+ * apart from the mapping in ol_json.c because they apply to any Avro value,
+ * decoded or mapped: dates and timestamps within range, ol.min/ol.max,
+ * ol.format, non-empty ids. They are read from the schema's JSON (avro-c
+ * does not expose logical types or "ol.*" attributes). */
+#include "ol_json_int.h"
+
+#include "ol_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* timestamps the SPEC allows: [1970-01-01T00:00:00Z, 2101-01-01T00:00:00Z) */
+#define OL_TS_END ((int64_t)(OL_DATE_MAX + 1) * DAY_MS)
+
+/* an ol.* attribute: on the field object first, then on the type object */
+static json_t *attr(json_t *field, const jt_type *t, const char *name)
+{
+    json_t *a = json_is_object(field) ? json_object_get(field, name) : NULL;
+    return a || t->kind == K_UNION ? a : json_object_get(t->obj, name);
+}
+
+static int check_bounds(jt_ctx *c, json_t *field, const jt_type *t, int64_t x)
+{
+    json_t *min = attr(field, t, "ol.min"), *max = attr(field, t, "ol.max");
+    char shown[OL_JSON_SHOW + 8];
+
+    if (json_is_integer(min) ? x < json_integer_value(min) : json_is_real(min) && (double)x < json_real_value(min)) {
+        ol_jt_render(min, shown);
+        return ol_jt_fail(c, "%lld below minimum %s", (long long)x, shown);
+    }
+    if (json_is_integer(max) ? x > json_integer_value(max) : json_is_real(max) && (double)x > json_real_value(max)) {
+        ol_jt_render(max, shown);
+        return ol_jt_fail(c, "%lld above maximum %s", (long long)x, shown);
+    }
+    return 0;
+}
+
+static int check_string(jt_ctx *c, json_t *field, const jt_type *t, const char *str, size_t n)
+{
+    const char *fmt = json_string_value(attr(field, t, "ol.format"));
+    int ok, rc;
+    json_t *js;
+    ol_week w;
+
+    if (!fmt)
+        return 0;
+    if (!strcmp(fmt, "iso_week"))
+        ok = strlen(str) == n && ol_week_parse(str, &w) == 0;
+    else if (!strcmp(fmt, "currency"))
+        ok = n == 3 && str[0] >= 'A' && str[0] <= 'Z' && str[1] >= 'A' && str[1] <= 'Z' && str[2] >= 'A' &&
+             str[2] <= 'Z';
+    else
+        return ol_jt_fail(c, "schema: unknown ol.format \"%s\"", fmt);
+    if (ok)
+        return 0;
+    js = ol_jt_str(str, n);
+    rc = ol_jt_bad(c, strcmp(fmt, "iso_week") ? "currency of 3 letters A-Z" : "ISO week YYYY-Www", js, NULL);
+    json_decref(js);
+    return rc;
+}
+
+/* SPEC: the top-level event_id and entity id strings must not be empty */
+static int check_not_empty(jt_ctx *c, const char *name, avro_value_t *v)
+{
+    avro_value_t inner = *v;
+    const char *str;
+    size_t size;
+
+    if (strcmp(name, "event_id") && (!c->s->entity_field || strcmp(name, c->s->entity_field)))
+        return 0;
+    if (avro_value_get_type(v) == AVRO_UNION && avro_value_get_current_branch(v, &inner))
+        return ol_jt_fail(c, "union has no branch selected");
+    if (avro_value_get_type(&inner) != AVRO_STRING)
+        return 0;
+    if (avro_value_get_string(&inner, &str, &size) || size <= 1 || str[0] == '\0')
+        return ol_jt_fail(c, "empty");
+    return 0;
+}
+
+static int validate(jt_ctx *c, json_t *node, json_t *field, avro_value_t *v, int depth)
+{
+    int top = c->path[0] == '\0', disc, rc;
+    const char *str, *key, *name;
+    avro_value_t child;
+    size_t size, i, mark;
+    char text[25];
+    int32_t i32;
+    int64_t i64;
+    jt_type t;
+    json_t *f;
+
+    if (ol_jt_resolve(c, node, v, &t, depth))
+        return -1;
+    switch (t.kind) {
+    case K_RECORD:
+        json_array_foreach(json_object_get(t.obj, "fields"), i, f) {
+            if (!(name = json_string_value(json_object_get(f, "name"))) ||
+                avro_value_get_by_name(v, name, &child, NULL))
+                return ol_jt_fail(c, "schema: avro record %s has no field %zu", t.name, i);
+            mark = ol_jt_push(c, name, 0);
+            rc = validate(c, json_object_get(f, "type"), f, &child, depth + 1);
+            if (rc == 0 && top)
+                rc = check_not_empty(c, name, &child);
+            ol_jt_pop(c, mark);
+            if (rc)
+                return -1;
+        }
+        return 0;
+    case K_UNION: /* the field's attributes apply to the non-null branch */
+        if (avro_value_get_discriminant(v, &disc) || disc < 0 || avro_value_get_current_branch(v, &child))
+            return ol_jt_fail(c, "union has no branch selected");
+        return validate(c, json_array_get(t.obj, (size_t)disc), field, &child, depth + 1);
+    case K_ARRAY:
+    case K_MAP:
+        if (avro_value_get_size(v, &size))
+            return ol_jt_fail(c, "avro: %s", avro_strerror());
+        for (i = 0; i < size; i++) {
+            key = NULL;
+            if (avro_value_get_by_index(v, i, &child, &key))
+                return ol_jt_fail(c, "avro: %s", avro_strerror());
+            mark = ol_jt_push(c, t.kind == K_MAP ? (key ? key : "?") : NULL, i);
+            rc = validate(c, json_object_get(t.obj, t.kind == K_ARRAY ? "items" : "values"), NULL, &child,
+                          depth + 1);
+            ol_jt_pop(c, mark);
+            if (rc)
+                return -1;
+        }
+        return 0;
+    case K_INT:
+        if (avro_value_get_int(v, &i32))
+            return ol_jt_fail(c, "avro: %s", avro_strerror());
+        if (t.logical != LT_DATE)
+            return check_bounds(c, field, &t, i32);
+        if (i32 >= OL_DATE_MIN && i32 <= OL_DATE_MAX)
+            return 0;
+        if (!DAYS_SHOWABLE(i32))
+            return ol_jt_fail(c, "day %d outside 1970-01-01..2100-12-31", (int)i32);
+        ol_date_format(i32, text);
+        return ol_jt_fail(c, "%s outside 1970-01-01..2100-12-31", text);
+    case K_LONG:
+        if (avro_value_get_long(v, &i64))
+            return ol_jt_fail(c, "avro: %s", avro_strerror());
+        if (t.logical != LT_TS_MILLIS)
+            return check_bounds(c, field, &t, i64);
+        if (i64 >= 0 && i64 < OL_TS_END)
+            return 0;
+        if (!DAYS_SHOWABLE(i64 / DAY_MS - (i64 < 0)))
+            snprintf(text, sizeof text, "%lld ms", (long long)i64);
+        else
+            ol_ts_format(i64, text);
+        return ol_jt_fail(c, "%s outside 1970-01-01T00:00:00Z..2100-12-31T23:59:59.999Z", text);
+    case K_STRING:
+        if (avro_value_get_string(v, &str, &size))
+            return ol_jt_fail(c, "avro: %s", avro_strerror());
+        return check_string(c, field, &t, str, size ? size - 1 : 0);
+    default:
+        return 0;
+    }
+}
+
+int ol_validate(const ol_schema *s, avro_value_t *v, char *err, size_t errlen)
+{
+    jt_ctx c = {.s = s, .err = err, .errlen = errlen};
+
+    if (!s || !s->json || !v)
+        return ol_jt_fail(&c, "no schema or value");
+    return validate(&c, s->json, NULL, v, 0);
+}
