@@ -79,4 +79,27 @@ echo
 echo "== missing timesheets published (ops.timesheet.missing), first 5"
 "$BIN/opsledger" tail ops.timesheet.missing --from-beginning --count 5
 echo
+# forecast: its upstream inputs, then the billing lines billing published;
+# settled when billing's outbox is empty and the forecast has read nothing
+# new for 2 s
+wait_for forecast hr.person hr.leave delivery.allocation delivery.engagement
+i=0; same=0; last=-1
+while [ $same -lt 20 ]; do
+    depth=$("$BIN/opsledger" status billing --data-dir "$STATE/data" 2>/dev/null | awk '$1=="outbox_depth"{print $2}')
+    got=$("$BIN/opsledger" status forecast --data-dir "$STATE/data" 2>/dev/null | awk '$1=="records"{print $2}')
+    if [ "${depth:-1}" = 0 ] && [ "$got" = "$last" ]; then same=$((same + 1)); else same=0; fi
+    last=$got
+    i=$((i + 1))
+    if [ $i -gt 1200 ]; then echo "demo: forecast did not settle in 120 s" >&2; exit 1; fi
+    sleep 0.1
+done
+echo
+echo "== report: forecast, 12 weeks ahead"
+"$BIN/opsledger" report forecast --data-dir "$STATE/data"
+echo "== report: engagement budgets, worst first"
+"$BIN/opsledger" report budgets --data-dir "$STATE/data"
+echo
+echo "== report: demand and supply per role"
+"$BIN/opsledger" report demand --data-dir "$STATE/data"
+echo
 echo "== stopping"

@@ -13,7 +13,9 @@
 
 static const char *const inputs[] = {"hr.person", "hr.leave", "delivery.engagement", "delivery.allocation",
                                      "timesheet.entry", "finance.contractor_invoice", "finance.expense",
-                                     "finance.period", "delivery.risk", "ops.rota", NULL};
+                                     "finance.period", "delivery.risk", "ops.rota",
+                                     /* derived topics other services consume, so their replays see them */
+                                     "finance.billing.line", "ops.forecast.engagement", "ops.timesheet.missing", NULL};
 static const char *const dbs[] = {OL_ARCHIVE_DBS, NULL};
 
 static int archive_record(ol_fold_ctx *ctx, const ol_record *r)

@@ -1,0 +1,305 @@
+/* query — the forecast's weekly read verbs, read-only beside the running
+ * service (or on a replayed projection with --db):
+ *   query [--week W] [--team T] [--person P] [--format table|csv|json]
+ *         the stored weekly rows (every horizon week unless --week)
+ *   report [forecast] [--team T]
+ *         12 weeks ahead per org and team: available, allocated, billable,
+ *         forecast utilisation against forecast.target_bp (default 8500),
+ *         bench, proposed, and the overallocated people
+ *   report budgets | report demand   (report.c)
+ * Minutes are printed as hours with one decimal (truncated), money from
+ * integer minor units, percentages from basis points: never floating point. */
+#include "forecast.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fc_money(char *buf, size_t n, int64_t minor)
+{
+    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+    snprintf(buf, n, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
+             (unsigned long long)(a % 100));
+}
+
+void fc_hours(char *buf, size_t n, int64_t minutes)
+{
+    uint64_t a = minutes < 0 ? (uint64_t)0 - (uint64_t)minutes : (uint64_t)minutes;
+    snprintf(buf, n, "%s%llu.%llu", minutes < 0 ? "-" : "", (unsigned long long)(a / 60),
+             (unsigned long long)(a % 60 * 10 / 60));
+}
+
+static void pct(char *buf, size_t n, int has, int32_t bp)
+{
+    if (!has)
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%d.%02d%%", bp / 100, bp % 100);
+}
+
+static const char *scope_name(int s) { return s == SCOPE_PERSON ? "person" : s == SCOPE_TEAM ? "team" : "org"; }
+
+/* the stored horizon's first week; -1 when the projection has none */
+static int horizon(MDB_txn *txn, ol_store *st, ol_week *h0)
+{
+    MDB_val k = {13, "horizon_first"}, v;
+    if (mdb_get(txn, ol_store_dbi(st, "fmeta"), &k, &v) || v.mv_size != 4)
+        return -1;
+    *h0 = ol_key_get_i32(v.mv_data);
+    return 0;
+}
+
+int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
+{
+    const char *week = NULL, *team = NULL, *person = NULL, *format = "table";
+    ol_week only = 0, h0;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    (void)cfg;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--week") && i + 1 < argc)
+            week = argv[++i];
+        else if (!strcmp(argv[i], "--team") && i + 1 < argc)
+            team = argv[++i];
+        else if (!strcmp(argv[i], "--person") && i + 1 < argc)
+            person = argv[++i];
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+            format = argv[++i];
+        else {
+            fprintf(stderr, "query forecast: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if ((week && ol_week_parse(week, &only)) ||
+        (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))) {
+        fprintf(stderr, "query forecast: --week is YYYY-Www; --format is table, csv or json\n");
+        return 2;
+    }
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+        return 1;
+    if (horizon(txn, st, &h0)) {
+        fprintf(stderr, "query forecast: the projection has no forecast yet\n");
+        mdb_txn_abort(txn);
+        return 1;
+    }
+    if (!strcmp(format, "table"))
+        printf("%-7s %-14s %-14s %-8s %8s %8s %8s %8s %8s %8s %s\n", "scope", "id", "team", "week", "avail_h",
+               "alloc_h", "prop_h", "bill_h", "util", "bench_h", "over");
+    else if (!strcmp(format, "csv"))
+        printf("scope,id,team,week,available_minutes,allocated_minutes,proposed_minutes,billable_minutes,"
+               "utilisation_bp,bench_minutes,overallocated\n");
+    if (mdb_cursor_open(txn, ol_store_dbi(st, "weekly"), &c)) {
+        mdb_txn_abort(txn);
+        return 1;
+    }
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        struct fc_row r;
+        char wk[9], a[16], b[16], p[16], l[16], u[16], h[16];
+        ol_week w = ol_key_get_i32(k.mv_data);
+        int scope = ((const uint8_t *)k.mv_data)[4];
+        const char *id = (const char *)k.mv_data + 5, *rt;
+        memcpy(&r, v.mv_data, sizeof r);
+        rt = (const char *)v.mv_data + sizeof r;
+        if ((week && w != only) || (person && (scope != SCOPE_PERSON || strcmp(id, person))) ||
+            (team && (scope == SCOPE_ORG || strcmp(rt, team))))
+            continue;
+        ol_week_format(w, wk);
+        if (!strcmp(format, "table")) {
+            fc_hours(a, sizeof a, r.available);
+            fc_hours(l, sizeof l, r.allocated);
+            fc_hours(p, sizeof p, r.proposed);
+            fc_hours(b, sizeof b, r.billable);
+            fc_hours(h, sizeof h, r.bench);
+            pct(u, sizeof u, r.has_bp, r.bp);
+            printf("%-7s %-14s %-14s %-8s %8s %8s %8s %8s %8s %8s %s\n", scope_name(scope), id, rt, wk, a, l, p, b,
+                   u, h, r.over ? "OVER" : "");
+        } else if (!strcmp(format, "csv")) {
+            printf("%s,\"%s\",\"%s\",%s,%d,%d,%d,%d,", scope_name(scope), id, rt, wk, r.available, r.allocated,
+                   r.proposed, r.billable);
+            if (r.has_bp)
+                printf("%d", r.bp);
+            printf(",%d,%s\n", r.bench, r.over ? "true" : "false");
+        } else {
+            json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:o,s:i,s:b}", "scope", scope_name(scope), "id",
+                                  id, "team", rt, "week", wk, "available_minutes", r.available, "allocated_minutes",
+                                  r.allocated, "proposed_minutes", r.proposed, "billable_minutes", r.billable,
+                                  "utilisation_bp", r.has_bp ? json_integer(r.bp) : json_null(), "bench_minutes",
+                                  r.bench, "overallocated", r.over);
+            char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            if (s)
+                puts(s);
+            free(s);
+            json_decref(o);
+        }
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return 0;
+}
+
+/* ------------------------------------------------------------ report forecast */
+static void week_line(ol_week w, const struct fc_row *r, int32_t target)
+{
+    char wk[9], a[16], l[16], b[16], u[16], g[16], h[16], p[16];
+    ol_week_format(w, wk);
+    fc_hours(a, sizeof a, r->available);
+    fc_hours(l, sizeof l, r->allocated);
+    fc_hours(b, sizeof b, r->billable);
+    fc_hours(h, sizeof h, r->bench);
+    fc_hours(p, sizeof p, r->proposed);
+    pct(u, sizeof u, r->has_bp, r->bp);
+    int gap = r->bp - target;
+    if (r->has_bp)
+        snprintf(g, sizeof g, "%c%d.%02d", gap < 0 ? '-' : '+', abs(gap) / 100, abs(gap) % 100);
+    else
+        snprintf(g, sizeof g, "-");
+    printf("  %-8s %6d %9s %9s %9s %8s %8s %9s %9s %5d  %s\n", wk, r->people, a, l, b, u, g, h, p, r->over_people,
+           !r->has_bp ? "" : r->bp < target ? "BELOW TARGET" : "on target");
+}
+
+struct over {
+    char person[256];
+    ol_week week;
+    int32_t excess;
+};
+
+static int cmp_over(const void *a, const void *b)
+{
+    const struct over *x = a, *y = b;
+    int c = strcmp(x->person, y->person);
+    return c ? c : (x->week > y->week) - (x->week < y->week);
+}
+
+/* the team's overallocated billable people, each with its weeks and excess */
+static void overallocated(MDB_txn *txn, ol_store *st, const char *team)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    struct over *o = NULL;
+    size_t n = 0;
+    if (mdb_cursor_open(txn, ol_store_dbi(st, "weekly"), &c))
+        return;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        struct fc_row r;
+        memcpy(&r, v.mv_data, sizeof r);
+        if (((const uint8_t *)k.mv_data)[4] != SCOPE_PERSON || !r.over_people ||
+            strcmp((const char *)v.mv_data + sizeof r, team))
+            continue;
+        struct over *no = realloc(o, (n + 1) * sizeof *no);
+        if (!no)
+            break;
+        o = no;
+        snprintf(o[n].person, sizeof o[n].person, "%s", (const char *)k.mv_data + 5);
+        o[n].week = ol_key_get_i32(k.mv_data);
+        o[n++].excess = r.allocated - r.available;
+    }
+    mdb_cursor_close(c);
+    if (n)
+        qsort(o, n, sizeof *o, cmp_over);
+    const char *cur = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char wk[9], h[16];
+        if (!cur || strcmp(cur, o[i].person))
+            printf("%s  overallocated %s:", cur ? "\n" : "", o[i].person);
+        cur = o[i].person;
+        ol_week_format(o[i].week, wk);
+        fc_hours(h, sizeof h, o[i].excess);
+        printf(" %s +%s h", wk, h);
+    }
+    printf("%s\n", n ? "" : "  overallocated: nobody");
+    free(o);
+}
+
+int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
+{
+    const char *only_team = NULL;
+    int64_t target = 8500;
+    char err[256], a[9], b[9];
+    MDB_txn *txn;
+    MDB_cursor *c;
+    ol_week h0;
+
+    if (argc >= 2 && !strcmp(argv[1], "budgets"))
+        return fc_report_budgets(st, argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "demand"))
+        return fc_report_demand(st, argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "forecast"))
+        argc--, argv++;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--team") && i + 1 < argc)
+            only_team = argv[++i];
+        else {
+            fprintf(stderr, "report forecast: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (ol_config_get_i64(cfg, "forecast.target_bp", 8500, &target, err, sizeof err) || target < 0 || target > 10000) {
+        fprintf(stderr, "report forecast: forecast.target_bp must be 0..10000\n");
+        return 2;
+    }
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+        return 1;
+    if (horizon(txn, st, &h0)) {
+        printf("No forecast yet: nothing folded.\n");
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    MDB_dbi weekly = ol_store_dbi(st, "weekly");
+    ol_week_format(h0, a);
+    ol_week_format(ol_week_add(h0, FC_HORIZON - 1), b);
+    printf("Forecast %s .. %s (as of data week %s; billable people only; sums, never averages); target %d.%02d%%\n"
+           "allocated = CONFIRMED allocations; proposed kept apart; bench = available - allocated per person\n\n",
+           a, b, a, (int)target / 100, (int)target % 100);
+    /* the org, then every team with a row in the first week, in name order */
+    char **ids = NULL;
+    size_t n = 0;
+    if (!only_team && (ids = malloc(sizeof *ids)))
+        ids[n++] = strdup("org");
+    ol_key wk;
+    ol_key_init(&wk);
+    ol_key_i32(&wk, h0);
+    ol_key_u8(&wk, SCOPE_TEAM);
+    if (mdb_cursor_open(txn, weekly, &c) == 0) {
+        MDB_val k = ol_key_val(&wk), v;
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (k.mv_size <= wk.n || memcmp(k.mv_data, wk.b, wk.n))
+                break;
+            const char *id = (const char *)k.mv_data + wk.n;
+            struct fc_row r;
+            memcpy(&r, v.mv_data, sizeof r);
+            if (only_team ? strcmp(id, only_team) : r.people == 0)
+                continue; /* a team of non-billable people has no forecast utilisation */
+            char **ni = realloc(ids, (n + 1) * sizeof *ni);
+            if (!ni)
+                break;
+            ids = ni;
+            ids[n++] = strdup(id);
+        }
+        mdb_cursor_close(c);
+    }
+    if (only_team && n == 0)
+        printf("No team %s in the forecast.\n", only_team);
+    for (size_t t = 0; t < n; t++) {
+        int scope = !only_team && t == 0 ? SCOPE_ORG : SCOPE_TEAM;
+        if (!ids[t])
+            continue;
+        printf("%s %s\n", scope == SCOPE_ORG ? "Organisation" : "Team", ids[t]);
+        printf("  %-8s %6s %9s %9s %9s %8s %8s %9s %9s %5s\n", "week", "people", "avail_h", "alloc_h", "bill_h",
+               "util", "vs tgt", "bench_h", "prop_h", "over");
+        for (int i = 0; i < FC_HORIZON; i++) {
+            struct fc_row r;
+            ol_week w = ol_week_add(h0, i);
+            if (fc_row_get(txn, weekly, w, scope, ids[t], &r, NULL) == 0)
+                week_line(w, &r, (int32_t)target);
+        }
+        if (scope == SCOPE_TEAM)
+            overallocated(txn, st, ids[t]);
+        printf("\n");
+        free(ids[t]);
+    }
+    free(ids);
+    mdb_txn_abort(txn);
+    return 0;
+}

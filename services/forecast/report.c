@@ -1,0 +1,269 @@
+/* report — `report budgets` (every engagement's spend, forecast to complete,
+ * estimate at completion, budget and run-out week, worst first: the highest
+ * EAC / budget first) and `report demand` (per role and horizon week:
+ * open-role demand, bench supply, the gap, roll-offs, billable headcount with
+ * the scheduled joiners and leavers). Money from integer minor units; each
+ * currency totalled on its own. */
+#include "forecast.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct brow {
+    struct fc_budget b;
+    char eng[128], currency[16], client[128], name[128];
+};
+
+/* EAC / budget, compared in 128 bits; a zero budget with anything to spend is the worst */
+static int cmp_worst(const void *pa, const void *pb)
+{
+    const struct brow *x = pa, *y = pb;
+    int xi = x->b.budget == 0 && x->b.eac > 0, yi = y->b.budget == 0 && y->b.eac > 0;
+    if (xi != yi)
+        return yi - xi;
+    if (!xi) {
+        __int128 l = (__int128)x->b.eac * (y->b.budget ? y->b.budget : 1),
+                 r = (__int128)y->b.eac * (x->b.budget ? x->b.budget : 1);
+        if (l != r)
+            return l > r ? -1 : 1;
+    }
+    if (x->b.has_runout != y->b.has_runout)
+        return y->b.has_runout - x->b.has_runout;
+    if (x->b.has_runout && x->b.runout != y->b.runout)
+        return x->b.runout < y->b.runout ? -1 : 1;
+    return strcmp(x->eng, y->eng);
+}
+
+static int cmp_currency(const void *pa, const void *pb)
+{
+    return strcmp(((const struct brow *)pa)->currency, ((const struct brow *)pb)->currency);
+}
+
+int fc_report_budgets(ol_store *st, int argc, char **argv)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    struct brow *rows = NULL;
+    size_t n = 0;
+    if (argc > 1) {
+        fprintf(stderr, "report budgets: unknown argument %s\n", argv[1]);
+        return 2;
+    }
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+        return 1;
+    if (mdb_cursor_open(txn, ol_store_dbi(st, "budget"), &c)) {
+        mdb_txn_abort(txn);
+        return 1;
+    }
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        struct brow *nr = realloc(rows, (n + 1) * sizeof *nr);
+        if (!nr)
+            break;
+        rows = nr;
+        struct brow *r = &rows[n++];
+        memcpy(&r->b, v.mv_data, sizeof r->b);
+        const char *s = (const char *)v.mv_data + sizeof r->b;
+        snprintf(r->eng, sizeof r->eng, "%s", (const char *)k.mv_data);
+        snprintf(r->currency, sizeof r->currency, "%s", s);
+        s += strlen(s) + 1;
+        snprintf(r->client, sizeof r->client, "%s", s);
+        snprintf(r->name, sizeof r->name, "%s", s + strlen(s) + 1);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    if (n == 0) {
+        printf("No engagement forecast yet.\n");
+        return 0;
+    }
+    char as_of[9];
+    ol_week_format(rows[0].b.as_of, as_of);
+    qsort(rows, n, sizeof *rows, cmp_worst);
+    printf("Engagement budgets as of %s, worst first (estimate at completion / budget)\n"
+           "spent = billing lines to the end of %s; to complete = CONFIRMED allocations after it to ends_on\n\n",
+           as_of, as_of);
+    printf("  %-12s %-16s %-3s %14s %14s %14s %14s %14s %8s %-8s %s\n", "engagement", "client", "cur", "spent",
+           "to complete", "EAC", "budget", "EAC - budget", "of bud.", "runs out", "notes");
+    for (size_t i = 0; i < n; i++) {
+        const struct fc_budget *b = &rows[i].b;
+        char sp[32], ft[32], ea[32], bu[32], va[32], pc[48], ro[9] = "-", ends[11];
+        fc_money(sp, sizeof sp, b->spent);
+        fc_money(ft, sizeof ft, b->ftc);
+        fc_money(ea, sizeof ea, b->eac);
+        fc_money(bu, sizeof bu, b->budget);
+        fc_money(va, sizeof va, b->eac - b->budget);
+        if (b->budget > 0) {
+            int64_t bp = (int64_t)((__int128)b->eac * 10000 / b->budget);
+            snprintf(pc, sizeof pc, "%lld.%02lld%%", (long long)(bp / 100), (long long)(bp % 100));
+        } else
+            snprintf(pc, sizeof pc, "-");
+        if (b->has_runout)
+            ol_week_format(b->runout, ro);
+        ol_date_format(b->ends, ends);
+        printf("  %-12.12s %-16.16s %-3s %14s %14s %14s %14s %14s %8s %-8s ends %s", rows[i].eng, rows[i].client,
+               rows[i].currency, sp, ft, ea, bu, va, pc, ro, ends);
+        if (b->status == ENG_CLOSED)
+            printf(", CLOSED");
+        if (b->billing == BILL_FIXED || b->billing == BILL_NON_BILLABLE)
+            printf(", %s (time is not billed)", b->billing == BILL_FIXED ? "FIXED_PRICE" : "NON_BILLABLE");
+        if (b->unpriced_minutes) {
+            char h[16];
+            fc_hours(h, sizeof h, b->unpriced_minutes);
+            printf(", %s h unpriced (no rate)", h);
+        }
+        if (b->foreign_lines)
+            printf(", %d line(s) in another currency left out", b->foreign_lines);
+        if (b->later_lines)
+            printf(", %d line(s) after %s left out", b->later_lines, as_of);
+        printf("\n");
+    }
+    /* totals, one per currency: currencies are never added together */
+    qsort(rows, n, sizeof *rows, cmp_currency);
+    printf("\n");
+    for (size_t i = 0; i < n;) {
+        int64_t sp = 0, ft = 0, ea = 0, bu = 0;
+        size_t j = i;
+        for (; j < n && !strcmp(rows[j].currency, rows[i].currency); j++)
+            sp += rows[j].b.spent, ft += rows[j].b.ftc, ea += rows[j].b.eac, bu += rows[j].b.budget;
+        char a[32], b[32], e[32], d[32];
+        fc_money(a, sizeof a, sp);
+        fc_money(b, sizeof b, ft);
+        fc_money(e, sizeof e, ea);
+        fc_money(d, sizeof d, bu);
+        printf("  %-12s %-16s %-3s %14s %14s %14s %14s   (%zu engagements)\n", "TOTAL", "", rows[i].currency, a, b, e,
+               d, j - i);
+        i = j;
+    }
+    free(rows);
+    return 0;
+}
+
+/* ------------------------------------------------------------ demand */
+struct role_ref {
+    char role[256];
+};
+
+static int cmp_role(const void *a, const void *b) { return strcmp(a, b); }
+
+/* billable people of the role: headcount in the week, joiners and leavers of the horizon */
+static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week h0, int32_t *head)
+{
+    MDB_cursor *c;
+    ol_key rk;
+    int32_t first = ol_week_monday(h0), last = first + 7 * FC_HORIZON - 1;
+    char moves[2048] = "";
+    size_t ml = 0;
+    ol_key_init(&rk);
+    ol_key_str(&rk, role);
+    if (mdb_cursor_open(txn, ol_store_dbi(st, "role_people"), &c))
+        return;
+    MDB_val k = ol_key_val(&rk), v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= rk.n || memcmp(k.mv_data, rk.b, rk.n))
+            break;
+        const char *person = (const char *)k.mv_data + rk.n;
+        struct fc_person p;
+        char d[11];
+        if (fc_person_load(txn, ol_store_dbi(st, "people"), person, &p, NULL, NULL, NULL) || !p.billable)
+            continue;
+        for (int i = 0; i < FC_HORIZON; i++) {
+            int32_t mon = first + 7 * i;
+            head[i] += p.joined <= mon + 6 && p.left >= mon;
+        }
+        if (p.joined >= first && p.joined <= last && ml < sizeof moves) {
+            ol_date_format(p.joined, d);
+            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s joins %s;", person, d);
+        }
+        if (p.left >= first && p.left <= last && ml < sizeof moves) {
+            ol_date_format(p.left, d);
+            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s leaves %s;", person, d);
+        }
+    }
+    mdb_cursor_close(c);
+    if (ml)
+        printf("  scheduled:%s\n", moves);
+}
+
+int fc_report_demand(ol_store *st, int argc, char **argv)
+{
+    const char *only = NULL;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    struct role_ref *roles = NULL;
+    size_t n = 0;
+    ol_week h0 = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--role") && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "report demand: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+        return 1;
+    MDB_val hk = {13, "horizon_first"}, hv;
+    if (mdb_get(txn, ol_store_dbi(st, "fmeta"), &hk, &hv) == 0 && hv.mv_size == 4)
+        h0 = ol_key_get_i32(hv.mv_data);
+    MDB_dbi demand = ol_store_dbi(st, "demand");
+    if (mdb_cursor_open(txn, demand, &c)) {
+        mdb_txn_abort(txn);
+        return 1;
+    }
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const char *role = (const char *)k.mv_data + 4;
+        if (ol_key_get_i32(k.mv_data) != h0 || (only && strcmp(role, only)))
+            continue;
+        struct role_ref *nr = realloc(roles, (n + 1) * sizeof *nr);
+        if (!nr)
+            break;
+        roles = nr;
+        snprintf(roles[n++].role, sizeof roles->role, "%s", role);
+    }
+    if (n)
+        qsort(roles, n, sizeof *roles, cmp_role);
+    char a[9], b[9];
+    ol_week_format(h0, a);
+    ol_week_format(ol_week_add(h0, FC_HORIZON - 1), b);
+    printf("Demand and supply per role, %s .. %s\n"
+           "open = allocations without a person (PROPOSED or CONFIRMED); bench = billable people of the role;\n"
+           "gap > 0 is unmet demand; roll-offs: last CONFIRMED allocation ends within 4 weeks from the week\n\n",
+           a, b);
+    if (!n)
+        printf("No roles in the forecast.\n");
+    for (size_t i = 0; i < n; i++) {
+        int32_t head[FC_HORIZON] = {0};
+        printf("Role %s\n", roles[i].role);
+        people_of_role(txn, st, roles[i].role, h0, head);
+        printf("  %-8s %6s %9s %9s %9s %9s  %s\n", "week", "people", "open_h", "bench_h", "gap_h", "roll-offs",
+               "rolling off");
+        for (int w = 0; w < FC_HORIZON; w++) {
+            ol_key dk;
+            ol_key_init(&dk);
+            ol_key_i32(&dk, ol_week_add(h0, w));
+            ol_key_str(&dk, roles[i].role);
+            MDB_val dkv = ol_key_val(&dk), dv;
+            struct fc_demand d;
+            char wk[9], o[16], be[16], g[16];
+            if (mdb_get(txn, demand, &dkv, &dv))
+                continue;
+            memcpy(&d, dv.mv_data, sizeof d);
+            ol_week_format(ol_week_add(h0, w), wk);
+            fc_hours(o, sizeof o, d.open_minutes);
+            fc_hours(be, sizeof be, d.bench_minutes);
+            fc_hours(g, sizeof g, d.gap_minutes);
+            printf("  %-8s %6d %9s %9s %9s %9d ", wk, head[w], o, be, g, d.rolloffs);
+            const char *p = (const char *)dv.mv_data + sizeof d;
+            for (int j = 0; j < d.rolloffs; j++, p += strlen(p) + 1)
+                printf(" %s", p);
+            printf("%s\n", d.gap_minutes > 0 ? "  <- unmet demand" : "");
+        }
+        printf("\n");
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    free(roles);
+    return 0;
+}
