@@ -174,7 +174,7 @@ void util_row_add(struct util_row *s, const struct util_row *r)
         s->nonbill[i] += r->nonbill[i];
     s->unclassified += r->unclassified;
     s->logged += r->logged;
-    s->people += 1;
+    s->people += r->people;
 }
 
 static void row_key(ol_key *k, ol_week w, int scope, const char *id)

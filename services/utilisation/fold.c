@@ -451,9 +451,33 @@ static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct 
     int had = util_row_get(txn, util, w, SCOPE_PERSON, person, &old, &old_team);
     if (had && had != MDB_NOTFOUND)
         return had;
-    if (had == MDB_NOTFOUND && row.capacity == 0 && row.logged == 0 && row.unclassified == 0)
-        return 0; /* outside employment and nothing logged: no row */
-    row.people = p.billable ? 1 : 0;
+    /* A row exists exactly when the week is in the window and the person is
+     * employed in it, or the person logged time in it: a function of the
+     * surviving versions alone, never of the order they arrived in. */
+    ol_week first, last;
+    if ((rc = window(ctx, &first, &last)))
+        return rc;
+    int keep = (w >= first && w <= last && row.capacity > 0) || row.logged > 0;
+    if (!keep) {
+        if (had == MDB_NOTFOUND)
+            return 0;
+        ol_key k;
+        ol_key_init(&k);
+        ol_key_i32(&k, w);
+        ol_key_u8(&k, SCOPE_PERSON);
+        ol_key_str(&k, person);
+        MDB_val kv = ol_key_val(&k);
+        if ((rc = mdb_del(txn, util, &kv, NULL)))
+            return rc;
+        if ((rc = keyset_add(teams, old_team, w)) || (rc = keyset_add(teams, team, w)))
+            return rc;
+        memset(&row, 0, sizeof row);
+        util_row_finish(&row, s->target_bp, 0);
+        return emit_row(ctx, w, SCOPE_PERSON, person, team, &row); /* the key's figures are now zero */
+    }
+    if (had == 0 && strcmp(old_team, team) && (rc = keyset_add(teams, old_team, w)))
+        return rc;
+    row.people = p.billable && row.capacity > 0 ? 1 : 0;
     util_row_finish(&row, s->target_bp, p.billable);
     if ((rc = util_row_put(txn, util, w, SCOPE_PERSON, person, &row, team)))
         return rc;
@@ -541,7 +565,9 @@ static int flush_org(ol_fold_ctx *ctx, ol_week w)
     return emit_row(ctx, w, SCOPE_ORG, "org", "org", &sum);
 }
 
-/* weeks that entered the window since the last batch: every person's row */
+/* weeks that entered the window since the last batch, and the week that was
+ * the last one (it has now ended: its missing timesheets are due): every
+ * person's row */
 static int extend_window(ol_fold_ctx *ctx)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
@@ -565,7 +591,7 @@ static int extend_window(ol_fold_ctx *ctx)
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         const char *person = k.mv_data;
         for (ol_week w = first; w <= last; w = ol_week_add(w, 1))
-            if ((of > ol || w < of || w > ol) && (rc = mark_pw(ctx, person, w)))
+            if ((of > ol || w < of || w >= ol) && (rc = mark_pw(ctx, person, w)))
                 goto out;
     }
 out:
