@@ -467,13 +467,17 @@ static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct 
         ol_key_u8(&k, SCOPE_PERSON);
         ol_key_str(&k, person);
         MDB_val kv = ol_key_val(&k);
-        if ((rc = mdb_del(txn, util, &kv, NULL)))
-            return rc;
+        /* old_team points into the row: use it before the row is deleted */
         if ((rc = keyset_add(teams, old_team, w)) || (rc = keyset_add(teams, team, w)))
+            return rc;
+        if ((rc = mdb_del(txn, util, &kv, NULL)))
             return rc;
         memset(&row, 0, sizeof row);
         util_row_finish(&row, s->target_bp, 0);
-        return emit_row(ctx, w, SCOPE_PERSON, person, team, &row); /* the key's figures are now zero */
+        /* the key's figures are now zero, and nothing is missing any more */
+        if ((rc = emit_row(ctx, w, SCOPE_PERSON, person, team, &row)))
+            return rc;
+        return emit_missing(ctx, person, team, w, &row);
     }
     if (had == 0 && strcmp(old_team, team) && (rc = keyset_add(teams, old_team, w)))
         return rc;

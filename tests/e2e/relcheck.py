@@ -341,6 +341,10 @@ NOTHING = {
     "ops.timesheet.missing": lambda v: v["missing_minutes"] == 0,
     "finance.billing.line": lambda v: v["amount_minor"] == 0 and v["approved_minutes"] == 0
     and v["pending_minutes"] == 0 and v["unpriced_minutes"] == 0,
+    # a person-week that stopped existing (the person left, or no longer logs
+    # time in it) is re-emitted with every figure 0 (utilisation README)
+    "ops.utilisation.weekly": lambda v: v["capacity_minutes"] == 0 and v["logged_minutes"] == 0
+    and v["available_minutes"] == 0 and v["people"] == 0,
 }
 
 
