@@ -24,7 +24,11 @@ int ol_archive_row(const ol_record *r, const uint8_t prev[32], uint8_t **row, si
     size_t tl = strlen(r->topic);
     if (tl > 255)
         return -1;
-    size_t body = 8 + 4 + 8 + 2 + tl + 4 + (r->key ? r->key_len : 0) + 4 + r->value_len;
+    size_t body = 8 + 4 + 8 + 2 + tl + 4 + (r->key ? r->key_len : 0) + 4 + r->value_len + 2;
+    if (r->nheaders > 0xffff)
+        return -1;
+    for (size_t i = 0; i < r->nheaders; i++)
+        body += 2 + strlen(r->headers[i].name) + 4 + r->headers[i].len;
     uint8_t *b = malloc(32 + body), *p;
     if (!b)
         return -1;
@@ -41,6 +45,18 @@ int ol_archive_row(const ol_record *r, const uint8_t prev[32], uint8_t **row, si
     p += 4 + (r->key ? r->key_len : 0);
     ol_put_be32(p, (uint32_t)r->value_len);
     memcpy(p + 4, r->value, r->value_len);
+    p += 4 + r->value_len;
+    p[0] = (uint8_t)(r->nheaders >> 8), p[1] = (uint8_t)r->nheaders;
+    p += 2;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        size_t nl = strlen(r->headers[i].name);
+        p[0] = (uint8_t)(nl >> 8), p[1] = (uint8_t)nl;
+        memcpy(p + 2, r->headers[i].name, nl);
+        p += 2 + nl;
+        ol_put_be32(p, (uint32_t)r->headers[i].len);
+        memcpy(p + 4, r->headers[i].value, r->headers[i].len);
+        p += 4 + r->headers[i].len;
+    }
     ol_archive_chain(prev, b + 32, body, b);
     *row = b;
     *len = 32 + body;
@@ -81,10 +97,47 @@ int ol_archive_parse(uint64_t seq, const MDB_val *v, ol_arec *a)
         return -1;
     a->value_len = ol_be32(p);
     p += 4;
-    if ((size_t)(end - p) != a->value_len)
+    if ((size_t)(end - p) < a->value_len + 2)
         return -1;
     a->value = p;
-    return 0;
+    p += a->value_len;
+    a->nheaders = ((size_t)p[0] << 8) | p[1];
+    p += 2;
+    a->headers = p;
+    /* walk the section once so that a malformed row is caught here */
+    for (size_t i = 0; i < a->nheaders; i++) {
+        if (end - p < 2)
+            return -1;
+        size_t nl = ((size_t)p[0] << 8) | p[1];
+        if ((size_t)(end - p) < 2 + nl + 4)
+            return -1;
+        p += 2 + nl;
+        size_t vl = ol_be32(p);
+        if ((size_t)(end - p) < 4 + vl)
+            return -1;
+        p += 4 + vl;
+    }
+    return p == end ? 0 : -1;
+}
+
+int ol_archive_header(const ol_arec *a, size_t i, const char **name, size_t *name_len, const void **value,
+                      size_t *value_len)
+{
+    const uint8_t *p = a->headers;
+    if (i >= a->nheaders)
+        return -1;
+    for (size_t j = 0;; j++) {
+        size_t nl = ((size_t)p[0] << 8) | p[1];
+        size_t vl = ol_be32(p + 2 + nl);
+        if (j == i) {
+            *name = (const char *)p + 2;
+            *name_len = nl;
+            *value = p + 2 + nl + 4;
+            *value_len = vl;
+            return 0;
+        }
+        p += 2 + nl + 4 + vl;
+    }
 }
 
 void ol_archive_dir(const ol_config *cfg, const char *flag, char *out, size_t outlen)

@@ -9,7 +9,8 @@
  *   records    seq (8, BE, from 1) -> hash (32) | body
  *   by_offset  topic\0 partition (i32) offset (i64) -> seq (8, BE)
  * body: timestamp (8) | partition (4) | offset (8) | topic len (2) | topic |
- *       key len (4, 0xffffffff = null) | key | value len (4) | value */
+ *       key len (4, 0xffffffff = null) | key | value len (4) | value |
+ *       header count (2) | { name len (2) | name | value len (4) | value }* */
 #ifndef OL_ARCHIVE_H
 #define OL_ARCHIVE_H
 
@@ -34,7 +35,13 @@ typedef struct ol_arec {
     size_t key_len;
     const void *value;
     size_t value_len;
+    size_t nheaders;
+    const uint8_t *headers; /* the encoded header section; walk with ol_archive_header() */
 } ol_arec;
+
+/* The i-th header of a parsed row (i < a->nheaders). 0, or -1 when malformed. */
+int ol_archive_header(const ol_arec *a, size_t i, const char **name, size_t *name_len, const void **value,
+                      size_t *value_len);
 
 /* Parses a records row. 0, or -1 when malformed. */
 int ol_archive_parse(uint64_t seq, const MDB_val *v, ol_arec *out);

@@ -43,6 +43,8 @@ typedef struct ol_record {
     size_t key_len;
     const void *value;
     size_t value_len;
+    const ol_header *headers; /* the Kafka headers, as they came (may be NULL) */
+    size_t nheaders;
 } ol_record;
 
 typedef struct ol_runtime ol_runtime;

@@ -74,6 +74,8 @@ struct kafka_src {
         int eof;
     } *parts;
     int64_t last_err_log;
+    ol_header *hdrs; /* every header of the batch; they point into the messages */
+    size_t nhdrs, caphdrs;
 };
 
 static void release_batch(struct kafka_src *k)
@@ -81,6 +83,37 @@ static void release_batch(struct kafka_src *k)
     for (ssize_t i = 0; i < k->nbatch; i++)
         rd_kafka_message_destroy(k->batch[i]);
     k->nbatch = 0;
+    k->nhdrs = 0;
+}
+
+/* the headers of m, appended to the batch's header array; their bytes stay
+ * owned by m until release_batch. 0, or -1 out of memory. */
+static int collect_headers(struct kafka_src *k, rd_kafka_message_t *m, size_t *first, size_t *n)
+{
+    rd_kafka_headers_t *h = NULL;
+    const char *name;
+    const void *val;
+    size_t sz;
+    *first = k->nhdrs;
+    *n = 0;
+    if (rd_kafka_message_headers(m, &h) || !h)
+        return 0;
+    for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &sz) == 0; i++) {
+        if (k->nhdrs == k->caphdrs) {
+            size_t cap = k->caphdrs ? k->caphdrs * 2 : 256;
+            ol_header *nh = realloc(k->hdrs, cap * sizeof *nh);
+            if (!nh)
+                return -1;
+            k->hdrs = nh;
+            k->caphdrs = cap;
+        }
+        k->hdrs[k->nhdrs].name = name;
+        k->hdrs[k->nhdrs].value = val ? val : "";
+        k->hdrs[k->nhdrs].len = val ? sz : 0;
+        k->nhdrs++;
+        (*n)++;
+    }
+    return 0;
 }
 
 static int part_index(struct kafka_src *k, const char *topic, int32_t p)
@@ -197,7 +230,14 @@ static int kafka_poll(ol_source *s, ol_record *out, int max, int timeout_ms)
         r->key_len = m->key_len;
         r->value = m->payload ? m->payload : "";
         r->value_len = m->len;
+        size_t first, nh;
+        if (collect_headers(k, m, &first, &nh))
+            return -1;
+        r->nheaders = nh;
+        r->headers = (const ol_header *)(uintptr_t)first; /* an index until the array stops growing */
     }
+    for (int i = 0; i < n; i++)
+        out[i].headers = out[i].nheaders ? k->hdrs + (size_t)(uintptr_t)out[i].headers : NULL;
     return n;
 }
 
@@ -218,6 +258,7 @@ static void kafka_close(ol_source *s)
         rd_kafka_destroy(k->rk);
     }
     free(k->batch);
+    free(k->hdrs);
     free(k->parts);
     free(k->group);
     free(k);

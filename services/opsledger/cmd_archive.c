@@ -23,6 +23,8 @@ static const char ARCHIVED_RECORD_SCHEMA[] =
     "\"doc\":\"Kafka timestamp: when opsledger could know the record\"},"
     "{\"name\":\"key\",\"type\":[\"null\",\"bytes\"],\"doc\":\"the record key\"},"
     "{\"name\":\"value\",\"type\":\"bytes\",\"doc\":\"the record value, Confluent-framed Avro as published\"},"
+    "{\"name\":\"headers\",\"type\":{\"type\":\"map\",\"values\":\"bytes\"},"
+    "\"doc\":\"the record's Kafka headers (a repeated name keeps its last value)\"},"
     "{\"name\":\"sha256\",\"type\":\"string\",\"doc\":\"chain hash of this record, hex\"}]}";
 
 int cmd_archive(int argc, char **argv, ol_config *cfg)
@@ -114,6 +116,18 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
         }
         avro_value_get_by_name(&rec, "value", &f, NULL), avro_value_set_bytes(&f, (void *)a.value, a.value_len);
         avro_value_get_by_name(&rec, "sha256", &f, NULL), avro_value_set_string(&f, hex);
+        avro_value_get_by_name(&rec, "headers", &f, NULL);
+        for (size_t h = 0; h < a.nheaders; h++) {
+            const char *hn;
+            const void *hv;
+            size_t hnl, hvl;
+            char name[256];
+            if (ol_archive_header(&a, h, &hn, &hnl, &hv, &hvl))
+                break;
+            snprintf(name, sizeof name, "%.*s", (int)hnl, hn);
+            if (avro_value_add(&f, name, &b, NULL, NULL) == 0)
+                avro_value_set_bytes(&b, (void *)hv, hvl);
+        }
         if (avro_file_writer_append_value(w, &rec)) {
             fprintf(stderr, "opsledger archive: %s: %s\n", out, avro_strerror());
             goto out;

@@ -34,9 +34,11 @@ static void build_archive(void)
         char key[16], value[64];
         snprintf(key, sizeof key, "p-%d", i);
         snprintf(value, sizeof value, "%c%c%c%c%cvalue-%04d", 0, 0, 0, 0, 1, i);
+        ol_header hdr[] = {{"traceparent", "00-abc-01", 9}, {"source-system", "workday", 7}};
         ol_record r = {.topic = i % 2 ? "hr.person" : "timesheet.entry", .partition = i % 3, .offset = i,
                        .timestamp_ms = 1795000000000LL + i * 1000, .key = key, .key_len = strlen(key),
-                       .value = value, .value_len = 5 + 10};
+                       .value = value, .value_len = 5 + 10, .headers = i % 5 ? NULL : hdr,
+                       .nheaders = i % 5 ? 0 : 2};
         uint8_t *row, kb[8];
         size_t len;
         assert_int_equal(ol_archive_row(&r, prev, &row, &len), 0);
@@ -83,7 +85,7 @@ static void test_verify_intact_then_tampered(void **state)
     assert_int_equal(mdb_get(txn, ol_store_dbi(&st, "records"), &k, &v), 0);
     uint8_t *copy = malloc(v.mv_size);
     memcpy(copy, v.mv_data, v.mv_size);
-    copy[v.mv_size - 1] ^= 0x01;
+    copy[v.mv_size - 3] ^= 0x01; /* the last byte of the value (a 2-byte header count follows) */
     MDB_val nv = {v.mv_size, copy};
     assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "records"), &k, &nv, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
@@ -132,6 +134,17 @@ static void test_export_reads_back(void **state)
         snprintf(want, sizeof want, "value-%04d", (int)seq);
         assert_int_equal(len, 15);
         assert_memory_equal((const char *)bytes + 5, want, 10);
+        assert_int_equal(avro_value_get_by_name(&v, "headers", &f, NULL), 0);
+        size_t nh;
+        assert_int_equal(avro_value_get_size(&f, &nh), 0);
+        assert_int_equal(nh, seq % 5 ? 0 : 2);
+        if (nh) {
+            avro_value_t hv;
+            assert_int_equal(avro_value_get_by_name(&f, "source-system", &hv, NULL), 0);
+            assert_int_equal(avro_value_get_bytes(&hv, &bytes, &len), 0);
+            assert_int_equal(len, 7);
+            assert_memory_equal(bytes, "workday", 7);
+        }
         if (first_seq < 0)
             first_seq = seq;
         last_seq = seq;
