@@ -13,7 +13,7 @@ e2e_init audit
 D=$E2E_TMP/data
 IN=$E2E_TMP/in
 mkdir -p "$D" "$IN"
-start_broker || e2e_finish
+start_broker || { e2e_finish; exit 1; }
 
 ev() { printf '"event_id":"%s","occurred_at":"2026-11-13T17:00:00Z","source":"test","revision":%s' "$1" "$2"; }
 cat >"$IN/hr.person.jsonl" <<J

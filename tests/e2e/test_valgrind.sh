@@ -10,12 +10,14 @@ e2e_init valgrind
 if ! command -v valgrind >/dev/null 2>&1; then
     fail "valgrind is installed (Debian package valgrind)"
     e2e_finish
+    exit 1
 fi
 if nm "$BIN/opsledger-utilisation" 2>/dev/null | grep -q __asan_init; then
     pass "skipped: these binaries are built with AddressSanitizer (make check-asan), which valgrind cannot run"
     e2e_finish
+    exit $?
 fi
-start_broker || e2e_finish
+start_broker || { e2e_finish; exit 1; }
 for t in hr.person delivery.engagement delivery.allocation hr.leave timesheet.entry finance.period \
          finance.expense finance.contractor_invoice; do
     run_ol "$E2E_TMP/p.out" "$E2E_TMP/p-$t.err" produce "$t" --file "$FIXTURES/$t.jsonl" || fail "produce $t"
