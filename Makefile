@@ -37,6 +37,13 @@ check-asan: ensure-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN=1 binaries
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN=1 unit e2e
 
+# the benchmark table (never part of make test): make bench [BENCH_N=2000000] [BENCH_SEED=1]
+BENCH_N ?= 2000000
+BENCH_SEED ?= 1
+bench: ensure-deps
+	@$(MAKE) --no-print-directory binaries
+	@sh scripts/bench.sh $(BUILD) $(BENCH_N) $(BENCH_SEED)
+
 demo: ensure-deps
 	@$(MAKE) --no-print-directory binaries
 	@sh scripts/demo.sh $(BUILD)

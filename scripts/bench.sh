@@ -1,0 +1,499 @@
+#!/bin/sh
+# make bench: one table of every performance figure of the issue, measured in
+# one run on the embedded broker, each the median of BENCH_RUNS runs with the
+# min and max shown, written as CSV to BUILD/bench/results.csv.
+#
+#   sh scripts/bench.sh BUILD [N] [SEED]          N input records (default 2000000), SEED (default 1)
+#
+# Phase A (N records): `opsledger generate` (5,000 people, as many weeks as
+# give about N records), the embedded broker with enough partitions that no
+# partition exceeds the mock broker's retention (5 MiB or 100,000 message
+# sets), `opsledger produce` of the 10 input topics, then
+#   raw          tests/bench/raw_consume.c reads all N records from offset 0
+#   services     opsledger-<svc> run --stop-at-end into a fresh data dir, from
+#                offset 0 to caught up with its outbox published; runs are
+#                interleaved raw, utilisation, billing, archive so that each
+#                ratio pairs runs taken back to back
+#   replay       opsledger replay <svc> --as-of 2100-01-01T00:00:00Z of run 1
+#   query        opsledger report utilisation --from W --to W, report
+#                utilisation --to W (6 weeks), report billing --week W' on the
+#                run-1 projections (5,000 people), wall time of the command
+#   latency      tests/bench/paced_produce.c at BENCH_LAT_RATE records/s against
+#                a live opsledger-utilisation (see that file for the definition)
+# Phase B (memory, BENCH_SCALE x N records): a second data set of SCALE x N
+# records (5,000 people and more weeks; past the generator's 260 weeks, more
+# people), split at the instant T where N records have occurred; the
+# records up to T are loaded and every service is run from offset 0 (RSS at
+# N), then the rest is loaded and every service is run again from offset 0
+# over all SCALE x N records (RSS at SCALE x N). Both on the same broker.
+#
+# Environment (defaults in brackets):
+#   BENCH_RUNS [3]              runs per figure (at least 3 for the issue)
+#   BENCH_SCALE [10]            memory phase scale; 0 or 1 skips phase B
+#   BENCH_MEM_RUNS [BENCH_RUNS] runs per memory figure
+#   BENCH_BATCH_MAX [5000]      -o batch_max for the throughput runs
+#   BENCH_LAT_BATCH_MAX ["5000 500"]  batch_max values the latency is measured at
+#   BENCH_LAT_RATE [10000]  BENCH_LAT_SECONDS [20]
+#   BENCH_PARTITIONS        force the partition count of phase A (phase B: BENCH_PARTITIONS_B)
+#   BENCH_PEOPLE [5000]  BENCH_END_WEEK [2026-W47]
+#   BENCH_KEEP [0]              1 keeps BUILD/bench/work (data, projections) afterwards
+#   BENCH_TIMEOUT [1800]        per-command limit in seconds
+# Needs a quiet machine: the figures are only comparable when nothing else runs.
+set -eu
+
+BUILD=${1:-build}
+N=${2:-2000000}
+SEED=${3:-1}
+RUNS=${BENCH_RUNS:-3}
+SCALE=${BENCH_SCALE:-10}
+MEM_RUNS=${BENCH_MEM_RUNS:-$RUNS}
+BATCH=${BENCH_BATCH_MAX:-5000}
+LAT_BATCHES=${BENCH_LAT_BATCH_MAX:-5000 500}
+LAT_RATE=${BENCH_LAT_RATE:-10000}
+LAT_SECS=${BENCH_LAT_SECONDS:-20}
+PEOPLE=${BENCH_PEOPLE:-5000}
+END_WEEK=${BENCH_END_WEEK:-2026-W47}
+KEEP=${BENCH_KEEP:-0}
+TMO=${BENCH_TIMEOUT:-1800}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+BIN=$BUILD/bin
+OUT=$BUILD/bench
+HB=$OUT/bin
+WORK=$OUT/work
+SAMPLES=$OUT/samples.tsv
+SETUP=$OUT/setup.txt
+NOTES=$OUT/notes.txt
+LOG=$OUT/logs
+
+ALL_TOPICS="hr.person hr.leave delivery.engagement delivery.allocation timesheet.entry finance.contractor_invoice finance.expense finance.period delivery.risk ops.rota"
+# every service binary (as deploy/embedded/stack.sh finds them): those that
+# publish what others read first, the archive last
+SERVICES=
+for s in utilisation billing $(ls "$BIN" 2>/dev/null | sed -n 's/^opsledger-//p'); do
+    [ "$s" != archive ] && [ -x "$BIN/opsledger-$s" ] || continue
+    case " $SERVICES " in *" $s "*) continue ;; esac
+    SERVICES="$SERVICES $s"
+done
+[ ! -x "$BIN/opsledger-archive" ] || SERVICES="$SERVICES archive"
+SERVICES=${SERVICES# }
+
+for b in opsledger opsledger-utilisation opsledger-billing; do
+    [ -x "$BIN/$b" ] || { echo "bench: $BIN/$b not found (run make binaries)" >&2; exit 1; }
+done
+case $N in '' | *[!0-9]*) echo "bench: N must be a number of records" >&2; exit 2 ;; esac
+[ "$N" -ge 20000 ] || { echo "bench: N must be at least 20000" >&2; exit 2; }
+[ "$RUNS" -ge 1 ] || { echo "bench: BENCH_RUNS must be >= 1" >&2; exit 2; }
+
+say() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+
+# ------------------------------------------------------------ processes
+BROKER_PID=
+LIVE_PID=
+CUR_PID=
+cleanup() {
+    trap - EXIT INT TERM
+    for p in $CUR_PID $LIVE_PID; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in $CUR_PID $LIVE_PID; do
+        i=0
+        while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do i=$((i + 1)); sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    stop_broker
+    if [ "$KEEP" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'say interrupted; exit 130' INT TERM
+
+# runs "$@" in the background and waits for it, so that a signal reaches the
+# trap at once; returns its status
+run_wait() {
+    "$@" &
+    CUR_PID=$!
+    rc=0
+    wait "$CUR_PID" || rc=$?
+    CUR_PID=
+    return $rc
+}
+
+start_broker() { # PARTITIONS DIR
+    mkdir -p "$2"
+    rm -f "$2/bootstrap.txt"
+    "$BIN/opsledger" broker --partitions "$1" --bootstrap-file "$2/bootstrap.txt" >/dev/null 2>"$2/broker.log" &
+    BROKER_PID=$!
+    i=0
+    while [ ! -s "$2/bootstrap.txt" ]; do
+        i=$((i + 1))
+        kill -0 "$BROKER_PID" 2>/dev/null || die "the broker exited (see $2/broker.log)"
+        [ $i -le 600 ] || die "the broker did not start in 60 s (see $2/broker.log)"
+        sleep 0.1
+    done
+    OPSLEDGER_BROKERS=$(cat "$2/bootstrap.txt")
+    export OPSLEDGER_BROKERS
+    say "broker at $OPSLEDGER_BROKERS, $1 partitions per topic"
+}
+
+stop_broker() {
+    [ -n "$BROKER_PID" ] || return 0
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    i=0
+    while kill -0 "$BROKER_PID" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -le 100 ] || { kill -KILL "$BROKER_PID" 2>/dev/null || true; break; }
+        sleep 0.1
+    done
+    wait "$BROKER_PID" 2>/dev/null || true
+    BROKER_PID=
+}
+
+# ------------------------------------------------------------ samples
+# sample ROW FIGURE UNIT OP TARGET VALUE
+sample() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$SAMPLES"; }
+field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2"; } # field NAME FILE (key=value line)
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "nan") printf "%.6f", a / b; else print "nan" }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s + 0 > 0) printf "%.1f", n / s; else print "nan" }'; }
+
+# ------------------------------------------------------------ helpers
+rm -rf "$WORK" "$LOG" "$SAMPLES" "$SETUP" "$NOTES"
+mkdir -p "$HB" "$WORK" "$LOG"
+: >"$SAMPLES"
+: >"$NOTES"
+PKGS="rdkafka avro-c lmdb jansson libcrypto"
+CFLAGS_B="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Icommon $(pkg-config --cflags $PKGS)"
+LIBS_B="$BUILD/lib/libopsledger.a $(pkg-config --libs $PKGS) -lpthread -lm"
+for p in raw_consume paced_produce rsswrap; do
+    # shellcheck disable=SC2086
+    cc $CFLAGS_B -o "$HB/$p" "tests/bench/$p.c" $LIBS_B || die "cannot compile tests/bench/$p.c"
+done
+
+# count_lines DIR TOPIC...: records of these topics in DIR/<topic>.jsonl
+count_lines() {
+    d=$1
+    shift
+    t=0
+    for tp in "$@"; do
+        [ -s "$d/$tp.jsonl" ] && t=$((t + $(grep -c . "$d/$tp.jsonl")))
+    done
+    echo $t
+}
+
+# generate PEOPLE WEEKS DIR
+generate() {
+    mkdir -p "$(dirname "$3")"
+    eng=$(($1 / 8))
+    [ $eng -ge 6 ] || eng=6
+    "$BIN/opsledger" generate --people "$1" --engagements $eng --weeks "$2" --seed "$SEED" \
+        --end-week "$END_WEEK" --out "$3" >/dev/null 2>"$3.log" || die "generate (see $3.log)"
+}
+
+# shape M: "PEOPLE WEEKS" giving about M records (calibrated below)
+shape() {
+    awk -v m="$1" -v base="$CAL_BASE" -v pw="$CAL_PW" -v people="$PEOPLE" 'BEGIN {
+        w = int((m - base) / pw + 0.5)
+        if (w < 1) { w = 1; p = int(people * m / (base + pw) + 0.5); if (p < 20) p = 20 }
+        else if (w > 260) { w = 260; p = int(people * m / (base + 260 * pw) + 0.5) }
+        else p = people
+        print p, w }'
+}
+
+# partitions BYTES LINES (of timesheet.entry, the largest topic, as JSON):
+# per-topic partition count so that no partition keeps more than ~3 MiB of
+# Avro (about 40 % of the JSON; the mock broker drops the oldest message sets
+# past 5 MiB), with room for the skew of key hashing
+partitions() {
+    awk -v bytes="$1" -v lines="$2" 'BEGIN {
+        p = int(bytes * 0.4 / (3 * 1048576)) + 1
+        q = int(lines / 40000) + 1
+        if (q > p) p = q
+        if (p < 8) p = 8
+        if (p > 1024) p = 1024
+        print p }'
+}
+ts_size() { cat "$@" | wc -c; }
+ts_lines() { cat "$@" | grep -c . || true; }
+
+# load DIR: every input topic of DIR into the broker; timesheet.entry (most
+# of the records) by two producers in parallel, split by person so that every
+# key keeps its order. The producers batch up to 1 MB per partition: the mock
+# broker answers a Fetch with ONE message set per partition, so the rate any
+# consumer reads at is proportional to the producer's batch size (with the
+# default linger.ms=5 a 2,000,000-record load reads at ~30,000 records/s);
+# 1 MB batches make it behave like a real broker (up to
+# max.partition.fetch.bytes per partition and fetch)
+PRODUCE_X="-X linger.ms=1000 -X batch.num.messages=1000000 -X batch.size=1000000 -X queue.buffering.max.messages=2000000"
+load() {
+    d=$1
+    : >"$d/ts.0.jsonl"
+    : >"$d/ts.1.jsonl"
+    awk -v a="$d/ts.0.jsonl" -v b="$d/ts.1.jsonl" '{
+        if (match($0, /"person_id":"[^"]*"/)) { s = substr($0, RSTART + 15, RLENGTH - 16); h = 0
+            for (i = 1; i <= length(s); i++) h = (h * 31 + index("0123456789abcdefghijklmnopqrstuvwxyz-", substr(s, i, 1))) % 65521 }
+        print > (h % 2 ? b : a) }' "$d/timesheet.entry.jsonl"
+    pids=
+    for part in 0 1; do
+        "$BIN/opsledger" produce timesheet.entry --file "$d/ts.$part.jsonl" $PRODUCE_X 2>"$LOG/produce.ts.$part.log" &
+        pids="$pids $!"
+    done
+    for t in $ALL_TOPICS; do
+        [ "$t" = timesheet.entry ] && continue
+        [ -s "$d/$t.jsonl" ] || continue
+        "$BIN/opsledger" produce "$t" --file "$d/$t.jsonl" $PRODUCE_X 2>"$LOG/produce.$t.log" || die "produce $t (see $LOG/produce.$t.log)"
+    done
+    for p in $pids; do wait "$p" || die "produce timesheet.entry (see $LOG/produce.ts.*.log)"; done
+    rm -f "$d/ts.0.jsonl" "$d/ts.1.jsonl"
+}
+
+# svc_run SVC DATADIR RESULTFILE: one service from offset 0 to caught up
+svc_run() {
+    run_wait "$HB/rsswrap" "$3" "$TMO" "$BIN/opsledger-$1" run --stop-at-end --data-dir "$2" -o batch_max="$BATCH" \
+        2>"$LOG/$1.$(basename "$2").log" || die "opsledger-$1 run failed (see $LOG/$1.$(basename "$2").log)"
+}
+
+# offsets_sum SVC DIR [TOPIC...]: the sum of the next offsets the service
+# stored (all topics, or only these): the records it had to read
+offsets_sum() {
+    svc=$1 dir=$2
+    shift 2
+    "$BIN/opsledger" status "$svc" --db "$dir" 2>/dev/null | awk -v only="$*" '
+        BEGIN { n = split(only, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+        $1 ~ /^offset\// { split($1, k, "/"); if (n == 0 || (k[2] in want)) s += $2 }
+        END { print s + 0 }'
+}
+counter() { "$BIN/opsledger" status "$1" --db "$2" 2>/dev/null | awk -v c="$3" '$1 == c { print $2 }'; }
+# base_inputs SVC DIR: the input topics of the data set the service consumed
+base_inputs() {
+    "$BIN/opsledger" status "$1" --db "$2" 2>/dev/null | awk -v all="$ALL_TOPICS" '
+        BEGIN { n = split(all, a, " "); for (i = 1; i <= n; i++) base[a[i]] = 1 }
+        $1 ~ /^offset\// { split($1, k, "/"); if ((k[2] in base) && !(k[2] in seen)) { seen[k[2]] = 1; printf "%s ", k[2] } }'
+}
+
+# check_records SVC DBDIR EXPECTED_BASE_RECORDS: sets READ to the records
+# the service read. Dies when it did not reach the end of the generated input
+# topics or left outbox rows unpublished; notes when the broker had dropped
+# old records of a derived topic it reads (the archive reads some)
+check_records() {
+    got=$(counter "$1" "$2" records)
+    base=$(offsets_sum "$1" "$2" $(base_inputs "$1" "$2"))
+    all=$(offsets_sum "$1" "$2")
+    [ "$base" -eq "$3" ] || die "$1 reached offsets summing to $base in the input topics, expected $3"
+    if [ "${got:-0}" -ne "$all" ]; then
+        [ "${got:-0}" -ge "$3" ] || die "$1 read ${got:-0} records of $3: records were lost to the broker's retention (raise BENCH_PARTITIONS)"
+        echo "note: $1 read ${got:-0} of the $all records its offsets span: the broker had dropped old derived records" >>"$NOTES"
+    fi
+    depth=$(counter "$1" "$2" outbox_depth)
+    [ "${depth:-0}" -eq 0 ] || die "$1 stopped with $depth unpublished outbox rows"
+    READ=${got:-0}
+}
+
+secs() { field wall_s "$1"; }
+mib() { awk -v k="$(field "$2" "$1")" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# ------------------------------------------------------------ calibration
+say "calibrating the generator ($PEOPLE people)"
+generate "$PEOPLE" 2 "$WORK/cal2"
+generate "$PEOPLE" 4 "$WORK/cal4"
+c2=$(count_lines "$WORK/cal2" $ALL_TOPICS)
+c4=$(count_lines "$WORK/cal4" $ALL_TOPICS)
+CAL_PW=$(((c4 - c2) / 2))
+CAL_BASE=$((c2 - 2 * CAL_PW))
+rm -rf "$WORK/cal2" "$WORK/cal4" "$WORK"/cal*.log
+
+# ================================================================ phase A
+set -- $(shape "$N")
+A_PEOPLE=$1 A_WEEKS=$2
+A=$WORK/a
+say "phase A: generating $A_PEOPLE people x $A_WEEKS weeks (seed $SEED)"
+generate "$A_PEOPLE" "$A_WEEKS" "$A/input"
+A_TOTAL=$(count_lines "$A/input" $ALL_TOPICS)
+P_A=${BENCH_PARTITIONS:-$(partitions "$(ts_size "$A/input/timesheet.entry.jsonl")" "$(ts_lines "$A/input/timesheet.entry.jsonl")")}
+start_broker "$P_A" "$A/broker"
+t0=$(date +%s)
+load "$A/input"
+say "loaded $A_TOTAL records in $(($(date +%s) - t0)) s"
+
+cat >"$SETUP" <<EOF
+opsledger bench: N=$N requested, $A_TOTAL records generated ($A_PEOPLE people x $A_WEEKS weeks to $END_WEEK, seed $SEED),
+$P_A partitions per topic, batch_max=$BATCH, $RUNS runs per figure; $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ)
+command: sh scripts/bench.sh $(basename "$BUILD") $N $SEED  (BENCH_SCALE=$SCALE BENCH_RUNS=$RUNS BENCH_MEM_RUNS=$MEM_RUNS)
+EOF
+
+# a first raw read checks that the broker kept every record (and warms it)
+"$HB/raw_consume" "$OPSLEDGER_BROKERS" "$(echo $ALL_TOPICS | tr ' ' ',')" >"$WORK/raw.check" 2>"$LOG/raw.check.log" ||
+    die "raw consumer (see $LOG/raw.check.log)"
+got=$(field records "$WORK/raw.check")
+[ "$got" -eq "$A_TOTAL" ] || die "the broker holds $got of $A_TOTAL records: raise BENCH_PARTITIONS (now $P_A)"
+
+for r in $(seq "$RUNS"); do
+    say "run $r/$RUNS: raw consumer"
+    run_wait "$HB/rsswrap" "$WORK/raw.$r" "$TMO" "$HB/raw_consume" "$OPSLEDGER_BROKERS" "$(echo $ALL_TOPICS | tr ' ' ',')" \
+        >"$WORK/raw.$r.out" 2>"$LOG/raw.$r.log" || die "raw consumer (see $LOG/raw.$r.log)"
+    [ "$(field records "$WORK/raw.$r.out")" -eq "$A_TOTAL" ] || die "raw consumer read $(field records "$WORK/raw.$r.out") records"
+    raw_rate=$(rate "$A_TOTAL" "$(secs "$WORK/raw.$r")")
+    sample raw "all 10 input topics from offset 0" records/s - - "$raw_rate"
+    for s in $SERVICES; do
+        say "run $r/$RUNS: $s"
+        d=$A/run$r
+        svc_run "$s" "$d" "$WORK/$s.$r"
+        check_records "$s" "$d/$s" "$(count_lines "$A/input" $(base_inputs "$s" "$d/$s"))"
+        n=$READ
+        v=$(rate "$n" "$(secs "$WORK/$s.$r")")
+        sample "$s" "offset 0 to caught up" records/s - - "$v"
+        echo "$s run $r: $n records in $(secs "$WORK/$s.$r") s, peak RSS $(mib "$WORK/$s.$r" maxrss_kb) MiB" >>"$NOTES"
+        sample "$s" "ratio to raw" x ">=" 0.5 "$(div "$v" "$raw_rate")"
+    done
+    [ "$r" -eq 1 ] || rm -rf "$A/run$r"
+done
+
+# ------------------------------------------------------------ replay
+for s in utilisation billing; do
+    for r in $(seq "$RUNS"); do
+        say "replay $s, run $r/$RUNS"
+        rm -rf "$WORK/replay.$s"
+        run_wait "$HB/rsswrap" "$WORK/replay.$s.$r" "$TMO" "$BIN/opsledger" replay "$s" --as-of 2100-01-01T00:00:00Z \
+            --out "$WORK/replay.$s" --data-dir "$A/run1" 2>"$LOG/replay.$s.$r.log" || die "replay $s (see $LOG/replay.$s.$r.log)"
+        n=$(counter "$s" "$WORK/replay.$s" records)
+        sample "replay $s" "archive to projection" records/s ">=" 1000000 "$(rate "$n" "$(secs "$WORK/replay.$s.$r")")"
+        echo "replay $s run $r: $n records in $(secs "$WORK/replay.$s.$r") s" >>"$NOTES"
+    done
+    rm -rf "$WORK/replay.$s"
+done
+
+# ------------------------------------------------------------ query
+QW=$END_WEEK
+BW=$("$BIN/opsledger" week "$END_WEEK" -2) # the last CLOSED week of the generated finance periods
+report_people=$(grep -c . "$A/input/hr.person.jsonl")
+for r in $(seq $((RUNS > 5 ? RUNS : 5))); do
+    for q in util1 util6 billing; do
+        case $q in
+        util1) set -- report utilisation --from "$QW" --to "$QW" ;;
+        util6) set -- report utilisation --to "$QW" ;;
+        billing) set -- report billing --week "$BW" ;;
+        esac
+        run_wait "$HB/rsswrap" "$WORK/q.$q.$r" 60 "$BIN/opsledger" "$@" --data-dir "$A/run1" >"$WORK/q.$q.out" 2>&1 ||
+            die "opsledger $* failed: $(head -3 "$WORK/q.$q.out")"
+        ms=$(awk -v s="$(secs "$WORK/q.$q.$r")" 'BEGIN { printf "%.3f", s * 1000 }')
+        case $q in
+        util1) sample "query" "report utilisation --from $QW --to $QW, $A_PEOPLE people" ms "<=" 50 "$ms" ;;
+        util6) sample "query" "report utilisation --to $QW (6 weeks)" ms - - "$ms" ;;
+        billing) sample "query" "report billing --week $BW" ms "<=" 50 "$ms" ;;
+        esac
+    done
+done
+[ "$(wc -l <"$WORK/q.util1.out")" -gt 3 ] || die "report utilisation printed nothing: $(cat "$WORK/q.util1.out")"
+
+# ------------------------------------------------------------ latency
+LAT_LOG=$LOG/latency
+mkdir -p "$LAT_LOG"
+k=0
+for lb in $LAT_BATCHES; do
+    for r in $(seq "$RUNS"); do
+        k=$((k + 1))
+        wk=$("$BIN/opsledger" week "$END_WEEK" $((k + 1))) # a week no other entry is in
+        say "latency: $LAT_RATE records/s for $LAT_SECS s, batch_max=$lb, run $r/$RUNS (entries in $wk)"
+        "$BIN/opsledger-utilisation" run --data-dir "$A/run1" -o batch_max="$lb" 2>"$LAT_LOG/svc.$k.log" &
+        LIVE_PID=$!
+        i=0
+        until grep -q 'assigned' "$LAT_LOG/svc.$k.log"; do
+            i=$((i + 1))
+            kill -0 "$LIVE_PID" 2>/dev/null || die "opsledger-utilisation exited (see $LAT_LOG/svc.$k.log)"
+            [ $i -le 300 ] || die "opsledger-utilisation did not start in 30 s"
+            sleep 0.1
+        done
+        sleep 2
+        rc=0
+        run_wait "$HB/paced_produce" --brokers "$OPSLEDGER_BROKERS" --schemas "$ROOT/schemas" --people "$A_PEOPLE" \
+            --week "$wk" --occurred-week "$END_WEEK" --rate "$LAT_RATE" --seconds "$LAT_SECS" --tag "b$lb-r$r" \
+            >"$WORK/lat.$k" 2>"$LAT_LOG/probe.$k.log" || rc=$?
+        kill -TERM "$LIVE_PID" 2>/dev/null || true
+        i=0
+        while kill -0 "$LIVE_PID" 2>/dev/null; do
+            i=$((i + 1))
+            [ $i -le 300 ] || { kill -KILL "$LIVE_PID" 2>/dev/null || true; break; }
+            sleep 0.1
+        done
+        wait "$LIVE_PID" 2>/dev/null || true
+        LIVE_PID=
+        [ -s "$WORK/lat.$k" ] || die "latency probe failed (see $LAT_LOG/probe.$k.log)"
+        [ $rc -eq 0 ] || say "latency probe: $(cat "$WORK/lat.$k")"
+        sample "latency batch_max=$lb" "p50 produce -> PERSON row readable" ms - - "$(field p50_ms "$WORK/lat.$k")"
+        sample "latency batch_max=$lb" "p99 produce -> PERSON row readable" ms "<=" 100 "$(field p99_ms "$WORK/lat.$k")"
+    done
+done
+stop_broker
+[ "$KEEP" = 1 ] || rm -rf "$A/run1" "$A/input"
+
+# ================================================================ phase B
+if [ "$SCALE" -gt 1 ]; then
+    M=$((N * SCALE))
+    set -- $(shape "$M")
+    B_PEOPLE=$1 B_WEEKS=$2
+    B=$WORK/b
+    say "phase B: generating $B_PEOPLE people x $B_WEEKS weeks (about $M records)"
+    generate "$B_PEOPLE" "$B_WEEKS" "$B/input"
+    B_TOTAL=$(count_lines "$B/input" $ALL_TOPICS)
+    # the instant T by which N records have occurred: the N-th occurred_at
+    mkdir -p "$B/ts" "$B/head" "$B/tail"
+    for t in $ALL_TOPICS; do
+        [ -s "$B/input/$t.jsonl" ] || continue
+        sed -n 's/.*"occurred_at":"\([^"]*\)".*/\1/p' "$B/input/$t.jsonl" | sort >"$B/ts/$t"
+    done
+    T=$(sort -m "$B/ts"/* | sed -n "${N}{p;q}")
+    rm -rf "$B/ts"
+    for t in $ALL_TOPICS; do
+        [ -s "$B/input/$t.jsonl" ] || continue
+        awk -v T="$T" -v h="$B/head/$t.jsonl" -v tl="$B/tail/$t.jsonl" '{
+            ts = ""; if (match($0, /"occurred_at":"[^"]*"/)) ts = substr($0, RSTART + 15, RLENGTH - 16)
+            if (ts <= T) print > h; else print > tl }' "$B/input/$t.jsonl"
+        touch "$B/head/$t.jsonl" "$B/tail/$t.jsonl"
+    done
+    [ "$KEEP" = 1 ] || rm -rf "$B/input"
+    B_HEAD=$(count_lines "$B/head" $ALL_TOPICS)
+    P_B=${BENCH_PARTITIONS_B:-$(partitions "$(ts_size "$B/head/timesheet.entry.jsonl" "$B/tail/timesheet.entry.jsonl")" \
+        "$(ts_lines "$B/head/timesheet.entry.jsonl" "$B/tail/timesheet.entry.jsonl")")}
+    echo "memory: $B_TOTAL records ($B_PEOPLE people x $B_WEEKS weeks), the first $B_HEAD (occurred_at <= $T) for 'at N'; $P_B partitions" >>"$SETUP"
+    start_broker "$P_B" "$B/broker"
+    for stage in head all; do
+        if [ $stage = head ]; then
+            say "phase B: loading the $B_HEAD records up to $T"
+            load "$B/head"
+        else
+            say "phase B: loading the other $((B_TOTAL - B_HEAD)) records"
+            load "$B/tail"
+        fi
+        for r in $(seq "$MEM_RUNS"); do
+            for s in $SERVICES; do
+                say "memory $stage, run $r/$MEM_RUNS: $s"
+                d=$B/$stage.$r
+                svc_run "$s" "$d" "$WORK/mem.$stage.$s.$r"
+                n=$(count_lines "$B/head" $(base_inputs "$s" "$d/$s"))
+                [ $stage = head ] || n=$((n + $(count_lines "$B/tail" $(base_inputs "$s" "$d/$s"))))
+                check_records "$s" "$d/$s" "$n"
+                n=$READ
+                echo "memory $stage $s run $r: $n records in $(secs "$WORK/mem.$stage.$s.$r") s, peak RSS $(mib "$WORK/mem.$stage.$s.$r" maxrss_kb) MiB" >>"$NOTES"
+                rm -rf "$d"
+            done
+        done
+    done
+    stop_broker
+    for s in $SERVICES; do
+        for r in $(seq "$MEM_RUNS"); do
+            a=$(mib "$WORK/mem.head.$s.$r" maxrss_kb)
+            b=$(mib "$WORK/mem.all.$s.$r" maxrss_kb)
+            sample "memory $s" "peak RSS at N ($B_HEAD records)" MiB - - "$a"
+            sample "memory $s" "peak RSS at ${SCALE}xN ($B_TOTAL records)" MiB - - "$b"
+            sample "memory $s" "RSS ${SCALE}xN / RSS N" x "<" 1.2 "$(div "$b" "$a")"
+            sample "memory $s" "peak anonymous RSS at N" MiB - - "$(mib "$WORK/mem.head.$s.$r" anon_peak_kb)"
+            sample "memory $s" "peak anonymous RSS at ${SCALE}xN" MiB - - "$(mib "$WORK/mem.all.$s.$r" anon_peak_kb)"
+        done
+    done
+else
+    echo "memory: skipped (BENCH_SCALE=$SCALE)" >>"$SETUP"
+fi
+
+# ------------------------------------------------------------ the table
+echo
+python3 tests/bench/summarize.py "$SAMPLES" "$OUT/results.csv" "$SETUP" | tee "$OUT/results.txt"
+echo "details: $NOTES; logs: $LOG"
