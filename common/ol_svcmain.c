@@ -1,5 +1,6 @@
 /* ol_svcmain — see ol_svcmain.h. */
 #include "ol_svcmain.h"
+#include "ol_kafka.h"
 #include "ol_log.h"
 
 #include <lmdb.h>
@@ -35,7 +36,7 @@ static void usage(const ol_service *svc, const ol_verb *verbs)
     fprintf(stderr,
             "usage: opsledger-%s <verb> [args] [common options]\n"
             "  run [--stop-at-end] [--db DIR]   consume, fold and publish until stopped\n"
-            "  status [--db DIR]                counters, offsets and outbox depth\n"
+            "  status [--lag] [--db DIR]        counters, offsets, outbox depth; --lag asks the broker\n"
             "  dump [--db DIR]                  canonical dump of the projection\n"
             "  replay --as-of T --out DIR [--emit FILE] [--archive DIR]   rebuild from the audit archive\n"
             "  replay --from-kafka --out DIR [--emit FILE]               rebuild from the topics\n",
@@ -87,7 +88,48 @@ static int dump(const ol_service *svc, ol_store *st)
     return rc ? 1 : 0;
 }
 
-static int status(const ol_service *svc, ol_store *st)
+/* consumer lag: the topic's end offset (from the broker) minus the next
+ * offset the service will read (from LMDB), per topic and in total */
+static void print_lag(MDB_txn *txn, ol_store *st, const ol_config *cfg)
+{
+    char err[512];
+    MDB_cursor *c;
+    MDB_val k, v;
+    rd_kafka_t *rk = ol_kafka_consumer(cfg, "opsledger-status", 0, err, sizeof err);
+    int64_t total = 0;
+    int ok = 1;
+    if (!rk) {
+        printf("  %-40s unknown (%s)\n", "consumer_lag", err);
+        return;
+    }
+    if (mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c) == 0) {
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ok; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            char name[300], topic[256];
+            int partition;
+            int64_t lo, hi;
+            if (v.mv_size != 8 || k.mv_size >= sizeof name)
+                continue;
+            memcpy(name, k.mv_data, k.mv_size);
+            name[k.mv_size] = '\0';
+            if (sscanf(name, "offset/%255[^/]/%d", topic, &partition) != 2)
+                continue;
+            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, partition, &lo, &hi, 3000);
+            if (e) {
+                printf("  %-40s unknown (%s: %s)\n", "consumer_lag", topic, rd_kafka_err2str(e));
+                ok = 0;
+                break;
+            }
+            int64_t next = (int64_t)ol_be64(v.mv_data);
+            total += hi > next ? hi - next : 0;
+        }
+        mdb_cursor_close(c);
+    }
+    if (ok)
+        printf("  %-40s %lld\n", "consumer_lag", (long long)total);
+    rd_kafka_destroy(rk);
+}
+
+static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int lag)
 {
     MDB_txn *txn;
     MDB_cursor *c;
@@ -108,6 +150,8 @@ static int status(const ol_service *svc, ol_store *st)
     }
     if (mdb_stat(txn, ol_store_dbi(st, "outbox"), &ost) == 0)
         printf("  %-40s %zu\n", "outbox_depth", ost.ms_entries);
+    if (lag)
+        print_lag(txn, st, cfg);
     mdb_txn_abort(txn);
     return 0;
 }
@@ -192,7 +236,8 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
             rc = 1;
             goto out;
         }
-        rc = !strcmp(verb, "dump") ? dump(svc, &st) : status(svc, &st);
+        int lag = argc > 2 && !strcmp(argv[2], "--lag");
+        rc = !strcmp(verb, "dump") ? dump(svc, &st) : status(svc, &st, &cfg, lag);
         ol_store_close(&st);
         goto out;
     }

@@ -33,6 +33,8 @@ cat >"$IN/amend.jsonl" <<J
 {$(ev t-P1-13-r2 2),"entry_id":"E-P1-13","person_id":"P1","engagement_id":"G1","activity":"DELIVERY","work_date":"2026-11-13","minutes":225,"status":"APPROVED"}
 J
 
+echo "{$(ev t-lag 1),\"entry_id\":\"E-lag\",\"person_id\":\"P1\",\"engagement_id\":\"G1\",\"activity\":\"DELIVERY\",\"work_date\":\"2026-11-16\",\"minutes\":60,\"status\":\"SUBMITTED\"}" >"$IN/lag.jsonl"
+
 for s in archive utilisation billing; do
     "$BIN/opsledger-$s" run --data-dir "$D" >"$E2E_TMP/$s.log" 2>&1 </dev/null 3>&- 4>&- &
     _track $!
@@ -137,6 +139,11 @@ for s in utilisation billing; do
     check "$s replayed as of now equals the live projection" cmp -s "$E2E_TMP/now-$s.txt" "$E2E_TMP/live-$s-end.txt"
 done
 check "the archive's hash chain verifies" run_ol "$E2E_TMP/v.out" "$E2E_TMP/v.err" verify --data-dir "$D"
+
+# consumer lag: one record produced while the services are stopped
+run_ol "$E2E_TMP/p.out" "$E2E_TMP/p.err" produce timesheet.entry --file "$IN/lag.jsonl" || fail "produce one more"
+lag=$("$BIN/opsledger" status utilisation --lag --data-dir "$D" 2>/dev/null | awk '$1=="consumer_lag"{print $2}')
+check "status --lag shows the one record not yet folded (got '$lag')" test "$lag" = 1
 
 stop_broker
 e2e_finish
