@@ -390,6 +390,8 @@ int gs_flush(gen_sink *s, int64_t bound)
     size_t k = 0;
     if (!s->f)
         return -1;
+    if (s->n == 0)
+        return ferror(s->f) ? -1 : 0; /* nothing buffered (and qsort(NULL, 0) is undefined) */
     qsort(s->recs, s->n, sizeof *s->recs, rec_cmp);
     while (k < s->n && s->recs[k].ts < bound) {
         fwrite(s->arena + s->recs[k].off, 1, s->recs[k].len, s->f);
