@@ -43,7 +43,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         rt->opts.batch_max = 5000;
     if (rt->opts.poll_timeout_ms <= 0)
         rt->opts.poll_timeout_ms = 100;
-    if (ol_config_get_i64(cfg, "map_size", svc->map_size ? svc->map_size : 1LL << 30, &map_bytes, err, errlen))
+    if (ol_config_get_i64(cfg, "map_size", svc->map_size ? svc->map_size : 16LL << 30, &map_bytes, err, errlen))
         goto fail;
 
     for (size_t i = 0; i < sizeof rt_dbs / sizeof rt_dbs[0]; i++)

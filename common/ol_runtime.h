@@ -86,7 +86,7 @@ typedef struct ol_service {
     /* raw services (the archive) get every record as it came, undecoded,
      * instead of apply(): no validation, dedupe or dead letters */
     int (*raw)(ol_fold_ctx *ctx, const ol_record *rec);
-    int64_t map_size; /* default LMDB map size when config has none (0: 1 GiB) */
+    int64_t map_size; /* default LMDB map size when config has none (0: 16 GiB) */
 } ol_service;
 
 /* ---- for services, inside apply/flush */

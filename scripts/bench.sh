@@ -38,6 +38,7 @@
 #   BENCH_PEOPLE [5000]  BENCH_END_WEEK [2026-W47]
 #   BENCH_KEEP [0]              1 keeps BUILD/bench/work (data, projections) afterwards
 #   BENCH_TIMEOUT [1800]        per-command limit in seconds
+#   BENCH_MAP_SIZE [64G]        -o map_size of every service (the default 1G is full at ~2M records)
 # Needs a quiet machine: the figures are only comparable when nothing else runs.
 set -eu
 
@@ -55,6 +56,7 @@ PEOPLE=${BENCH_PEOPLE:-5000}
 END_WEEK=${BENCH_END_WEEK:-2026-W47}
 KEEP=${BENCH_KEEP:-0}
 TMO=${BENCH_TIMEOUT:-1800}
+MAP=${BENCH_MAP_SIZE:-64G} # the 1G default map is full at ~2,000,000 records (utilisation)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -248,7 +250,7 @@ load() {
 
 # svc_run SVC DATADIR RESULTFILE: one service from offset 0 to caught up
 svc_run() {
-    run_wait "$HB/rsswrap" "$3" "$TMO" "$BIN/opsledger-$1" run --stop-at-end --data-dir "$2" -o batch_max="$BATCH" \
+    run_wait "$HB/rsswrap" "$3" "$TMO" "$BIN/opsledger-$1" run --stop-at-end --data-dir "$2" -o batch_max="$BATCH" -o map_size="$MAP" \
         2>"$LOG/$1.$(basename "$2").log" || die "opsledger-$1 run failed (see $LOG/$1.$(basename "$2").log)"
 }
 
@@ -352,7 +354,7 @@ for s in utilisation billing; do
     for r in $(seq "$RUNS"); do
         say "replay $s, run $r/$RUNS"
         rm -rf "$WORK/replay.$s"
-        run_wait "$HB/rsswrap" "$WORK/replay.$s.$r" "$TMO" "$BIN/opsledger" replay "$s" --as-of 2100-01-01T00:00:00Z \
+        run_wait "$HB/rsswrap" "$WORK/replay.$s.$r" "$TMO" "$BIN/opsledger" replay "$s" --as-of 2100-01-01T00:00:00Z -o map_size="$MAP" \
             --out "$WORK/replay.$s" --data-dir "$A/run1" 2>"$LOG/replay.$s.$r.log" || die "replay $s (see $LOG/replay.$s.$r.log)"
         n=$(counter "$s" "$WORK/replay.$s" records)
         sample "replay $s" "archive to projection" records/s ">=" 1000000 "$(rate "$n" "$(secs "$WORK/replay.$s.$r")")"
@@ -393,7 +395,7 @@ for lb in $LAT_BATCHES; do
         k=$((k + 1))
         wk=$("$BIN/opsledger" week "$END_WEEK" $((k + 1))) # a week no other entry is in
         say "latency: $LAT_RATE records/s for $LAT_SECS s, batch_max=$lb, run $r/$RUNS (entries in $wk)"
-        "$BIN/opsledger-utilisation" run --data-dir "$A/run1" -o batch_max="$lb" 2>"$LAT_LOG/svc.$k.log" &
+        "$BIN/opsledger-utilisation" run --data-dir "$A/run1" -o batch_max="$lb" -o map_size="$MAP" 2>"$LAT_LOG/svc.$k.log" &
         LIVE_PID=$!
         i=0
         until grep -q 'assigned' "$LAT_LOG/svc.$k.log"; do
