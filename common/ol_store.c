@@ -203,6 +203,26 @@ int ol_meta_add_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t delta)
     return rc ? rc : ol_meta_put_i64(txn, meta, name, cur + delta);
 }
 
+int ol_named_get_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 4)
+        return MDB_CORRUPTED;
+    *out = ol_key_get_i32(v.mv_data);
+    return 0;
+}
+
+int ol_named_put_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t val)
+{
+    uint8_t b[4];
+    ol_put_be32(b, (uint32_t)val ^ 0x80000000u); /* as ol_key_i32: sorts by value */
+    MDB_val k = {strlen(name), (void *)name}, v = {4, b};
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
 int ol_meta_offset_get(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t *next)
 {
     char name[300];

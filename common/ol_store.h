@@ -63,6 +63,10 @@ int64_t ol_key_get_i64(const void *p);
 int ol_meta_get_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t *out); /* MDB_NOTFOUND -> *out=0, 0 */
 int ol_meta_put_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t v);
 int ol_meta_add_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t delta);
+/* a named int32 in a service's own database (window bounds and the like);
+ * get returns MDB_NOTFOUND when it was never put */
+int ol_named_get_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t *out);
+int ol_named_put_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t v);
 /* offset key: "offset/<topic>/<partition>" -> next offset to read */
 int ol_meta_offset_get(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t *next);
 int ol_meta_offset_put(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t next);

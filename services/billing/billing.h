@@ -79,7 +79,6 @@ int billing_mark_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_
 /* lines.c */
 int billing_time_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w);
 int billing_expense_line(ol_fold_ctx *ctx, const char *expense_id);
-int64_t billing_round_div(__int128 n, int64_t d); /* half away from zero; d > 0 */
 
 /* recon.c */
 int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id);

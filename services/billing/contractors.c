@@ -2,6 +2,7 @@
  * invoice whose period overlaps the weeks, with its reconciliation status,
  * discrepancies first (then by supplier, person, invoice). */
 #include "billing.h"
+#include "ol_format.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +32,6 @@ static int cmp_row(const void *a, const void *b)
     if ((c = strcmp(x->supplier, y->supplier)) || (c = strcmp(x->person, y->person)))
         return c;
     return strcmp(x->invoice, y->invoice);
-}
-
-static void money(char *buf, size_t n, int64_t minor)
-{
-    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-    snprintf(buf, n, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
-             (unsigned long long)(a % 100));
 }
 
 int billing_report_contractors(ol_store *st, int argc, char **argv)
@@ -99,9 +93,9 @@ int billing_report_contractors(ol_store *st, int argc, char **argv)
         struct inv_row *r = &rows[i];
         char fd[11], e[32], a[32], d[32];
         ol_date_format(r->r.first, fd);
-        money(e, sizeof e, r->r.expected);
-        money(a, sizeof a, r->r.invoiced);
-        money(d, sizeof d, r->r.invoiced - r->r.expected);
+        ol_fmt_money(e, sizeof e, r->r.expected);
+        ol_fmt_money(a, sizeof a, r->r.invoiced);
+        ol_fmt_money(d, sizeof d, r->r.invoiced - r->r.expected);
         printf("  %-16s %-10s %-20s %-10s %-10s %6d:%02d %6d:%02d %12s %12s %-4s %s\n", status_name(r->r.status),
                r->invoice, r->supplier, r->person, fd, r->r.logged / 60, r->r.logged % 60,
                r->r.minutes_invoiced / 60, r->r.minutes_invoiced % 60, e, a, r->currency, d);

@@ -9,21 +9,12 @@
  * a guessed rate; finance holds it. Currencies are never summed together:
  * a line has the engagement's currency. */
 #include "billing.h"
+#include "ol_rules.h"
 #include "ol_av.h"
 #include "ol_log.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int64_t billing_round_div(__int128 n, int64_t d)
-{
-    __int128 q = n / d, r = n % d;
-    if (r < 0)
-        r = -r;
-    if (2 * r >= d)
-        q += n < 0 ? -1 : 1;
-    return (int64_t)q;
-}
 
 /* the role of person on eng at day: the CONFIRMED allocation covering it
  * (the latest starting one, then the largest id, when several do), else "" */
@@ -238,7 +229,7 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
         if (!has_prev && l.approved == 0 && l.pending == 0)
             return 0;
     }
-    l.amount = billing_round_div(sum, l.minutes_per_day);
+    l.amount = ol_round_div(sum, l.minutes_per_day);
     l.priced = l.unpriced == 0;
     if ((rc = period_closed(ctx, w)) < 0)
         return -1;

@@ -7,6 +7,7 @@
  *                         and its status, discrepancies first
  * Money is printed from integer minor units (never through floating point). */
 #include "billing.h"
+#include "ol_format.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -32,13 +33,6 @@ static void view(const MDB_val *k, const MDB_val *v, struct line_view *lv)
     lv->role = p;
     p += strlen(p) + 1;
     lv->id = p;
-}
-
-static void money(char *buf, size_t n, int64_t minor)
-{
-    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-    snprintf(buf, n, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
-             (unsigned long long)(a % 100));
 }
 
 typedef int (*line_fn)(const struct line_view *lv, void *arg);
@@ -132,9 +126,9 @@ static int print_line(const struct line_view *lv, void *arg)
     char amt[32], rate[32];
     if (a->engagement && strcmp(a->engagement, lv->eng))
         return 0;
-    money(amt, sizeof amt, lv->l.amount);
+    ol_fmt_money(amt, sizeof amt, lv->l.amount);
     if (lv->l.has_rate)
-        money(rate, sizeof rate, lv->l.day_rate);
+        ol_fmt_money(rate, sizeof rate, lv->l.day_rate);
     else
         snprintf(rate, sizeof rate, "-");
     const char *kind = lv->l.kind == KIND_TIME ? "time" : "expense";
@@ -251,7 +245,7 @@ static int print_post_close(const struct line_view *lv, void *arg)
         return 0;
     if (!r->post_close++)
         printf("\nPost-close adjustments (week already invoiced: raise a credit or debit note)\n");
-    money(amt, sizeof amt, lv->l.amount);
+    ol_fmt_money(amt, sizeof amt, lv->l.amount);
     printf("  %-10s %-14s %-20s now %12s %s\n", lv->eng, lv->id, lv->bill_to, amt, lv->currency);
     return 0;
 }
@@ -292,8 +286,8 @@ static int expenses_report(ol_store *st, ol_week w)
         }
         if (any && (done || strcmp(eng, last_eng) || strcmp(sup, last_sup) || strcmp(cur, last_cur))) {
             char a[32], b[32];
-            money(a, sizeof a, sum);
-            money(b, sizeof b, recharge);
+            ol_fmt_money(a, sizeof a, sum);
+            ol_fmt_money(b, sizeof b, recharge);
             printf("  %-12s %-24s %12s %s (rechargeable approved %s)\n", last_eng, last_sup, a, last_cur, b);
             sum = recharge = 0;
         }
@@ -352,8 +346,8 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     for (size_t i = 0; i <= r->n; i++) {
         if (i == r->n || (cur[0] && strcmp(cur, r->t[i].currency))) {
             char a[32], b[32];
-            money(a, sizeof a, ct);
-            money(b, sizeof b, ce);
+            ol_fmt_money(a, sizeof a, ct);
+            ol_fmt_money(b, sizeof b, ce);
             if (cur[0])
                 printf("  %-34s %-4s %6s %12s %14s %14s\n\n", "TOTAL", cur, "", "", a, b);
             ct = ce = 0;
@@ -362,8 +356,8 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             break;
         struct total *t = &r->t[i];
         char a[32], b[32];
-        money(a, sizeof a, t->amount);
-        money(b, sizeof b, t->expenses);
+        ol_fmt_money(a, sizeof a, t->amount);
+        ol_fmt_money(b, sizeof b, t->expenses);
         printf("  %-34.34s %-4s %6d %9d:%02d %14s %14s %7d:%02d %7d:%02d%s\n", t->bill_to, t->currency, t->lines,
                t->approved / 60, t->approved % 60, a, b, t->pending / 60, t->pending % 60, t->unpriced / 60,
                t->unpriced % 60, t->unpriced ? "  <- held: no rate" : "");

@@ -12,19 +12,12 @@
  * outside tolerance); RATE_MISMATCH (minutes agree, amount outside tolerance,
  * or the invoice's currency is not the person's); MATCHED. */
 #include "billing.h"
+#include "ol_rules.h"
 #include "ol_av.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int popcount7(int v)
-{
-    int n = 0;
-    for (int i = 0; i < 7; i++)
-        n += (v >> i) & 1;
-    return n;
-}
 
 static int logged_minutes(ol_fold_ctx *ctx, const char *person, int32_t first, int32_t last, int32_t *out)
 {
@@ -80,10 +73,10 @@ int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id)
         return -1;
     if (rc == 1) {
         int32_t cap = ol_av_int(person, "weekly_capacity_minutes", 0);
-        int nwd = popcount7(ol_av_int(person, "working_days", 31));
+        int nwd = ol_working_day_count((unsigned)ol_av_int(person, "working_days", 31));
         int64_t day_cost = ol_av_long(person, "day_cost_minor", 0);
         if (cap > 0 && nwd > 0)
-            r.expected = billing_round_div((__int128)r.logged * day_cost * nwd, cap);
+            r.expected = ol_round_div((__int128)r.logged * day_cost * nwd, cap);
         rate_ok = strcmp(ol_av_str(person, "currency"), currency) == 0;
     } else {
         rate_ok = 0; /* no person yet: nothing to price against */

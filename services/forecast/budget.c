@@ -18,21 +18,12 @@
  *   run-out the first week whose cumulative spend (lines by week) plus
  *           cumulative forecast (rounded the same way) exceeds budget_minor. */
 #include "forecast.h"
+#include "ol_rules.h"
 #include "ol_av.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int64_t fc_round_div(__int128 n, int64_t d)
-{
-    __int128 q = n / d, r = n % d;
-    if (r < 0)
-        r = -r;
-    if (2 * r >= d)
-        q += n < 0 ? -1 : 1;
-    return (int64_t)q;
-}
 
 struct rate {
     int32_t from;
@@ -240,7 +231,7 @@ static void runout(struct fc_budget *b, const struct spend *lines, size_t nl, co
     __int128 num = 0;
     for (int i = 0; i < f->nweeks; i++) {
         num += f->week[i];
-        if (b->spent + fc_round_div(num, den) > b->budget) {
+        if (b->spent + ol_round_div(num, den) > b->budget) {
             b->runout = ol_week_of(f->from + 7 * i);
             b->has_runout = 1;
             return;
@@ -307,7 +298,7 @@ int fc_engagement(ol_fold_ctx *ctx, const char *eng)
     __int128 total = 0;
     for (int i = 0; i < f.nweeks; i++)
         total += f.week[i];
-    b.ftc = fc_round_div(total, den);
+    b.ftc = ol_round_div(total, den);
     b.eac = b.spent + b.ftc;
     b.unpriced_minutes = (int32_t)(f.unpriced / 100);
     runout(&b, lines, nl, &f, den);

@@ -10,6 +10,7 @@
  * an overallocation. Minutes are summed as percent x minutes over the week's
  * days and divided by 100 once per person-week, truncating. */
 #include "forecast.h"
+#include "ol_rules.h"
 
 #include <limits.h>
 #include <string.h>
@@ -56,17 +57,7 @@ int fc_eng_load(MDB_txn *txn, MDB_dbi engs, const char *eng, struct fc_eng *e)
 
 int fc_day_capacity(const struct fc_person *p, int32_t day)
 {
-    int wd = ol_weekday(day), n = 0, first = -1;
-    if (day < p->joined || day > p->left || !(p->working_days & (1u << wd)))
-        return 0;
-    for (int i = 0; i < 7; i++)
-        if (p->working_days & (1u << i)) {
-            if (first < 0)
-                first = i;
-            n++;
-        }
-    int base = p->weekly_capacity / n;
-    return base + (wd == first ? p->weekly_capacity % n : 0);
+    return ol_day_capacity(p->weekly_capacity, p->working_days, p->joined, p->left, day);
 }
 
 int fc_available_days(ol_fold_ctx *ctx, const char *person, const struct fc_person *p, int32_t first, int n,
@@ -96,7 +87,7 @@ int fc_available_days(ol_fold_ctx *ctx, const char *person, const struct fc_pers
         int32_t from = l.first > first ? l.first : first, to = l.last < last ? l.last : last;
         for (int32_t day = from; day <= to; day++) {
             int cap = fc_day_capacity(p, day);
-            int part = l.portion == PORTION_FULL ? cap : l.portion == PORTION_AM ? cap - cap / 2 : cap / 2;
+            int part = ol_leave_part(cap, l.portion);
             int32_t *a = &avail[day - first];
             *a = *a > part ? *a - part : 0; /* overlapping leave never goes below nothing */
         }

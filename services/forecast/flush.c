@@ -197,24 +197,6 @@ static int flush_org(ol_fold_ctx *ctx, ol_week w)
 }
 
 /* ------------------------------------------------------------ the horizon */
-static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t *out)
-{
-    MDB_val k = {strlen(name), (void *)name}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc == 0 && v.mv_size == 4)
-        *out = ol_key_get_i32(v.mv_data);
-    return rc;
-}
-
-static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t val)
-{
-    ol_key kv;
-    ol_key_init(&kv);
-    ol_key_i32(&kv, val);
-    MDB_val k = {strlen(name), (void *)name}, v = ol_key_val(&kv);
-    return mdb_put(txn, dbi, &k, &v, 0);
-}
-
 /* marks with tag every distinct first string of a database's keys, for
  * every horizon week (weeks = 1) or once (weeks = 0) */
 static int mark_each(ol_fold_ctx *ctx, const char *db, uint8_t tag, int weeks, ol_week h0)
@@ -265,7 +247,7 @@ static int move_horizon(ol_fold_ctx *ctx, ol_week h0)
     MDB_txn *txn = ol_fold_txn(ctx);
     MDB_dbi fm = ol_fold_dbi(ctx, "fmeta");
     int32_t was = 0;
-    int rc = meta_get(txn, fm, "horizon_first", &was);
+    int rc = ol_named_get_i32(txn, fm, "horizon_first", &was);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     if (rc == 0 && was == h0)
@@ -274,7 +256,7 @@ static int move_horizon(ol_fold_ctx *ctx, ol_week h0)
         (rc = mark_each(ctx, "open_roles", 'R', 1, h0)) || (rc = mark_each(ctx, "engs", 'E', 0, h0)) ||
         (rc = prune(ctx, "weekly", h0)) || (rc = prune(ctx, "demand", h0)))
         return rc;
-    return meta_put(txn, fm, "horizon_first", h0);
+    return ol_named_put_i32(txn, fm, "horizon_first", h0);
 }
 
 int fc_flush(ol_fold_ctx *ctx)

@@ -114,7 +114,6 @@ int fc_row_del(MDB_txn *txn, MDB_dbi weekly, ol_week w, int scope, const char *i
 
 /* budget.c: ops.forecast.engagement */
 int fc_engagement(ol_fold_ctx *ctx, const char *eng);
-int64_t fc_round_div(__int128 n, int64_t d); /* half away from zero; d > 0 */
 
 /* demand.c: ops.forecast.demand */
 int fc_demand(ol_fold_ctx *ctx, const char *role, ol_week w);
@@ -124,7 +123,5 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg);
 int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg);
 int fc_report_budgets(ol_store *st, int argc, char **argv);
 int fc_report_demand(ol_store *st, int argc, char **argv);
-void fc_money(char *buf, size_t n, int64_t minor);
-void fc_hours(char *buf, size_t n, int64_t minutes);
 
 #endif

@@ -10,33 +10,12 @@
  * Minutes are printed as hours with one decimal (truncated), money from
  * integer minor units, percentages from basis points: never floating point. */
 #include "forecast.h"
+#include "ol_format.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void fc_money(char *buf, size_t n, int64_t minor)
-{
-    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-    snprintf(buf, n, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
-             (unsigned long long)(a % 100));
-}
-
-void fc_hours(char *buf, size_t n, int64_t minutes)
-{
-    uint64_t a = minutes < 0 ? (uint64_t)0 - (uint64_t)minutes : (uint64_t)minutes;
-    snprintf(buf, n, "%s%llu.%llu", minutes < 0 ? "-" : "", (unsigned long long)(a / 60),
-             (unsigned long long)(a % 60 * 10 / 60));
-}
-
-static void pct(char *buf, size_t n, int has, int32_t bp)
-{
-    if (!has)
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, "%d.%02d%%", bp / 100, bp % 100);
-}
 
 static const char *scope_name(int s) { return s == SCOPE_PERSON ? "person" : s == SCOPE_TEAM ? "team" : "org"; }
 
@@ -107,12 +86,12 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             continue;
         ol_week_format(w, wk);
         if (!strcmp(format, "table")) {
-            fc_hours(a, sizeof a, r.available);
-            fc_hours(l, sizeof l, r.allocated);
-            fc_hours(p, sizeof p, r.proposed);
-            fc_hours(b, sizeof b, r.billable);
-            fc_hours(h, sizeof h, r.bench);
-            pct(u, sizeof u, r.has_bp, r.bp);
+            ol_fmt_hours(a, sizeof a, r.available);
+            ol_fmt_hours(l, sizeof l, r.allocated);
+            ol_fmt_hours(p, sizeof p, r.proposed);
+            ol_fmt_hours(b, sizeof b, r.billable);
+            ol_fmt_hours(h, sizeof h, r.bench);
+            ol_fmt_bp(u, sizeof u, r.has_bp, r.bp);
             printf("%-7s %-14s %-14s %-8s %8s %8s %8s %8s %8s %8s %s\n", scope_name(scope), id, rt, wk, a, l, p, b,
                    u, h, r.over ? "OVER" : "");
         } else if (!strcmp(format, "csv")) {
@@ -144,12 +123,12 @@ static void week_line(ol_week w, const struct fc_row *r, int32_t target)
 {
     char wk[9], a[16], l[16], b[16], u[16], g[16], h[16], p[16];
     ol_week_format(w, wk);
-    fc_hours(a, sizeof a, r->available);
-    fc_hours(l, sizeof l, r->allocated);
-    fc_hours(b, sizeof b, r->billable);
-    fc_hours(h, sizeof h, r->bench);
-    fc_hours(p, sizeof p, r->proposed);
-    pct(u, sizeof u, r->has_bp, r->bp);
+    ol_fmt_hours(a, sizeof a, r->available);
+    ol_fmt_hours(l, sizeof l, r->allocated);
+    ol_fmt_hours(b, sizeof b, r->billable);
+    ol_fmt_hours(h, sizeof h, r->bench);
+    ol_fmt_hours(p, sizeof p, r->proposed);
+    ol_fmt_bp(u, sizeof u, r->has_bp, r->bp);
     int gap = r->bp - target;
     if (r->has_bp)
         snprintf(g, sizeof g, "%c%d.%02d", gap < 0 ? '-' : '+', abs(gap) / 100, abs(gap) % 100);
@@ -205,7 +184,7 @@ static void overallocated(MDB_txn *txn, ol_store *st, const char *team)
             printf("%s  overallocated %s:", cur ? "\n" : "", o[i].person);
         cur = o[i].person;
         ol_week_format(o[i].week, wk);
-        fc_hours(h, sizeof h, o[i].excess);
+        ol_fmt_hours(h, sizeof h, o[i].excess);
         printf(" %s +%s h", wk, h);
     }
     printf("%s\n", n ? "" : "  overallocated: nobody");

@@ -5,6 +5,7 @@
  * the scheduled joiners and leavers). Money from integer minor units; each
  * currency totalled on its own. */
 #include "forecast.h"
+#include "ol_format.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,11 +89,11 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const struct fc_budget *b = &rows[i].b;
         char sp[32], ft[32], ea[32], bu[32], va[32], pc[48], ro[9] = "-", ends[11];
-        fc_money(sp, sizeof sp, b->spent);
-        fc_money(ft, sizeof ft, b->ftc);
-        fc_money(ea, sizeof ea, b->eac);
-        fc_money(bu, sizeof bu, b->budget);
-        fc_money(va, sizeof va, b->eac - b->budget);
+        ol_fmt_money(sp, sizeof sp, b->spent);
+        ol_fmt_money(ft, sizeof ft, b->ftc);
+        ol_fmt_money(ea, sizeof ea, b->eac);
+        ol_fmt_money(bu, sizeof bu, b->budget);
+        ol_fmt_money(va, sizeof va, b->eac - b->budget);
         if (b->budget > 0) {
             int64_t bp = (int64_t)((__int128)b->eac * 10000 / b->budget);
             snprintf(pc, sizeof pc, "%lld.%02lld%%", (long long)(bp / 100), (long long)(bp % 100));
@@ -109,7 +110,7 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
             printf(", %s (time is not billed)", b->billing == BILL_FIXED ? "FIXED_PRICE" : "NON_BILLABLE");
         if (b->unpriced_minutes) {
             char h[16];
-            fc_hours(h, sizeof h, b->unpriced_minutes);
+            ol_fmt_hours(h, sizeof h, b->unpriced_minutes);
             printf(", %s h unpriced (no rate)", h);
         }
         if (b->foreign_lines)
@@ -127,10 +128,10 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
         for (; j < n && !strcmp(rows[j].currency, rows[i].currency); j++)
             sp += rows[j].b.spent, ft += rows[j].b.ftc, ea += rows[j].b.eac, bu += rows[j].b.budget;
         char a[32], b[32], e[32], d[32];
-        fc_money(a, sizeof a, sp);
-        fc_money(b, sizeof b, ft);
-        fc_money(e, sizeof e, ea);
-        fc_money(d, sizeof d, bu);
+        ol_fmt_money(a, sizeof a, sp);
+        ol_fmt_money(b, sizeof b, ft);
+        ol_fmt_money(e, sizeof e, ea);
+        ol_fmt_money(d, sizeof d, bu);
         printf("  %-12s %-16s %-3s %14s %14s %14s %14s   (%zu engagements)\n", "TOTAL", "", rows[i].currency, a, b, e,
                d, j - i);
         i = j;
@@ -251,9 +252,9 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
                 continue;
             memcpy(&d, dv.mv_data, sizeof d);
             ol_week_format(ol_week_add(h0, w), wk);
-            fc_hours(o, sizeof o, d.open_minutes);
-            fc_hours(be, sizeof be, d.bench_minutes);
-            fc_hours(g, sizeof g, d.gap_minutes);
+            ol_fmt_hours(o, sizeof o, d.open_minutes);
+            ol_fmt_hours(be, sizeof be, d.bench_minutes);
+            ol_fmt_hours(g, sizeof g, d.gap_minutes);
             printf("  %-8s %6d %9s %9s %9s %9d ", wk, head[w], o, be, g, d.rolloffs);
             const char *p = (const char *)dv.mv_data + sizeof d;
             for (int j = 0; j < d.rolloffs; j++, p += strlen(p) + 1)

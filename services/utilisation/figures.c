@@ -5,6 +5,7 @@
  * the first working day, so a full week sums exactly. Leave: FULL is the
  * day's capacity; AM is the larger half and PM the smaller, so AM + PM on one
  * day is exactly the day; overlapping leave on a day never exceeds the day. */
+#include "ol_rules.h"
 #include "util.h"
 
 #include <limits.h>
@@ -33,17 +34,7 @@ int util_person_load(MDB_txn *txn, MDB_dbi people, const char *person, struct ut
 
 int util_day_capacity(const struct util_person *p, int32_t day)
 {
-    int wd = ol_weekday(day), n = 0, first = -1;
-    if (day < p->joined || day > p->left || !(p->working_days & (1u << wd)))
-        return 0;
-    for (int i = 0; i < 7; i++)
-        if (p->working_days & (1u << i)) {
-            if (first < 0)
-                first = i;
-            n++;
-        }
-    int base = p->weekly_capacity / n;
-    return base + (wd == first ? p->weekly_capacity % n : 0);
+    return ol_day_capacity(p->weekly_capacity, p->working_days, p->joined, p->left, day);
 }
 
 static int leave_week(ol_fold_ctx *ctx, const char *person, ol_week w, const struct util_person *p, int32_t *out)
@@ -73,7 +64,7 @@ static int leave_week(ol_fold_ctx *ctx, const char *person, ol_week w, const str
             if (day < l.first || day > l.last)
                 continue;
             int cap = util_day_capacity(p, day);
-            int part = l.portion == PORTION_FULL ? cap : l.portion == PORTION_AM ? cap - cap / 2 : cap / 2;
+            int part = ol_leave_part(cap, l.portion);
             leave[d] += part;
             if (leave[d] > cap)
                 leave[d] = cap;

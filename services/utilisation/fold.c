@@ -32,24 +32,6 @@ static int mark_tw(ol_fold_ctx *ctx, const char *team, ol_week w)
     return ol_fold_mark(ctx, k.b, k.n);
 }
 
-static int umeta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t *out)
-{
-    MDB_val k = {strlen(name), (void *)name}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc == 0 && v.mv_size == 4)
-        *out = ol_key_get_i32(v.mv_data);
-    return rc;
-}
-
-static int umeta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t val)
-{
-    ol_key kv;
-    ol_key_init(&kv);
-    ol_key_i32(&kv, val);
-    MDB_val k = {strlen(name), (void *)name}, v = ol_key_val(&kv);
-    return mdb_put(txn, dbi, &k, &v, 0);
-}
-
 /* the reporting window [first, last]: from the earliest week anyone logged
  * time (at most history_weeks back) to the week of the data time */
 static int window(ol_fold_ctx *ctx, ol_week *first, ol_week *last)
@@ -59,7 +41,7 @@ static int window(ol_fold_ctx *ctx, ol_week *first, ol_week *last)
     int64_t dt = ol_fold_data_time(ctx);
     int32_t min_week;
     ol_week data_week = ol_week_of((int32_t)(dt / 86400000));
-    int rc = umeta_get(ol_fold_txn(ctx), um, "min_entry_week", &min_week);
+    int rc = ol_named_get_i32(ol_fold_txn(ctx), um, "min_entry_week", &min_week);
     if (rc == MDB_NOTFOUND) {
         *first = 1, *last = 0; /* empty */
         return 0;
@@ -261,10 +243,10 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     }
     int32_t min_week;
     MDB_dbi um = ol_fold_dbi(ctx, "umeta");
-    rc = umeta_get(txn, um, "min_entry_week", &min_week);
+    rc = ol_named_get_i32(txn, um, "min_entry_week", &min_week);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    if ((rc == MDB_NOTFOUND || w < min_week) && (rc = umeta_put(txn, um, "min_entry_week", w)))
+    if ((rc == MDB_NOTFOUND || w < min_week) && (rc = ol_named_put_i32(txn, um, "min_entry_week", w)))
         return rc;
     return mark_pw(ctx, person, w);
 }
@@ -581,7 +563,7 @@ static int extend_window(ol_fold_ctx *ctx)
     int rc = window(ctx, &first, &last);
     if (rc || first > last)
         return rc;
-    int r1 = umeta_get(txn, um, "window_first", &of), r2 = umeta_get(txn, um, "window_last", &ol);
+    int r1 = ol_named_get_i32(txn, um, "window_first", &of), r2 = ol_named_get_i32(txn, um, "window_last", &ol);
     if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND))
         return r1 ? r1 : r2;
     if (r1 || r2)
@@ -602,7 +584,7 @@ out:
     mdb_cursor_close(c);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    if ((rc = umeta_put(txn, um, "window_first", first)) || (rc = umeta_put(txn, um, "window_last", last)))
+    if ((rc = ol_named_put_i32(txn, um, "window_first", first)) || (rc = ol_named_put_i32(txn, um, "window_last", last)))
         return rc;
     return 0;
 }

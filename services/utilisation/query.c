@@ -2,25 +2,13 @@
  * and `report` (per team, a row per week against the target, who is under
  * target, and how non-billable time was spent). Both read the projection
  * read-only, beside the running service, or a replayed one with --db. */
+#include "ol_format.h"
 #include "util.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void pct(char *buf, size_t n, const struct util_row *r)
-{
-    if (!r->has_bp)
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, "%d.%02d%%", r->bp / 100, r->bp % 100);
-}
-
-static void hours(char *buf, size_t n, int32_t minutes)
-{
-    snprintf(buf, n, "%d.%d", minutes / 60, (minutes % 60) * 10 / 60);
-}
 
 struct rowref {
     int scope;
@@ -121,12 +109,12 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         if (person && (r->scope != SCOPE_PERSON || strcmp(r->id, person)))
             continue;
         char p[16], c[16], l[16], a[16], b[16];
-        pct(p, sizeof p, &r->r);
+        ol_fmt_bp(p, sizeof p, r->r.has_bp, r->r.bp);
         if (!strcmp(format, "table")) {
-            hours(c, sizeof c, r->r.capacity);
-            hours(l, sizeof l, r->r.leave);
-            hours(a, sizeof a, r->r.available);
-            hours(b, sizeof b, r->r.billable);
+            ol_fmt_hours(c, sizeof c, r->r.capacity);
+            ol_fmt_hours(l, sizeof l, r->r.leave);
+            ol_fmt_hours(a, sizeof a, r->r.available);
+            ol_fmt_hours(b, sizeof b, r->r.billable);
             printf("%-7s %-14s %-14s %9s %8s %9s %9s %9s %5d.%02d%% %s\n", scope_name(r->scope), r->id, r->team, c, l,
                    a, b, p, r->r.target_bp / 100, r->r.target_bp % 100, r->r.below ? "BELOW" : "");
         } else if (!strcmp(format, "csv")) {
@@ -174,16 +162,16 @@ static void print_split(const char *label, const struct util_row *r)
         total += r->nonbill[i];
     total += r->unclassified;
     char h[16];
-    hours(h, sizeof h, total);
+    ol_fmt_hours(h, sizeof h, total);
     printf("  %s non-billable time %s h:", label, h);
     for (int i = 0; i < NB_N; i++) {
         if (!r->nonbill[i])
             continue;
-        hours(h, sizeof h, r->nonbill[i]);
+        ol_fmt_hours(h, sizeof h, r->nonbill[i]);
         printf(" %s %s h (%d%%),", names[i], h, total ? (int)((int64_t)r->nonbill[i] * 100 / total) : 0);
     }
     if (r->unclassified) {
-        hours(h, sizeof h, r->unclassified);
+        ol_fmt_hours(h, sizeof h, r->unclassified);
         printf(" unclassified %s h,", h);
     }
     printf("\n");
@@ -193,9 +181,9 @@ static void print_week_line(ol_week w, const struct util_row *r)
 {
     char wk[9], p[16], a[16], b[16];
     ol_week_format(w, wk);
-    pct(p, sizeof p, r);
-    hours(a, sizeof a, r->available);
-    hours(b, sizeof b, r->billable);
+    ol_fmt_bp(p, sizeof p, r->has_bp, r->bp);
+    ol_fmt_hours(a, sizeof a, r->available);
+    ol_fmt_hours(b, sizeof b, r->billable);
     int gap = r->has_bp ? r->bp - r->target_bp : 0;
     char g[16];
     if (r->has_bp)
@@ -283,7 +271,7 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
                     if (p->scope != SCOPE_PERSON || strcmp(p->team, last[t].id) || !p->r.below)
                         continue;
                     char pc[16];
-                    pct(pc, sizeof pc, &p->r);
+                    ol_fmt_bp(pc, sizeof pc, p->r.has_bp, p->r.bp);
                     printf("%s %s %s", any ? "," : "  under target in the last week:", p->id, pc);
                     any = 1;
                 }
