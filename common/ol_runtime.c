@@ -402,6 +402,12 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
     if (occurred_at > rt->data_time)
         rt->data_time = occurred_at;
 
+    if (rt->svc->history) {
+        ol_event hev = {r, t->schema, v, event_id, entity_id, revision, occurred_at};
+        if ((rc = rt->svc->history(ctx, &hev)))
+            return rc;
+    }
+
     /* highest revision wins */
     MDB_val k = ol_key_val(&ek), ov;
     rc = mdb_get(ctx->txn, rt->entity, &k, &ov);

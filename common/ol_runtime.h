@@ -86,6 +86,12 @@ typedef struct ol_service {
     /* raw services (the archive) get every record as it came, undecoded,
      * instead of apply(): no validation, dedupe or dead letters */
     int (*raw)(ol_fold_ctx *ctx, const ol_record *rec);
+    /* optional: every version of an input entity that is not a repeated
+     * event_id, whether it wins or not (stale and conflicting revisions
+     * included), before the revision check; for services that keep an
+     * entity's past (the risk register as of any week). The set of versions
+     * it sees is the same whatever the arrival order. */
+    int (*history)(ol_fold_ctx *ctx, const ol_event *ev);
     int64_t map_size; /* default LMDB map size when config has none (0: 16 GiB) */
 } ol_service;
 
