@@ -197,21 +197,18 @@ static void cover_table(json_t *a)
 {
     size_t i;
     json_t *o;
-    char d[11];
     printf("%-20s %-10s %9s %9s %9s %s\n", "service", "day", "no_prim", "on_leave", "double", "gaps");
     json_array_foreach(a, i, o)
     {
-        ol_date_format((int32_t)jint(o, "day"), d);
-        printf("%-20s %-10s %9lld %9lld %9lld ", jstr(o, "service_id"), d, jint(o, "uncovered_minutes"),
+        printf("%-20s %-10s %9lld %9lld %9lld ", jstr(o, "service_id"), jstr(o, "day"), jint(o, "uncovered_minutes"),
                jint(o, "primary_on_leave_minutes"), jint(o, "double_booked_minutes"));
         size_t j;
         json_t *g;
         json_array_foreach(json_object_get(o, "gaps"), j, g)
         {
-            char s[25], e[25];
-            ol_ts_format(jint(g, "starts_at"), s);
-            ol_ts_format(jint(g, "ends_at"), e);
-            printf("%s%.5s-%.5s %s", j ? "; " : "", s + 11, e + 11, jstr(g, "reason"));
+            const char *s = jstr(g, "starts_at"), *e = jstr(g, "ends_at");
+            printf("%s%.5s-%.5s %s", j ? "; " : "", strlen(s) > 11 ? s + 11 : s, strlen(e) > 11 ? e + 11 : e,
+                   jstr(g, "reason"));
         }
         printf("\n");
     }
