@@ -38,6 +38,7 @@ static void usage(const ol_service *svc, const ol_verb *verbs)
             "  run [--stop-at-end] [--db DIR]   consume, fold and publish until stopped\n"
             "  status [--lag] [--db DIR]        counters, offsets, outbox depth; --lag asks the broker\n"
             "  dump [--db DIR]                  canonical dump of the projection\n"
+            "  events --topic T [--key-prefix P] [--key-suffix S] [--db DIR]   last published events, JSON lines\n"
             "  replay --as-of T --out DIR [--emit FILE] [--archive DIR]   rebuild from the audit archive\n"
             "  replay --from-kafka --out DIR [--emit FILE]               rebuild from the topics\n",
             svc->name);
@@ -228,6 +229,16 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
     }
     if (!strcmp(verb, "replay")) {
         rc = ol_service_replay(svc, &cfg, argc - 1, argv + 1);
+        goto out;
+    }
+    if (!strcmp(verb, "events")) {
+        ol_store st;
+        if (ol_service_open_ro(svc, path, &st)) {
+            rc = 1;
+            goto out;
+        }
+        rc = ol_service_events(svc, &st, &cfg, argc - 1, argv + 1);
+        ol_store_close(&st);
         goto out;
     }
     if (!strcmp(verb, "dump") || !strcmp(verb, "status")) {

@@ -2,6 +2,7 @@
  *   opsledger-<svc> run [--stop-at-end] [--db DIR] [common options]
  *   opsledger-<svc> status [--db DIR]     counters, offsets, outbox depth, lag
  *   opsledger-<svc> dump [--db DIR]       canonical dump of the projection
+ *   opsledger-<svc> events --topic T      the last published event of each key, JSON lines
  *   opsledger-<svc> query|report ...      the service's own read commands
  * A service's main.c is then a declaration: its ol_service and its verbs. */
 #ifndef OL_SVCMAIN_H
@@ -22,6 +23,10 @@ typedef struct ol_verb {
 } ol_verb;
 
 int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv);
+
+/* the `events` verb (ol_events.c): the last published event of every key
+ * of one derived topic as JSON lines; argv[0] is "events" */
+int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv);
 
 /* the `replay` verb (ol_replay.c); argv[0] is "replay" */
 int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **argv);

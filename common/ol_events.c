@@ -1,0 +1,95 @@
+/* ol_events — the `events` verb every service executable has:
+ *   opsledger-<svc> events --topic T [--key-prefix P] [--key-suffix S]
+ * prints the last event the service published for each key of one of its
+ * derived topics (the runtime's `derived` database), as JSON lines in key
+ * order. It reads only what the service publishes (the topic's schema is
+ * the contract), so a program that composes several services' figures (the
+ * weekly report) depends on the topics, never on a service's own tables. */
+#include "ol_json.h"
+#include "ol_svcmain.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv)
+{
+    const char *topic = NULL, *prefix = "", *suffix = "";
+    ol_schemas *schemas = NULL;
+    ol_decoder *dec = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *c = NULL;
+    char err[512];
+    int rc = 2, known = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--topic") && i + 1 < argc)
+            topic = argv[++i];
+        else if (!strcmp(argv[i], "--key-prefix") && i + 1 < argc)
+            prefix = argv[++i];
+        else if (!strcmp(argv[i], "--key-suffix") && i + 1 < argc)
+            suffix = argv[++i];
+        else {
+            fprintf(stderr, "events: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    for (size_t i = 0; topic && svc->outputs && svc->outputs[i]; i++)
+        known |= !strcmp(svc->outputs[i], topic);
+    if (!known) {
+        fprintf(stderr, "usage: opsledger-%s events --topic T [--key-prefix P] [--key-suffix S]; T is one of:",
+                svc->name);
+        for (size_t i = 0; svc->outputs && svc->outputs[i]; i++)
+            fprintf(stderr, " %s", svc->outputs[i]);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    rc = 1;
+    if (ol_schemas_load(ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir()), &schemas, err, sizeof err)) {
+        fprintf(stderr, "events: schemas: %s\n", err);
+        goto out;
+    }
+    const ol_schema *s = ol_schemas_for_topic(schemas, topic);
+    if (!s || !(dec = ol_decoder_new(schemas, s)))
+        goto out;
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(st, "derived"), &c))
+        goto out;
+    ol_key pk;
+    ol_key_init(&pk);
+    ol_key_str(&pk, topic);
+    size_t pl = strlen(prefix), sl = strlen(suffix);
+    MDB_val k = ol_key_val(&pk), v;
+    rc = 0;
+    for (int g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
+            break;
+        const char *key = (const char *)k.mv_data + pk.n;
+        size_t kl = strlen(key);
+        if (kl < pl || memcmp(key, prefix, pl) || kl < sl || memcmp(key + kl - sl, suffix, sl))
+            continue;
+        int32_t wid;
+        if (ol_decoder_decode(dec, v.mv_data, v.mv_size, &wid, err, sizeof err) != OL_CODEC_OK) {
+            fprintf(stderr, "events: %s %s does not decode: %s\n", topic, key, err);
+            rc = 1;
+            continue;
+        }
+        json_t *j = ol_json_from_avro(s, ol_decoder_value(dec));
+        char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (line)
+            puts(line);
+        else
+            rc = 1;
+        free(line);
+        json_decref(j);
+    }
+out:
+    if (c)
+        mdb_cursor_close(c);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (dec)
+        ol_decoder_free(dec);
+    ol_schemas_free(schemas);
+    return rc;
+}
