@@ -79,20 +79,28 @@ echo
 echo "== missing timesheets published (ops.timesheet.missing), first 5"
 "$BIN/opsledger" tail ops.timesheet.missing --from-beginning --count 5
 echo
-# forecast: its upstream inputs, then the billing lines billing published;
-# settled when billing's outbox is empty and the forecast has read nothing
-# new for 2 s
+# settle SERVICE UPSTREAM...: until every upstream service's outbox is
+# empty and SERVICE has read nothing new for 2 s (it reads their derived topics)
+settle() {
+    svc=$1; shift
+    i=0; same=0; last=-1
+    while [ $same -lt 20 ]; do
+        busy=0
+        for up in "$@"; do
+            depth=$("$BIN/opsledger" status "$up" --data-dir "$STATE/data" 2>/dev/null | awk '$1=="outbox_depth"{print $2}')
+            [ "${depth:-1}" = 0 ] || busy=1
+        done
+        got=$("$BIN/opsledger" status "$svc" --data-dir "$STATE/data" 2>/dev/null | awk '$1=="records"{print $2}')
+        if [ $busy = 0 ] && [ "$got" = "$last" ]; then same=$((same + 1)); else same=0; fi
+        last=$got
+        i=$((i + 1))
+        if [ $i -gt 1200 ]; then echo "demo: $svc did not settle in 120 s" >&2; exit 1; fi
+        sleep 0.1
+    done
+}
+# forecast: its upstream inputs, then the billing lines billing published
 wait_for forecast hr.person hr.leave delivery.allocation delivery.engagement
-i=0; same=0; last=-1
-while [ $same -lt 20 ]; do
-    depth=$("$BIN/opsledger" status billing --data-dir "$STATE/data" 2>/dev/null | awk '$1=="outbox_depth"{print $2}')
-    got=$("$BIN/opsledger" status forecast --data-dir "$STATE/data" 2>/dev/null | awk '$1=="records"{print $2}')
-    if [ "${depth:-1}" = 0 ] && [ "$got" = "$last" ]; then same=$((same + 1)); else same=0; fi
-    last=$got
-    i=$((i + 1))
-    if [ $i -gt 1200 ]; then echo "demo: forecast did not settle in 120 s" >&2; exit 1; fi
-    sleep 0.1
-done
+settle forecast billing
 echo
 echo "== report: forecast, 12 weeks ahead"
 "$BIN/opsledger" report forecast --data-dir "$STATE/data"
@@ -101,5 +109,16 @@ echo "== report: engagement budgets, worst first"
 echo
 echo "== report: demand and supply per role"
 "$BIN/opsledger" report demand --data-dir "$STATE/data"
+echo
+# assurance: its upstream inputs, then what forecast and utilisation published
+wait_for assurance delivery.risk delivery.engagement delivery.allocation ops.rota hr.leave
+settle assurance forecast utilisation
+echo
+echo "== the weekly executive report (opsledger report weekly)"
+"$BIN/opsledger" report weekly --week "$END_WEEK" --data-dir "$STATE/data"
+"$BIN/opsledger" report weekly --week "$END_WEEK" --format html --out "$STATE/weekly-$END_WEEK.html" --data-dir "$STATE/data"
+"$BIN/opsledger" report weekly --week "$END_WEEK" --format md --out "$STATE/weekly-$END_WEEK.md" --data-dir "$STATE/data"
+echo
+echo "== the weekly report is written to $STATE/weekly-$END_WEEK.html (one self-contained page) and $STATE/weekly-$END_WEEK.md"
 echo
 echo "== stopping"

@@ -83,7 +83,7 @@ struct as_state {
     int32_t spend_red_bp;    /* assurance.spend_red_bp: spend over this share is RED (10000) */
     int32_t burn_ahead_bp;   /* assurance.burn_ahead_bp: burn this far ahead of time is AMBER (1000) */
     int32_t open_role_days;  /* assurance.open_role_days: an open role starting within these days (14) */
-    int32_t missing_minutes; /* assurance.missing_minutes: missing time at least this is AMBER (1) */
+    int32_t missing_minutes; /* assurance.missing_minutes: missing time at least this is AMBER (450) */
 };
 
 /* fold.c */

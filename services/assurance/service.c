@@ -42,7 +42,7 @@ static int as_init(ol_runtime *rt, void **state)
         threshold(rt, "assurance.spend_red_bp", 10000, 0, 1000000, &s->spend_red_bp) ||
         threshold(rt, "assurance.burn_ahead_bp", 1000, 0, 10000, &s->burn_ahead_bp) ||
         threshold(rt, "assurance.open_role_days", 14, 0, 366, &s->open_role_days) ||
-        threshold(rt, "assurance.missing_minutes", 1, 1, 100000, &s->missing_minutes)) {
+        threshold(rt, "assurance.missing_minutes", 450, 1, 100000, &s->missing_minutes)) {
         free(s);
         return -1;
     }

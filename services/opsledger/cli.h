@@ -13,6 +13,8 @@ int cmd_generate(int argc, char **argv, ol_config *cfg);
 int cmd_week(int argc, char **argv, ol_config *cfg);
 int cmd_verify(int argc, char **argv, ol_config *cfg);
 int cmd_archive(int argc, char **argv, ol_config *cfg);
+/* report weekly (cmd_weekly.c); argv[0] is "weekly" */
+int cmd_weekly(int argc, char **argv);
 /* runs opsledger-<service> <verb> args... (query, report, replay, status, run) */
 int cmd_service(const char *verb, int argc, char **argv);
 

@@ -24,6 +24,7 @@ static void usage(FILE *f)
           "  replay SERVICE --as-of T --out DIR [--emit FILE]   rebuild a projection as of an instant\n"
           "  query SERVICE [args]      read a service's projection (runs opsledger-SERVICE query)\n"
           "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
+          "  report weekly --week W [--format text|md|html] [--out FILE]   the executive weekly report\n"
           "  status SERVICE [args]     counters of a service (runs opsledger-SERVICE status)\n"
           "  run SERVICE [args]        run a service (opsledger-SERVICE run)\n"
           "\n"
@@ -47,6 +48,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    /* the weekly report composes every service's published events */
+    if (argc >= 3 && !strcmp(argv[1], "report") && !strcmp(argv[2], "weekly"))
+        return cmd_weekly(argc - 2, argv + 2);
     /* service verbs pass every argument through untouched */
     if (argc >= 3 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||
                       !strcmp(argv[1], "run") || !strcmp(argv[1], "replay")))
