@@ -59,21 +59,32 @@ static void para(FILE *f, const char *fmt, ...)
 static void trend_chart(FILE *f, const struct wk_report *r)
 {
     const int W = 560, H = 200, top = 20, base = 170, left = 40, step = (W - left) / WK_TREND;
-    int32_t max = 10000, target = 0;
+    int32_t max = 10000, target = 0, lo = 10000;
     for (int i = 0; i < WK_TREND; i++) {
         if (r->trend[i].present && r->trend[i].has_bp && r->trend[i].bp > max)
             max = r->trend[i].bp;
+        if (r->trend[i].present && r->trend[i].has_bp && r->trend[i].bp < lo)
+            lo = r->trend[i].bp;
         if (r->trend[i].present)
             target = r->trend[i].target;
     }
+    /* the axis starts at a whole 10 % at least 10 points under the lowest
+     * figure (and the target), so that week-to-week moves show */
+    if (target > 0 && target < lo)
+        lo = target;
+    int32_t floor = lo > 1000 ? (lo - 1000) / 1000 * 1000 : 0;
+    max -= floor;
     fprintf(f, "<svg id=\"trend\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                "aria-label=\"Org utilisation, 8 weeks\">\n", W, H, W, H);
+    char fl[32];
+    ol_fmt_bp(fl, sizeof fl, 1, floor);
     fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>\n", left, base, W, base);
+    fprintf(f, "<text x=\"2\" y=\"%d\" font-size=\"11\">%s</text>\n", base + 4, fl);
     for (int i = 0; i < WK_TREND; i++) {
         const struct wk_util *u = &r->trend[i];
         char p[32];
         int x = left + i * step + 6;
-        int h = u->present && u->has_bp ? (int)((int64_t)u->bp * (base - top) / max) : 0;
+        int h = u->present && u->has_bp && u->bp > floor ? (int)((int64_t)(u->bp - floor) * (base - top) / max) : 0;
         ol_fmt_bp(p, sizeof p, u->present && u->has_bp, u->bp);
         fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>%s %s</title></rect>\n", x,
                 base - h, step - 12, h, u->has_bp && u->bp < u->target ? "#d9822b" : "#2b8a3e", u->week, p);
@@ -84,7 +95,7 @@ static void trend_chart(FILE *f, const struct wk_report *r)
     }
     if (target > 0) {
         char t[32];
-        int y = base - (int)((int64_t)target * (base - top) / max);
+        int y = base - (int)((int64_t)(target - floor) * (base - top) / max);
         ol_fmt_bp(t, sizeof t, 1, target);
         fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#c92a2a\" stroke-dasharray=\"6 4\"/>\n", left,
                 y, W, y);
