@@ -5,13 +5,13 @@
  * computes every figure in integers:
  *   utilisation  ORG rows of the 8 weeks to W (trend), TEAM rows of W below
  *                target, bench and how non-billable time was spent (ORG row
- *                of W), missing timesheets of W;
+ *                of W), missing timesheets of W-1 (published once a week ended);
  *   billing      lines of W-3..W summed per client and currency (and W
  *                alone: its lines are pending until approved); post-close lines
  *                of weeks up to W; contractor reconciliations not MATCHED
  *                whose period overlaps W-3..W;
  *   assurance    the week's delivery status (CLOSED engagements left out),
- *                next week's cover gaps;
+ *                next week's cover gaps (days with a gap);
  *   forecast     budgets that run out (by run-out week), roll-offs of W.
  * A service whose events cannot be read is named in the report, not fatal. */
 #include "cli.h"
@@ -212,7 +212,10 @@ static void utilisation(struct wk_report *r, ol_week w, const struct passthrough
     r->teams = sorted(below, cmp_team);
     json_decref(below);
     json_decref(teams);
-    json_t *missing = gather(r, "utilisation", "ops.timesheet.missing", NULL, suffix, pass);
+    char prev[16], pw[9];
+    ol_week_format(ol_week_add(w, -1), pw);
+    snprintf(prev, sizeof prev, "|%s", pw); /* published once a week has ended: the last closed week */
+    json_t *missing = gather(r, "utilisation", "ops.timesheet.missing", NULL, prev, pass);
     json_array_foreach(missing, j, o) if (wk_int(o, "missing_minutes") > 0)
     {
         r->missing_people++;
@@ -233,6 +236,16 @@ static int cmp_recon(const void *a, const void *b)
     json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
     int c = strcmp(wk_str(x, "status"), wk_str(y, "status"));
     return c ? c : strcmp(wk_str(x, "invoice_id"), wk_str(y, "invoice_id"));
+}
+
+/* the largest change first, then by line key */
+static int cmp_post_close(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    long long dx = llabs(wk_int(x, "delta_minor")), dy = llabs(wk_int(y, "delta_minor"));
+    if (dx != dy)
+        return dx > dy ? -1 : 1;
+    return strcmp(wk_str(x, "key"), wk_str(y, "key"));
 }
 
 static void billing(struct wk_report *r, ol_week w, const struct passthrough *pass)
@@ -274,6 +287,9 @@ static void billing(struct wk_report *r, ol_week w, const struct passthrough *pa
     }
     if (r->nmoney)
         qsort(r->money, (size_t)r->nmoney, sizeof *r->money, cmp_money);
+    json_t *pc = sorted(r->post_close, cmp_post_close);
+    json_decref(r->post_close);
+    r->post_close = pc;
     json_decref(lines);
     /* contractor invoices whose period overlaps the last 4 weeks and do not match */
     int32_t from = ol_week_monday(ol_week_add(w, -3)), to = ol_week_monday(w) + 6;
@@ -324,7 +340,7 @@ static void assurance(struct wk_report *r, ol_week w, const struct passthrough *
         const char *day = wk_str(o, "day");
         if (strcmp(day, d0) < 0 || strcmp(day, d1) > 0)
             continue;
-        if (json_array_size(json_object_get(o, "gaps")) || json_array_size(json_object_get(o, "shifts_on_leave")))
+        if (json_array_size(json_object_get(o, "gaps")))
             json_array_append(r->cover, o);
     }
     json_decref(cover);
@@ -400,6 +416,7 @@ int cmd_weekly(int argc, char **argv)
     ol_week_format(w, r.week);
     ol_week_format(ol_week_add(w, 1), r.next_week);
     ol_week_format(ol_week_add(w, -3), r.prev4);
+    ol_week_format(ol_week_add(w, -1), r.prev1);
     utilisation(&r, w, &pass);
     billing(&r, w, &pass);
     assurance(&r, w, &pass);

@@ -28,23 +28,23 @@ struct wk_money {
 };
 
 struct wk_report {
-    char week[9], next_week[9], prev4[9];
+    char week[9], next_week[9], prev4[9], prev1[9];
     const char *missing[8]; /* services whose events could not be read, with the reason in errors */
     char errors[8][512];
     int nmissing;
     /* utilisation */
     struct wk_util trend[WK_TREND]; /* oldest first, the report week last */
     json_t *teams;                  /* TEAM rows of the week, below target, worst first */
-    int64_t missing_people, missing_minutes;
+    int64_t missing_people, missing_minutes; /* of the last closed week, W-1 */
     /* billing */
     struct wk_money *money;
     int nmoney;
-    json_t *post_close;  /* post_close lines of weeks up to the report week */
+    json_t *post_close;  /* post_close lines of weeks up to the report week, largest change first */
     json_t *contractors; /* reconciliations not MATCHED whose period overlaps the last 4 weeks */
     /* assurance */
     json_t *status; /* the week's ops.delivery.status of active engagements, RED, AMBER, GREEN */
     int rag[3];     /* GREEN, AMBER, RED */
-    json_t *cover;  /* next week's ops.cover.gaps with a gap or a shift on leave */
+    json_t *cover;  /* next week's ops.cover.gaps with a gap */
     /* forecast */
     json_t *budgets;  /* ops.forecast.engagement that run out, by run-out week */
     json_t *rolloffs; /* ops.forecast.demand of the week with roll-offs */

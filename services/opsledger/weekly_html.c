@@ -167,7 +167,7 @@ static void section_utilisation(FILE *f, const struct wk_report *r)
                 "support %s h.", s[0], s[1], s[2], s[3], s[4]);
     }
     ol_fmt_hours(a, sizeof a, r->missing_minutes);
-    para(f, "Missing timesheets: %lld people, %s h.", (long long)r->missing_people, a);
+    para(f, "Missing timesheets in the last closed week, %s: %lld people, %s h.", r->prev1, (long long)r->missing_people, a);
 }
 
 static void section_billing(FILE *f, const struct wk_report *r)
@@ -200,6 +200,8 @@ static void section_billing(FILE *f, const struct wk_report *r)
         json_array_foreach(r->post_close, i, o)
         {
             char d[32];
+            if (i == 20)
+                break;
             ol_fmt_money(m, sizeof m, wk_int(o, "amount_minor"));
             ol_fmt_money(d, sizeof d, wk_int(o, "delta_minor"));
             fputs("<tr>", f);

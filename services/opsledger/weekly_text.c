@@ -202,7 +202,7 @@ static void utilisation(FILE *f, const struct wk_report *r, int md)
     }
     char mm[32];
     ol_fmt_hours(mm, sizeof mm, r->missing_minutes);
-    line(f, md, "Missing timesheets for %s: %lld people, %s h not covered by logged time.", r->week,
+    line(f, md, "Missing timesheets in the last closed week, %s: %lld people, %s h not covered by logged time.", r->prev1,
          (long long)r->missing_people, mm);
 }
 
@@ -229,7 +229,7 @@ static void billing(FILE *f, const struct wk_report *r, int md)
     }
     if (md)
         fputs("\n", f);
-    line(f, md, "Post-close adjustments (lines of closed weeks that changed after closing): %zu",
+    line(f, md, "Post-close adjustments (lines of closed weeks that changed after closing), largest first: %zu",
          json_array_size(r->post_close));
     if (json_array_size(r->post_close)) {
         tbl_init(&tb, "line|week|client|currency|>amount|>last change");
@@ -237,6 +237,12 @@ static void billing(FILE *f, const struct wk_report *r, int md)
         json_t *o;
         json_array_foreach(r->post_close, i, o)
         {
+            if (i == 10) {
+                char more[64];
+                snprintf(more, sizeof more, "(%zu more)", json_array_size(r->post_close) - 10);
+                tbl_row(&tb, more, "", "", "", "", "");
+                break;
+            }
             char d[32];
             ol_fmt_money(m, sizeof m, wk_int(o, "amount_minor"));
             ol_fmt_money(d, sizeof d, wk_int(o, "delta_minor"));

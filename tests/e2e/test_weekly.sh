@@ -1,0 +1,138 @@
+#!/bin/bash
+# test_weekly.sh — the executive weekly report over the embedded broker:
+#  1. a fixed scenario (opsledger generate, fixed seed, 40 people, 4 weeks
+#     to 2026-W47) produced to the broker, finance's closed weeks after the
+#     timesheets, then one approved entry of a closed week cut by an hour
+#     (one post-close line); utilisation, billing, forecast and assurance
+#     fold it in the order their topics need, each to the end;
+#  2. `report weekly --week 2026-W47` (text) equals the reviewed expected
+#     file tests/e2e/fixtures/weekly/expected-2026-W47.txt (set
+#     UPDATE_EXPECTED=1 to rewrite it after a reviewed change);
+#  3. the Markdown form has the same sections;
+#  4. the HTML form is one self-contained file (no script, no external
+#     reference) that headless Chromium renders, and the rendered page holds
+#     the key figures of the text form (org utilisation, RAG counts, the
+#     RED engagements, next week's cover gap);
+#  5. a data directory without one service's projection names that service
+#     in the report and still prints the others.
+#
+# Usage: BUILD=build bash tests/e2e/test_weekly.sh   (or via tests/run-e2e.sh)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/rellib.sh"
+e2e_init weekly
+T=$E2E_TMP
+D=$T/data
+W=2026-W47
+EXPECTED=$FIXTURES/weekly/expected-$W.txt
+
+start_broker || { e2e_finish; exit 1; }
+gen_data "$T/gen" --people 40 --engagements 6 --weeks 4 --seed 5 --end-week "$W"
+# finance closes its weeks after the timesheets are in; one approved entry
+# of the closed 2026-W45 is then cut by an hour: exactly one post-close line
+mv "$T/gen/finance.period.jsonl" "$T/finance.period.jsonl"
+check "the scenario is produced to the broker" produce_dir "$T/gen"
+python3 - "$T/gen/timesheet.entry.jsonl" >"$T/amend.jsonl" <<'PY'
+import json, sys
+latest = {}
+for line in open(sys.argv[1]):
+    v = json.loads(line)
+    if v["revision"] >= latest.get(v["entry_id"], {"revision": -1})["revision"]:
+        latest[v["entry_id"]] = v
+for v in sorted(latest.values(), key=lambda v: v["entry_id"]):
+    if (v["status"] == "APPROVED" and v["activity"] == "DELIVERY" and v["engagement_id"]
+            and "2026-11-02" <= v["work_date"] <= "2026-11-08" and v["minutes"] >= 120):
+        v.update(event_id="amend-1", revision=v["revision"] + 1, minutes=v["minutes"] - 60,
+                 occurred_at="2026-11-19T12:00:00Z")
+        print(json.dumps(v))
+        break
+PY
+check "an approved 2026-W45 entry to amend was found" test -s "$T/amend.jsonl"
+
+# each service to the end of its inputs, upstream first (forecast reads
+# billing's lines, assurance reads forecast's engagements and utilisation's
+# missing timesheets); --stop-at-end also publishes the outbox before exiting
+fold_all() {
+    for s in "$@"; do
+        check "opsledger-$s folds to the end and publishes" svc_catch_up "$s" "$D" "$T/$s.log" -o batch_max=100000
+    done
+}
+fold_all utilisation billing
+run_ol "$T/p.out" "$T/p.err" produce finance.period --file "$T/finance.period.jsonl" || fail "produce finance.period"
+run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/amend.jsonl" || fail "produce the amendment"
+fold_all utilisation billing forecast assurance
+check "assurance folded delivery status and cover" test "$(status_of assurance "$D" emitted)" -gt 0
+
+# 2. text against the reviewed expected file
+if run_ol "$T/weekly.txt" "$T/weekly.err" report weekly --week "$W" --data-dir "$D"; then
+    pass "report weekly --week $W exits 0"
+else
+    fail "report weekly --week $W exits 0"
+    dump "$T/weekly.err"
+fi
+if [ "${UPDATE_EXPECTED:-0}" = 1 ]; then
+    mkdir -p "$(dirname "$EXPECTED")"
+    cp "$T/weekly.txt" "$EXPECTED"
+    echo "  (wrote $EXPECTED: review it before committing)"
+fi
+if diff -u "$EXPECTED" "$T/weekly.txt" >"$T/weekly.diff"; then
+    pass "the text report equals $(basename "$EXPECTED")"
+else
+    fail "the text report equals $(basename "$EXPECTED")"
+    head -60 "$T/weekly.diff"
+fi
+check "the report names no unavailable service" test ! -s "$T/weekly.err"
+check "exactly one post-close adjustment" grep -q "changed after closing), largest first: 1$" "$T/weekly.txt"
+
+# 3. Markdown: the same six sections as headings
+run_ol "$T/weekly.md" "$T/md.err" report weekly --week "$W" --format md --data-dir "$D" || fail "report weekly --format md"
+check "Markdown has the title and six section headings" \
+    test "$(grep -c '^## [1-6]\. ' "$T/weekly.md")" = 6 -a "$(grep -c "^# Weekly delivery and operations report, $W" "$T/weekly.md")" = 1
+
+# 4. HTML, rendered by headless Chromium
+run_ol "$T/out.txt" "$T/html.err" report weekly --week "$W" --format html --out "$T/weekly.html" --data-dir "$D" ||
+    fail "report weekly --format html --out FILE"
+check "the HTML is self-contained (no script, no external reference)" \
+    bash -c "! grep -Eiq '<script|<link|src=|https?://|@import' '$T/weekly.html'"
+check "the HTML has two inline SVG charts" test "$(grep -c '<svg ' "$T/weekly.html")" = 2
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROMIUM" ]; then
+    fail "chromium is installed (make deps installs Debian's chromium)"
+else
+    if bounded "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$T/chromium" --dump-dom "file://$T/weekly.html" >"$T/dom.html" 2>"$T/chromium.err" &&
+        [ -s "$T/dom.html" ]; then
+        pass "headless Chromium renders the page"
+    else
+        fail "headless Chromium renders the page"
+        dump "$T/chromium.err"
+    fi
+    # the key figures, read from the text form, must be in the rendered page
+    org=$(sed -n 's/^  Org utilisation \([0-9.]*%\) .*/\1/p' "$T/weekly.txt")
+    rag=$(sed -n 's/^  \([0-9]* RED, [0-9]* AMBER, [0-9]* GREEN\) active.*/\1/p' "$T/weekly.txt")
+    check "text form has the org utilisation ($org) and the RAG counts ($rag)" test -n "$org" -a -n "$rag"
+    check "rendered page shows org utilisation $org" grep -q "id=\"org-util\">$org<" "$T/dom.html"
+    check "rendered page shows the RAG counts $rag" grep -q "id=\"rag-counts\">$rag<" "$T/dom.html"
+    reds=$(sed -n 's/^  RED   \(e-[0-9]*\) .*/\1/p' "$T/weekly.txt")
+    for e in $reds; do
+        check "rendered page lists RED engagement $e" grep -q "<tr class=\"red\"><td>RED</td><td>$e " "$T/dom.html"
+    done
+    gapday=$(sed -n '/^6\. Live-service cover gaps/,$ s/^  svc-[a-z-]* *\(2026-[0-9-]*\) .*/\1/p' "$T/weekly.txt" | head -1)
+    if [ -n "$gapday" ]; then
+        check "rendered page shows the cover gap of $gapday" grep -q "<td>$gapday</td>" "$T/dom.html"
+    fi
+fi
+
+# 5. a projection missing: named, the rest still printed
+mkdir -p "$T/partial"
+cp -r "$D/utilisation" "$T/partial/"
+run_ol "$T/partial.txt" "$T/partial.err" report weekly --week "$W" --data-dir "$T/partial" ||
+    fail "report weekly exits 0 with projections missing"
+check "the missing services are named in the report" grep -q "Not available: billing" "$T/partial.txt"
+check "the utilisation section is still printed" grep -q "Org utilisation $org" "$T/partial.txt"
+
+stop_broker
+e2e_finish
