@@ -263,6 +263,10 @@ void gen_rota_plan(gen_world *w)
                 }
             }
     int32_t gap_d = w->S + (end - w->S) / 3;
+    /* one deliberate double booking: on the Thursday after the end week the
+     * second service's day PRIMARY is the first service's, at the same time */
+    int32_t dbl_d = w->E + 4;
+    int day0 = -1;
     long gaps = 0, cancelled = 0, replaced = 0;
     for (int32_t d = w->S; d <= end; d++) {
         int i = d - w->S;
@@ -276,6 +280,15 @@ void gen_rota_plan(gen_world *w)
                 char ds[11] = {0};
                 gen_fmt_date(ds, d);
                 gen_note(w, "rota: %s PRIMARY on %s is %s, who is on holiday that day", services[s], ds, w->p[dp].id);
+            }
+            if (s == 0)
+                day0 = dp;
+            if (s == 1 && d == dbl_d && day0 >= 0) {
+                char ds[11] = {0};
+                dp = day0;
+                gen_fmt_date(ds, d);
+                gen_note(w, "rota: %s is PRIMARY 07:00-19:00 on %s and on %s on %s (double booked)", w->p[dp].id,
+                         services[0], services[1], ds);
             }
             int x[3] = {-1, -1, -1};
             if (!(s == 0 && d == gap_d))
