@@ -393,8 +393,10 @@ static int compute(ol_fold_ctx *ctx, const char *eng, const struct as_eng *e, ol
                 return rc;
         }
     }
-    qsort(row->r, (size_t)row->nr, sizeof *row->r, reason_cmp);
-    qsort(row->open, (size_t)row->nopen, sizeof *row->open, risk_cmp);
+    if (row->nr)
+        qsort(row->r, (size_t)row->nr, sizeof *row->r, reason_cmp);
+    if (row->nopen)
+        qsort(row->open, (size_t)row->nopen, sizeof *row->open, risk_cmp);
     row->rag = RAG_GREEN;
     for (int i = 0; i < row->nr; i++) {
         int rag = row->r[i].code <= R_EAC_OVER ? RAG_RED : RAG_AMBER;
