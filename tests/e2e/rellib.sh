@@ -132,6 +132,9 @@ read_topics() {
 # the input topics of each service (services/<svc>/README.md)
 # shellcheck disable=SC2034  # read through inputs_of
 INPUTS_utilisation="hr.person hr.leave timesheet.entry delivery.engagement"
+# shellcheck disable=SC2034  # its derived inputs (ops.forecast.engagement, ops.timesheet.missing) left out:
+# the tests that use this run it before any service has published them
+INPUTS_assurance="delivery.risk delivery.engagement delivery.allocation ops.rota hr.leave"
 # shellcheck disable=SC2034
 INPUTS_billing="delivery.engagement delivery.allocation hr.person timesheet.entry finance.expense finance.contractor_invoice finance.period"
 

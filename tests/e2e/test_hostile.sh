@@ -27,8 +27,8 @@
 #     (relcheck.py entities); the projection equals a clean run's over the
 #     valid records alone (another broker), whose counters differ only by the
 #     hostile records and dead letters.
-# ops.rota and delivery.risk get their hostile records too, but no service
-# built here consumes them yet (forecast, delivery status, cover gaps).
+# Services: assurance (delivery.risk, ops.rota, ... : it runs first, while
+# the derived topics it also reads are still empty), utilisation, billing.
 #
 # Usage: BUILD=build bash tests/e2e/test_hostile.sh   (or via tests/run-e2e.sh)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -39,7 +39,7 @@ set -u
 e2e_init hostile
 T=$E2E_TMP
 START=$(date +%s)
-SERVICES="utilisation billing"
+SERVICES="assurance utilisation billing"
 ALL_INPUTS="hr.person hr.leave delivery.engagement delivery.allocation timesheet.entry finance.contractor_invoice finance.expense finance.period delivery.risk ops.rota"
 
 gen_data "$T/gen" --people 20 --weeks 3 --seed 3
