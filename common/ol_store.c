@@ -236,3 +236,35 @@ int ol_meta_offset_put(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t pa
     snprintf(name, sizeof name, "offset/%s/%d", topic, partition);
     return ol_meta_put_i64(txn, meta, name, next);
 }
+
+int ol_put_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *head, size_t hl, const char *const *strs,
+                  int n)
+{
+    size_t total = hl;
+    if (k->overflow)
+        return -1;
+    for (int i = 0; i < n; i++)
+        total += strlen(strs[i]) + 1;
+    MDB_val kv = ol_key_val(k), v = {total, NULL};
+    int rc = mdb_put(txn, dbi, &kv, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    char *p = v.mv_data;
+    memcpy(p, head, hl);
+    p += hl;
+    for (int i = 0; i < n; i++) {
+        size_t sl = strlen(strs[i]) + 1;
+        memcpy(p, strs[i], sl);
+        p += sl;
+    }
+    return 0;
+}
+
+int ol_del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k)
+{
+    if (k->overflow)
+        return -1;
+    MDB_val kv = ol_key_val(k);
+    int rc = mdb_del(txn, dbi, &kv, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}

@@ -68,6 +68,14 @@ int ol_meta_add_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t delta)
 int ol_named_get_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t *out);
 int ol_named_put_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t v);
 /* offset key: "offset/<topic>/<partition>" -> next offset to read */
+/* Stores head (hl bytes) then each of the n strings with its NUL under key k,
+ * in one MDB_RESERVE put: the row layout the services' indexes share.
+ * 0, an LMDB error, or -1 when k overflowed. */
+int ol_put_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *head, size_t hl, const char *const *strs,
+                  int n);
+/* Deletes k; a key that is not there is not an error. */
+int ol_del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k);
+
 int ol_meta_offset_get(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t *next);
 int ol_meta_offset_put(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t next);
 

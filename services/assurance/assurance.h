@@ -108,9 +108,4 @@ int as_flush(ol_fold_ctx *ctx);
 int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg);
 int as_report(ol_store *st, int argc, char **argv, const ol_config *cfg);
 
-/* small helpers shared by the files */
-int as_put_strings(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *head, size_t hl,
-                   const char *const *strs, int n);
-int as_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
-
 #endif

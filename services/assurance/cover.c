@@ -280,7 +280,7 @@ int as_cover(ol_fold_ctx *ctx, const char *service, int32_t day)
     ol_key_str(&ck, service);
     ol_key_i32(&ck, day);
     if (!n) { /* no shift touches the day any more */
-        rc = as_del(txn, ol_fold_dbi(ctx, "cover"), ck.b, ck.n);
+        rc = ol_del_key(txn, ol_fold_dbi(ctx, "cover"), &ck);
         goto out;
     }
     /* leave and double bookings of the people on PLANNED shifts */

@@ -14,34 +14,6 @@
 
 static const MDB_val empty = {0, ""};
 
-int as_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
-{
-    MDB_val kv = {klen, (void *)key};
-    int rc = mdb_del(txn, dbi, &kv, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-int as_put_strings(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *head, size_t hl,
-                   const char *const *strs, int n)
-{
-    size_t total = hl;
-    for (int i = 0; i < n; i++)
-        total += strlen(strs[i]) + 1;
-    MDB_val kv = {klen, (void *)key}, v = {total, NULL};
-    int rc = mdb_put(txn, dbi, &kv, &v, MDB_RESERVE);
-    if (rc)
-        return rc;
-    char *p = v.mv_data;
-    memcpy(p, head, hl);
-    p += hl;
-    for (int i = 0; i < n; i++) {
-        size_t sl = strlen(strs[i]) + 1;
-        memcpy(p, strs[i], sl);
-        p += sl;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------ marks */
 int as_mark_week(ol_fold_ctx *ctx, const char *eng, ol_week w)
 {
@@ -169,7 +141,7 @@ static int risk_version(ol_fold_ctx *ctx, const ol_event *ev)
         cat = sym ? sym : "";
     }
     const char *strs[] = {eng, cat, ol_av_str(v, "summary"), ol_av_str(v, "owner"), ev->event_id};
-    if ((rc = as_put_strings(txn, dbi, k.b, k.n, &r, sizeof r, strs, 5)))
+    if ((rc = ol_put_record(txn, dbi, &k, &r, sizeof r, strs, 5)))
         return rc;
     ol_key_init(&k);
     ol_key_str(&k, eng);
@@ -215,7 +187,7 @@ static int forecast_version(ol_fold_ctx *ctx, const ol_event *ev)
     fc.eac = ol_av_long(v, "estimate_at_completion_minor", 0);
     fc.budget = ol_av_long(v, "budget_minor", 0);
     const char *cur = ol_av_str(v, "currency");
-    if ((rc = as_put_strings(txn, dbi, k.b, k.n, &fc, sizeof fc, &cur, 1)))
+    if ((rc = ol_put_record(txn, dbi, &k, &fc, sizeof fc, &cur, 1)))
         return rc;
     return as_mark_tag(ctx, 'E', eng);
 }
@@ -249,7 +221,7 @@ static int apply_engagement(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *ol
     if (k.overflow)
         return -1;
     const char *strs[] = {ol_av_str(nv, "client"), ol_av_str(nv, "name")};
-    if ((rc = as_put_strings(txn, ol_fold_dbi(ctx, "engs"), k.b, k.n, &e, sizeof e, strs, 2)))
+    if ((rc = ol_put_record(txn, ol_fold_dbi(ctx, "engs"), &k, &e, sizeof e, strs, 2)))
         return rc;
     if (old) {
         /* rows of weeks the engagement no longer spans leave the projection */
@@ -264,7 +236,7 @@ static int apply_engagement(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *ol
             ol_key_str(&sk, id);
             if (sk.overflow)
                 return -1;
-            if ((rc = as_del(txn, ol_fold_dbi(ctx, "status"), sk.b, sk.n)))
+            if ((rc = ol_del_key(txn, ol_fold_dbi(ctx, "status"), &sk)))
                 return rc;
         }
     }
@@ -290,8 +262,8 @@ static int alloc_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
     if (k.overflow)
         return -1;
     const char *strs[] = {person, role};
-    if ((rc = put ? as_put_strings(txn, ol_fold_dbi(ctx, "eng_allocs"), k.b, k.n, &a, sizeof a, strs, 2)
-                  : as_del(txn, ol_fold_dbi(ctx, "eng_allocs"), k.b, k.n)))
+    if ((rc = put ? ol_put_record(txn, ol_fold_dbi(ctx, "eng_allocs"), &k, &a, sizeof a, strs, 2)
+                  : ol_del_key(txn, ol_fold_dbi(ctx, "eng_allocs"), &k)))
         return rc;
     if (*person) {
         ol_key_init(&k);
@@ -304,7 +276,7 @@ static int alloc_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
             MDB_val kv = ol_key_val(&k), val = {sizeof a, &a};
             rc = mdb_put(txn, ol_fold_dbi(ctx, "person_engs"), &kv, &val, 0);
         } else
-            rc = as_del(txn, ol_fold_dbi(ctx, "person_engs"), k.b, k.n);
+            rc = ol_del_key(txn, ol_fold_dbi(ctx, "person_engs"), &k);
         if (rc)
             return rc;
     }
@@ -332,7 +304,7 @@ static int missing_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
         MDB_val kv = ol_key_val(&k), val = {sizeof minutes, &minutes};
         rc = mdb_put(txn, ol_fold_dbi(ctx, "missing"), &kv, &val, 0);
     } else
-        rc = as_del(txn, ol_fold_dbi(ctx, "missing"), k.b, k.n);
+        rc = ol_del_key(txn, ol_fold_dbi(ctx, "missing"), &k);
     if (rc)
         return rc;
     MDB_cursor *c;
@@ -372,7 +344,7 @@ static int leave_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
         MDB_val kv = ol_key_val(&k), val = {sizeof l, &l};
         rc = mdb_put(txn, ol_fold_dbi(ctx, "leaves"), &kv, &val, 0);
     } else
-        rc = as_del(txn, ol_fold_dbi(ctx, "leaves"), k.b, k.n);
+        rc = ol_del_key(txn, ol_fold_dbi(ctx, "leaves"), &k);
     if (rc || l.last < l.first)
         return rc;
     return mark_person_shift_days(ctx, person, l.first, l.last < l.first + 366 ? l.last : l.first + 366);
@@ -407,8 +379,8 @@ static int shift_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
         ol_key_str(&k, id);
         if (k.overflow)
             return -1;
-        if ((rc = put ? as_put_strings(txn, ol_fold_dbi(ctx, "shifts"), k.b, k.n, &s, sizeof s, &person, 1)
-                      : as_del(txn, ol_fold_dbi(ctx, "shifts"), k.b, k.n)))
+        if ((rc = put ? ol_put_record(txn, ol_fold_dbi(ctx, "shifts"), &k, &s, sizeof s, &person, 1)
+                      : ol_del_key(txn, ol_fold_dbi(ctx, "shifts"), &k)))
             return rc;
         if ((rc = as_mark_day(ctx, service, d)))
             return rc;
@@ -424,9 +396,9 @@ static int shift_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
     if (k.overflow)
         return -1;
     if (put && s.status == SHIFT_PLANNED)
-        rc = as_put_strings(txn, ol_fold_dbi(ctx, "pshifts"), k.b, k.n, &s, sizeof s, &service, 1);
+        rc = ol_put_record(txn, ol_fold_dbi(ctx, "pshifts"), &k, &s, sizeof s, &service, 1);
     else
-        rc = as_del(txn, ol_fold_dbi(ctx, "pshifts"), k.b, k.n);
+        rc = ol_del_key(txn, ol_fold_dbi(ctx, "pshifts"), &k);
     if (rc)
         return rc;
     return 0;

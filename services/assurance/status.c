@@ -522,7 +522,7 @@ int as_status(ol_fold_ctx *ctx, const char *eng, ol_week w)
     if (last > data_week)
         last = data_week;
     if (w < first || w > last)
-        return as_del(txn, ol_fold_dbi(ctx, "status"), sk.b, sk.n);
+        return ol_del_key(txn, ol_fold_dbi(ctx, "status"), &sk);
     client = strdup(client0);
     name = strdup(name0);
     if (!client || !name) {

@@ -29,13 +29,6 @@ static int mark_str(ol_fold_ctx *ctx, uint8_t tag, const char *id)
     return ol_fold_mark(ctx, k.b, k.n);
 }
 
-static int del_key(MDB_txn *txn, MDB_dbi dbi, ol_key *k)
-{
-    MDB_val kv = ol_key_val(k);
-    int rc = mdb_del(txn, dbi, &kv, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /* Calls fn for every key of dbi starting with prefix. */
 typedef int (*scan_fn)(ol_fold_ctx *ctx, const MDB_val *k, const MDB_val *v, size_t plen, void *arg);
 static int scan(ol_fold_ctx *ctx, const char *db, const ol_key *prefix, scan_fn fn, void *arg)
@@ -133,7 +126,7 @@ static int entry_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
     ol_key_str(&k, id);
     MDB_val kv = ol_key_val(&k);
     if ((rc = put ? mdb_put(txn, ol_fold_dbi(ctx, "pd_entries"), &kv, &ev, 0)
-                  : del_key(txn, ol_fold_dbi(ctx, "pd_entries"), &k)))
+                  : ol_del_key(txn, ol_fold_dbi(ctx, "pd_entries"), &k)))
         return rc;
     if ((rc = mark_invoices(ctx, person, &e.work_date)))
         return rc;
@@ -146,7 +139,7 @@ static int entry_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
     ol_key_str(&k, id);
     kv = ol_key_val(&k);
     if ((rc = put ? mdb_put(txn, ol_fold_dbi(ctx, "ep_entries"), &kv, &ev, 0)
-                  : del_key(txn, ol_fold_dbi(ctx, "ep_entries"), &k)))
+                  : ol_del_key(txn, ol_fold_dbi(ctx, "ep_entries"), &k)))
         return rc;
     if (put) {
         ol_key_init(&k);
@@ -189,7 +182,7 @@ static int alloc_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
             return rc;
         memcpy(val.mv_data, &a, sizeof a);
         memcpy((char *)val.mv_data + sizeof a, role, rl);
-    } else if ((rc = del_key(ol_fold_txn(ctx), ol_fold_dbi(ctx, "allocs"), &k)))
+    } else if ((rc = ol_del_key(ol_fold_txn(ctx), ol_fold_dbi(ctx, "allocs"), &k)))
         return rc;
     int32_t range[2] = {a.first, a.last};
     return mark_engagement_lines(ctx, eng, person, range);
@@ -219,7 +212,7 @@ static int expense_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
             return rc;
         memcpy(val.mv_data, &x, sizeof x);
         memcpy((char *)val.mv_data + sizeof x, cur, cl);
-    } else if ((rc = del_key(txn, ol_fold_dbi(ctx, "expenses"), &k)))
+    } else if ((rc = ol_del_key(txn, ol_fold_dbi(ctx, "expenses"), &k)))
         return rc;
     ol_key_init(&k);
     ol_key_str(&k, eng);
@@ -231,7 +224,7 @@ static int expense_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
         MDB_val kv = ol_key_val(&k), val = ol_key_val(&wk);
         if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "exp_by_eng"), &kv, &val, 0)))
             return rc;
-    } else if ((rc = del_key(txn, ol_fold_dbi(ctx, "exp_by_eng"), &k)))
+    } else if ((rc = ol_del_key(txn, ol_fold_dbi(ctx, "exp_by_eng"), &k)))
         return rc;
     return mark_str(ctx, 'X', id);
 }
@@ -252,7 +245,7 @@ static int invoice_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
         MDB_val kv = ol_key_val(&k), val = {sizeof inv, &inv};
         if ((rc = mdb_put(ol_fold_txn(ctx), ol_fold_dbi(ctx, "invoices"), &kv, &val, 0)))
             return rc;
-    } else if ((rc = del_key(ol_fold_txn(ctx), ol_fold_dbi(ctx, "invoices"), &k)))
+    } else if ((rc = ol_del_key(ol_fold_txn(ctx), ol_fold_dbi(ctx, "invoices"), &k)))
         return rc;
     /* every invoice of the person: overlaps may have appeared or gone */
     if ((rc = mark_invoices(ctx, person, NULL)))

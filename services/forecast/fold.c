@@ -61,13 +61,6 @@ static int mark_all_weeks(ol_fold_ctx *ctx, uint8_t tag, const char *s)
     return mark_range(ctx, tag, s, INT32_MIN / 2, INT32_MAX / 2);
 }
 
-static int del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k)
-{
-    MDB_val kv = ol_key_val(k);
-    int rc = mdb_del(txn, dbi, &kv, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /* the engagements a person is allocated on: their forecast to complete uses
  * the person's capacity and leave */
 static int mark_person_engagements(ol_fold_ctx *ctx, const char *person)
@@ -119,7 +112,7 @@ static int move_index(ol_fold_ctx *ctx, const char *db, const char *was, const c
         ol_key_init(&k);
         ol_key_str(&k, was);
         ol_key_str(&k, id);
-        if ((rc = del_key(txn, ol_fold_dbi(ctx, db), &k)) || (rc = mark_all_weeks(ctx, tag, was)))
+        if ((rc = ol_del_key(txn, ol_fold_dbi(ctx, db), &k)) || (rc = mark_all_weeks(ctx, tag, was)))
             return rc;
     }
     ol_key_init(&k);
@@ -127,29 +120,6 @@ static int move_index(ol_fold_ctx *ctx, const char *db, const char *was, const c
     ol_key_str(&k, id);
     MDB_val kv = ol_key_val(&k);
     return k.overflow ? -1 : mdb_put(txn, ol_fold_dbi(ctx, db), &kv, (MDB_val *)&empty, 0);
-}
-
-static int put_strings(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *head, size_t hl,
-                       const char *const *strs, int n)
-{
-    size_t total = hl;
-    for (int i = 0; i < n; i++)
-        total += strlen(strs[i]) + 1;
-    MDB_val kv = ol_key_val(k), v = {total, NULL};
-    if (k->overflow)
-        return -1;
-    int rc = mdb_put(txn, dbi, &kv, &v, MDB_RESERVE);
-    if (rc)
-        return rc;
-    char *p = v.mv_data;
-    memcpy(p, head, hl);
-    p += hl;
-    for (int i = 0; i < n; i++) {
-        size_t sl = strlen(strs[i]) + 1;
-        memcpy(p, strs[i], sl);
-        p += sl;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------ apply per topic */
@@ -169,7 +139,7 @@ static int apply_person(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     ol_key_init(&k);
     ol_key_str(&k, id);
     const char *strs[] = {ol_av_str(nv, "name"), team, role};
-    if ((rc = put_strings(ol_fold_txn(ctx), ol_fold_dbi(ctx, "people"), &k, &p, sizeof p, strs, 3)))
+    if ((rc = ol_put_record(ol_fold_txn(ctx), ol_fold_dbi(ctx, "people"), &k, &p, sizeof p, strs, 3)))
         return rc;
     if ((rc = move_index(ctx, "team_people", old ? ol_av_str(old, "team") : NULL, team, id, 'T')) ||
         (rc = move_index(ctx, "role_people", old ? ol_av_str(old, "role") : NULL, role, id, 'R')))
@@ -195,7 +165,7 @@ static int leave_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
         return -1;
     MDB_val kv = ol_key_val(&k), val = {sizeof l, &l};
     if ((rc = put ? mdb_put(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &kv, &val, 0)
-                  : del_key(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &k)))
+                  : ol_del_key(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &k)))
         return rc;
     if ((rc = mark_range(ctx, 'P', person, l.first, l.last)))
         return rc;
@@ -224,13 +194,13 @@ static int alloc_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
     ol_key_str(&k, id);
     MDB_dbi dbi = ol_fold_dbi(ctx, *person ? "allocs" : "open_roles");
     const char *strs[] = {eng, role, person};
-    if ((rc = put ? put_strings(txn, dbi, &k, &a, sizeof a, strs, 2) : del_key(txn, dbi, &k)))
+    if ((rc = put ? ol_put_record(txn, dbi, &k, &a, sizeof a, strs, 2) : ol_del_key(txn, dbi, &k)))
         return rc;
     ol_key_init(&k);
     ol_key_str(&k, eng);
     ol_key_str(&k, id);
-    if ((rc = put ? put_strings(txn, ol_fold_dbi(ctx, "eng_allocs"), &k, "", 0, strs + 1, 2)
-                  : del_key(txn, ol_fold_dbi(ctx, "eng_allocs"), &k)))
+    if ((rc = put ? ol_put_record(txn, ol_fold_dbi(ctx, "eng_allocs"), &k, "", 0, strs + 1, 2)
+                  : ol_del_key(txn, ol_fold_dbi(ctx, "eng_allocs"), &k)))
         return rc;
     if ((rc = fc_mark_str(ctx, 'E', eng)))
         return rc;
@@ -259,7 +229,7 @@ static int apply_engagement(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *ol
     ol_key_init(&k);
     ol_key_str(&k, id);
     const char *strs[] = {ol_av_str(nv, "currency"), ol_av_str(nv, "client"), ol_av_str(nv, "name")};
-    if ((rc = put_strings(txn, ol_fold_dbi(ctx, "engs"), &k, &e, sizeof e, strs, 3)))
+    if ((rc = ol_put_record(txn, ol_fold_dbi(ctx, "engs"), &k, &e, sizeof e, strs, 3)))
         return rc;
     if ((rc = fc_mark_str(ctx, 'E', id)))
         return rc;
@@ -297,8 +267,8 @@ static int line_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
     ol_key_init(&k);
     ol_key_str(&k, eng);
     ol_key_str(&k, ol_av_str(v, "key"));
-    if ((rc = put ? put_strings(txn, ol_fold_dbi(ctx, "lines"), &k, &l, sizeof l, &cur, 1)
-                  : del_key(txn, ol_fold_dbi(ctx, "lines"), &k)))
+    if ((rc = put ? ol_put_record(txn, ol_fold_dbi(ctx, "lines"), &k, &l, sizeof l, &cur, 1)
+                  : ol_del_key(txn, ol_fold_dbi(ctx, "lines"), &k)))
         return rc;
     return fc_mark_str(ctx, 'E', eng);
 }
