@@ -486,7 +486,7 @@ static int fill(ol_fold_ctx *ctx, avro_value_t *v, const char *eng, const struct
     if (avro_value_get_by_name(v, "previous_rag", &f, NULL))
         return -1;
     if (prev) {
-        if (avro_value_set_branch(&f, 1, &b) || avro_value_set_enum(&b, prev->rag))
+        if (avro_value_set_branch(&f, 1, &b) || avro_value_set_string(&b, rag_names[prev->rag]))
             return -1;
         return fill_changes(v, prev, cur);
     }
