@@ -25,6 +25,7 @@ static void usage(FILE *f)
           "  replay SERVICE --as-of T --out DIR [--emit FILE]   rebuild a projection as of an instant\n"
           "  query SERVICE [args]      read a service's projection (runs opsledger-SERVICE query)\n"
           "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
+          "  report forecast-accuracy --from W --to W [--team T]   past forecasts (replayed) vs actuals\n"
           "  status SERVICE [args]     counters of a service (runs opsledger-SERVICE status)\n"
           "  run SERVICE [args]        run a service (opsledger-SERVICE run)\n"
           "\n"
@@ -48,6 +49,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    /* a composition of two services' verbs (replay, query), not one service's report */
+    if (argc >= 3 && !strcmp(argv[1], "report") && !strcmp(argv[2], "forecast-accuracy"))
+        return cmd_accuracy(argc - 2, argv + 2);
     /* service verbs pass every argument through untouched */
     if (argc >= 3 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||
                       !strcmp(argv[1], "run") || !strcmp(argv[1], "replay")))
