@@ -25,6 +25,7 @@
 
 #include <ftw.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #define ACC_LEAD 4       /* weeks between the forecast and the week it forecast */
 #define ACC_MAX_WEEKS 53 /* one replay per week: a bound on the work asked */
 #define ACC_MAX_PASS 32  /* common option words passed on */
+#define ACC_MAX_EXTRA 12 /* verb and its own arguments */
 
 /* one scope's figures for one week; alloc is the forecast's only */
 struct acc_fig {
@@ -60,16 +62,21 @@ struct acc_ctx {
 static int acc_run(struct acc_ctx *c, const char *service, const char *const *extra, const char *err_file,
                    char **out)
 {
-    char *args[64];
+    char *args[ACC_MAX_EXTRA + ACC_MAX_PASS + 2];
     int n = 0;
     args[n++] = NULL; /* the program name, set by cli_run_service */
-    for (; *extra && n < 40; extra++)
+    for (; *extra && n <= ACC_MAX_EXTRA; extra++)
         args[n++] = (char *)*extra;
     for (int i = 0; i < c->npass; i++)
         args[n++] = (char *)c->pass[i];
     args[n] = NULL;
     return cli_run_service(service, args, err_file, out);
 }
+
+/* SIGINT/SIGTERM: the subprocess (same process group) stops too; we stop
+ * after it and remove the replay cache */
+static volatile sig_atomic_t acc_stop;
+static void on_signal(int sig) { acc_stop = sig; }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -150,7 +157,7 @@ static int acc_data_week(struct acc_ctx *c, ol_week *dw)
         rc = 0;
     } else {
         first_line(errf, msg, sizeof msg);
-        fprintf(stderr, "forecast-accuracy: no actual utilisation to compare with: %s\n",
+        fprintf(stderr, "report forecast-accuracy: no actual utilisation to compare with: %s\n",
                 st == 0 ? "the utilisation service has folded nothing yet" : msg);
     }
     free(out);
@@ -185,7 +192,7 @@ static int acc_week_load(struct acc_ctx *c, struct acc_week *a, const char *team
         out = NULL;
         if (st != 0) {
             first_line(errf, msg, sizeof msg);
-            fprintf(stderr, "forecast-accuracy: replay of the forecast as of %s failed: %s\n", a->as_of, msg);
+            fprintf(stderr, "report forecast-accuracy: replay of the forecast as of %s failed: %s\n", a->as_of, msg);
             return -2;
         }
     }
@@ -369,14 +376,20 @@ int cmd_accuracy(int argc, char **argv)
                 adir);
         goto out;
     }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     snprintf(c.tmp, sizeof c.tmp, "%s/opsledger-accuracy.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(c.tmp)) {
         perror("report forecast-accuracy: temporary directory");
         c.tmp[0] = '\0';
         goto out;
     }
-    if (acc_data_week(&c, &dw))
+    if (acc_data_week(&c, &dw) || acc_stop) {
+        rc = acc_stop ? 128 + acc_stop : 1;
         goto out;
+    }
     if (to >= dw) {
         ol_week_format(dw, wk);
         fprintf(stderr,
@@ -393,12 +406,26 @@ int cmd_accuracy(int argc, char **argv)
         struct acc_week *a = &weeks[n++];
         a->w = w;
         int r = acc_week_load(&c, a, team);
+        if (acc_stop) {
+            rc = 128 + acc_stop;
+            goto out;
+        }
         if (r == -2)
             goto out;
         if (r == -1) {
             ol_week_format(w, wk);
             fprintf(stderr, "report forecast-accuracy: %s: %s\n", wk, a->why);
             missing++;
+        }
+    }
+    if (team) { /* a team named in neither is a typo, not a week without data */
+        int any = 0;
+        for (int i = 0; i < n; i++)
+            any |= weeks[i].fc[1].has || weeks[i].act[1].has;
+        if (!any) {
+            fprintf(stderr, "report forecast-accuracy: no team %s in the forecasts or the actuals of %s .. %s\n",
+                    team, from_s, to_s);
+            goto out;
         }
     }
     printf("Forecast accuracy %s .. %s: each week's forecast as made %d weeks earlier (the forecast replayed from "
@@ -408,18 +435,9 @@ int cmd_accuracy(int argc, char **argv)
            from_s, to_s, ACC_LEAD, ACC_LEAD);
     acc_print_scope(weeks, n, 0, "Organisation");
     if (team) {
-        int any = 0;
-        for (int i = 0; i < n; i++)
-            any |= weeks[i].fc[1].has || weeks[i].act[1].has;
-        if (any) {
-            char name[300];
-            snprintf(name, sizeof name, "Team %s", team);
-            acc_print_scope(weeks, n, 1, name);
-        } else {
-            fprintf(stderr, "report forecast-accuracy: no team %s in the forecasts or the actuals of %s .. %s\n",
-                    team, from_s, to_s);
-            goto out;
-        }
+        char name[300];
+        snprintf(name, sizeof name, "Team %s", team);
+        acc_print_scope(weeks, n, 1, name);
     }
     rc = missing ? 1 : 0;
 out:
