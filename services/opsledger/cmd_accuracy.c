@@ -1,5 +1,5 @@
 /* cmd_accuracy — `opsledger report forecast-accuracy --from W --to W
- * [--team T] [--archive DIR] [common options]`: for each past ISO week W of
+ * [--team T] [--format table|csv] [--archive DIR] [common options]`: for each past ISO week W of
  * the range, the forecast made 4 weeks earlier against the week's actual
  * utilisation, for the org (and the team with --team), with the error in
  * points and the mean absolute error in basis points.
@@ -288,17 +288,52 @@ static void acc_print_scope(const struct acc_week *weeks, int n, int k, const ch
         printf("  mean absolute error: none (no week with both a forecast and an actual utilisation)\n\n");
 }
 
+/* --format csv: exact minutes and basis points, one row per scope and week;
+ * empty cells where a figure is missing, the reason in the last column */
+static void acc_print_csv(const struct acc_week *weeks, int n, const char *team)
+{
+    printf("scope,id,week,made,as_of,fc_available_minutes,fc_allocated_minutes,fc_billable_minutes,"
+           "fc_utilisation_bp,actual_available_minutes,actual_billable_minutes,actual_utilisation_bp,error_bp,"
+           "missing\n");
+    for (int k = 0; k < (team ? 2 : 1); k++)
+        for (int i = 0; i < n; i++) {
+            const struct acc_week *a = &weeks[i];
+            const struct acc_fig *f = &a->fc[k], *r = &a->act[k];
+            char wk[9], mk[9] = "";
+            ol_week_format(a->w, wk);
+            if (!a->why[0])
+                ol_week_format(a->made, mk);
+            printf("%s,\"%s\",%s,%s,%s,", k ? "team" : "org", k ? team : "org", wk, mk, a->as_of);
+            if (f->has && !a->why[0])
+                printf("%d,%d,%d,", f->avail, f->alloc, f->bill);
+            else
+                printf(",,,");
+            if (f->has && f->has_bp && !a->why[0])
+                printf("%d", f->bp);
+            if (r->has && !a->why[0])
+                printf(",%d,%d,", r->avail, r->bill);
+            else
+                printf(",,,");
+            if (r->has && r->has_bp && !a->why[0])
+                printf("%d", r->bp);
+            printf(",");
+            if (f->has && r->has && f->has_bp && r->has_bp && !a->why[0])
+                printf("%d", f->bp - r->bp);
+            printf(",\"%s\"\n", a->why);
+        }
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: opsledger report forecast-accuracy --from 2026-W40 --to 2026-W46 [--team T] "
-                    "[--archive DIR] [--data-dir DIR] [-c FILE] [-o key=value]\n");
+                    "[--format table|csv] [--archive DIR] [--data-dir DIR] [-c FILE] [-o key=value]\n");
     return 2;
 }
 
 int cmd_accuracy(int argc, char **argv)
 {
     struct acc_ctx c = {.npass = 0, .archive = NULL, .tmp = ""};
-    const char *from_s = NULL, *to_s = NULL, *team = NULL;
+    const char *from_s = NULL, *to_s = NULL, *team = NULL, *format = "table";
     struct acc_week *weeks = NULL;
     ol_config cfg;
     ol_week from, to, dw;
@@ -320,6 +355,8 @@ int cmd_accuracy(int argc, char **argv)
             to_s = argv[++i];
         else if (!strcmp(a, "--team"))
             team = argv[++i];
+        else if (!strcmp(a, "--format"))
+            format = argv[++i];
         else if (!strcmp(a, "--archive"))
             c.archive = argv[++i];
         else if (common && c.npass + 2 <= ACC_MAX_PASS) {
@@ -338,6 +375,11 @@ int cmd_accuracy(int argc, char **argv)
     if (ol_week_parse(from_s, &from) || ol_week_parse(to_s, &to)) {
         fprintf(stderr, "report forecast-accuracy: --from and --to are ISO weeks like 2026-W40 (got %s, %s)\n",
                 from_s, to_s);
+        rc = 2;
+        goto out;
+    }
+    if (strcmp(format, "table") && strcmp(format, "csv")) {
+        fprintf(stderr, "report forecast-accuracy: --format is table or csv (got %s)\n", format);
         rc = 2;
         goto out;
     }
@@ -427,6 +469,11 @@ int cmd_accuracy(int argc, char **argv)
                     team, from_s, to_s);
             goto out;
         }
+    }
+    if (!strcmp(format, "csv")) {
+        acc_print_csv(weeks, n, team);
+        rc = missing ? 1 : 0;
+        goto out;
     }
     printf("Forecast accuracy %s .. %s: each week's forecast as made %d weeks earlier (the forecast replayed from "
            "the audit archive as of the end of week W-%d) against the week's actual utilisation\n"

@@ -127,6 +127,11 @@ check "forecast-accuracy: the team data has the same line" \
     test "$(grep -cxF -- "$want" "$E2E_TMP/acc.txt")" = 2
 check "forecast-accuracy: mean absolute error 648 bp" grep -qxF '  mean absolute error: 648 bp over 1 week' "$E2E_TMP/acc.txt"
 dump "$E2E_TMP/acc.txt" "report forecast-accuracy --from 2026-W45 --to 2026-W45 --team data"
+run_ol "$E2E_TMP/acc.csv" "$E2E_TMP/acc-csv.err" report forecast-accuracy --from 2026-W45 --to 2026-W45 \
+    --format csv --data-dir "$D"
+check "forecast-accuracy --format csv: exact minutes and basis points" grep -qxF \
+    'org,"org",2026-W45,2026-W41,2026-10-11T23:59:59.999Z,4500,3375,3375,7500,4050,3300,8148,-648,""' "$E2E_TMP/acc.csv"
+dump "$E2E_TMP/acc.csv" "report forecast-accuracy --format csv"
 dump "$E2E_TMP/acc.err" "its stderr"
 check "forecast-accuracy leaves no temporary directory behind" \
     test -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'opsledger-accuracy.*' -newer "$E2E_TMP/acc.txt" 2>/dev/null)"
