@@ -1,7 +1,7 @@
 /* cmd_accuracy — `opsledger report forecast-accuracy --from W --to W
- * [--team T] [--format table|csv] [--archive DIR] [common options]`: for each past ISO week W of
- * the range, the forecast made 4 weeks earlier against the week's actual
- * utilisation, for the org (and the team with --team), with the error in
+ * [--team T] [--format table|csv] [--archive DIR] [common options]`: for
+ * each past ISO week W of the range, the forecast made 4 weeks earlier
+ * against the week's actual utilisation, for the org (and the team with --team), with the error in
  * points and the mean absolute error in basis points.
  *
  * A composition over the services' own verbs, never their code or files:
@@ -86,15 +86,24 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-/* the first line of a file, for an error message ("" when there is none) */
-static void first_line(const char *file, char *buf, size_t len)
+/* the last non-empty line of a file (a failing verb's final word, after any
+ * warnings), for an error message; "" when there is none */
+static void last_line(const char *file, char *buf, size_t len)
 {
+    char line[1024];
     FILE *f = fopen(file, "r");
     buf[0] = '\0';
     if (!f)
         return;
-    if (fgets(buf, (int)len, f))
-        buf[strcspn(buf, "\n")] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        size_t n = strlen(line);
+        if (n && len) {
+            n = n < len - 1 ? n : len - 1;
+            memcpy(buf, line, n);
+            buf[n] = '\0';
+        }
+    }
     fclose(f);
 }
 
@@ -156,7 +165,7 @@ static int acc_data_week(struct acc_ctx *c, ol_week *dw)
         *dw = ol_week_of((int32_t)(ms / 86400000));
         rc = 0;
     } else {
-        first_line(errf, msg, sizeof msg);
+        last_line(errf, msg, sizeof msg);
         fprintf(stderr, "report forecast-accuracy: no actual utilisation to compare with: %s\n",
                 st == 0 ? "the utilisation service has folded nothing yet" : msg);
     }
@@ -191,7 +200,7 @@ static int acc_week_load(struct acc_ctx *c, struct acc_week *a, const char *team
         free(out);
         out = NULL;
         if (st != 0) {
-            first_line(errf, msg, sizeof msg);
+            last_line(errf, msg, sizeof msg);
             fprintf(stderr, "report forecast-accuracy: replay of the forecast as of %s failed: %s\n", a->as_of, msg);
             return -2;
         }
@@ -219,7 +228,7 @@ static int acc_week_load(struct acc_ctx *c, struct acc_week *a, const char *team
         acc_rows(out, team, a->act, NULL);
     free(out);
     if (st != 0) {
-        first_line(errf, msg, sizeof msg);
+        last_line(errf, msg, sizeof msg);
         snprintf(a->why, sizeof a->why, "no actual utilisation: %s", msg);
         return -1;
     }
