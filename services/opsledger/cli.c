@@ -118,20 +118,24 @@ int cli_run_service(const char *service, char **args, const char *err_file, char
         _exit(127);
     }
     close(fd[1]);
+    int nomem = 0;
     for (;;) {
-        if (cap - len < 2048) {
+        char scratch[4096];
+        if (!nomem && cap - len < 2048) {
             char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
+            if (nb) {
+                buf = nb;
+                cap *= 2;
+            } else
+                nomem = 1; /* keep draining so that the child never blocks on a full pipe */
         }
-        ssize_t r = read(fd[0], buf + len, cap - len - 1);
+        ssize_t r = nomem ? read(fd[0], scratch, sizeof scratch) : read(fd[0], buf + len, cap - len - 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
-        len += (size_t)r;
+        if (!nomem)
+            len += (size_t)r;
     }
     close(fd[0]);
     buf[len] = '\0';
@@ -140,6 +144,11 @@ int cli_run_service(const char *service, char **args, const char *err_file, char
             free(buf);
             return -1;
         }
+    if (nomem) {
+        fprintf(stderr, "opsledger: out of memory reading the output of %s\n", name);
+        free(buf);
+        return -1;
+    }
     *out = buf;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
