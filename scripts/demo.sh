@@ -21,19 +21,22 @@ sh deploy/embedded/stack.sh start "$STATE" "$BUILD"
 OPSLEDGER_BROKERS=$(cat "$STATE/bootstrap.txt"); export OPSLEDGER_BROKERS
 
 echo "== producing the input topics (invalid lines are rejected by number, never sent)"
+# --timestamp-field occurred_at: each record's Kafka timestamp is the instant
+# its change happened (as a CDC producer would stamp it), so the archive's
+# knowledge time follows data time and `replay --as-of` means "known then"
 total=0
 for t in hr.person delivery.engagement delivery.allocation hr.leave timesheet.entry finance.period \
          finance.expense finance.contractor_invoice delivery.risk ops.rota; do
     f="$STATE/input/$t.jsonl"
     [ -e "$f" ] || continue
-    "$BIN/opsledger" produce "$t" --file "$f"
+    "$BIN/opsledger" produce "$t" --file "$f" --timestamp-field occurred_at
     total=$((total + $(grep -c . "$f")))
 done
 for f in "$STATE"/input/invalid/*.jsonl; do
     [ -e "$f" ] || continue
     t=$(basename "$f" .jsonl)
     echo "-- $t: invalid lines"
-    "$BIN/opsledger" produce "$t" --file "$f" || true
+    "$BIN/opsledger" produce "$t" --file "$f" --timestamp-field occurred_at || true
 done
 
 # wait_for SERVICE TOPIC...: until the service has read every line produced to its inputs
@@ -110,6 +113,15 @@ echo
 echo "== report: demand and supply per role"
 "$BIN/opsledger" report demand --data-dir "$STATE/data"
 echo
+# forecast accuracy: the last 4 weeks that have ended in the data (END_WEEK
+# is still running), each against the forecast replayed from the archive as
+# of 4 weeks before it; the archive must have every input record first
+wait_for archive hr.person hr.leave delivery.allocation delivery.engagement timesheet.entry finance.period \
+    finance.expense finance.contractor_invoice delivery.risk ops.rota >/dev/null
+ACC_TO=$("$BIN/opsledger" week "$END_WEEK" -1)
+ACC_FROM=$("$BIN/opsledger" week "$END_WEEK" -4)
+echo "== report: forecast accuracy, $ACC_FROM .. $ACC_TO (forecasts made 4 weeks earlier vs actuals)"
+"$BIN/opsledger" report forecast-accuracy --from "$ACC_FROM" --to "$ACC_TO" --data-dir "$STATE/data"
 # assurance: its upstream inputs, then what forecast and utilisation published
 wait_for assurance delivery.risk delivery.engagement delivery.allocation ops.rota hr.leave
 settle assurance forecast utilisation

@@ -1,7 +1,8 @@
 /* query — the forecast's weekly read verbs, read-only beside the running
  * service (or on a replayed projection with --db):
  *   query [--week W] [--team T] [--person P] [--format table|csv|json]
- *         the stored weekly rows (every horizon week unless --week)
+ *         the stored weekly rows (every horizon week unless --week); json
+ *         rows also carry as_of_week, the data week the forecast was made in
  *   report [forecast] [--team T]
  *         12 weeks ahead per org and team: available, allocated, billable,
  *         forecast utilisation against forecast.target_bp (default 8500),
@@ -101,11 +102,14 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
                 printf("%d", r.bp);
             printf(",%d,%s\n", r.bench, r.over ? "true" : "false");
         } else {
-            json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:o,s:i,s:b}", "scope", scope_name(scope), "id",
-                                  id, "team", rt, "week", wk, "available_minutes", r.available, "allocated_minutes",
-                                  r.allocated, "proposed_minutes", r.proposed, "billable_minutes", r.billable,
-                                  "utilisation_bp", r.has_bp ? json_integer(r.bp) : json_null(), "bench_minutes",
-                                  r.bench, "overallocated", r.over);
+            char hw[9];
+            ol_week_format(h0, hw); /* the data week the forecast was made in */
+            json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:o,s:i,s:b,s:s}", "scope", scope_name(scope),
+                                  "id", id, "team", rt, "week", wk, "available_minutes", r.available,
+                                  "allocated_minutes", r.allocated, "proposed_minutes", r.proposed,
+                                  "billable_minutes", r.billable, "utilisation_bp",
+                                  r.has_bp ? json_integer(r.bp) : json_null(), "bench_minutes", r.bench,
+                                  "overallocated", r.over, "as_of_week", hw);
             char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
             if (s)
                 puts(s);

@@ -3,10 +3,12 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 ol_schemas *cli_load_schemas(const ol_config *cfg)
@@ -49,6 +51,106 @@ const char **cli_all_topics(const ol_schemas *s, size_t *n)
     t[k] = NULL;
     *n = k;
     return t;
+}
+
+/* path of opsledger-<service> beside this binary when it is there; else the
+ * bare name (for execvp, which searches PATH) */
+static void service_exe(const char *name, char *path, size_t len)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    snprintf(path, len, "%s", name);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    char cand[PATH_MAX + 256];
+    snprintf(cand, sizeof cand, "%s/%s", self, name);
+    if (access(cand, X_OK) == 0 && strlen(cand) < len)
+        snprintf(path, len, "%s", cand);
+}
+
+int cli_run_service(const char *service, char **args, const char *err_file, char **out)
+{
+    char name[128], path[PATH_MAX + 256];
+    int fd[2], status;
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap); /* owned here until handed to *out */
+    pid_t pid;
+
+    *out = NULL;
+    if (!buf)
+        return -1;
+    snprintf(name, sizeof name, "opsledger-%s", service);
+    service_exe(name, path, sizeof path);
+    if (pipe(fd)) {
+        free(buf);
+        return -1;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    if ((pid = fork()) < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        free(buf);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        if (err_file) {
+            int e = open(err_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (e >= 0) {
+                dup2(e, 2);
+                close(e);
+            }
+        }
+        args[0] = name;
+        if (strchr(path, '/'))
+            execv(path, args);
+        else
+            execvp(name, args);
+        fprintf(stderr, "opsledger: %s not found beside opsledger or on PATH: %s\n", name, strerror(errno));
+        _exit(127);
+    }
+    close(fd[1]);
+    int nomem = 0;
+    for (;;) {
+        char scratch[4096];
+        if (!nomem && cap - len < 2048) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb) {
+                buf = nb;
+                cap *= 2;
+            } else
+                nomem = 1; /* keep draining so that the child never blocks on a full pipe */
+        }
+        ssize_t r = nomem ? read(fd[0], scratch, sizeof scratch) : read(fd[0], buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (!nomem)
+            len += (size_t)r;
+    }
+    close(fd[0]);
+    buf[len] = '\0';
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            free(buf);
+            return -1;
+        }
+    if (nomem) {
+        fprintf(stderr, "opsledger: out of memory reading the output of %s\n", name);
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int cmd_service(const char *verb, int argc, char **argv)

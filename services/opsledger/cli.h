@@ -15,6 +15,14 @@ int cmd_verify(int argc, char **argv, ol_config *cfg);
 int cmd_archive(int argc, char **argv, ol_config *cfg);
 /* report weekly (cmd_weekly.c); argv[0] is "weekly" */
 int cmd_weekly(int argc, char **argv);
+/* `report forecast-accuracy ...` (cmd_accuracy.c); argv[0] is "forecast-accuracy" */
+int cmd_accuracy(int argc, char **argv);
+/* Runs opsledger-<service> (beside this binary, else on PATH) with args
+ * (NULL-terminated; args[0] is overwritten with the program name) and waits.
+ * Its stdout is returned in *out (NUL-terminated, owned by the caller, also
+ * on a non-zero exit); its stderr goes to err_file, or is inherited when
+ * err_file is NULL. Returns the exit status, -1 when it could not run. */
+int cli_run_service(const char *service, char **args, const char *err_file, char **out);
 /* runs opsledger-<service> <verb> args... (query, report, replay, status, run) */
 int cmd_service(const char *verb, int argc, char **argv);
 

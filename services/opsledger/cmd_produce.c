@@ -1,7 +1,14 @@
-/* opsledger produce TOPIC [--file F] — JSON lines -> validated Avro framed
- * with the topic's current schema id -> Kafka, keyed by the SPEC's key field.
- * A rejected line is reported with its number and reason and never sent;
- * the exit status is 1 when any line was rejected. */
+/* opsledger produce TOPIC [--file F] [--timestamp-field FIELD] — JSON lines
+ * -> validated Avro framed with the topic's current schema id -> Kafka, keyed
+ * by the SPEC's key field. A rejected line is reported with its number and
+ * reason and never sent; the exit status is 1 when any line was rejected.
+ *
+ * --timestamp-field occurred_at sets each record's Kafka timestamp
+ * (CreateTime) from that timestamp-millis field, as an upstream CDC producer
+ * stamps a change with the instant it happened; without it librdkafka stamps
+ * the produce time. The archive keeps the Kafka timestamp and `replay
+ * --as-of` selects records by it, so this is what makes an as-of replay of
+ * loaded history (the demo, the tests) mean "what was known then". */
 #include "cli.h"
 #include "ol_codec.h"
 #include "ol_json.h"
@@ -26,6 +33,45 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         st->delivered++;
 }
 
+/* 0 when the record schema has a field `name` of type timestamp-millis (or a
+ * union of null and it); else -1 */
+static int ts_field_ok(const ol_schema *s, const char *name)
+{
+    json_t *fields = json_object_get(s->json, "fields"), *f;
+    size_t i;
+    json_array_foreach(fields, i, f)
+    {
+        json_t *t = json_object_get(f, "type"), *b;
+        size_t j;
+        if (!json_is_string(json_object_get(f, "name")) || strcmp(json_string_value(json_object_get(f, "name")), name))
+            continue;
+        if (json_is_array(t)) {
+            json_array_foreach(t, j, b)
+            {
+                if (json_is_object(b))
+                    t = b;
+            }
+        }
+        const char *lt = json_string_value(json_object_get(t, "logicalType"));
+        return json_is_object(t) && lt && !strcmp(lt, "timestamp-millis") ? 0 : -1;
+    }
+    return -1;
+}
+
+/* the record's timestamp-millis field; -1 when it is null */
+static int ts_of(avro_value_t *v, const char *field, int64_t *ms)
+{
+    avro_value_t f, b;
+    if (avro_value_get_by_name(v, field, &f, NULL))
+        return -1;
+    if (avro_value_get_type(&f) == AVRO_UNION) {
+        if (avro_value_get_current_branch(&f, &b))
+            return -1;
+        f = b;
+    }
+    return avro_value_get_type(&f) == AVRO_INT64 && avro_value_get_long(&f, ms) == 0 ? 0 : -1;
+}
+
 static int key_of(avro_value_t *v, const char *field, const char **key, size_t *len)
 {
     avro_value_t f, b;
@@ -44,7 +90,7 @@ static int key_of(avro_value_t *v, const char *field, const char **key, size_t *
 
 int cmd_produce(int argc, char **argv, ol_config *cfg)
 {
-    const char *topic = NULL, *file = NULL;
+    const char *topic = NULL, *file = NULL, *ts_field = NULL;
     char err[1024], errb[1100];
     int rc = 1;
     ol_schemas *schemas = NULL;
@@ -61,15 +107,17 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--file") && i + 1 < argc)
             file = argv[++i];
+        else if (!strcmp(argv[i], "--timestamp-field") && i + 1 < argc)
+            ts_field = argv[++i];
         else if (!topic && argv[i][0] != '-')
             topic = argv[i];
         else {
-            fprintf(stderr, "usage: opsledger produce TOPIC [--file F]\n");
+            fprintf(stderr, "usage: opsledger produce TOPIC [--file F] [--timestamp-field FIELD]\n");
             return 2;
         }
     }
     if (!topic) {
-        fprintf(stderr, "usage: opsledger produce TOPIC [--file F]\n");
+        fprintf(stderr, "usage: opsledger produce TOPIC [--file F] [--timestamp-field FIELD]\n");
         return 2;
     }
     if (!(schemas = cli_load_schemas(cfg)))
@@ -77,6 +125,11 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
     s = ol_schemas_for_topic(schemas, topic);
     if (!s) {
         fprintf(stderr, "opsledger produce: no schema for topic %s in %s\n", topic, schemas->dir);
+        goto out;
+    }
+    if (ts_field && ts_field_ok(s, ts_field)) {
+        fprintf(stderr, "opsledger produce: --timestamp-field %s: %s has no timestamp-millis field of that name\n",
+                ts_field, topic);
         goto out;
     }
     if (file && !(in = fopen(file, "r"))) {
@@ -116,6 +169,13 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
             rejected++;
             continue;
         }
+        int64_t ts = 0; /* 0: librdkafka stamps the produce time */
+        if (ts_field && (ts_of(&v, ts_field, &ts) || ts <= 0)) {
+            fprintf(stderr, "line %ld: field \"%s\" (--timestamp-field) must be an instant after 1970\n", lineno,
+                    ts_field);
+            rejected++;
+            continue;
+        }
         if (ol_codec_encode(s, &v, &frame, &flen, errb, sizeof errb)) {
             fprintf(stderr, "line %ld: %s\n", lineno, errb);
             rejected++;
@@ -125,7 +185,7 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
             rd_kafka_resp_err_t e =
                 rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
                                   RD_KAFKA_V_VALUE(frame, flen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                  RD_KAFKA_V_END);
+                                  RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 50);
                 continue;

@@ -15,7 +15,8 @@ static void usage(FILE *f)
           "commands:\n"
           "  broker [--partitions N] [--bootstrap-file F]   run the embedded Kafka broker (in memory)\n"
           "  topics create [--partitions N] [--replication-factor R]   create the topics on a real cluster\n"
-          "  produce TOPIC [--file F]                       JSON lines -> validated Avro -> Kafka\n"
+          "  produce TOPIC [--file F] [--timestamp-field F]  JSON lines -> validated Avro -> Kafka\n"
+          "                            (--timestamp-field occurred_at: Kafka timestamp from the data)\n"
           "  tail TOPIC [--from-beginning] [--follow] [--count N]   records as JSON lines\n"
           "  generate [--people N] [--engagements N] [--weeks N] [--seed S] --out DIR   demo data\n"
           "  week WEEK|DATE [OFFSET]   ISO week arithmetic (2026-W47 -7 -> 2026-W40)\n"
@@ -25,6 +26,7 @@ static void usage(FILE *f)
           "  query SERVICE [args]      read a service's projection (runs opsledger-SERVICE query)\n"
           "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
           "  report weekly --week W [--format text|md|html] [--out FILE]   the executive weekly report\n"
+          "  report forecast-accuracy --from W --to W [--team T]   past forecasts (replayed) vs actuals\n"
           "  status SERVICE [args]     counters of a service (runs opsledger-SERVICE status)\n"
           "  run SERVICE [args]        run a service (opsledger-SERVICE run)\n"
           "\n"
@@ -51,6 +53,9 @@ int main(int argc, char **argv)
     /* the weekly report composes every service's published events */
     if (argc >= 3 && !strcmp(argv[1], "report") && !strcmp(argv[2], "weekly"))
         return cmd_weekly(argc - 2, argv + 2);
+    /* a composition of two services' verbs (replay, query), not one service's report */
+    if (argc >= 3 && !strcmp(argv[1], "report") && !strcmp(argv[2], "forecast-accuracy"))
+        return cmd_accuracy(argc - 2, argv + 2);
     /* service verbs pass every argument through untouched */
     if (argc >= 3 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||
                       !strcmp(argv[1], "run") || !strcmp(argv[1], "replay")))
