@@ -19,11 +19,8 @@
 #include "weekly.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 const char *wk_str(json_t *o, const char *field)
 {
@@ -39,29 +36,15 @@ struct passthrough {
     int n;
 };
 
-/* runs opsledger-<svc> events --topic T [--key-prefix P] [--key-suffix S] + pass;
- * returns the events (caller owns) or NULL with err */
+/* runs opsledger-<svc> events --topic T [--key-prefix P] [--key-suffix S] + pass
+ * (cli_run_service: its stderr passes through); returns the events (caller
+ * owns) or NULL with err */
 static json_t *events(const char *svc, const char *topic, const char *prefix, const char *suffix,
                       const struct passthrough *pass, char *err, size_t errlen)
 {
-    char self[PATH_MAX], path[PATH_MAX + 64], name[64];
-    int fd[2], status;
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    snprintf(name, sizeof name, "opsledger-%s", svc);
-    path[0] = '\0';
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(path, sizeof path, "%s/%s", self, name);
-            if (access(path, X_OK))
-                path[0] = '\0';
-        }
-    }
-    char *argv[16 + 64];
+    char *argv[16 + 64], *out = NULL;
     int a = 0;
-    argv[a++] = name;
+    argv[a++] = NULL; /* the program name, set by cli_run_service */
     argv[a++] = "events";
     argv[a++] = "--topic";
     argv[a++] = (char *)topic;
@@ -76,61 +59,33 @@ static json_t *events(const char *svc, const char *topic, const char *prefix, co
     for (int i = 0; i < pass->n && a < 16 + 63; i++)
         argv[a++] = pass->v[i];
     argv[a] = NULL;
-    if (pipe(fd)) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
+    int status = cli_run_service(svc, argv, NULL, &out);
+    if (status) {
+        snprintf(err, errlen, "opsledger-%s events --topic %s failed (%s %d; see its message above)", svc, topic,
+                 status < 0 ? "could not run," : "exit", status);
+        free(out);
         return NULL;
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(fd[0]);
-        close(fd[1]);
-        return NULL;
-    }
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        if (*path)
-            execv(path, argv);
-        execvp(name, argv);
-        fprintf(stderr, "opsledger: %s not found beside opsledger or on PATH\n", name);
-        _exit(127);
-    }
-    close(fd[1]);
-    FILE *in = fdopen(fd[0], "r");
-    json_t *out = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    json_t *events = json_array();
     long lineno = 0;
-    int bad = 0;
-    while (in && (len = getline(&line, &cap, in)) > 0) {
-        json_error_t je;
+    for (char *line = out, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        size_t len = next ? (size_t)(next - line) : strlen(line);
+        if (next)
+            next++;
         lineno++;
-        json_t *o = json_loadb(line, (size_t)len, 0, &je);
+        json_error_t je;
+        json_t *o = json_loadb(line, len, 0, &je);
         if (!o) {
-            if (!bad++)
-                snprintf(err, errlen, "%s events %s: line %ld is not JSON: %.80s", name, topic, lineno, je.text);
-            continue;
+            snprintf(err, errlen, "opsledger-%s events %s: line %ld is not JSON: %.80s", svc, topic, lineno, je.text);
+            json_decref(events);
+            free(out);
+            return NULL;
         }
-        json_array_append_new(out, o);
+        json_array_append_new(events, o);
     }
-    free(line);
-    if (in)
-        fclose(in);
-    else
-        close(fd[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (bad || !WIFEXITED(status) || WEXITSTATUS(status)) {
-        if (!bad)
-            snprintf(err, errlen, "%s events --topic %s failed (exit %d; see its message above)", name, topic,
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        json_decref(out);
-        return NULL;
-    }
-    return out;
+    free(out);
+    return events;
 }
 
 /* events of one service, or the service noted as missing */
