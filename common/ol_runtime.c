@@ -51,7 +51,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     for (size_t i = 0; svc->dbs && svc->dbs[i] && nd < OL_STORE_MAX_DBS; i++)
         dbs[nd++] = svc->dbs[i];
     dbs[nd] = NULL;
-    if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes, 0, dbs, err, errlen))
+    if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes, opts->bulk ? OL_STORE_BULK : 0, dbs, err, errlen))
         goto fail;
     rt->meta = ol_store_dbi(&rt->store, "meta");
     rt->entity = ol_store_dbi(&rt->store, "entity");

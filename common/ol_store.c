@@ -29,14 +29,15 @@ static int mkdir_parents(const char *path)
     return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly, const char *const *dbs,
+int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen)
 {
     MDB_txn *txn = NULL;
-    int rc;
+    int rc, readonly = (flags & OL_STORE_RDONLY) != 0;
 
     memset(st, 0, sizeof *st);
     st->readonly = readonly;
+    st->bulk = !readonly && (flags & OL_STORE_BULK);
     if (!readonly && mkdir_parents(path)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
@@ -48,7 +49,8 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly
     }
     /* MDB_NOTLS: readers may be used across threads; read-only opens never
      * take the write lock, so queries run beside the live service. */
-    rc = mdb_env_open(st->env, path, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0644);
+    rc = mdb_env_open(st->env, path,
+                      (readonly ? MDB_RDONLY : 0) | (st->bulk ? MDB_WRITEMAP | MDB_NOSYNC : 0) | MDB_NOTLS, 0644);
     if (rc) {
         snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
         goto fail;
@@ -83,10 +85,20 @@ fail:
     return -1;
 }
 
+int ol_store_sync(ol_store *st)
+{
+    return st->env && st->bulk ? mdb_env_sync(st->env, 1) : 0;
+}
+
 void ol_store_close(ol_store *st)
 {
-    if (st->env)
+    if (st->env) {
+        int rc = ol_store_sync(st);
+        if (rc)
+            ol_error("cannot flush the store to disk|db=%s error=\"%s\"", st->path ? st->path : "?",
+                     mdb_strerror(rc));
         mdb_env_close(st->env);
+    }
     free(st->path);
     memset(st, 0, sizeof *st);
 }
