@@ -98,6 +98,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
             goto fail;
         }
         d->prev = ol_decoder_new(schemas, d->schema);
+        d->envelope_first = ol_fold_envelope_first(d->schema);
         rt->nout++;
         if (!d->prev) {
             snprintf(err, errlen, "out of memory");

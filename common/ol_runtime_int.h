@@ -24,6 +24,8 @@ struct derived_io {
     const ol_schema *schema;
     avro_value_t fresh; /* ol_fold_new_derived */
     ol_decoder *prev;   /* ol_fold_derived_prev */
+    int envelope_first; /* fields 0..2 are event_id (string), key (string), revision (long):
+                           ol_fold_emit compares bodies without decoding (ol_fold.c) */
 };
 
 enum rt_counter { C_RECORDS, C_FOLDED, C_DUPLICATES, C_STALE, C_CONFLICTS, C_DEADLETTERS, C_EMITTED, C_BATCHES, C_N };
@@ -81,5 +83,9 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms);
 
 /* ol_runtime.c */
 void ol_rt_dirty_clear(ol_runtime *rt);
+
+/* ol_fold.c: 1 when the schema's first fields are event_id (string), key
+ * (string) and revision (long), in that order */
+int ol_fold_envelope_first(const ol_schema *s);
 
 #endif
