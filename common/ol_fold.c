@@ -2,6 +2,7 @@
  * keys, entity look-ups, and emission of derived events with deterministic
  * revision and event_id (see ol_runtime.h). */
 #include "ol_runtime_int.h"
+#include "ol_av.h"
 #include "ol_log.h"
 
 #include <openssl/sha.h>
@@ -173,11 +174,11 @@ void ol_derived_event_id(const char *service, const char *key, int64_t revision,
 static int set_envelope(avro_value_t *v, const char *event_id, const char *key, int64_t revision)
 {
     avro_value_t f;
-    if (avro_value_get_by_name(v, "event_id", &f, NULL) || avro_value_set_string(&f, event_id))
+    if (ol_av_lookup(v, "event_id", &f) || avro_value_set_string(&f, event_id))
         return -1;
-    if (avro_value_get_by_name(v, "key", &f, NULL) || avro_value_set_string(&f, key))
+    if (ol_av_lookup(v, "key", &f) || avro_value_set_string(&f, key))
         return -1;
-    if (avro_value_get_by_name(v, "revision", &f, NULL) || avro_value_set_long(&f, revision))
+    if (ol_av_lookup(v, "revision", &f) || avro_value_set_long(&f, revision))
         return -1;
     return 0;
 }
@@ -324,6 +325,8 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
         goto out;
     }
     rt->counters[C_EMITTED]++;
+    if (rt->counters[C_EMITTED] % OL_RELEASE_EVERY == 0)
+        ol_store_release(&rt->store); /* a flush can touch much of the map */
     ret = 1;
 out:
     free(frame);

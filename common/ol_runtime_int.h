@@ -10,6 +10,9 @@
 #include <signal.h>
 
 #define OL_MAX_TOPICS 24
+/* records folded, or derived events emitted, between two ol_store_release
+ * calls inside a batch (RSS: a slice of a batch, not the history) */
+#define OL_RELEASE_EVERY 1024
 
 struct topic_io {
     const char *topic;
