@@ -42,7 +42,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     rt->schemas = schemas;
     rt->opts = *opts;
     if (rt->opts.batch_max <= 0)
-        rt->opts.batch_max = 5000;
+        rt->opts.batch_max = 50000;
     if (rt->opts.poll_timeout_ms <= 0)
         rt->opts.poll_timeout_ms = 100;
     if (ol_config_get_i64(cfg, "map_size", svc->map_size ? svc->map_size : 16LL << 30, &map_bytes, err, errlen))
