@@ -1,13 +1,49 @@
 /* ol_av — see ol_av.h. */
 #include "ol_av.h"
 
+#include <stdint.h>
 #include <string.h>
+
+/* A record's field by name, through a small cache of (schema, name) ->
+ * field index: names are the callers' literals, looked up millions of times,
+ * and avro-c hashes the name on every look-up. A hit is checked against the
+ * schema's own field name, so a stale entry (a schema freed and another
+ * allocated at its address) is only a miss. 0, or -1 with no such field. */
+#define LOOKUP_SLOTS 512
+static _Thread_local struct {
+    avro_schema_t schema;
+    const char *name;
+    size_t index;
+} lookup_cache[LOOKUP_SLOTS];
+
+int ol_av_lookup(avro_value_t *rec, const char *name, avro_value_t *out)
+{
+    avro_schema_t sc = avro_value_get_schema(rec);
+    size_t idx;
+    if (!sc || !is_avro_record(sc))
+        return avro_value_get_by_name(rec, name, out, NULL) ? -1 : 0;
+    uintptr_t h = ((uintptr_t)sc >> 4) ^ ((uintptr_t)name >> 2) ^ ((uintptr_t)name >> 11);
+    size_t slot = h % LOOKUP_SLOTS;
+    if (lookup_cache[slot].schema == sc && lookup_cache[slot].name == name) {
+        idx = lookup_cache[slot].index;
+        const char *fn = avro_schema_record_field_name(sc, (int)idx);
+        if (fn && strcmp(fn, name) == 0)
+            return avro_value_get_by_index(rec, idx, out, NULL) ? -1 : 0;
+    }
+    int i = avro_schema_record_field_get_index(sc, name);
+    if (i < 0)
+        return -1;
+    lookup_cache[slot].schema = sc;
+    lookup_cache[slot].name = name;
+    lookup_cache[slot].index = (size_t)i;
+    return avro_value_get_by_index(rec, (size_t)i, out, NULL) ? -1 : 0;
+}
 
 /* the field, with a union resolved to its current branch; 0 found, -1 not, 1 null */
 static int field(avro_value_t *rec, const char *name, avro_value_t *out)
 {
     avro_value_t f;
-    if (avro_value_get_by_name(rec, name, &f, NULL))
+    if (ol_av_lookup(rec, name, &f))
         return -1;
     if (avro_value_get_type(&f) == AVRO_UNION) {
         avro_value_t b;
@@ -77,7 +113,7 @@ int ol_av_enum(avro_value_t *rec, const char *name)
 
 static int raw(avro_value_t *rec, const char *name, avro_value_t *out)
 {
-    return avro_value_get_by_name(rec, name, out, NULL) ? -1 : 0;
+    return ol_av_lookup(rec, name, out);
 }
 
 int ol_av_set_str(avro_value_t *rec, const char *name, const char *s)

@@ -19,6 +19,9 @@ int ol_av_bool(avro_value_t *rec, const char *name);
 int ol_av_enum(avro_value_t *rec, const char *name);
 /* the field itself (e.g. an array), 0 or -1 */
 int ol_av_field(avro_value_t *rec, const char *name, avro_value_t *out);
+/* the record's field called name (the raw field, unions unresolved): 0, or
+ * -1 when the record has no such field; cached by (schema, name pointer) */
+int ol_av_lookup(avro_value_t *rec, const char *name, avro_value_t *out);
 
 int ol_av_set_str(avro_value_t *rec, const char *name, const char *s);
 int ol_av_set_int(avro_value_t *rec, const char *name, int32_t v);

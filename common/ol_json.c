@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OL_JSON_MAX_DEPTH 64
 
 static const char *const kind_names[] = {"null",   "boolean", "int",  "long", "float", "double", "string",
                                          "bytes",  "enum",    "array", "map", "record", "union"};
@@ -183,6 +182,10 @@ static int type_of(const ol_schema *s, json_t *node, jt_type *t)
     }
     return -1;
 }
+
+int ol_jt_type(const ol_schema *s, json_t *node, jt_type *t) { return type_of(s, node, t); }
+
+avro_type_t ol_jt_avro_type(enum jt_kind k) { return kind_avro[k]; }
 
 /* resolves node and checks that v holds that type */
 int ol_jt_resolve(jt_ctx *c, json_t *node, avro_value_t *v, jt_type *t, int depth)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define OL_JSON_MAX_DEPTH 64 /* nesting of schema types and JSON values */
 #define OL_JSON_SHOW 40 /* characters of an offending value shown in errors */
 #define DAY_MS 86400000LL
 /* days ol_date_format can write (years 0000..9999); others stay integers */
@@ -49,5 +50,9 @@ int ol_jt_bad(jt_ctx *c, const char *what, json_t *j, const char *note);
 json_t *ol_jt_str(const char *s, size_t n);
 /* resolves schema node into *t and checks that v holds that type; -1 with err */
 int ol_jt_resolve(jt_ctx *c, json_t *node, avro_value_t *v, jt_type *t, int depth);
+/* resolves a schema node without a value; 0, or -1 when it cannot be resolved */
+int ol_jt_type(const ol_schema *s, json_t *node, jt_type *t);
+/* the avro-c type of a kind */
+avro_type_t ol_jt_avro_type(enum jt_kind k);
 
 #endif

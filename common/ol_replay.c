@@ -184,14 +184,21 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         fprintf(stderr, "replay: cannot open the record source\n");
         goto out;
     }
+    /* a fresh directory: no sync per batch, one at the end (a crash leaves
+     * a directory to delete, and replay refuses a non-empty one) */
     ol_runtime_opts o = {.db_path = out, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
-                         .stop_at_end = 1};
+                         .stop_at_end = 1, .bulk = 1};
     if (!(rt = ol_runtime_new(svc, cfg, schemas, &o, err, sizeof err))) {
         fprintf(stderr, "replay: %s\n", err);
         goto out;
     }
     if (ol_runtime_run(rt, src))
         goto out;
+    int src_rc = ol_store_sync(ol_runtime_store(rt));
+    if (src_rc) {
+        fprintf(stderr, "replay: %s: flushing to disk: %s\n", out, mdb_strerror(src_rc));
+        goto out;
+    }
     if (emit && emit_outbox(ol_runtime_store(rt), schemas, emit))
         goto out;
     rc = 0;

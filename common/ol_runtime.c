@@ -6,6 +6,7 @@
  * counters and the next offset of every partition touched. A crash before
  * mdb_txn_commit leaves none of it; after, all of it. */
 #include "ol_runtime_int.h"
+#include "ol_av.h"
 #include "ol_json.h"
 #include "ol_log.h"
 
@@ -20,6 +21,7 @@ const char *const ol_rt_counter_names[C_N] = {
 };
 
 static const char *const rt_dbs[] = {OL_RT_DBS};
+
 
 ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol_schemas *schemas,
                            const ol_runtime_opts *opts, char *err, size_t errlen)
@@ -40,7 +42,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     rt->schemas = schemas;
     rt->opts = *opts;
     if (rt->opts.batch_max <= 0)
-        rt->opts.batch_max = 5000;
+        rt->opts.batch_max = 50000;
     if (rt->opts.poll_timeout_ms <= 0)
         rt->opts.poll_timeout_ms = 100;
     if (ol_config_get_i64(cfg, "map_size", svc->map_size ? svc->map_size : 16LL << 30, &map_bytes, err, errlen))
@@ -51,7 +53,11 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     for (size_t i = 0; svc->dbs && svc->dbs[i] && nd < OL_STORE_MAX_DBS; i++)
         dbs[nd++] = svc->dbs[i];
     dbs[nd] = NULL;
-    if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes, 0, dbs, err, errlen))
+    int64_t writemap;
+    if (ol_config_get_i64(cfg, "lmdb_writemap", 0, &writemap, err, errlen))
+        goto fail;
+    if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes,
+                      opts->bulk ? OL_STORE_BULK : writemap ? OL_STORE_WRITEMAP : 0, dbs, err, errlen))
         goto fail;
     rt->meta = ol_store_dbi(&rt->store, "meta");
     rt->entity = ol_store_dbi(&rt->store, "entity");
@@ -98,6 +104,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
             goto fail;
         }
         d->prev = ol_decoder_new(schemas, d->schema);
+        d->envelope_first = ol_fold_envelope_first(d->schema);
         rt->nout++;
         if (!d->prev) {
             snprintf(err, errlen, "out of memory");
@@ -270,7 +277,7 @@ static int str_field(avro_value_t *v, const char *name, const char **out)
     avro_value_t f;
     size_t len;
     *out = NULL;
-    if (avro_value_get_by_name(v, name, &f, NULL))
+    if (ol_av_lookup(v, name, &f))
         return -1;
     if (avro_value_get_type(&f) == AVRO_UNION) {
         avro_value_t b;
@@ -286,7 +293,7 @@ static int str_field(avro_value_t *v, const char *name, const char **out)
 static int long_field(avro_value_t *v, const char *name, int64_t *out)
 {
     avro_value_t f;
-    if (avro_value_get_by_name(v, name, &f, NULL))
+    if (ol_av_lookup(v, name, &f))
         return -1;
     return avro_value_get_long(&f, out);
 }
@@ -359,7 +366,7 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
     /* a derived topic consumed as input (finance.billing.line for the
      * forecast) has no occurred_at: it never moves the data time */
     avro_value_t occ;
-    int derived_input = avro_value_get_by_name(v, "occurred_at", &occ, NULL) != 0;
+    int derived_input = ol_av_lookup(v, "occurred_at", &occ) != 0;
     occurred_at = INT64_MIN;
     if (str_field(v, "event_id", &event_id) || str_field(v, t->schema->entity_field, &entity_id) ||
         long_field(v, "revision", &revision) || (!derived_input && long_field(v, "occurred_at", &occurred_at))) {
@@ -509,6 +516,8 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
             rt->batch_max_ts = recs[i].timestamp_ms;
         if ((rc = fold_one(rt, &ctx, &recs[i])))
             goto fail;
+        if ((i + 1) % OL_RELEASE_EVERY == 0)
+            ol_store_release(&rt->store); /* the resident set: a slice of a batch, not the history */
         if ((rc = note_offset(rt, &recs[i])))
             goto fail;
     }
@@ -540,6 +549,8 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     ctx.txn = NULL;
     if (rc)
         goto fail;
+    if (n > 0)
+        ol_store_release(&rt->store); /* RSS: one batch's pages, not the history's */
     return 0;
 fail:
     if (ctx.txn)

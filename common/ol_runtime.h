@@ -129,6 +129,8 @@ typedef struct ol_runtime_opts {
     int batch_max;           /* records per batch/transaction */
     int poll_timeout_ms;
     int stop_at_end;         /* exit when the source is exhausted and the outbox empty */
+    int bulk;                /* a rebuild into a fresh directory: OL_STORE_BULK (no sync per
+                                batch; one at the end, see ol_store.h). Never for live runs. */
 } ol_runtime_opts;
 
 /* Creates a runtime for svc over an opened schema set. Caller frees. */

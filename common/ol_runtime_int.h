@@ -10,6 +10,9 @@
 #include <signal.h>
 
 #define OL_MAX_TOPICS 24
+/* records folded, or derived events emitted, between two ol_store_release
+ * calls inside a batch (RSS: a slice of a batch, not the history) */
+#define OL_RELEASE_EVERY 1024
 
 struct topic_io {
     const char *topic;
@@ -24,6 +27,8 @@ struct derived_io {
     const ol_schema *schema;
     avro_value_t fresh; /* ol_fold_new_derived */
     ol_decoder *prev;   /* ol_fold_derived_prev */
+    int envelope_first; /* fields 0..2 are event_id (string), key (string), revision (long):
+                           ol_fold_emit compares bodies without decoding (ol_fold.c) */
 };
 
 enum rt_counter { C_RECORDS, C_FOLDED, C_DUPLICATES, C_STALE, C_CONFLICTS, C_DEADLETTERS, C_EMITTED, C_BATCHES, C_N };
@@ -81,5 +86,9 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms);
 
 /* ol_runtime.c */
 void ol_rt_dirty_clear(ol_runtime *rt);
+
+/* ol_fold.c: 1 when the schema's first fields are event_id (string), key
+ * (string) and revision (long), in that order */
+int ol_fold_envelope_first(const ol_schema *s);
 
 #endif

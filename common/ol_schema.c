@@ -32,6 +32,7 @@ static void schema_clear(ol_schema *s)
         json_decref(s->json);
     if (s->iface)
         avro_value_iface_decref(s->iface);
+    ol_validate_free(s->vprog);
     if (s->avro)
         avro_schema_decref(s->avro);
     memset(s, 0, sizeof *s);
@@ -132,6 +133,7 @@ int ol_schemas_load(const char *dir, ol_schemas **out, char *err, size_t errlen)
         sc->entity_field = strdup(entity);
         if (load_one(sc, path, err, errlen))
             goto out;
+        sc->vprog = ol_validate_compile(sc); /* NULL: ol_validate walks the JSON instead */
         snprintf(path, sizeof path, "%s/manifest.tsv", dir);
     }
     if (s->n == 0) {

@@ -26,6 +26,7 @@ typedef struct ol_schema {
     json_t *json;       /* the parsed .avsc (owned) */
     avro_schema_t avro; /* owned */
     avro_value_iface_t *iface; /* generic class of avro (owned) */
+    struct ol_vprog *vprog;    /* ol_validate's compiled checks (owned; NULL: walk the JSON) */
 } ol_schema;
 
 typedef struct ol_schemas {
@@ -39,6 +40,11 @@ typedef struct ol_schemas {
 int ol_schemas_load(const char *dir, ol_schemas **out, char *err, size_t errlen);
 void ol_schemas_free(ol_schemas *s);
 const char *ol_schemas_default_dir(void);
+
+/* ol_validate.c: the schema's validation rules compiled to a tree of checks
+ * (NULL when the schema has a construct the compiler does not take) */
+struct ol_vprog *ol_validate_compile(const ol_schema *s);
+void ol_validate_free(struct ol_vprog *p);
 
 const ol_schema *ol_schemas_by_id(const ol_schemas *s, int32_t id);
 /* current (highest id) schema of the topic's `<topic>-value` subject */

@@ -191,11 +191,34 @@ static int kafka_poll(ol_source *s, ol_record *out, int max, int timeout_ms)
         k->batch = nb;
         k->capbatch = (size_t)max;
     }
-    k->nbatch = rd_kafka_consume_batch_queue(k->q, timeout_ms, k->batch, (size_t)max);
-    if (k->nbatch < 0) {
-        ol_error("consume|error=\"%s\"", rd_kafka_err2str(rd_kafka_last_error()));
-        k->nbatch = 0;
-        return -1;
+    /* take what has arrived: wait (up to timeout_ms) for the first message
+     * only, then drain what is queued without waiting. A full batch is
+     * never waited for, so a light trickle is committed within
+     * milliseconds, while a backlog still fills the batch: librdkafka's
+     * prefetch keeps the queue ahead of the fold. */
+    k->nbatch = 0;
+    for (int round = 0; k->nbatch < max; round++) {
+        ssize_t got;
+        if (round == 0) {
+            got = rd_kafka_consume_batch_queue(k->q, 0, k->batch, (size_t)max);
+            if (got == 0) {
+                rd_kafka_message_t *m = rd_kafka_consume_queue(k->q, timeout_ms);
+                if (m) {
+                    k->batch[0] = m;
+                    got = 1;
+                }
+            }
+        } else {
+            got = rd_kafka_consume_batch_queue(k->q, 0, k->batch + k->nbatch, (size_t)(max - k->nbatch));
+        }
+        if (got < 0) {
+            ol_error("consume|error=\"%s\"", rd_kafka_err2str(rd_kafka_last_error()));
+            release_batch(k);
+            return -1;
+        }
+        if (got == 0)
+            break;
+        k->nbatch += got;
     }
     for (ssize_t i = 0; i < k->nbatch; i++) {
         rd_kafka_message_t *m = k->batch[i];

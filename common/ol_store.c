@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 /* mkdir -p */
@@ -29,14 +30,16 @@ static int mkdir_parents(const char *path)
     return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly, const char *const *dbs,
+int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen)
 {
     MDB_txn *txn = NULL;
-    int rc;
+    int rc, readonly = (flags & OL_STORE_RDONLY) != 0;
 
     memset(st, 0, sizeof *st);
     st->readonly = readonly;
+    st->bulk = !readonly && (flags & OL_STORE_BULK);
+    st->writemap = !readonly && (flags & (OL_STORE_BULK | OL_STORE_WRITEMAP));
     if (!readonly && mkdir_parents(path)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
@@ -48,7 +51,9 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly
     }
     /* MDB_NOTLS: readers may be used across threads; read-only opens never
      * take the write lock, so queries run beside the live service. */
-    rc = mdb_env_open(st->env, path, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0644);
+    rc = mdb_env_open(st->env, path,
+                      (readonly ? MDB_RDONLY : 0) | (st->writemap ? MDB_WRITEMAP : 0) | (st->bulk ? MDB_NOSYNC : 0) |
+                          MDB_NOTLS, 0644);
     if (rc) {
         snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
         goto fail;
@@ -83,10 +88,65 @@ fail:
     return -1;
 }
 
+int ol_store_sync(ol_store *st)
+{
+    return st->env && st->bulk ? mdb_env_sync(st->env, 1) : 0;
+}
+
+/* the address of the environment's data.mdb mapping, from /proc/self/maps
+ * (mdb_env_info reports it only with MDB_FIXEDMAP); 0 or -1 */
+static int find_map(ol_store *st)
+{
+    char want[4200], line[4400];
+    size_t best = 0;
+    FILE *f;
+    snprintf(want, sizeof want, "%s/data.mdb", st->path);
+    char *real = realpath(want, NULL);
+    if (!(f = fopen("/proc/self/maps", "r"))) {
+        free(real);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2 || off <= 0)
+            continue;
+        char *path = line + off;
+        path[strcspn(path, "\n")] = '\0';
+        if ((strcmp(path, want) && (!real || strcmp(path, real))) || hi - lo <= best)
+            continue;
+        best = hi - lo; /* the large mapping is the data; LMDB also maps the lock file */
+        st->map = (void *)lo;
+        st->map_len = best;
+    }
+    fclose(f);
+    free(real);
+    return st->map ? 0 : -1;
+}
+
+void ol_store_release(ol_store *st)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (!st->env || st->readonly || mdb_env_info(st->env, &info) || mdb_env_stat(st->env, &stat))
+        return;
+    if (!st->map && find_map(st))
+        return;
+    size_t used = ((size_t)info.me_last_pgno + 1) * stat.ms_psize;
+    if (used > st->map_len)
+        used = st->map_len;
+    (void)madvise(st->map, used, MADV_DONTNEED); /* advice: nothing to do when refused */
+}
+
 void ol_store_close(ol_store *st)
 {
-    if (st->env)
+    if (st->env) {
+        int rc = ol_store_sync(st);
+        if (rc)
+            ol_error("cannot flush the store to disk|db=%s error=\"%s\"", st->path ? st->path : "?",
+                     mdb_strerror(rc));
         mdb_env_close(st->env);
+    }
     free(st->path);
     memset(st, 0, sizeof *st);
 }

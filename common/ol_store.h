@@ -21,16 +21,42 @@ typedef struct ol_store {
     MDB_env *env;
     char *path;
     int readonly;
+    int bulk; /* OL_STORE_BULK: no sync per commit, one at close */
+    int writemap;
+    void *map;       /* ol_store_release: the map's address (LMDB does not give it) */
+    size_t map_len;
     size_t ndbs;
     const char *db_names[OL_STORE_MAX_DBS];
     MDB_dbi dbi[OL_STORE_MAX_DBS];
 } ol_store;
 
+/* ol_store_open flags. OL_STORE_RDONLY (= 1, the old readonly argument):
+ * read-only. OL_STORE_BULK: a rebuild into a fresh directory (replay):
+ * MDB_WRITEMAP | MDB_NOSYNC, commits are not flushed to disk one by one;
+ * ol_store_close (and ol_store_sync) flush everything once. A crash during a
+ * bulk build leaves a directory to throw away, never a live projection. */
+#define OL_STORE_RDONLY 1
+#define OL_STORE_BULK 2
+/* OL_STORE_WRITEMAP: MDB_WRITEMAP with every commit synced as usual (still
+ * durable): a transaction's dirty pages live in the file mapping, not in
+ * malloc'd copies, so they leave the resident set with ol_store_release. */
+#define OL_STORE_WRITEMAP 4
+
 /* Opens (creating dir when writable) the environment at path with map size
  * map_bytes and the named databases (NULL-terminated). Read-only opening
  * needs the databases to exist. Returns 0 or -1 with err. Caller closes. */
-int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int readonly, const char *const *dbs,
+int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen);
+/* Flushes a bulk store to disk (a no-op otherwise). 0 or an LMDB error. */
+int ol_store_sync(ol_store *st);
+/* Gives the pages of the memory map this process touched back to the
+ * kernel (madvise MADV_DONTNEED): they stay in the page cache, shared and
+ * reclaimable, and fault back in on the next access. Keeps the resident
+ * set of a long-running service at the working set of one batch instead of
+ * everything it ever read. Pages a write transaction modified are not lost:
+ * the mapping is shared, their bytes are the page cache's (and without
+ * MDB_WRITEMAP LMDB writes them from its own copies). */
+void ol_store_release(ol_store *st);
 void ol_store_close(ol_store *st);
 /* DBI of a named database; aborts nothing: returns (MDB_dbi)-1... callers
  * pass names they declared, so a miss is a programming error reported once. */

@@ -205,8 +205,8 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
             rc = 1;
             goto out;
         }
-        int64_t batch = 5000;
-        if (ol_config_get_i64(&cfg, "batch_max", 5000, &batch, err, sizeof err)) {
+        int64_t batch = 50000;
+        if (ol_config_get_i64(&cfg, "batch_max", 50000, &batch, err, sizeof err)) {
             fprintf(stderr, "%s: %s\n", prog, err);
             goto out;
         }

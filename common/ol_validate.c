@@ -8,6 +8,7 @@
 #include "ol_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* timestamps the SPEC allows: [1970-01-01T00:00:00Z, 2101-01-01T00:00:00Z) */
@@ -159,11 +160,224 @@ static int validate(jt_ctx *c, json_t *node, json_t *field, avro_value_t *v, int
     }
 }
 
+/* ------------------------------------------------------------ compiled
+ * The same rules as validate() above, resolved once per schema: a tree of
+ * nodes, record fields by index. check() is the fast path: it returns 0
+ * only when validate() would, and anything it does not like (including a
+ * value of an unexpected shape) sends the record to validate(), which
+ * writes the message. So the messages stay validate()'s. */
+enum { F_NONE, F_ISO_WEEK, F_CURRENCY };
+
+struct ol_vprog {
+    enum jt_kind kind;
+    enum jt_logical logical;
+    avro_type_t atype;
+    int fmt;             /* F_*: ol.format of a string */
+    int not_empty;       /* top-level event_id or entity id */
+    int has_min, has_max;
+    int min_real, max_real;
+    int64_t min, max;
+    double rmin, rmax;
+    size_t n;            /* children: record fields, union branches, array items / map values (1) */
+    struct ol_vprog **child;
+};
+
+void ol_validate_free(struct ol_vprog *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        ol_validate_free(p->child[i]);
+    free(p->child);
+    free(p);
+}
+
+/* an ol.min/ol.max attribute into the node; -1 when it has a type the
+ * fast path does not take (validate() decides then) */
+static int compile_bound(json_t *a, int *has, int *real, int64_t *i, double *r)
+{
+    if (!a)
+        return 0;
+    if (json_is_integer(a))
+        *has = 1, *i = json_integer_value(a);
+    else if (json_is_real(a))
+        *has = 1, *real = 1, *r = json_real_value(a);
+    return 0;
+}
+
+static struct ol_vprog *compile(const ol_schema *s, json_t *node, json_t *field, int depth, int top_record)
+{
+    struct ol_vprog *p;
+    jt_type t;
+    size_t i;
+    json_t *f;
+
+    if (depth > OL_JSON_MAX_DEPTH || ol_jt_type(s, node, &t))
+        return NULL;
+    if (!(p = calloc(1, sizeof *p)))
+        return NULL;
+    p->kind = t.kind;
+    p->logical = t.logical;
+    p->atype = ol_jt_avro_type(t.kind);
+    switch (t.kind) {
+    case K_RECORD: {
+        json_t *fields = json_object_get(t.obj, "fields");
+        p->n = json_array_size(fields);
+        if (p->n && !(p->child = calloc(p->n, sizeof *p->child)))
+            goto fail;
+        json_array_foreach(fields, i, f) {
+            const char *name = json_string_value(json_object_get(f, "name"));
+            if (!name || !(p->child[i] = compile(s, json_object_get(f, "type"), f, depth + 1, 0)))
+                goto fail;
+            if (top_record &&
+                (!strcmp(name, "event_id") || (s->entity_field && !strcmp(name, s->entity_field))))
+                p->child[i]->not_empty = 1;
+        }
+        return p;
+    }
+    case K_UNION:
+        p->n = json_array_size(t.obj);
+        if (p->n && !(p->child = calloc(p->n, sizeof *p->child)))
+            goto fail;
+        json_array_foreach(t.obj, i, f) {
+            if (!(p->child[i] = compile(s, f, field, depth + 1, 0)))
+                goto fail;
+        }
+        return p;
+    case K_ARRAY:
+    case K_MAP:
+        p->n = 1;
+        if (!(p->child = calloc(1, sizeof *p->child)) ||
+            !(p->child[0] = compile(s, json_object_get(t.obj, t.kind == K_ARRAY ? "items" : "values"), NULL,
+                                    depth + 1, 0)))
+            goto fail;
+        return p;
+    case K_INT:
+    case K_LONG:
+        if ((t.kind == K_INT && t.logical == LT_DATE) || (t.kind == K_LONG && t.logical == LT_TS_MILLIS))
+            return p;
+        if (compile_bound(attr(field, &t, "ol.min"), &p->has_min, &p->min_real, &p->min, &p->rmin) ||
+            compile_bound(attr(field, &t, "ol.max"), &p->has_max, &p->max_real, &p->max, &p->rmax))
+            goto fail;
+        return p;
+    case K_STRING: {
+        json_t *fj = attr(field, &t, "ol.format");
+        const char *fmt = json_string_value(fj);
+        if (fj && !fmt)
+            return p; /* a non-string ol.format: validate() ignores it too */
+        if (!fmt)
+            p->fmt = F_NONE;
+        else if (!strcmp(fmt, "iso_week"))
+            p->fmt = F_ISO_WEEK;
+        else if (!strcmp(fmt, "currency"))
+            p->fmt = F_CURRENCY;
+        else
+            goto fail; /* unknown format: every record goes through validate() */
+        return p;
+    }
+    default:
+        return p;
+    }
+fail:
+    ol_validate_free(p);
+    return NULL;
+}
+
+struct ol_vprog *ol_validate_compile(const ol_schema *s)
+{
+    if (!s || !s->json)
+        return NULL;
+    return compile(s, s->json, NULL, 0, 1);
+}
+
+static int out_of_bounds(const struct ol_vprog *p, int64_t x)
+{
+    if (p->has_min && (p->min_real ? (double)x < p->rmin : x < p->min))
+        return 1;
+    if (p->has_max && (p->max_real ? (double)x > p->rmax : x > p->max))
+        return 1;
+    return 0;
+}
+
+/* 0: valid (validate() agrees); -1: let validate() decide and explain */
+static int check(const struct ol_vprog *p, avro_value_t *v)
+{
+    avro_value_t child;
+    const char *str;
+    size_t size;
+    int32_t i32;
+    int64_t i64;
+    int disc;
+
+    if (avro_value_get_type(v) != p->atype)
+        return -1;
+    if (p->not_empty) { /* the string, or the union's current string branch */
+        avro_value_t inner = *v;
+        if (p->kind == K_UNION && avro_value_get_current_branch(v, &inner))
+            return -1;
+        if (avro_value_get_type(&inner) == AVRO_STRING &&
+            (avro_value_get_string(&inner, &str, &size) || size <= 1 || str[0] == '\0'))
+            return -1;
+    }
+    switch (p->kind) {
+    case K_RECORD:
+        if (avro_value_get_size(v, &size) || size != p->n)
+            return -1;
+        for (size_t i = 0; i < p->n; i++)
+            if (avro_value_get_by_index(v, i, &child, NULL) || check(p->child[i], &child))
+                return -1;
+        return 0;
+    case K_UNION:
+        if (avro_value_get_discriminant(v, &disc) || disc < 0 || (size_t)disc >= p->n ||
+            avro_value_get_current_branch(v, &child))
+            return -1;
+        return check(p->child[disc], &child);
+    case K_ARRAY:
+    case K_MAP:
+        if (avro_value_get_size(v, &size))
+            return -1;
+        for (size_t i = 0; i < size; i++)
+            if (avro_value_get_by_index(v, i, &child, NULL) || check(p->child[0], &child))
+                return -1;
+        return 0;
+    case K_INT:
+        if (avro_value_get_int(v, &i32))
+            return -1;
+        if (p->logical == LT_DATE)
+            return i32 >= OL_DATE_MIN && i32 <= OL_DATE_MAX ? 0 : -1;
+        return out_of_bounds(p, i32) ? -1 : 0;
+    case K_LONG:
+        if (avro_value_get_long(v, &i64))
+            return -1;
+        if (p->logical == LT_TS_MILLIS)
+            return i64 >= 0 && i64 < OL_TS_END ? 0 : -1;
+        return out_of_bounds(p, i64) ? -1 : 0;
+    case K_STRING: {
+        ol_week w;
+        if (p->fmt == F_NONE)
+            return 0;
+        if (avro_value_get_string(v, &str, &size))
+            return -1;
+        size_t n = size ? size - 1 : 0;
+        if (p->fmt == F_ISO_WEEK)
+            return strlen(str) == n && ol_week_parse(str, &w) == 0 ? 0 : -1;
+        return n == 3 && str[0] >= 'A' && str[0] <= 'Z' && str[1] >= 'A' && str[1] <= 'Z' && str[2] >= 'A' &&
+                       str[2] <= 'Z'
+                   ? 0
+                   : -1;
+    }
+    default:
+        return 0;
+    }
+}
+
 int ol_validate(const ol_schema *s, avro_value_t *v, char *err, size_t errlen)
 {
     jt_ctx c = {.s = s, .err = err, .errlen = errlen};
 
     if (!s || !s->json || !v)
         return ol_jt_fail(&c, "no schema or value");
+    if (s->vprog && check(s->vprog, v) == 0)
+        return 0;
     return validate(&c, s->json, NULL, v, 0);
 }

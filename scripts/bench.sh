@@ -31,8 +31,8 @@
 #   BENCH_RUNS [3]              runs per figure (at least 3 for the issue)
 #   BENCH_SCALE [10]            memory phase scale; 0 or 1 skips phase B
 #   BENCH_MEM_RUNS [BENCH_RUNS] runs per memory figure
-#   BENCH_BATCH_MAX [5000]      -o batch_max for the throughput runs
-#   BENCH_LAT_BATCH_MAX ["5000 500"]  batch_max values the latency is measured at
+#   BENCH_BATCH_MAX [50000]     -o batch_max for the throughput runs (the default of the services)
+#   BENCH_LAT_BATCH_MAX ["50000 500"]  batch_max values the latency is measured at
 #   BENCH_LAT_RATE [10000]  BENCH_LAT_SECONDS [20]
 #   BENCH_PARTITIONS        force the partition count of phase A (phase B: BENCH_PARTITIONS_B)
 #   BENCH_PEOPLE [5000]  BENCH_END_WEEK [2026-W47]
@@ -48,8 +48,8 @@ SEED=${3:-1}
 RUNS=${BENCH_RUNS:-3}
 SCALE=${BENCH_SCALE:-10}
 MEM_RUNS=${BENCH_MEM_RUNS:-$RUNS}
-BATCH=${BENCH_BATCH_MAX:-5000}
-LAT_BATCHES=${BENCH_LAT_BATCH_MAX:-5000 500}
+BATCH=${BENCH_BATCH_MAX:-50000}
+LAT_BATCHES=${BENCH_LAT_BATCH_MAX:-50000 500}
 LAT_RATE=${BENCH_LAT_RATE:-10000}
 LAT_SECS=${BENCH_LAT_SECONDS:-20}
 PEOPLE=${BENCH_PEOPLE:-5000}
