@@ -61,6 +61,7 @@ fold_all() {
 }
 fold_all utilisation billing
 run_ol "$T/p.out" "$T/p.err" produce finance.period --file "$T/finance.period.jsonl" || fail "produce finance.period"
+fold_all billing # the weeks are closed before the amendment is read (one batch could fold them in any order)
 run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/amend.jsonl" || fail "produce the amendment"
 fold_all utilisation billing forecast assurance
 check "assurance folded delivery status and cover" test "$(status_of assurance "$D" emitted)" -gt 0
