@@ -325,8 +325,7 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
         goto out;
     }
     rt->counters[C_EMITTED]++;
-    if (rt->counters[C_EMITTED] % OL_RELEASE_EVERY == 0)
-        ol_store_release(&rt->store); /* a flush can touch much of the map */
+    ol_rt_release_tick(rt, 1); /* a flush can touch much of the map */
     ret = 1;
 out:
     free(frame);

@@ -209,6 +209,15 @@ void ol_runtime_handle_signals(ol_runtime *rt)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+void ol_rt_release_tick(ol_runtime *rt, uint64_t n)
+{
+    rt->since_release += n;
+    if (rt->since_release >= OL_RELEASE_EVERY) {
+        ol_store_release(&rt->store);
+        rt->since_release = 0;
+    }
+}
+
 void ol_rt_dirty_clear(ol_runtime *rt)
 {
     for (size_t i = 0; i < rt->ndirty; i++)
@@ -516,8 +525,7 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
             rt->batch_max_ts = recs[i].timestamp_ms;
         if ((rc = fold_one(rt, &ctx, &recs[i])))
             goto fail;
-        if ((i + 1) % OL_RELEASE_EVERY == 0)
-            ol_store_release(&rt->store); /* the resident set: a slice of a batch, not the history */
+        ol_rt_release_tick(rt, 1);
         if ((rc = note_offset(rt, &recs[i])))
             goto fail;
     }
@@ -549,8 +557,7 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     ctx.txn = NULL;
     if (rc)
         goto fail;
-    if (n > 0)
-        ol_store_release(&rt->store); /* RSS: one batch's pages, not the history's */
+    ol_rt_release_tick(rt, 0); /* what the commit wrote counts with the batch */
     return 0;
 fail:
     if (ctx.txn)

@@ -10,8 +10,9 @@
 #include <signal.h>
 
 #define OL_MAX_TOPICS 24
-/* records folded, or derived events emitted, between two ol_store_release
- * calls inside a batch (RSS: a slice of a batch, not the history) */
+/* records folded plus derived events emitted between two ol_store_release
+ * calls (RSS: the pages of a slice of work, not of the history; not after
+ * every small batch, whose pages would only fault back in) */
 #define OL_RELEASE_EVERY 1024
 
 struct topic_io {
@@ -54,6 +55,7 @@ struct ol_runtime {
     volatile sig_atomic_t stop;
     int64_t counters[C_N];
     int64_t data_time;
+    uint64_t since_release; /* records + emissions since the last ol_store_release */
     /* dirty keys of the current batch */
     MDB_val *dirty;
     size_t ndirty, capdirty;
@@ -86,6 +88,8 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms);
 
 /* ol_runtime.c */
 void ol_rt_dirty_clear(ol_runtime *rt);
+/* counts n units of work; releases the map's pages when OL_RELEASE_EVERY accumulated */
+void ol_rt_release_tick(ol_runtime *rt, uint64_t n);
 
 /* ol_fold.c: 1 when the schema's first fields are event_id (string), key
  * (string) and revision (long), in that order */
