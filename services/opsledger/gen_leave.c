@@ -239,6 +239,7 @@ void gen_rota_plan(gen_world *w)
     if (k < 2) {
         w->nsvc = 0;
         gen_note(w, "rota: too few operations/cloud people for a rota");
+        free(cand);
         return;
     }
     int pools[3][6];
