@@ -328,3 +328,19 @@ int ol_del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k)
     int rc = mdb_del(txn, dbi, &kv, NULL);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+int ol_get_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, void *head, size_t hl, const char **str)
+{
+    if (k->overflow)
+        return -1;
+    MDB_val kv = ol_key_val(k), v;
+    int rc = mdb_get(txn, dbi, &kv, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size < hl + 1)
+        return MDB_CORRUPTED;
+    memcpy(head, v.mv_data, hl);
+    if (str)
+        *str = (const char *)v.mv_data + hl;
+    return 0;
+}

@@ -99,6 +99,10 @@ int ol_named_put_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t v);
  * 0, an LMDB error, or -1 when k overflowed. */
 int ol_put_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *head, size_t hl, const char *const *strs,
                   int n);
+/* Reads a row ol_put_record wrote with n = 1: copies the head (hl bytes) out
+ * and points *str (may be NULL) at its string, valid until the next write in
+ * txn. 0, MDB_NOTFOUND, another LMDB error, or MDB_CORRUPTED when short. */
+int ol_get_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, void *head, size_t hl, const char **str);
 /* Deletes k; a key that is not there is not an error. */
 int ol_del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k);
 

@@ -16,7 +16,7 @@
  *   leaves      person\0 leave\0             -> struct as_leave (BOOKED only)
  *   status      week(i32) engagement\0       -> struct as_status_row (what the report and query read)
  *   cover       service\0 day(i32)           -> struct as_cover_row
- *   ameta       name                         -> int32 (the data week)
+ *   ameta       name                         -> int32 (the data week rows were last extended to)
  * Dirty keys: 'S' engagement\0 week | 'E' engagement\0 | 'C' service\0 day. */
 #ifndef ASSURANCE_H
 #define ASSURANCE_H
@@ -103,6 +103,8 @@ int as_cover(ol_fold_ctx *ctx, const char *service, int32_t day);
 
 /* flush.c */
 int as_flush(ol_fold_ctx *ctx);
+/* the week of the data time (latest occurred_at folded); 0 when there is none yet */
+int as_data_week(ol_fold_ctx *ctx, ol_week *w);
 
 /* query.c */
 int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg);

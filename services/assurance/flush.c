@@ -12,7 +12,7 @@
 
 #define AS_STATUS_WEEKS 520
 
-static int data_week(ol_fold_ctx *ctx, ol_week *w)
+int as_data_week(ol_fold_ctx *ctx, ol_week *w)
 {
     int64_t dt = ol_fold_data_time(ctx);
     if (dt <= 0)
@@ -26,7 +26,7 @@ static int eng_weeks(ol_fold_ctx *ctx, const char *eng, ol_week from, ol_week to
     struct as_eng e;
     ol_week dw;
     int rc = as_eng_load(ol_fold_txn(ctx), ol_fold_dbi(ctx, "engs"), eng, &e, NULL, NULL);
-    if (rc == MDB_NOTFOUND || !data_week(ctx, &dw))
+    if (rc == MDB_NOTFOUND || !as_data_week(ctx, &dw))
         return 0;
     if (rc)
         return rc;
@@ -44,9 +44,9 @@ static int eng_weeks(ol_fold_ctx *ctx, const char *eng, ol_week from, ol_week to
     return rc;
 }
 
-/* the data week moved from `was` to `now`: the new weeks of every engagement,
- * and the first of them also rewrites nothing older (rows depend on facts,
- * not on the data week) */
+/* the data week moved from `was` to `now`: the new weeks of every engagement
+ * (older rows depend on facts only, never on the data week); all weeks the
+ * first time */
 static int move_week(ol_fold_ctx *ctx, int had, ol_week was, ol_week now)
 {
     MDB_cursor *c;
@@ -82,7 +82,7 @@ int as_flush(ol_fold_ctx *ctx)
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     rc = 0;
-    if (data_week(ctx, &now) && (!had || now != was)) {
+    if (as_data_week(ctx, &now) && (!had || now != was)) {
         if ((rc = ol_named_put_i32(txn, ameta, "data_week", now)) || (rc = move_week(ctx, had, was, now)))
             return rc;
     }

@@ -442,12 +442,11 @@ static int fill_changes(avro_value_t *v, const struct row *prev, const struct ro
     return 0;
 }
 
-static int fill(ol_fold_ctx *ctx, avro_value_t *v, const char *eng, const struct as_eng *e, const char *client,
+static int fill(avro_value_t *v, const char *eng, const struct as_eng *e, const char *client,
                 const char *name, ol_week w, const struct row *cur, const struct row *prev)
 {
     char wk[9], buf[400];
     avro_value_t f, b, arr, el;
-    (void)ctx;
     ol_week_format(w, wk);
     if (ol_av_set_str(v, "engagement_id", eng) || ol_av_set_str(v, "week", wk) ||
         ol_av_set_str(v, "client", client) || ol_av_set_str(v, "engagement_name", name) ||
@@ -515,9 +514,9 @@ int as_status(ol_fold_ctx *ctx, const char *eng, ol_week w)
         return 0; /* no rows before the engagement is known */
     if (rc)
         return rc;
-    int32_t data_week;
-    if ((rc = ol_named_get_i32(txn, ol_fold_dbi(ctx, "ameta"), "data_week", &data_week)))
-        return rc;
+    ol_week data_week;
+    if (!as_data_week(ctx, &data_week))
+        return 0; /* no dated input yet */
     ol_week first = ol_week_of(e.starts), last = ol_week_of(e.ends);
     if (last > data_week)
         last = data_week;
@@ -534,7 +533,7 @@ int as_status(ol_fold_ctx *ctx, const char *eng, ol_week w)
     if (w > first && (rc = compute(ctx, eng, &e, ol_week_add(w, -1), &prev)))
         goto out;
     avro_value_t *v = ol_fold_new_derived(ctx, "ops.delivery.status");
-    if (!v || fill(ctx, v, eng, &e, client, name, w, &cur, w > first ? &prev : NULL)) {
+    if (!v || fill(v, eng, &e, client, name, w, &cur, w > first ? &prev : NULL)) {
         rc = -1;
         goto out;
     }

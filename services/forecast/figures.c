@@ -197,16 +197,7 @@ int fc_row_get(MDB_txn *txn, MDB_dbi weekly, ol_week w, int scope, const char *i
 {
     ol_key k;
     row_key(&k, w, scope, id);
-    MDB_val kv = ol_key_val(&k), v;
-    int rc = mdb_get(txn, weekly, &kv, &v);
-    if (rc)
-        return rc;
-    if (v.mv_size < sizeof *row + 1)
-        return MDB_CORRUPTED;
-    memcpy(row, v.mv_data, sizeof *row);
-    if (team)
-        *team = (const char *)v.mv_data + sizeof *row;
-    return 0;
+    return ol_get_record(txn, weekly, &k, row, sizeof *row, team);
 }
 
 int fc_row_put(MDB_txn *txn, MDB_dbi weekly, ol_week w, int scope, const char *id, const struct fc_row *row,
@@ -214,14 +205,7 @@ int fc_row_put(MDB_txn *txn, MDB_dbi weekly, ol_week w, int scope, const char *i
 {
     ol_key k;
     row_key(&k, w, scope, id);
-    size_t tl = strlen(team) + 1;
-    MDB_val kv = ol_key_val(&k), v = {sizeof *row + tl, NULL};
-    int rc = mdb_put(txn, weekly, &kv, &v, MDB_RESERVE);
-    if (rc)
-        return rc;
-    memcpy(v.mv_data, row, sizeof *row);
-    memcpy((char *)v.mv_data + sizeof *row, team, tl);
-    return 0;
+    return ol_put_record(txn, weekly, &k, row, sizeof *row, &team, 1);
 }
 
 int fc_row_del(MDB_txn *txn, MDB_dbi weekly, ol_week w, int scope, const char *id)

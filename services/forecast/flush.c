@@ -6,67 +6,12 @@
  * order of the same records gives the same bytes. */
 #include "forecast.h"
 #include "ol_av.h"
+#include "ol_weekset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------ sorted set of "wwwwwwname" */
-struct keyset {
-    char **v;
-    size_t n, cap;
-};
-
-static int keyset_add(struct keyset *s, const char *name, ol_week w)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **n = realloc(s->v, cap * sizeof *n);
-        if (!n)
-            return -1;
-        s->v = n;
-        s->cap = cap;
-    }
-    size_t len = strlen(name);
-    if (!(s->v[s->n] = malloc(len + 7)))
-        return -1;
-    snprintf(s->v[s->n], len + 7, "%06d%s", (int)w, name);
-    s->n++;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static void keyset_sort(struct keyset *s)
-{
-    size_t out = 0;
-    if (s->n == 0)
-        return;
-    qsort(s->v, s->n, sizeof *s->v, cmp_str);
-    for (size_t i = 0; i < s->n; i++) {
-        if (out && !strcmp(s->v[out - 1], s->v[i])) {
-            free(s->v[i]);
-            continue;
-        }
-        s->v[out++] = s->v[i];
-    }
-    s->n = out;
-}
-
-static ol_week keyset_week(const char *e)
-{
-    char w[7];
-    memcpy(w, e, 6);
-    w[6] = '\0';
-    return (ol_week)strtol(w, NULL, 10);
-}
-
-static void keyset_free(struct keyset *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-}
 
 /* ------------------------------------------------------------ weekly rows */
 static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, const struct fc_row *r, int only_if_prev)
@@ -94,7 +39,7 @@ static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, cons
     return rc < 0 ? rc : 0;
 }
 
-static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct keyset *teams, struct keyset *roles)
+static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, ol_weekset *teams, ol_weekset *roles)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
     MDB_dbi weekly = ol_fold_dbi(ctx, "weekly");
@@ -106,7 +51,7 @@ static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct 
         return 0; /* allocations of a person not yet seen: counted when the person arrives */
     if (rc || (rc = fc_person_week(ctx, person, w, &p, &row)))
         return rc;
-    if ((rc = keyset_add(teams, team, w)) || (rc = keyset_add(roles, role, w)))
+    if ((rc = ol_weekset_add(teams, team, w)) || (rc = ol_weekset_add(roles, role, w)))
         return rc;
     if (row.capacity == 0 && row.allocated == 0 && row.proposed == 0) {
         /* not employed that week: no row (an earlier emission is brought to zero) */
@@ -261,7 +206,7 @@ static int move_horizon(ol_fold_ctx *ctx, ol_week h0)
 
 int fc_flush(ol_fold_ctx *ctx)
 {
-    struct keyset teams = {0}, orgs = {0}, roles = {0};
+    ol_weekset teams = {0}, orgs = {0}, roles = {0};
     const MDB_val *keys;
     ol_week h0 = fc_horizon_first(ctx), h1 = ol_week_add(h0, FC_HORIZON - 1);
     int rc;
@@ -282,29 +227,29 @@ int fc_flush(ol_fold_ctx *ctx)
         if (k[0] == 'P')
             rc = flush_person(ctx, name, w, &teams, &roles);
         else if (k[0] == 'T')
-            rc = keyset_add(&teams, name, w);
+            rc = ol_weekset_add(&teams, name, w);
         else if (k[0] == 'R')
-            rc = keyset_add(&roles, name, w);
+            rc = ol_weekset_add(&roles, name, w);
     }
-    keyset_sort(&teams);
+    ol_weekset_sort(&teams);
     for (size_t i = 0; i < teams.n && !rc; i++) {
-        ol_week w = keyset_week(teams.v[i]);
-        if (!(rc = flush_team(ctx, teams.v[i] + 6, w)))
-            rc = keyset_add(&orgs, "", w);
+        ol_week w = ol_weekset_week(teams.v[i]);
+        if (!(rc = flush_team(ctx, ol_weekset_name(teams.v[i]), w)))
+            rc = ol_weekset_add(&orgs, "", w);
     }
-    keyset_sort(&orgs);
+    ol_weekset_sort(&orgs);
     for (size_t i = 0; i < orgs.n && !rc; i++)
-        rc = flush_org(ctx, keyset_week(orgs.v[i]));
-    keyset_sort(&roles);
+        rc = flush_org(ctx, ol_weekset_week(orgs.v[i]));
+    ol_weekset_sort(&roles);
     for (size_t i = 0; i < roles.n && !rc; i++)
-        rc = fc_demand(ctx, roles.v[i] + 6, keyset_week(roles.v[i]));
+        rc = fc_demand(ctx, ol_weekset_name(roles.v[i]), ol_weekset_week(roles.v[i]));
     for (size_t i = 0; i < n && !rc; i++) {
         const uint8_t *k = keys[i].mv_data;
         if (k[0] == 'E')
             rc = fc_engagement(ctx, (const char *)k + 1);
     }
-    keyset_free(&teams);
-    keyset_free(&orgs);
-    keyset_free(&roles);
+    ol_weekset_free(&teams);
+    ol_weekset_free(&orgs);
+    ol_weekset_free(&roles);
     return rc;
 }

@@ -177,33 +177,17 @@ static void row_key(ol_key *k, ol_week w, int scope, const char *id)
 }
 
 int util_row_get(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *id, struct util_row *row,
-                 const char **team)
+               const char **team)
 {
     ol_key k;
     row_key(&k, w, scope, id);
-    MDB_val kv = ol_key_val(&k), v;
-    int rc = mdb_get(txn, util, &kv, &v);
-    if (rc)
-        return rc;
-    if (v.mv_size < sizeof *row + 1)
-        return MDB_CORRUPTED;
-    memcpy(row, v.mv_data, sizeof *row);
-    if (team)
-        *team = (const char *)v.mv_data + sizeof *row;
-    return 0;
+    return ol_get_record(txn, util, &k, row, sizeof *row, team);
 }
 
 int util_row_put(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *id, const struct util_row *row,
-                 const char *team)
+               const char *team)
 {
     ol_key k;
     row_key(&k, w, scope, id);
-    size_t tl = strlen(team) + 1;
-    MDB_val kv = ol_key_val(&k), v = {sizeof *row + tl, NULL};
-    int rc = mdb_put(txn, util, &kv, &v, MDB_RESERVE);
-    if (rc)
-        return rc;
-    memcpy(v.mv_data, row, sizeof *row);
-    memcpy((char *)v.mv_data + sizeof *row, team, tl);
-    return 0;
+    return ol_put_record(txn, util, &k, row, sizeof *row, &team, 1);
 }

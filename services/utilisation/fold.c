@@ -4,6 +4,7 @@
  * patched, so any arrival order gives the same bytes. */
 #include "ol_av.h"
 #include "ol_log.h"
+#include "ol_weekset.h"
 #include "util.h"
 
 #include <limits.h>
@@ -296,58 +297,6 @@ int util_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old)
 }
 
 /* ------------------------------------------------------------ flush */
-struct keyset {
-    char **v;
-    size_t n, cap;
-};
-
-static int keyset_add(struct keyset *s, const char *team, ol_week w)
-{
-    char buf[512];
-    /* week first in a fixed-width form so sorting gives week, then team */
-    snprintf(buf, sizeof buf, "%06d%s", (int)w, team);
-    for (size_t i = s->n; i > 0 && i + 8 > s->n; i--) /* cheap recent-duplicate check */
-        if (!strcmp(s->v[i - 1], buf))
-            return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **n = realloc(s->v, cap * sizeof *n);
-        if (!n)
-            return -1;
-        s->v = n;
-        s->cap = cap;
-    }
-    if (!(s->v[s->n] = strdup(buf)))
-        return -1;
-    s->n++;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static void keyset_sort(struct keyset *s)
-{
-    size_t out = 0;
-    if (s->n == 0)
-        return; /* qsort(NULL, 0) is undefined */
-    qsort(s->v, s->n, sizeof *s->v, cmp_str);
-    for (size_t i = 0; i < s->n; i++) {
-        if (out && !strcmp(s->v[out - 1], s->v[i])) {
-            free(s->v[i]);
-            continue;
-        }
-        s->v[out++] = s->v[i];
-    }
-    s->n = out;
-}
-
-static void keyset_free(struct keyset *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-}
-
 static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, const char *team,
                     const struct util_row *r)
 {
@@ -415,7 +364,7 @@ static int emit_missing(ol_fold_ctx *ctx, const char *person, const char *team, 
     return rc < 0 ? rc : 0;
 }
 
-static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct keyset *teams)
+static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, ol_weekset *teams)
 {
     struct util_state *s = ol_fold_state(ctx);
     MDB_txn *txn = ol_fold_txn(ctx);
@@ -450,7 +399,7 @@ static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct 
         ol_key_str(&k, person);
         MDB_val kv = ol_key_val(&k);
         /* old_team points into the row: use it before the row is deleted */
-        if ((rc = keyset_add(teams, old_team, w)) || (rc = keyset_add(teams, team, w)))
+        if ((rc = ol_weekset_add(teams, old_team, w)) || (rc = ol_weekset_add(teams, team, w)))
             return rc;
         if ((rc = mdb_del(txn, util, &kv, NULL)))
             return rc;
@@ -461,13 +410,13 @@ static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, struct 
             return rc;
         return emit_missing(ctx, person, team, w, &row);
     }
-    if (had == 0 && strcmp(old_team, team) && (rc = keyset_add(teams, old_team, w)))
+    if (had == 0 && strcmp(old_team, team) && (rc = ol_weekset_add(teams, old_team, w)))
         return rc;
     row.people = p.billable && row.capacity > 0 ? 1 : 0;
     util_row_finish(&row, s->target_bp, p.billable);
     if ((rc = util_row_put(txn, util, w, SCOPE_PERSON, person, &row, team)))
         return rc;
-    if ((rc = keyset_add(teams, team, w)))
+    if ((rc = ol_weekset_add(teams, team, w)))
         return rc;
     if ((rc = emit_row(ctx, w, SCOPE_PERSON, person, team, &row)))
         return rc;
@@ -591,7 +540,7 @@ out:
 
 int util_flush(ol_fold_ctx *ctx)
 {
-    struct keyset teams = {0}, orgs = {0};
+    ol_weekset teams = {0}, orgs = {0};
     const MDB_val *keys;
     int rc;
 
@@ -605,21 +554,19 @@ int util_flush(ol_fold_ctx *ctx)
         if (k[0] == 'P')
             rc = flush_person(ctx, name, w, &teams);
         else if (k[0] == 'T')
-            rc = keyset_add(&teams, name, w);
+            rc = ol_weekset_add(&teams, name, w);
     }
-    keyset_sort(&teams);
+    ol_weekset_sort(&teams);
     for (size_t i = 0; i < teams.n && !rc; i++) {
-        ol_week w = (ol_week)strtol((char[7]){teams.v[i][0], teams.v[i][1], teams.v[i][2], teams.v[i][3],
-                                              teams.v[i][4], teams.v[i][5], 0},
-                                    NULL, 10);
-        rc = flush_team(ctx, teams.v[i] + 6, w);
+        ol_week w = ol_weekset_week(teams.v[i]);
+        rc = flush_team(ctx, ol_weekset_name(teams.v[i]), w);
         if (!rc)
-            rc = keyset_add(&orgs, "", w);
+            rc = ol_weekset_add(&orgs, "", w);
     }
-    keyset_sort(&orgs);
+    ol_weekset_sort(&orgs);
     for (size_t i = 0; i < orgs.n && !rc; i++)
-        rc = flush_org(ctx, (ol_week)strtol(orgs.v[i], NULL, 10));
-    keyset_free(&teams);
-    keyset_free(&orgs);
+        rc = flush_org(ctx, ol_weekset_week(orgs.v[i]));
+    ol_weekset_free(&teams);
+    ol_weekset_free(&orgs);
     return rc;
 }
