@@ -81,6 +81,14 @@ for s in utilisation billing $(ls "$BIN" 2>/dev/null | sed -n 's/^opsledger-//p'
 done
 [ ! -x "$BIN/opsledger-archive" ] || SERVICES="$SERVICES archive"
 SERVICES=${SERVICES# }
+# BENCH_SERVICES narrows the services (utilisation always runs: latency and
+# query use its run-1 projection); BENCH_SKIP="replay query latency floor" skips parts
+if [ -n "${BENCH_SERVICES:-}" ]; then
+    SERVICES=utilisation
+    for s in $BENCH_SERVICES; do [ "$s" = utilisation ] || SERVICES="$SERVICES $s"; done
+fi
+SKIP=" ${BENCH_SKIP:-} "
+skipped() { case $SKIP in *" $1 "*) return 0 ;; esac; return 1; }
 
 for b in opsledger opsledger-utilisation opsledger-billing; do
     [ -x "$BIN/$b" ] || { echo "bench: $BIN/$b not found (run make binaries)" >&2; exit 1; }
@@ -166,7 +174,7 @@ mkdir -p "$HB" "$WORK" "$LOG"
 PKGS="rdkafka avro-c lmdb jansson libcrypto"
 CFLAGS_B="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Icommon $(pkg-config --cflags $PKGS)"
 LIBS_B="$BUILD/lib/libopsledger.a $(pkg-config --libs $PKGS) -lpthread -lm"
-for p in raw_consume paced_produce rsswrap; do
+for p in raw_consume paced_produce rsswrap lmdb_floor; do
     # shellcheck disable=SC2086
     cc $CFLAGS_B -o "$HB/$p" "tests/bench/$p.c" $LIBS_B || die "cannot compile tests/bench/$p.c"
 done
@@ -334,6 +342,7 @@ for r in $(seq "$RUNS"); do
         >"$WORK/raw.$r.out" 2>"$LOG/raw.$r.log" || die "raw consumer (see $LOG/raw.$r.log)"
     [ "$(field records "$WORK/raw.$r.out")" -eq "$A_TOTAL" ] || die "raw consumer read $(field records "$WORK/raw.$r.out") records"
     raw_rate=$(rate "$A_TOTAL" "$(secs "$WORK/raw.$r")")
+    echo "$raw_rate" >"$WORK/raw.rate.$r"
     sample raw "all 10 input topics from offset 0" records/s - - "$raw_rate"
     for s in $SERVICES; do
         say "run $r/$RUNS: $s"
@@ -351,6 +360,8 @@ done
 
 # ------------------------------------------------------------ replay
 for s in utilisation billing; do
+    skipped replay && break
+    case " $SERVICES " in *" $s "*) ;; *) continue ;; esac
     for r in $(seq "$RUNS"); do
         say "replay $s, run $r/$RUNS"
         rm -rf "$WORK/replay.$s"
@@ -367,6 +378,7 @@ done
 QW=$END_WEEK
 BW=$("$BIN/opsledger" week "$END_WEEK" -2) # the last CLOSED week of the generated finance periods
 report_people=$(grep -c . "$A/input/hr.person.jsonl")
+skipped query || {
 for r in $(seq $((RUNS > 5 ? RUNS : 5))); do
     for q in util1 util6 billing; do
         case $q in
@@ -385,17 +397,19 @@ for r in $(seq $((RUNS > 5 ? RUNS : 5))); do
     done
 done
 [ "$(wc -l <"$WORK/q.util1.out")" -gt 3 ] || die "report utilisation printed nothing: $(cat "$WORK/q.util1.out")"
+}
 
 # ------------------------------------------------------------ latency
 LAT_LOG=$LOG/latency
 mkdir -p "$LAT_LOG"
 k=0
+skipped latency && LAT_BATCHES=
 for lb in $LAT_BATCHES; do
     for r in $(seq "$RUNS"); do
         k=$((k + 1))
         wk=$("$BIN/opsledger" week "$END_WEEK" $((k + 1))) # a week no other entry is in
         say "latency: $LAT_RATE records/s for $LAT_SECS s, batch_max=$lb, run $r/$RUNS (entries in $wk)"
-        "$BIN/opsledger-utilisation" run --data-dir "$A/run1" -o batch_max="$lb" -o map_size="$MAP" 2>"$LAT_LOG/svc.$k.log" &
+        OPSLEDGER_LOG_LEVEL=debug "$BIN/opsledger-utilisation" run --data-dir "$A/run1" -o batch_max="$lb" -o map_size="$MAP" ${BENCH_LAT_OPTS:-} 2>"$LAT_LOG/svc.$k.log" &
         LIVE_PID=$!
         i=0
         until grep -q 'assigned' "$LAT_LOG/svc.$k.log"; do
@@ -424,6 +438,37 @@ for lb in $LAT_BATCHES; do
         sample "latency batch_max=$lb" "p99 produce -> PERSON row readable" ms "<=" 100 "$(field p99_ms "$WORK/lat.$k")"
     done
 done
+# ------------------------------------------------------------ floor
+# tests/bench/lmdb_floor.c: the two rows the SPEC makes every folded record
+# write (its event_id in the seen set, its entity's latest version), random
+# keys, in LMDB alone: the rate no fold can beat with this state layout
+if ! skipped floor; then
+    for r in $(seq "$RUNS"); do
+        say "floor, run $r/$RUNS: LMDB seen + entity puts for $A_TOTAL records"
+        for mode in sync nosync; do
+            f=$WORK/floor.$mode
+            rm -rf "$f" && mkdir -p "$f"
+            "$HB/lmdb_floor" "$f" run "$A_TOTAL" "$BATCH" "$mode" >"$WORK/floor.$mode.$r" 2>"$LOG/floor.$mode.$r.log" ||
+                die "lmdb_floor (see $LOG/floor.$mode.$r.log)"
+            v=$(field records_per_s "$WORK/floor.$mode.$r")
+            echo "floor $mode run $r: $(cat "$WORK/floor.$mode.$r")" >>"$NOTES"
+            if [ $mode = sync ]; then
+                sample "floor (LMDB only)" "seen + entity puts, offset 0 to N, synced" records/s - - "$v"
+                sample "floor (LMDB only)" "ratio to raw" x - - "$(div "$v" "$(cat "$WORK/raw.rate.$r")")"
+            else
+                sample "floor (LMDB only)" "the same without sync, as a replay" records/s - - "$v"
+            fi
+        done
+        # the latency regime: small synced transactions into trees of N rows
+        "$HB/lmdb_floor" "$WORK/floor.sync" run 20000 500 sync >"$WORK/floor.small.$r" 2>"$LOG/floor.small.$r.log" ||
+            die "lmdb_floor (see $LOG/floor.small.$r.log)"
+        echo "floor 500-record transactions run $r: $(cat "$WORK/floor.small.$r")" >>"$NOTES"
+        sample "floor (LMDB only)" "at N rows, 500 records per synced txn" records/s - - \
+            "$(field records_per_s "$WORK/floor.small.$r")"
+        rm -rf "$WORK/floor.sync" "$WORK/floor.nosync"
+    done
+fi
+
 stop_broker
 [ "$KEEP" = 1 ] || rm -rf "$A/run1" "$A/input"
 
@@ -480,6 +525,25 @@ if [ "$SCALE" -gt 1 ]; then
         done
     done
     stop_broker
+    if ! skipped floor; then
+        for stage in head all; do
+            rows=$B_HEAD
+            [ $stage = head ] || rows=$B_TOTAL
+            say "memory floor: LMDB heap of a $BATCH-record transaction into trees of $rows rows"
+            f=$WORK/floor.mem
+            rm -rf "$f" && mkdir -p "$f"
+            "$HB/lmdb_floor" "$f" preload "$rows" 2>"$LOG/floor.mem.$stage.log" || die "lmdb_floor preload"
+            "$HB/lmdb_floor" "$f" run $((BATCH * 2)) "$BATCH" sync >"$WORK/floor.mem.$stage" 2>>"$LOG/floor.mem.$stage.log" ||
+                die "lmdb_floor (see $LOG/floor.mem.$stage.log)"
+            echo "memory floor $stage: $(cat "$WORK/floor.mem.$stage")" >>"$NOTES"
+            rm -rf "$f"
+        done
+        a=$(awk -v k="$(field heap_kb "$WORK/floor.mem.head")" 'BEGIN { printf "%.1f", k / 1024 }')
+        b=$(awk -v k="$(field heap_kb "$WORK/floor.mem.all")" 'BEGIN { printf "%.1f", k / 1024 }')
+        sample "memory floor (LMDB only)" "dirty pages of one batch, trees of N rows" MiB - - "$a"
+        sample "memory floor (LMDB only)" "dirty pages of one batch, trees of ${SCALE}xN rows" MiB - - "$b"
+        sample "memory floor (LMDB only)" "${SCALE}xN / N" x - - "$(div "$b" "$a")"
+    fi
     for s in $SERVICES; do
         for r in $(seq "$MEM_RUNS"); do
             a=$(mib "$WORK/mem.head.$s.$r" maxrss_kb)
