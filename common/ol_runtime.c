@@ -213,7 +213,7 @@ void ol_runtime_handle_signals(ol_runtime *rt)
 void ol_rt_release_tick(ol_runtime *rt, uint64_t n)
 {
     rt->since_release += n;
-    if (rt->since_release >= OL_RELEASE_EVERY) {
+    if (rt->since_release >= (rt->store.bulk ? OL_RELEASE_EVERY_BULK : OL_RELEASE_EVERY)) {
         ol_store_release(&rt->store);
         rt->since_release = 0;
     }

@@ -14,6 +14,11 @@
  * calls (RSS: the pages of a slice of work, not of the history; not after
  * every small batch, whose pages would only fault back in) */
 #define OL_RELEASE_EVERY 1024
+/* a bulk rebuild (replay into a fresh directory) is not a resident service:
+ * its pages are released every 256 Ki units, not every 1 Ki, since every
+ * release makes the next records fault the map's pages back in (~10 % of a
+ * replay's time at 1 Ki, measured on 474,089 records) */
+#define OL_RELEASE_EVERY_BULK 262144
 
 struct topic_io {
     const char *topic;

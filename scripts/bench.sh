@@ -258,7 +258,7 @@ load() {
 
 # svc_run SVC DATADIR RESULTFILE: one service from offset 0 to caught up
 svc_run() {
-    run_wait "$HB/rsswrap" "$3" "$TMO" "$BIN/opsledger-$1" run --stop-at-end --data-dir "$2" -o batch_max="$BATCH" -o map_size="$MAP" \
+    run_wait "$HB/rsswrap" "$3" "$TMO" "$BIN/opsledger-$1" run --stop-at-end --data-dir "$2" -o batch_max="$BATCH" -o map_size="$MAP" ${BENCH_SVC_OPTS:-} \
         2>"$LOG/$1.$(basename "$2").log" || die "opsledger-$1 run failed (see $LOG/$1.$(basename "$2").log)"
 }
 
