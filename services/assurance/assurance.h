@@ -13,7 +13,7 @@
  *   person_engs person\0 engagement\0 allocation\0 -> struct as_alloc (CONFIRMED ones, for missing time)
  *   shifts      service\0 day(i32) shift\0   -> struct as_shift + person\0  (one row per UTC day touched)
  *   pshifts     person\0 starts(i64) shift\0 -> struct as_shift + service\0 (PLANNED PRIMARY only)
- *   leaves      person\0 leave\0             -> struct as_leave (BOOKED only)
+ *   leaves      person\0 leave\0             -> struct ol_leave (ol_leave.h)
  *   status      week(i32) engagement\0       -> struct as_status_row (what the report and query read)
  *   cover       service\0 day(i32)           -> struct as_cover_row
  *   ameta       name                         -> int32 (the data week rows were last extended to)
@@ -21,6 +21,7 @@
 #ifndef ASSURANCE_H
 #define ASSURANCE_H
 
+#include "ol_leave.h"
 #include "ol_runtime.h"
 #include "ol_time.h"
 
@@ -37,7 +38,6 @@ enum { ALLOC_PROPOSED, ALLOC_CONFIRMED, ALLOC_CANCELLED };
 enum { SHIFT_PRIMARY, SHIFT_SECONDARY };
 enum { SHIFT_PLANNED, SHIFT_CANCELLED };
 enum { PORTION_FULL, PORTION_AM, PORTION_PM };
-enum { LEAVE_BOOKED, LEAVE_CANCELLED };
 
 struct as_eng {
     int64_t budget;
@@ -62,11 +62,6 @@ struct as_alloc {
 struct as_shift {
     int64_t starts, ends;
     uint8_t role, status, pad[6];
-};
-
-struct as_leave {
-    int32_t first, last;
-    uint8_t portion, pad[3];
 };
 
 struct as_status_row {

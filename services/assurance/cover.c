@@ -57,30 +57,16 @@ static void shifts_free(struct cshift *v, int n)
 }
 
 /* the person's BOOKED leave on the day: bit 0 AM, bit 1 PM */
+static int add_portion(const struct ol_leave *l, void *mask)
+{
+    *(int *)mask |= l->portion == PORTION_AM ? 1 : l->portion == PORTION_PM ? 2 : 3;
+    return 0;
+}
+
 static int leave_mask(MDB_txn *txn, MDB_dbi leaves, const char *person, int32_t day, int *mask)
 {
-    MDB_cursor *c;
-    ol_key pk;
-    int rc;
     *mask = 0;
-    ol_key_init(&pk);
-    ol_key_str(&pk, person);
-    if (pk.overflow)
-        return -1;
-    if ((rc = mdb_cursor_open(txn, leaves, &c)))
-        return rc;
-    MDB_val k = ol_key_val(&pk), v;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
-            break;
-        struct as_leave l;
-        memcpy(&l, v.mv_data, sizeof l);
-        if (day < l.first || day > l.last)
-            continue;
-        *mask |= l.portion == PORTION_AM ? 1 : l.portion == PORTION_PM ? 2 : 3;
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return ol_leave_scan(txn, leaves, person, day, day, add_portion, mask);
 }
 
 /* the person's PLANNED PRIMARY shifts on other services overlapping [s, e) */

@@ -326,28 +326,12 @@ static int missing_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
 
 static int leave_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
 {
-    MDB_txn *txn = ol_fold_txn(ctx);
-    const char *person = ol_av_str(v, "person_id");
-    struct as_leave l;
-    ol_key k;
-    int rc;
-    memset(&l, 0, sizeof l);
-    l.first = ol_av_int(v, "first_day", 0);
-    l.last = ol_av_int(v, "last_day", -1);
-    l.portion = (uint8_t)ol_av_enum(v, "portion");
-    ol_key_init(&k);
-    ol_key_str(&k, person);
-    ol_key_str(&k, ol_av_str(v, "leave_id"));
-    if (k.overflow)
-        return -1;
-    if (put && ol_av_enum(v, "status") == LEAVE_BOOKED) {
-        MDB_val kv = ol_key_val(&k), val = {sizeof l, &l};
-        rc = mdb_put(txn, ol_fold_dbi(ctx, "leaves"), &kv, &val, 0);
-    } else
-        rc = ol_del_key(txn, ol_fold_dbi(ctx, "leaves"), &k);
+    struct ol_leave l;
+    int rc = ol_leave_index(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), v, put, &l);
     if (rc || l.last < l.first)
         return rc;
-    return mark_person_shift_days(ctx, person, l.first, l.last < l.first + 366 ? l.last : l.first + 366);
+    return mark_person_shift_days(ctx, ol_av_str(v, "person_id"), l.first,
+                                  l.last < l.first + 366 ? l.last : l.first + 366);
 }
 
 /* ops.rota: one `shifts` row per UTC day the shift touches, one `pshifts`

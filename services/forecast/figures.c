@@ -60,40 +60,30 @@ int fc_day_capacity(const struct fc_person *p, int32_t day)
     return ol_day_capacity(p->weekly_capacity, p->working_days, p->joined, p->left, day);
 }
 
+struct avail_acc {
+    const struct fc_person *p;
+    int32_t first, last, *avail;
+};
+
+static int take_leave_days(const struct ol_leave *l, void *arg)
+{
+    struct avail_acc *a = arg;
+    int32_t from = l->first > a->first ? l->first : a->first, to = l->last < a->last ? l->last : a->last;
+    for (int32_t day = from; day <= to; day++) {
+        int part = ol_leave_part(fc_day_capacity(a->p, day), l->portion);
+        int32_t *d = &a->avail[day - a->first];
+        *d = *d > part ? *d - part : 0; /* overlapping leave never goes below nothing */
+    }
+    return 0;
+}
+
 int fc_available_days(ol_fold_ctx *ctx, const char *person, const struct fc_person *p, int32_t first, int n,
                       int32_t *avail)
 {
-    int32_t last = first + n - 1;
-    MDB_cursor *c;
-    ol_key pk;
-    int rc;
-
+    struct avail_acc a = {p, first, first + n - 1, avail};
     for (int d = 0; d < n; d++)
         avail[d] = fc_day_capacity(p, first + d);
-    ol_key_init(&pk);
-    ol_key_str(&pk, person);
-    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &c)))
-        return rc;
-    MDB_val k = ol_key_val(&pk), v;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
-            break;
-        struct fc_leave l;
-        if (v.mv_size != sizeof l)
-            continue;
-        memcpy(&l, v.mv_data, sizeof l);
-        if (l.status != LEAVE_BOOKED || l.last < first || l.first > last)
-            continue;
-        int32_t from = l.first > first ? l.first : first, to = l.last < last ? l.last : last;
-        for (int32_t day = from; day <= to; day++) {
-            int cap = fc_day_capacity(p, day);
-            int part = ol_leave_part(cap, l.portion);
-            int32_t *a = &avail[day - first];
-            *a = *a > part ? *a - part : 0; /* overlapping leave never goes below nothing */
-        }
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+    return ol_leave_scan(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), person, a.first, a.last, take_leave_days, &a);
 }
 
 int fc_person_week(ol_fold_ctx *ctx, const char *person, ol_week w, const struct fc_person *p, struct fc_row *row)

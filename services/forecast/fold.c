@@ -150,24 +150,10 @@ static int apply_person(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
 static int leave_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
 {
     const char *person = ol_av_str(v, "person_id");
-    struct fc_leave l;
-    ol_key k;
+    struct ol_leave l;
     int rc;
-    memset(&l, 0, sizeof l);
-    l.first = ol_av_int(v, "first_day", 0);
-    l.last = ol_av_int(v, "last_day", -1);
-    l.portion = (uint8_t)ol_av_enum(v, "portion");
-    l.status = (uint8_t)ol_av_enum(v, "status");
-    ol_key_init(&k);
-    ol_key_str(&k, person);
-    ol_key_str(&k, ol_av_str(v, "leave_id"));
-    if (k.overflow)
-        return -1;
-    MDB_val kv = ol_key_val(&k), val = {sizeof l, &l};
-    if ((rc = put ? mdb_put(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &kv, &val, 0)
-                  : ol_del_key(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &k)))
-        return rc;
-    if ((rc = mark_range(ctx, 'P', person, l.first, l.last)))
+    if ((rc = ol_leave_index(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), v, put, &l)) ||
+        (rc = mark_range(ctx, 'P', person, l.first, l.last)))
         return rc;
     return mark_person_engagements(ctx, person);
 }

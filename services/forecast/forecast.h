@@ -3,7 +3,7 @@
  *
  * Projection databases (keys built with ol_key, see ol_store.h):
  *   people       person\0                    -> struct fc_person + name\0 team\0 role\0
- *   leaves       person\0 leave_id\0         -> struct fc_leave
+ *   leaves       person\0 leave_id\0         -> struct ol_leave (ol_leave.h)
  *   allocs       person\0 allocation_id\0    -> struct fc_alloc + engagement\0 role\0
  *   open_roles   role\0 allocation_id\0      -> struct fc_alloc + engagement\0 role\0 (person_id null)
  *   eng_allocs   engagement\0 allocation_id\0 -> role\0 person\0 (person "" for an open role)
@@ -19,6 +19,7 @@
 #ifndef FORECAST_H
 #define FORECAST_H
 
+#include "ol_leave.h"
 #include "ol_runtime.h"
 #include "ol_time.h"
 
@@ -31,18 +32,12 @@ enum { SCOPE_PERSON = 0, SCOPE_TEAM = 1, SCOPE_ORG = 2 }; /* the Scope enum's sy
 enum { BILL_TM, BILL_FIXED, BILL_NON_BILLABLE, BILL_UNKNOWN = 255 };
 enum { ENG_ACTIVE, ENG_CLOSED };
 enum { PORTION_FULL, PORTION_AM, PORTION_PM };
-enum { LEAVE_BOOKED, LEAVE_CANCELLED };
 enum { ALLOC_PROPOSED, ALLOC_CONFIRMED, ALLOC_CANCELLED };
 
 struct fc_person {
     int32_t joined, left; /* days; left = INT32_MAX while employed */
     int32_t weekly_capacity;
     uint8_t working_days, billable, pad[2];
-};
-
-struct fc_leave {
-    int32_t first, last;
-    uint8_t portion, status, pad[2];
 };
 
 struct fc_alloc {

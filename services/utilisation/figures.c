@@ -37,45 +37,35 @@ int util_day_capacity(const struct util_person *p, int32_t day)
     return ol_day_capacity(p->weekly_capacity, p->working_days, p->joined, p->left, day);
 }
 
+struct leave_week_acc {
+    const struct util_person *p;
+    int32_t mon, leave[7];
+};
+
+static int add_leave_days(const struct ol_leave *l, void *arg)
+{
+    struct leave_week_acc *a = arg;
+    for (int d = 0; d < 7; d++) {
+        int32_t day = a->mon + d;
+        if (day < l->first || day > l->last)
+            continue;
+        int cap = util_day_capacity(a->p, day);
+        a->leave[d] += ol_leave_part(cap, l->portion);
+        if (a->leave[d] > cap)
+            a->leave[d] = cap;
+    }
+    return 0;
+}
+
 static int leave_week(ol_fold_ctx *ctx, const char *person, ol_week w, const struct util_person *p, int32_t *out)
 {
-    int32_t mon = ol_week_monday(w);
-    int32_t leave[7] = {0};
-    MDB_cursor *c;
-    ol_key pk;
-    int rc;
-
-    ol_key_init(&pk);
-    ol_key_str(&pk, person);
-    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), &c)))
-        return rc;
-    MDB_val k = ol_key_val(&pk), v;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
-            break;
-        struct util_leave l;
-        if (v.mv_size != sizeof l)
-            continue;
-        memcpy(&l, v.mv_data, sizeof l);
-        if (l.status != LEAVE_BOOKED || l.last < mon || l.first > mon + 6)
-            continue;
-        for (int d = 0; d < 7; d++) {
-            int32_t day = mon + d;
-            if (day < l.first || day > l.last)
-                continue;
-            int cap = util_day_capacity(p, day);
-            int part = ol_leave_part(cap, l.portion);
-            leave[d] += part;
-            if (leave[d] > cap)
-                leave[d] = cap;
-        }
-    }
-    mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND && rc != 0)
+    struct leave_week_acc a = {p, ol_week_monday(w), {0}};
+    int rc = ol_leave_scan(ol_fold_txn(ctx), ol_fold_dbi(ctx, "leaves"), person, a.mon, a.mon + 6, add_leave_days, &a);
+    if (rc)
         return rc;
     *out = 0;
     for (int d = 0; d < 7; d++)
-        *out += leave[d];
+        *out += a.leave[d];
     return 0;
 }
 

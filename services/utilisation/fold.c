@@ -147,43 +147,19 @@ static int apply_person(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     return mark_person_weeks(ctx, id);
 }
 
-static int leave_key(ol_key *k, avro_value_t *v)
-{
-    ol_key_init(k);
-    ol_key_str(k, ol_av_str(v, "person_id"));
-    ol_key_str(k, ol_av_str(v, "leave_id"));
-    return k->overflow ? -1 : 0;
-}
-
 static int apply_leave(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
     MDB_dbi dbi = ol_fold_dbi(ctx, "leaves");
-    struct util_leave l = {0};
-    ol_key k;
-    MDB_val kv, v;
+    struct ol_leave l;
     int rc;
 
     if (old) {
-        if (leave_key(&k, old))
-            return -1;
-        kv = ol_key_val(&k);
-        if ((rc = mdb_del(txn, dbi, &kv, NULL)) && rc != MDB_NOTFOUND)
-            return rc;
-        if ((rc = mark_range(ctx, ol_av_str(old, "person_id"), ol_av_int(old, "first_day", 0),
-                             ol_av_int(old, "last_day", -1))))
+        if ((rc = ol_leave_index(txn, dbi, old, 0, &l)) ||
+            (rc = mark_range(ctx, ol_av_str(old, "person_id"), l.first, l.last)))
             return rc;
     }
-    l.first = ol_av_int(nv, "first_day", 0);
-    l.last = ol_av_int(nv, "last_day", -1);
-    l.portion = (uint8_t)ol_av_enum(nv, "portion");
-    l.status = (uint8_t)ol_av_enum(nv, "status");
-    if (leave_key(&k, nv))
-        return -1;
-    kv = ol_key_val(&k);
-    v.mv_size = sizeof l;
-    v.mv_data = &l;
-    if ((rc = mdb_put(txn, dbi, &kv, &v, 0)))
+    if ((rc = ol_leave_index(txn, dbi, nv, 1, &l)))
         return rc;
     return mark_range(ctx, ol_av_str(nv, "person_id"), l.first, l.last);
 }

@@ -2,7 +2,7 @@
  *
  * Projection databases (all keys built with ol_key, see ol_store.h):
  *   people       person\0                    -> struct util_person + name\0 team\0
- *   leaves       person\0 leave_id\0         -> struct util_leave
+ *   leaves       person\0 leave_id\0         -> struct ol_leave (ol_leave.h)
  *   entries      person\0 week(i32) entry\0  -> struct util_entry + engagement\0
  *   engagements  engagement\0                -> billing (1 byte)
  *   eng_pw       engagement\0 person\0 week  -> "" (who logged DELIVERY on it)
@@ -13,6 +13,7 @@
 #ifndef UTIL_H
 #define UTIL_H
 
+#include "ol_leave.h"
 #include "ol_runtime.h"
 #include "ol_time.h"
 
@@ -25,17 +26,11 @@ enum { ACT_DELIVERY, ACT_SALES_SUPPORT, ACT_TRAINING, ACT_INTERNAL, ACT_BENCH, A
 enum { ST_SUBMITTED, ST_APPROVED, ST_REJECTED, ST_DELETED };
 enum { BILL_TM, BILL_FIXED, BILL_NON_BILLABLE, BILL_UNKNOWN = 255 };
 enum { PORTION_FULL, PORTION_AM, PORTION_PM };
-enum { LEAVE_BOOKED, LEAVE_CANCELLED };
 
 struct util_person {
     int32_t joined, left; /* days; left = INT32_MAX when still employed */
     int32_t weekly_capacity;
     uint8_t working_days, billable, pad[2];
-};
-
-struct util_leave {
-    int32_t first, last;
-    uint8_t portion, status, pad[2];
 };
 
 struct util_entry {
