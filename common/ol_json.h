@@ -37,8 +37,18 @@ json_t *ol_json_from_avro(const ol_schema *s, avro_value_t *v);
 /* The SPEC's rules, read from the schema: every date within 1970-01-01 ..
  * 2100-12-31, every timestamp within the same range, int/long fields within
  * "ol.min"/"ol.max", strings with "ol.format" "iso_week" (2026-W47) or
- * "currency" (3 upper-case letters), non-empty event_id and entity id.
+ * "currency" (3 upper-case letters), non-empty event_id and entity id,
+ * no string holding NUL, no string over its size limit (see below).
  * Returns 0, or -1 with err naming the field: field "minutes": 2000 above maximum 1440 */
 int ol_validate(const ol_schema *s, avro_value_t *v, char *err, size_t errlen);
+
+/* String size limits (bytes, UTF-8): identifiers and names that services
+ * key LMDB rows with, a derived record's key, and free text. */
+#define OL_ID_MAX_BYTES 128
+#define OL_KEY_MAX_BYTES 480
+#define OL_TEXT_MAX_BYTES 4096
+/* The limit of a string field named name (NULL: an array item or map value)
+ * whose "ol.max_bytes" attribute is attr_max (0: none). */
+size_t ol_validate_string_limit(const char *name, long long attr_max);
 
 #endif

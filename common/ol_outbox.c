@@ -89,8 +89,7 @@ int ol_outbox_delete_acked(ol_runtime *rt, MDB_txn *txn)
         if (rc && rc != MDB_NOTFOUND)
             return rc;
     }
-    rt->nacked = 0;
-    return 0;
+    return 0; /* the caller forgets the acks (rt->nacked = 0) once txn committed */
 }
 
 int64_t ol_outbox_depth(ol_runtime *rt)
@@ -183,11 +182,21 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms)
     rd_kafka_flush(rt->producer, flush_ms);
     if (rt->nacked) {
         MDB_txn *txn;
-        if (mdb_txn_begin(rt->store.env, NULL, 0, &txn) == 0) {
-            if (ol_outbox_delete_acked(rt, txn) == 0 && mdb_txn_commit(txn) == 0)
-                txn = NULL;
-            if (txn)
+        int rc = mdb_txn_begin(rt->store.env, NULL, 0, &txn);
+        if (rc == 0) {
+            if ((rc = ol_outbox_delete_acked(rt, txn))) {
                 mdb_txn_abort(txn);
+            } else {
+                rc = mdb_txn_commit(txn); /* frees txn, committed or not */
+                if (rc == 0)
+                    rt->nacked = 0;
+            }
+        }
+        if (rc) {
+            char why[300];
+            ol_warn("acknowledged events stay in the outbox; a restart re-sends them with the same event_id|"
+                    "db=%s error=\"%s\"",
+                    rt->store.path, ol_store_strerror(&rt->store, rc, why, sizeof why));
         }
     }
     if (rt->inflight)

@@ -345,8 +345,9 @@ static int put_entity(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, int64_t rev, const 
 }
 
 /* Folds one record. Returns 0 (folded, skipped or dead-lettered) or an LMDB
- * error / -1 that must abort the batch. */
-static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
+ * error / -1 that must abort the batch. poison: the reason an earlier attempt
+ * of this batch failed on this record (it becomes a dead letter), or NULL. */
+static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const char *poison)
 {
     char err[512], reason[600];
     int32_t wid;
@@ -363,6 +364,8 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
         snprintf(reason, sizeof reason, "topic %s is not an input of %s", r->topic, rt->svc->name);
         return dead_letter(rt, ctx->txn, r, reason);
     }
+    if (poison)
+        return dead_letter(rt, ctx->txn, r, poison);
     enum ol_codec_err ce = ol_decoder_decode(t->dec, r->value, r->value_len, &wid, err, sizeof err);
     if (ce != OL_CODEC_OK) {
         snprintf(reason, sizeof reason, "%s: %s", ol_codec_err_name(ce), err);
@@ -440,7 +443,7 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r)
         }
         if (ol_decoder_decode(t->old, p + 10 + elen, ov.mv_size - 10 - elen, &wid, err, sizeof err)) {
             ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", t->topic, entity_id, err);
-            return -1;
+            return MDB_CORRUPTED; /* the store, not this record: a fault of the environment */
         }
         oldv = ol_decoder_value(t->old);
         if (revision == old_rev) {
@@ -511,6 +514,33 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The reason a record that failed in the fold becomes a dead letter. */
+static void fold_failure_reason(const ol_runtime *rt, int rc, char *buf, size_t len)
+{
+    if (rc == -1)
+        snprintf(buf, len, "fold: service %s could not fold this record (its log says why)", rt->svc->name);
+    else if (rc == MDB_BAD_VALSIZE)
+        snprintf(buf, len,
+                 "fold: service %s could not store this record: a key over LMDB's limit of %d bytes (%s)",
+                 rt->svc->name, mdb_env_get_maxkeysize(rt->store.env), mdb_strerror(rc));
+    else
+        snprintf(buf, len, "fold: service %s could not store this record: %s", rt->svc->name, mdb_strerror(rc));
+}
+
+/* the records of the batch being folded that an earlier attempt failed on */
+struct poison {
+    int index;
+    char reason[300];
+};
+
+static const char *poisoned(const struct poison *p, int np, int index)
+{
+    for (int i = 0; i < np; i++)
+        if (p[i].index == index)
+            return p[i].reason;
+    return NULL;
+}
+
 int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
 {
     ol_fold_ctx ctx = {rt, NULL};
@@ -518,12 +548,18 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     int64_t saved_time = rt->data_time;
     uint64_t saved_seq = rt->outbox_seq;
     int64_t before[C_N];
+    struct poison poison[OL_MAX_POISON];
+    int npoison = 0, failed_at;
     int rc;
 
     memcpy(before, rt->counters, sizeof before);
+again:
+    failed_at = -1;
     rt->noffs = 0;
     if ((rc = mdb_txn_begin(rt->store.env, NULL, 0, &ctx.txn))) {
-        ol_error("cannot begin a write transaction|db=%s error=\"%s\"", rt->store.path, mdb_strerror(rc));
+        char why[300];
+        ol_error("cannot begin a write transaction|db=%s error=\"%s\"", rt->store.path,
+                 ol_store_strerror(&rt->store, rc, why, sizeof why));
         return -1;
     }
     if ((rc = ol_outbox_delete_acked(rt, ctx.txn)))
@@ -532,8 +568,10 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     for (int i = 0; i < n; i++) {
         if (recs[i].timestamp_ms > rt->batch_max_ts)
             rt->batch_max_ts = recs[i].timestamp_ms;
-        if ((rc = fold_one(rt, &ctx, &recs[i])))
+        if ((rc = fold_one(rt, &ctx, &recs[i], poisoned(poison, npoison, i)))) {
+            failed_at = i;
             goto fail;
+        }
         ol_rt_release_tick(rt, 1);
         if ((rc = note_offset(rt, &recs[i])))
             goto fail;
@@ -568,6 +606,7 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     ctx.txn = NULL;
     if (rc)
         goto fail;
+    rt->nacked = 0; /* their deletion is committed */
     ol_rt_release_tick(rt, 0); /* what the commit wrote counts with the batch */
     t_commit = mono_us();
     if (n > 0) /* OPSLEDGER_LOG_LEVEL=debug: where a batch's time goes (tests/bench/README.md) */
@@ -582,13 +621,34 @@ fail:
     memcpy(rt->counters, before, sizeof before);
     rt->data_time = saved_time;
     rt->outbox_seq = saved_seq; /* the rows appended were rolled back */
+    /* SPEC 4: a record the fold cannot store is a dead letter; only a fault
+     * of the environment stops the service. The batch is folded again from
+     * its start with that record dead-lettered, so the transaction holds
+     * nothing of the failed attempt. The same records fail the same way in
+     * a replay, which therefore dead-letters them too. */
+    if (failed_at >= 0 && !ol_store_env_fault(rc) && npoison < OL_MAX_POISON) {
+        struct poison *p = &poison[npoison++];
+        p->index = failed_at;
+        fold_failure_reason(rt, rc, p->reason, sizeof p->reason);
+        ol_warn("a record failed in the fold; folding its batch again with it dead-lettered|service=%s topic=%s "
+                "partition=%d offset=%lld reason=\"%s\"",
+                rt->svc->name, recs[failed_at].topic, recs[failed_at].partition, (long long)recs[failed_at].offset,
+                p->reason);
+        goto again;
+    }
     if (rc == MDB_MAP_FULL)
         ol_error("LMDB map is full: the batch was not committed; raise map_size (config map_size = 4G, or "
                  "-o map_size=4G) and restart|db=%s",
                  rt->store.path);
-    else if (rc > 0 || rc < -1)
-        ol_error("batch aborted, nothing committed|db=%s error=\"%s\"", rt->store.path, mdb_strerror(rc));
-    else
+    else if (failed_at >= 0 && !ol_store_env_fault(rc))
+        ol_error("more than %d records of one batch failed in the fold: stopping as a fault of the service, "
+                 "nothing committed|db=%s",
+                 OL_MAX_POISON, rt->store.path);
+    else if (rc > 0 || rc < -1) {
+        char why[300];
+        ol_error("batch aborted, nothing committed|db=%s error=\"%s\"", rt->store.path,
+                 ol_store_strerror(&rt->store, rc, why, sizeof why));
+    } else
         ol_error("batch aborted by the fold, nothing committed|db=%s", rt->store.path);
     return -1;
 }

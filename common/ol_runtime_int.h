@@ -19,6 +19,10 @@
  * release makes the next records fault the map's pages back in (~10 % of a
  * replay's time at 1 Ki, measured on 474,089 records) */
 #define OL_RELEASE_EVERY_BULK 262144
+/* records of one batch that may fail in the fold (each then a dead letter)
+ * before the failure counts as the service's own fault and stops it: a fold
+ * that fails on every record is a bug or an environment, not bad input */
+#define OL_MAX_POISON 64
 
 struct topic_io {
     const char *topic;
@@ -85,6 +89,8 @@ struct ol_runtime {
 /* ol_outbox.c */
 int ol_outbox_append(ol_runtime *rt, MDB_txn *txn, const char *topic, const void *key, size_t klen,
                      const ol_header *hdrs, size_t nhdrs, const void *val, size_t vlen);
+/* deletes the acknowledged rows in txn; rt->nacked is reset by the caller
+ * after txn committed (an aborted or retried batch deletes them again) */
 int ol_outbox_delete_acked(ol_runtime *rt, MDB_txn *txn);
 int ol_outbox_publish(ol_runtime *rt, int timeout_ms);
 int ol_outbox_start(ol_runtime *rt, char *err, size_t errlen);

@@ -3,11 +3,15 @@
 #include "ol_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 /* mkdir -p */
 static int mkdir_parents(const char *path)
@@ -23,11 +27,97 @@ static int mkdir_parents(const char *path)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(buf, 0755) && errno != EEXIST)
+        if (mkdir(buf, 0700) && errno != EEXIST)
             return -1;
         *p = '/';
     }
-    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+    return mkdir(buf, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+/* SPEC 4: projections are readable by their owner only. A directory or LMDB
+ * file made before that rule (or by a lax umask) is tightened, with a notice. */
+static void make_private(const char *path, mode_t want)
+{
+    struct stat sb;
+    if (stat(path, &sb) || (sb.st_mode & 077) == 0)
+        return;
+    if (chmod(path, (sb.st_mode & 07700) & want))
+        ol_warn("cannot make a state file private|path=%s mode=%04o error=\"%s\"", path,
+                (unsigned)(sb.st_mode & 07777), strerror(errno));
+    else
+        ol_info("state file made private (owner only)|path=%s was=%04o now=%04o", path,
+                (unsigned)(sb.st_mode & 07777), (unsigned)((sb.st_mode & 07700) & want));
+}
+
+/* The instance lock of a writable store: see ol_store.h. 0, or -1 with err. */
+static int take_instance_lock(ol_store *st, const char *path, char *err, size_t errlen)
+{
+    char lock[4200], pid[32];
+    snprintf(lock, sizeof lock, "%s/instance.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open the instance lock: %s", lock, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen,
+                     "%s is in use by another instance (pid %s): one instance per data directory; stop it "
+                     "first, or give this one another --data-dir",
+                     path, pid[0] ? pid : "unknown");
+        else
+            snprintf(err, errlen, "%s: cannot lock: %s", lock, strerror(e));
+        return -1;
+    }
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len) {
+        snprintf(err, errlen, "%s: cannot write the pid: %s", lock, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    st->lock_fd = fd;
+    return 0;
+}
+
+int ol_store_env_fault(int rc)
+{
+    switch (rc) {
+    case MDB_BAD_VALSIZE: /* a key or value this record made too large */
+    case MDB_KEYEXIST:
+    case MDB_NOTFOUND:
+    case MDB_INCOMPATIBLE:
+    case EINVAL:
+    case -1: /* the service's own verdict on the record */
+    case 0:
+        return 0;
+    default:
+        return 1; /* MDB_MAP_FULL, MDB_TXN_FULL, MDB_CORRUPTED, MDB_PANIC, ENOSPC, EIO, ENOMEM, ... */
+    }
+}
+
+const char *ol_store_strerror(const ol_store *st, int rc, char *buf, size_t len)
+{
+    struct statvfs vfs;
+    const char *path = st && st->path ? st->path : NULL;
+    unsigned long long avail = 0;
+    int have_space = path && statvfs(path, &vfs) == 0;
+    if (have_space)
+        avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+    /* LMDB reports a short write (the file system ran out of space part way
+     * through a page) as EIO; a disk with under 1 MiB free is the cause */
+    if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && have_space && avail < (1ULL << 20)))
+        snprintf(buf, len, "disk full: %llu bytes free on the file system of %s (%s); free space and restart",
+                 avail, path ? path : "the store", strerror(rc));
+    else if (rc == MDB_MAP_FULL)
+        snprintf(buf, len, "LMDB map is full; raise map_size (%s)", mdb_strerror(rc));
+    else
+        snprintf(buf, len, "%s", mdb_strerror(rc));
+    return buf;
 }
 
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
@@ -37,12 +127,23 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
     int rc, readonly = (flags & OL_STORE_RDONLY) != 0;
 
     memset(st, 0, sizeof *st);
+    st->lock_fd = -1;
     st->readonly = readonly;
     st->bulk = !readonly && (flags & OL_STORE_BULK);
     st->writemap = !readonly && (flags & (OL_STORE_BULK | OL_STORE_WRITEMAP));
-    if (!readonly && mkdir_parents(path)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+    if (!readonly) {
+        char file[4200];
+        if (mkdir_parents(path)) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (take_instance_lock(st, path, err, errlen))
+            return -1;
+        make_private(path, 0700);
+        snprintf(file, sizeof file, "%s/data.mdb", path);
+        make_private(file, 0600);
+        snprintf(file, sizeof file, "%s/lock.mdb", path);
+        make_private(file, 0600);
     }
     if ((rc = mdb_env_create(&st->env)) || (rc = mdb_env_set_maxdbs(st->env, OL_STORE_MAX_DBS)) ||
         (rc = mdb_env_set_mapsize(st->env, map_bytes)) || (rc = mdb_env_set_maxreaders(st->env, 126))) {
@@ -53,7 +154,7 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
      * take the write lock, so queries run beside the live service. */
     rc = mdb_env_open(st->env, path,
                       (readonly ? MDB_RDONLY : 0) | (st->writemap ? MDB_WRITEMAP : 0) | (st->bulk ? MDB_NOSYNC : 0) |
-                          MDB_NOTLS, 0644);
+                          MDB_NOTLS, 0600);
     if (rc) {
         snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
         goto fail;
@@ -147,8 +248,11 @@ void ol_store_close(ol_store *st)
                      mdb_strerror(rc));
         mdb_env_close(st->env);
     }
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the instance lock */
     free(st->path);
     memset(st, 0, sizeof *st);
+    st->lock_fd = -1;
 }
 
 MDB_dbi ol_store_dbi(const ol_store *st, const char *name)

@@ -23,6 +23,7 @@ typedef struct ol_store {
     int readonly;
     int bulk; /* OL_STORE_BULK: no sync per commit, one at close */
     int writemap;
+    int lock_fd;     /* the instance lock on <dir>/instance.lock (writable opens), or -1 */
     void *map;       /* ol_store_release: the map's address (LMDB does not give it) */
     size_t map_len;
     size_t ndbs;
@@ -44,7 +45,18 @@ typedef struct ol_store {
 
 /* Opens (creating dir when writable) the environment at path with map size
  * map_bytes and the named databases (NULL-terminated). Read-only opening
- * needs the databases to exist. Returns 0 or -1 with err. Caller closes. */
+ * needs the databases to exist. Returns 0 or -1 with err. Caller closes.
+ *
+ * A writable open takes the directory's instance lock first (SPEC 4: one
+ * instance per data directory): an exclusive flock(2) on <dir>/instance.lock,
+ * which holds the owner's pid. The kernel drops the lock when the process
+ * dies, so a SIGKILL never leaves a stale lock; a second writer is refused
+ * with a message naming the running instance's pid. Read-only opens
+ * (queries, status) take no lock and run beside the live service.
+ *
+ * Files are private (SPEC 4): the directory is created 0700 and the LMDB
+ * files 0600; an existing directory or file that is group- or
+ * world-accessible is tightened to that on a writable open, with a notice. */
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen);
 /* Flushes a bulk store to disk (a no-op otherwise). 0 or an LMDB error. */
@@ -58,6 +70,14 @@ int ol_store_sync(ol_store *st);
  * MDB_WRITEMAP LMDB writes them from its own copies). */
 void ol_store_release(ol_store *st);
 void ol_store_close(ol_store *st);
+/* Describes an LMDB/system error of a write to the store for a person:
+ * ENOSPC, or EIO with (almost) no space left on the store's filesystem, is
+ * "disk full" with the bytes free; MDB_MAP_FULL names map_size. Writes into
+ * buf and returns it. */
+const char *ol_store_strerror(const ol_store *st, int rc, char *buf, size_t len);
+/* 1 when rc is a fault of the environment (disk, memory, map, I/O, a
+ * corrupted or busy store) rather than of one record's content. */
+int ol_store_env_fault(int rc);
 /* DBI of a named database; aborts nothing: returns (MDB_dbi)-1... callers
  * pass names they declared, so a miss is a programming error reported once. */
 MDB_dbi ol_store_dbi(const ol_store *st, const char *name);

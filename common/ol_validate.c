@@ -1,8 +1,20 @@
 /* ol_validate — the SPEC's validation rules (ol_validate, see ol_json.h),
  * apart from the mapping in ol_json.c because they apply to any Avro value,
  * decoded or mapped: dates and timestamps within range, ol.min/ol.max,
- * ol.format, non-empty ids. They are read from the schema's JSON (avro-c
- * does not expose logical types or "ol.*" attributes). */
+ * ol.format, non-empty ids, strings without NUL and of bounded size. They
+ * are read from the schema's JSON (avro-c does not expose logical types or
+ * "ol.*" attributes).
+ *
+ * String sizes (SPEC 4: a record the fold cannot store is a dead letter,
+ * checked up front with the limit named): an identifier or a name the
+ * services put into LMDB keys (a field named *_id, team, role, supplier,
+ * client, bill_to, owner, source, currency, iso_week) holds at most
+ * OL_ID_MAX_BYTES; a derived record's `key` at most OL_KEY_MAX_BYTES; any
+ * other string at most OL_TEXT_MAX_BYTES. A field's "ol.max_bytes" attribute
+ * overrides the default. Composite keys of three identifiers and a week stay
+ * under LMDB's 511-byte key limit. A string holding a NUL byte is rejected
+ * (C code would read it truncated: two ids that differ after the NUL would be
+ * one). */
 #include "ol_json_int.h"
 
 #include "ol_time.h"
@@ -37,13 +49,47 @@ static int check_bounds(jt_ctx *c, json_t *field, const jt_type *t, int64_t x)
     return 0;
 }
 
+static const char *const id_fields[] = {"team",  "role",   "supplier", "client",   "bill_to",
+                                         "owner", "source", "currency", "iso_week", NULL};
+
+size_t ol_validate_string_limit(const char *name, long long attr_max)
+{
+    if (attr_max > 0)
+        return (size_t)attr_max;
+    if (!name)
+        return OL_TEXT_MAX_BYTES;
+    size_t n = strlen(name);
+    if (!strcmp(name, "key"))
+        return OL_KEY_MAX_BYTES;
+    if (n >= 3 && !strcmp(name + n - 3, "_id"))
+        return OL_ID_MAX_BYTES;
+    for (size_t i = 0; id_fields[i]; i++)
+        if (!strcmp(name, id_fields[i]))
+            return OL_ID_MAX_BYTES;
+    return OL_TEXT_MAX_BYTES;
+}
+
+/* the size limit of a string field (see the top of this file) */
+static size_t string_limit(json_t *field, const jt_type *t)
+{
+    json_t *m = attr(field, t, "ol.max_bytes");
+    const char *name = json_is_object(field) ? json_string_value(json_object_get(field, "name")) : NULL;
+    return ol_validate_string_limit(name, json_is_integer(m) ? json_integer_value(m) : 0);
+}
+
 static int check_string(jt_ctx *c, json_t *field, const jt_type *t, const char *str, size_t n)
 {
     const char *fmt = json_string_value(attr(field, t, "ol.format"));
+    const char *nul = memchr(str, '\0', n);
+    size_t limit = string_limit(field, t);
     int ok, rc;
     json_t *js;
     ol_week w;
 
+    if (nul)
+        return ol_jt_fail(c, "holds a NUL byte at byte %zu (strings must not contain NUL)", (size_t)(nul - str));
+    if (n > limit)
+        return ol_jt_fail(c, "%zu bytes, longer than the limit of %zu bytes for this field", n, limit);
     if (!fmt)
         return 0;
     if (!strcmp(fmt, "iso_week"))
@@ -173,6 +219,7 @@ struct ol_vprog {
     enum jt_logical logical;
     avro_type_t atype;
     int fmt;             /* F_*: ol.format of a string */
+    size_t max_bytes;    /* a string's size limit */
     int not_empty;       /* top-level event_id or entity id */
     int has_min, has_max;
     int min_real, max_real;
@@ -263,6 +310,7 @@ static struct ol_vprog *compile(const ol_schema *s, json_t *node, json_t *field,
     case K_STRING: {
         json_t *fj = attr(field, &t, "ol.format");
         const char *fmt = json_string_value(fj);
+        p->max_bytes = string_limit(field, &t);
         if (fj && !fmt)
             return p; /* a non-string ol.format: validate() ignores it too */
         if (!fmt)
@@ -354,11 +402,13 @@ static int check(const struct ol_vprog *p, avro_value_t *v)
         return out_of_bounds(p, i64) ? -1 : 0;
     case K_STRING: {
         ol_week w;
-        if (p->fmt == F_NONE)
-            return 0;
         if (avro_value_get_string(v, &str, &size))
             return -1;
         size_t n = size ? size - 1 : 0;
+        if (n > p->max_bytes || memchr(str, '\0', n))
+            return -1;
+        if (p->fmt == F_NONE)
+            return 0;
         if (p->fmt == F_ISO_WEEK)
             return strlen(str) == n && ol_week_parse(str, &w) == 0 ? 0 : -1;
         return n == 3 && str[0] >= 'A' && str[0] <= 'Z' && str[1] >= 'A' && str[1] <= 'Z' && str[2] >= 'A' &&

@@ -705,6 +705,19 @@ def attr(field, t, name):
     return a
 
 
+ID_FIELDS = ("team", "role", "supplier", "client", "bill_to", "owner", "source", "currency", "iso_week")
+
+
+def string_limit(name):
+    """SPEC 4 / schemas/README.md: ids and names that key rows 128 bytes, a
+    derived key 480, other text 4,096"""
+    if name == "key":
+        return 480
+    if name and (name.endswith("_id") or name in ID_FIELDS):
+        return 128
+    return 4096
+
+
 def valid_week(s_):
     import datetime
     import re
@@ -751,6 +764,12 @@ def check_value(t, field, v, names, path):
             return 'field "%s": %d above maximum %s' % (path, v, hi)
         return None
     if kind == "string":
+        if "\x00" in v:
+            return 'field "%s": holds a NUL byte' % path
+        name = field.get("name") if isinstance(field, dict) else None
+        limit = attr(field, raw, "ol.max_bytes") or string_limit(name)
+        if len(v.encode()) > limit:
+            return 'field "%s": longer than the limit of %d bytes' % (path, limit)
         fmt = attr(field, raw, "ol.format")
         if fmt == "iso_week" and not valid_week(v):
             return 'field "%s": not an ISO week' % path
@@ -963,14 +982,35 @@ def cmd_hostile(gen_dir, out_dir):
         put("100 MB string length", "dl:^bad_body: .*100000000", frame(sid, head + zz(100_000_000) + b"abc"))
         # rules (SPEC section 4)
         put("empty event_id", 'dl:^invalid: field "event_id": empty', enc(dict(rec, event_id="")))
-        put("600-byte event_id", 'dl:^invalid: field "event_id": longer than', enc(dict(rec, event_id="e" * 600)))
+        put("600-byte event_id", 'dl:^invalid: field "event_id": 600 bytes, longer than the limit of 128', enc(dict(rec, event_id="e" * 600)))
         eff = [f for f in sch["fields"] if f["name"] == ef][0].get("ol.format")
         k600 = "x" * 600
         # (far ahead in data time, and re-sent corrected below: a dead letter
         # must neither move the data time nor mark its event_id seen)
-        put("600-byte %s" % ef, 'dl:^invalid: field "%s": %s' % (ef, "longer than" if not eff else ""),
+        put("600-byte %s" % ef, 'dl:^invalid: field "%s": %s' % (ef, "600 bytes, longer than" if not eff else ""),
             enc(dict(rec, event_id=uuid_of(ti, 10), occurred_at=4084000000000, **{ef: k600})),
             k600 if ef == row["key_field"] else None)
+        # strings the fold cannot store (issue 14, items 2 and 3): every
+        # string field over its size limit (ids and names the services key
+        # rows with: 128 bytes; free text: 4,096), NUL inside an id, and a
+        # team of 10,000 combining characters; each a dead letter naming
+        # the field, never a service stopped on every restart
+        for j, f in enumerate(sch["fields"]):
+            if f["name"] in ("event_id", ef) or not is_string(f["type"], names):
+                continue
+            big = "y" * 20000
+            put("20,000-byte %s" % f["name"],
+                'dl:^invalid: field "%s": 20000 bytes, longer than the limit of' % f["name"],
+                enc(dict(rec, event_id=uuid_of(ti, 20 + j), **{f["name"]: big})))
+        if topic == "hr.person":
+            put("team of 10,000 combining characters",
+                'dl:^invalid: field "team": 20000 bytes, longer than the limit of 128 bytes',
+                enc(dict(rec, event_id=uuid_of(ti, 17), team="\u0301" * 10000)))
+        if not eff:
+            put("NUL inside %s" % ef, 'dl:^invalid: field "%s": holds a NUL byte at byte %d' % (ef, len(rec[ef])),
+                enc(dict(rec, event_id=uuid_of(ti, 18), **{ef: rec[ef] + "\x00X"})))
+        put("NUL inside event_id", 'dl:^invalid: field "event_id": holds a NUL byte at byte 3',
+            enc(dict(rec, event_id="nul\x00" + uuid_of(ti, 19))))
         dates = [f["name"] for f in sch["fields"] if is_date(f["type"], names)]
         if dates:
             put("%s in year 9999" % dates[0], 'dl:^invalid: field "%s": 9999-01-01 outside' % dates[0],
@@ -1047,6 +1087,13 @@ def cmd_locate(hostile_dir, raw_dir):
         FAIL("every hostile record is on its topic", missing)
     else:
         PASS("all %d hostile and valid-but-tricky records are on their topics (kcat)" % len(out))
+
+
+def is_string(t, names):
+    """a string, or a nullable one (not an enum, not a logical type)"""
+    if isinstance(t, list):
+        return any(is_string(b, names) for b in t if b != "null")
+    return t == "string" or (isinstance(t, dict) and t.get("type") == "string" and "logicalType" not in t)
 
 
 def is_date(t, names):

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +38,8 @@ static struct {
     int applies;     /* apply() calls */
     int crash_on;    /* apply() call number that _exit()s the process; 0 never */
     int fail_on;     /* apply() call number that returns an error; 0 never */
+    int fail_rc;     /* the error it returns (0: -1) */
+    const char *fail_person; /* apply() of this person_id always fails with fail_rc */
     int64_t last_old_revision; /* revision of `old` at the last apply, -1 for none */
     int emits[16];   /* ol_fold_emit() results, in order */
     int nemits;
@@ -49,8 +54,9 @@ static int toy_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old)
 
     if (++g_toy.applies == g_toy.crash_on)
         _exit(CRASH_EXIT); /* a crash in the middle of the batch */
-    if (g_toy.applies == g_toy.fail_on)
-        return -1;
+    if (g_toy.applies == g_toy.fail_on ||
+        (g_toy.fail_person && !strncmp(ev->entity_id, g_toy.fail_person, strlen(g_toy.fail_person))))
+        return g_toy.fail_rc ? g_toy.fail_rc : -1;
     g_toy.last_old_revision = -1;
     if (old && avro_value_get_by_name(old, "revision", &f, NULL) == 0)
         avro_value_get_long(&f, &g_toy.last_old_revision);
@@ -128,9 +134,9 @@ typedef struct {
     ol_config cfg;
     ol_runtime *rt;
     /* frames built by the test, freed at teardown */
-    uint8_t *frames[64];
+    uint8_t *frames[80];
     size_t nframes;
-    ol_record recs[64];
+    ol_record recs[80];
     int nrecs;
 } fix;
 
@@ -234,7 +240,7 @@ static uint8_t *person_frame(const person *p, size_t *len)
 static ol_record *add_raw(fix *f, const char *topic, int32_t partition, int64_t offset, const void *bytes,
                           size_t len)
 {
-    assert_true(f->nframes < 64 && f->nrecs < 64);
+    assert_true(f->nframes < 80 && f->nrecs < 80);
     uint8_t *copy = malloc(len ? len : 1);
     memcpy(copy, bytes, len);
     f->frames[f->nframes++] = copy;
@@ -934,17 +940,15 @@ static void test_derived_event_id(void **state)
             assert_non_null(strchr("0123456789abcdef", a[i]));
 }
 
-/* Ids the store cannot key (LMDB keys are at most 511 bytes) are dead
- * letters too, never a batch that fails on every restart */
+/* Ids over their size limit (OL_ID_MAX_BYTES, checked up front with the
+ * limit named) are dead letters, never a batch that fails on every restart */
 static void test_oversized_ids_dead_lettered(void **state)
 {
     fix *f = *state;
     static char long_eid[700], long_pid[600], max_pid[600];
-    memset(long_eid, 'e', 512); /* one byte over LMDB's 511 */
-    /* "hr.person\0" + id + "\0": 512 bytes fit an ol_key but not LMDB;
-     * 511 bytes (an id of 500) is the longest entity key there is */
-    memset(long_pid, 'p', 501);
-    memset(max_pid, 'm', 500);
+    memset(long_eid, 'e', OL_ID_MAX_BYTES + 1);
+    memset(long_pid, 'p', OL_ID_MAX_BYTES + 1);
+    memset(max_pid, 'm', OL_ID_MAX_BYTES);
     const person big_eid = {long_eid, "p-1", "A", 1, 0, 0}, big_pid = {"x-2", long_pid, "B", 1, 0, 0};
     const person at_limit = {"x-3", max_pid, "C", 1, 0, 0}, good = {"x-4", "p-4", "D", 1, 0, 0};
     f->rt = rt_open(f, &toy_service);
@@ -963,13 +967,68 @@ static void test_oversized_ids_dead_lettered(void **state)
     outbox_row o;
     outbox_get(f->rt, 1, &o);
     assert_non_null(strstr(header(&o, "ol.reason"), "event_id"));
+    assert_non_null(strstr(header(&o, "ol.reason"), "limit of 128 bytes"));
     outbox_get(f->rt, 2, &o);
     assert_non_null(strstr(header(&o, "ol.reason"), "person_id"));
 }
 
-/* A batch the service aborts (apply() fails) commits nothing, and the
- * runtime's in-memory state (counters, outbox sequence) is as before it */
-static void test_service_error_aborts_batch(void **state)
+/* SPEC 4: a record the fold cannot store is a dead letter like any other
+ * bad input: the batch is folded again without it, the others of the batch
+ * are kept, its event_id is not marked seen (a corrected re-send folds), and
+ * the service carries on. Before: the whole batch aborted, on every restart. */
+static void test_fold_error_is_dead_letter(void **state)
+{
+    fix *f = *state;
+    static const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x80};
+    const person a = {"s-1", "p-1", "A", 1, 0, 0}, b = {"s-2", "p-2", "B", 1, 0, 0};
+    const person c = {"s-3", "p-3", "C", 1, 0, 0}, b2 = {"s-4", "p-2", "B2", 2, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    add_raw(f, TOPIC, 0, 0, garbage, sizeof garbage); /* a dead letter first */
+    add_person(f, 0, 1, &a);
+    add_person(f, 0, 2, &b); /* apply() #2 fails: as if its key were over LMDB's limit */
+    add_person(f, 0, 3, &c);
+    g_toy.fail_on = 2;
+    g_toy.fail_rc = MDB_BAD_VALSIZE;
+    fold_from(f, 0);
+    assert_int_equal(counter(f->rt, "records"), 4);
+    assert_int_equal(counter(f->rt, "folded"), 2);
+    assert_int_equal(counter(f->rt, "deadletters"), 2);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 4);
+    int64_t rev;
+    char name[64];
+    assert_int_equal(toy_row(f->rt, "p-1", &rev, name, sizeof name), 1);
+    assert_int_equal(toy_row(f->rt, "p-2", &rev, name, sizeof name), 0);
+    assert_int_equal(toy_row(f->rt, "p-3", &rev, name, sizeof name), 1);
+    assert_int_equal(db_rows(f->rt, "outbox"), 2);
+    outbox_row o;
+    outbox_get(f->rt, 2, &o);
+    assert_string_equal(o.key, "hr.person|0|2");
+    assert_non_null(strstr(header(&o, "ol.reason"), "fold: service toy could not store this record"));
+    assert_non_null(strstr(header(&o, "ol.reason"), "511 bytes"));
+    /* the upstream's corrected re-send is folded: the failed one was not "seen" */
+    int from = f->nrecs;
+    add_person(f, 0, 4, &b2);
+    fold_from(f, from);
+    assert_int_equal(toy_row(f->rt, "p-2", &rev, name, sizeof name), 1);
+    assert_int_equal(rev, 2);
+
+    /* a record the service itself refuses (-1) is a dead letter too */
+    from = f->nrecs;
+    const person d = {"s-5", "p-5", "D", 1, 0, 0};
+    g_toy.fail_on = 0;
+    g_toy.fail_rc = 0;
+    g_toy.fail_person = "p-5";
+    add_person(f, 0, 5, &d);
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "deadletters"), 3);
+    outbox_get(f->rt, 3, &o);
+    assert_non_null(strstr(header(&o, "ol.reason"), "could not fold this record"));
+}
+
+/* A fault of the environment (disk full here) is no record's fault: the
+ * batch commits nothing, the runtime's in-memory state (counters, outbox
+ * sequence) is as before it, and the same batch folds once it recovers */
+static void test_env_fault_aborts_batch(void **state)
 {
     fix *f = *state;
     static const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x80};
@@ -979,6 +1038,7 @@ static void test_service_error_aborts_batch(void **state)
     add_person(f, 0, 1, &a);
     add_person(f, 0, 2, &b);
     g_toy.fail_on = 2;
+    g_toy.fail_rc = ENOSPC;
     assert_int_equal(ol_runtime_fold_batch(f->rt, f->recs, f->nrecs), -1);
     assert_int_equal(db_rows(f->rt, "outbox"), 0);
     assert_int_equal(db_rows(f->rt, "entity"), 0);
@@ -987,7 +1047,7 @@ static void test_service_error_aborts_batch(void **state)
     assert_int_equal(counter(f->rt, "deadletters"), 0);
     assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), -1);
 
-    /* the same batch folds once the service recovers; the dead letter is row 1 */
+    /* the same batch folds once the environment recovers; the dead letter is row 1 */
     g_toy.fail_on = 0;
     g_toy.applies = 0;
     fold_from(f, 0);
@@ -999,6 +1059,133 @@ static void test_service_error_aborts_batch(void **state)
     outbox_get(f->rt, 1, &o);
     assert_string_equal(o.topic, "ops.deadletter");
     assert_string_equal(o.key, "hr.person|0|0");
+}
+
+/* A fold that fails on every record is the service's fault or the
+ * environment's, not 64 bad records: it stops instead of dead-lettering the
+ * whole input */
+static void test_fold_failing_everything_stops(void **state)
+{
+    fix *f = *state;
+    static char ids[72][2][16];
+    f->rt = rt_open(f, &toy_service);
+    for (int i = 0; i < 72; i++) {
+        snprintf(ids[i][0], 16, "e-%d", i);
+        snprintf(ids[i][1], 16, "q-%d", i);
+        const person p = {ids[i][0], ids[i][1], "Q", 1, 0, 0};
+        add_person(f, 0, i, &p);
+    }
+    g_toy.fail_person = "q-";
+    assert_int_equal(ol_runtime_fold_batch(f->rt, f->recs, f->nrecs), -1);
+    assert_int_equal(db_rows(f->rt, "outbox"), 0);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), -1);
+}
+
+/* a person frame whose field `field` is set to the n bytes at s (may hold NUL) */
+static ol_record *add_person_raw_field(fix *f, int64_t offset, const person *p, const char *field, const char *s,
+                                       size_t n)
+{
+    const ol_schema *sc = ol_schemas_for_topic(g_all, TOPIC);
+    size_t len;
+    uint8_t *frame = person_frame(p, &len), *out;
+    avro_value_t v, fv;
+    char err[512];
+    int32_t wid;
+    ol_decoder *d = ol_decoder_new(g_all, sc);
+    assert_int_equal(ol_decoder_decode(d, frame, len, &wid, err, sizeof err), OL_CODEC_OK);
+    assert_int_equal(avro_generic_value_new(sc->iface, &v), 0);
+    assert_int_equal(avro_value_copy(&v, ol_decoder_value(d)), 0);
+    char *buf = malloc(n + 1);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    assert_int_equal(avro_value_get_by_name(&v, field, &fv, NULL), 0);
+    assert_int_equal(avro_value_set_string_len(&fv, buf, n + 1), 0);
+    assert_int_equal(ol_codec_encode(sc, &v, &out, &len, err, sizeof err), 0);
+    ol_record *r = add_raw(f, TOPIC, 0, offset, out, len);
+    free(out);
+    free(buf);
+    free(frame);
+    avro_value_decref(&v);
+    ol_decoder_free(d);
+    return r;
+}
+
+/* SPEC 4: a string holding NUL is a dead letter naming the field, never
+ * read truncated. Before: two event_ids that differ after a NUL were one
+ * (the second counted as a duplicate, its entry lost), and person_id
+ * "p-0024\0X" folded as p-0024. */
+static void test_nul_in_strings_dead_lettered(void **state)
+{
+    fix *f = *state;
+    const person a = {"e-1", "p-1", "A", 1, 0, 0}, b = {"e-2", "p-2", "B", 1, 0, 0};
+    const person c = {"e-3", "p-0024", "C", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    add_person_raw_field(f, 0, &a, "event_id", "e-1\0A", 5);
+    add_person_raw_field(f, 1, &b, "event_id", "e-1\0B", 5);
+    add_person_raw_field(f, 2, &c, "person_id", "p-0024\0X", 8);
+    add_person_raw_field(f, 3, &c, "team", "data\0evil", 9);
+    fold_from(f, 0);
+    assert_int_equal(counter(f->rt, "deadletters"), 4);
+    assert_int_equal(counter(f->rt, "duplicates"), 0);
+    assert_int_equal(db_rows(f->rt, "seen"), 0);
+    assert_int_equal(db_rows(f->rt, "entity"), 0);
+    int64_t rev;
+    char name[64];
+    assert_int_equal(toy_row(f->rt, "p-0024", &rev, name, sizeof name), 0);
+    const char *fields[] = {"event_id", "event_id", "person_id", "team"};
+    for (int i = 0; i < 4; i++) {
+        outbox_row o;
+        outbox_get(f->rt, (uint64_t)i + 1, &o);
+        char want[64];
+        snprintf(want, sizeof want, "field \"%s\": holds a NUL byte", fields[i]);
+        assert_non_null(strstr(header(&o, "ol.reason"), want));
+    }
+}
+
+/* SPEC 4: one instance per data directory; the lock dies with its owner */
+static void test_second_instance_refused(void **state)
+{
+    fix *f = *state;
+    char err[512] = "";
+    ol_runtime_opts opts = {.db_path = f->db, .publish = 0};
+    f->rt = rt_open(f, &toy_service);
+    ol_runtime *second = ol_runtime_new(&toy_service, &f->cfg, g_all, &opts, err, sizeof err);
+    assert_null(second);
+    char want[64];
+    snprintf(want, sizeof want, "in use by another instance (pid %ld)", (long)getpid());
+    assert_non_null(strstr(err, want));
+    /* a SIGKILLed owner leaves no stale lock */
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char e[512];
+        ol_runtime *rt = ol_runtime_new(&toy_service, &f->cfg, g_all, &opts, e, sizeof e);
+        if (!rt)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    for (int i = 0; i < 200; i++) { /* until the child holds it */
+        second = ol_runtime_new(&toy_service, &f->cfg, g_all, &opts, err, sizeof err);
+        if (!second)
+            break;
+        ol_runtime_free(second);
+        usleep(10000);
+    }
+    assert_non_null(strstr(err, "in use by another instance"));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    f->rt = rt_open(f, &toy_service);
+    /* the store is private to its owner */
+    struct stat sb;
+    char path[400];
+    assert_int_equal(stat(f->db, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    snprintf(path, sizeof path, "%s/data.mdb", f->db);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
 /* a batch with nothing dirty (only a dead letter and a duplicate) still
@@ -1033,7 +1220,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_mid_batch_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_revisions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_ids_dead_lettered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_service_error_aborts_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fold_error_is_dead_letter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_fault_aborts_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fold_failing_everything_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nul_in_strings_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_instance_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_with_nothing_dirty, setup, teardown),
         cmocka_unit_test(test_derived_event_id),
     };
