@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void ol_config_init(ol_config *c)
 {
@@ -67,15 +68,30 @@ static char *trim(char *s)
     return s;
 }
 
+int ol_config_is_secret(const char *key)
+{
+    static const char *const marks[] = {"password", "secret", "user_info", "token", "key.pem", "oauthbearer.config",
+                                        NULL};
+    for (size_t i = 0; marks[i]; i++)
+        if (strstr(key, marks[i]))
+            return 1;
+    return 0;
+}
+
 int ol_config_load_file(ol_config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
     int lineno = 0, rc = -1;
+    struct stat sb;
 
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
+    }
+    if (fstat(fileno(f), &sb)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto out;
     }
     while (fgets(line, sizeof line, f)) {
         lineno++;
@@ -95,6 +111,15 @@ int ol_config_load_file(ol_config *c, const char *path, char *err, size_t errlen
         }
         if (ol_config_set(c, k, v)) {
             snprintf(err, errlen, "%s:%d: out of memory", path, lineno);
+            goto out;
+        }
+        /* SPEC 4: configuration with secrets is readable by its owner only;
+         * refused (not just warned about), as ssh refuses an open key file */
+        if (ol_config_is_secret(k) && (sb.st_mode & 077)) {
+            snprintf(err, errlen,
+                     "%s:%d: holds a secret (%s) but is readable or writable by group or others (mode %04o); "
+                     "run: chmod 600 %s",
+                     path, lineno, k, (unsigned)(sb.st_mode & 07777), path);
             goto out;
         }
     }

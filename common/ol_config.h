@@ -27,7 +27,13 @@ void ol_config_free(ol_config *c);
 int ol_config_set(ol_config *c, const char *key, const char *value);
 /* "key=value" -> set; returns -1 when there is no '=' */
 int ol_config_set_pair(ol_config *c, const char *prefix, const char *pair);
+/* Loads `key = value` lines. A file that holds a secret (see
+ * ol_config_is_secret) and is group- or world-accessible is refused with a
+ * message naming the key and the chmod that fixes it. */
 int ol_config_load_file(ol_config *c, const char *path, char *err, size_t errlen);
+/* 1 when a key names a secret (password, secret, token, basic-auth user
+ * info, a private key): never logged, only in owner-only files. */
+int ol_config_is_secret(const char *key);
 const char *ol_config_get(const ol_config *c, const char *key, const char *def);
 /* integer with optional K/M/G suffix (binary); -1 with err on garbage */
 int ol_config_get_i64(const ol_config *c, const char *key, int64_t def, int64_t *out, char *err, size_t errlen);
