@@ -14,6 +14,7 @@
 #include "ol_config.h"
 #include "ol_json.h"
 #include "ol_runtime.h"
+#include "ol_state.h"
 #include "ol_store.h"
 #include "test_util.h"
 
@@ -284,13 +285,28 @@ static int64_t counter(ol_runtime *rt, const char *name)
     return v;
 }
 
+static int count_row(const MDB_val *k, const MDB_val *v, void *arg)
+{
+    (void)k, (void)v;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* rows of a database; "entity": entities with a stored version, "seen":
+ * event_ids the version log remembers (its rows), as the old databases */
 static size_t db_rows(ol_runtime *rt, const char *db)
 {
     ol_store *st = ol_runtime_store(rt);
     MDB_txn *txn;
     MDB_stat ms;
+    size_t n = 0;
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_stat(txn, ol_store_dbi(st, db), &ms), 0);
+    if (!strcmp(db, "entity")) {
+        assert_int_equal(ol_state_foreach_latest(txn, ol_store_dbi(st, "versions"), count_row, &n), 0);
+        mdb_txn_abort(txn);
+        return n;
+    }
+    assert_int_equal(mdb_stat(txn, ol_store_dbi(st, strcmp(db, "seen") ? db : "versions"), &ms), 0);
     mdb_txn_abort(txn);
     return ms.ms_entries;
 }
@@ -313,27 +329,26 @@ static int toy_row(ol_runtime *rt, const char *person_id, int64_t *rev, char *na
     return rc == 0;
 }
 
-/* the stored version of an entity: 1 found (revision, event_id), 0 not */
+/* the stored version of an entity: 1 found (revision, event_id), 0 not;
+ * read from the version log as a query would (no index) */
 static int entity_row(ol_runtime *rt, const char *person_id, int64_t *rev, char *eid, size_t elen)
 {
     ol_store *st = ol_runtime_store(rt);
     MDB_txn *txn;
-    ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, TOPIC);
-    ol_key_str(&k, person_id);
-    MDB_val kv = ol_key_val(&k), v;
+    ol_version v;
+    MDB_dbi log = ol_store_dbi(st, "versions");
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    int rc = mdb_get(txn, ol_store_dbi(st, "entity"), &kv, &v);
-    if (rc == 0) {
-        const uint8_t *p = v.mv_data;
-        size_t n = ((size_t)p[8] << 8) | p[9];
-        *rev = (int64_t)ol_be64(p);
-        snprintf(eid, elen, "%.*s", (int)n, (const char *)p + 10);
+    ol_state_ro *ro = ol_state_ro_open(txn, log, TOPIC);
+    assert_non_null(ro);
+    int rc = ol_state_ro_get(ro, txn, log, TOPIC, person_id, &v);
+    if (rc == 1) {
+        *rev = v.revision;
+        snprintf(eid, elen, "%.*s", (int)v.event_len, v.event_id);
     }
+    ol_state_ro_free(ro);
     mdb_txn_abort(txn);
-    assert_true(rc == 0 || rc == MDB_NOTFOUND);
-    return rc == 0;
+    assert_true(rc == 0 || rc == 1);
+    return rc;
 }
 
 typedef struct {
