@@ -30,6 +30,13 @@ struct ol_state {
     struct table ent;  /* topic NUL entity id -> its latest 'V' row */
     struct table seen; /* event_id -> the latest row carrying it */
     int64_t build_us;
+    /* the last hashes computed: a record's look-ups and its append hash the
+     * same strings (compared by content, so a reused buffer cannot mislead) */
+    struct hcache {
+        uint64_t h;
+        size_t n1, n2;
+        char key[OL_STATE_MAX_ID + 256 + 2];
+    } c_ent, c_seen;
 };
 
 /* ------------------------------------------------------------ hashing */
@@ -43,19 +50,52 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-/* seeded FNV-1a over a then b (b may be NULL), finished by mix(); never 0 */
+static uint64_t load64(const uint8_t *p, size_t n) /* n <= 8 bytes, little-endian */
+{
+    uint64_t x = 0;
+    memcpy(&x, p, n);
+    return x;
+}
+
+/* 8 bytes at a time, each word mixed in with a multiply (ids are short:
+ * 16-40 bytes); seeded; finished by mix() */
+static uint64_t hash_bytes(uint64_t h, const void *a, size_t n)
+{
+    const uint8_t *p = a;
+    while (n >= 8) {
+        h = (h ^ load64(p, 8)) * 0x9fb21c651e98df25ULL;
+        h ^= h >> 29;
+        p += 8, n -= 8;
+    }
+    h = (h ^ load64(p, n) ^ ((uint64_t)n << 56)) * 0x9fb21c651e98df25ULL;
+    return h ^ (h >> 32);
+}
+
+/* the hash of a then b (b may be NULL), never 0: ("ab","c") != ("a","bc")
+ * because a's length is mixed in between */
 static uint64_t hash2(uint64_t seed, const void *a, size_t an, const void *b, size_t bn)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-    const uint8_t *p = a;
-    for (size_t i = 0; i < an; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    h = (h ^ 0xff) * 0x100000001b3ULL; /* separator: ("ab","c") != ("a","bc") */
-    p = b;
-    for (size_t i = 0; i < bn; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
+    uint64_t h = hash_bytes(seed ^ 0x243f6a8885a308d3ULL, a, an);
+    if (b)
+        h = hash_bytes(h ^ (an * 0x9e3779b97f4a7c15ULL), b, bn);
     h = mix(h);
     return h ? h : 1;
+}
+
+/* hash2 through the cache c */
+static uint64_t hash_cached(const ol_state *s, struct hcache *c, const char *a, size_t an, const char *b, size_t bn)
+{
+    if (c->h && c->n1 == an && c->n2 == bn && !memcmp(c->key, a, an) && (!bn || !memcmp(c->key + an, b, bn)))
+        return c->h;
+    c->h = hash2(s->seed, a, an, b, b ? bn : 0);
+    if (an + bn <= sizeof c->key) {
+        memcpy(c->key, a, an);
+        if (bn)
+            memcpy(c->key + an, b, bn);
+        c->n1 = an, c->n2 = bn;
+    } else
+        c->n1 = SIZE_MAX; /* too long to remember */
+    return c->h;
 }
 
 /* ------------------------------------------------------------ tables */
@@ -126,15 +166,15 @@ int ol_state_parse(const MDB_val *k, const MDB_val *v, ol_version *out)
     return 0;
 }
 
-static int same(const char *a, size_t an, const char *b)
+static int same(const char *a, size_t an, const char *b, size_t bn)
 {
-    return strlen(b) == an && memcmp(a, b, an) == 0;
+    return an == bn && memcmp(a, b, an) == 0;
 }
 
 /* the slot of (topic, id) in ent: its index, or the empty slot where it
  * would go (with *found 0); -1 on an LMDB error (in *rc) */
-static long ent_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *topic, const char *id, ol_version *out,
-                     int *found, int *rc)
+static long ent_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *topic, size_t tl, const char *id, size_t il,
+                     ol_version *out, int *found, int *rc)
 {
     size_t mask = s->ent.cap - 1;
     *found = 0;
@@ -146,15 +186,15 @@ static long ent_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *topic, c
             continue;
         if ((*rc = row_at(s, txn, sl->seq, out)))
             return -1;
-        if (same(out->topic, out->topic_len, topic) && same(out->entity_id, out->entity_len, id)) {
+        if (same(out->topic, out->topic_len, topic, tl) && same(out->entity_id, out->entity_len, id, il)) {
             *found = 1;
             return (long)j;
         }
     }
 }
 
-static long seen_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *event_id, ol_version *out, int *found,
-                      int *rc)
+static long seen_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *event_id, size_t el, ol_version *out,
+                      int *found, int *rc)
 {
     size_t mask = s->seen.cap - 1;
     *found = 0;
@@ -166,7 +206,7 @@ static long seen_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *event_i
             continue;
         if ((*rc = row_at(s, txn, sl->seq, out)))
             return -1;
-        if (same(out->event_id, out->event_len, event_id)) {
+        if (same(out->event_id, out->event_len, event_id, el)) {
             *found = 1;
             return (long)j;
         }
@@ -176,20 +216,14 @@ static long seen_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *event_i
 /* indexes row v (already in the log) */
 static int index_row(ol_state *s, MDB_txn *txn, const ol_version *v)
 {
-    char topic[256], id[OL_STATE_MAX_ID + 1], eid[OL_STATE_MAX_ID + 1];
     ol_version tmp;
     int found, rc = 0;
     long j;
-    if (v->entity_len > OL_STATE_MAX_ID || v->event_len > OL_STATE_MAX_ID)
-        return MDB_CORRUPTED;
-    memcpy(topic, v->topic, v->topic_len), topic[v->topic_len] = '\0';
-    memcpy(id, v->entity_id, v->entity_len), id[v->entity_len] = '\0';
-    memcpy(eid, v->event_id, v->event_len), eid[v->event_len] = '\0';
     if (v->kind == 'V') {
         if ((s->ent.n + 1) * 10 > s->ent.cap * 7 && (rc = table_grow(&s->ent)))
             return rc;
-        uint64_t h = hash2(s->seed, topic, v->topic_len, id, v->entity_len);
-        if ((j = ent_find(s, txn, h, topic, id, &tmp, &found, &rc)) < 0)
+        uint64_t h = hash_cached(s, &s->c_ent, v->topic, v->topic_len, v->entity_id, v->entity_len);
+        if ((j = ent_find(s, txn, h, v->topic, v->topic_len, v->entity_id, v->entity_len, &tmp, &found, &rc)) < 0)
             return rc;
         s->ent.s[j].h = h;
         s->ent.s[j].seq = v->seq;
@@ -197,8 +231,8 @@ static int index_row(ol_state *s, MDB_txn *txn, const ol_version *v)
     }
     if ((s->seen.n + 1) * 10 > s->seen.cap * 7 && (rc = table_grow(&s->seen)))
         return rc;
-    uint64_t h = hash2(s->seed, eid, v->event_len, NULL, 0);
-    if ((j = seen_find(s, txn, h, eid, &tmp, &found, &rc)) < 0)
+    uint64_t h = hash_cached(s, &s->c_seen, v->event_id, v->event_len, NULL, 0);
+    if ((j = seen_find(s, txn, h, v->event_id, v->event_len, &tmp, &found, &rc)) < 0)
         return rc;
     if (found && tmp.occurred_at > v->occurred_at)
         return 0; /* keep the row with the later data time: it stays in the window longer */
@@ -270,10 +304,11 @@ int ol_state_ready(ol_state *s, MDB_txn *txn)
 int ol_state_get(ol_state *s, MDB_txn *txn, const char *topic, const char *entity_id, ol_version *out)
 {
     int found, rc = 0;
-    uint64_t h = hash2(s->seed, topic, strlen(topic), entity_id, strlen(entity_id));
+    size_t tl = strlen(topic), il = strlen(entity_id);
+    uint64_t h = hash_cached(s, &s->c_ent, topic, tl, entity_id, il);
     if (!s->ready && (rc = ol_state_ready(s, txn)))
         return rc;
-    if (ent_find(s, txn, h, topic, entity_id, out, &found, &rc) < 0)
+    if (ent_find(s, txn, h, topic, tl, entity_id, il, out, &found, &rc) < 0)
         return rc;
     return found;
 }
@@ -282,10 +317,11 @@ int ol_state_seen(ol_state *s, MDB_txn *txn, const char *event_id, int64_t since
 {
     int found, rc = 0;
     ol_version row;
-    uint64_t h = hash2(s->seed, event_id, strlen(event_id), NULL, 0);
+    size_t el = strlen(event_id);
+    uint64_t h = hash_cached(s, &s->c_seen, event_id, el, NULL, 0);
     if (!s->ready && (rc = ol_state_ready(s, txn)))
         return rc;
-    if (seen_find(s, txn, h, event_id, &row, &found, &rc) < 0)
+    if (seen_find(s, txn, h, event_id, el, &row, &found, &rc) < 0)
         return rc;
     /* a derived input carries no occurred_at (INT64_MIN): its ids are seen for good, as before */
     return found && (row.occurred_at >= since_ms || row.occurred_at == INT64_MIN);
