@@ -260,12 +260,116 @@ static void test_reconciliation(void **state)
     fx_free(f);
 }
 
+/* issue 14 item 9 (SPEC section 2): a recompute that gives the figures last
+ * emitted publishes nothing, even though the previous emission carried
+ * non-zero deltas; a real change is emitted with deltas against the last
+ * EMITTED figures. */
+static void test_same_figures_not_republished(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *k = "G1|P1|2026-W46";
+    add(f, "hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, RATE("CONSULTANT", 60000, "2026-01-01")));
+    add(f, "timesheet.entry", ENTRY("s1", "S1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("s2", "S2", 1, "P1", "G1", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(line(f, k, "delta_minor"), 120000);
+    int64_t emitted = fx_counter(f, "emitted");
+
+    /* amended and amended back in one batch: the same figures */
+    add(f, "timesheet.entry", ENTRY("s2b", "S2", 2, "P1", "G1", "2026-11-10", 300, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("s2c", "S2", 3, "P1", "G1", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+
+    /* an engagement revision that changes no rate (its name) recomputes the line */
+    add(f, "delivery.engagement",
+        "{\"event_id\":\"g-G1-2\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"res\",\"revision\":2,"
+        "\"engagement_id\":\"G1\",\"client\":\"Acme\",\"name\":\"Build phase 2\",\"billing\":\"TIME_AND_MATERIALS\","
+        "\"lead\":\"SELF\",\"bill_to\":\"Acme Ltd\",\"currency\":\"GBP\",\"minutes_per_day\":450,"
+        "\"budget_minor\":100000000,\"starts_on\":\"2026-01-01\",\"ends_on\":\"2027-06-30\",\"rate_card\":["
+        RATE("CONSULTANT", 60000, "2026-01-01") "],\"status\":\"ACTIVE\"}");
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+
+    /* a third entry moved between two states that count for nothing */
+    add(f, "timesheet.entry", ENTRY("s3", "S3", 1, "P1", "G1", "2026-11-11", 450, "REJECTED"));
+    fold(f);
+    add(f, "timesheet.entry", ENTRY("s3b", "S3", 2, "P1", "G1", "2026-11-11", 450, "DELETED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+
+    /* figures change: emitted, deltas against revision 1 */
+    add(f, "timesheet.entry", ENTRY("s2d", "S2", 4, "P1", "G1", "2026-11-10", 300, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 2);
+    assert_int_equal(line(f, k, "amount_minor"), 100000);
+    assert_int_equal(line(f, k, "delta_minor"), -20000);
+    assert_int_equal(line(f, k, "delta_minutes"), -150);
+    assert_int_equal(fx_counter(f, "emitted"), emitted + 1);
+
+    /* deltas non-zero, then a recompute with the same figures: nothing */
+    add(f, "hr.person",
+        "{\"event_id\":\"p-P1-2\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"hr\",\"revision\":2,"
+        "\"person_id\":\"P1\",\"name\":\"Renamed\",\"team\":\"data\",\"role\":\"CONSULTANT\",\"billable\":true,"
+        "\"employment\":\"EMPLOYEE\",\"supplier\":null,\"weekly_capacity_minutes\":2250,\"working_days\":31,"
+        "\"day_cost_minor\":40000,\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}");
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 2);
+    assert_int_equal(line(f, k, "delta_minor"), -20000);
+    assert_int_equal(fx_counter(f, "emitted"), emitted + 1);
+
+    /* back to 450: revision 3, +20,000 against revision 2 */
+    add(f, "timesheet.entry", ENTRY("s2e", "S2", 5, "P1", "G1", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 3);
+    assert_int_equal(line(f, k, "delta_minor"), 20000);
+    assert_int_equal(line(f, k, "delta_minutes"), 150);
+    fx_free(f);
+}
+
+/* the same rule for contractor reconciliation (its delta_minor is the change
+ * of invoiced - expected) */
+static void test_same_reconciliation_not_republished(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("C1", "ENGINEER", "CONTRACTOR", 2250, 31, 50000));
+    add(f, "timesheet.entry",
+        "{\"event_id\":\"k1\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\",\"revision\":1,"
+        "\"entry_id\":\"K1\",\"person_id\":\"C1\",\"engagement_id\":null,\"activity\":\"DELIVERY\","
+        "\"work_date\":\"2026-11-09\",\"minutes\":450,\"status\":\"APPROVED\"}");
+    add(f, "finance.contractor_invoice", INVOICE("I1", "C1", "2026-11-09", "2026-11-15", 450, 52000, "RECEIVED"));
+    fold(f);
+    assert_int_equal(recon(f, "I1", "revision"), 1);
+    assert_int_equal(recon(f, "I1", "status"), 3); /* RATE_MISMATCH: 2,000 over the 50,000 expected */
+    assert_int_equal(recon(f, "I1", "delta_minor"), 2000);
+    int64_t emitted = fx_counter(f, "emitted");
+    /* a person revision that changes nothing the invoice is checked against */
+    add(f, "hr.person",
+        "{\"event_id\":\"p-C1-2\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"hr\",\"revision\":2,"
+        "\"person_id\":\"C1\",\"name\":\"Renamed\",\"team\":\"data\",\"role\":\"ENGINEER\",\"billable\":true,"
+        "\"employment\":\"CONTRACTOR\",\"supplier\":null,\"weekly_capacity_minutes\":2250,\"working_days\":31,"
+        "\"day_cost_minor\":50000,\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}");
+    fold(f);
+    assert_int_equal(recon(f, "I1", "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_with_rate_rise), cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_unpriced),            cmocka_unit_test(test_post_close_and_non_tm),
         cmocka_unit_test(test_expense_lines),       cmocka_unit_test(test_reconciliation),
+        cmocka_unit_test(test_same_figures_not_republished),
+        cmocka_unit_test(test_same_reconciliation_not_republished),
     };
     return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
 }
