@@ -107,6 +107,10 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         d->prev = ol_decoder_new(schemas, d->schema);
         d->envelope_first = ol_fold_envelope_first(d->schema);
         rt->nout++;
+        if (ol_fold_content_mask(d->schema, &d->not_content, &d->nfields)) {
+            snprintf(err, errlen, "derived topic %s: schema is not a record, or out of memory", d->topic);
+            goto fail;
+        }
         if (!d->prev) {
             snprintf(err, errlen, "out of memory");
             goto fail;
@@ -158,6 +162,7 @@ void ol_runtime_free(ol_runtime *rt)
     for (size_t i = 0; i < rt->nout; i++) {
         avro_value_decref(&rt->out[i].fresh);
         ol_decoder_free(rt->out[i].prev);
+        free(rt->out[i].not_content);
     }
     ol_rt_dirty_clear(rt);
     free(rt->dirty);
