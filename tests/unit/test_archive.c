@@ -41,11 +41,19 @@ static void build_archive(void)
                        .nheaders = i % 5 ? 0 : 2};
         uint8_t *row, kb[8];
         size_t len;
+        ol_key ok;
         assert_int_equal(ol_archive_row(&r, prev, &row, &len), 0);
         memcpy(prev, row, 32);
         ol_put_be64(kb, (uint64_t)i);
         MDB_val k = {8, kb}, v = {len, row};
         assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "records"), &k, &v, MDB_APPEND), 0);
+        /* the index, as opsledger-archive keeps it (verify checks it) */
+        ol_key_init(&ok);
+        ol_key_str(&ok, r.topic);
+        ol_key_i32(&ok, r.partition);
+        ol_key_i64(&ok, r.offset);
+        MDB_val ik = ol_key_val(&ok);
+        assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "by_offset"), &ik, &k, 0), 0);
         free(row);
     }
     assert_int_equal(mdb_txn_commit(txn), 0);
