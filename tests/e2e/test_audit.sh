@@ -38,7 +38,10 @@ J
 echo "{$(ev t-lag 1),\"entry_id\":\"E-lag\",\"person_id\":\"P1\",\"engagement_id\":\"G1\",\"activity\":\"DELIVERY\",\"work_date\":\"2026-11-16\",\"minutes\":60,\"status\":\"SUBMITTED\"}" >"$IN/lag.jsonl"
 
 for s in archive utilisation billing; do
-    "$BIN/opsledger-$s" run --data-dir "$D" >"$E2E_TMP/$s.log" 2>&1 </dev/null 3>&- 4>&- &
+    # the archive checkpoints every 4 records here (default 1000)
+    opt=; [ "$s" = archive ] && opt="-o archive_checkpoint_records=4"
+    # shellcheck disable=SC2086
+    "$BIN/opsledger-$s" run --data-dir "$D" $opt >"$E2E_TMP/$s.log" 2>&1 </dev/null 3>&- 4>&- &
     _track $!
 done
 
@@ -149,6 +152,8 @@ check "the archive service wrote $CP, mode 600" test "$(stat -c %a "$CP" 2>/dev/
 nrec=$(sed -n 's/.*: \([0-9]*\) records, chain intact.*/\1/p' "$E2E_TMP/v.out")
 check "its last checkpoint is the head (record ${nrec:-?})" test "$(tail -n 1 "$CP" | cut -d' ' -f1)" = "${nrec:-x}"
 check "verify reports the head anchored" grep -q "^head anchored" "$E2E_TMP/v.out"
+check "checkpoints were written while running, in increasing order ($(wc -l <"$CP") lines)" \
+    sh -c "[ \$(wc -l <'$CP') -ge 2 ] && cut -d' ' -f1 '$CP' | sort -c -n"
 
 # tampered copies of the archive (mdb_dump | edit | mdb_load): a flipped
 # byte in a timesheet record's value, and the newest record removed (row
@@ -204,6 +209,11 @@ if tamper flip "$E2E_TMP/flipped" && tamper droptail "$E2E_TMP/cut"; then
     rc=$?
     check "replay refuses the archive without its newest record (exit $rc)" \
         sh -c "[ $rc -ne 0 ] && grep -q 'were removed from its end' '$E2E_TMP/t.err'"
+    timeout 30 "$BIN/opsledger-archive" run --db "$E2E_TMP/cut" -o archive_checkpoints="$CP" \
+        >"$E2E_TMP/t.out" 2>"$E2E_TMP/t.err" </dev/null
+    rc=$?
+    check "opsledger-archive refuses to append to an archive that lost its newest records (exit $rc)" \
+        sh -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'lost its newest records' '$E2E_TMP/t.err'"
 else
     fail "tampered copies of the archive (mdb_dump/mdb_load)"
 fi
