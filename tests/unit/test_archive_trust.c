@@ -94,6 +94,10 @@ static int run(const char *args, char *out, size_t outlen)
     assert_non_null(p);
     size_t n = fread(out, 1, outlen - 1, p);
     out[n] = '\0';
+    /* drain the rest (a replay logs every dead letter): no SIGPIPE */
+    char sink[4096];
+    while (fread(sink, 1, sizeof sink, p) > 0)
+        ;
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
