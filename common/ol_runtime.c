@@ -683,6 +683,8 @@ int ol_runtime_run(ol_runtime *rt, ol_source *src)
             if (ol_runtime_fold_batch(rt, NULL, 0))
                 goto out;
         }
+        if (rt->svc->tick && rt->svc->tick(rt, rt->state))
+            goto out;
         if (rt->opts.stop_at_end && src->at_end && src->at_end(src)) {
             if (!rt->producer || (ol_outbox_depth(rt) == 0 && rt->inflight == 0))
                 break;
