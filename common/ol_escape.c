@@ -192,6 +192,19 @@ const char *ol_esc_a(ol_esc_arena *a, ol_esc_fmt fmt, const char *s)
     return e;
 }
 
+const char *ol_esc_a_cut(ol_esc_arena *a, ol_esc_fmt fmt, const char *s, size_t max)
+{
+    const char *e = ol_esc_a(a, fmt, s);
+    size_t n = strlen(e);
+    if (n <= max || e == (const char *)REPLACEMENT)
+        return e;
+    n = max;
+    while (n > 0 && ((unsigned char)e[n] & 0xC0) == 0x80)
+        n--; /* e[n] is now the first byte of a character: cut before it */
+    a->s[a->n - 1][n] = '\0';
+    return e;
+}
+
 void ol_esc_arena_reset(ol_esc_arena *a)
 {
     for (size_t i = 0; i < a->n; i++)

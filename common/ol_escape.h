@@ -70,6 +70,9 @@ typedef struct {
 #define OL_ESC_ARENA_INIT {NULL, 0, 0, 0}
 
 const char *ol_esc_a(ol_esc_arena *a, ol_esc_fmt fmt, const char *s);
+/* the same, cut to at most max bytes on a character boundary, for the
+ * fixed-width columns of a table ("%-12.12s" would cut a UTF-8 sequence) */
+const char *ol_esc_a_cut(ol_esc_arena *a, ol_esc_fmt fmt, const char *s, size_t max);
 void ol_esc_arena_reset(ol_esc_arena *a);
 
 /* json_dumps(j, flags | JSON_ENSURE_ASCII) with DEL written as \u007F: only

@@ -127,6 +127,10 @@ static void test_arena(void **state)
     ol_esc_arena_reset(&a);
     assert_int_equal(a.n, 0);
     assert_string_equal(ol_esc_a(&a, OL_ESC_MD, "#"), "\\#");
+    /* cut on a character boundary: "Zo" + "ë" (2 bytes) does not fit in 3 */
+    assert_string_equal(ol_esc_a_cut(&a, OL_ESC_TEXT, "Zo\xc3\xab" "e", 3), "Zo");
+    assert_string_equal(ol_esc_a_cut(&a, OL_ESC_TEXT, "Zo\xc3\xab" "e", 4), "Zo\xc3\xab");
+    assert_string_equal(ol_esc_a_cut(&a, OL_ESC_TEXT, "a\x1b", 10), "a\\x1b");
     ol_esc_arena_reset(&a);
 }
 
