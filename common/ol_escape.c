@@ -133,7 +133,7 @@ static void escape(struct sink *k, ol_esc_fmt fmt, const char *str)
         case OL_ESC_MD:
             if (cp == '&' || cp == '<' || cp == '>')
                 rep = cp == '&' ? "&amp;" : cp == '<' ? "&lt;" : "&gt;";
-            else if (cp < 0x80 && strchr("\\`*_{}[]()#+-!|~", (int)cp)) {
+            else if (cp < 0x80 && strchr("\\`*_{}[]()#!|~", (int)cp)) {
                 hex[0] = '\\';
                 hex[1] = (char)cp;
                 hex[2] = '\0';

@@ -24,9 +24,11 @@
  *     quoted attribute values).
  *   - OL_ESC_MD (CommonMark / GitHub Markdown, inline text and table
  *     cells): & < > as entities (no raw HTML can open), and the ASCII
- *     punctuation that has a meaning inline \ ` * _ { } [ ] ( ) # + - ! | ~
+ *     punctuation that has a meaning inline \ ` * _ { } [ ] ( ) # ! | ~
  *     backslash-escaped: no link, image, emphasis, code span or cell
- *     boundary; with line breaks made visible no heading or list can start.
+ *     boundary. Line breaks are made visible, so no heading, list or quote
+ *     can start (the report never starts a line with data): '-' and '+'
+ *     are left as they are, so dates, weeks and ids stay readable.
  *   - OL_ESC_CSV: one free-text cell of RFC 4180: always quoted, '"'
  *     doubled; a cell whose text starts with = + - @ TAB or CR gets a
  *     leading apostrophe (formula neutralisation: "=1+1" is the text

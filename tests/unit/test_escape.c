@@ -82,8 +82,8 @@ static void test_markdown(void **state)
     expect(OL_ESC_MD, "Acme\n## Injected", "Acme\\x0a\\#\\# Injected");
     expect(OL_ESC_MD, "[x](javascript:alert(1))", "\\[x\\]\\(javascript:alert\\(1\\)\\)");
     expect(OL_ESC_MD, "![i](http://x/y.png)", "\\!\\[i\\]\\(http://x/y.png\\)");
-    expect(OL_ESC_MD, "a|b *c* _d_ `e` ~f~ {g} + - \\ &amp;",
-           "a\\|b \\*c\\* \\_d\\_ \\`e\\` \\~f\\~ \\{g\\} \\+ \\- \\\\ &amp;amp;");
+    expect(OL_ESC_MD, "a|b *c* _d_ `e` ~f~ {g} \\ &amp;", "a\\|b \\*c\\* \\_d\\_ \\`e\\` \\~f\\~ \\{g\\} \\\\ &amp;amp;");
+    expect(OL_ESC_MD, "p-0011 2026-W47 +1", "p-0011 2026-W47 +1");
     expect(OL_ESC_MD, "Plain name, Ltd. 42", "Plain name, Ltd. 42");
     expect(OL_ESC_MD, "bell\a cr\r", "bell\\x07 cr\\x0d");
 }
