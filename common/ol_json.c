@@ -21,7 +21,6 @@
  * declared in ol_json_int.h. */
 #include "ol_json_int.h"
 
-#include "ol_escape.h"
 #include "ol_time.h"
 
 #include <stdarg.h>
@@ -68,11 +67,10 @@ size_t ol_jt_push(jt_ctx *c, const char *name, size_t index)
 
 void ol_jt_pop(jt_ctx *c, size_t mark) { c->path[mark] = '\0'; }
 
-/* compact JSON of j, at most OL_JSON_SHOW characters, printable ASCII only
- * (ol_esc_json_dumps: an error message is shown on a terminal) */
+/* compact JSON of j, at most OL_JSON_SHOW characters (cut on a UTF-8 boundary) */
 void ol_jt_render(json_t *j, char out[OL_JSON_SHOW + 8])
 {
-    char *d = j ? ol_esc_json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *d = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     size_t n = d ? strlen(d) : 0;
 
     if (n > OL_JSON_SHOW) {
