@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
+static const char k_replacement[] = REPLACEMENT; /* what ol_esc_a returns out of memory */
 
 /* where the escaped bytes go: a stream, or a buffer that grows */
 struct sink {
@@ -179,14 +180,14 @@ const char *ol_esc_a(ol_esc_arena *a, ol_esc_fmt fmt, const char *s)
         char **ns = realloc(a->s, cap * sizeof *ns);
         if (!ns) {
             a->failed = 1;
-            return REPLACEMENT;
+            return k_replacement;
         }
         a->s = ns;
         a->cap = cap;
     }
     if (!(e = ol_esc(fmt, s))) {
         a->failed = 1;
-        return REPLACEMENT;
+        return k_replacement;
     }
     a->s[a->n++] = e;
     return e;
@@ -196,7 +197,7 @@ const char *ol_esc_a_cut(ol_esc_arena *a, ol_esc_fmt fmt, const char *s, size_t 
 {
     const char *e = ol_esc_a(a, fmt, s);
     size_t n = strlen(e);
-    if (n <= max || e == (const char *)REPLACEMENT)
+    if (n <= max || e == k_replacement)
         return e;
     n = max;
     while (n > 0 && ((unsigned char)e[n] & 0xC0) == 0x80)
