@@ -20,6 +20,7 @@
  * the record named and exit status 1. */
 #include "ol_archive.h"
 #include "ol_codec.h"
+#include "ol_escape.h"
 #include "ol_json.h"
 #include "ol_log.h"
 #include "ol_svcmain.h"
@@ -95,7 +96,7 @@ static int emit_outbox(ol_store *st, const ol_schemas *schemas, const char *file
         } else {
             json_object_set_new(o, "value_len", json_integer((json_int_t)vl));
         }
-        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *line = ol_esc_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (line) {
             fputs(line, f);
             fputc('\n', f);
