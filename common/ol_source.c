@@ -136,7 +136,7 @@ static int part_index(struct kafka_src *k, const char *topic, int32_t p)
 }
 
 /* 1 (logged) when the stored next offset of topic/partition is out of the
- * broker's range or the range cannot be had; 0 when in range */
+ * broker's range, 2 (logged) when the range cannot be had; 0 when in range */
 static int ol_source_check_offset(rd_kafka_t *rk, const char *service, const char *topic, int32_t partition,
                                   int64_t next)
 {
@@ -147,7 +147,7 @@ static int ol_source_check_offset(rd_kafka_t *rk, const char *service, const cha
         ol_error("cannot check a stored offset against the broker (not started)|service=%s topic=%s "
                  "partition=%d stored_offset=%lld error=\"%s\"",
                  service, topic, partition, (long long)next, rd_kafka_err2str(e));
-        return 1;
+        return 2;
     }
     if (ol_offsets_check(next, lo, hi) == OL_OFFSETS_IN_RANGE)
         return 0;
@@ -265,7 +265,10 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
         k->parts = np;
         for (int p = 0; p < n; p++) {
             int64_t next = ol_runtime_offset(rt, svc->inputs[i], p);
-            if (next >= 0 && ol_source_check_offset(k->rk, svc->name, svc->inputs[i], p, next)) {
+            int chk = next >= 0 ? ol_source_check_offset(k->rk, svc->name, svc->inputs[i], p, next) : 0;
+            if (chk == 2) /* no answer from the broker: not the next partition's 30 s too */
+                goto out;
+            if (chk) {
                 faults++; /* every fault is reported before stopping */
                 continue;
             }
