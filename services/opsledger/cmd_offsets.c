@@ -374,6 +374,8 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
                 goto out;
             }
             int i = find(ch, n, topics[t], p);
+            if (i < 0 && to_beginning)
+                continue; /* no stored offset: it starts at the beginning already */
             if (i < 0) {
                 if (n == OFF_MAX) {
                     fprintf(stderr, "opsledger offsets reset: more than %d partitions; nothing changed\n", OFF_MAX);
