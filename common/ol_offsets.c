@@ -150,12 +150,25 @@ int ol_offsets_print_lag(MDB_txn *txn, MDB_dbi meta, rd_kafka_t *rk, const char 
         if (v.mv_size != 8 || !ol_offsets_parse_key(&k, topic, sizeof topic, &partition))
             continue;
         rd_kafka_resp_err_t e = ol_offsets_watermarks(rk, topic, partition, 5000, &lo, &hi);
+        int64_t next = (int64_t)ol_be64(v.mv_data);
+        if (ol_offsets_partition_gone(e)) {
+            faults++;
+            if (nlines < 64) {
+                char name[300];
+                snprintf(name, sizeof name, "offset_fault %s/%" PRId32, topic, partition);
+                snprintf(lines[nlines++], sizeof lines[0],
+                         "  %-40s ? (the partition no longer exists: topic recreated with fewer partitions?) "
+                         "stored %" PRId64,
+                         name, next);
+            } else
+                more++;
+            continue;
+        }
         if (e) {
             printf("  %-40s unknown (%s [%" PRId32 "]: %s)\n", "consumer_lag", topic, partition, rd_kafka_err2str(e));
             mdb_cursor_close(c);
             return 2;
         }
-        int64_t next = (int64_t)ol_be64(v.mv_data);
         total += hi - next; /* never clamped: a negative lag is a fault, not zero */
         if (ol_offsets_lag_text(text, sizeof text, next, lo, hi)) {
             faults++;
@@ -180,6 +193,11 @@ int ol_offsets_print_lag(MDB_txn *txn, MDB_dbi meta, rd_kafka_t *rk, const char 
     if (more)
         printf("  (%d more out of range; opsledger offsets show %s)\n", more, service);
     return faults ? 1 : 0;
+}
+
+int ol_offsets_partition_gone(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
 }
 
 int ol_offsets_is_reset_key(const MDB_val *k)

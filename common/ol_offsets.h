@@ -61,6 +61,10 @@ int ol_offsets_parse_key(const MDB_val *k, char *topic, size_t tlen, int32_t *pa
 rd_kafka_resp_err_t ol_offsets_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int timeout_ms,
                                           int64_t *low, int64_t *high);
 
+/* 1 when a watermark query's error says the partition (or topic) does not
+ * exist on the broker: a stored offset of it is a fault, not "unknown" */
+int ol_offsets_partition_gone(rd_kafka_resp_err_t e);
+
 /* `status --lag`: per stored offset, the broker's watermarks and the lag
  * (never clamped: a fault is printed with its cause), then consumer_lag, the
  * total. Reads the meta database in txn. Returns 0, 1 when any offset is out

@@ -152,6 +152,13 @@ static int show(const char *service, const char *path, const ol_config *cfg)
                 continue;
             int64_t next = (int64_t)ol_be64(v.mv_data);
             rd_kafka_resp_err_t e = rk ? ol_offsets_watermarks(rk, topic, p, 5000, &lo, &hi) : RD_KAFKA_RESP_ERR__FAIL;
+            if (rk && ol_offsets_partition_gone(e)) {
+                faults++;
+                printf("  %-32s %9" PRId32 " %12" PRId64 " %12s %12s  ? (the partition no longer exists: topic "
+                       "recreated with fewer partitions?)\n",
+                       topic, p, next, "-", "-");
+                continue;
+            }
             if (e) {
                 unknown++;
                 printf("  %-32s %9" PRId32 " %12" PRId64 " %12s %12s  unknown (%s)\n", topic, p, next, "?", "?",

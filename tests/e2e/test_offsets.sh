@@ -3,15 +3,15 @@
 # 14 item 1; SPEC section 4, "Offsets"): never skipped or re-read silently.
 #
 #  1. beyond the end: data set A is folded by opsledger-utilisation; the
-#     embedded broker restarts (its topics come back empty) and a smaller data
-#     set B is produced. The service must stop (non-zero exit) before folding
+#     embedded broker restarts (its topics come back empty, with 4 partitions
+#     instead of 8) and a smaller data set B is produced. The service must stop (non-zero exit) before folding
 #     anything, with a message naming topic, partition, stored offset and the
 #     low/high watermarks; `status --lag` shows the negative lag as a fault and
 #     exits non-zero; `offsets show` lists the faults.
 #  2. `opsledger offsets reset utilisation --to-beginning` writes the offsets
 #     (and a record shown by `status`); the service then reads every record of
 #     B: as many records as a fresh data directory, and the same stored offset
-#     of every partition.
+#     of every partition (those of the partitions gone were removed).
 #  3. before the start, while running: the service runs, is frozen (SIGSTOP),
 #     and so much is produced to timesheet.entry partition 0 that the embedded
 #     broker drops the oldest records (librdkafka's mock cluster keeps about
@@ -62,7 +62,8 @@ WANT_A=$(count_inputs "$SVC" "$T"/a/*.jsonl)
 svc_catch_up "$SVC" "$T/run" "$T/run1.log" || fail "$SVC folds data set A (exit 0)"
 check "$SVC folded every record of A ($WANT_A)" [ "$(status_of "$SVC" "$T/run" records)" = "$WANT_A" ]
 stop_broker
-start_broker || {
+# recreated with fewer partitions too (8 -> 4): offsets of partitions 4..7 name nothing
+start_broker --partitions 4 || {
     e2e_finish
     exit 1
 }
@@ -88,6 +89,8 @@ else
     dump "$T/run2.log"
 fi
 
+check "the start-up check also names stored offsets of partitions the topic no longer has" \
+    grep -qE 'a partition the topic no longer has.*topic=[a-z.]+ partition=[4-7] stored_offset=[0-9]+ partitions=4' "$T/run2.log"
 "$OPSLEDGER" status "$SVC" --lag --data-dir "$T/run" >"$T/lag.out" 2>"$T/lag.err"
 rc=$?
 check "status --lag exits non-zero on an out-of-range offset (exit $rc)" [ "$rc" -ne 0 ]
