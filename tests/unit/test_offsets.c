@@ -36,6 +36,8 @@ static void remove_env(const char *dir)
     unlink(p);
     snprintf(p, sizeof p, "%s/lock.mdb", dir);
     unlink(p);
+    snprintf(p, sizeof p, "%s/instance.lock", dir); /* ol_store's one-instance lock */
+    unlink(p);
     assert_int_equal(rmdir(dir), 0);
 }
 
