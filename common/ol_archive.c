@@ -154,5 +154,8 @@ void ol_archive_dir(const ol_config *cfg, const char *flag, char *out, size_t ou
 int ol_archive_open(ol_store *st, const char *dir, int readonly, char *err, size_t errlen)
 {
     static const char *const dbs[] = {OL_RT_DBS, OL_ARCHIVE_DBS, NULL};
+    /* a truncated or foreign data.mdb is an error here, not SIGBUS later */
+    if (ol_archive_check_file(dir, err, errlen))
+        return -1;
     return ol_store_open(st, dir, 1ULL << 34, readonly, dbs, err, errlen);
 }

@@ -54,7 +54,64 @@ void ol_archive_chain(const uint8_t prev[32], const void *body, size_t len, uint
 void ol_archive_dir(const ol_config *cfg, const char *flag, char *out, size_t outlen);
 int ol_archive_open(ol_store *st, const char *dir, int readonly, char *err, size_t errlen);
 
-/* A source of archived records with Kafka timestamp <= as_of_ms. When
+/* ---- trust (ol_archive_verify.c, ol_archive_checkpoint.c): nothing reads
+ * the archive without checking it. The row layout is documented byte by byte
+ * in services/archive/README.md so that an auditor recomputes it alone. */
+
+/* Checks data.mdb in dir before LMDB maps it: a missing file is not an error
+ * here (0; opening reports it), an empty, foreign (no LMDB meta page) or
+ * truncated file (shorter than the last page its newest meta page uses,
+ * which would be SIGBUS when read through the map) is -1 with err. */
+int ol_archive_check_file(const char *dir, char *err, size_t errlen);
+
+/* One anchor of the chain's head, kept outside the LMDB environment: the
+ * archive had record `seq` with chain hash `hash` at wall-clock time_ms. */
+typedef struct ol_archive_checkpoint {
+    uint64_t seq;
+    uint8_t hash[32];
+    int64_t time_ms;
+    unsigned line; /* in its file, for messages */
+} ol_archive_checkpoint;
+
+/* The checkpoint file of an archive: flag, else config archive_checkpoints,
+ * else "<archive dir>.checkpoints" (beside the environment, not in it). */
+void ol_archive_checkpoints_path(const ol_config *cfg, const char *archive_dir, const char *flag, char *out,
+                                 size_t outlen);
+/* Reads a checkpoint file (lines "SEQ HASH_HEX TIME_MS TIME_RFC3339"; '#'
+ * comments; a last line without its newline is a torn append and ignored).
+ * *cps is malloc'ed and sorted by seq, caller frees. 0 loaded, 1 the file
+ * does not exist (*cps NULL, *n 0), -1 unreadable or malformed (err). */
+int ol_archive_checkpoints_load(const char *path, ol_archive_checkpoint **cps, size_t *n, char *err,
+                                size_t errlen);
+/* Appends one checkpoint line to path (created 0600) and fsyncs it.
+ * 0 or -1 with err. */
+int ol_archive_checkpoint_append(const char *path, uint64_t seq, const uint8_t hash[32], int64_t time_ms, char *err,
+                                 size_t errlen);
+
+typedef struct ol_archive_report {
+    uint64_t records;     /* rows checked */
+    uint8_t head[32];     /* hash of the last row (zeros when empty) */
+    size_t anchors;       /* checkpoints matched */
+    uint64_t anchor_seq;  /* the highest checkpointed record matched */
+    int64_t anchor_time;  /* and its time */
+    char msg[1024];       /* the first failure, naming the record */
+} ol_archive_report;
+
+/* Verifies the archive as seen by txn (read-only): records numbered 1..n
+ * without gap, every row parses, every hash chains from the one before,
+ * the by_offset index maps exactly each row's (topic, partition, offset)
+ * to its seq and holds nothing else, and every checkpoint (sorted, from
+ * ol_archive_checkpoints_load; cp_path names them in messages) matches the
+ * row at its seq, none beyond the head. Load checkpoints BEFORE beginning
+ * txn: a checkpoint is written after its commit, so it is then inside the
+ * snapshot. 0 verifies, 1 broken, -1 cannot read; rep->msg says why. */
+int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpoint *cps, size_t ncps,
+                      const char *cp_path, ol_archive_report *rep);
+
+/* A source of archived records with Kafka timestamp <= as_of_ms. It first
+ * verifies the archive in the snapshot it reads (ol_archive_verify with
+ * cps, the checkpoints loaded beforehand) and returns NULL with err when it
+ * does not verify: a replay never folds an archive it has not checked. When
  * batch_log (a service's environment with its `batches` database) is given,
  * Only records of `topics` (NULL-terminated: the service's inputs) are
  * yielded; it first yields exactly the batches the live service committed, while
@@ -62,6 +119,7 @@ int ol_archive_open(ol_store *st, const char *dir, int readonly, char *err, size
  * archive order, batch_max at a time. Prints progress on stderr (a bar on a
  * terminal, plain lines otherwise). Caller closes with src->close(src). */
 ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, int64_t as_of_ms, ol_store *batch_log,
-                                 int batch_max);
+                                 int batch_max, const ol_archive_checkpoint *cps, size_t ncps, const char *cp_path,
+                                 char *err, size_t errlen);
 
 #endif

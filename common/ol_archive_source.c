@@ -1,6 +1,9 @@
 /* ol_archive_source — replays the archive as a record source (see
  * ol_archive.h): first the live service's own batches from its batch log,
- * then whatever else the archive holds up to the as-of instant. */
+ * then whatever else the archive holds up to the as-of instant. Nothing is
+ * yielded before the whole archive verified in the very snapshot the source
+ * reads (chain, by_offset index, checkpoints), so the index the batch-log
+ * phase looks records up by is the one the chain vouches for. */
 #include "ol_archive.h"
 #include "ol_log.h"
 
@@ -255,11 +258,15 @@ static void arch_close(ol_source *s)
 }
 
 ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, int64_t as_of_ms, ol_store *batch_log,
-                                 int batch_max)
+                                 int batch_max, const ol_archive_checkpoint *cps, size_t ncps, const char *cp_path,
+                                 char *err, size_t errlen)
 {
     ol_source *s = calloc(1, sizeof *s);
     struct arch_src *a = calloc(1, sizeof *a);
+    ol_archive_report rep;
     MDB_stat st;
+    int rc;
+    snprintf(err, errlen, "out of memory");
     if (!s || !a)
         goto fail;
     a->folded = calloc(MAX_PARTS, sizeof *a->folded);
@@ -274,16 +281,23 @@ ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, i
     a->next_seq = 1;
     a->tty = isatty(2);
     a->started = a->last_report = now_s();
-    if (mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &a->txn))
+    if ((rc = mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &a->txn)) ||
+        (rc = mdb_stat(a->txn, ol_store_dbi(archive, "records"), &st))) {
+        snprintf(err, errlen, "archive %s: %s", archive->path, mdb_strerror(rc));
         goto fail;
+    }
     a->records = ol_store_dbi(archive, "records");
     a->by_offset = ol_store_dbi(archive, "by_offset");
-    if (mdb_stat(a->txn, a->records, &st))
-        goto fail;
     a->total_rows = st.ms_entries;
+    if ((rc = ol_archive_verify(a->txn, archive, cps, ncps, cp_path, &rep))) {
+        snprintf(err, errlen, "archive %s does not verify, nothing replayed: %s", archive->path, rep.msg);
+        goto fail;
+    }
     if (batch_log) {
-        if (mdb_txn_begin(batch_log->env, NULL, MDB_RDONLY, &a->log_txn))
+        if ((rc = mdb_txn_begin(batch_log->env, NULL, MDB_RDONLY, &a->log_txn))) {
+            snprintf(err, errlen, "batch log %s: %s", batch_log->path, mdb_strerror(rc));
             goto fail;
+        }
         a->batches = ol_store_dbi(batch_log, "batches");
     }
     s->ctx = a;

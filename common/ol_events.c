@@ -5,6 +5,7 @@
  * order. It reads only what the service publishes (the topic's schema is
  * the contract), so a program that composes several services' figures (the
  * weekly report) depends on the topics, never on a service's own tables. */
+#include "ol_escape.h"
 #include "ol_json.h"
 #include "ol_svcmain.h"
 
@@ -70,12 +71,14 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
             continue;
         int32_t wid;
         if (ol_decoder_decode(dec, v.mv_data, v.mv_size, &wid, err, sizeof err) != OL_CODEC_OK) {
-            fprintf(stderr, "events: %s %s does not decode: %s\n", topic, key, err);
+            char *shown = ol_esc(OL_ESC_TEXT, key); /* caller (here) frees */
+            fprintf(stderr, "events: %s %s does not decode: %s\n", topic, shown ? shown : "?", err);
+            free(shown);
             rc = 1;
             continue;
         }
         json_t *j = ol_json_from_avro(s, ol_decoder_value(dec));
-        char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        char *line = j ? ol_esc_json_dumps(j, JSON_COMPACT) : NULL;
         if (line)
             puts(line);
         else

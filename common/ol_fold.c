@@ -1,6 +1,8 @@
 /* ol_fold — the helpers a service calls from apply() and flush(): dirty
  * keys, entity look-ups, and emission of derived events with deterministic
- * revision and event_id (see ol_runtime.h). */
+ * revision and event_id (see ol_runtime.h). ol_fold_emit publishes a key
+ * only when its content changed; the envelope and the delta fields are not
+ * content (SPEC section 2, the rule in schemas/README.md). */
 #include "ol_runtime_int.h"
 #include "ol_av.h"
 #include "ol_log.h"
@@ -219,6 +221,142 @@ static size_t zz_get(const uint8_t *p, const uint8_t *end, int64_t *out)
     return 0;
 }
 
+int ol_fold_field_not_content(const char *name)
+{
+    size_t n = strlen(name);
+    if (!strcmp(name, "event_id") || !strcmp(name, "key") || !strcmp(name, "revision"))
+        return 1;
+    return strncmp(name, "delta_", 6) == 0 || (n > 6 && strcmp(name + n - 6, "_delta") == 0);
+}
+
+int ol_fold_content_mask(const ol_schema *s, unsigned char **mask, size_t *n)
+{
+    *mask = NULL;
+    *n = 0;
+    if (!s || !s->avro || !is_avro_record(s->avro))
+        return -1;
+    size_t nf = avro_schema_record_size(s->avro);
+    unsigned char *m = calloc(nf ? nf : 1, 1);
+    if (!m)
+        return -1;
+    for (size_t i = 0; i < nf; i++) {
+        const char *name = avro_schema_record_field_name(s->avro, (int)i);
+        m[i] = (unsigned char)(name && ol_fold_field_not_content(name));
+    }
+    *mask = m;
+    *n = nf;
+    return 0;
+}
+
+/* Moves *p past one Avro binary value of schema s (at most end); 0 ok, -1
+ * malformed. Only what derived schemas can hold needs to be skipped, but
+ * every Avro type is handled. */
+static int av_skip(avro_schema_t s, const uint8_t **p, const uint8_t *end, int depth)
+{
+    int64_t n;
+    size_t u;
+    if (!s || depth > 32)
+        return -1;
+    switch (avro_typeof(s)) {
+    case AVRO_NULL: return 0;
+    case AVRO_BOOLEAN:
+        if (*p >= end)
+            return -1;
+        (*p)++;
+        return 0;
+    case AVRO_INT32:
+    case AVRO_INT64:
+    case AVRO_ENUM:
+        if (!(u = zz_get(*p, end, &n)))
+            return -1;
+        *p += u;
+        return 0;
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+    case AVRO_FIXED: {
+        int64_t w = avro_typeof(s) == AVRO_FLOAT ? 4 : avro_typeof(s) == AVRO_DOUBLE ? 8 : avro_schema_fixed_size(s);
+        if (w < 0 || w > end - *p)
+            return -1;
+        *p += w;
+        return 0;
+    }
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        if (!(u = zz_get(*p, end, &n)) || n < 0 || n > end - *p - (ptrdiff_t)u)
+            return -1;
+        *p += u + (size_t)n;
+        return 0;
+    case AVRO_RECORD:
+        for (size_t i = 0; i < avro_schema_record_size(s); i++)
+            if (av_skip(avro_schema_record_field_get_by_index(s, (int)i), p, end, depth + 1))
+                return -1;
+        return 0;
+    case AVRO_UNION:
+        if (!(u = zz_get(*p, end, &n)) || n < 0 || (size_t)n >= avro_schema_union_size(s))
+            return -1;
+        *p += u;
+        return av_skip(avro_schema_union_branch(s, (int)n), p, end, depth + 1);
+    case AVRO_ARRAY:
+    case AVRO_MAP: {
+        avro_schema_t items =
+            avro_typeof(s) == AVRO_ARRAY ? avro_schema_array_items(s) : avro_schema_map_values(s);
+        for (;;) {
+            if (!(u = zz_get(*p, end, &n)))
+                return -1;
+            *p += u;
+            if (n == 0)
+                return 0;
+            if (n < 0) { /* a block with its byte size: -count, size */
+                int64_t sz;
+                if (!(u = zz_get(*p, end, &sz)))
+                    return -1;
+                *p += u;
+                n = -n;
+            }
+            for (int64_t i = 0; i < n; i++) {
+                int64_t kl;
+                if (avro_typeof(s) == AVRO_MAP) { /* the entry's key, a string */
+                    if (!(u = zz_get(*p, end, &kl)) || kl < 0 || kl > end - *p - (ptrdiff_t)u)
+                        return -1;
+                    *p += u + (size_t)kl;
+                }
+                if (av_skip(items, p, end, depth + 1))
+                    return -1;
+            }
+        }
+    }
+    case AVRO_LINK: return av_skip(avro_schema_link_target(s), p, end, depth + 1);
+    default: return -1;
+    }
+}
+
+/* 1 when two frames of derived schema d hold the same content: the same
+ * header (schema id) and equal bytes in every top-level field that is not
+ * envelope or delta (Avro's binary form is the fields' encodings one after
+ * the other, so each field is a span of bytes); 0 when they differ, -1 when
+ * either does not parse. */
+static int content_equal(const struct derived_io *d, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    avro_schema_t s = d->schema->avro;
+    if (alen < OL_FRAME_HEADER || blen < OL_FRAME_HEADER)
+        return -1;
+    if (memcmp(a, b, OL_FRAME_HEADER))
+        return 0; /* another writer schema: treated as a change */
+    const uint8_t *pa = a + OL_FRAME_HEADER, *ea = a + alen, *pb = b + OL_FRAME_HEADER, *eb = b + blen;
+    int same = 1;
+    for (size_t i = 0; i < d->nfields; i++) {
+        avro_schema_t f = avro_schema_record_field_get_by_index(s, (int)i);
+        const uint8_t *sa = pa, *sb = pb;
+        if (av_skip(f, &pa, ea, 0) || av_skip(f, &pb, eb, 0))
+            return -1;
+        if (same && !d->not_content[i] && (pa - sa != pb - sb || memcmp(sa, sb, (size_t)(pa - sa))))
+            same = 0;
+    }
+    if (pa != ea || pb != eb)
+        return -1;
+    return same;
+}
+
 /* The envelope (event_id, key, revision) at the start of a frame's body:
  * its length, the event_id and the revision. 0 ok, -1 malformed. */
 static int envelope_parse(const uint8_t *frame, size_t len, size_t *env_len, const char **eid, size_t *eid_len,
@@ -248,9 +386,9 @@ static int envelope_parse(const uint8_t *frame, size_t len, size_t *env_len, con
 /* The fast path of ol_fold_emit for schemas whose envelope comes first:
  * one encoding, no decoding of the previous event. Avro's binary form is
  * the concatenation of the fields, so the bytes after the envelope are the
- * same whatever the envelope holds: equal bodies (and the same writer
- * schema) are equal content, exactly what comparing whole frames encoded
- * with the previous envelope tested. */
+ * same whatever the envelope holds, and content_equal compares the previous
+ * frame's fields with the new one's, span by span, leaving the envelope and
+ * the delta fields out. */
 static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, const char *key, avro_value_t *v)
 {
     ol_runtime *rt = ctx->rt;
@@ -279,8 +417,12 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
             ol_error("stored derived event does not decode|topic=%s key=%s", topic, key);
             goto out;
         }
-        if (memcmp(prev.mv_data, frame, OL_FRAME_HEADER) == 0 && prev.mv_size - OL_FRAME_HEADER - pel == blen &&
-            memcmp((const uint8_t *)prev.mv_data + OL_FRAME_HEADER + pel, body, blen) == 0) {
+        int same = content_equal(d, frame, flen, prev.mv_data, prev.mv_size);
+        if (same < 0) {
+            ol_error("derived event does not parse|topic=%s key=%s", topic, key);
+            goto out;
+        }
+        if (same) {
             ret = 0;
             goto out;
         }
@@ -361,7 +503,12 @@ int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_valu
         snprintf(eid, sizeof eid, "%s", prev_eid);
         if (set_envelope(v, eid, key, revision) || ol_codec_encode(d->schema, v, &frame, &flen, err, sizeof err))
             goto out;
-        if (flen == prev.mv_size && memcmp(frame, prev.mv_data, flen) == 0) {
+        int same = content_equal(d, frame, flen, prev.mv_data, prev.mv_size);
+        if (same < 0) {
+            ol_error("derived event does not parse|topic=%s key=%s", topic, key);
+            goto out;
+        }
+        if (same) {
             ret = 0;
             goto out;
         }

@@ -11,9 +11,16 @@
  * exactly the batches the live service folded, so the derived events come
  * out with the same revisions and event_ids. --emit writes every derived
  * event (and dead letter) the rebuild would publish, as JSON lines, in
- * publication order. */
+ * publication order.
+ *
+ * The archive is verified before anything is folded, in the snapshot the
+ * replay reads: the file, the chain, the by_offset index and the
+ * checkpoints (--checkpoints FILE, default the archive's own checkpoint
+ * file; checked whenever present). One that does not verify is refused with
+ * the record named and exit status 1. */
 #include "ol_archive.h"
 #include "ol_codec.h"
+#include "ol_escape.h"
 #include "ol_json.h"
 #include "ol_log.h"
 #include "ol_svcmain.h"
@@ -89,7 +96,7 @@ static int emit_outbox(ol_store *st, const ol_schemas *schemas, const char *file
         } else {
             json_object_set_new(o, "value_len", json_integer((json_int_t)vl));
         }
-        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *line = ol_esc_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (line) {
             fputs(line, f);
             fputc('\n', f);
@@ -110,7 +117,10 @@ out:
 
 int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **argv)
 {
-    const char *as_of_s = NULL, *out = NULL, *emit = NULL, *archive_flag = NULL, *live_flag = NULL;
+    const char *as_of_s = NULL, *out = NULL, *emit = NULL, *archive_flag = NULL, *live_flag = NULL, *cp_flag = NULL;
+    char cp_path[4200];
+    ol_archive_checkpoint *cps = NULL;
+    size_t ncps = 0;
     int from_kafka = 0, no_log = 0, rc = 1;
     int64_t as_of = INT64_MAX;
     char err[512], archive_dir[4096], live_dir[4096];
@@ -129,6 +139,8 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
             emit = argv[++i];
         else if (!strcmp(argv[i], "--archive") && i + 1 < argc)
             archive_flag = argv[++i];
+        else if (!strcmp(argv[i], "--checkpoints") && i + 1 < argc)
+            cp_flag = argv[++i];
         else if (!strcmp(argv[i], "--live-db") && i + 1 < argc)
             live_flag = argv[++i];
         else if (!strcmp(argv[i], "--no-batch-log"))
@@ -142,7 +154,7 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     }
     if (!out || (!from_kafka && !as_of_s)) {
         fprintf(stderr, "usage: opsledger replay %s --as-of 2026-11-16T09:00:00Z --out DIR [--emit FILE] "
-                        "[--archive DIR] [--live-db DIR | --no-batch-log]\n"
+                        "[--archive DIR] [--checkpoints FILE] [--live-db DIR | --no-batch-log]\n"
                         "       opsledger replay %s --from-kafka --out DIR [--emit FILE]\n",
                 svc->name, svc->name);
         return 2;
@@ -169,6 +181,15 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
             goto out;
         }
         have_archive = 1;
+        /* the checkpoints before the snapshot: each was written after its commit */
+        ol_archive_checkpoints_path(cfg, archive_dir, cp_flag, cp_path, sizeof cp_path);
+        int loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);
+        if (loaded < 0 || (loaded == 1 && cp_flag)) {
+            fprintf(stderr, "replay: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
+            goto out;
+        }
+        if (loaded == 1)
+            ol_warn("no checkpoints: the end of the archive is not anchored|checkpoints=%s", cp_path);
         ol_service_db_path(cfg, svc->name, live_flag, live_dir, sizeof live_dir);
         if (!no_log && !dir_is_empty_or_missing(live_dir) && strcmp(live_dir, out)) {
             if (ol_service_open_ro(svc, live_dir, &live) == 0)
@@ -178,7 +199,12 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
             ol_warn("replaying without the live batch log: figures are identical, derived revisions may be "
                     "numbered differently|live_db=%s",
                     live_dir);
-        src = ol_source_archive_new(&archive, svc->inputs, as_of, have_live ? &live : NULL, 100000);
+        src = ol_source_archive_new(&archive, svc->inputs, as_of, have_live ? &live : NULL, 100000, cps, ncps,
+                                    cp_path, err, sizeof err);
+        if (!src) {
+            fprintf(stderr, "replay: %s\n", err);
+            goto out;
+        }
     }
     if (!src) {
         fprintf(stderr, "replay: cannot open the record source\n");
@@ -211,5 +237,6 @@ out:
     if (have_live)
         ol_store_close(&live);
     ol_schemas_free(schemas);
+    free(cps);
     return rc;
 }

@@ -191,6 +191,10 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         d->prev = ol_decoder_new(schemas, d->schema);
         d->envelope_first = ol_fold_envelope_first(d->schema);
         rt->nout++;
+        if (ol_fold_content_mask(d->schema, &d->not_content, &d->nfields)) {
+            snprintf(err, errlen, "derived topic %s: schema is not a record, or out of memory", d->topic);
+            goto fail;
+        }
         if (!d->prev) {
             snprintf(err, errlen, "out of memory");
             goto fail;
@@ -252,6 +256,7 @@ void ol_runtime_free(ol_runtime *rt)
     for (size_t i = 0; i < rt->nout; i++) {
         avro_value_decref(&rt->out[i].fresh);
         ol_decoder_free(rt->out[i].prev);
+        free(rt->out[i].not_content);
     }
     ol_rt_dirty_clear(rt);
     ol_state_free(rt->state_idx);
@@ -766,6 +771,8 @@ int ol_runtime_run(ol_runtime *rt, ol_source *src)
             if (ol_runtime_fold_batch(rt, NULL, 0))
                 goto out;
         }
+        if (rt->svc->tick && rt->svc->tick(rt, rt->state))
+            goto out;
         if (rt->opts.stop_at_end && src->at_end && src->at_end(src)) {
             if (!rt->producer || (ol_outbox_depth(rt) == 0 && rt->inflight == 0))
                 break;

@@ -93,6 +93,11 @@ typedef struct ol_service {
      * it sees is the same whatever the arrival order. */
     int (*history)(ol_fold_ctx *ctx, const ol_event *ev);
     int64_t map_size; /* default LMDB map size when config has none (0: 16 GiB) */
+    /* optional: called by ol_runtime_run after every turn of its loop (a
+     * committed batch, or an idle poll of about poll_timeout_ms), outside any
+     * transaction: for work that must follow a commit (the archive's
+     * checkpoints). Non-zero stops the run as a fatal error. */
+    int (*tick)(ol_runtime *rt, void *state);
 } ol_service;
 
 /* ---- for services, inside apply/flush */

@@ -40,6 +40,9 @@ struct derived_io {
     ol_decoder *prev;   /* ol_fold_derived_prev */
     int envelope_first; /* fields 0..2 are event_id (string), key (string), revision (long):
                            ol_fold_emit compares bodies without decoding (ol_fold.c) */
+    unsigned char *not_content; /* per top-level field: 1 for the envelope and the delta
+                                   fields, which ol_fold_emit leaves out of "changed?" */
+    size_t nfields;
 };
 
 enum rt_counter { C_RECORDS, C_FOLDED, C_DUPLICATES, C_STALE, C_CONFLICTS, C_DEADLETTERS, C_EMITTED, C_BATCHES, C_N };
@@ -108,5 +111,12 @@ void ol_rt_release_tick(ol_runtime *rt, uint64_t n);
 /* ol_fold.c: 1 when the schema's first fields are event_id (string), key
  * (string) and revision (long), in that order */
 int ol_fold_envelope_first(const ol_schema *s);
+/* ol_fold.c: 1 when a derived record's top-level field is not content: the
+ * envelope (event_id, key, revision) or a delta (a name that starts with
+ * "delta_" or ends with "_delta"); see schemas/README.md */
+int ol_fold_field_not_content(const char *name);
+/* ol_fold.c: the not-content mask of a derived schema's top-level fields
+ * (malloc'ed, *n entries); -1 when out of memory or not a record */
+int ol_fold_content_mask(const ol_schema *s, unsigned char **mask, size_t *n);
 
 #endif

@@ -1,9 +1,19 @@
 /* ol_source — where records come from: a live Kafka consumer (assigned
  * explicitly at the offsets stored in LMDB, never at group offsets) or an
- * in-memory array (unit tests). The archive source lives with the archive. */
+ * in-memory array (unit tests). The archive source lives with the archive.
+ *
+ * Offsets out of range (SPEC section 4, "Offsets"; ol_offsets.h) stop the
+ * Kafka source, never a silent skip or re-read: before assigning, every
+ * partition with a stored offset is checked against the broker's
+ * watermarks (and a stored offset of a partition the topic no longer has is
+ * a fault too); while running, librdkafka's auto.offset.reset is forced to
+ * "error", so an out-of-range fetch comes back as an error message, which
+ * poll turns into a fatal stop with the same words. */
 #include "ol_runtime.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
+#include "ol_offsets.h"
+#include "ol_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +69,7 @@ ol_source *ol_source_array_new(const ol_record *recs, size_t n)
 /* ------------------------------------------------------------ kafka */
 struct kafka_src {
     const ol_config *cfg;
+    ol_runtime *rt; /* for the stored offsets and the service's name in messages */
     char *group;
     int stop_at_end;
     rd_kafka_t *rk;
@@ -124,15 +135,112 @@ static int part_index(struct kafka_src *k, const char *topic, int32_t p)
     return -1;
 }
 
+/* 1 (logged) when the stored next offset of topic/partition is out of the
+ * broker's range, 2 (logged) when the range cannot be had; 0 when in range */
+static int ol_source_check_offset(rd_kafka_t *rk, const char *service, const char *topic, int32_t partition,
+                                  int64_t next)
+{
+    char msg[1024];
+    int64_t lo, hi;
+    rd_kafka_resp_err_t e = ol_offsets_watermarks(rk, topic, partition, 30000, &lo, &hi);
+    if (e) {
+        ol_error("cannot check a stored offset against the broker (not started)|service=%s topic=%s "
+                 "partition=%d stored_offset=%lld error=\"%s\"",
+                 service, topic, partition, (long long)next, rd_kafka_err2str(e));
+        return 2;
+    }
+    if (ol_offsets_check(next, lo, hi) == OL_OFFSETS_IN_RANGE)
+        return 0;
+    ol_offsets_message(msg, sizeof msg, service, topic, partition, next, lo, hi);
+    ol_error("%s", msg);
+    return 1;
+}
+
+/* stored offsets of partitions >= n, which the topic no longer has (it was
+ * recreated with fewer): each is a fault, logged; returns how many */
+static int ol_source_check_gone(ol_runtime *rt, const char *service, const char *topic, int n)
+{
+    ol_store *st = ol_runtime_store(rt);
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    char prefix[300], t[256];
+    int32_t p;
+    int faults = 0, rc;
+    snprintf(prefix, sizeof prefix, "offset/%s/", topic);
+    if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))) {
+        ol_error("meta|error=\"%s\"", mdb_strerror(rc));
+        return 1;
+    }
+    if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c))) {
+        mdb_txn_abort(txn);
+        ol_error("meta|error=\"%s\"", mdb_strerror(rc));
+        return 1;
+    }
+    k.mv_size = strlen(prefix);
+    k.mv_data = prefix;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < strlen(prefix) || memcmp(k.mv_data, prefix, strlen(prefix)))
+            break;
+        if (v.mv_size != 8 || !ol_offsets_parse_key(&k, t, sizeof t, &p) || strcmp(t, topic) || p < n)
+            continue;
+        ol_error("offset out of range: a stored offset names a partition the topic no longer has (the topic was "
+                 "recreated with fewer partitions); stopping, nothing was folded; an operator resolves it with "
+                 "`opsledger offsets reset %s ...`|service=%s topic=%s partition=%d stored_offset=%lld "
+                 "partitions=%d",
+                 service, service, topic, p, (long long)ol_be64(v.mv_data), n);
+        faults++;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    return faults;
+}
+
+/* the fatal stop of an out-of-range fetch while running: the same message
+ * as at start, with the watermarks asked of the broker now */
+static void ol_source_out_of_range(struct kafka_src *k, const char *topic, const rd_kafka_message_t *m)
+{
+    const char *service = ol_runtime_service(k->rt)->name;
+    char msg[1024];
+    int64_t lo = -1, hi = -1;
+    int64_t stored = ol_runtime_offset(k->rt, topic, m->partition);
+    rd_kafka_resp_err_t e = ol_offsets_watermarks(k->rk, topic, m->partition, 5000, &lo, &hi);
+    /* judged by the stored offset when that is out of range, else by the
+     * position the fetch failed at (no stored offset yet, or not yet
+     * committed up to it) */
+    int64_t judged = stored >= 0 && ol_offsets_check(stored, lo, hi) != OL_OFFSETS_IN_RANGE ? stored
+                     : m->offset >= 0                                                         ? m->offset
+                                                                                              : stored;
+    ol_offsets_message(msg, sizeof msg, service, topic, m->partition, judged, lo, hi);
+    ol_error("%s fetch_offset=%lld watermarks=%s kafka=\"%s\"", msg, (long long)m->offset,
+             e ? rd_kafka_err2str(e) : "ok", rd_kafka_message_errstr(m));
+}
+
 static int kafka_start(ol_source *s, ol_runtime *rt)
 {
     struct kafka_src *k = s->ctx;
     const ol_service *svc = ol_runtime_service(rt);
     char err[512];
     rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(16);
-    int rc = -1, total = 0;
+    int rc = -1, total = 0, faults = 0;
+    ol_config ccfg;
 
-    k->rk = ol_kafka_consumer(k->cfg, k->group, k->stop_at_end, err, sizeof err);
+    k->rt = rt;
+    /* no automatic reset: an out-of-range fetch is an error message (see
+     * kafka_poll); set last, over whatever the config says */
+    ol_config_init(&ccfg);
+    for (size_t i = 0; i < k->cfg->n; i++)
+        if (ol_config_set(&ccfg, k->cfg->kv[i].key, k->cfg->kv[i].value))
+            goto nomem;
+    const char *reset = ol_config_get(k->cfg, "kafka.auto.offset.reset", NULL);
+    if (reset && strcmp(reset, "error"))
+        ol_warn("kafka.auto.offset.reset is ignored by services: an offset out of range stops the service|"
+                "configured=%s",
+                reset);
+    if (ol_config_set(&ccfg, "kafka.auto.offset.reset", "error"))
+        goto nomem;
+    k->rk = ol_kafka_consumer(&ccfg, k->group, k->stop_at_end, err, sizeof err);
+    ol_config_free(&ccfg);
     if (!k->rk) {
         ol_error("kafka consumer|error=\"%s\"", err);
         goto out;
@@ -157,6 +265,13 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
         k->parts = np;
         for (int p = 0; p < n; p++) {
             int64_t next = ol_runtime_offset(rt, svc->inputs[i], p);
+            int chk = next >= 0 ? ol_source_check_offset(k->rk, svc->name, svc->inputs[i], p, next) : 0;
+            if (chk == 2) /* no answer from the broker: not the next partition's 30 s too */
+                goto out;
+            if (chk) {
+                faults++; /* every fault is reported before stopping */
+                continue;
+            }
             rd_kafka_topic_partition_list_add(tp, svc->inputs[i], p)->offset =
                 next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
             snprintf(k->parts[k->nparts].topic, sizeof k->parts[0].topic, "%s", svc->inputs[i]);
@@ -164,6 +279,12 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
             k->parts[k->nparts].eof = 0;
             k->nparts++;
         }
+        faults += ol_source_check_gone(rt, svc->name, svc->inputs[i], n);
+    }
+    if (faults) {
+        ol_error("not started: stored offsets out of range; nothing was folded|service=%s partitions=%d", svc->name,
+                 faults);
+        goto out;
     }
     rd_kafka_resp_err_t e = rd_kafka_assign(k->rk, tp);
     if (e) {
@@ -176,6 +297,10 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
 out:
     rd_kafka_topic_partition_list_destroy(tp);
     return rc;
+nomem:
+    ol_config_free(&ccfg);
+    ol_error("out of memory");
+    goto out;
 }
 
 static int kafka_poll(ol_source *s, ol_record *out, int max, int timeout_ms)
@@ -230,6 +355,14 @@ static int kafka_poll(ol_source *s, ol_record *out, int max, int timeout_ms)
                 k->neof++;
             }
             continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+            /* the fetch position left the partition's range while running
+             * (retention overtook it, the topic was recreated): fatal; the
+             * records of this batch are not folded, nothing is committed */
+            ol_source_out_of_range(k, topic, m);
+            release_batch(k);
+            return -1;
         }
         if (m->err) {
             /* transient broker errors: librdkafka retries by itself; log at most once a second */

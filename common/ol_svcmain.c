@@ -2,6 +2,7 @@
 #include "ol_svcmain.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
+#include "ol_offsets.h"
 #include "ol_state.h"
 
 #include <lmdb.h>
@@ -37,7 +38,8 @@ static void usage(const ol_service *svc, const ol_verb *verbs)
     fprintf(stderr,
             "usage: opsledger-%s <verb> [args] [common options]\n"
             "  run [--stop-at-end] [--db DIR]   consume, fold and publish until stopped\n"
-            "  status [--lag] [--db DIR]        counters, offsets, outbox depth; --lag asks the broker\n"
+            "  status [--lag] [--db DIR]        counters, offsets, outbox depth, offsets resets; --lag asks\n"
+            "                                   the broker (exit 1: a stored offset out of the broker's range)\n"
             "  dump [--db DIR]                  canonical dump of the projection\n"
             "  events --topic T [--key-prefix P] [--key-suffix S] [--db DIR]   last published events, JSON lines\n"
             "  replay --as-of T --out DIR [--emit FILE] [--archive DIR]   rebuild from the audit archive\n"
@@ -108,45 +110,20 @@ static int dump(const ol_service *svc, ol_store *st)
     return rc ? 1 : 0;
 }
 
-/* consumer lag: the topic's end offset (from the broker) minus the next
- * offset the service will read (from LMDB), per topic and in total */
-static void print_lag(MDB_txn *txn, ol_store *st, const ol_config *cfg)
+/* consumer lag: per stored offset, the partition's end offset (from the
+ * broker) minus the next offset the service will read (from LMDB), never
+ * clamped (ol_offsets_print_lag). 0, 1 an offset out of range, 2 no answer. */
+static int print_lag(MDB_txn *txn, ol_store *st, const ol_config *cfg, const char *service)
 {
     char err[512];
-    MDB_cursor *c;
-    MDB_val k, v;
     rd_kafka_t *rk = ol_kafka_consumer(cfg, "opsledger-status", 0, err, sizeof err);
-    int64_t total = 0;
-    int ok = 1;
     if (!rk) {
         printf("  %-40s unknown (%s)\n", "consumer_lag", err);
-        return;
+        return 2;
     }
-    if (mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c) == 0) {
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ok; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            char name[300], topic[256];
-            int partition;
-            int64_t lo, hi;
-            if (v.mv_size != 8 || k.mv_size >= sizeof name)
-                continue;
-            memcpy(name, k.mv_data, k.mv_size);
-            name[k.mv_size] = '\0';
-            if (sscanf(name, "offset/%255[^/]/%d", topic, &partition) != 2)
-                continue;
-            rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, partition, &lo, &hi, 3000);
-            if (e) {
-                printf("  %-40s unknown (%s: %s)\n", "consumer_lag", topic, rd_kafka_err2str(e));
-                ok = 0;
-                break;
-            }
-            int64_t next = (int64_t)ol_be64(v.mv_data);
-            total += hi > next ? hi - next : 0;
-        }
-        mdb_cursor_close(c);
-    }
-    if (ok)
-        printf("  %-40s %lld\n", "consumer_lag", (long long)total);
+    int rc = ol_offsets_print_lag(txn, ol_store_dbi(st, "meta"), rk, service);
     rd_kafka_destroy(rk);
+    return rc;
 }
 
 static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int lag)
@@ -162,18 +139,28 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
     }
     printf("service %s (%s)\n", svc->name, st->path);
     if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c)) == 0) {
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             if (v.mv_size == 8)
                 printf("  %-40.*s %lld\n", (int)k.mv_size, (const char *)k.mv_data,
                        (long long)ol_be64(v.mv_data));
+            else if (ol_offsets_is_reset_key(&k)) {
+                /* an operator's offsets reset: its first line (when, who, what) */
+                const char *t = v.mv_data, *nl = memchr(t, '\n', v.mv_size);
+                printf("  %-40.*s %.*s\n", (int)k.mv_size, (const char *)k.mv_data,
+                       (int)(nl ? (size_t)(nl - t) : v.mv_size), t);
+            }
+        }
         mdb_cursor_close(c);
     }
     if (mdb_stat(txn, ol_store_dbi(st, "outbox"), &ost) == 0)
         printf("  %-40s %zu\n", "outbox_depth", ost.ms_entries);
-    if (lag)
-        print_lag(txn, st, cfg);
+    int lrc = lag ? print_lag(txn, st, cfg, svc->name) : 0;
     mdb_txn_abort(txn);
-    return 0;
+    if (lrc == 1)
+        fprintf(stderr, "opsledger-%s status: stored offsets out of range (see offset_fault); `opsledger offsets "
+                        "show %s` lists them\n",
+                svc->name, svc->name);
+    return lrc;
 }
 
 int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv)

@@ -3,13 +3,24 @@
  * one-transaction-per-batch loop as every service: the rows and the next
  * offsets commit together, so a restart leaves no gap and no duplicate. The
  * archive keeps records exactly as they came, bad ones included: it is the
- * evidence, not a projection. */
+ * evidence, not a projection.
+ *
+ * After the commits, the head of the chain is anchored outside the archive
+ * (ol_archive_checkpoint.c): a checkpoint line every archive_checkpoint_records
+ * records (default 1000) and every archive_checkpoint_seconds (default 60)
+ * when the head moved, and one at shutdown, appended to archive_checkpoints
+ * (default <archive dir>.checkpoints, mode 0600). At start the archive is
+ * checked against its newest checkpoint, and a service whose archive lost
+ * its newest records refuses to start rather than append after the gap. */
 #include "ol_archive.h"
 #include "ol_log.h"
 #include "ol_svcmain.h"
+#include "ol_time.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const inputs[] = {"hr.person", "hr.leave", "delivery.engagement", "delivery.allocation",
                                      "timesheet.entry", "finance.contractor_invoice", "finance.expense",
@@ -66,12 +77,173 @@ static int archive_record(ol_fold_ctx *ctx, const ol_record *r)
     return mdb_put(txn, by_offset, &okv, &sv, 0);
 }
 
+/* ---- checkpoints */
+
+struct ckpt {
+    ol_runtime *rt;
+    char path[4200];
+    int64_t every;       /* records */
+    int64_t interval_ms; /* monotonic */
+    uint64_t last_seq;   /* the last checkpoint written (or read at start) */
+    uint8_t last_hash[32];
+    int64_t last_ms;     /* monotonic instant of last_seq's checkpoint; 0 at start */
+};
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* the row at seq (seq 0: the head) -> its seq and hash; seq 0 and zeros when
+ * the archive is empty; MDB_NOTFOUND when seq is given and absent */
+static int read_row_hash(ol_store *st, uint64_t want, uint64_t *seq, uint8_t hash[32])
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *c = NULL;
+    uint8_t kb[8];
+    MDB_val k = {8, kb}, v;
+    int rc;
+    *seq = 0;
+    memset(hash, 0, 32);
+    ol_put_be64(kb, want);
+    if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) ||
+        (rc = mdb_cursor_open(txn, ol_store_dbi(st, "records"), &c)))
+        goto out;
+    rc = mdb_cursor_get(c, &k, &v, want ? MDB_SET_KEY : MDB_LAST);
+    if (rc == MDB_NOTFOUND && !want)
+        rc = 0;
+    else if (rc == 0 && (k.mv_size != 8 || v.mv_size < 32))
+        rc = MDB_CORRUPTED;
+    else if (rc == 0) {
+        *seq = ol_be64(k.mv_data);
+        memcpy(hash, v.mv_data, 32);
+    }
+out:
+    if (c)
+        mdb_cursor_close(c);
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+static int write_checkpoint(struct ckpt *ck, int force)
+{
+    uint64_t seq;
+    uint8_t hash[32];
+    char err[512];
+    int64_t now = clock_ms(CLOCK_MONOTONIC);
+    int rc = read_row_hash(ol_runtime_store(ck->rt), 0, &seq, hash);
+    if (rc) {
+        ol_error("checkpoint: cannot read the head|error=\"%s\"", mdb_strerror(rc));
+        return -1;
+    }
+    if (seq == ck->last_seq && !memcmp(hash, ck->last_hash, 32))
+        return 0; /* the head has not moved */
+    if (!force && seq - ck->last_seq < (uint64_t)ck->every && now - ck->last_ms < ck->interval_ms)
+        return 0;
+    if (ol_archive_checkpoint_append(ck->path, seq, hash, clock_ms(CLOCK_REALTIME), err, sizeof err)) {
+        ol_error("checkpoint not written|error=\"%s\"", err);
+        return -1;
+    }
+    ck->last_seq = seq;
+    memcpy(ck->last_hash, hash, 32);
+    ck->last_ms = now;
+    return 0;
+}
+
+/* the archive against its newest checkpoint: 0, or -1 (logged) */
+static int check_head(struct ckpt *ck)
+{
+    ol_archive_checkpoint *cps = NULL;
+    size_t n = 0;
+    char err[512], ts[25];
+    uint64_t seq;
+    uint8_t hash[32];
+    int rc = ol_archive_checkpoints_load(ck->path, &cps, &n, err, sizeof err);
+    if (rc < 0) {
+        ol_error("%s", err);
+        return -1;
+    }
+    if (n == 0) {
+        free(cps);
+        return 0;
+    }
+    const ol_archive_checkpoint *last = &cps[n - 1];
+    ol_ts_format(last->time_ms, ts);
+    rc = read_row_hash(ol_runtime_store(ck->rt), last->seq, &seq, hash);
+    if (rc && rc != MDB_NOTFOUND)
+        ol_error("checkpoint: cannot read the archive|error=\"%s\"", mdb_strerror(rc));
+    else if (rc == MDB_NOTFOUND)
+        ol_error("the archive lost its newest records: its checkpoint of %s anchors record %llu, which it no "
+                 "longer has; restore the archive (opsledger verify names the damage)|checkpoints=%s",
+                 ts, (unsigned long long)last->seq, ck->path);
+    else if (memcmp(hash, last->hash, 32)) {
+        ol_error("the archive was rewritten: record %llu differs from its checkpoint of %s; restore the archive "
+                 "(opsledger verify names the damage)|checkpoints=%s",
+                 (unsigned long long)last->seq, ts, ck->path);
+        rc = -1;
+    } else {
+        ck->last_seq = last->seq;
+        memcpy(ck->last_hash, last->hash, 32);
+    }
+    free(cps);
+    return rc ? -1 : 0;
+}
+
+static int archive_init(ol_runtime *rt, void **state)
+{
+    const ol_config *cfg = ol_runtime_config(rt);
+    struct ckpt *ck = calloc(1, sizeof *ck);
+    int64_t secs;
+    char err[256];
+    if (!ck)
+        return -1;
+    ck->rt = rt;
+    ol_archive_checkpoints_path(cfg, ol_runtime_store(rt)->path, NULL, ck->path, sizeof ck->path);
+    if (ol_config_get_i64(cfg, "archive_checkpoint_records", 1000, &ck->every, err, sizeof err) ||
+        ol_config_get_i64(cfg, "archive_checkpoint_seconds", 60, &secs, err, sizeof err) || ck->every < 1 ||
+        secs < 1) {
+        ol_error("archive_checkpoint_records and archive_checkpoint_seconds must be positive integers|error=\"%s\"",
+                 err);
+        free(ck);
+        return -1;
+    }
+    ck->interval_ms = secs * 1000;
+    if (check_head(ck)) {
+        free(ck);
+        return -1;
+    }
+    ol_info("checkpoints|file=%s every_records=%lld every_seconds=%lld", ck->path, (long long)ck->every,
+            (long long)secs);
+    *state = ck;
+    return 0;
+}
+
+static int archive_tick(ol_runtime *rt, void *state)
+{
+    (void)rt;
+    return write_checkpoint(state, 0);
+}
+
+/* a last checkpoint of what was committed, at shutdown */
+static void archive_fini(void *state)
+{
+    struct ckpt *ck = state;
+    write_checkpoint(ck, 1);
+    free(ck);
+}
+
 const ol_service archive_service = {
     .name = "archive",
     .inputs = inputs,
     .dbs = dbs,
     .map_size = 16LL << 30,
     .raw = archive_record,
+    .init = archive_init,
+    .fini = archive_fini,
+    .tick = archive_tick,
 };
 
 const ol_verb archive_verbs[] = {{NULL, NULL, NULL}};

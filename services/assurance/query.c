@@ -12,6 +12,7 @@
  * The rows read are the derived events this service published (the
  * runtime's `derived` database), decoded with the topic's schema. */
 #include "assurance.h"
+#include "ol_escape.h"
 #include "ol_format.h"
 #include "ol_json.h"
 
@@ -71,7 +72,9 @@ static json_t *event_json(struct reader *r, const char *topic, const char *key)
     if (k.overflow || mdb_get(r->txn, ol_store_dbi(r->st, "derived"), &kv, &v))
         return NULL;
     if (ol_decoder_decode(d, v.mv_data, v.mv_size, &wid, err, sizeof err) != OL_CODEC_OK) {
-        fprintf(stderr, "assurance: stored event %s does not decode: %s\n", key, err);
+        char *shown = ol_esc(OL_ESC_TEXT, key); /* freed here */
+        fprintf(stderr, "assurance: stored event %s does not decode: %s\n", shown ? shown : "?", err);
+        free(shown);
         return NULL;
     }
     return ol_json_from_avro(ol_schemas_for_topic(r->schemas, topic), ol_decoder_value(d));
@@ -82,6 +85,14 @@ static const char *jstr(json_t *o, const char *f)
     const char *s = json_string_value(json_object_get(o, f));
     return s ? s : "";
 }
+
+/* the tables and the report print every string of an event through these:
+ * terminal text (ol_escape), held by the arena until the next reset */
+static ol_esc_arena g_esc = OL_ESC_ARENA_INIT;
+
+static const char *tstr(json_t *o, const char *f) { return ol_esc_a(&g_esc, OL_ESC_TEXT, jstr(o, f)); }
+
+static const char *tval(json_t *x) { return ol_esc_a(&g_esc, OL_ESC_TEXT, json_string_value(x)); }
 
 static long long jint(json_t *o, const char *f) { return (long long)json_integer_value(json_object_get(o, f)); }
 
@@ -153,9 +164,11 @@ static json_t *cover_days(struct reader *r, int32_t from, int32_t to, const char
 
 static void print_json(json_t *a)
 {
-    char *s = json_dumps(a, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *s = ol_esc_json_dumps(a, JSON_COMPACT);
     if (s)
         puts(s);
+    else
+        g_esc.failed = 1;
     free(s);
 }
 
@@ -164,7 +177,7 @@ static void print_reasons(json_t *o, const char *field, const char *sep)
     size_t i;
     json_t *x;
     json_t *a = json_object_get(o, field);
-    json_array_foreach(a, i, x) printf("%s%s", i ? sep : "", json_string_value(x));
+    json_array_foreach(a, i, x) printf("%s%s", i ? sep : "", tval(x));
 }
 
 static void bp(json_t *o, const char *f, char *buf, size_t n)
@@ -185,11 +198,13 @@ static void status_table(json_t *a)
         bp(o, "budget_burn_bp", b, sizeof b);
         bp(o, "time_elapsed_bp", e, sizeof e);
         json_t *p = json_object_get(o, "previous_rag");
-        printf("%-10s %-18.18s %-5s %-5s %7s %7s %lld/%lld/%lld/%lld  ", jstr(o, "engagement_id"), jstr(o, "client"),
-               jstr(o, "rag"), json_is_string(p) ? json_string_value(p) : "-", b, e, jint(o, "open_risks_critical"),
+        printf("%-10s %-18s %-5s %-5s %7s %7s %lld/%lld/%lld/%lld  ", tstr(o, "engagement_id"),
+               ol_esc_a_cut(&g_esc, OL_ESC_TEXT, jstr(o, "client"), 18), tstr(o, "rag"),
+               json_is_string(p) ? tval(p) : "-", b, e, jint(o, "open_risks_critical"),
                jint(o, "open_risks_high"), jint(o, "open_risks_medium"), jint(o, "open_risks_low"));
         print_reasons(o, "reasons", "; ");
         printf("\n");
+        ol_esc_arena_reset(&g_esc);
     }
 }
 
@@ -200,17 +215,18 @@ static void cover_table(json_t *a)
     printf("%-20s %-10s %9s %9s %9s %s\n", "service", "day", "no_prim", "on_leave", "double", "gaps");
     json_array_foreach(a, i, o)
     {
-        printf("%-20s %-10s %9lld %9lld %9lld ", jstr(o, "service_id"), jstr(o, "day"), jint(o, "uncovered_minutes"),
+        printf("%-20s %-10s %9lld %9lld %9lld ", tstr(o, "service_id"), tstr(o, "day"), jint(o, "uncovered_minutes"),
                jint(o, "primary_on_leave_minutes"), jint(o, "double_booked_minutes"));
         size_t j;
         json_t *g;
         json_array_foreach(json_object_get(o, "gaps"), j, g)
         {
-            const char *s = jstr(g, "starts_at"), *e = jstr(g, "ends_at");
+            const char *s = tstr(g, "starts_at"), *e = tstr(g, "ends_at");
             printf("%s%.5s-%.5s %s", j ? "; " : "", strlen(s) > 11 ? s + 11 : s, strlen(e) > 11 ? e + 11 : e,
-                   jstr(g, "reason"));
+                   tstr(g, "reason"));
         }
         printf("\n");
+        ol_esc_arena_reset(&g_esc);
     }
 }
 
@@ -279,6 +295,11 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         status_table(a);
     json_decref(a);
     reader_close(&r);
+    ol_esc_arena_reset(&g_esc);
+    if (g_esc.failed) {
+        fprintf(stderr, "assurance: out of memory\n");
+        return 1;
+    }
     return 0;
 }
 
@@ -302,9 +323,10 @@ static void report_status(json_t *a, const char *wk)
         json_t *p = json_object_get(o, "previous_rag");
         if (json_is_true(json_object_get(o, "closed")) || !strcmp(rag, "GREEN"))
             continue;
-        printf("\n  %-5s %s %s (%s)", rag, jstr(o, "engagement_id"), jstr(o, "engagement_name"), jstr(o, "client"));
+        printf("\n  %-5s %s %s (%s)", tstr(o, "rag"), tstr(o, "engagement_id"), tstr(o, "engagement_name"),
+               tstr(o, "client"));
         if (json_is_string(p))
-            printf(", was %s", json_string_value(p));
+            printf(", was %s", tval(p));
         printf("\n    reasons: ");
         print_reasons(o, "reasons", "; ");
         printf("\n");
@@ -314,14 +336,15 @@ static void report_status(json_t *a, const char *wk)
         {
             if (j == 3)
                 break;
-            printf("    risk %s %s %s: %s (owner %s)\n", jstr(r, "risk_id"), jstr(r, "severity"), jstr(r, "category"),
-                   jstr(r, "summary"), jstr(r, "owner"));
+            printf("    risk %s %s %s: %s (owner %s)\n", tstr(r, "risk_id"), tstr(r, "severity"), tstr(r, "category"),
+                   tstr(r, "summary"), tstr(r, "owner"));
         }
         if (json_array_size(json_object_get(o, "changes"))) {
             printf("    changed: ");
             print_reasons(o, "changes", "; ");
             printf("\n");
         }
+        ol_esc_arena_reset(&g_esc);
     }
     printf("\nRisks opened this week:");
     int any = 0;
@@ -331,8 +354,9 @@ static void report_status(json_t *a, const char *wk)
         json_t *x;
         json_array_foreach(json_object_get(o, "risks_opened"), j, x)
         {
-            printf("%s %s (%s)", any++ ? "," : "", json_string_value(x), jstr(o, "engagement_id"));
+            printf("%s %s (%s)", any++ ? "," : "", tval(x), tstr(o, "engagement_id"));
         }
+        ol_esc_arena_reset(&g_esc);
     }
     printf("%s\nRisks closed or mitigated this week:", any ? "" : " none");
     any = 0;
@@ -342,8 +366,9 @@ static void report_status(json_t *a, const char *wk)
         json_t *x;
         json_array_foreach(json_object_get(o, "risks_closed"), j, x)
         {
-            printf("%s %s (%s)", any++ ? "," : "", json_string_value(x), jstr(o, "engagement_id"));
+            printf("%s %s (%s)", any++ ? "," : "", tval(x), tstr(o, "engagement_id"));
         }
+        ol_esc_arena_reset(&g_esc);
     }
     printf("%s\n", any ? "" : " none");
 }
@@ -392,5 +417,10 @@ int as_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     json_decref(gaps);
     json_decref(c);
     reader_close(&r);
+    ol_esc_arena_reset(&g_esc);
+    if (g_esc.failed) {
+        fprintf(stderr, "assurance: out of memory\n");
+        return 1;
+    }
     return 0;
 }

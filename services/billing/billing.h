@@ -12,6 +12,11 @@
  *   invoices    person\0 invoice\0                      -> struct bill_inv
  *   lines       week(i32) engagement\0 person-or-expense\0 -> struct bill_line + strings
  *   recon       invoice\0                               -> struct bill_recon + strings
+ *   changed_at  'E' engagement\0 | 'P' person\0 | 'X' expense\0
+ *               -> int64 occurred_at of the version that last changed what a
+ *               line reads from that input (post_close, README.md);
+ *               'R' engagement\0 role\0 -> {int64 at, i32 first, last}...:
+ *               every range of days whose rate for role a version changed
  * Dirty keys: 'L' engagement\0 person\0 week | 'X' expense\0 | 'R' invoice\0.
  * Input entities themselves (engagement rate cards, people, periods) are read
  * with ol_fold_lookup from the runtime's entity store. */
@@ -33,14 +38,18 @@ enum { PERIOD_OPEN, PERIOD_CLOSED };
 enum { KIND_TIME, KIND_EXPENSE };
 enum { REC_MATCHED, REC_OVER, REC_UNDER, REC_RATE_MISMATCH, REC_OVERLAPPING, REC_NO_TIMESHEETS, REC_WITHDRAWN };
 
+/* at (entries, allocations): the occurred_at of the version that last
+ * changed a field a billing line reads (post_close is at > the close) */
 struct bill_entry {
+    int64_t at;
     int32_t work_date, minutes;
-    uint8_t status, activity, pad[2];
+    uint8_t status, activity, pad[6];
 };
 
 struct bill_alloc {
+    int64_t at;
     int32_t first, last;
-    uint8_t status, pad[3];
+    uint8_t status, pad[7];
 };
 
 struct bill_expense {
@@ -75,6 +84,11 @@ struct bill_state {
 int billing_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old);
 int billing_flush(ol_fold_ctx *ctx);
 int billing_mark_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w);
+/* changed_at of tag + strings (NULL-terminated); raises *max to it when
+ * present; 0 or an LMDB error */
+int billing_changed_at_max(ol_fold_ctx *ctx, uint8_t tag, const char *a, const char *b, int64_t *max);
+/* raises *max to the at of every change of role's rate on eng covering day */
+int billing_rate_changed_max(ol_fold_ctx *ctx, const char *eng, const char *role, int32_t day, int64_t *max);
 
 /* lines.c */
 int billing_time_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w);

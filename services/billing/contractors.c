@@ -2,6 +2,7 @@
  * invoice whose period overlaps the weeks, with its reconciliation status,
  * discrepancies first (then by supplier, person, invoice). */
 #include "billing.h"
+#include "ol_escape.h"
 #include "ol_format.h"
 
 #include <stdio.h>
@@ -89,20 +90,24 @@ int billing_report_contractors(ol_store *st, int argc, char **argv)
     printf("  %-16s %-10s %-20s %-10s %-10s %9s %9s %12s %12s %-4s %s\n", "status", "invoice", "supplier", "person",
            "period", "logged", "invoiced", "expected", "invoiced", "cur", "difference");
     size_t bad = 0;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
     for (size_t i = 0; i < n; i++) {
         struct inv_row *r = &rows[i];
         char fd[11], e[32], a[32], d[32];
+        ol_esc_arena_reset(&esc);
         ol_date_format(r->r.first, fd);
         ol_fmt_money(e, sizeof e, r->r.expected);
         ol_fmt_money(a, sizeof a, r->r.invoiced);
         ol_fmt_money(d, sizeof d, r->r.invoiced - r->r.expected);
         printf("  %-16s %-10s %-20s %-10s %-10s %6d:%02d %6d:%02d %12s %12s %-4s %s\n", status_name(r->r.status),
-               r->invoice, r->supplier, r->person, fd, r->r.logged / 60, r->r.logged % 60,
-               r->r.minutes_invoiced / 60, r->r.minutes_invoiced % 60, e, a, r->currency, d);
+               ol_esc_a(&esc, OL_ESC_TEXT, r->invoice), ol_esc_a(&esc, OL_ESC_TEXT, r->supplier),
+               ol_esc_a(&esc, OL_ESC_TEXT, r->person), fd, r->r.logged / 60, r->r.logged % 60,
+               r->r.minutes_invoiced / 60, r->r.minutes_invoiced % 60, e, a, ol_esc_a(&esc, OL_ESC_TEXT, r->currency), d);
         bad += rank(r->r.status) == 0;
     }
+    ol_esc_arena_reset(&esc);
     printf("\n%zu of %zu invoices need attention.\n", bad, n);
-    rc = 0;
+    rc = esc.failed ? 1 : 0;
 out:
     if (c)
         mdb_cursor_close(c);

@@ -17,9 +17,11 @@
 #include <string.h>
 
 /* the role of person on eng at day: the CONFIRMED allocation covering it
- * (the latest starting one, then the largest id, when several do), else "" */
+ * (the latest starting one, then the largest id, when several do), else "";
+ * raises *at to the `at` of every allocation covering the day, whatever its
+ * status (a cancelled one is why the day is priced otherwise) */
 static int allocation_role(ol_fold_ctx *ctx, const char *person, const char *eng, int32_t day, char *role,
-                           size_t rl)
+                           size_t rl, int64_t *at)
 {
     MDB_cursor *c;
     ol_key p;
@@ -36,6 +38,8 @@ static int allocation_role(ol_fold_ctx *ctx, const char *person, const char *eng
             break;
         struct bill_alloc a;
         memcpy(&a, v.mv_data, sizeof a);
+        if (day >= a.first && day <= a.last && a.at > *at)
+            *at = a.at;
         if (a.status != ALLOC_CONFIRMED || day < a.first || day > a.last || a.first < best_first)
             continue;
         best_first = a.first; /* keys ascend by id, so ties go to the larger id */
@@ -68,7 +72,9 @@ static int rate_for(avro_value_t *eng, const char *role, int32_t day, int64_t *r
     return found;
 }
 
-static int period_closed(ol_fold_ctx *ctx, ol_week w)
+/* 1 when the winning finance.period version of w is CLOSED, with its
+ * occurred_at in *closed_at; 0 when open or unknown; -1 on error */
+static int period_closed(ol_fold_ctx *ctx, ol_week w, int64_t *closed_at)
 {
     char wk[9];
     avro_value_t *p;
@@ -76,7 +82,24 @@ static int period_closed(ol_fold_ctx *ctx, ol_week w)
     int rc = ol_fold_lookup(ctx, "finance.period", wk, &p);
     if (rc < 0)
         return -1;
-    return rc == 1 && ol_av_enum(p, "status") == PERIOD_CLOSED;
+    if (rc == 1 && ol_av_enum(p, "status") == PERIOD_CLOSED) {
+        *closed_at = ol_av_long(p, "occurred_at", INT64_MAX);
+        return 1;
+    }
+    return 0;
+}
+
+/* SPEC section 3: post_close when the week is CLOSED and an input the line
+ * is computed from changed (in data time) after the record that closed it */
+static int set_post_close(ol_fold_ctx *ctx, ol_week w, struct bill_line *l, int64_t inputs_at)
+{
+    int64_t closed_at = INT64_MAX;
+    int rc = period_closed(ctx, w, &closed_at);
+    if (rc < 0)
+        return -1;
+    l->closed = (uint8_t)rc;
+    l->post_close = (uint8_t)(rc == 1 && inputs_at > closed_at);
+    return 0;
 }
 
 static int store_line(ol_fold_ctx *ctx, ol_week w, const char *eng, const char *id, const struct bill_line *l,
@@ -106,8 +129,8 @@ static int store_line(ol_fold_ctx *ctx, ol_week w, const char *eng, const char *
     return 0;
 }
 
-/* fills and emits a finance.billing.line; post_close when the week is CLOSED
- * and money or minutes differ from the previous emission (or there was none) */
+/* fills and emits a finance.billing.line (l->closed and l->post_close set
+ * by set_post_close); deltas against the last emitted line */
 static int emit_line(ol_fold_ctx *ctx, const char *key, ol_week w, const char *eng, const char *person,
                      const char *expense, struct bill_line *l, const char *currency, const char *bill_to,
                      const char *client, const char *role)
@@ -123,8 +146,6 @@ static int emit_line(ol_fold_ctx *ctx, const char *key, ol_week w, const char *e
         d_amount -= ol_av_long(prev, "amount_minor", 0);
         d_minutes -= ol_av_int(prev, "approved_minutes", 0);
     }
-    int money_changed = !has || d_amount || d_minutes || (has && ol_av_int(prev, "unpriced_minutes", 0) != l->unpriced);
-    l->post_close = l->closed && money_changed ? 1 : (has && !money_changed && ol_av_bool(prev, "post_close"));
     ol_week_format(w, wk);
     if (!(v = ol_fold_new_derived(ctx, "finance.billing.line")))
         return -1;
@@ -153,6 +174,7 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
     struct bill_line l;
     char key[600], wk[9], hr_role[128] = "", role[128] = "", last_role[128] = "";
     int32_t approved[7] = {0}, mon = ol_week_monday(w);
+    int64_t inputs_at = INT64_MIN, person_at = INT64_MIN; /* see set_post_close */
     __int128 sum = 0;
     int rc;
 
@@ -176,6 +198,8 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
     l.minutes_per_day = ol_av_int(eng, "minutes_per_day", 450);
     if (l.minutes_per_day <= 0)
         l.minutes_per_day = 450;
+    if ((rc = billing_changed_at_max(ctx, 'E', eng_id, NULL, &inputs_at)))
+        return rc;
 
     if (tm) {
         MDB_cursor *c;
@@ -192,6 +216,8 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
                 break;
             struct bill_entry e;
             memcpy(&e, v.mv_data, sizeof e);
+            if (e.at > inputs_at) /* every entry of the line counts, even one that no longer does */
+                inputs_at = e.at;
             if (e.activity != ACT_DELIVERY || e.work_date < mon || e.work_date > mon + 6)
                 continue;
             if (e.status == ENTRY_APPROVED)
@@ -206,16 +232,23 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
             return -1;
         if (rc == 1)
             snprintf(hr_role, sizeof hr_role, "%s", ol_av_str(person, "role"));
+        if ((rc = billing_changed_at_max(ctx, 'P', person_id, NULL, &person_at)))
+            return rc;
         /* the engagement scratch value is still valid: lookups above were of other topics */
         for (int d = 0; d < 7; d++) {
             if (!approved[d])
                 continue;
             int64_t rate = 0;
             l.approved += approved[d];
-            if ((rc = allocation_role(ctx, person_id, eng_id, mon + d, role, sizeof role)))
+            if ((rc = allocation_role(ctx, person_id, eng_id, mon + d, role, sizeof role, &inputs_at)))
                 return rc;
-            if (!role[0])
+            if (!role[0]) { /* the HR role prices the day: the person's role counts */
                 snprintf(role, sizeof role, "%s", hr_role);
+                if (person_at > inputs_at)
+                    inputs_at = person_at;
+            }
+            if (role[0] && (rc = billing_rate_changed_max(ctx, eng_id, role, mon + d, &inputs_at)))
+                return rc;
             snprintf(last_role, sizeof last_role, "%s", role);
             if (!role[0] || !rate_for(eng, role, mon + d, &rate)) {
                 l.unpriced += approved[d];
@@ -231,9 +264,8 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
     }
     l.amount = ol_round_div(sum, l.minutes_per_day);
     l.priced = l.unpriced == 0;
-    if ((rc = period_closed(ctx, w)) < 0)
+    if (set_post_close(ctx, w, &l, inputs_at))
         return -1;
-    l.closed = (uint8_t)rc;
     return emit_line(ctx, key, w, eng_id, person_id, NULL, &l, currency, bill_to, client, last_role);
 }
 
@@ -242,6 +274,7 @@ int billing_expense_line(ol_fold_ctx *ctx, const char *expense_id)
     avro_value_t *x, *eng, *prev;
     struct bill_line l;
     char eng_id[256], currency[16], bill_to[256] = "", client[256] = "";
+    int64_t inputs_at = INT64_MIN; /* the expense's and the engagement's changed_at */
     int rc;
 
     memset(&l, 0, sizeof l);
@@ -266,8 +299,10 @@ int billing_expense_line(ol_fold_ctx *ctx, const char *expense_id)
         snprintf(client, sizeof client, "%s", ol_av_str(eng, "client"));
         l.minutes_per_day = ol_av_int(eng, "minutes_per_day", 450);
     }
-    if ((rc = period_closed(ctx, w)) < 0)
+    if ((rc = billing_changed_at_max(ctx, 'X', expense_id, NULL, &inputs_at)) ||
+        (rc = billing_changed_at_max(ctx, 'E', eng_id, NULL, &inputs_at)))
+        return rc;
+    if (set_post_close(ctx, w, &l, inputs_at))
         return -1;
-    l.closed = (uint8_t)rc;
     return emit_line(ctx, expense_id, w, eng_id, NULL, expense_id, &l, currency, bill_to, client, NULL);
 }

@@ -7,6 +7,7 @@
  *                         and its status, discrepancies first
  * Money is printed from integer minor units (never through floating point). */
 #include "billing.h"
+#include "ol_escape.h"
 #include "ol_format.h"
 #include "ol_state.h"
 
@@ -71,6 +72,7 @@ struct query_args {
     int explain;
     ol_store *st;
     ol_week w;
+    ol_esc_arena esc; /* a line's strings escaped for the format; esc.failed: out of memory */
 };
 
 /* --explain: the timesheet entries behind a time line, each with the
@@ -113,9 +115,11 @@ static void explain_line(const struct query_args *a, const char *eng, const char
             rev = (long long)ver.revision;
             snprintf(eid, sizeof eid, "%.*s", (int)(ver.event_len < 127 ? ver.event_len : 127), ver.event_id);
         }
-        printf("    entry %-16s %s %5d min %-9s %s revision %lld event_id %s\n", entry, day, e.minutes,
-               e.status <= ENTRY_DELETED ? status[e.status] : "?", e.activity == ACT_DELIVERY ? "DELIVERY" : "other",
-               rev, eid);
+        ol_esc_arena esc = OL_ESC_ARENA_INIT;
+        printf("    entry %-16s %s %5d min %-9s %s revision %lld event_id %s\n", ol_esc_a(&esc, OL_ESC_TEXT, entry), day,
+               e.minutes, e.status <= ENTRY_DELETED ? status[e.status] : "?",
+               e.activity == ACT_DELIVERY ? "DELIVERY" : "other", rev, ol_esc_a(&esc, OL_ESC_TEXT, eid));
+        ol_esc_arena_reset(&esc);
     }
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
@@ -133,37 +137,46 @@ static int print_line(const struct line_view *lv, void *arg)
     else
         snprintf(rate, sizeof rate, "-");
     const char *kind = lv->l.kind == KIND_TIME ? "time" : "expense";
+    ol_esc_arena *e = &a->esc;
+    ol_esc_fmt ef = !strcmp(a->format, "csv") ? OL_ESC_CSV : OL_ESC_TEXT;
+    const char *eng = ol_esc_a(e, ef, lv->eng), *id = ol_esc_a(e, ef, lv->id), *bill_to = ol_esc_a(e, ef, lv->bill_to),
+               *role = ol_esc_a(e, ef, lv->role), *currency = ol_esc_a(e, OL_ESC_TEXT, lv->currency);
     if (!strcmp(a->format, "table"))
-        printf("%-8s %-10s %-14s %-18s %-12s %8d %8d %8d %10s %12s %s%s%s\n", kind, lv->eng, lv->id, lv->bill_to,
-               lv->role, lv->l.approved, lv->l.pending, lv->l.unpriced, rate, amt, lv->currency,
+        printf("%-8s %-10s %-14s %-18s %-12s %8d %8d %8d %10s %12s %s%s%s\n", kind, eng, id, bill_to, role,
+               lv->l.approved, lv->l.pending, lv->l.unpriced, rate, amt, currency,
                lv->l.priced ? "" : " UNPRICED", lv->l.post_close ? " POST-CLOSE" : "");
     if (a->explain && lv->l.kind == KIND_TIME && !strcmp(a->format, "table"))
         explain_line(a, lv->eng, lv->id);
     else if (!strcmp(a->format, "csv"))
-        printf("%s,\"%s\",\"%s\",%s,\"%s\",\"%s\",%d,%d,%d,%lld,%lld,%s,%s,%s\n", kind, lv->eng, lv->id, a->week,
-               lv->bill_to, lv->role, lv->l.approved, lv->l.pending, lv->l.unpriced,
-               lv->l.has_rate ? (long long)lv->l.day_rate : -1LL, (long long)lv->l.amount, lv->currency,
+        printf("%s,%s,%s,%s,%s,%s,%d,%d,%d,%lld,%lld,%s,%s,%s\n", kind, eng, id, a->week, bill_to, role,
+               lv->l.approved, lv->l.pending, lv->l.unpriced,
+               lv->l.has_rate ? (long long)lv->l.day_rate : -1LL, (long long)lv->l.amount, currency,
                lv->l.priced ? "true" : "false", lv->l.post_close ? "true" : "false");
     else {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:I,s:s,s:b,s:b}", "kind", kind,
-                              "engagement_id", lv->eng, "id", lv->id, "week", a->week, "bill_to", lv->bill_to,
-                              "role", lv->role, "approved_minutes", lv->l.approved, "pending_minutes",
+        json_t *o = json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:i,s:i,s:i,s:o,s:I,s:o,s:b,s:b}", "kind", kind,
+                              "engagement_id", ol_esc_json_str(lv->eng), "id", ol_esc_json_str(lv->id), "week",
+                              a->week, "bill_to", ol_esc_json_str(lv->bill_to), "role", ol_esc_json_str(lv->role),
+                              "approved_minutes", lv->l.approved, "pending_minutes",
                               lv->l.pending, "unpriced_minutes", lv->l.unpriced, "day_rate_minor",
                               lv->l.has_rate ? json_integer(lv->l.day_rate) : json_null(), "amount_minor",
-                              (json_int_t)lv->l.amount, "currency", lv->currency, "priced", lv->l.priced,
+                              (json_int_t)lv->l.amount, "currency", ol_esc_json_str(lv->currency), "priced",
+                              lv->l.priced,
                               "post_close", lv->l.post_close);
-        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        char *s = o ? ol_esc_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (s)
             puts(s);
+        else
+            e->failed = 1;
         free(s);
         json_decref(o);
     }
+    ol_esc_arena_reset(e);
     return 0;
 }
 
 int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
 {
-    struct query_args a = {NULL, "table", NULL, 0, st, 0};
+    struct query_args a = {NULL, "table", NULL, 0, st, 0, OL_ESC_ARENA_INIT};
     ol_week w;
     (void)cfg;
     for (int i = 1; i < argc; i++) {
@@ -195,7 +208,11 @@ int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
     else if (!strcmp(a.format, "csv"))
         printf("kind,engagement_id,id,week,bill_to,role,approved_minutes,pending_minutes,unpriced_minutes,"
                "day_rate_minor,amount_minor,currency,priced,post_close\n");
-    return each_line(st, w, print_line, &a) ? 1 : 0;
+    int rc = each_line(st, w, print_line, &a) ? 1 : 0;
+    ol_esc_arena_reset(&a.esc);
+    if (a.esc.failed)
+        fprintf(stderr, "query billing: out of memory\n");
+    return rc || a.esc.failed ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ report */
@@ -247,8 +264,11 @@ static int print_post_close(const struct line_view *lv, void *arg)
     if (!r->post_close++)
         printf("\nPost-close adjustments (week already invoiced: raise a credit or debit note)\n");
     ol_fmt_money(amt, sizeof amt, lv->l.amount);
-    printf("  %-10s %-14s %-20s now %12s %s\n", lv->eng, lv->id, lv->bill_to, amt, lv->currency);
-    return 0;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
+    printf("  %-10s %-14s %-20s now %12s %s\n", ol_esc_a(&esc, OL_ESC_TEXT, lv->eng), ol_esc_a(&esc, OL_ESC_TEXT, lv->id),
+           ol_esc_a(&esc, OL_ESC_TEXT, lv->bill_to), amt, ol_esc_a(&esc, OL_ESC_TEXT, lv->currency));
+    ol_esc_arena_reset(&esc);
+    return esc.failed ? ENOMEM : 0;
 }
 
 static int cmp_total(const void *a, const void *b)
@@ -289,7 +309,10 @@ static int expenses_report(ol_store *st, ol_week w)
             char a[32], b[32];
             ol_fmt_money(a, sizeof a, sum);
             ol_fmt_money(b, sizeof b, recharge);
-            printf("  %-12s %-24s %12s %s (rechargeable approved %s)\n", last_eng, last_sup, a, last_cur, b);
+            ol_esc_arena esc = OL_ESC_ARENA_INIT;
+            printf("  %-12s %-24s %12s %s (rechargeable approved %s)\n", ol_esc_a(&esc, OL_ESC_TEXT, last_eng),
+                   ol_esc_a(&esc, OL_ESC_TEXT, last_sup), a, ol_esc_a(&esc, OL_ESC_TEXT, last_cur), b);
+            ol_esc_arena_reset(&esc);
             sum = recharge = 0;
         }
         if (done)
@@ -349,8 +372,10 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             char a[32], b[32];
             ol_fmt_money(a, sizeof a, ct);
             ol_fmt_money(b, sizeof b, ce);
+            char *ecur = ol_esc(OL_ESC_TEXT, cur); /* freed below */
             if (cur[0])
-                printf("  %-34s %-4s %6s %12s %14s %14s\n\n", "TOTAL", cur, "", "", a, b);
+                printf("  %-34s %-4s %6s %12s %14s %14s\n\n", "TOTAL", ecur ? ecur : "?", "", "", a, b);
+            free(ecur);
             ct = ce = 0;
         }
         if (i == r->n)
@@ -359,17 +384,21 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         char a[32], b[32];
         ol_fmt_money(a, sizeof a, t->amount);
         ol_fmt_money(b, sizeof b, t->expenses);
-        printf("  %-34.34s %-4s %6d %9d:%02d %14s %14s %7d:%02d %7d:%02d%s\n", t->bill_to, t->currency, t->lines,
+        ol_esc_arena esc = OL_ESC_ARENA_INIT;
+        printf("  %-34s %-4s %6d %9d:%02d %14s %14s %7d:%02d %7d:%02d%s\n", ol_esc_a_cut(&esc, OL_ESC_TEXT, t->bill_to, 34),
+               ol_esc_a(&esc, OL_ESC_TEXT, t->currency), t->lines,
                t->approved / 60, t->approved % 60, a, b, t->pending / 60, t->pending % 60, t->unpriced / 60,
                t->unpriced % 60, t->unpriced ? "  <- held: no rate" : "");
+        ol_esc_arena_reset(&esc);
         snprintf(cur, sizeof cur, "%s", t->currency);
         ct += t->amount;
         ce += t->expenses;
     }
-    each_line(st, w, print_post_close, r);
+    int rc = each_line(st, w, print_post_close, r) ? 1 : 0;
     if (!r->post_close)
         printf("No post-close adjustments for %s.\n", week);
-    expenses_report(st, w);
+    if (expenses_report(st, w))
+        rc = 1;
     free(r);
-    return 0;
+    return rc;
 }

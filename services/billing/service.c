@@ -11,7 +11,7 @@ static const char *const inputs[] = {"delivery.engagement", "delivery.allocation
                                      "finance.period", NULL};
 static const char *const outputs[] = {"finance.billing.line", "finance.contractor.reconciliation", NULL};
 static const char *const dbs[] = {"ep_entries", "pd_entries", "pe", "wk_lines", "allocs", "expenses",
-                                  "exp_by_eng", "invoices", "lines", "recon", NULL};
+                                  "exp_by_eng", "invoices", "lines", "recon", "changed_at", NULL};
 
 static int billing_init(ol_runtime *rt, void **state)
 {

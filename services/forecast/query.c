@@ -11,6 +11,7 @@
  * Minutes are printed as hours with one decimal (truncated), money from
  * integer minor units, percentages from basis points: never floating point. */
 #include "forecast.h"
+#include "ol_escape.h"
 #include "ol_format.h"
 
 #include <jansson.h>
@@ -74,9 +75,11 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         return 1;
     }
     MDB_val k, v;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         struct fc_row r;
         char wk[9], a[16], b[16], p[16], l[16], u[16], h[16];
+        ol_esc_arena_reset(&esc);
         ol_week w = ol_key_get_i32(k.mv_data);
         int scope = ((const uint8_t *)k.mv_data)[4];
         const char *id = (const char *)k.mv_data + 5, *rt;
@@ -93,33 +96,39 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             ol_fmt_hours(b, sizeof b, r.billable);
             ol_fmt_hours(h, sizeof h, r.bench);
             ol_fmt_bp(u, sizeof u, r.has_bp, r.bp);
-            printf("%-7s %-14s %-14s %-8s %8s %8s %8s %8s %8s %8s %s\n", scope_name(scope), id, rt, wk, a, l, p, b,
-                   u, h, r.over ? "OVER" : "");
+            printf("%-7s %-14s %-14s %-8s %8s %8s %8s %8s %8s %8s %s\n", scope_name(scope),
+                   ol_esc_a(&esc, OL_ESC_TEXT, id), ol_esc_a(&esc, OL_ESC_TEXT, rt), wk, a, l, p, b, u, h,
+                   r.over ? "OVER" : "");
         } else if (!strcmp(format, "csv")) {
-            printf("%s,\"%s\",\"%s\",%s,%d,%d,%d,%d,", scope_name(scope), id, rt, wk, r.available, r.allocated,
-                   r.proposed, r.billable);
+            printf("%s,%s,%s,%s,%d,%d,%d,%d,", scope_name(scope), ol_esc_a(&esc, OL_ESC_CSV, id),
+                   ol_esc_a(&esc, OL_ESC_CSV, rt), wk, r.available, r.allocated, r.proposed, r.billable);
             if (r.has_bp)
                 printf("%d", r.bp);
             printf(",%d,%s\n", r.bench, r.over ? "true" : "false");
         } else {
             char hw[9];
             ol_week_format(h0, hw); /* the data week the forecast was made in */
-            json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:o,s:i,s:b,s:s}", "scope", scope_name(scope),
-                                  "id", id, "team", rt, "week", wk, "available_minutes", r.available,
+            json_t *o = json_pack("{s:s,s:o,s:o,s:s,s:i,s:i,s:i,s:i,s:o,s:i,s:b,s:s}", "scope", scope_name(scope),
+                                  "id", ol_esc_json_str(id), "team", ol_esc_json_str(rt), "week", wk, "available_minutes", r.available,
                                   "allocated_minutes", r.allocated, "proposed_minutes", r.proposed,
                                   "billable_minutes", r.billable, "utilisation_bp",
                                   r.has_bp ? json_integer(r.bp) : json_null(), "bench_minutes", r.bench,
                                   "overallocated", r.over, "as_of_week", hw);
-            char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            char *s = o ? ol_esc_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
             if (s)
                 puts(s);
+            else
+                esc.failed = 1;
             free(s);
             json_decref(o);
         }
     }
+    ol_esc_arena_reset(&esc);
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
-    return 0;
+    if (esc.failed)
+        fprintf(stderr, "query forecast: out of memory\n");
+    return esc.failed ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ report forecast */
@@ -184,8 +193,11 @@ static void overallocated(MDB_txn *txn, ol_store *st, const char *team)
     const char *cur = NULL;
     for (size_t i = 0; i < n; i++) {
         char wk[9], h[16];
-        if (!cur || strcmp(cur, o[i].person))
-            printf("%s  overallocated %s:", cur ? "\n" : "", o[i].person);
+        if (!cur || strcmp(cur, o[i].person)) {
+            printf("%s  overallocated ", cur ? "\n" : "");
+            (void)ol_esc_fput(stdout, OL_ESC_TEXT, o[i].person); /* a write error: ferror(stdout) in fc_report */
+            printf(":");
+        }
         cur = o[i].person;
         ol_week_format(o[i].week, wk);
         ol_fmt_hours(h, sizeof h, o[i].excess);
@@ -238,6 +250,7 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     /* the org, then every team with a row in the first week, in name order */
     char **ids = NULL;
     size_t n = 0;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT; /* the team names, escaped */
     if (!only_team && (ids = malloc(sizeof *ids)))
         ids[n++] = strdup("org");
     ol_key wk;
@@ -263,12 +276,12 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         mdb_cursor_close(c);
     }
     if (only_team && n == 0)
-        printf("No team %s in the forecast.\n", only_team);
+        printf("No team %s in the forecast.\n", ol_esc_a(&esc, OL_ESC_TEXT, only_team));
     for (size_t t = 0; t < n; t++) {
         int scope = !only_team && t == 0 ? SCOPE_ORG : SCOPE_TEAM;
         if (!ids[t])
             continue;
-        printf("%s %s\n", scope == SCOPE_ORG ? "Organisation" : "Team", ids[t]);
+        printf("%s %s\n", scope == SCOPE_ORG ? "Organisation" : "Team", ol_esc_a(&esc, OL_ESC_TEXT, ids[t]));
         printf("  %-8s %6s %9s %9s %9s %8s %8s %9s %9s %5s\n", "week", "people", "avail_h", "alloc_h", "bill_h",
                "util", "vs tgt", "bench_h", "prop_h", "over");
         for (int i = 0; i < FC_HORIZON; i++) {
@@ -284,5 +297,10 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     free(ids);
     mdb_txn_abort(txn);
+    ol_esc_arena_reset(&esc);
+    if (esc.failed || fflush(stdout) || ferror(stdout)) {
+        fprintf(stderr, "report forecast: out of memory or a write error\n");
+        return 1;
+    }
     return 0;
 }

@@ -5,6 +5,7 @@
  * the scheduled joiners and leavers). Money from integer minor units; each
  * currency totalled on its own. */
 #include "forecast.h"
+#include "ol_escape.h"
 #include "ol_format.h"
 
 #include <stdio.h>
@@ -86,7 +87,9 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
            as_of, as_of);
     printf("  %-12s %-16s %-3s %14s %14s %14s %14s %14s %8s %-8s %s\n", "engagement", "client", "cur", "spent",
            "to complete", "EAC", "budget", "EAC - budget", "of bud.", "runs out", "notes");
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
     for (size_t i = 0; i < n; i++) {
+        ol_esc_arena_reset(&esc);
         const struct fc_budget *b = &rows[i].b;
         char sp[32], ft[32], ea[32], bu[32], va[32], pc[48], ro[9] = "-", ends[11];
         ol_fmt_money(sp, sizeof sp, b->spent);
@@ -102,8 +105,9 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
         if (b->has_runout)
             ol_week_format(b->runout, ro);
         ol_date_format(b->ends, ends);
-        printf("  %-12.12s %-16.16s %-3s %14s %14s %14s %14s %14s %8s %-8s ends %s", rows[i].eng, rows[i].client,
-               rows[i].currency, sp, ft, ea, bu, va, pc, ro, ends);
+        printf("  %-12s %-16s %-3s %14s %14s %14s %14s %14s %8s %-8s ends %s",
+               ol_esc_a_cut(&esc, OL_ESC_TEXT, rows[i].eng, 12), ol_esc_a_cut(&esc, OL_ESC_TEXT, rows[i].client, 16),
+               ol_esc_a(&esc, OL_ESC_TEXT, rows[i].currency), sp, ft, ea, bu, va, pc, ro, ends);
         if (b->status == ENG_CLOSED)
             printf(", CLOSED");
         if (b->billing == BILL_FIXED || b->billing == BILL_NON_BILLABLE)
@@ -119,6 +123,7 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
             printf(", %d line(s) after %s left out", b->later_lines, as_of);
         printf("\n");
     }
+    ol_esc_arena_reset(&esc);
     /* totals, one per currency: currencies are never added together */
     qsort(rows, n, sizeof *rows, cmp_currency);
     printf("\n");
@@ -132,12 +137,16 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
         ol_fmt_money(b, sizeof b, ft);
         ol_fmt_money(e, sizeof e, ea);
         ol_fmt_money(d, sizeof d, bu);
-        printf("  %-12s %-16s %-3s %14s %14s %14s %14s   (%zu engagements)\n", "TOTAL", "", rows[i].currency, a, b, e,
+        printf("  %-12s %-16s %-3s %14s %14s %14s %14s   (%zu engagements)\n", "TOTAL", "",
+               ol_esc_a(&esc, OL_ESC_TEXT, rows[i].currency), a, b, e,
                d, j - i);
         i = j;
     }
+    ol_esc_arena_reset(&esc);
     free(rows);
-    return 0;
+    if (esc.failed)
+        fprintf(stderr, "report budgets: out of memory\n");
+    return esc.failed ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ demand */
@@ -155,6 +164,7 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
     int32_t first = ol_week_monday(h0), last = first + 7 * FC_HORIZON - 1;
     char moves[2048] = "";
     size_t ml = 0;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT; /* the people's ids, escaped */
     ol_key_init(&rk);
     ol_key_str(&rk, role);
     if (mdb_cursor_open(txn, ol_store_dbi(st, "role_people"), &c))
@@ -174,16 +184,18 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
         }
         if (p.joined >= first && p.joined <= last && ml < sizeof moves) {
             ol_date_format(p.joined, d);
-            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s joins %s;", person, d);
+            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s joins %s;", ol_esc_a(&esc, OL_ESC_TEXT, person), d);
         }
         if (p.left >= first && p.left <= last && ml < sizeof moves) {
             ol_date_format(p.left, d);
-            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s leaves %s;", person, d);
+            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s leaves %s;", ol_esc_a(&esc, OL_ESC_TEXT, person),
+                                   d);
         }
     }
     mdb_cursor_close(c);
+    ol_esc_arena_reset(&esc);
     if (ml)
-        printf("  scheduled:%s\n", moves);
+        printf("  scheduled:%s%s\n", moves, esc.failed ? " (out of memory: some names shown as U+FFFD)" : "");
 }
 
 int fc_report_demand(ol_store *st, int argc, char **argv)
@@ -195,6 +207,7 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
     struct role_ref *roles = NULL;
     size_t n = 0;
     ol_week h0 = 0;
+    int werr = 0; /* a write to stdout failed */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--role") && i + 1 < argc)
             only = argv[++i];
@@ -236,7 +249,9 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
         printf("No roles in the forecast.\n");
     for (size_t i = 0; i < n; i++) {
         int32_t head[FC_HORIZON] = {0};
-        printf("Role %s\n", roles[i].role);
+        printf("Role ");
+        werr |= ol_esc_fput(stdout, OL_ESC_TEXT, roles[i].role);
+        printf("\n");
         people_of_role(txn, st, roles[i].role, h0, head);
         printf("  %-8s %6s %9s %9s %9s %9s  %s\n", "week", "people", "open_h", "bench_h", "gap_h", "roll-offs",
                "rolling off");
@@ -257,8 +272,10 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
             ol_fmt_hours(g, sizeof g, d.gap_minutes);
             printf("  %-8s %6d %9s %9s %9s %9d ", wk, head[w], o, be, g, d.rolloffs);
             const char *p = (const char *)dv.mv_data + sizeof d;
-            for (int j = 0; j < d.rolloffs; j++, p += strlen(p) + 1)
-                printf(" %s", p);
+            for (int j = 0; j < d.rolloffs; j++, p += strlen(p) + 1) {
+                printf(" ");
+                werr |= ol_esc_fput(stdout, OL_ESC_TEXT, p);
+            }
             printf("%s\n", d.gap_minutes > 0 ? "  <- unmet demand" : "");
         }
         printf("\n");
@@ -266,5 +283,5 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
     free(roles);
-    return 0;
+    return werr ? 1 : 0;
 }

@@ -13,6 +13,8 @@ int cmd_generate(int argc, char **argv, ol_config *cfg);
 int cmd_week(int argc, char **argv, ol_config *cfg);
 int cmd_verify(int argc, char **argv, ol_config *cfg);
 int cmd_archive(int argc, char **argv, ol_config *cfg);
+/* offsets show|reset SERVICE ... (cmd_offsets.c) */
+int cmd_offsets(int argc, char **argv, ol_config *cfg);
 /* report weekly (cmd_weekly.c); argv[0] is "weekly" */
 int cmd_weekly(int argc, char **argv);
 /* `report forecast-accuracy ...` (cmd_accuracy.c); argv[0] is "forecast-accuracy" */

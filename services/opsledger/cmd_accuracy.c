@@ -20,6 +20,7 @@
  * on stderr, and the exit status is 1; the other weeks are still shown. */
 #include "cli.h"
 #include "ol_archive.h"
+#include "ol_escape.h"
 #include "ol_format.h"
 #include "ol_time.h"
 
@@ -259,7 +260,9 @@ static void acc_print_scope(const struct acc_week *weeks, int n, int k, const ch
         char wk[9], mk[9], fa[16], fl[16], fb[16], fu[16], ra[16], rb[16], ru[16], e[16];
         ol_week_format(a->w, wk);
         if (a->why[0]) {
-            printf("  %-8s %s\n", wk, a->why);
+            printf("  %-8s ", wk);
+            (void)ol_esc_fput(stdout, OL_ESC_TEXT, a->why); /* write errors: ferror(stdout) in cmd_accuracy */
+            printf("\n");
             continue;
         }
         ol_week_format(a->made, mk);
@@ -312,7 +315,9 @@ static void acc_print_csv(const struct acc_week *weeks, int n, const char *team)
             ol_week_format(a->w, wk);
             if (!a->why[0])
                 ol_week_format(a->made, mk);
-            printf("%s,\"%s\",%s,%s,%s,", k ? "team" : "org", k ? team : "org", wk, mk, a->as_of);
+            printf("%s,", k ? "team" : "org");
+            (void)ol_esc_fput(stdout, OL_ESC_CSV, k ? team : "org");
+            printf(",%s,%s,%s,", wk, mk, a->as_of);
             if (f->has && !a->why[0])
                 printf("%d,%d,%d,", f->avail, f->alloc, f->bill);
             else
@@ -328,7 +333,9 @@ static void acc_print_csv(const struct acc_week *weeks, int n, const char *team)
             printf(",");
             if (f->has && r->has && f->has_bp && r->has_bp && !a->why[0])
                 printf("%d", f->bp - r->bp);
-            printf(",\"%s\"\n", a->why);
+            printf(",");
+            (void)ol_esc_fput(stdout, OL_ESC_CSV, a->why);
+            printf("\n");
         }
 }
 
@@ -481,7 +488,7 @@ int cmd_accuracy(int argc, char **argv)
     }
     if (!strcmp(format, "csv")) {
         acc_print_csv(weeks, n, team);
-        rc = missing ? 1 : 0;
+        rc = missing || fflush(stdout) || ferror(stdout) ? 1 : 0; /* ferror: the escaped writes */
         goto out;
     }
     printf("Forecast accuracy %s .. %s: each week's forecast as made %d weeks earlier (the forecast replayed from "
@@ -491,11 +498,12 @@ int cmd_accuracy(int argc, char **argv)
            from_s, to_s, ACC_LEAD, ACC_LEAD);
     acc_print_scope(weeks, n, 0, "Organisation");
     if (team) {
-        char name[300];
-        snprintf(name, sizeof name, "Team %s", team);
+        char name[300], *shown = ol_esc(OL_ESC_TEXT, team); /* freed here */
+        snprintf(name, sizeof name, "Team %s", shown ? shown : "?");
+        free(shown);
         acc_print_scope(weeks, n, 1, name);
     }
-    rc = missing ? 1 : 0;
+    rc = missing || fflush(stdout) || ferror(stdout) ? 1 : 0; /* ferror: the escaped writes */
 out:
     if (c.tmp[0])
         nftw(c.tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS);

@@ -2,13 +2,16 @@
  * — writes the archived records whose Kafka timestamp lies in [T1, T2] to a
  * standard Avro object container file (schema ArchivedRecord below) that any
  * Avro tool reads: the original key and value bytes, where they came from,
- * and the chain hash. */
+ * and the chain hash. The archive is verified first, in the snapshot that is
+ * exported (chain, index and checkpoints: ol_archive_verify); one that does
+ * not verify is refused with the record named, exit 1. */
 #include "cli.h"
 #include "ol_archive.h"
 #include "ol_time.h"
 
 #include <avro.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,9 +32,13 @@ static const char ARCHIVED_RECORD_SCHEMA[] =
 
 int cmd_archive(int argc, char **argv, ol_config *cfg)
 {
-    const char *from_s = NULL, *to_s = NULL, *out = NULL, *flag = NULL;
+    const char *from_s = NULL, *to_s = NULL, *out = NULL, *flag = NULL, *cp_flag = NULL;
     int64_t from = INT64_MIN, to = INT64_MAX;
-    char dir[4096], err[512];
+    char dir[4096], err[512], cp_path[4200];
+    ol_archive_checkpoint *cps = NULL;
+    ol_archive_report rep;
+    size_t ncps = 0;
+    int loaded;
     ol_store st;
     int have_st = 0, rc = 2;
     MDB_txn *txn = NULL;
@@ -43,7 +50,8 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     int have_rec = 0;
 
     if (argc < 2 || strcmp(argv[1], "export")) {
-        fprintf(stderr, "usage: opsledger archive export --from T1 --to T2 --out FILE.avro [--archive DIR]\n");
+        fprintf(stderr, "usage: opsledger archive export --from T1 --to T2 --out FILE.avro [--archive DIR] "
+                        "[--checkpoints FILE]\n");
         return 2;
     }
     for (int i = 2; i < argc; i++) {
@@ -55,6 +63,8 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
             out = argv[++i];
         else if (!strcmp(argv[i], "--archive") && i + 1 < argc)
             flag = argv[++i];
+        else if (!strcmp(argv[i], "--checkpoints") && i + 1 < argc)
+            cp_flag = argv[++i];
         else {
             fprintf(stderr, "opsledger archive export: unknown argument %s\n", argv[i]);
             return 2;
@@ -71,6 +81,23 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
         return 2;
     }
     have_st = 1;
+    /* the checkpoints before the snapshot: each was written after its commit */
+    ol_archive_checkpoints_path(cfg, dir, cp_flag, cp_path, sizeof cp_path);
+    loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);
+    if (loaded < 0 || (loaded == 1 && cp_flag)) {
+        fprintf(stderr, "opsledger archive: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
+        goto out;
+    }
+    if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(&st, "records"), &c)) {
+        fprintf(stderr, "opsledger archive: cannot read %s\n", dir);
+        goto out;
+    }
+    int vr = ol_archive_verify(txn, &st, cps, ncps, cp_path, &rep);
+    if (vr) {
+        fprintf(stderr, "opsledger archive: %s does not verify, nothing exported: %s\n", dir, rep.msg);
+        rc = vr > 0 ? 1 : 2;
+        goto out;
+    }
     rc = 1;
     if (avro_schema_from_json_length(ARCHIVED_RECORD_SCHEMA, sizeof ARCHIVED_RECORD_SCHEMA - 1, &schema) ||
         !(iface = avro_generic_class_from_schema(schema)) || avro_generic_value_new(iface, &rec)) {
@@ -83,8 +110,6 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
         fprintf(stderr, "opsledger archive: %s: %s\n", out, avro_strerror());
         goto out;
     }
-    if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(&st, "records"), &c))
-        goto out;
     MDB_val k, v;
     long n = 0;
     for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -157,5 +182,6 @@ out:
         avro_schema_decref(schema);
     if (have_st)
         ol_store_close(&st);
+    free(cps);
     return rc;
 }

@@ -6,6 +6,7 @@
  * every partition. */
 #include "cli.h"
 #include "ol_codec.h"
+#include "ol_escape.h"
 #include "ol_json.h"
 #include "ol_kafka.h"
 #include "ol_time.h"
@@ -158,7 +159,7 @@ int cmd_tail(int argc, char **argv, ol_config *cfg)
             continue;
         }
         json_t *o = record_json(schemas, m);
-        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *line = ol_esc_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER); /* printable ASCII */
         if (line) {
             puts(line);
             free(line);

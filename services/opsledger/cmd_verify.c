@@ -1,83 +1,88 @@
-/* opsledger verify [--archive DIR] — recomputes the archive's hash chain from
- * the first record and names the first record whose stored hash does not
- * match (or whose body does not parse). Exit status: 0 intact, 1 broken,
- * 2 cannot read the archive. */
+/* opsledger verify [--archive DIR] [--checkpoints FILE] — checks the archive
+ * the way every reader of it does (ol_archive_verify): the file is whole, the
+ * hash chain holds from the first record, the by_offset index agrees with
+ * the chain, and no checkpoint (default: the archive's own checkpoint file;
+ * give an auditor's copy with --checkpoints) anchors a record the archive no
+ * longer has or has with another hash. Names the first record that fails.
+ * Exit status: 0 intact, 1 broken, 2 cannot read the archive or the
+ * checkpoints given. */
 #include "cli.h"
 #include "ol_archive.h"
+#include "ol_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cmd_verify(int argc, char **argv, ol_config *cfg)
 {
-    const char *flag = NULL;
-    char dir[4096], err[512];
+    const char *flag = NULL, *cp_flag = NULL;
+    char dir[4096], cp_path[4200], err[512], ts[25];
+    ol_archive_checkpoint *cps = NULL;
+    ol_archive_report rep;
+    size_t ncps = 0;
     ol_store st;
+    int have_st = 0, loaded, vr;
     MDB_txn *txn = NULL;
-    MDB_cursor *c = NULL;
     int rc = 2;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--archive") && i + 1 < argc)
             flag = argv[++i];
+        else if (!strcmp(argv[i], "--checkpoints") && i + 1 < argc)
+            cp_flag = argv[++i];
         else {
-            fprintf(stderr, "usage: opsledger verify [--archive DIR]\n");
+            fprintf(stderr, "usage: opsledger verify [--archive DIR] [--checkpoints FILE]\n");
             return 2;
         }
     }
     ol_archive_dir(cfg, flag, dir, sizeof dir);
+    ol_archive_checkpoints_path(cfg, dir, cp_flag, cp_path, sizeof cp_path);
     if (ol_archive_open(&st, dir, 1, err, sizeof err)) {
         fprintf(stderr, "opsledger verify: %s\n", err);
         return 2;
     }
-    if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(&st, "records"), &c)) {
+    have_st = 1;
+    /* the checkpoints before the snapshot: each was written after its commit */
+    loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);
+    if (loaded < 0 || (loaded == 1 && cp_flag)) {
+        fprintf(stderr, "opsledger verify: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
+        goto out;
+    }
+    if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn)) {
         fprintf(stderr, "opsledger verify: cannot read %s\n", dir);
         goto out;
     }
-    uint8_t prev[32] = {0}, want[32];
-    uint64_t expect_seq = 1, n = 0;
-    MDB_val k, v;
-    int g;
-    for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        ol_arec a;
-        uint64_t seq = k.mv_size == 8 ? ol_be64(k.mv_data) : 0;
-        if (seq != expect_seq) {
-            printf("archive %s: BROKEN at record %llu: expected record %llu (a record is missing)\n", dir,
-                   (unsigned long long)seq, (unsigned long long)expect_seq);
-            rc = 1;
-            goto out;
-        }
-        if (ol_archive_parse(seq, &v, &a)) {
-            printf("archive %s: BROKEN at record %llu: the record does not parse\n", dir, (unsigned long long)seq);
-            rc = 1;
-            goto out;
-        }
-        ol_archive_chain(prev, a.body, a.body_len, want);
-        if (memcmp(want, a.hash, 32)) {
-            printf("archive %s: BROKEN at record %llu (%s partition %d offset %lld): its hash does not match its "
-                   "content and the chain before it\n",
-                   dir, (unsigned long long)seq, a.topic, a.partition, (long long)a.offset);
-            rc = 1;
-            goto out;
-        }
-        memcpy(prev, a.hash, 32);
-        expect_seq++;
-        n++;
-    }
-    if (g != MDB_NOTFOUND) {
-        fprintf(stderr, "opsledger verify: %s\n", mdb_strerror(g));
+    vr = ol_archive_verify(txn, &st, cps, ncps, cp_path, &rep);
+    if (vr) {
+        if (vr > 0)
+            printf("archive %s: %s\n", dir, rep.msg);
+        else
+            fprintf(stderr, "opsledger verify: %s: %s\n", dir, rep.msg);
+        rc = vr > 0 ? 1 : 2;
         goto out;
     }
-    printf("archive %s: %llu records, chain intact, head ", dir, (unsigned long long)n);
+    printf("archive %s: %llu records, chain intact, index consistent, head ", dir, (unsigned long long)rep.records);
     for (int i = 0; i < 32; i++)
-        printf("%02x", prev[i]);
+        printf("%02x", rep.head[i]);
     printf("\n");
+    if (rep.anchors) {
+        ol_ts_format(rep.anchor_time, ts);
+        printf("head anchored: %zu checkpoints of %s match; the latest, of %s, is record %llu (%llu records "
+               "since)\n",
+               rep.anchors, cp_path, ts, (unsigned long long)rep.anchor_seq,
+               (unsigned long long)(rep.records - rep.anchor_seq));
+    } else {
+        printf("WARNING: no checkpoints (%s %s): the end of the archive is not anchored, removed newest records "
+               "would not be detected\n",
+               cp_path, loaded == 1 ? "does not exist" : "is empty");
+    }
     rc = 0;
 out:
-    if (c)
-        mdb_cursor_close(c);
     if (txn)
         mdb_txn_abort(txn);
-    ol_store_close(&st);
+    if (have_st)
+        ol_store_close(&st);
+    free(cps);
     return rc;
 }

@@ -15,6 +15,7 @@
  *   forecast     budgets that run out (by run-out week), roll-offs of W.
  * A service whose events cannot be read is named in the report, not fatal. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_time.h"
 #include "weekly.h"
 
@@ -382,17 +383,24 @@ int cmd_weekly(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (!strcmp(format, "html"))
-        wk_html(f, &r);
-    else
-        wk_text(f, &r, !strcmp(format, "md"));
     rc = 0;
+    if (!strcmp(format, "html") ? wk_html(f, &r) : wk_text(f, &r, !strcmp(format, "md"))) {
+        fprintf(stderr, "report weekly: out of memory\n");
+        rc = 1;
+    }
+    if (fflush(f) || ferror(f)) {
+        fprintf(stderr, "report weekly: %s: write error\n", out ? out : "stdout");
+        rc = 1;
+    }
     if (out && fclose(f)) {
         fprintf(stderr, "report weekly: %s: %s\n", out, strerror(errno));
         rc = 1;
     }
-    for (int i = 0; i < r.nmissing; i++)
-        fprintf(stderr, "report weekly: %s: %s\n", r.missing[i], r.errors[i]);
+    for (int i = 0; i < r.nmissing; i++) {
+        char *shown = ol_esc(OL_ESC_TEXT, r.errors[i]); /* freed here; the message may quote the data */
+        fprintf(stderr, "report weekly: %s: %s\n", r.missing[i], shown ? shown : "?");
+        free(shown);
+    }
 out:
     report_free(&r);
     free(pass.v);

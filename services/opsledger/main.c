@@ -27,7 +27,17 @@ static void usage(FILE *f)
           "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
           "  report weekly --week W [--format text|md|html] [--out FILE]   the executive weekly report\n"
           "  report forecast-accuracy --from W --to W [--team T]   past forecasts (replayed) vs actuals\n"
-          "  status SERVICE [args]     counters of a service (runs opsledger-SERVICE status)\n"
+          "  status SERVICE [--lag]    counters, offsets, resets of a service (runs opsledger-SERVICE status);\n"
+          "                            --lag: lag per the broker, never clamped: an offset out of range is\n"
+          "                            shown as a fault and exits 1\n"
+          "  offsets show SERVICE      stored offsets against the broker's low/high watermarks, reset history\n"
+          "  offsets reset SERVICE --to-beginning|--to-end [--topic T [--partition P]] [--dry-run]\n"
+          "  offsets reset SERVICE --topic T --partition P --offset O [--dry-run]\n"
+          "                            set the stored offsets (one LMDB transaction, recorded in the meta db\n"
+          "                            as offsets_reset/N, shown by status); refused while the service runs.\n"
+          "                            A service stops, folding nothing, when a stored offset is beyond a\n"
+          "                            partition's end or before its start: this resolves it.\n"
+          "                            Both take --data-dir D (D/SERVICE) or --db DIR, as status does\n"
           "  run SERVICE [args]        run a service (opsledger-SERVICE run)\n"
           "\n"
           "common options:\n"
@@ -88,6 +98,8 @@ int main(int argc, char **argv)
         rc = cmd_archive(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "week"))
         rc = cmd_week(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "offsets"))
+        rc = cmd_offsets(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "generate"))
         rc = cmd_generate(argc - 1, argv + 1, &cfg);
     else {

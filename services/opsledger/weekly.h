@@ -50,8 +50,10 @@ struct wk_report {
     json_t *rolloffs; /* ops.forecast.demand of the week with roll-offs */
 };
 
-void wk_text(FILE *f, const struct wk_report *r, int markdown);
-void wk_html(FILE *f, const struct wk_report *r);
+/* both escape every string from the data (ol_escape); 0, or -1 when out of
+ * memory (a write error is the caller's ferror(f)) */
+int wk_text(FILE *f, const struct wk_report *r, int markdown);
+int wk_html(FILE *f, const struct wk_report *r);
 
 /* shared by the renderers */
 const char *wk_str(json_t *o, const char *field);

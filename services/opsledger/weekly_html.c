@@ -3,24 +3,16 @@
  * target, the RAG counts), tables for the rest; no script, no network, no
  * external resource. Every text from the data is HTML-escaped. Chart
  * geometry is integer arithmetic on basis points. */
+#include "ol_escape.h"
 #include "ol_format.h"
 #include "weekly.h"
 
 #include <stdarg.h>
 #include <string.h>
 
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
+/* text from the data as HTML (ol_escape); a write error shows in ferror(f),
+ * which cmd_weekly checks */
+static void esc(FILE *f, const char *s) { (void)ol_esc_fput(f, OL_ESC_HTML, s); }
 
 /* a table cell: <td> (or <td class="n"> for figures) with the escaped text */
 static void td(FILE *f, int num, const char *s)
@@ -349,7 +341,7 @@ static void section_outlook(FILE *f, const struct wk_report *r)
     fputs("</table>\n", f);
 }
 
-void wk_html(FILE *f, const struct wk_report *r)
+int wk_html(FILE *f, const struct wk_report *r)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Weekly report ", f);
     esc(f, r->week);
@@ -374,4 +366,5 @@ void wk_html(FILE *f, const struct wk_report *r)
     section_delivery(f, r);
     section_outlook(f, r);
     fputs("</body></html>\n", f);
+    return 0; /* ol_esc_fput does not allocate */
 }

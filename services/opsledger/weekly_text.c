@@ -1,7 +1,10 @@
 /* weekly_text — the weekly report as plain text (aligned columns) or as
  * Markdown (headings and pipe tables); the same sections and figures as the
  * HTML page. Money from integer minor units, hours from minutes, per cent
- * from basis points: no floating point. */
+ * from basis points: no floating point. Every string from the data goes
+ * through ol_escape (terminal text, or Markdown): table cells of text
+ * columns in tbl_row, the rest through E(). */
+#include "ol_escape.h"
 #include "ol_format.h"
 #include "weekly.h"
 
@@ -12,17 +15,25 @@
 #define TBL_MAX_COLS 8
 
 struct tbl {
-    int ncol, nrow, cap;
+    int ncol, nrow, cap, md;
     const char *hdr[TBL_MAX_COLS];
     int right[TBL_MAX_COLS]; /* right-aligned (figures) */
     char **cells;            /* nrow x ncol */
 };
 
-static void tbl_init(struct tbl *t, const char *spec)
+/* the strings escaped for this report's format, alive until wk_text returns */
+static ol_esc_arena g_esc = OL_ESC_ARENA_INIT;
+
+static const char *E(int md, const char *s) { return ol_esc_a(&g_esc, md ? OL_ESC_MD : OL_ESC_TEXT, s); }
+
+static void tbl_init(struct tbl *t, int md, const char *spec)
 {
-    /* spec: "name|>figure|..." ('>' right-aligns) */
+    /* spec: "name|>figure|..." ('>' right-aligns: a figure the program
+     * formats, printed as it is; every other column is text from the data,
+     * escaped for the format) */
     static char buf[512];
     memset(t, 0, sizeof *t);
+    t->md = md;
     snprintf(buf, sizeof buf, "%s", spec);
     for (char *s = strtok(buf, "|"); s && t->ncol < TBL_MAX_COLS; s = strtok(NULL, "|")) {
         t->right[t->ncol] = *s == '>';
@@ -44,7 +55,12 @@ static void tbl_row(struct tbl *t, ...)
     va_start(ap, t);
     for (int i = 0; i < t->ncol; i++) {
         const char *s = va_arg(ap, const char *);
-        t->cells[t->nrow * t->ncol + i] = strdup(s ? s : "");
+        s = s ? s : "";
+        t->cells[t->nrow * t->ncol + i] = t->right[i] ? strdup(s) : ol_esc(t->md ? OL_ESC_MD : OL_ESC_TEXT, s);
+        if (!t->cells[t->nrow * t->ncol + i]) {
+            g_esc.failed = 1;
+            t->cells[t->nrow * t->ncol + i] = strdup("");
+        }
     }
     va_end(ap);
     t->nrow++;
@@ -68,12 +84,8 @@ static void tbl_print(FILE *f, struct tbl *t, int md)
             fprintf(f, "| %s ", t->right[c] ? "---:" : "---");
         fprintf(f, "|\n");
         for (int r = 0; r < t->nrow; r++) {
-            for (int c = 0; c < t->ncol; c++) {
-                fprintf(f, "| ");
-                for (const char *p = t->cells[r * t->ncol + c]; *p; p++)
-                    fputs(*p == '|' ? "\\|" : (char[]){*p, 0}, f);
-                fprintf(f, " ");
-            }
+            for (int c = 0; c < t->ncol; c++) /* escaped by tbl_row: '|' is "\|" */
+                fprintf(f, "| %s ", t->cells[r * t->ncol + c]);
             fprintf(f, "|\n");
         }
     } else {
@@ -156,7 +168,7 @@ static void utilisation(FILE *f, const struct wk_report *r, int md)
              u->has_bp && u->bp < u->target ? " (below target)" : "");
     }
     struct tbl tb;
-    tbl_init(&tb, "week|>utilisation|>billable h|>available h");
+    tbl_init(&tb, md, "week|>utilisation|>billable h|>available h");
     for (int i = 0; i < WK_TREND; i++) {
         const struct wk_util *x = &r->trend[i];
         ol_fmt_bp(p, sizeof p, x->present && x->has_bp, x->bp);
@@ -171,7 +183,7 @@ static void utilisation(FILE *f, const struct wk_report *r, int md)
         fputs("\n", f);
     line(f, md, "Teams under target in %s: %zu", r->week, n);
     if (n) {
-        tbl_init(&tb, "team|>utilisation|>billable h|>available h|>people");
+        tbl_init(&tb, md, "team|>utilisation|>billable h|>available h|>people");
         size_t i;
         json_t *o;
         json_array_foreach(r->teams, i, o)
@@ -215,7 +227,7 @@ static void billing(FILE *f, const struct wk_report *r, int md)
     if (!r->nmoney)
         line(f, md, "none");
     else {
-        tbl_init(&tb, "client|currency|>amount|>of which this week|>approved h|>pending h|>lines");
+        tbl_init(&tb, md, "client|currency|>amount|>of which this week|>approved h|>pending h|>lines");
         for (int i = 0; i < r->nmoney; i++) {
             char n[16], wk[32];
             ol_fmt_money(m, sizeof m, r->money[i].amount);
@@ -232,7 +244,7 @@ static void billing(FILE *f, const struct wk_report *r, int md)
     line(f, md, "Post-close adjustments (lines of closed weeks that changed after closing), largest first: %zu",
          json_array_size(r->post_close));
     if (json_array_size(r->post_close)) {
-        tbl_init(&tb, "line|week|client|currency|>amount|>last change");
+        tbl_init(&tb, md, "line|week|client|currency|>amount|>last change");
         size_t i;
         json_t *o;
         json_array_foreach(r->post_close, i, o)
@@ -255,7 +267,7 @@ static void billing(FILE *f, const struct wk_report *r, int md)
     line(f, md, "Contractor invoice discrepancies (periods overlapping %s..%s): %zu", r->prev4, r->week,
          json_array_size(r->contractors));
     if (json_array_size(r->contractors)) {
-        tbl_init(&tb, "invoice|person|supplier|status|>expected|>invoiced");
+        tbl_init(&tb, md, "invoice|person|supplier|status|>expected|>invoiced");
         size_t i;
         json_t *o;
         json_array_foreach(r->contractors, i, o)
@@ -289,13 +301,13 @@ static void delivery(FILE *f, const struct wk_report *r, int md)
         if (json_is_string(prev))
             snprintf(was, sizeof was, ", was %s", json_string_value(prev));
         if (md)
-            fprintf(f, "- **%s** %s %s (%s)%s\n", rag, wk_str(o, "engagement_id"), wk_str(o, "engagement_name"),
-                    wk_str(o, "client"), was);
+            fprintf(f, "- **%s** %s %s (%s)%s\n", E(md, rag), E(md, wk_str(o, "engagement_id")),
+                    E(md, wk_str(o, "engagement_name")), E(md, wk_str(o, "client")), E(md, was));
         else
-            fprintf(f, "\n  %-5s %s %s (%s)%s\n", rag, wk_str(o, "engagement_id"), wk_str(o, "engagement_name"),
-                    wk_str(o, "client"), was);
+            fprintf(f, "\n  %-5s %s %s (%s)%s\n", E(md, rag), E(md, wk_str(o, "engagement_id")),
+                    E(md, wk_str(o, "engagement_name")), E(md, wk_str(o, "client")), E(md, was));
         joined(json_object_get(o, "reasons"), "; ", buf, sizeof buf, 6);
-        fprintf(f, md ? "  - reasons: %s\n" : "        reasons: %s\n", buf);
+        fprintf(f, md ? "  - reasons: %s\n" : "        reasons: %s\n", E(md, buf));
         size_t j;
         json_t *k;
         json_array_foreach(json_object_get(o, "open_risks"), j, k)
@@ -303,15 +315,15 @@ static void delivery(FILE *f, const struct wk_report *r, int md)
             if (j == 3)
                 break;
             fprintf(f, md ? "  - risk %s %s %s: %s (owner %s)\n" : "        risk %s %s %s: %s (owner %s)\n",
-                    wk_str(k, "risk_id"), wk_str(k, "severity"), wk_str(k, "category"), wk_str(k, "summary"),
-                    wk_str(k, "owner"));
+                    E(md, wk_str(k, "risk_id")), E(md, wk_str(k, "severity")), E(md, wk_str(k, "category")),
+                    E(md, wk_str(k, "summary")), E(md, wk_str(k, "owner")));
         }
     }
     if (md)
         fputs("\n", f);
     struct tbl tb;
     int opened = 0, closed = 0;
-    tbl_init(&tb, "risk|engagement|change");
+    tbl_init(&tb, md, "risk|engagement|change");
     json_array_foreach(r->status, i, o)
     {
         size_t j;
@@ -346,7 +358,7 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
     if (!json_array_size(r->budgets))
         line(f, md, "No engagement's budget runs out before it ends.");
     else {
-        tbl_init(&tb, "engagement|runs out|currency|>spent|>estimate at completion|>budget");
+        tbl_init(&tb, md, "engagement|runs out|currency|>spent|>estimate at completion|>budget");
         json_array_foreach(r->budgets, i, o)
         {
             ol_fmt_money(s, sizeof s, wk_int(o, "spent_to_date_minor"));
@@ -360,7 +372,7 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
     if (!json_array_size(r->rolloffs))
         line(f, md, "None published for %s.", r->week);
     else {
-        tbl_init(&tb, "role|>people|who");
+        tbl_init(&tb, md, "role|>people|who");
         json_array_foreach(r->rolloffs, i, o)
         {
             char n[16], who[1024];
@@ -374,7 +386,7 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
     if (!json_array_size(r->cover))
         line(f, md, "No gap in %s.", r->next_week);
     else {
-        tbl_init(&tb, "service|day|>no primary min|>primary on leave min|>double booked min|gaps and shifts on leave");
+        tbl_init(&tb, md, "service|day|>no primary min|>primary on leave min|>double booked min|gaps and shifts on leave");
         json_array_foreach(r->cover, i, o)
         {
             char u[16], l[16], d[16], gaps[1024] = "";
@@ -405,16 +417,18 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
     }
 }
 
-void wk_text(FILE *f, const struct wk_report *r, int md)
+int wk_text(FILE *f, const struct wk_report *r, int md)
 {
     if (md)
         fprintf(f, "# Weekly delivery and operations report, %s\n", r->week);
     else
         fprintf(f, "WEEKLY DELIVERY AND OPERATIONS REPORT %s\n", r->week);
     for (int i = 0; i < r->nmissing; i++)
-        line(f, md, "%sNot available: %s (%s)", md ? "" : "", r->missing[i], r->errors[i]);
+        line(f, md, "Not available: %s (%s)", E(md, r->missing[i]), E(md, r->errors[i]));
     utilisation(f, r, md);
     billing(f, r, md);
     delivery(f, r, md);
     outlook(f, r, md);
+    ol_esc_arena_reset(&g_esc);
+    return g_esc.failed ? -1 : 0;
 }

@@ -2,6 +2,7 @@
  * and `report` (per team, a row per week against the target, who is under
  * target, and how non-billable time was spent). Both read the projection
  * read-only, beside the running service, or a replayed one with --db. */
+#include "ol_escape.h"
 #include "ol_format.h"
 #include "util.h"
 
@@ -100,8 +101,10 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
                "sales_support_minutes,training_minutes,internal_minutes,bench_minutes,live_support_minutes,"
                "non_billable_delivery_minutes,unclassified_minutes,logged_minutes,utilisation_bp,target_bp,"
                "below_target,people\n");
+    ol_esc_arena ea = OL_ESC_ARENA_INIT;
     for (size_t i = 0; i < n; i++) {
         struct rowref *r = &rows[i];
+        ol_esc_arena_reset(&ea);
         if (team && strcmp(r->team, team) && !(r->scope == SCOPE_TEAM && !strcmp(r->id, team)))
             continue;
         if (team && r->scope == SCOPE_ORG)
@@ -115,10 +118,12 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             ol_fmt_hours(l, sizeof l, r->r.leave);
             ol_fmt_hours(a, sizeof a, r->r.available);
             ol_fmt_hours(b, sizeof b, r->r.billable);
-            printf("%-7s %-14s %-14s %9s %8s %9s %9s %9s %5d.%02d%% %s\n", scope_name(r->scope), r->id, r->team, c, l,
+            printf("%-7s %-14s %-14s %9s %8s %9s %9s %9s %5d.%02d%% %s\n", scope_name(r->scope),
+                   ol_esc_a(&ea, OL_ESC_TEXT, r->id), ol_esc_a(&ea, OL_ESC_TEXT, r->team), c, l,
                    a, b, p, r->r.target_bp / 100, r->r.target_bp % 100, r->r.below ? "BELOW" : "");
         } else if (!strcmp(format, "csv")) {
-            printf("%s,\"%s\",\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,", scope_name(r->scope), r->id, r->team,
+            printf("%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,", scope_name(r->scope),
+                   ol_esc_a(&ea, OL_ESC_CSV, r->id), ol_esc_a(&ea, OL_ESC_CSV, r->team),
                    week, r->r.capacity, r->r.leave, r->r.available, r->r.billable, r->r.nonbill[NB_SALES],
                    r->r.nonbill[NB_TRAINING], r->r.nonbill[NB_INTERNAL], r->r.nonbill[NB_BENCH],
                    r->r.nonbill[NB_LIVE], r->r.nonbill[NB_DELIVERY], r->r.unclassified, r->r.logged);
@@ -126,8 +131,9 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
                 printf("%d", r->r.bp);
             printf(",%d,%s,%d\n", r->r.target_bp, r->r.below ? "true" : "false", r->r.people);
         } else {
-            json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o,s:i,s:b,s:i}",
-                                  "scope", scope_name(r->scope), "id", r->id, "team", r->team, "week", week,
+            json_t *o = json_pack("{s:s,s:o,s:o,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o,s:i,s:b,s:i}",
+                                  "scope", scope_name(r->scope), "id", ol_esc_json_str(r->id), "team",
+                                  ol_esc_json_str(r->team), "week", week,
                                   "capacity_minutes", r->r.capacity, "leave_minutes", r->r.leave, "available_minutes",
                                   r->r.available, "billable_minutes", r->r.billable, "sales_support_minutes",
                                   r->r.nonbill[NB_SALES], "training_minutes", r->r.nonbill[NB_TRAINING],
@@ -137,14 +143,19 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
                                   r->r.unclassified, "logged_minutes", r->r.logged, "utilisation_bp",
                                   r->r.has_bp ? json_integer(r->r.bp) : json_null(), "target_bp", r->r.target_bp,
                                   "below_target", r->r.below, "people", r->r.people);
-            char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            char *s = o ? ol_esc_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
             if (s)
                 puts(s);
+            else
+                ea.failed = 1;
             free(s);
             json_decref(o);
         }
     }
-    rc = 0;
+    ol_esc_arena_reset(&ea);
+    rc = ea.failed ? 1 : 0;
+    if (ea.failed)
+        fprintf(stderr, "query utilisation: out of memory\n");
 out:
     free(rows);
     if (txn)
@@ -199,7 +210,7 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     const char *from = NULL, *to = NULL, *only_team = NULL;
     ol_week wf, wt;
     MDB_txn *txn = NULL;
-    int rc = 2;
+    int rc = 2, werr = 0; /* werr: a write to stdout failed */
     (void)cfg;
 
     for (int i = 1; i < argc; i++) {
@@ -252,7 +263,9 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
                 continue;
             if (want == SCOPE_TEAM && last[t].r.people == 0 && !only_team)
                 continue; /* a team of non-billable people has no utilisation */
-            printf("%s %s\n", want == SCOPE_ORG ? "Organisation" : "Team", last[t].id);
+            printf("%s ", want == SCOPE_ORG ? "Organisation" : "Team");
+            werr |= ol_esc_fput(stdout, OL_ESC_TEXT, last[t].id);
+            printf("\n");
             struct util_row total;
             memset(&total, 0, sizeof total);
             for (ol_week w = wf; w <= wt; w = ol_week_add(w, 1)) {
@@ -272,7 +285,9 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
                         continue;
                     char pc[16];
                     ol_fmt_bp(pc, sizeof pc, p->r.has_bp, p->r.bp);
-                    printf("%s %s %s", any ? "," : "  under target in the last week:", p->id, pc);
+                    printf("%s ", any ? "," : "  under target in the last week:");
+                    werr |= ol_esc_fput(stdout, OL_ESC_TEXT, p->id);
+                    printf(" %s", pc);
                     any = 1;
                 }
                 printf("%s\n", any ? "" : "  under target in the last week: nobody");
@@ -281,7 +296,7 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         }
     }
     free(last);
-    rc = 0;
+    rc = werr ? 1 : 0;
 out:
     mdb_txn_abort(txn);
     return rc;

@@ -5,7 +5,9 @@
 # the live one taken at T, the emitted derived events equal the final
 # published revision of every key at T (event_id and payload), and the
 # billing line reads as it stood before the amendment. Then a replay as of
-# now equals the final live projection, and the archive's chain verifies.
+# now equals the final live projection, and the archive's chain verifies,
+# its head anchored by the archive service's checkpoint file; tampered copies
+# (a flipped byte, the newest record removed) are refused by verify and replay.
 set -u
 . "$(dirname "$0")/lib.sh"
 e2e_init audit
@@ -36,7 +38,10 @@ J
 echo "{$(ev t-lag 1),\"entry_id\":\"E-lag\",\"person_id\":\"P1\",\"engagement_id\":\"G1\",\"activity\":\"DELIVERY\",\"work_date\":\"2026-11-16\",\"minutes\":60,\"status\":\"SUBMITTED\"}" >"$IN/lag.jsonl"
 
 for s in archive utilisation billing; do
-    "$BIN/opsledger-$s" run --data-dir "$D" >"$E2E_TMP/$s.log" 2>&1 </dev/null 3>&- 4>&- &
+    # the archive checkpoints every 4 records here (default 1000)
+    opt=; [ "$s" = archive ] && opt="-o archive_checkpoint_records=4"
+    # shellcheck disable=SC2086
+    "$BIN/opsledger-$s" run --data-dir "$D" $opt >"$E2E_TMP/$s.log" 2>&1 </dev/null 3>&- 4>&- &
     _track $!
 done
 
@@ -139,6 +144,79 @@ for s in utilisation billing; do
     check "$s replayed as of now equals the live projection" cmp -s "$E2E_TMP/now-$s.txt" "$E2E_TMP/live-$s-end.txt"
 done
 check "the archive's hash chain verifies" run_ol "$E2E_TMP/v.out" "$E2E_TMP/v.err" verify --data-dir "$D"
+
+# 5. the head is anchored outside the archive: the archive service wrote its
+# checkpoint file (owner-only) and, at stop, a checkpoint of its last record
+CP=$D/archive.checkpoints
+check "the archive service wrote $CP, mode 600" test "$(stat -c %a "$CP" 2>/dev/null)" = 600
+nrec=$(sed -n 's/.*: \([0-9]*\) records, chain intact.*/\1/p' "$E2E_TMP/v.out")
+check "its last checkpoint is the head (record ${nrec:-?})" test "$(tail -n 1 "$CP" | cut -d' ' -f1)" = "${nrec:-x}"
+check "verify reports the head anchored" grep -q "^head anchored" "$E2E_TMP/v.out"
+check "checkpoints were written while running, in increasing order ($(wc -l <"$CP") lines)" \
+    sh -c "[ \$(wc -l <'$CP') -ge 2 ] && cut -d' ' -f1 '$CP' | sort -c -n"
+
+# tampered copies of the archive (mdb_dump | edit | mdb_load): a flipped
+# byte in a timesheet record's value, and the newest record removed (row
+# and index entry, as a careful forger would)
+tamper() { # tamper MODE DIR
+    mkdir -p "$2"
+    mdb_dump -a "$D/archive" | python3 -c '
+import sys
+mode = sys.argv[1]
+lines = sys.stdin.read().split("\n")
+out, db, i = [], None, 0
+pairs = {}
+while i < len(lines):
+    l = lines[i]
+    if l.startswith("database="): db = l[9:]
+    if l.startswith(" ") and i + 1 < len(lines) and lines[i + 1].startswith(" "):
+        pairs.setdefault(db, []).append((len(out), l, lines[i + 1]))
+        out += [l, lines[i + 1]]; i += 2; continue
+    out.append(l); i += 1
+recs = pairs["records"]
+if mode == "flip":
+    for pos, k, v in recs:
+        row = bytearray.fromhex(v.strip())
+        tl = int.from_bytes(row[52:54], "big"); topic = row[54:54 + tl].decode()
+        p = 54 + tl; kl = int.from_bytes(row[p:p + 4], "big"); p += 4 + (0 if kl == 0xffffffff else kl)
+        vl = int.from_bytes(row[p:p + 4], "big")
+        if topic == "timesheet.entry":
+            row[p + 4 + vl - 20] ^= 0x04
+            out[pos + 1] = " " + row.hex(); break
+else:
+    pos, k, v = recs[-1]
+    out[pos] = out[pos + 1] = None
+    for pos2, k2, v2 in pairs["by_offset"]:
+        if v2.strip() == k.strip(): out[pos2] = out[pos2 + 1] = None
+print("\n".join(l for l in out if l is not None), end="")
+' "$1" | mdb_load "$2" 2>"$E2E_TMP/load.err"
+}
+if tamper flip "$E2E_TMP/flipped" && tamper droptail "$E2E_TMP/cut"; then
+    run_ol "$E2E_TMP/t.out" "$E2E_TMP/t.err" verify --archive "$E2E_TMP/flipped" --checkpoints "$CP"
+    check "verify names the flipped record (exit $?)" grep -q "BROKEN at record" "$E2E_TMP/t.out"
+    run_ol "$E2E_TMP/t.out" "$E2E_TMP/t.err" replay billing --as-of 2100-01-01T00:00:00Z --archive "$E2E_TMP/flipped" \
+        --checkpoints "$CP" --out "$E2E_TMP/replay-flipped" --data-dir "$D"
+    rc=$?
+    check "replay refuses the flipped archive (exit $rc), naming the record" \
+        sh -c "[ $rc -ne 0 ] && grep -q 'does not verify.*BROKEN at record' '$E2E_TMP/t.err'"
+    check "replay folded nothing from it" test ! -e "$E2E_TMP/replay-flipped/data.mdb"
+    run_ol "$E2E_TMP/t.out" "$E2E_TMP/t.err" verify --archive "$E2E_TMP/cut" --checkpoints "$CP"
+    rc=$?
+    check "verify detects the removed newest record against the checkpoints (exit $rc)" \
+        sh -c "[ $rc -eq 1 ] && grep -q 'were removed from its end' '$E2E_TMP/t.out'"
+    run_ol "$E2E_TMP/t.out" "$E2E_TMP/t.err" replay billing --as-of 2100-01-01T00:00:00Z --archive "$E2E_TMP/cut" \
+        --checkpoints "$CP" --out "$E2E_TMP/replay-cut" --data-dir "$D"
+    rc=$?
+    check "replay refuses the archive without its newest record (exit $rc)" \
+        sh -c "[ $rc -ne 0 ] && grep -q 'were removed from its end' '$E2E_TMP/t.err'"
+    timeout 30 "$BIN/opsledger-archive" run --db "$E2E_TMP/cut" -o archive_checkpoints="$CP" \
+        >"$E2E_TMP/t.out" 2>"$E2E_TMP/t.err" </dev/null
+    rc=$?
+    check "opsledger-archive refuses to append to an archive that lost its newest records (exit $rc)" \
+        sh -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'lost its newest records' '$E2E_TMP/t.err'"
+else
+    fail "tampered copies of the archive (mdb_dump/mdb_load)"
+fi
 
 # consumer lag: one record produced while the services are stopped
 run_ol "$E2E_TMP/p.out" "$E2E_TMP/p.err" produce timesheet.entry --file "$IN/lag.jsonl" || fail "produce one more"

@@ -3,7 +3,7 @@
 #  1. a fixed scenario (opsledger generate, fixed seed, 40 people, 4 weeks
 #     to 2026-W47) produced to the broker, finance's closed weeks after the
 #     timesheets, then one approved entry of a closed week cut by an hour
-#     (one post-close line); utilisation, billing, forecast and assurance
+#     (the largest post-close line); utilisation, billing, forecast and assurance
 #     fold it in the order their topics need, each to the end;
 #  2. `report weekly --week 2026-W47` (text) equals the reviewed expected
 #     file tests/e2e/fixtures/weekly/expected-2026-W47.txt (set
@@ -85,7 +85,13 @@ else
     head -60 "$T/weekly.diff"
 fi
 check "the report names no unavailable service" test ! -s "$T/weekly.err"
-check "exactly one post-close adjustment" grep -q "changed after closing), largest first: 1$" "$T/weekly.txt"
+# post_close is data time (SPEC section 3): besides the amendment (first, the
+# largest change), the generated data holds W44 entries amended on 11-13 and
+# 11-16 after W44 closed on 11-11, and an e-05 rate rise effective 11-01
+# published on 11-20, after W45 closed on 11-18: 14 lines in all
+check "the late amendment is the largest post-close adjustment" \
+    grep -Eq "^  e-04\|p-0005\|2026-W45 .* -130\.00$" "$T/weekly.txt"
+check "14 post-close adjustments (data time)" grep -q "changed after closing), largest first: 14$" "$T/weekly.txt"
 
 # 3. Markdown: the same six sections as headings
 run_ol "$T/weekly.md" "$T/md.err" report weekly --week "$W" --format md --data-dir "$D" || fail "report weekly --format md"

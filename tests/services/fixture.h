@@ -112,22 +112,22 @@ __attribute__((unused)) static int derived_long(struct fx *f, const char *topic,
         const ol_schema *s = ol_schemas_for_topic(f->schemas, topic);
         ol_decoder *d = ol_decoder_new(f->schemas, s);
         assert_int_equal(ol_decoder_decode(d, v.mv_data, v.mv_size, &wid, err, sizeof err), OL_CODEC_OK);
-        avro_value_t fv, b;
+        avro_value_t fv, b = {0};
         assert_int_equal(avro_value_get_by_name(ol_decoder_value(d), field, &fv, NULL), 0);
         if (avro_value_get_type(&fv) == AVRO_UNION) {
             assert_int_equal(avro_value_get_current_branch(&fv, &b), 0);
             fv = b;
         }
         if (avro_value_get_type(&fv) == AVRO_BOOLEAN) {
-            int bv;
+            int bv = 0;
             assert_int_equal(avro_value_get_boolean(&fv, &bv), 0);
             *out = bv;
         } else if (avro_value_get_type(&fv) == AVRO_ENUM) {
-            int ev;
+            int ev = 0;
             assert_int_equal(avro_value_get_enum(&fv, &ev), 0);
             *out = ev;
         } else if (avro_value_get_type(&fv) == AVRO_INT32) {
-            int32_t iv;
+            int32_t iv = 0;
             assert_int_equal(avro_value_get_int(&fv, &iv), 0);
             *out = iv;
         } else
@@ -136,6 +136,18 @@ __attribute__((unused)) static int derived_long(struct fx *f, const char *topic,
     }
     mdb_txn_abort(txn);
     return rc;
+}
+
+/* a runtime counter ("emitted", "folded", ...) as stored in the projection */
+__attribute__((unused)) static int64_t fx_counter(struct fx *f, const char *name)
+{
+    ol_store *st = ol_runtime_store(f->rt);
+    MDB_txn *txn;
+    int64_t v = -1;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_meta_get_i64(txn, ol_store_dbi(st, "meta"), name, &v), 0);
+    mdb_txn_abort(txn);
+    return v;
 }
 
 /* an int field of the last derived event */

@@ -154,8 +154,8 @@ static void test_unpriced(void **state)
     fx_free(f);
 }
 
-/* a line of a CLOSED week that changes is marked post_close; fixed-price and
- * non-billable engagements have no lines */
+/* a line of a CLOSED week amended after the close is marked post_close;
+ * fixed-price and non-billable engagements have no lines */
 static void test_post_close_and_non_tm(void **state)
 {
     (void)state;
@@ -173,7 +173,12 @@ static void test_post_close_and_non_tm(void **state)
     fold(f);
     assert_int_equal(line(f, "G1|P1|2026-W46", "period_status"), 1);
     assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 0); /* closing alone changes no money */
-    add(f, "timesheet.entry", ENTRY("c1b", "C1", 2, "P1", "G1", "2026-11-09", 300, "APPROVED"));
+    /* an amendment made after the close (data time: its occurred_at is later
+     * than the period record's 2026-11-16T09:00) */
+    add(f, "timesheet.entry",
+        "{\"event_id\":\"c1b\",\"occurred_at\":\"2026-11-17T10:00:00Z\",\"source\":\"ts\",\"revision\":2,"
+        "\"entry_id\":\"C1\",\"person_id\":\"P1\",\"engagement_id\":\"G1\",\"activity\":\"DELIVERY\","
+        "\"work_date\":\"2026-11-09\",\"minutes\":300,\"status\":\"APPROVED\"}");
     fold(f);
     assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 1);
     assert_int_equal(line(f, "G1|P1|2026-W46", "delta_minor"), -20000);
@@ -260,12 +265,288 @@ static void test_reconciliation(void **state)
     fx_free(f);
 }
 
+/* issue 14 item 9 (SPEC section 2): a recompute that gives the figures last
+ * emitted publishes nothing, even though the previous emission carried
+ * non-zero deltas; a real change is emitted with deltas against the last
+ * EMITTED figures. */
+static void test_same_figures_not_republished(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *k = "G1|P1|2026-W46";
+    add(f, "hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, RATE("CONSULTANT", 60000, "2026-01-01")));
+    add(f, "timesheet.entry", ENTRY("s1", "S1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("s2", "S2", 1, "P1", "G1", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(line(f, k, "delta_minor"), 120000);
+    int64_t emitted = fx_counter(f, "emitted");
+
+    /* amended and amended back in one batch: the same figures */
+    add(f, "timesheet.entry", ENTRY("s2b", "S2", 2, "P1", "G1", "2026-11-10", 300, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("s2c", "S2", 3, "P1", "G1", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+
+    /* an engagement revision that changes no rate (its name) recomputes the line */
+    add(f, "delivery.engagement",
+        "{\"event_id\":\"g-G1-2\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"res\",\"revision\":2,"
+        "\"engagement_id\":\"G1\",\"client\":\"Acme\",\"name\":\"Build phase 2\",\"billing\":\"TIME_AND_MATERIALS\","
+        "\"lead\":\"SELF\",\"bill_to\":\"Acme Ltd\",\"currency\":\"GBP\",\"minutes_per_day\":450,"
+        "\"budget_minor\":100000000,\"starts_on\":\"2026-01-01\",\"ends_on\":\"2027-06-30\",\"rate_card\":["
+        RATE("CONSULTANT", 60000, "2026-01-01") "],\"status\":\"ACTIVE\"}");
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+
+    /* a third entry moved between two states that count for nothing */
+    add(f, "timesheet.entry", ENTRY("s3", "S3", 1, "P1", "G1", "2026-11-11", 450, "REJECTED"));
+    fold(f);
+    add(f, "timesheet.entry", ENTRY("s3b", "S3", 2, "P1", "G1", "2026-11-11", 450, "DELETED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+
+    /* figures change: emitted, deltas against revision 1 */
+    add(f, "timesheet.entry", ENTRY("s2d", "S2", 4, "P1", "G1", "2026-11-10", 300, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 2);
+    assert_int_equal(line(f, k, "amount_minor"), 100000);
+    assert_int_equal(line(f, k, "delta_minor"), -20000);
+    assert_int_equal(line(f, k, "delta_minutes"), -150);
+    assert_int_equal(fx_counter(f, "emitted"), emitted + 1);
+
+    /* deltas non-zero, then a recompute with the same figures: nothing */
+    add(f, "hr.person",
+        "{\"event_id\":\"p-P1-2\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"hr\",\"revision\":2,"
+        "\"person_id\":\"P1\",\"name\":\"Renamed\",\"team\":\"data\",\"role\":\"CONSULTANT\",\"billable\":true,"
+        "\"employment\":\"EMPLOYEE\",\"supplier\":null,\"weekly_capacity_minutes\":2250,\"working_days\":31,"
+        "\"day_cost_minor\":40000,\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}");
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 2);
+    assert_int_equal(line(f, k, "delta_minor"), -20000);
+    assert_int_equal(fx_counter(f, "emitted"), emitted + 1);
+
+    /* back to 450: revision 3, +20,000 against revision 2 */
+    add(f, "timesheet.entry", ENTRY("s2e", "S2", 5, "P1", "G1", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, k, "revision"), 3);
+    assert_int_equal(line(f, k, "delta_minor"), 20000);
+    assert_int_equal(line(f, k, "delta_minutes"), 150);
+    fx_free(f);
+}
+
+/* the same rule for contractor reconciliation (its delta_minor is the change
+ * of invoiced - expected) */
+static void test_same_reconciliation_not_republished(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("C1", "ENGINEER", "CONTRACTOR", 2250, 31, 50000));
+    add(f, "timesheet.entry",
+        "{\"event_id\":\"k1\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\",\"revision\":1,"
+        "\"entry_id\":\"K1\",\"person_id\":\"C1\",\"engagement_id\":null,\"activity\":\"DELIVERY\","
+        "\"work_date\":\"2026-11-09\",\"minutes\":450,\"status\":\"APPROVED\"}");
+    add(f, "finance.contractor_invoice", INVOICE("I1", "C1", "2026-11-09", "2026-11-15", 450, 52000, "RECEIVED"));
+    fold(f);
+    assert_int_equal(recon(f, "I1", "revision"), 1);
+    assert_int_equal(recon(f, "I1", "status"), 3); /* RATE_MISMATCH: 2,000 over the 50,000 expected */
+    assert_int_equal(recon(f, "I1", "delta_minor"), 2000);
+    int64_t emitted = fx_counter(f, "emitted");
+    /* a person revision that changes nothing the invoice is checked against */
+    add(f, "hr.person",
+        "{\"event_id\":\"p-C1-2\",\"occurred_at\":\"2026-11-02T09:00:00Z\",\"source\":\"hr\",\"revision\":2,"
+        "\"person_id\":\"C1\",\"name\":\"Renamed\",\"team\":\"data\",\"role\":\"ENGINEER\",\"billable\":true,"
+        "\"employment\":\"CONTRACTOR\",\"supplier\":null,\"weekly_capacity_minutes\":2250,\"working_days\":31,"
+        "\"day_cost_minor\":50000,\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}");
+    fold(f);
+    assert_int_equal(recon(f, "I1", "revision"), 1);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+    fx_free(f);
+}
+
+/* ---- issue 14 item 10: post_close from data time (SPEC section 3) */
+
+#define ENTRY_AT(eid, id, rev, person, date, min, status, at)                                                     \
+    "{\"event_id\":\"" eid "\",\"occurred_at\":\"" at "\",\"source\":\"ts\",\"revision\":" #rev                   \
+    ",\"entry_id\":\"" id "\",\"person_id\":\"" person "\",\"engagement_id\":\"G1\",\"activity\":"                 \
+    "\"DELIVERY\",\"work_date\":\"" date "\",\"minutes\":" #min ",\"status\":\"" status "\"}"
+
+#define PERIOD_AT(week, status, rev, at)                                                                          \
+    "{\"event_id\":\"w-" week "-" #rev "\",\"occurred_at\":\"" at "\",\"source\":\"finance\","                    \
+    "\"revision\":" #rev ",\"iso_week\":\"" week "\",\"status\":\"" status "\"}"
+
+#define ENG_AT(rev, name, crate, srate, at)                                                                               \
+    "{\"event_id\":\"g-G1-" #rev "\",\"occurred_at\":\"" at "\",\"source\":\"res\",\"revision\":" #rev           \
+    ",\"engagement_id\":\"G1\",\"client\":\"Acme\",\"name\":\"" name "\",\"billing\":\"TIME_AND_MATERIALS\","    \
+    "\"lead\":\"SELF\",\"bill_to\":\"Acme Ltd\",\"currency\":\"GBP\",\"minutes_per_day\":450,"                     \
+    "\"budget_minor\":100000000,\"starts_on\":\"2026-01-01\",\"ends_on\":\"2027-06-30\",\"rate_card\":["          \
+    RATE("CONSULTANT", crate, "2026-01-01") "," RATE("SENIOR", srate, "2026-01-01") "],\"status\":\"ACTIVE\"}"
+
+#define ALLOC_AT(id, rev, person, role, status, at)                                                               \
+    "{\"event_id\":\"a-" id "-" #rev "\",\"occurred_at\":\"" at "\",\"source\":\"res\",\"revision\":" #rev        \
+    ",\"allocation_id\":\"" id "\",\"engagement_id\":\"G1\",\"person_id\":\"" person "\",\"role\":\"" role        \
+    "\",\"percent\":100,\"first_day\":\"2026-11-09\",\"last_day\":\"2026-11-13\",\"status\":\"" status "\"}"
+
+/* W46 of P1, P2 and P3 on G1; finance closes W46 on Monday 16th 09:00; on
+ * the 18th P1's Monday is amended (a late amendment). P3 is SENIOR through a
+ * CONFIRMED allocation made before the close. Records [0, NLIVE_A) arrive
+ * before the close, then the close, then the amendment. */
+static const char *const pc_recs[][2] = {
+    {"hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000)},
+    {"hr.person", PERSON("P2", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000)},
+    {"hr.person", PERSON("P3", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000)},
+    {"delivery.engagement", ENG_AT(1, "Build", 60000, 90000, "2026-11-01T09:00:00Z")},
+    {"delivery.allocation", ALLOC_AT("A3", 1, "P3", "SENIOR", "CONFIRMED", "2026-11-02T09:00:00Z")},
+    {"timesheet.entry", ENTRY_AT("q1", "Q1", 1, "P1", "2026-11-09", 450, "APPROVED", "2026-11-13T17:00:00Z")},
+    {"timesheet.entry", ENTRY_AT("q2", "Q2", 1, "P2", "2026-11-09", 450, "APPROVED", "2026-11-13T17:00:00Z")},
+    {"timesheet.entry", ENTRY_AT("q3", "Q3", 1, "P3", "2026-11-09", 450, "APPROVED", "2026-11-13T17:00:00Z")},
+    {"finance.period", PERIOD_AT("2026-W46", "CLOSED", 1, "2026-11-16T09:00:00Z")},
+    {"timesheet.entry", ENTRY_AT("q1b", "Q1", 2, "P1", "2026-11-09", 300, "APPROVED", "2026-11-18T10:00:00Z")},
+};
+#define NPC (sizeof pc_recs / sizeof pc_recs[0])
+
+static void pc_flags(struct fx *f, int64_t out[3])
+{
+    static const char *const keys[] = {"G1|P1|2026-W46", "G1|P2|2026-W46", "G1|P3|2026-W46"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(line(f, keys[i], "period_status"), 1);
+        out[i] = line(f, keys[i], "post_close");
+    }
+    assert_int_equal(line(f, "G1|P1|2026-W46", "amount_minor"), 40000);
+}
+
+/* live order (one batch before the close, the close, the amendment), all
+ * at once from offset 0, the reverse order in one batch and one record per
+ * batch in reverse: the same flags, only the amended line post_close */
+static void test_post_close_is_data_time(void **state)
+{
+    (void)state;
+    int64_t live[3], all[3], rev[3], rev1[3];
+    struct fx *f = fx_new();
+    for (size_t i = 0; i < NPC - 2; i++)
+        add(f, pc_recs[i][0], pc_recs[i][1]);
+    fold(f);
+    add(f, pc_recs[NPC - 2][0], pc_recs[NPC - 2][1]);
+    fold(f);
+    add(f, pc_recs[NPC - 1][0], pc_recs[NPC - 1][1]);
+    fold(f);
+    pc_flags(f, live);
+    fx_free(f);
+
+    f = fx_new();
+    for (size_t i = 0; i < NPC; i++)
+        add(f, pc_recs[i][0], pc_recs[i][1]);
+    fold(f);
+    pc_flags(f, all);
+    fx_free(f);
+
+    f = fx_new();
+    for (size_t i = NPC; i > 0; i--)
+        add(f, pc_recs[i - 1][0], pc_recs[i - 1][1]);
+    fold(f);
+    pc_flags(f, rev);
+    fx_free(f);
+
+    f = fx_new();
+    for (size_t i = NPC; i > 0; i--) {
+        add(f, pc_recs[i - 1][0], pc_recs[i - 1][1]);
+        fold(f);
+    }
+    pc_flags(f, rev1);
+    fx_free(f);
+
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(live[i], i == 0);
+        assert_int_equal(all[i], live[i]);
+        assert_int_equal(rev[i], live[i]);
+        assert_int_equal(rev1[i], live[i]);
+    }
+}
+
+/* which inputs count after a close: a rate change and a cancelled
+ * allocation do (they change the price); an engagement revision that
+ * changes no field a line reads (its name) and a person revision that keeps
+ * the role do not, so nothing is re-emitted for them */
+static void test_post_close_inputs(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    for (size_t i = 0; i < NPC - 1; i++) /* everything up to the close */
+        add(f, pc_recs[i][0], pc_recs[i][1]);
+    fold(f);
+    int64_t emitted = fx_counter(f, "emitted");
+    add(f, "delivery.engagement", ENG_AT(2, "Build phase 2", 60000, 90000, "2026-11-17T09:00:00Z"));
+    add(f, "hr.person",
+        "{\"event_id\":\"p-P2-2\",\"occurred_at\":\"2026-11-17T09:00:00Z\",\"source\":\"hr\",\"revision\":2,"
+        "\"person_id\":\"P2\",\"name\":\"Renamed\",\"team\":\"cloud\",\"role\":\"CONSULTANT\",\"billable\":true,"
+        "\"employment\":\"EMPLOYEE\",\"supplier\":null,\"weekly_capacity_minutes\":2250,\"working_days\":31,"
+        "\"day_cost_minor\":40000,\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}");
+    fold(f);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 0);
+    assert_int_equal(line(f, "G1|P2|2026-W46", "post_close"), 0);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "post_close"), 0);
+
+    /* P3's SENIOR allocation cancelled after the close: priced as CONSULTANT */
+    add(f, "delivery.allocation", ALLOC_AT("A3", 2, "P3", "SENIOR", "CANCELLED", "2026-11-18T09:00:00Z"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "amount_minor"), 60000);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "delta_minor"), -30000);
+    assert_int_equal(line(f, "G1|P3|2026-W46", "post_close"), 1);
+    assert_int_equal(line(f, "G1|P2|2026-W46", "post_close"), 0);
+
+    /* the SENIOR rate changes after the close: no line charges SENIOR any
+     * more, none is flagged or re-emitted; the CONSULTANT rate changes: the
+     * lines charging it are */
+    emitted = fx_counter(f, "emitted");
+    add(f, "delivery.engagement", ENG_AT(3, "Build phase 2", 60000, 95000, "2026-11-19T09:00:00Z"));
+    fold(f);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+    assert_int_equal(line(f, "G1|P2|2026-W46", "post_close"), 0);
+    add(f, "delivery.engagement", ENG_AT(4, "Build phase 2", 61000, 95000, "2026-11-20T09:00:00Z"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P2|2026-W46", "amount_minor"), 61000);
+    assert_int_equal(line(f, "G1|P2|2026-W46", "post_close"), 1);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 1);
+    fx_free(f);
+}
+
+/* a reopened week is OPEN: nothing of it is post_close; closed again, the
+ * close that counts is the new one, so the amendment made while it was
+ * open (finance re-invoiced with it) is not post_close */
+static void test_post_close_reopened(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    for (size_t i = 0; i < NPC; i++)
+        add(f, pc_recs[i][0], pc_recs[i][1]);
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 1);
+    add(f, "finance.period", PERIOD_AT("2026-W46", "OPEN", 2, "2026-11-19T09:00:00Z"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "period_status"), 0);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 0);
+    add(f, "finance.period", PERIOD_AT("2026-W46", "CLOSED", 3, "2026-11-20T09:00:00Z"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "period_status"), 1);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_with_rate_rise), cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_unpriced),            cmocka_unit_test(test_post_close_and_non_tm),
         cmocka_unit_test(test_expense_lines),       cmocka_unit_test(test_reconciliation),
+        cmocka_unit_test(test_same_figures_not_republished),
+        cmocka_unit_test(test_same_reconciliation_not_republished),
+        cmocka_unit_test(test_post_close_is_data_time),
+        cmocka_unit_test(test_post_close_inputs),
+        cmocka_unit_test(test_post_close_reopened),
     };
     return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
 }

@@ -408,6 +408,78 @@ static void test_batching_independence(void **state)
     fx_free(b);
 }
 
+/* issue 14 item 9 (SPEC section 2): a recompute that gives the figures last
+ * emitted publishes nothing on any of utilisation's keys (PERSON, TEAM,
+ * ORG, missing timesheet), although their last emission carried non-zero
+ * deltas; a real change is emitted with deltas against the last EMITTED
+ * figures. */
+#define RENAMED(rev)                                                                                               \
+    "{\"event_id\":\"p-P1-r" #rev "\",\"occurred_at\":\"2026-11-20T09:00:00Z\",\"source\":\"hr\",\"revision\":" #rev \
+    ",\"person_id\":\"P1\",\"name\":\"Renamed " #rev "\",\"team\":\"data\",\"role\":\"CONSULTANT\",\"billable\":true," \
+    "\"employment\":\"EMPLOYEE\",\"supplier\":null,\"weekly_capacity_minutes\":2250,\"working_days\":31,"           \
+    "\"day_cost_minor\":40000,\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}"
+static void test_same_figures_not_republished(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    static const char *const keys[][2] = {{"ops.utilisation.weekly", "PERSON|P1|2026-W46"},
+                                          {"ops.utilisation.weekly", "TEAM|data|2026-W46"},
+                                          {"ops.utilisation.weekly", "ORG|org|2026-W46"},
+                                          {"ops.timesheet.missing", "P1|2026-W46"}};
+    int32_t v;
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
+    add(f, "timesheet.entry", ENTRY("n1", "N1", 1, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("n2", "N2", 1, "P1", "null", "BENCH", "2026-11-10", 360, "APPROVED"));
+    fold(f);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(derived_int(f, keys[i][0], keys[i][1], "revision", &v), 0);
+        assert_int_equal(v, 1);
+    }
+    assert_int_equal(derived_int(f, "ops.utilisation.weekly", "PERSON|P1|2026-W46", "delta_billable_minutes", &v), 0);
+    assert_int_equal(v, 450);
+    assert_int_equal(derived_int(f, "ops.timesheet.missing", "P1|2026-W46", "delta_missing_minutes", &v), 0);
+    assert_int_equal(v, 2250 - 810);
+    int64_t emitted = fx_counter(f, "emitted");
+
+    /* a person revision that changes no figure, then an entry amended and
+     * amended back in one batch: every key recomputed, nothing published */
+    add(f, "hr.person", RENAMED(2));
+    fold(f);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+    add(f, "timesheet.entry", ENTRY("n1b", "N1", 2, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 300, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("n1c", "N1", 3, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(fx_counter(f, "emitted"), emitted);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(derived_int(f, keys[i][0], keys[i][1], "revision", &v), 0);
+        assert_int_equal(v, 1);
+    }
+
+    /* a change: all four re-emitted, deltas against revision 1 */
+    add(f, "timesheet.entry", ENTRY("n1d", "N1", 4, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 300, "APPROVED"));
+    fold(f);
+    assert_int_equal(fx_counter(f, "emitted"), emitted + 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(derived_int(f, keys[i][0], keys[i][1], "revision", &v), 0);
+        assert_int_equal(v, 2);
+    }
+    assert_int_equal(derived_int(f, "ops.utilisation.weekly", "TEAM|data|2026-W46", "delta_billable_minutes", &v), 0);
+    assert_int_equal(v, -150);
+    assert_int_equal(derived_int(f, "ops.utilisation.weekly", "TEAM|data|2026-W46", "delta_available_minutes", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(derived_int(f, "ops.timesheet.missing", "P1|2026-W46", "delta_missing_minutes", &v), 0);
+    assert_int_equal(v, 150);
+
+    /* deltas non-zero, then the same figures again: nothing */
+    add(f, "hr.person", RENAMED(3));
+    fold(f);
+    assert_int_equal(fx_counter(f, "emitted"), emitted + 4);
+    assert_int_equal(derived_int(f, "ops.utilisation.weekly", "PERSON|P1|2026-W46", "delta_billable_minutes", &v), 0);
+    assert_int_equal(v, -150);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_order_independence),
         cmocka_unit_test(test_team_move),
         cmocka_unit_test(test_batching_independence),
+        cmocka_unit_test(test_same_figures_not_republished),
     };
     return cmocka_run_group_tests_name("utilisation", tests, NULL, NULL);
 }
