@@ -213,6 +213,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         goto fail;
     }
     /* the version log's indexes, built once here (their time is logged) */
+    ol_state_set_window_start(rt->state_idx, rt->data_time - rt->dedupe_window_ms);
     if ((rc = ol_state_ready(rt->state_idx, txn))) {
         snprintf(err, errlen, "%s: version log: %s", opts->db_path, mdb_strerror(rc));
         goto fail;

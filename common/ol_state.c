@@ -9,11 +9,26 @@
 #include <time.h>
 
 /* one slot of an open-addressing table (linear probing): h is the key's
- * 64-bit hash (0: empty), seq the log row it names */
+ * 64-bit hash (0: empty), seq the log row it names (48 bits), day the day
+ * of that row's occurred_at (16 bits, DAY_NEVER for none): the seen index
+ * drops rows that left the dedupe window without reading the log */
 struct slot {
     uint64_t h;
-    uint64_t seq;
+    uint64_t seq : 48;
+    uint64_t day : 16;
 };
+#define DAY_NEVER 0xffff
+#define DAY_MS 86400000LL
+
+static unsigned day_of(int64_t occurred_at)
+{
+    if (occurred_at == INT64_MIN)
+        return DAY_NEVER; /* a derived input: its ids never leave the window */
+    if (occurred_at < 0)
+        return 0;
+    int64_t d = occurred_at / DAY_MS;
+    return d >= DAY_NEVER ? DAY_NEVER - 1 : (unsigned)d;
+}
 
 struct table {
     struct slot *s;
@@ -30,6 +45,7 @@ struct ol_state {
     struct table ent;  /* topic NUL entity id -> its latest 'V' row */
     struct table seen; /* event_id -> the latest row carrying it */
     int64_t build_us;
+    int64_t since_ms;  /* the dedupe window's start at the last ol_state_seen (never decreases) */
     /* the last hashes computed: a record's look-ups and its append hash the
      * same strings (compared by content, so a reused buffer cannot mislead) */
     struct hcache {
@@ -213,6 +229,38 @@ static long seen_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *event_i
     }
 }
 
+/* The seen index is full: rows whose day is wholly before the dedupe
+ * window are dropped (they can no longer make a duplicate: ol_state_seen
+ * checks the row's occurred_at anyway, so this only frees memory), and the
+ * table grows only when that frees too little. Memory stays proportional
+ * to the event_ids of the window, not of the history. */
+static int seen_make_room(ol_state *s)
+{
+    struct table *t = &s->seen;
+    int64_t since_day = s->since_ms == INT64_MIN ? -1 : s->since_ms / DAY_MS - 1;
+    size_t live = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        live += t->s[i].h && (t->s[i].day == DAY_NEVER || (int64_t)t->s[i].day >= since_day);
+    if (live * 2 > t->cap * 7 / 10 || since_day < 0)
+        return table_grow(t);
+    struct slot *n = calloc(t->cap, sizeof *n);
+    if (!n)
+        return ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        struct slot *o = &t->s[i];
+        if (!o->h || (o->day != DAY_NEVER && (int64_t)o->day < since_day))
+            continue;
+        size_t j = o->h & (t->cap - 1);
+        while (n[j].h)
+            j = (j + 1) & (t->cap - 1);
+        n[j] = *o;
+    }
+    free(t->s);
+    t->s = n;
+    t->n = live;
+    return 0;
+}
+
 /* indexes row v (already in the log) */
 static int index_row(ol_state *s, MDB_txn *txn, const ol_version *v)
 {
@@ -227,9 +275,12 @@ static int index_row(ol_state *s, MDB_txn *txn, const ol_version *v)
             return rc;
         s->ent.s[j].h = h;
         s->ent.s[j].seq = v->seq;
+        s->ent.s[j].day = day_of(v->occurred_at);
         s->ent.n += !found;
     }
-    if ((s->seen.n + 1) * 10 > s->seen.cap * 7 && (rc = table_grow(&s->seen)))
+    if (s->since_ms != INT64_MIN && v->occurred_at != INT64_MIN && day_of(v->occurred_at) + 1 < s->since_ms / DAY_MS)
+        return 0; /* wholly before the dedupe window: never a duplicate again (an index build of an old log) */
+    if ((s->seen.n + 1) * 10 > s->seen.cap * 7 && (rc = seen_make_room(s)))
         return rc;
     uint64_t h = hash_cached(s, &s->c_seen, v->event_id, v->event_len, NULL, 0);
     if ((j = seen_find(s, txn, h, v->event_id, v->event_len, &tmp, &found, &rc)) < 0)
@@ -238,6 +289,7 @@ static int index_row(ol_state *s, MDB_txn *txn, const ol_version *v)
         return 0; /* keep the row with the later data time: it stays in the window longer */
     s->seen.s[j].h = h;
     s->seen.s[j].seq = v->seq;
+    s->seen.s[j].day = day_of(v->occurred_at);
     s->seen.n += !found;
     return 0;
 }
@@ -250,6 +302,7 @@ ol_state *ol_state_new(MDB_dbi log, int64_t window_ms)
         return NULL;
     s->log = log;
     s->window_ms = window_ms;
+    s->since_ms = INT64_MIN;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     /* per-process seed: an upstream cannot choose ids that all collide */
@@ -267,6 +320,12 @@ void ol_state_free(ol_state *s)
 }
 
 void ol_state_invalidate(ol_state *s) { s->ready = 0; }
+
+void ol_state_set_window_start(ol_state *s, int64_t since_ms)
+{
+    if (since_ms > s->since_ms)
+        s->since_ms = since_ms;
+}
 
 int ol_state_ready(ol_state *s, MDB_txn *txn)
 {
@@ -321,6 +380,8 @@ int ol_state_seen(ol_state *s, MDB_txn *txn, const char *event_id, int64_t since
     uint64_t h = hash_cached(s, &s->c_seen, event_id, el, NULL, 0);
     if (!s->ready && (rc = ol_state_ready(s, txn)))
         return rc;
+    if (since_ms > s->since_ms)
+        s->since_ms = since_ms;
     if (seen_find(s, txn, h, event_id, el, &row, &found, &rc) < 0)
         return rc;
     /* a derived input carries no occurred_at (INT64_MIN): its ids are seen for good, as before */

@@ -65,6 +65,9 @@ int ol_state_ready(ol_state *s, MDB_txn *txn);
 /* The batch was aborted: the indexes may name rows that were never
  * committed; they are rebuilt before the next use. */
 void ol_state_invalidate(ol_state *s);
+/* The dedupe window now starts at since_ms (data time - window; it never
+ * moves back): an index build leaves out event_ids that left it. */
+void ol_state_set_window_start(ol_state *s, int64_t since_ms);
 
 /* The latest version of (topic, entity id): 1 found (*out), 0 none, or an
  * LMDB error. */
