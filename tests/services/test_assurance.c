@@ -200,6 +200,43 @@ static void test_burn_ahead_amber(void **state)
     fx_free(f);
 }
 
+/* the boundaries, each exactly on its threshold and one minor unit over:
+ * e-8 (2026-10-05..2026-11-22, all 49 days elapsed at the end of W47)
+ * spends exactly its budget with an EAC of exactly 110 %: neither is "over",
+ * burn 10000bp is not ahead of 10000bp elapsed: GREEN. e-9 the same plus one
+ * minor unit each: spend 100,001 (10000bp truncated) over budget and EAC
+ * 110,001 (11000bp truncated) over 110 %: RED with both reasons. e-10
+ * (56 days, 3750bp elapsed) burns 4750bp, exactly 10 points ahead: GREEN;
+ * e-11 one minor unit more (4750bp truncated, still 10 points): GREEN too,
+ * e-12 at 4760bp (10.1 points ahead): AMBER */
+static void test_budget_boundaries(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "delivery.engagement", ENG("e-8", 100000, "2026-10-05", "2026-11-22", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-9", 100000, "2026-10-05", "2026-11-22", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-10", 100000, "2026-11-02", "2026-12-27", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-11", 100000, "2026-11-02", "2026-12-27", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-12", 100000, "2026-11-02", "2026-12-27", "ACTIVE", 1));
+    add(f, "ops.forecast.engagement", FC("e-8", 1, "2026-W47", 100000, 110000, 100000));
+    add(f, "ops.forecast.engagement", FC("e-9", 1, "2026-W47", 100001, 110001, 100000));
+    add(f, "ops.forecast.engagement", FC("e-10", 1, "2026-W47", 47500, 100000, 100000));
+    add(f, "ops.forecast.engagement", FC("e-11", 1, "2026-W47", 47501, 100000, 100000));
+    add(f, "ops.forecast.engagement", FC("e-12", 1, "2026-W47", 47600, 100000, 100000));
+    add(f, "delivery.risk", CLOCK);
+    fold(f);
+    EXPECT(f, "ops.delivery.status", "e-8|2026-W47", "\"rag\":\"GREEN\"", "\"reasons\":[]", "\"budget_burn_bp\":10000",
+           "\"time_elapsed_bp\":10000", "\"estimate_at_completion_minor\":110000");
+    EXPECT(f, "ops.delivery.status", "e-9|2026-W47", "\"rag\":\"RED\"",
+           "\"reasons\":[\"SPEND_OVER_BUDGET 10000bp\",\"EAC_OVER_BUDGET 11000bp\"]");
+    EXPECT(f, "ops.delivery.status", "e-10|2026-W47", "\"rag\":\"GREEN\"", "\"reasons\":[]", "\"budget_burn_bp\":4750",
+           "\"time_elapsed_bp\":3750");
+    EXPECT(f, "ops.delivery.status", "e-11|2026-W47", "\"rag\":\"GREEN\"", "\"reasons\":[]", "\"budget_burn_bp\":4750");
+    EXPECT(f, "ops.delivery.status", "e-12|2026-W47", "\"rag\":\"AMBER\"",
+           "\"reasons\":[\"BURN_AHEAD burn 4760bp elapsed 3750bp\"]");
+    fx_free(f);
+}
+
 /* the thresholds are configuration: burn_ahead_bp 900 makes e-5 AMBER */
 static void test_thresholds_from_config(void **state)
 {
@@ -367,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_high_risk_amber),
         cmocka_unit_test(test_budget_rules_red),
         cmocka_unit_test(test_burn_ahead_amber),
+        cmocka_unit_test(test_budget_boundaries),
         cmocka_unit_test(test_thresholds_from_config),
         cmocka_unit_test(test_missing_timesheets_amber),
         cmocka_unit_test(test_open_role_amber),
