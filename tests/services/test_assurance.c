@@ -246,8 +246,7 @@ static void test_thresholds_from_config(void **state)
     assert_int_equal(ol_schemas_load(ol_schemas_default_dir(), &f->schemas, err, sizeof err), 0);
     ol_config_init(&f->cfg);
     assert_int_equal(ol_config_set(&f->cfg, "assurance.burn_ahead_bp", "900"), 0);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ol-fold-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fx_mkdtemp(f);
     ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
     f->rt = ol_runtime_new(&assurance_service, &f->cfg, f->schemas, &o, err, sizeof err);
     assert_non_null(f->rt);
