@@ -347,6 +347,29 @@ static void test_cover_gaps(void **state)
     fx_free(f);
 }
 
+/* half-day leave: AM is 00:00-12:00 UTC, PM 12:00-24:00. p-5 PRIMARY on
+ * svc-c 07:00-19:00 with the morning off: on leave 07:00-12:00 (300 min),
+ * covering the afternoon; p-6 PRIMARY on svc-d 07:00-19:00 with the
+ * afternoon off: on leave 12:00-19:00 (420 min) */
+static void test_cover_half_day_leave(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "ops.rota", SHIFT("s5", 1, "svc-c", "p-5", "2026-11-18T07:00:00Z", "2026-11-18T19:00:00Z", "PRIMARY", "PLANNED"));
+    add(f, "ops.rota", SHIFT("s6", 1, "svc-d", "p-6", "2026-11-18T07:00:00Z", "2026-11-18T19:00:00Z", "PRIMARY", "PLANNED"));
+    add(f, "hr.leave", LEAVE("l-5", "p-5", "2026-11-18", "2026-11-18", "AM", "BOOKED"));
+    add(f, "hr.leave", LEAVE("l-6", "p-6", "2026-11-18", "2026-11-18", "PM", "BOOKED"));
+    fold(f);
+    EXPECT(f, "ops.cover.gaps", "svc-c|2026-11-18", "\"primary_on_leave_minutes\":300",
+           "{\"ends_at\":\"2026-11-18T12:00:00.000Z\",\"reason\":\"PRIMARY_ON_LEAVE p-5\","
+           "\"starts_at\":\"2026-11-18T07:00:00.000Z\"}",
+           "\"shifts_on_leave\":[\"s5 p-5 PRIMARY\"]");
+    EXPECT(f, "ops.cover.gaps", "svc-d|2026-11-18", "\"primary_on_leave_minutes\":420",
+           "{\"ends_at\":\"2026-11-18T19:00:00.000Z\",\"reason\":\"PRIMARY_ON_LEAVE p-6\","
+           "\"starts_at\":\"2026-11-18T12:00:00.000Z\"}");
+    fx_free(f);
+}
+
 /* the same records in two orders, one batch each: identical events */
 static void test_order_independence(void **state)
 {
@@ -408,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_missing_timesheets_amber),
         cmocka_unit_test(test_open_role_amber),
         cmocka_unit_test(test_cover_gaps),
+        cmocka_unit_test(test_cover_half_day_leave),
         cmocka_unit_test(test_order_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
