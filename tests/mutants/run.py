@@ -15,7 +15,8 @@ Never part of `make test`: it rebuilds once per mutant.
 
 Usage: python3 tests/mutants/run.py [--only ID[,ID...]] [--list FILE]
                                     [--jobs N] [--keep] [--no-e2e]
-Environment: E2E_TIMEOUT (seconds per e2e script, default 600),
+Environment: E2E_TIMEOUT (seconds per e2e script, default 600, unless the
+entry's `timeout:` says less),
 UNIT_TIMEOUT (seconds per unit binary, default 300).
 """
 import argparse
@@ -28,7 +29,7 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-KEYS = ("mutant", "file", "from", "to", "why", "e2e")
+KEYS = ("mutant", "file", "from", "to", "why", "e2e", "timeout")
 
 
 class Mutant:
@@ -78,6 +79,8 @@ def parse(path):
                 sys.exit("%s:%d: entry without %s" % (path, m.line, k))
         if "to" not in m.fields:
             sys.exit("%s:%d: entry without to (write `to:` with nothing for a deletion)" % (path, m.line))
+        if m.fields.get("timeout", "0").isdigit() is False:
+            sys.exit("%s:%d: timeout is a number of seconds" % (path, m.line))
         if m.mutant in seen:
             sys.exit("%s:%d: mutant %s listed twice" % (path, m.line, m.mutant))
         seen.add(m.mutant)
@@ -161,9 +164,9 @@ class Scratch:
                 failed.append("%s (exit %d)" % (name, rc))
         return failed
 
-    def e2e(self, tag, scripts):
+    def e2e(self, tag, scripts, limit=0):
         """the scripts in order until one fails; the failing one or None"""
-        limit = int(os.environ.get("E2E_TIMEOUT", "600"))
+        limit = limit or int(os.environ.get("E2E_TIMEOUT", "600"))
         for s in scripts:
             path = os.path.join(self.tree, "tests", "e2e", s)
             with open(path) as f:
@@ -267,7 +270,7 @@ def main():
                         m.result, m.note = "UNIT-ONLY", "survived the unit tests; e2e not run"
                     else:
                         scripts = e2e_scripts(m, everything)
-                        k = sc.e2e(m.mutant, scripts)
+                        k = sc.e2e(m.mutant, scripts, int(m.timeout or 0))
                         if k:
                             m.result, m.killers = "killed", ["e2e " + k]
                             e2e_killers.setdefault(k.split()[0], []).append(m)
