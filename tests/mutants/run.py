@@ -40,6 +40,7 @@ class Mutant:
         self.killers = []
         self.secs = 0.0
         self.note = ""
+        self.flaky = []
 
     def __getattr__(self, name):
         if name in KEYS:
@@ -141,8 +142,11 @@ class Scratch:
     def build(self, log):
         return run(["make", "-j%d" % self.jobs, "--no-print-directory", "binaries"], self.tree, log, 1800, self.env)
 
-    def unit(self, tag):
-        """every unit binary; the list of failures as binary:case"""
+    def unit(self, tag, flaky=None):
+        """every unit binary; the list of failures as binary:case. A binary
+        that fails is run once more: one that then passes is noted in flaky
+        (when given) and does not count, so a flaky test cannot pass for a
+        kill."""
         failed = []
         tdir = os.path.join(self.tree, "build", "tests")
         limit = int(os.environ.get("UNIT_TIMEOUT", "300"))
@@ -153,6 +157,9 @@ class Scratch:
             log = os.path.join(self.logs, "%s.%s.log" % (tag, name))
             rc = run([path], self.tree, log, limit, self.env)
             if rc == 0:
+                continue
+            if flaky is not None and rc != 124 and run([path], self.tree, log + ".again", limit, self.env) == 0:
+                flaky.append(name)
                 continue
             with open(log, errors="replace") as f:
                 cases = sorted(set(re.findall(r"^\[  FAILED  \] (test_\w+)$", f.read(), re.M)))
@@ -263,7 +270,7 @@ def main():
                 if sc.build(os.path.join(sc.logs, "%s.build.log" % m.mutant)):
                     m.result, m.note = "NO-BUILD", "logs/%s.build.log" % m.mutant
                 else:
-                    m.killers = sc.unit(m.mutant)
+                    m.killers = sc.unit(m.mutant, m.flaky)
                     if m.killers:
                         m.result = "killed"
                     elif args.no_e2e:
@@ -305,6 +312,9 @@ def main():
         print()
         print("mutants: %s; %.0fs (%.1f min) in all" % (
             ", ".join("%d %s" % (n, r) for r, n in sorted(counts.items())), total, total / 60))
+        for m in mutants:
+            if m.flaky:
+                print("  flaky with %s: %s failed once, then passed (not counted)" % (m.mutant, ", ".join(m.flaky)))
         for m in mutants:
             if m.result != "killed":
                 print("  %s %s: %s" % (m.result, m.mutant, m.why))
