@@ -144,9 +144,10 @@ static int print_line(const struct line_view *lv, void *arg)
         printf("%-8s %-10s %-14s %-18s %-12s %8d %8d %8d %10s %12s %s%s%s\n", kind, eng, id, bill_to, role,
                lv->l.approved, lv->l.pending, lv->l.unpriced, rate, amt, currency,
                lv->l.priced ? "" : " UNPRICED", lv->l.post_close ? " POST-CLOSE" : "");
-    if (a->explain && lv->l.kind == KIND_TIME && !strcmp(a->format, "table"))
-        explain_line(a, lv->eng, lv->id);
-    else if (!strcmp(a->format, "csv"))
+    if (!strcmp(a->format, "table")) {
+        if (a->explain && lv->l.kind == KIND_TIME)
+            explain_line(a, lv->eng, lv->id);
+    } else if (!strcmp(a->format, "csv"))
         printf("%s,%s,%s,%s,%s,%s,%d,%d,%d,%lld,%lld,%s,%s,%s\n", kind, eng, id, a->week, bill_to, role,
                lv->l.approved, lv->l.pending, lv->l.unpriced,
                lv->l.has_rate ? (long long)lv->l.day_rate : -1LL, (long long)lv->l.amount, currency,
