@@ -4,10 +4,12 @@
 #include "ol_log.h"
 #include "ol_offsets.h"
 
+#include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void ol_service_db_path(const ol_config *cfg, const char *service, const char *db_flag, char *out, size_t outlen)
 {
@@ -25,6 +27,14 @@ int ol_service_open_ro(const ol_service *svc, const char *path, ol_store *st)
     for (size_t i = 0; svc->dbs && svc->dbs[i] && nd < OL_STORE_MAX_DBS; i++)
         dbs[nd++] = svc->dbs[i];
     dbs[nd] = NULL;
+    struct stat sb;
+    if (stat(path, &sb) != 0) { /* the usual cause: not where the service writes */
+        fprintf(stderr,
+                "opsledger-%s: no projection at %s (%s): pass the --data-dir the service runs with "
+                "(opsledger-%s run --data-dir D writes D/%s), or --db DIR\n",
+                svc->name, path, strerror(errno), svc->name, svc->name);
+        return -1;
+    }
     if (ol_store_open(st, path, 1ULL << 30, 1, dbs, err, sizeof err)) {
         fprintf(stderr, "opsledger-%s: cannot open projection: %s\n", svc->name, err);
         return -1;

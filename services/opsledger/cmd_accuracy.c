@@ -388,9 +388,8 @@ int cmd_accuracy(int argc, char **argv)
         rc = usage();
         goto out;
     }
-    if (ol_week_parse(from_s, &from) || ol_week_parse(to_s, &to)) {
-        fprintf(stderr, "report forecast-accuracy: --from and --to are ISO weeks like 2026-W40 (got %s, %s)\n",
-                from_s, to_s);
+    if (ol_week_arg("report forecast-accuracy", "--from", from_s, &from) ||
+        ol_week_arg("report forecast-accuracy", "--to", to_s, &to)) {
         rc = 2;
         goto out;
     }
