@@ -3,6 +3,7 @@
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_offsets.h"
+#include "ol_time.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -131,7 +132,13 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
     printf("service %s (%s)\n", svc->name, st->path);
     if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c)) == 0) {
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (v.mv_size == 8)
+            if (v.mv_size == 8 && k.mv_size == 9 && !memcmp(k.mv_data, "data_time", 9)) {
+                char ts[25]; /* the latest occurred_at folded, for people: ISO-8601 UTC */
+                int64_t ms = (int64_t)ol_be64(v.mv_data);
+                if (ms > 0)
+                    ol_ts_format(ms, ts);
+                printf("  %-40s %s\n", "data_time", ms > 0 ? ts : "none");
+            } else if (v.mv_size == 8)
                 printf("  %-40.*s %lld\n", (int)k.mv_size, (const char *)k.mv_data,
                        (long long)ol_be64(v.mv_data));
             else if (ol_offsets_is_reset_key(&k)) {

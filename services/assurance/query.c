@@ -303,11 +303,12 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "assurance: out of memory\n");
         return 1;
     }
+    if (!found && cover) { /* the good answer, not a missing one */
+        if (strcmp(format, "json"))
+            printf("no cover gaps from %s to %s%s\n", from, to ? to : from, service ? " for that --service" : "");
+        return 0;
+    }
     if (!found) {
-        if (cover)
-            fprintf(stderr, "query assurance cover: no cover gaps from %s to %s%s (exit status 3)\n", from,
-                    to ? to : from, service ? " for that --service" : "");
-        else
             fprintf(stderr,
                     "query assurance: no delivery status for %s%s (exit status 3); opsledger status assurance shows "
                     "the data time folded so far\n",
