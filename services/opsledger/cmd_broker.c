@@ -8,6 +8,7 @@
  * readiness wait for scripts: it returns, printing the address, once the
  * broker named in FILE answers. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_log.h"
 
 #include <librdkafka/rdkafka.h>
@@ -88,14 +89,16 @@ static int wait_ready(const char *file, int timeout_s)
         } else
             usleep(100 * 1000);
     }
+    ol_esc_arena esc = OL_ESC_ARENA_INIT; /* the file's content and name, escaped */
     if (addr[0])
-        fprintf(stderr, "opsledger broker --wait: the broker at %s (from %s) did not answer within %d s\n", addr,
-                file, timeout_s);
+        fprintf(stderr, "opsledger broker --wait: the broker at %s (from %s) did not answer within %d s\n",
+                ol_esc_a(&esc, OL_ESC_TEXT, addr), ol_esc_a(&esc, OL_ESC_TEXT, file), timeout_s);
     else
         fprintf(stderr,
                 "opsledger broker --wait: %s was not written within %d s: is `opsledger broker "
                 "--bootstrap-file %s` running?\n",
-                file, timeout_s, file);
+                ol_esc_a(&esc, OL_ESC_TEXT, file), timeout_s, ol_esc_a(&esc, OL_ESC_TEXT, file));
+    ol_esc_arena_reset(&esc);
     return 1;
 }
 

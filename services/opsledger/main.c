@@ -55,7 +55,10 @@ static void usage(FILE *f)
           "  -X prop=val    librdkafka property, passed through\n"
           "  -o key=val     opsledger setting\n"
           "  --brokers B    bootstrap servers; also $OPSLEDGER_BROKERS\n"
-          "  --schemas DIR  schema directory; also $OPSLEDGER_SCHEMAS\n",
+          "  --schemas DIR  schema directory; also $OPSLEDGER_SCHEMAS\n"
+          "\n"
+          "exit status: 0 done, 1 an error (the message says what), 2 a wrong argument,\n"
+          "             3 nothing to show for that week, or an incomplete report (a projection missing)\n",
           f);
 }
 

@@ -155,9 +155,12 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
     if (ea.failed)
         fprintf(stderr, "query utilisation: out of memory\n");
     else if (!shown) {
+        ol_esc_arena e = OL_ESC_ARENA_INIT; /* --team and --person are shown back as typed, escaped */
         fprintf(stderr, "query utilisation: no figures for %s%s%s%s%s (exit status 3); opsledger status utilisation "
                         "shows the data time folded so far\n",
-                week, team ? " and team " : "", team ? team : "", person ? " and person " : "", person ? person : "");
+                week, team ? " and team " : "", team ? ol_esc_a(&e, OL_ESC_TEXT, team) : "",
+                person ? " and person " : "", person ? ol_esc_a(&e, OL_ESC_TEXT, person) : "");
+        ol_esc_arena_reset(&e);
         rc = 3;
     }
 out:
