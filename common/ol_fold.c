@@ -83,19 +83,13 @@ int ol_fold_lookup(ol_fold_ctx *ctx, const char *topic, const char *entity_id, a
             t = &rt->in[i];
     if (!t)
         return -1;
-    ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, entity_id);
-    MDB_val kv = ol_key_val(&k), v;
-    int rc = mdb_get(ctx->txn, rt->entity, &kv, &v);
-    if (rc == MDB_NOTFOUND)
+    ol_version ver;
+    int rc = ol_state_get(rt->state_idx, ctx->txn, topic, entity_id, &ver);
+    if (rc == 0)
         return 0;
-    if (rc)
+    if (rc != 1)
         return -1;
-    const uint8_t *p = v.mv_data;
-    size_t elen = ((size_t)p[8] << 8) | p[9];
-    if (ol_decoder_decode(t->lookup, p + 10 + elen, v.mv_size - 10 - elen, &wid, err, sizeof err)) {
+    if (ol_decoder_decode(t->lookup, ver.frame, ver.frame_len, &wid, err, sizeof err)) {
         ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", topic, entity_id, err);
         return -1;
     }

@@ -24,6 +24,77 @@ const char *const ol_rt_counter_names[C_N] = {
 static const char *const rt_dbs[] = {OL_RT_DBS};
 
 
+/* A data directory written before the version log kept the latest version
+ * of every entity in an `entity` B-tree (and event_ids in `seen`): its rows
+ * become the log's first rows (occurred_at unknown: seen for good, as the old
+ * seen set had them) and the two databases are dropped, in one transaction. */
+static int migrate_entity_db(ol_runtime *rt, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    MDB_dbi old, seen;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    MDB_stat ms;
+    size_t n = 0;
+    int rc;
+    if (rt->store.readonly)
+        return 0;
+    if ((rc = mdb_txn_begin(rt->store.env, NULL, 0, &txn)))
+        goto fail;
+    rc = mdb_dbi_open(txn, "entity", 0, &old);
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if (rc || (rc = mdb_stat(txn, rt->versions, &ms)))
+        goto fail;
+    if (ms.ms_entries) { /* migrated before: only the leftovers to drop */
+        rc = MDB_INCOMPATIBLE;
+        goto fail;
+    }
+    if ((rc = mdb_cursor_open(txn, old, &c)))
+        goto fail;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const char *topic = k.mv_data, *id = topic + strnlen(topic, k.mv_size) + 1;
+        const uint8_t *p = v.mv_data;
+        char eid[OL_STATE_MAX_ID + 1];
+        size_t el = v.mv_size >= 10 ? ((size_t)p[8] << 8) | p[9] : SIZE_MAX;
+        if (el > OL_STATE_MAX_ID || 10 + el > v.mv_size || (const char *)id >= topic + k.mv_size) {
+            rc = MDB_CORRUPTED;
+            goto fail;
+        }
+        memcpy(eid, p + 10, el), eid[el] = '\0';
+        if ((rc = ol_state_append(rt->state_idx, txn, 'V', topic, id, (int64_t)ol_be64(p), INT64_MIN, eid,
+                                  p + 10 + el, v.mv_size - 10 - el)))
+            goto fail;
+        n++;
+    }
+    if (rc != MDB_NOTFOUND)
+        goto fail;
+    mdb_cursor_close(c);
+    c = NULL;
+    if ((rc = mdb_drop(txn, old, 1)))
+        goto fail;
+    if (mdb_dbi_open(txn, "seen", 0, &seen) == 0 && (rc = mdb_drop(txn, seen, 1)))
+        goto fail;
+    if ((rc = mdb_txn_commit(txn))) {
+        txn = NULL;
+        goto fail;
+    }
+    ol_state_invalidate(rt->state_idx);
+    ol_info("migrated the entity database into the version log|db=%s entities=%zu", rt->store.path, n);
+    return 0;
+fail:
+    if (c)
+        mdb_cursor_close(c);
+    if (txn)
+        mdb_txn_abort(txn);
+    ol_state_invalidate(rt->state_idx);
+    snprintf(err, errlen, "%s: migrating the entity database into the version log: %s", rt->store.path,
+             mdb_strerror(rc));
+    return -1;
+}
+
 ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol_schemas *schemas,
                            const ol_runtime_opts *opts, char *err, size_t errlen)
 {
@@ -61,8 +132,21 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
                       opts->bulk ? OL_STORE_BULK : writemap ? OL_STORE_WRITEMAP : 0, dbs, err, errlen))
         goto fail;
     rt->meta = ol_store_dbi(&rt->store, "meta");
-    rt->entity = ol_store_dbi(&rt->store, "entity");
-    rt->seen = ol_store_dbi(&rt->store, "seen");
+    rt->versions = ol_store_dbi(&rt->store, "versions");
+    int64_t window_days;
+    if (ol_config_get_i64(cfg, "dedupe_window_days", 35, &window_days, err, errlen))
+        goto fail;
+    if (window_days < 1 || window_days > 36500) {
+        snprintf(err, errlen, "dedupe_window_days must be 1..36500, got %lld", (long long)window_days);
+        goto fail;
+    }
+    rt->dedupe_window_ms = window_days * 86400000LL;
+    if (!(rt->state_idx = ol_state_new(rt->versions, rt->dedupe_window_ms))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (migrate_entity_db(rt, err, errlen))
+        goto fail;
     rt->derived = ol_store_dbi(&rt->store, "derived");
     rt->outbox = ol_store_dbi(&rt->store, "outbox");
     rt->batches = ol_store_dbi(&rt->store, "batches");
@@ -128,9 +212,20 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         snprintf(err, errlen, "%s: meta: %s", opts->db_path, mdb_strerror(rc));
         goto fail;
     }
+    /* the version log's indexes, built once here (their time is logged) */
+    ol_state_set_window_start(rt->state_idx, rt->data_time - rt->dedupe_window_ms);
+    if ((rc = ol_state_ready(rt->state_idx, txn))) {
+        snprintf(err, errlen, "%s: version log: %s", opts->db_path, mdb_strerror(rc));
+        goto fail;
+    }
     mdb_txn_abort(txn);
     txn = NULL;
     rt->outbox_seq = (uint64_t)seq;
+    {
+        size_t ne, nid, mem = ol_state_memory(rt->state_idx, &ne, &nid);
+        ol_info("version log indexed|entities=%zu event_ids=%zu index_bytes=%zu build_ms=%.1f", ne, nid, mem,
+                (double)ol_state_build_us(rt->state_idx) / 1000);
+    }
 
     if (svc->init && svc->init(rt, &rt->state)) {
         snprintf(err, errlen, "service %s failed to initialise", svc->name);
@@ -165,6 +260,7 @@ void ol_runtime_free(ol_runtime *rt)
         free(rt->out[i].not_content);
     }
     ol_rt_dirty_clear(rt);
+    ol_state_free(rt->state_idx);
     free(rt->dirty);
     free(rt->offs);
     free(rt->acked);
@@ -332,24 +428,6 @@ static int same_content(avro_value_t *a, avro_value_t *b)
     return 1;
 }
 
-/* entity value layout: revision(8, BE) | event_id length(2, BE) | event_id | frame */
-static int put_entity(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, int64_t rev, const char *event_id,
-                      const ol_record *r)
-{
-    size_t elen = strlen(event_id);
-    MDB_val v = {10 + elen + r->value_len, NULL};
-    int rc = mdb_put(txn, dbi, k, &v, MDB_RESERVE);
-    if (rc)
-        return rc;
-    uint8_t *p = v.mv_data;
-    ol_put_be64(p, (uint64_t)rev);
-    p[8] = (uint8_t)(elen >> 8);
-    p[9] = (uint8_t)elen;
-    memcpy(p + 10, event_id, elen);
-    memcpy(p + 10 + elen, r->value, r->value_len);
-    return 0;
-}
-
 /* Folds one record. Returns 0 (folded, skipped or dead-lettered) or an LMDB
  * error / -1 that must abort the batch. poison: the reason an earlier attempt
  * of this batch failed on this record (it becomes a dead letter), or NULL. */
@@ -416,15 +494,24 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const 
         return dead_letter(rt, ctx->txn, r, reason);
     }
 
-    /* idempotency: an event_id seen before is skipped */
-    MDB_val sk = {strlen(event_id), (void *)event_id}, sv = {0, ""};
-    rc = mdb_put(ctx->txn, rt->seen, &sk, &sv, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) {
+    /* idempotency (SPEC 2): an event_id seen before is skipped: always when
+     * it is the id of the entity's stored version, and for other versions
+     * within the dedupe window of data time (ol_state.h) */
+    ol_version old;
+    if ((rc = ol_state_get(rt->state_idx, ctx->txn, t->topic, entity_id, &old)) < 0 || rc > 1)
+        return rc;
+    int have_old = rc == 1;
+    if (have_old && strlen(event_id) == old.event_len && !memcmp(event_id, old.event_id, old.event_len)) {
         rt->counters[C_DUPLICATES]++;
         return 0;
     }
-    if (rc)
+    int64_t since = rt->data_time == INT64_MIN ? INT64_MIN : rt->data_time - rt->dedupe_window_ms;
+    if ((rc = ol_state_seen(rt->state_idx, ctx->txn, event_id, since)) < 0 || rc > 1)
         return rc;
+    if (rc == 1) {
+        rt->counters[C_DUPLICATES]++;
+        return 0;
+    }
     if (occurred_at > rt->data_time)
         rt->data_time = occurred_at;
 
@@ -434,43 +521,44 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const 
             return rc;
     }
 
-    /* highest revision wins */
-    MDB_val k = ol_key_val(&ek), ov;
-    rc = mdb_get(ctx->txn, rt->entity, &k, &ov);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    if (rc == 0) {
-        const uint8_t *p = ov.mv_data;
-        int64_t old_rev = (int64_t)ol_be64(p);
-        size_t elen = ((size_t)p[8] << 8) | p[9];
-        if (revision < old_rev) {
+    /* highest revision wins; a version that does not win is remembered as
+     * seen (an 'S' row), so that its re-delivery is a duplicate */
+    if (have_old) {
+        if (revision < old.revision) {
             rt->counters[C_STALE]++;
-            return 0;
+            return ol_state_append(rt->state_idx, ctx->txn, 'S', t->topic, entity_id, revision, occurred_at,
+                                   event_id, NULL, 0);
         }
-        if (ol_decoder_decode(t->old, p + 10 + elen, ov.mv_size - 10 - elen, &wid, err, sizeof err)) {
+        if (ol_decoder_decode(t->old, old.frame, old.frame_len, &wid, err, sizeof err)) {
             ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", t->topic, entity_id, err);
             return MDB_CORRUPTED; /* the store, not this record: a fault of the environment */
         }
         oldv = ol_decoder_value(t->old);
-        if (revision == old_rev) {
+        if (revision == old.revision) {
+            int kept = 0;
             if (same_content(v, oldv)) {
                 rt->counters[C_DUPLICATES]++;
-                return 0;
+                kept = 1;
+            } else {
+                rt->counters[C_CONFLICTS]++;
+                int cmp = strncmp(event_id, old.event_id, old.event_len);
+                if (cmp < 0 || (cmp == 0 && strlen(event_id) <= old.event_len)) {
+                    ol_warn("conflict: equal revision, different content; kept the larger event_id|topic=%s "
+                            "entity=%s revision=%lld",
+                            t->topic, entity_id, (long long)revision);
+                    kept = 1;
+                } else
+                    ol_warn("conflict: equal revision, different content; took the larger event_id|topic=%s "
+                            "entity=%s revision=%lld",
+                            t->topic, entity_id, (long long)revision);
             }
-            rt->counters[C_CONFLICTS]++;
-            int cmp = strncmp(event_id, (const char *)p + 10, elen);
-            if (cmp < 0 || (cmp == 0 && strlen(event_id) <= elen)) {
-                ol_warn("conflict: equal revision, different content; kept the larger event_id|topic=%s "
-                        "entity=%s revision=%lld",
-                        t->topic, entity_id, (long long)revision);
-                return 0;
-            }
-            ol_warn("conflict: equal revision, different content; took the larger event_id|topic=%s entity=%s "
-                    "revision=%lld",
-                    t->topic, entity_id, (long long)revision);
+            if (kept)
+                return ol_state_append(rt->state_idx, ctx->txn, 'S', t->topic, entity_id, revision, occurred_at,
+                                       event_id, NULL, 0);
         }
     }
-    if ((rc = put_entity(ctx->txn, rt->entity, &k, revision, event_id, r)))
+    if ((rc = ol_state_append(rt->state_idx, ctx->txn, 'V', t->topic, entity_id, revision, occurred_at, event_id,
+                              r->value, r->value_len)))
         return rc;
 
     ol_event ev = {r, t->schema, v, event_id, entity_id, revision, occurred_at};
@@ -625,6 +713,7 @@ again:
 fail:
     if (ctx.txn)
         mdb_txn_abort(ctx.txn);
+    ol_state_invalidate(rt->state_idx); /* its indexes may name rows that were rolled back */
     ol_rt_dirty_clear(rt);
     memcpy(rt->counters, before, sizeof before);
     rt->data_time = saved_time;

@@ -162,8 +162,8 @@ ol_source *ol_source_kafka_new(const ol_config *cfg, const char *group, int stop
 ol_source *ol_source_array_new(const ol_record *recs, size_t n);
 
 /* The databases the runtime owns in every service environment. */
-#define OL_RT_DBS "meta", "entity", "seen", "derived", "outbox", "batches"
-#define OL_RT_NDBS 6
+#define OL_RT_DBS "meta", "versions", "derived", "outbox", "batches"
+#define OL_RT_NDBS 5
 
 /* The batch log (`batches` database): one row per committed batch, key the
  * batch number (8 bytes BE), value: largest record timestamp (8), count of

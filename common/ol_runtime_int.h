@@ -6,6 +6,7 @@
 
 #include "ol_metrics.h"
 #include "ol_runtime.h"
+#include "ol_state.h"
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -59,7 +60,9 @@ struct ol_runtime {
     const ol_schemas *schemas;
     ol_runtime_opts opts;
     ol_store store;
-    MDB_dbi meta, entity, seen, derived, outbox, batches;
+    MDB_dbi meta, versions, derived, outbox, batches;
+    ol_state *state_idx;      /* the version log's indexes (ol_state.h) */
+    int64_t dedupe_window_ms; /* config dedupe_window_days (default 35) */
     struct topic_io in[OL_MAX_TOPICS];
     size_t nin;
     struct derived_io out[OL_MAX_TOPICS];

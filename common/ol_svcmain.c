@@ -4,6 +4,7 @@
 #include "ol_log.h"
 #include "ol_metrics.h"
 #include "ol_offsets.h"
+#include "ol_state.h"
 
 #include <lmdb.h>
 #include <stdio.h>
@@ -56,6 +57,16 @@ static void hexdump(FILE *f, const MDB_val *v)
         fprintf(f, "%02x", p[i]);
 }
 
+static int dump_row(const MDB_val *k, const MDB_val *v, void *arg)
+{
+    (void)arg;
+    hexdump(stdout, k);
+    putchar('\t');
+    hexdump(stdout, v);
+    putchar('\n');
+    return 0;
+}
+
 /* Canonical dump: every projection database (entity, derived payloads and
  * the service's own) in key order, hex key TAB hex value. The meta, seen and
  * outbox databases hold delivery bookkeeping (offsets, counters), not
@@ -71,8 +82,16 @@ static int dump(const ol_service *svc, ol_store *st)
     }
     for (size_t i = 0; i < st->ndbs; i++) {
         const char *n = st->db_names[i];
-        if (!strcmp(n, "meta") || !strcmp(n, "seen") || !strcmp(n, "outbox") || !strcmp(n, "batches"))
+        if (!strcmp(n, "meta") || !strcmp(n, "outbox") || !strcmp(n, "batches"))
             continue;
+        if (!strcmp(n, "versions")) {
+            /* the latest version of every entity, as the entity database of
+             * old held it: the log's order is arrival order, not a figure */
+            printf("# entity\n");
+            if ((rc = ol_state_foreach_latest(txn, st->dbi[i], dump_row, NULL)))
+                break;
+            continue;
+        }
         MDB_cursor *c;
         MDB_val k, v;
         if ((rc = mdb_cursor_open(txn, st->dbi[i], &c)))

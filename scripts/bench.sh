@@ -174,7 +174,7 @@ mkdir -p "$HB" "$WORK" "$LOG"
 PKGS="rdkafka avro-c lmdb jansson libcrypto"
 CFLAGS_B="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Icommon $(pkg-config --cflags $PKGS)"
 LIBS_B="$BUILD/lib/libopsledger.a $(pkg-config --libs $PKGS) -lpthread -lm"
-for p in raw_consume paced_produce rsswrap lmdb_floor; do
+for p in raw_consume paced_produce rsswrap lmdb_floor state_floor; do
     # shellcheck disable=SC2086
     cc $CFLAGS_B -o "$HB/$p" "tests/bench/$p.c" $LIBS_B || die "cannot compile tests/bench/$p.c"
 done
@@ -466,6 +466,42 @@ if ! skipped floor; then
         sample "floor (LMDB only)" "at N rows, 500 records per synced txn" records/s - - \
             "$(field records_per_s "$WORK/floor.small.$r")"
         rm -rf "$WORK/floor.sync" "$WORK/floor.nosync"
+    done
+    # tests/bench/state_floor.c: the same work through the state engine that
+    # replaced those two trees (common/ol_state: an append-only version log
+    # and in-memory indexes), at N and at 10 x N records, side by side
+    SF_N=${BENCH_STATE_N:-$A_TOTAL}
+    for r in $(seq "$RUNS"); do
+        for scale in 1 10; do
+            n=$((SF_N * scale))
+            for mode in sync nosync; do
+                f=$WORK/state.$mode.$scale
+                rm -rf "$f"
+                say "state engine, run $r/$RUNS: $n records ($mode)"
+                "$HB/state_floor" "$f" "$n" "$BATCH" "$mode" >"$WORK/state.$mode.$scale.$r" \
+                    2>"$LOG/state.$mode.$scale.$r.log" || die "state_floor (see $LOG/state.$mode.$scale.$r.log)"
+                echo "state engine $mode x$scale run $r: $(cat "$WORK/state.$mode.$scale.$r")" >>"$NOTES"
+                v=$(field records_per_s "$WORK/state.$mode.$scale.$r")
+                [ $scale = 1 ] && at=N || at="10 x N"
+                if [ $mode = sync ]; then
+                    sample "state engine (ol_state only)" "log + index, $at records, synced" records/s ">=" 1500000 "$v"
+                    sample "state engine (ol_state only)" "index bytes per entity at $at" B "<=" 40 \
+                        "$(field bytes_per_entity "$WORK/state.$mode.$scale.$r")"
+                    sample "state engine (ol_state only)" "index rebuilt from the log at $at (restart)" ms "<=" 5000 \
+                        "$(field rebuild_ms "$WORK/state.$mode.$scale.$r")"
+                else
+                    sample "state engine (ol_state only)" "log + index, $at records, no sync (replay)" records/s - - "$v"
+                fi
+                rm -rf "$f"
+            done
+        done
+        sample "state engine (ol_state only)" "rate at 10 x N / rate at N (synced)" x ">=" 0.8 \
+            "$(div "$(field records_per_s "$WORK/state.sync.10.$r")" "$(field records_per_s "$WORK/state.sync.1.$r")")"
+        rm -rf "$WORK/state.small" && "$HB/state_floor" "$WORK/state.small" 20000 500 sync >"$WORK/state.small.$r" \
+            2>"$LOG/state.small.$r.log" || die "state_floor (see $LOG/state.small.$r.log)"
+        sample "state engine (ol_state only)" "500 records per synced txn" records/s - - \
+            "$(field records_per_s "$WORK/state.small.$r")"
+        rm -rf "$WORK/state.small"
     done
 fi
 

@@ -9,6 +9,7 @@
 #include "billing.h"
 #include "ol_escape.h"
 #include "ol_format.h"
+#include "ol_state.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -101,18 +102,18 @@ static void explain_line(const struct query_args *a, const char *eng, const char
         char day[11];
         memcpy(&e, v.mv_data, sizeof e);
         ol_date_format(e.work_date, day);
-        ol_key ek;
-        ol_key_init(&ek);
-        ol_key_str(&ek, "timesheet.entry");
-        ol_key_str(&ek, entry);
-        MDB_val ekv = ol_key_val(&ek), ev;
         long long rev = -1;
         char eid[128] = "?";
-        if (mdb_get(txn, ol_store_dbi(a->st, "entity"), &ekv, &ev) == 0 && ev.mv_size >= 10) {
-            const uint8_t *q = ev.mv_data;
-            size_t el = ((size_t)q[8] << 8) | q[9];
-            rev = (long long)ol_be64(q);
-            snprintf(eid, sizeof eid, "%.*s", (int)(el < 127 ? el : 127), (const char *)q + 10);
+        ol_version ver;
+        MDB_dbi log = ol_store_dbi(a->st, "versions");
+        /* the latest versions of the entries, collected once per query (a
+         * reachable cache for the process's life: the log is append-only) */
+        static ol_state_ro *entries;
+        if (!entries)
+            entries = ol_state_ro_open(txn, log, "timesheet.entry");
+        if (entries && ol_state_ro_get(entries, txn, log, "timesheet.entry", entry, &ver) == 1) {
+            rev = (long long)ver.revision;
+            snprintf(eid, sizeof eid, "%.*s", (int)(ver.event_len < 127 ? ver.event_len : 127), ver.event_id);
         }
         ol_esc_arena esc = OL_ESC_ARENA_INIT;
         printf("    entry %-16s %s %5d min %-9s %s revision %lld event_id %s\n", ol_esc_a(&esc, OL_ESC_TEXT, entry), day,

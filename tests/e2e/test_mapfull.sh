@@ -3,7 +3,7 @@
 # map full"; README, "map full").
 #
 #  1. a generated data set is produced; for each service (utilisation,
-#     billing) a run with a tiny map (-o map_size=1M) and small batches
+#     billing) a run with a tiny map (-o map_size=640K) and small batches
 #     (-o batch_max=100) must stop by itself, exit non-zero, and say that the
 #     map is full and map_size must be raised;
 #  2. nothing of the failed batch is committed: the `entity` database is
@@ -26,7 +26,7 @@ set -u
 e2e_init mapfull
 T=$E2E_TMP
 START=$(date +%s)
-TINY=${MAPFULL_TINY:-1M}
+TINY=${MAPFULL_TINY:-640K}
 SERVICES="utilisation billing"
 
 gen_data "$T/gen" --people 40 --weeks 6 --seed 5

@@ -14,6 +14,7 @@
 #include "ol_config.h"
 #include "ol_json.h"
 #include "ol_runtime.h"
+#include "ol_state.h"
 #include "ol_store.h"
 #include "test_util.h"
 
@@ -32,6 +33,7 @@
 #define CRASH_EXIT 42
 
 static ol_schemas *g_all;
+static int64_t g_occurred_at; /* when non-zero, the occurred_at of the next person frames */
 
 /* ------------------------------------------------------------ the toy */
 static struct {
@@ -166,6 +168,7 @@ static int setup(void **state)
     ol_config_init(&f->cfg);
     ol_config_set(&f->cfg, "map_size", "64M");
     memset(&g_toy, 0, sizeof g_toy);
+    g_occurred_at = 0;
     *state = f;
     return 0;
 }
@@ -215,7 +218,7 @@ static uint8_t *person_frame(const person *p, size_t *len)
     assert_non_null(s);
     assert_int_equal(avro_generic_value_new(s->iface, &v), 0);
     tu_set_str(&v, "event_id", p->event_id);
-    tu_set_long(&v, "occurred_at", T0 + p->revision * 1000);
+    tu_set_long(&v, "occurred_at", g_occurred_at ? g_occurred_at : T0 + p->revision * 1000);
     tu_set_str(&v, "source", "hr");
     tu_set_long(&v, "revision", p->revision);
     tu_set_str(&v, "person_id", p->person_id);
@@ -284,13 +287,28 @@ static int64_t counter(ol_runtime *rt, const char *name)
     return v;
 }
 
+static int count_row(const MDB_val *k, const MDB_val *v, void *arg)
+{
+    (void)k, (void)v;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* rows of a database; "entity": entities with a stored version, "seen":
+ * event_ids the version log remembers (its rows), as the old databases */
 static size_t db_rows(ol_runtime *rt, const char *db)
 {
     ol_store *st = ol_runtime_store(rt);
     MDB_txn *txn;
     MDB_stat ms;
+    size_t n = 0;
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_stat(txn, ol_store_dbi(st, db), &ms), 0);
+    if (!strcmp(db, "entity")) {
+        assert_int_equal(ol_state_foreach_latest(txn, ol_store_dbi(st, "versions"), count_row, &n), 0);
+        mdb_txn_abort(txn);
+        return n;
+    }
+    assert_int_equal(mdb_stat(txn, ol_store_dbi(st, strcmp(db, "seen") ? db : "versions"), &ms), 0);
     mdb_txn_abort(txn);
     return ms.ms_entries;
 }
@@ -313,27 +331,26 @@ static int toy_row(ol_runtime *rt, const char *person_id, int64_t *rev, char *na
     return rc == 0;
 }
 
-/* the stored version of an entity: 1 found (revision, event_id), 0 not */
+/* the stored version of an entity: 1 found (revision, event_id), 0 not;
+ * read from the version log as a query would (no index) */
 static int entity_row(ol_runtime *rt, const char *person_id, int64_t *rev, char *eid, size_t elen)
 {
     ol_store *st = ol_runtime_store(rt);
     MDB_txn *txn;
-    ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, TOPIC);
-    ol_key_str(&k, person_id);
-    MDB_val kv = ol_key_val(&k), v;
+    ol_version v;
+    MDB_dbi log = ol_store_dbi(st, "versions");
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    int rc = mdb_get(txn, ol_store_dbi(st, "entity"), &kv, &v);
-    if (rc == 0) {
-        const uint8_t *p = v.mv_data;
-        size_t n = ((size_t)p[8] << 8) | p[9];
-        *rev = (int64_t)ol_be64(p);
-        snprintf(eid, elen, "%.*s", (int)n, (const char *)p + 10);
+    ol_state_ro *ro = ol_state_ro_open(txn, log, TOPIC);
+    assert_non_null(ro);
+    int rc = ol_state_ro_get(ro, txn, log, TOPIC, person_id, &v);
+    if (rc == 1) {
+        *rev = v.revision;
+        snprintf(eid, elen, "%.*s", (int)v.event_len, v.event_id);
     }
+    ol_state_ro_free(ro);
     mdb_txn_abort(txn);
-    assert_true(rc == 0 || rc == MDB_NOTFOUND);
-    return rc == 0;
+    assert_true(rc == 0 || rc == 1);
+    return rc;
 }
 
 typedef struct {
@@ -1208,6 +1225,107 @@ static void test_flush_with_nothing_dirty(void **state)
     assert_int_equal(counter(f->rt, "batches"), 2);
 }
 
+#define DAY_MS 86400000LL
+
+/* SPEC 2 (issue 15): the stored version's event_id is a duplicate always;
+ * another entity's event_id within the dedupe window (35 days of data time)
+ * only. The answer is the same after a restart (the indexes rebuilt from the
+ * version log), so a live run, a restarted one and a replay agree. */
+static void test_dedupe_window(void **state)
+{
+    fix *f = *state;
+    const person a = {"e-1", "p-1", "A", 1, 0, 0}, late = {"e-late", "p-2", "B", 1, 0, 0};
+    const person reuse_old = {"e-1", "p-3", "C", 1, 0, 0}, fresh = {"e-2", "p-4", "D", 1, 0, 0};
+    const person reuse_new = {"e-2", "p-5", "E", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    const person early = {"e-x", "p-0", "X", 1, 0, 0};
+    g_occurred_at = T0;
+    add_person(f, 0, 0, &a);
+    add_person(f, 0, 12, &early);
+    g_occurred_at = T0 + 40 * DAY_MS; /* data time moves 40 days on */
+    add_person(f, 0, 1, &late);
+    add_person(f, 0, 2, &reuse_old); /* e-1 last seen 40 days ago, another entity: folded */
+    add_person(f, 0, 3, &fresh);
+    add_person(f, 0, 4, &reuse_new); /* e-2 seen just now on another entity: a duplicate */
+    add_person(f, 0, 5, &a);         /* p-1's stored version re-delivered: a duplicate, always */
+    fold_from(f, 0);
+    int64_t rev;
+    char eid[64];
+    assert_int_equal(entity_row(f->rt, "p-3", &rev, eid, sizeof eid), 1);
+    assert_int_equal(entity_row(f->rt, "p-5", &rev, eid, sizeof eid), 0);
+    assert_int_equal(counter(f->rt, "duplicates"), 2);
+    assert_int_equal(counter(f->rt, "folded"), 5);
+
+    /* the same answers after a restart */
+    rt_reopen(f, &toy_service);
+    const person reuse_new2 = {"e-2", "p-6", "F", 1, 0, 0}, reuse_old2 = {"e-x", "p-7", "G", 1, 0, 0};
+    int from = f->nrecs;
+    add_person(f, 0, 6, &reuse_new2);
+    add_person(f, 0, 7, &reuse_old2);
+    add_person(f, 0, 8, &a);
+    fold_from(f, from);
+    assert_int_equal(entity_row(f->rt, "p-6", &rev, eid, sizeof eid), 0);
+    assert_int_equal(entity_row(f->rt, "p-7", &rev, eid, sizeof eid), 1);
+    assert_int_equal(counter(f->rt, "duplicates"), 4);
+    /* a stale version is remembered as seen: its re-delivery is a duplicate */
+    const person newer = {"e-1b", "p-1", "A2", 5, 0, 0}, older = {"e-1c", "p-1", "A3", 2, 0, 0};
+    from = f->nrecs;
+    add_person(f, 0, 9, &newer);
+    add_person(f, 0, 10, &older);
+    add_person(f, 0, 11, &older);
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "stale"), 1);
+    assert_int_equal(counter(f->rt, "duplicates"), 5);
+}
+
+/* A data directory from before the version log (an `entity` B-tree and a
+ * `seen` set) is migrated when a runtime opens it: the stored versions
+ * become log rows, their event_ids stay duplicates, the old databases go */
+static void test_migrates_entity_database(void **state)
+{
+    fix *f = *state;
+    static const char *const old_dbs[] = {"meta", "entity", "seen", NULL};
+    const person p9 = {"e-9", "p-9", "Nine", 3, 0, 0};
+    char err[512];
+    ol_store st;
+    MDB_txn *txn;
+    size_t flen;
+    uint8_t *frame = person_frame(&p9, &flen);
+    assert_int_equal(ol_store_open(&st, f->db, 1 << 24, 0, old_dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, TOPIC);
+    ol_key_str(&k, "p-9");
+    uint8_t val[1024];
+    ol_put_be64(val, 3);
+    val[8] = 0, val[9] = 3;
+    memcpy(val + 10, "e-9", 3);
+    memcpy(val + 13, frame, flen);
+    MDB_val kv = ol_key_val(&k), vv = {13 + flen, val}, sk = {3, "e-9"}, empty = {0, ""};
+    assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "entity"), &kv, &vv, 0), 0);
+    assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "seen"), &sk, &empty, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+    free(frame);
+
+    f->rt = rt_open(f, &toy_service);
+    int64_t rev;
+    char eid[64];
+    assert_int_equal(entity_row(f->rt, "p-9", &rev, eid, sizeof eid), 1);
+    assert_int_equal(rev, 3);
+    assert_string_equal(eid, "e-9");
+    add_person(f, 0, 0, &p9); /* re-delivered: a duplicate */
+    fold_from(f, 0);
+    assert_int_equal(counter(f->rt, "duplicates"), 1);
+    assert_int_equal(g_toy.applies, 0);
+    ol_store *rs = ol_runtime_store(f->rt);
+    MDB_dbi gone;
+    assert_int_equal(mdb_txn_begin(rs->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "entity", 0, &gone), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1227,6 +1345,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_instance_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_with_nothing_dirty, setup, teardown),
         cmocka_unit_test(test_derived_event_id),
+        cmocka_unit_test_setup_teardown(test_dedupe_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_entity_database, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

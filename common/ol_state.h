@@ -1,0 +1,110 @@
+/* ol_state — the runtime's per-record state: the latest version of every
+ * input entity and the event_ids already seen, at a cost per record that
+ * does not grow with history (issue 15).
+ *
+ * Why: kept as two LMDB B-trees keyed by upstream's random UUIDs (the old
+ * `entity` and `seen` databases), every record dirtied a random leaf page of
+ * each tree, and each commit wrote and synced those pages: the more history,
+ * the more pages, the slower every record. Here the durable state is an
+ * append-only log (`versions`, key = sequence, written with MDB_APPEND in
+ * the batch's one write transaction, so the commit stays the only point of
+ * durability) and the look-ups go through in-memory hash indexes that are
+ * derived state: rebuilt from the log at start, and again after a batch is
+ * aborted (the log then holds exactly what was committed), never trusted
+ * over the log: every index hit is checked against the log record it names.
+ *
+ * Log row value:
+ *   kind (1: 'V' a winning version, 'S' an event_id seen without winning)
+ *   revision (8, BE) | occurred_at (8, BE, INT64_MIN for derived inputs)
+ *   topic length (1) | topic | entity id length (2, BE) | entity id
+ *   event_id length (2, BE) | event_id | frame (the record as it came; 'V' only)
+ *
+ * Dedupe (SPEC 2): an event_id is a duplicate when it is the id of the
+ * entity's stored version (always), or when a log row of another version
+ * carries it with an occurred_at within the dedupe window of the data time
+ * (35 days by default). The answer depends only on the log and the data
+ * time, never on when the index was rebuilt, so a live run, a restarted one
+ * and a replay agree. Superseded versions stay in the log (see the README's
+ * state section for why and what that costs). */
+#ifndef OL_STATE_H
+#define OL_STATE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ol_state ol_state;
+
+/* the longest entity id or event_id a log row holds (validation bounds
+ * them far lower; this guards the indexes against a corrupted log) */
+#define OL_STATE_MAX_ID 1024
+
+/* one version as the log holds it; pointers into the transaction's memory */
+typedef struct ol_version {
+    uint64_t seq;
+    char kind;
+    int64_t revision;
+    int64_t occurred_at;
+    const char *topic;
+    size_t topic_len;
+    const char *entity_id;
+    size_t entity_len;
+    const char *event_id;
+    size_t event_len;
+    const void *frame;
+    size_t frame_len;
+} ol_version;
+
+/* A state over the log database `log` of env. Caller frees. The indexes are
+ * built on the first ol_state_ready(). window_ms: the dedupe window. */
+ol_state *ol_state_new(MDB_dbi log, int64_t window_ms);
+void ol_state_free(ol_state *s);
+/* Builds the indexes from the log if they are not current (at start, after
+ * ol_state_invalidate). 0 or an LMDB error. */
+int ol_state_ready(ol_state *s, MDB_txn *txn);
+/* The batch was aborted: the indexes may name rows that were never
+ * committed; they are rebuilt before the next use. */
+void ol_state_invalidate(ol_state *s);
+/* The dedupe window now starts at since_ms (data time - window; it never
+ * moves back): an index build leaves out event_ids that left it. */
+void ol_state_set_window_start(ol_state *s, int64_t since_ms);
+
+/* The latest version of (topic, entity id): 1 found (*out), 0 none, or an
+ * LMDB error. */
+int ol_state_get(ol_state *s, MDB_txn *txn, const char *topic, const char *entity_id, ol_version *out);
+/* 1 when event_id was seen on a version whose occurred_at is at or after
+ * since_ms (pass INT64_MIN for "ever"), 0 when not, or an LMDB error. */
+int ol_state_seen(ol_state *s, MDB_txn *txn, const char *event_id, int64_t since_ms);
+/* Appends a winning version (kind 'V') or a seen-only row (kind 'S', frame
+ * NULL) and indexes it. 0 or an LMDB error. */
+int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, const char *entity_id,
+                    int64_t revision, int64_t occurred_at, const char *event_id, const void *frame,
+                    size_t frame_len);
+
+/* Parses a log row. 0, or MDB_CORRUPTED. */
+int ol_state_parse(const MDB_val *k, const MDB_val *v, ol_version *out);
+
+/* Memory of the indexes (bytes) and their entries, for the benchmark. */
+size_t ol_state_memory(const ol_state *s, size_t *entities, size_t *event_ids);
+/* Time the last index build took, in microseconds. */
+int64_t ol_state_build_us(const ol_state *s);
+
+/* The latest version of every entity, in the layout and key order of the
+ * old `entity` database (key: topic NUL entity id NUL; value: revision (8,
+ * BE) | event_id length (2, BE) | event_id | frame), for dumps and tests
+ * that compare projections byte for byte, and for read-only look-ups.
+ * Reads the whole log: O(versions). cb returns non-zero to stop (that value
+ * is returned). */
+typedef int (*ol_state_row_cb)(const MDB_val *key, const MDB_val *value, void *arg);
+int ol_state_foreach_latest(MDB_txn *txn, MDB_dbi log, ol_state_row_cb cb, void *arg);
+
+/* Read-only look-ups for queries (a process without the indexes): the
+ * latest versions of topic (NULL: all) collected once, O(versions), then
+ * each ol_state_ro_get in O(log n): 1 found (*out), 0 not, or an error. */
+typedef struct ol_state_ro ol_state_ro;
+ol_state_ro *ol_state_ro_open(MDB_txn *txn, MDB_dbi log, const char *topic);
+int ol_state_ro_get(ol_state_ro *ro, MDB_txn *txn, MDB_dbi log, const char *topic, const char *id,
+                    ol_version *out);
+void ol_state_ro_free(ol_state_ro *ro);
+
+#endif

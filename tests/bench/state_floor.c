@@ -1,0 +1,155 @@
+/* state_floor — the runtime's per-record state layer alone (common/ol_state:
+ * the version log and its in-memory indexes), with no Kafka, no Avro and no
+ * fold: the floor under every service's rate with the state engine of
+ * issue 15, printed beside lmdb_floor's (the B-tree layout it replaced).
+ *
+ *   state_floor DIR RECORDS BATCH sync|nosync
+ *
+ * Workload (issue 15): random 16-byte entity and event ids (as hex), 2 %
+ * amendments of an entity seen before (a higher revision), 0.5 % re-sent
+ * duplicates, 120-byte versions, one write transaction per BATCH records,
+ * committed with a sync (a live service) or without (a replay; one sync at
+ * the end, timed). Each record does what ol_runtime's fold_one does with the
+ * state: look up the entity's stored version, check the event_id against it
+ * and the seen index, append a 'V' row. After the run the directory is
+ * opened again and the indexes rebuilt from the log, timed (a restart).
+ * Prints one line:
+ *   records=R seconds=S records_per_s=X batch=B sync=0|1 entities=E
+ *   index_bytes=I bytes_per_entity=P rebuild_ms=M log_bytes=L */
+#include "ol_state.h"
+#include "ol_store.h"
+
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define VERSION_BYTES 120
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* 16 random bytes as 32 hex characters */
+static void hexid(uint64_t a, uint64_t b, char out[33])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[i] = hex[(a >> (60 - 4 * i)) & 15];
+        out[16 + i] = hex[(b >> (60 - 4 * i)) & 15];
+    }
+    out[32] = '\0';
+}
+
+#define CHECK(call)                                                                                          \
+    do {                                                                                                     \
+        int rc_ = (call);                                                                                    \
+        if (rc_ < 0 || rc_ > 1) {                                                                            \
+            fprintf(stderr, "state_floor: %s: %s\n", #call, mdb_strerror(rc_));                              \
+            return 1;                                                                                        \
+        }                                                                                                    \
+    } while (0)
+
+int main(int argc, char **argv)
+{
+    static const char *const dbs[] = {"versions", NULL};
+    char err[300], eid[33], id[33];
+    uint8_t frame[VERSION_BYTES];
+    ol_store st;
+    MDB_txn *txn;
+
+    if (argc != 5)
+        goto usage;
+    long n = atol(argv[2]), batch = atol(argv[3]);
+    int sync = strcmp(argv[4], "nosync") != 0;
+    if (n < 1 || batch < 1)
+        goto usage;
+    if (ol_store_open(&st, argv[1], (size_t)8 << 30, sync ? 0 : OL_STORE_BULK, dbs, err, sizeof err)) {
+        fprintf(stderr, "state_floor: %s\n", err);
+        return 1;
+    }
+    MDB_dbi log = ol_store_dbi(&st, "versions");
+    ol_state *s = ol_state_new(log, 35LL * 86400000);
+    memset(frame, 0x5a, sizeof frame);
+
+    /* entities are drawn from a seed; an amendment re-draws an earlier one */
+    uint64_t seed = 42, ids = 7;
+    long made = 0;
+    double t0 = now_s();
+    for (long done = 0; done < n;) {
+        CHECK(mdb_txn_begin(st.env, NULL, 0, &txn));
+        for (long i = 0; i < batch && done < n; i++, done++) {
+            uint64_t r = splitmix(&seed) % 1000;
+            int64_t rev = 1;
+            if (r < 20 && made > 0) { /* 2 %: an amendment of an earlier entity */
+                uint64_t back = 7 + 0x9e3779b97f4a7c15ULL * (1 + splitmix(&seed) % (uint64_t)made);
+                uint64_t t = back;
+                hexid(splitmix(&t), splitmix(&t), id);
+                rev = 2 + (int64_t)(splitmix(&seed) % 1000);
+            } else { /* a new entity */
+                hexid(splitmix(&ids), splitmix(&ids), id);
+                made++;
+            }
+            if (r >= 995 && done > 0) { /* 0.5 %: a re-sent duplicate: the event just folded */
+                ol_version v;
+                CHECK(ol_state_get(s, txn, "timesheet.entry", id, &v));
+                CHECK(ol_state_seen(s, txn, eid, INT64_MIN));
+                continue;
+            }
+            hexid(splitmix(&seed), splitmix(&seed), eid);
+            ol_version v;
+            int have = ol_state_get(s, txn, "timesheet.entry", id, &v);
+            CHECK(have);
+            if (have && v.event_len == 32 && !memcmp(v.event_id, eid, 32))
+                continue;
+            CHECK(ol_state_seen(s, txn, eid, INT64_MIN));
+            char kind = have && rev <= v.revision ? 'S' : 'V';
+            CHECK(ol_state_append(s, txn, kind, "timesheet.entry", id, rev, 1794819600000LL + done, eid, frame,
+                                  sizeof frame));
+        }
+        int rc = mdb_txn_commit(txn);
+        CHECK(rc);
+    }
+    CHECK(ol_store_sync(&st));
+    double secs = now_s() - t0;
+    size_t ents, evs, bytes = ol_state_memory(s, &ents, &evs);
+    MDB_envinfo info;
+    MDB_stat ms;
+    mdb_env_info(st.env, &info);
+    mdb_env_stat(st.env, &ms);
+    ol_state_free(s);
+    ol_store_close(&st);
+
+    /* a restart: the indexes rebuilt from the log */
+    if (ol_store_open(&st, argv[1], (size_t)8 << 30, 0, dbs, err, sizeof err)) {
+        fprintf(stderr, "state_floor: %s\n", err);
+        return 1;
+    }
+    s = ol_state_new(ol_store_dbi(&st, "versions"), 35LL * 86400000);
+    CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
+    CHECK(ol_state_ready(s, txn));
+    mdb_txn_abort(txn);
+    printf("records=%ld seconds=%.3f records_per_s=%.0f batch=%ld sync=%d entities=%zu index_bytes=%zu "
+           "bytes_per_entity=%.1f rebuild_ms=%.0f log_bytes=%zu\n",
+           n, secs, (double)n / secs, batch, sync, ents, bytes, ents ? (double)bytes / (double)ents : 0.0,
+           (double)ol_state_build_us(s) / 1000, (size_t)(info.me_last_pgno + 1) * ms.ms_psize);
+    ol_state_free(s);
+    ol_store_close(&st);
+    return 0;
+usage:
+    fprintf(stderr, "usage: state_floor DIR RECORDS BATCH sync|nosync\n");
+    return 2;
+}
