@@ -516,9 +516,10 @@ metrics_run() {
     local v=$1 iv=$2 r=$3 d=$WORK/metrics.$1 log=$LOG/metrics.$1.$3.log port= n
     rm -rf "$d"
     : >"$WORK/scrape.$v.$r"
-    run_wait "$HB/rsswrap" "$WORK/metrics.$v.$r" "$TMO" "$BIN/opsledger-utilisation" run --stop-at-end --data-dir "$d" \
+    "$HB/rsswrap" "$WORK/metrics.$v.$r" "$TMO" "$BIN/opsledger-utilisation" run --stop-at-end --data-dir "$d" \
         -o batch_max="$BATCH" -o map_size="$MAP" -o metrics.listen=127.0.0.1:0 ${BENCH_SVC_OPTS:-} 2>"$log" &
     local pid=$!
+    CUR_PID=$pid
     if [ "$iv" != 0 ]; then
         while kill -0 "$pid" 2>/dev/null; do
             [ -n "$port" ] || port=$(sed -n 's/.*msg="metrics listening".*address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
@@ -528,6 +529,7 @@ metrics_run() {
         done
     fi
     wait "$pid" || die "opsledger-utilisation with metrics ($v) failed (see $log)"
+    CUR_PID=
     check_records utilisation "$d/utilisation" "$(count_lines "$A/input" $(base_inputs utilisation "$d/utilisation"))"
     n=$READ
     MRATE=$(rate "$n" "$(secs "$WORK/metrics.$v.$r")")
