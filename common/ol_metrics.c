@@ -314,17 +314,41 @@ void ol_mbuf_printf(ol_metrics_buf *b, const char *fmt, ...)
     }
 }
 
+/* appends n bytes of s */
+static void append(ol_metrics_buf *b, const char *s, size_t n)
+{
+    if (b->oom || n == 0)
+        return;
+    if (b->cap - b->n <= n) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->n <= n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+/* the text format's escapes: backslash and newline always, the double
+ * quote in label values; runs without them are copied at once */
 static void escaped(ol_metrics_buf *b, const char *v, int quote)
 {
-    for (const char *s = v; *s; s++) {
-        if (*s == '\\')
-            ol_mbuf_printf(b, "\\\\");
-        else if (*s == '\n')
-            ol_mbuf_printf(b, "\\n");
-        else if (*s == '"' && quote)
-            ol_mbuf_printf(b, "\\\"");
-        else
-            ol_mbuf_printf(b, "%c", *s);
+    const char *stop = quote ? "\\\n\"" : "\\\n";
+    while (*v) {
+        size_t run = strcspn(v, stop);
+        append(b, v, run);
+        v += run;
+        if (!*v)
+            break;
+        append(b, *v == '\n' ? "\\n" : *v == '"' ? "\\\"" : "\\\\", 2);
+        v++;
     }
 }
 
