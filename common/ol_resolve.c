@@ -440,8 +440,10 @@ static int resolve_value(struct rctx *c, avro_value_t *dst, avro_value_t *src, c
     }
     case AVRO_INT32:
     case AVRO_INT64: {
-        int64_t x;
-        int32_t x32;
+        /* initialised: avro_value_get_* are macros whose ?: has a branch
+         * that does not write the output (clang -Wsometimes-uninitialized) */
+        int64_t x = 0;
+        int32_t x32 = 0;
         if (st == AVRO_INT32) {
             rc = avro_value_get_int(src, &x32);
             x = x32;
@@ -458,7 +460,7 @@ static int resolve_value(struct rctx *c, avro_value_t *dst, avro_value_t *src, c
     }
     case AVRO_FLOAT:
     case AVRO_DOUBLE: {
-        float f;
+        float f = 0;
         double x = 0;
         if (st == AVRO_FLOAT) {
             rc = avro_value_get_float(src, &f);
@@ -472,9 +474,9 @@ static int resolve_value(struct rctx *c, avro_value_t *dst, avro_value_t *src, c
     }
     case AVRO_STRING:
     case AVRO_BYTES: {
-        const void *p;
-        const char *str;
-        size_t sz;
+        const void *p = NULL;
+        const char *str = NULL;
+        size_t sz = 0;
         if (st == AVRO_STRING) {
             rc = avro_value_get_string(src, &str, &sz);
             p = str;

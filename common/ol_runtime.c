@@ -428,6 +428,15 @@ static int same_content(avro_value_t *a, avro_value_t *b)
     return 1;
 }
 
+/* a version that did not win: its event_id is remembered (an 'S' row of the
+ * version log), so that its re-delivery is a duplicate */
+static int remember_seen(ol_runtime *rt, ol_fold_ctx *ctx, const char *topic, const char *entity_id,
+                         int64_t revision, int64_t occurred_at, const char *event_id)
+{
+    return ol_state_append(rt->state_idx, ctx->txn, 'S', topic, entity_id, revision, occurred_at, event_id, NULL,
+                           0);
+}
+
 /* Folds one record. Returns 0 (folded, skipped or dead-lettered) or an LMDB
  * error / -1 that must abort the batch. poison: the reason an earlier attempt
  * of this batch failed on this record (it becomes a dead letter), or NULL. */
@@ -526,8 +535,7 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const 
     if (have_old) {
         if (revision < old.revision) {
             rt->counters[C_STALE]++;
-            return ol_state_append(rt->state_idx, ctx->txn, 'S', t->topic, entity_id, revision, occurred_at,
-                                   event_id, NULL, 0);
+            return remember_seen(rt, ctx, t->topic, entity_id, revision, occurred_at, event_id); /* stale */
         }
         if (ol_decoder_decode(t->old, old.frame, old.frame_len, &wid, err, sizeof err)) {
             ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", t->topic, entity_id, err);
@@ -552,9 +560,8 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const 
                             "entity=%s revision=%lld",
                             t->topic, entity_id, (long long)revision);
             }
-            if (kept)
-                return ol_state_append(rt->state_idx, ctx->txn, 'S', t->topic, entity_id, revision, occurred_at,
-                                       event_id, NULL, 0);
+            if (kept) /* the same content again, or a conflict the stored version won */
+                return remember_seen(rt, ctx, t->topic, entity_id, revision, occurred_at, event_id);
         }
     }
     if ((rc = ol_state_append(rt->state_idx, ctx->txn, 'V', t->topic, entity_id, revision, occurred_at, event_id,

@@ -187,46 +187,56 @@ static int same(const char *a, size_t an, const char *b, size_t bn)
     return an == bn && memcmp(a, b, an) == 0;
 }
 
-/* the slot of (topic, id) in ent: its index, or the empty slot where it
- * would go (with *found 0); -1 on an LMDB error (in *rc) */
-static long ent_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *topic, size_t tl, const char *id, size_t il,
-                     ol_version *out, int *found, int *rc)
+/* what a slot's row must hold to be the key looked for */
+struct want {
+    const char *topic; /* NULL: an event_id look-up */
+    size_t tl;
+    const char *id; /* the entity id, or the event_id */
+    size_t il;
+};
+
+static int row_is(const ol_version *r, const struct want *w)
 {
-    size_t mask = s->ent.cap - 1;
+    if (!w->topic)
+        return same(r->event_id, r->event_len, w->id, w->il);
+    return same(r->topic, r->topic_len, w->topic, w->tl) && same(r->entity_id, r->entity_len, w->id, w->il);
+}
+
+/* The slot of the key w (hash h) in t: its index with *found 1 and its row
+ * in *out, or the empty slot where it would go (*found 0); -1 on an LMDB
+ * error (in *rc). Every hash match is checked against the row it names. */
+static long table_find(ol_state *s, MDB_txn *txn, const struct table *t, uint64_t h, const struct want *w,
+                       ol_version *out, int *found, int *rc)
+{
+    size_t mask = t->cap - 1;
     *found = 0;
     for (size_t j = h & mask;; j = (j + 1) & mask) {
-        struct slot *sl = &s->ent.s[j];
+        const struct slot *sl = &t->s[j];
         if (!sl->h)
             return (long)j;
         if (sl->h != h)
             continue;
         if ((*rc = row_at(s, txn, sl->seq, out)))
             return -1;
-        if (same(out->topic, out->topic_len, topic, tl) && same(out->entity_id, out->entity_len, id, il)) {
+        if (row_is(out, w)) {
             *found = 1;
             return (long)j;
         }
     }
 }
 
+static long ent_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *topic, size_t tl, const char *id, size_t il,
+                     ol_version *out, int *found, int *rc)
+{
+    const struct want w = {topic, tl, id, il};
+    return table_find(s, txn, &s->ent, h, &w, out, found, rc);
+}
+
 static long seen_find(ol_state *s, MDB_txn *txn, uint64_t h, const char *event_id, size_t el, ol_version *out,
                       int *found, int *rc)
 {
-    size_t mask = s->seen.cap - 1;
-    *found = 0;
-    for (size_t j = h & mask;; j = (j + 1) & mask) {
-        struct slot *sl = &s->seen.s[j];
-        if (!sl->h)
-            return (long)j;
-        if (sl->h != h)
-            continue;
-        if ((*rc = row_at(s, txn, sl->seq, out)))
-            return -1;
-        if (same(out->event_id, out->event_len, event_id, el)) {
-            *found = 1;
-            return (long)j;
-        }
-    }
+    const struct want w = {NULL, 0, event_id, el};
+    return table_find(s, txn, &s->seen, h, &w, out, found, rc);
 }
 
 /* The seen index is full: rows whose day is wholly before the dedupe

@@ -5,11 +5,14 @@
 #include "ol_metrics.h"
 #include "ol_offsets.h"
 #include "ol_state.h"
+#include "ol_time.h"
 
+#include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void ol_service_db_path(const ol_config *cfg, const char *service, const char *db_flag, char *out, size_t outlen)
 {
@@ -27,6 +30,14 @@ int ol_service_open_ro(const ol_service *svc, const char *path, ol_store *st)
     for (size_t i = 0; svc->dbs && svc->dbs[i] && nd < OL_STORE_MAX_DBS; i++)
         dbs[nd++] = svc->dbs[i];
     dbs[nd] = NULL;
+    struct stat sb;
+    if (stat(path, &sb) != 0) { /* the usual cause: not where the service writes */
+        fprintf(stderr,
+                "opsledger-%s: no projection at %s (%s): pass the --data-dir the service runs with "
+                "(opsledger-%s run --data-dir D writes D/%s), or --db DIR\n",
+                svc->name, path, strerror(errno), svc->name, svc->name);
+        return -1;
+    }
     if (ol_store_open(st, path, 1ULL << 30, 1, dbs, err, sizeof err)) {
         fprintf(stderr, "opsledger-%s: cannot open projection: %s\n", svc->name, err);
         return -1;
@@ -141,7 +152,13 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
     printf("service %s (%s)\n", svc->name, st->path);
     if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c)) == 0) {
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (v.mv_size == 8)
+            if (v.mv_size == 8 && k.mv_size == 9 && !memcmp(k.mv_data, "data_time", 9)) {
+                char ts[25]; /* the latest occurred_at folded, for people: ISO-8601 UTC */
+                int64_t ms = (int64_t)ol_be64(v.mv_data);
+                if (ms > 0)
+                    ol_ts_format(ms, ts);
+                printf("  %-40s %s\n", "data_time", ms > 0 ? ts : "none");
+            } else if (v.mv_size == 8)
                 printf("  %-40.*s %lld\n", (int)k.mv_size, (const char *)k.mv_data,
                        (long long)ol_be64(v.mv_data));
             else if (ol_offsets_is_reset_key(&k)) {

@@ -1,8 +1,10 @@
 /* ol_time — see ol_time.h. */
 #include "ol_time.h"
+#include "ol_escape.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int32_t ol_days_from_civil(int y, int m, int d)
@@ -123,6 +125,29 @@ int ol_week_parse(const char *s, ol_week *out)
         return -1;
     *out = y * 100 + wk;
     return 0;
+}
+
+int ol_week_arg(const char *prog, const char *flag, const char *s, ol_week *out)
+{
+    int y, wk;
+    if (!s) {
+        fprintf(stderr, "%s: %s is required: an ISO week such as 2026-W47\n", prog, flag);
+        return -1;
+    }
+    if (ol_week_parse(s, out) == 0)
+        return 0;
+    char *shown = ol_esc(OL_ESC_TEXT, s);
+    if (strlen(s) == 8 && s[4] == '-' && s[5] == 'W' && !parse_digits(s, 4, &y) && !parse_digits(s + 6, 2, &wk)) {
+        if (y < 1970 || y > 2100)
+            fprintf(stderr, "%s: %s %s: the year is outside 1970..2100\n", prog, flag, shown ? shown : "?");
+        else
+            fprintf(stderr, "%s: %s %s: no such week, %d has weeks 01 to %d\n", prog, flag, shown ? shown : "?", y,
+                    ol_weeks_in_year(y));
+    } else
+        fprintf(stderr, "%s: %s '%s' is not an ISO week: write YYYY-Www, such as 2026-W47\n", prog, flag,
+                shown ? shown : "?");
+    free(shown);
+    return -1;
 }
 
 void ol_week_format(ol_week w, char buf[9])

@@ -30,6 +30,10 @@ ol_week ol_week_add(ol_week w, int n);        /* n may be negative */
 /* "2026-W47" <-> ol_week; parse returns -1 on malformed or out of range week */
 int ol_week_parse(const char *s, ol_week *out);
 void ol_week_format(ol_week w, char buf[9]);
+/* a command's week argument: 0, or -1 after printing to stderr what is wrong
+ * with it, as "PROG: FLAG ...": missing, not of the form YYYY-Www, or a week
+ * the year does not have ("2026-W60: no such week, 2026 has 53") */
+int ol_week_arg(const char *prog, const char *flag, const char *s, ol_week *out);
 
 /* RFC 3339 ("2026-11-16T09:00:00Z", "...09:00:00.123+01:00") <-> millis since
  * epoch. format always writes UTC with milliseconds; buf needs 25 bytes. */

@@ -272,7 +272,9 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "query assurance: --format is table or json\n");
         return 2;
     }
-    if (!cover && (!week || ol_week_parse(week, &w))) {
+    if (!cover && week && ol_week_arg("query assurance", "--week", week, &w))
+        return 2;
+    if (!cover && !week) {
         fprintf(stderr, "usage: query assurance [status] --week 2026-W47 [--rag RED|AMBER|GREEN] [--engagement E] "
                         "[--format table|json]\n");
         return 2;
@@ -287,11 +289,12 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         return 1;
     }
     json_t *a = cover ? cover_days(&r, d0, d1, service) : status_week(&r, w, rag, eng);
+    size_t found = json_array_size(a);
     if (!strcmp(format, "json"))
         print_json(a);
-    else if (cover)
+    else if (found && cover) /* a table's header only above rows */
         cover_table(a);
-    else
+    else if (found)
         status_table(a);
     json_decref(a);
     reader_close(&r);
@@ -299,6 +302,18 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
     if (g_esc.failed) {
         fprintf(stderr, "assurance: out of memory\n");
         return 1;
+    }
+    if (!found && cover) { /* the good answer, not a missing one */
+        if (strcmp(format, "json"))
+            printf("no cover gaps from %s to %s%s\n", from, to ? to : from, service ? " for that --service" : "");
+        return 0;
+    }
+    if (!found) {
+            fprintf(stderr,
+                    "query assurance: no delivery status for %s%s (exit status 3); opsledger status assurance shows "
+                    "the data time folded so far\n",
+                    week, rag || eng ? " with that --rag/--engagement" : "");
+        return 3;
     }
     return 0;
 }
@@ -389,10 +404,8 @@ int as_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
-    if (!week || ol_week_parse(week, &w)) {
-        fprintf(stderr, "usage: report assurance [status] --week 2026-W47\n");
+    if (ol_week_arg("report assurance", "--week", week, &w))
         return 2;
-    }
     if (reader_open(&r, st, cfg)) {
         reader_close(&r);
         return 1;

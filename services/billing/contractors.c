@@ -55,8 +55,10 @@ int billing_report_contractors(ol_store *st, int argc, char **argv)
             return 2;
         }
     }
-    if (!from || !to || ol_week_parse(from, &wf) || ol_week_parse(to, &wt) || wf > wt) {
-        fprintf(stderr, "report contractors: --from YYYY-Www --to YYYY-Www are required\n");
+    if (ol_week_arg("report contractors", "--from", from, &wf) || ol_week_arg("report contractors", "--to", to, &wt))
+        return 2;
+    if (wf > wt) {
+        fprintf(stderr, "report contractors: --from %s is after --to %s\n", from, to);
         return 2;
     }
     int32_t first = ol_week_monday(wf), last = ol_week_monday(wt) + 6;

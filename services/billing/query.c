@@ -70,6 +70,7 @@ static int each_line(ol_store *st, ol_week w, line_fn fn, void *arg)
 struct query_args {
     const char *engagement, *format, *week;
     int explain;
+    long shown; /* lines printed: a header only above rows, a message when none */
     ol_store *st;
     ol_week w;
     ol_esc_arena esc; /* a line's strings escaped for the format; esc.failed: out of memory */
@@ -141,13 +142,17 @@ static int print_line(const struct line_view *lv, void *arg)
     ol_esc_fmt ef = !strcmp(a->format, "csv") ? OL_ESC_CSV : OL_ESC_TEXT;
     const char *eng = ol_esc_a(e, ef, lv->eng), *id = ol_esc_a(e, ef, lv->id), *bill_to = ol_esc_a(e, ef, lv->bill_to),
                *role = ol_esc_a(e, ef, lv->role), *currency = ol_esc_a(e, OL_ESC_TEXT, lv->currency);
+    if (!a->shown++ && !strcmp(a->format, "table"))
+        printf("%-8s %-10s %-14s %-18s %-12s %8s %8s %8s %10s %12s %s\n", "kind", "engagement", "person/expense",
+               "bill_to", "role", "approved", "pending", "unpriced", "day_rate", "amount", "currency");
     if (!strcmp(a->format, "table"))
         printf("%-8s %-10s %-14s %-18s %-12s %8d %8d %8d %10s %12s %s%s%s\n", kind, eng, id, bill_to, role,
                lv->l.approved, lv->l.pending, lv->l.unpriced, rate, amt, currency,
                lv->l.priced ? "" : " UNPRICED", lv->l.post_close ? " POST-CLOSE" : "");
-    if (a->explain && lv->l.kind == KIND_TIME && !strcmp(a->format, "table"))
-        explain_line(a, lv->eng, lv->id);
-    else if (!strcmp(a->format, "csv"))
+    if (!strcmp(a->format, "table")) {
+        if (a->explain && lv->l.kind == KIND_TIME)
+            explain_line(a, lv->eng, lv->id);
+    } else if (!strcmp(a->format, "csv"))
         printf("%s,%s,%s,%s,%s,%s,%d,%d,%d,%lld,%lld,%s,%s,%s\n", kind, eng, id, a->week, bill_to, role,
                lv->l.approved, lv->l.pending, lv->l.unpriced,
                lv->l.has_rate ? (long long)lv->l.day_rate : -1LL, (long long)lv->l.amount, currency,
@@ -176,7 +181,7 @@ static int print_line(const struct line_view *lv, void *arg)
 
 int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
 {
-    struct query_args a = {NULL, "table", NULL, 0, st, 0, OL_ESC_ARENA_INIT};
+    struct query_args a = {NULL, "table", NULL, 0, 0, st, 0, OL_ESC_ARENA_INIT};
     ol_week w;
     (void)cfg;
     for (int i = 1; i < argc; i++) {
@@ -193,26 +198,33 @@ int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
-    if (!a.week || ol_week_parse(a.week, &w)) {
-        fprintf(stderr, "query billing: --week YYYY-Www is required\n");
+    if (ol_week_arg("query billing", "--week", a.week, &w))
         return 2;
-    }
     a.w = w;
     if (strcmp(a.format, "table") && strcmp(a.format, "csv") && strcmp(a.format, "json")) {
         fprintf(stderr, "query billing: --format is table, csv or json\n");
         return 2;
     }
-    if (!strcmp(a.format, "table"))
-        printf("%-8s %-10s %-14s %-18s %-12s %8s %8s %8s %10s %12s %s\n", "kind", "engagement", "person/expense",
-               "bill_to", "role", "approved", "pending", "unpriced", "day_rate", "amount", "currency");
-    else if (!strcmp(a.format, "csv"))
+    if (!strcmp(a.format, "csv"))
         printf("kind,engagement_id,id,week,bill_to,role,approved_minutes,pending_minutes,unpriced_minutes,"
                "day_rate_minor,amount_minor,currency,priced,post_close\n");
     int rc = each_line(st, w, print_line, &a) ? 1 : 0;
     ol_esc_arena_reset(&a.esc);
     if (a.esc.failed)
         fprintf(stderr, "query billing: out of memory\n");
-    return rc || a.esc.failed ? 1 : 0;
+    if (rc || a.esc.failed)
+        return 1;
+    if (!a.shown) {
+        ol_esc_arena e = OL_ESC_ARENA_INIT;
+        fprintf(stderr,
+                "query billing: no billing lines for %s%s%s (exit status 3); opsledger status billing shows the "
+                "data time folded so far\n",
+                a.week, a.engagement ? " and engagement " : "",
+                a.engagement ? ol_esc_a(&e, OL_ESC_TEXT, a.engagement) : "");
+        ol_esc_arena_reset(&e);
+        return 3;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ report */
@@ -350,10 +362,8 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
-    if (!week || ol_week_parse(week, &w)) {
-        fprintf(stderr, "report billing: --week YYYY-Www is required\n");
+    if (ol_week_arg("report billing", "--week", week, &w))
         return 2;
-    }
     struct report *r = calloc(1, sizeof *r);
     if (!r)
         return 1;

@@ -35,6 +35,7 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
 {
     const char *week = NULL, *team = NULL, *person = NULL, *format = "table";
     ol_week only = 0, h0;
+    long shown = 0;
     MDB_txn *txn;
     MDB_cursor *c;
     (void)cfg;
@@ -52,9 +53,10 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
-    if ((week && ol_week_parse(week, &only)) ||
-        (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))) {
-        fprintf(stderr, "query forecast: --week is YYYY-Www; --format is table, csv or json\n");
+    if (week && ol_week_arg("query forecast", "--week", week, &only))
+        return 2;
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json")) {
+        fprintf(stderr, "query forecast: --format is table, csv or json\n");
         return 2;
     }
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
@@ -64,10 +66,7 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         mdb_txn_abort(txn);
         return 1;
     }
-    if (!strcmp(format, "table"))
-        printf("%-7s %-14s %-14s %-8s %8s %8s %8s %8s %8s %8s %s\n", "scope", "id", "team", "week", "avail_h",
-               "alloc_h", "prop_h", "bill_h", "util", "bench_h", "over");
-    else if (!strcmp(format, "csv"))
+    if (!strcmp(format, "csv"))
         printf("scope,id,team,week,available_minutes,allocated_minutes,proposed_minutes,billable_minutes,"
                "utilisation_bp,bench_minutes,overallocated\n");
     if (mdb_cursor_open(txn, ol_store_dbi(st, "weekly"), &c)) {
@@ -89,6 +88,9 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             (team && (scope == SCOPE_ORG || strcmp(rt, team))))
             continue;
         ol_week_format(w, wk);
+        if (!shown++ && !strcmp(format, "table")) /* a header only above rows */
+            printf("%-7s %-14s %-14s %-8s %8s %8s %8s %8s %8s %8s %s\n", "scope", "id", "team", "week", "avail_h",
+                   "alloc_h", "prop_h", "bill_h", "util", "bench_h", "over");
         if (!strcmp(format, "table")) {
             ol_fmt_hours(a, sizeof a, r.available);
             ol_fmt_hours(l, sizeof l, r.allocated);
@@ -126,9 +128,19 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
     ol_esc_arena_reset(&esc);
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
-    if (esc.failed)
+    if (esc.failed) {
         fprintf(stderr, "query forecast: out of memory\n");
-    return esc.failed ? 1 : 0;
+        return 1;
+    }
+    if (!shown) {
+        char h[9], e[9];
+        ol_week_format(h0, h);
+        ol_week_format(ol_week_add(h0, FC_HORIZON - 1), e);
+        fprintf(stderr, "query forecast: no forecast rows%s%s%s (exit status 3); the forecast covers %s to %s\n",
+                week ? " for " : "", week ? week : "", team || person ? " with that --team/--person" : "", h, e);
+        return 3;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ report forecast */

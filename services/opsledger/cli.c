@@ -1,6 +1,7 @@
 /* cli — helpers shared by the subcommands, and the dispatch to service
  * executables (opsledger-<service>), found beside this binary or on PATH. */
 #include "cli.h"
+#include "ol_escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,4 +197,83 @@ int cmd_service(const char *verb, int argc, char **argv)
             strerror(errno));
     free(args);
     return 2;
+}
+
+/* edit distance of two short names, capped (for "did you mean") */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[128];
+    if (la >= 127 || lb >= 127)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+int cli_check_topic(const ol_schemas *s, const char *topic, const char *prog)
+{
+    size_t n, best = 99;
+    const char **all = cli_all_topics(s, &n), *near = NULL;
+    if (!all) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(all[i], topic)) {
+            free(all);
+            return 0;
+        }
+        size_t d = distance(all[i], topic);
+        if (d < best) {
+            best = d;
+            near = all[i];
+        }
+    }
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
+    fprintf(stderr, "%s: no topic '%s' in the contract", prog, ol_esc_a(&esc, OL_ESC_TEXT, topic));
+    if (near && best <= 3)
+        fprintf(stderr, " (did you mean %s?)", near);
+    fprintf(stderr, "\n  topics:");
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", all[i]);
+    fprintf(stderr, "\n");
+    ol_esc_arena_reset(&esc);
+    free(all);
+    return -1;
+}
+
+int cli_broker_ready(rd_kafka_t *rk, const ol_config *cfg, const char *prog, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (!e) {
+        rd_kafka_metadata_destroy(md);
+        return 0;
+    }
+    const char *b = ol_config_get(cfg, "brokers", OL_DEFAULT_BROKERS);
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
+    fprintf(stderr,
+            "%s: no Kafka broker answered at %s within %d s (%s)\n"
+            "  %s\n"
+            "  a local one: opsledger broker --bootstrap-file var/bootstrap.txt --wait &\n"
+            "               export OPSLEDGER_BROKERS=$(cat var/bootstrap.txt)\n",
+            prog, ol_esc_a(&esc, OL_ESC_TEXT, b), timeout_ms / 1000, rd_kafka_err2str(e),
+            getenv("OPSLEDGER_BROKERS") ? "OPSLEDGER_BROKERS names it: is that broker running?"
+                                        : "set OPSLEDGER_BROKERS=HOST:PORT (or pass --brokers HOST:PORT); "
+                                          "without it the default is " OL_DEFAULT_BROKERS);
+    ol_esc_arena_reset(&esc);
+    return -1;
 }

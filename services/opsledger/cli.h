@@ -5,6 +5,8 @@
 #include "ol_config.h"
 #include "ol_schema.h"
 
+#include <librdkafka/rdkafka.h>
+
 int cmd_broker(int argc, char **argv, ol_config *cfg);
 int cmd_produce(int argc, char **argv, ol_config *cfg);
 int cmd_tail(int argc, char **argv, ol_config *cfg);
@@ -38,5 +40,11 @@ ol_schemas *cli_load_schemas(const ol_config *cfg);
  * returns a NULL-terminated array of pointers into s (free the array only) */
 const char **cli_all_topics(const ol_schemas *s, size_t *n);
 int cli_is_derived(const char *topic);
+/* 0 when topic is one of the contract's; else prints "no topic", the nearest
+ * name and the list to stderr (prefixed with prog) and returns -1 */
+int cli_check_topic(const ol_schemas *s, const char *topic, const char *prog);
+/* 0 when a broker answers a metadata request within timeout_ms; else prints
+ * which address was tried and how to set OPSLEDGER_BROKERS, returns -1 */
+int cli_broker_ready(rd_kafka_t *rk, const ol_config *cfg, const char *prog, int timeout_ms);
 
 #endif

@@ -161,8 +161,10 @@ static int acc_data_week(struct acc_ctx *c, ol_week *dw)
     snprintf(errf, sizeof errf, "%s/status.err", c->tmp);
     int st = acc_run(c, "utilisation", verb, errf, &out);
     const char *p = out ? strstr(out, " data_time ") : NULL;
-    long long ms;
-    if (st == 0 && p && sscanf(p, " data_time %lld", &ms) == 1 && ms > 0) {
+    char iso[40];
+    int64_t ms = 0;
+    /* status prints data_time as ISO-8601 UTC ("none" before any data) */
+    if (st == 0 && p && sscanf(p, " data_time %39s", iso) == 1 && ol_ts_parse(iso, &ms) == 0 && ms > 0) {
         *dw = ol_week_of((int32_t)(ms / 86400000));
         rc = 0;
     } else {
@@ -388,9 +390,8 @@ int cmd_accuracy(int argc, char **argv)
         rc = usage();
         goto out;
     }
-    if (ol_week_parse(from_s, &from) || ol_week_parse(to_s, &to)) {
-        fprintf(stderr, "report forecast-accuracy: --from and --to are ISO weeks like 2026-W40 (got %s, %s)\n",
-                from_s, to_s);
+    if (ol_week_arg("report forecast-accuracy", "--from", from_s, &from) ||
+        ol_week_arg("report forecast-accuracy", "--to", to_s, &to)) {
         rc = 2;
         goto out;
     }

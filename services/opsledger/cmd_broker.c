@@ -2,16 +2,24 @@
  * real Kafka endpoint on loopback for every other process and client (kcat,
  * kafkajs), in memory only (about 5 MiB per partition), with every topic of
  * the SPEC created up front because the mock cluster has no CreateTopics.
- * Prints its bootstrap address on stdout and writes it to --bootstrap-file. */
+ * Prints its bootstrap address on stdout and writes it to --bootstrap-file
+ * once every topic exists (a stale file of an earlier run is removed first),
+ * so that the file means "ready". `opsledger broker --wait FILE` is the
+ * readiness wait for scripts: it returns, printing the address, once the
+ * broker named in FILE answers. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_log.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t g_stop;
@@ -21,9 +29,134 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+/* the mock cluster's own client handle has no bootstrap.servers, by design:
+ * librdkafka's notice saying so ("No `bootstrap.servers` configured") is
+ * dropped, everything else is logged */
+static void broker_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (!strcmp(fac, "CONFWARN") && strstr(buf, "bootstrap.servers"))
+        return;
+    ol_log(level <= 3 ? OL_LOG_ERROR : level <= 5 ? OL_LOG_WARN : OL_LOG_DEBUG, "kafka %s: %s", fac, buf);
+}
+
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk, (void)level, (void)fac, (void)buf; /* refused connections while the broker starts */
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* --wait FILE [--timeout S]: until FILE names a broker that answers a
+ * metadata request; prints the address (for OPSLEDGER_BROKERS=$(...)) */
+static int wait_ready(const char *file, int timeout_s)
+{
+    double end = now_s() + timeout_s;
+    char addr[512] = "", err[512];
+    while (now_s() < end) {
+        FILE *f = fopen(file, "r");
+        if (f) {
+            if (!fgets(addr, sizeof addr, f))
+                addr[0] = '\0';
+            fclose(f);
+        }
+        addr[strcspn(addr, "\r\n")] = '\0';
+        if (addr[0]) {
+            rd_kafka_conf_t *conf = rd_kafka_conf_new();
+            rd_kafka_conf_set_log_cb(conf, quiet_log);
+            rd_kafka_t *rk = NULL;
+            if (rd_kafka_conf_set(conf, "bootstrap.servers", addr, err, sizeof err) != RD_KAFKA_CONF_OK ||
+                !(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
+                rd_kafka_conf_destroy(conf);
+                fprintf(stderr, "opsledger broker --wait: %s: %s\n", file, err);
+                return 1;
+            }
+            const struct rd_kafka_metadata *md = NULL;
+            int left = (int)((end - now_s()) * 1000);
+            rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, left > 1000 ? 1000 : left > 0 ? left : 1);
+            if (!e)
+                rd_kafka_metadata_destroy(md);
+            rd_kafka_destroy(rk);
+            if (!e) {
+                printf("%s\n", addr);
+                return fflush(stdout) ? 1 : 0;
+            }
+        } else
+            usleep(100 * 1000);
+    }
+    ol_esc_arena esc = OL_ESC_ARENA_INIT; /* the file's content and name, escaped */
+    if (addr[0])
+        fprintf(stderr, "opsledger broker --wait: the broker at %s (from %s) did not answer within %d s\n",
+                ol_esc_a(&esc, OL_ESC_TEXT, addr), ol_esc_a(&esc, OL_ESC_TEXT, file), timeout_s);
+    else
+        fprintf(stderr,
+                "opsledger broker --wait: %s was not written within %d s: is `opsledger broker "
+                "--bootstrap-file %s` running?\n",
+                ol_esc_a(&esc, OL_ESC_TEXT, file), timeout_s, ol_esc_a(&esc, OL_ESC_TEXT, file));
+    ol_esc_arena_reset(&esc);
+    return 1;
+}
+
+struct topic_job {
+    rd_kafka_mock_cluster_t *mc;
+    const char *topic;
+    int partitions;
+    rd_kafka_resp_err_t err;
+};
+
+static void *create_topic(void *arg)
+{
+    struct topic_job *j = arg;
+    j->err = rd_kafka_mock_topic_create(j->mc, j->topic, j->partitions, 1);
+    return NULL;
+}
+
+/* every topic at once: each creation waits for the mock cluster's thread
+ * (about 250 ms), one after the other they took 5 s */
+static int create_topics(rd_kafka_mock_cluster_t *mc, const char **topics, size_t n, int partitions)
+{
+    struct topic_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    pthread_t *th = calloc(n ? n : 1, sizeof *th);
+    int rc = 0;
+    size_t started = 0;
+    if (!jobs || !th) {
+        fprintf(stderr, "opsledger broker: out of memory\n");
+        rc = -1;
+        goto out;
+    }
+    for (; started < n; started++) {
+        jobs[started] = (struct topic_job){mc, topics[started], partitions, RD_KAFKA_RESP_ERR_NO_ERROR};
+        int e = pthread_create(&th[started], NULL, create_topic, &jobs[started]);
+        if (e) {
+            fprintf(stderr, "opsledger broker: cannot start a thread: %s\n", strerror(e));
+            rc = -1;
+            break;
+        }
+    }
+    for (size_t i = 0; i < started; i++) {
+        int e = pthread_join(th[i], NULL);
+        if (e) {
+            fprintf(stderr, "opsledger broker: pthread_join: %s\n", strerror(e));
+            rc = -1;
+        } else if (jobs[i].err) {
+            fprintf(stderr, "opsledger broker: topic %s: %s\n", jobs[i].topic, rd_kafka_err2str(jobs[i].err));
+            rc = -1;
+        }
+    }
+out:
+    free(jobs);
+    free(th);
+    return rc;
+}
+
 int cmd_broker(int argc, char **argv, ol_config *cfg)
 {
-    int partitions = 8, rc = 1;
+    int partitions = 8, rc = 1, wrote = 0;
     const char *bootstrap_file = NULL;
     char err[512];
     rd_kafka_t *rk = NULL;
@@ -32,15 +165,29 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     const char **topics = NULL;
     size_t ntopics = 0;
 
+    const char *wait_file = NULL;
+    int timeout_s = 30;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--partitions") && i + 1 < argc)
             partitions = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bootstrap-file") && i + 1 < argc)
             bootstrap_file = argv[++i];
+        else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
+            wait_file = argv[++i];
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+            timeout_s = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: opsledger broker [--partitions N] [--bootstrap-file F]\n");
+            fprintf(stderr, "usage: opsledger broker [--partitions N] [--bootstrap-file F]\n"
+                            "       opsledger broker --wait F [--timeout SECONDS]   (until the broker of F answers)\n");
             return 2;
         }
+    }
+    if (wait_file)
+        return wait_ready(wait_file, timeout_s > 0 ? timeout_s : 30);
+    /* an earlier run's file would name a dead address: "ready" is its presence */
+    if (bootstrap_file && unlink(bootstrap_file) && errno != ENOENT) {
+        fprintf(stderr, "opsledger broker: cannot remove the old %s: %s\n", bootstrap_file, strerror(errno));
+        return 1;
     }
     if (partitions < 1 || partitions > 1024) {
         fprintf(stderr, "opsledger broker: --partitions must be 1..1024\n");
@@ -63,6 +210,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         goto out;
 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, broker_log);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
@@ -74,13 +222,8 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         fprintf(stderr, "opsledger broker: cannot start the mock cluster\n");
         goto out;
     }
-    for (size_t i = 0; i < ntopics; i++) {
-        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topics[i], partitions, 1);
-        if (e) {
-            fprintf(stderr, "opsledger broker: topic %s: %s\n", topics[i], rd_kafka_err2str(e));
-            goto out;
-        }
-    }
+    if (create_topics(mc, topics, ntopics, partitions))
+        goto out;
     const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
     if (bootstrap_file) {
         char tmp[4096];
@@ -90,6 +233,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
             fprintf(stderr, "opsledger broker: cannot write %s\n", bootstrap_file);
             goto out;
         }
+        wrote = 1;
     }
     printf("%s\n", bs);
     fflush(stdout);
@@ -100,6 +244,9 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     ol_info("broker stopping");
     rc = 0;
 out:
+    /* gone with the broker: a later --wait must not find a dead address */
+    if (wrote && unlink(bootstrap_file) && errno != ENOENT)
+        fprintf(stderr, "opsledger broker: cannot remove %s: %s\n", bootstrap_file, strerror(errno));
     if (mc)
         rd_kafka_mock_cluster_destroy(mc);
     if (rk)

@@ -122,9 +122,14 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
     }
     if (!(schemas = cli_load_schemas(cfg)))
         goto out;
+    if (cli_check_topic(schemas, topic, "opsledger produce")) {
+        rc = 2;
+        goto out;
+    }
     s = ol_schemas_for_topic(schemas, topic);
     if (!s) {
-        fprintf(stderr, "opsledger produce: no schema for topic %s in %s\n", topic, schemas->dir);
+        fprintf(stderr, "opsledger produce: %s has no schema to encode with (dead letters are raw bytes)\n", topic);
+        rc = 2;
         goto out;
     }
     if (ts_field && ts_field_ok(s, ts_field)) {
@@ -140,6 +145,10 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
         fprintf(stderr, "opsledger produce: %s\n", err);
         goto out;
     }
+    /* the producer retries without end (message.timeout.ms 0, as the
+     * services need): ask once, bounded, whether anyone is there */
+    if (cli_broker_ready(rk, cfg, "opsledger produce", 10000))
+        goto out;
     if (avro_generic_value_new(s->iface, &v)) {
         fprintf(stderr, "opsledger produce: avro: %s\n", avro_strerror());
         goto out;

@@ -123,10 +123,17 @@ int cmd_tail(int argc, char **argv, ol_config *cfg)
     }
     if (!(schemas = cli_load_schemas(cfg)))
         goto out;
+    /* a mistyped topic is not an empty one (a broker may even create it) */
+    if (cli_check_topic(schemas, topic, "opsledger tail")) {
+        rc = 2;
+        goto out;
+    }
     if (!(rk = ol_kafka_consumer(cfg, "opsledger-tail", !follow, err, sizeof err))) {
         fprintf(stderr, "opsledger tail: %s\n", err);
         goto out;
     }
+    if (cli_broker_ready(rk, cfg, "opsledger tail", 10000))
+        goto out;
     int np = ol_kafka_partitions(rk, topic, 10000, err, sizeof err);
     if (np <= 0) {
         fprintf(stderr, "opsledger tail: %s\n", err);

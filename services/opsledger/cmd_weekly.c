@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *wk_str(json_t *o, const char *field)
 {
@@ -60,10 +61,32 @@ static json_t *events(const char *svc, const char *topic, const char *prefix, co
     for (int i = 0; i < pass->n && a < 16 + 63; i++)
         argv[a++] = pass->v[i];
     argv[a] = NULL;
-    int status = cli_run_service(svc, argv, NULL, &out);
+    /* the service's stderr is kept, so that its reason is printed once per
+     * service at the end (not once per topic read) */
+    char errpath[] = "/tmp/opsledger-weekly.XXXXXX";
+    int efd = mkstemp(errpath);
+    if (efd < 0) {
+        snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+        return NULL;
+    }
+    int status = cli_run_service(svc, argv, errpath, &out);
+    char msg[400] = "";
+    FILE *ef = fdopen(efd, "r");
+    if (ef) {
+        if (!fgets(msg, sizeof msg, ef))
+            msg[0] = '\0';
+        msg[strcspn(msg, "\n")] = '\0';
+        fclose(ef);
+    } else
+        close(efd);
+    if (unlink(errpath))
+        fprintf(stderr, "report weekly: %s: %s\n", errpath, strerror(errno));
     if (status) {
-        snprintf(err, errlen, "opsledger-%s events --topic %s failed (%s %d; see its message above)", svc, topic,
-                 status < 0 ? "could not run," : "exit", status);
+        if (msg[0])
+            snprintf(err, errlen, "%s", msg);
+        else
+            snprintf(err, errlen, "opsledger-%s events --topic %s failed (%s %d)", svc, topic,
+                     status < 0 ? "could not run," : "exit", status);
         free(out);
         return NULL;
     }
@@ -94,12 +117,12 @@ static json_t *gather(struct wk_report *r, const char *svc, const char *topic, c
                       const char *suffix, const struct passthrough *pass)
 {
     char err[400] = "";
+    for (int i = 0; i < r->nmissing; i++) /* asked once: the reason is the same for its other topics */
+        if (!strcmp(r->missing[i], svc))
+            return json_array();
     json_t *a = events(svc, topic, prefix, suffix, pass, err, sizeof err);
     if (a)
         return a;
-    for (int i = 0; i < r->nmissing; i++)
-        if (!strcmp(r->missing[i], svc))
-            return json_array();
     if (r->nmissing < 8) {
         r->missing[r->nmissing] = svc;
         snprintf(r->errors[r->nmissing], sizeof r->errors[0], "%s", err);
@@ -363,8 +386,9 @@ int cmd_weekly(int argc, char **argv)
             goto out;
         }
     }
-    if (!week || ol_week_parse(week, &w) ||
-        (strcmp(format, "text") && strcmp(format, "md") && strcmp(format, "html"))) {
+    if (ol_week_arg("report weekly", "--week", week, &w))
+        goto out;
+    if (strcmp(format, "text") && strcmp(format, "md") && strcmp(format, "html")) {
         fprintf(stderr, "usage: opsledger report weekly --week 2026-W47 [--format text|md|html] [--out FILE] "
                         "[--data-dir DIR]\n");
         goto out;
@@ -377,6 +401,16 @@ int cmd_weekly(int argc, char **argv)
     billing(&r, w, &pass);
     assurance(&r, w, &pass);
     forecast(&r, &pass);
+    if (r.nmissing == 4) { /* no service at all: nothing to report, and a cron job must notice */
+        fprintf(stderr, "report weekly: no projection could be read, no report written:\n");
+        for (int i = 0; i < r.nmissing; i++) {
+            char *shown = ol_esc(OL_ESC_TEXT, r.errors[i]);
+            fprintf(stderr, "  %s\n", shown ? shown : "?");
+            free(shown);
+        }
+        rc = 1;
+        goto out;
+    }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
         fprintf(stderr, "report weekly: %s: %s\n", out, strerror(errno));
@@ -400,6 +434,11 @@ int cmd_weekly(int argc, char **argv)
         char *shown = ol_esc(OL_ESC_TEXT, r.errors[i]); /* freed here; the message may quote the data */
         fprintf(stderr, "report weekly: %s: %s\n", r.missing[i], shown ? shown : "?");
         free(shown);
+    }
+    if (r.nmissing && !rc) { /* the page is printed, but incomplete: say so in the status too */
+        fprintf(stderr, "report weekly: incomplete: %d of 4 services could not be read (exit status 3)\n",
+                r.nmissing);
+        rc = 3;
     }
 out:
     report_free(&r);

@@ -13,7 +13,9 @@ static void usage(FILE *f)
     fputs("usage: opsledger [common options] <command> [args]\n"
           "\n"
           "commands:\n"
-          "  broker [--partitions N] [--bootstrap-file F]   run the embedded Kafka broker (in memory)\n"
+          "  broker [--partitions N] [--bootstrap-file F]   run the embedded Kafka broker (in memory); F is\n"
+          "                            written once it is ready\n"
+          "  broker --wait F [--timeout S]   wait until the broker of F answers, print its address\n"
           "  topics create [--partitions N] [--replication-factor R]   create the topics on a real cluster\n"
           "  produce TOPIC [--file F] [--timestamp-field F]  JSON lines -> validated Avro -> Kafka\n"
           "                            (--timestamp-field occurred_at: Kafka timestamp from the data)\n"
@@ -23,8 +25,16 @@ static void usage(FILE *f)
           "  verify [--archive DIR]    recompute the audit archive's hash chain\n"
           "  archive export --from T1 --to T2 --out FILE.avro   archived records as an Avro container file\n"
           "  replay SERVICE --as-of T --out DIR [--emit FILE]   rebuild a projection as of an instant\n"
-          "  query SERVICE [args]      read a service's projection (runs opsledger-SERVICE query)\n"
-          "  report SERVICE [args]     print a service's report (runs opsledger-SERVICE report)\n"
+          "  query SERVICE --week W [--format table|csv|json] [--data-dir D]   read a service's projection\n"
+          "                            SERVICE: utilisation, billing, forecast, assurance (assurance: table|json;\n"
+          "                            query assurance cover --from DAY [--to DAY])\n"
+          "  report utilisation [--from W] --to W [--team T]   weekly utilisation of every team, against the 85 %% target\n"
+          "  report billing --week W   what will be invoiced, per client, post-close adjustments\n"
+          "  report contractors --from W --to W   contractor invoices against approved time\n"
+          "  report forecast [--team T]   the next 12 weeks' forecast utilisation\n"
+          "  report budgets            engagement budgets and when they run out\n"
+          "  report demand [--role R]  demand for roles against supply\n"
+          "  report assurance --week W  delivery status (RAG) of every engagement\n"
           "  report weekly --week W [--format text|md|html] [--out FILE]   the executive weekly report\n"
           "  report forecast-accuracy --from W --to W [--team T]   past forecasts (replayed) vs actuals\n"
           "  status SERVICE [--lag]    counters, offsets, resets of a service (runs opsledger-SERVICE status);\n"
@@ -47,7 +57,10 @@ static void usage(FILE *f)
           "  -X prop=val    librdkafka property, passed through\n"
           "  -o key=val     opsledger setting\n"
           "  --brokers B    bootstrap servers; also $OPSLEDGER_BROKERS\n"
-          "  --schemas DIR  schema directory; also $OPSLEDGER_SCHEMAS\n",
+          "  --schemas DIR  schema directory; also $OPSLEDGER_SCHEMAS\n"
+          "\n"
+          "exit status: 0 done, 1 an error (the message says what), 2 a wrong argument,\n"
+          "             3 nothing to show for that week, or an incomplete report (a projection missing)\n",
           f);
 }
 
@@ -73,6 +86,17 @@ int main(int argc, char **argv)
         for (int i = 2; i < argc; i++)
             if (!strcmp(argv[i], "--url"))
                 return cmd_status_url(argc - 2, argv + 2);
+    /* a verb without its service: say which ones exist instead of "unknown command" */
+    if (argc == 2 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||
+                      !strcmp(argv[1], "run") || !strcmp(argv[1], "replay"))) {
+        fprintf(stderr, "opsledger %s: which one? %s\n", argv[1],
+                !strcmp(argv[1], "report")
+                    ? "weekly, utilisation, billing, contractors, forecast, budgets, demand, assurance, "
+                      "forecast-accuracy"
+                    : "utilisation, billing, forecast, assurance, archive");
+        fprintf(stderr, "  (opsledger --help lists every command and its arguments)\n");
+        return 2;
+    }
     /* service verbs pass every argument through untouched */
     if (argc >= 3 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||
                       !strcmp(argv[1], "run") || !strcmp(argv[1], "replay")))

@@ -61,7 +61,7 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
     ol_week w;
     MDB_txn *txn = NULL;
     struct rowref *rows = NULL;
-    size_t n = 0;
+    size_t n = 0, shown = 0;
     int rc = 2;
     (void)cfg;
 
@@ -79,10 +79,8 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
-    if (!week || ol_week_parse(week, &w)) {
-        fprintf(stderr, "query utilisation: --week YYYY-Www is required (got %s)\n", week ? week : "nothing");
+    if (ol_week_arg("query utilisation", "--week", week, &w))
         return 2;
-    }
     if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json")) {
         fprintf(stderr, "query utilisation: --format is table, csv or json\n");
         return 2;
@@ -93,10 +91,7 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         rc = 1;
         goto out;
     }
-    if (!strcmp(format, "table"))
-        printf("%-7s %-14s %-14s %9s %8s %9s %9s %9s %8s %s\n", "scope", "id", "team", "capacity_h", "leave_h",
-               "avail_h", "billable_h", "util", "target", "below");
-    else if (!strcmp(format, "csv"))
+    if (!strcmp(format, "csv"))
         printf("scope,id,team,week,capacity_minutes,leave_minutes,available_minutes,billable_minutes,"
                "sales_support_minutes,training_minutes,internal_minutes,bench_minutes,live_support_minutes,"
                "non_billable_delivery_minutes,unclassified_minutes,logged_minutes,utilisation_bp,target_bp,"
@@ -113,6 +108,9 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             continue;
         char p[16], c[16], l[16], a[16], b[16];
         ol_fmt_bp(p, sizeof p, r->r.has_bp, r->r.bp);
+        if (!shown++ && !strcmp(format, "table")) /* a header only above rows */
+            printf("%-7s %-14s %-14s %9s %8s %9s %9s %9s %8s %s\n", "scope", "id", "team", "capacity_h", "leave_h",
+                   "avail_h", "billable_h", "util", "target", "below");
         if (!strcmp(format, "table")) {
             ol_fmt_hours(c, sizeof c, r->r.capacity);
             ol_fmt_hours(l, sizeof l, r->r.leave);
@@ -156,6 +154,15 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
     rc = ea.failed ? 1 : 0;
     if (ea.failed)
         fprintf(stderr, "query utilisation: out of memory\n");
+    else if (!shown) {
+        ol_esc_arena e = OL_ESC_ARENA_INIT; /* --team and --person are shown back as typed, escaped */
+        fprintf(stderr, "query utilisation: no figures for %s%s%s%s%s (exit status 3); opsledger status utilisation "
+                        "shows the data time folded so far\n",
+                week, team ? " and team " : "", team ? ol_esc_a(&e, OL_ESC_TEXT, team) : "",
+                person ? " and person " : "", person ? ol_esc_a(&e, OL_ESC_TEXT, person) : "");
+        ol_esc_arena_reset(&e);
+        rc = 3;
+    }
 out:
     free(rows);
     if (txn)
@@ -225,11 +232,10 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
-    if (!to || ol_week_parse(to, &wt) || (from && ol_week_parse(from, &wf))) {
-        fprintf(stderr, "report utilisation: --to YYYY-Www is required; --from YYYY-Www defaults to 5 weeks "
-                        "before it\n");
+    /* --from defaults to 5 weeks before --to */
+    if (ol_week_arg("report utilisation", "--to", to, &wt) ||
+        (from && ol_week_arg("report utilisation", "--from", from, &wf)))
         return 2;
-    }
     if (!from)
         wf = ol_week_add(wt, -5);
     if (wf > wt) {

@@ -16,6 +16,7 @@ check failed.
     relcheck.py deadletters EXPECT_FILE TAIL_FILE
 """
 import base64
+import datetime
 import json
 import os
 import struct
@@ -632,7 +633,11 @@ def read_status(path):
     with open(path) as f:
         for line in f:
             c = line.split()
-            if len(c) == 2 and line.startswith("  "):
+            if len(c) == 2 and line.startswith("  ") and c[0] == "data_time":
+                # ISO-8601 UTC with milliseconds (or "none"), compared as ms
+                out[c[0]] = 0 if c[1] == "none" else int(datetime.datetime.strptime(
+                    c[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000 + 0.5)
+            elif len(c) == 2 and line.startswith("  "):
                 out[c[0]] = int(c[1])
     return out
 

@@ -14,7 +14,7 @@
 #     the key figures of the text form (org utilisation, RAG counts, the
 #     RED engagements, next week's cover gap);
 #  5. a data directory without one service's projection names that service
-#     in the report and still prints the others.
+#     in the report, still prints the others and exits 3 (a cron job notices).
 #
 # Usage: BUILD=build bash tests/e2e/test_weekly.sh   (or via tests/run-e2e.sh)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -136,8 +136,9 @@ fi
 # 5. a projection missing: named, the rest still printed
 mkdir -p "$T/partial"
 cp -r "$D/utilisation" "$T/partial/"
-run_ol "$T/partial.txt" "$T/partial.err" report weekly --week "$W" --data-dir "$T/partial" ||
-    fail "report weekly exits 0 with projections missing"
+run_ol "$T/partial.txt" "$T/partial.err" report weekly --week "$W" --data-dir "$T/partial"
+st=$?
+check "report weekly prints the page and exits 3 (incomplete) with projections missing (got $st)" test "$st" = 3
 check "the missing services are named in the report" grep -q "Not available: billing" "$T/partial.txt"
 check "the utilisation section is still printed" grep -q "Org utilisation $org" "$T/partial.txt"
 

@@ -21,13 +21,23 @@
 struct fx {
     ol_schemas *schemas;
     ol_config cfg;
-    char dir[64];
+    char dir[256];
     ol_runtime *rt;
     ol_record recs[64];
     uint8_t *frames[64];
     int n;
     int64_t next_offset;
 };
+
+/* the projection's scratch directory, under $TMPDIR (or /tmp): make mutants
+ * points TMPDIR at its own scratch tree, so that a test a mutant makes fail
+ * leaves nothing behind in /tmp */
+static void fx_mkdtemp(struct fx *f)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/ol-fold-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(f->dir));
+}
 
 static struct fx *fx_new_for(const ol_service *svc)
 {
@@ -36,8 +46,7 @@ static struct fx *fx_new_for(const ol_service *svc)
     assert_non_null(f);
     assert_int_equal(ol_schemas_load(ol_schemas_default_dir(), &f->schemas, err, sizeof err), 0);
     ol_config_init(&f->cfg);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ol-fold-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fx_mkdtemp(f);
     ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
     f->rt = ol_runtime_new(svc, &f->cfg, f->schemas, &o, err, sizeof err);
     if (!f->rt)
@@ -54,7 +63,7 @@ static void fx_clear(struct fx *f)
 
 static void fx_free(struct fx *f)
 {
-    char cmd[128];
+    char cmd[300];
     fx_clear(f);
     ol_runtime_free(f->rt);
     ol_schemas_free(f->schemas);

@@ -200,6 +200,43 @@ static void test_burn_ahead_amber(void **state)
     fx_free(f);
 }
 
+/* the boundaries, each exactly on its threshold and one minor unit over:
+ * e-8 (2026-10-05..2026-11-22, all 49 days elapsed at the end of W47)
+ * spends exactly its budget with an EAC of exactly 110 %: neither is "over",
+ * burn 10000bp is not ahead of 10000bp elapsed: GREEN. e-9 the same plus one
+ * minor unit each: spend 100,001 (10000bp truncated) over budget and EAC
+ * 110,001 (11000bp truncated) over 110 %: RED with both reasons. e-10
+ * (56 days, 3750bp elapsed) burns 4750bp, exactly 10 points ahead: GREEN;
+ * e-11 one minor unit more (4750bp truncated, still 10 points): GREEN too,
+ * e-12 at 4760bp (10.1 points ahead): AMBER */
+static void test_budget_boundaries(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "delivery.engagement", ENG("e-8", 100000, "2026-10-05", "2026-11-22", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-9", 100000, "2026-10-05", "2026-11-22", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-10", 100000, "2026-11-02", "2026-12-27", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-11", 100000, "2026-11-02", "2026-12-27", "ACTIVE", 1));
+    add(f, "delivery.engagement", ENG("e-12", 100000, "2026-11-02", "2026-12-27", "ACTIVE", 1));
+    add(f, "ops.forecast.engagement", FC("e-8", 1, "2026-W47", 100000, 110000, 100000));
+    add(f, "ops.forecast.engagement", FC("e-9", 1, "2026-W47", 100001, 110001, 100000));
+    add(f, "ops.forecast.engagement", FC("e-10", 1, "2026-W47", 47500, 100000, 100000));
+    add(f, "ops.forecast.engagement", FC("e-11", 1, "2026-W47", 47501, 100000, 100000));
+    add(f, "ops.forecast.engagement", FC("e-12", 1, "2026-W47", 47600, 100000, 100000));
+    add(f, "delivery.risk", CLOCK);
+    fold(f);
+    EXPECT(f, "ops.delivery.status", "e-8|2026-W47", "\"rag\":\"GREEN\"", "\"reasons\":[]", "\"budget_burn_bp\":10000",
+           "\"time_elapsed_bp\":10000", "\"estimate_at_completion_minor\":110000");
+    EXPECT(f, "ops.delivery.status", "e-9|2026-W47", "\"rag\":\"RED\"",
+           "\"reasons\":[\"SPEND_OVER_BUDGET 10000bp\",\"EAC_OVER_BUDGET 11000bp\"]");
+    EXPECT(f, "ops.delivery.status", "e-10|2026-W47", "\"rag\":\"GREEN\"", "\"reasons\":[]", "\"budget_burn_bp\":4750",
+           "\"time_elapsed_bp\":3750");
+    EXPECT(f, "ops.delivery.status", "e-11|2026-W47", "\"rag\":\"GREEN\"", "\"reasons\":[]", "\"budget_burn_bp\":4750");
+    EXPECT(f, "ops.delivery.status", "e-12|2026-W47", "\"rag\":\"AMBER\"",
+           "\"reasons\":[\"BURN_AHEAD burn 4760bp elapsed 3750bp\"]");
+    fx_free(f);
+}
+
 /* the thresholds are configuration: burn_ahead_bp 900 makes e-5 AMBER */
 static void test_thresholds_from_config(void **state)
 {
@@ -209,8 +246,7 @@ static void test_thresholds_from_config(void **state)
     assert_int_equal(ol_schemas_load(ol_schemas_default_dir(), &f->schemas, err, sizeof err), 0);
     ol_config_init(&f->cfg);
     assert_int_equal(ol_config_set(&f->cfg, "assurance.burn_ahead_bp", "900"), 0);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ol-fold-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fx_mkdtemp(f);
     ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
     f->rt = ol_runtime_new(&assurance_service, &f->cfg, f->schemas, &o, err, sizeof err);
     assert_non_null(f->rt);
@@ -311,6 +347,29 @@ static void test_cover_gaps(void **state)
     fx_free(f);
 }
 
+/* half-day leave: AM is 00:00-12:00 UTC, PM 12:00-24:00. p-5 PRIMARY on
+ * svc-c 07:00-19:00 with the morning off: on leave 07:00-12:00 (300 min),
+ * covering the afternoon; p-6 PRIMARY on svc-d 07:00-19:00 with the
+ * afternoon off: on leave 12:00-19:00 (420 min) */
+static void test_cover_half_day_leave(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "ops.rota", SHIFT("s5", 1, "svc-c", "p-5", "2026-11-18T07:00:00Z", "2026-11-18T19:00:00Z", "PRIMARY", "PLANNED"));
+    add(f, "ops.rota", SHIFT("s6", 1, "svc-d", "p-6", "2026-11-18T07:00:00Z", "2026-11-18T19:00:00Z", "PRIMARY", "PLANNED"));
+    add(f, "hr.leave", LEAVE("l-5", "p-5", "2026-11-18", "2026-11-18", "AM", "BOOKED"));
+    add(f, "hr.leave", LEAVE("l-6", "p-6", "2026-11-18", "2026-11-18", "PM", "BOOKED"));
+    fold(f);
+    EXPECT(f, "ops.cover.gaps", "svc-c|2026-11-18", "\"primary_on_leave_minutes\":300",
+           "{\"ends_at\":\"2026-11-18T12:00:00.000Z\",\"reason\":\"PRIMARY_ON_LEAVE p-5\","
+           "\"starts_at\":\"2026-11-18T07:00:00.000Z\"}",
+           "\"shifts_on_leave\":[\"s5 p-5 PRIMARY\"]");
+    EXPECT(f, "ops.cover.gaps", "svc-d|2026-11-18", "\"primary_on_leave_minutes\":420",
+           "{\"ends_at\":\"2026-11-18T19:00:00.000Z\",\"reason\":\"PRIMARY_ON_LEAVE p-6\","
+           "\"starts_at\":\"2026-11-18T12:00:00.000Z\"}");
+    fx_free(f);
+}
+
 /* the same records in two orders, one batch each: identical events */
 static void test_order_independence(void **state)
 {
@@ -367,10 +426,12 @@ int main(void)
         cmocka_unit_test(test_high_risk_amber),
         cmocka_unit_test(test_budget_rules_red),
         cmocka_unit_test(test_burn_ahead_amber),
+        cmocka_unit_test(test_budget_boundaries),
         cmocka_unit_test(test_thresholds_from_config),
         cmocka_unit_test(test_missing_timesheets_amber),
         cmocka_unit_test(test_open_role_amber),
         cmocka_unit_test(test_cover_gaps),
+        cmocka_unit_test(test_cover_half_day_leave),
         cmocka_unit_test(test_order_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -536,6 +536,84 @@ static void test_post_close_reopened(void **state)
     fx_free(f);
 }
 
+/* reconciliation tolerances (defaults 0 minutes, 1 minor unit): C1's week
+ * costs 250,000; invoiced 250,001 or 249,999 is within 1 minor unit
+ * (MATCHED), 250,002 is not (RATE_MISMATCH); one minute more or less than
+ * logged is outside 0 minutes */
+static void test_reconciliation_tolerances(void **state)
+{
+    (void)state;
+    const char *days[] = {"2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13"};
+    char buf[512];
+    /* one invoice at a time (two over the same days would be OVERLAPPING) */
+    static const struct {
+        const char *json;
+        int status;
+    } cases[] = {
+        {INVOICE("J1", "C1", "2026-11-09", "2026-11-15", 2250, 250001, "RECEIVED"), 0},
+        {INVOICE("J2", "C1", "2026-11-09", "2026-11-15", 2250, 249999, "RECEIVED"), 0},
+        {INVOICE("J3", "C1", "2026-11-09", "2026-11-15", 2250, 250002, "RECEIVED"), 3},
+        {INVOICE("J4", "C1", "2026-11-09", "2026-11-15", 2251, 250000, "RECEIVED"), 1},
+        {INVOICE("J5", "C1", "2026-11-09", "2026-11-15", 2249, 250000, "RECEIVED"), 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fx *g = fx_new();
+        add(g, "hr.person", PERSON("C1", "ENGINEER", "CONTRACTOR", 2250, 31, 50000));
+        for (int d = 0; d < 5; d++) {
+            snprintf(buf, sizeof buf,
+                     "{\"event_id\":\"t-%d\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\","
+                     "\"revision\":1,\"entry_id\":\"T-%d\",\"person_id\":\"C1\",\"engagement_id\":null,"
+                     "\"activity\":\"DELIVERY\",\"work_date\":\"%s\",\"minutes\":450,\"status\":\"APPROVED\"}",
+                     d, d, days[d]);
+            add(g, "timesheet.entry", buf);
+        }
+        add(g, "finance.contractor_invoice", cases[i].json);
+        fold(g);
+        char id[3] = {'J', (char)('1' + i), 0};
+        if (recon(g, id, "status") != cases[i].status)
+            fail_msg("%s: status %lld, expected %d", id, (long long)recon(g, id, "status"), cases[i].status);
+        fx_free(g);
+    }
+}
+
+/* the role is that of a CONFIRMED allocation: a PROPOSED (or CANCELLED) one
+ * as SENIOR leaves the day at the HR role's CONSULTANT rate */
+static void test_proposed_allocation_sets_no_role(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement",
+        ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450,
+                   RATE("CONSULTANT", 60000, "2026-01-01") "," RATE("SENIOR", 90000, "2026-01-01")));
+    add(f, "delivery.allocation", ALLOC("A1", "P1", "G1", "SENIOR", "2026-11-09", "2026-11-13", "PROPOSED"));
+    add(f, "delivery.allocation", ALLOC("A2", "P1", "G1", "SENIOR", "2026-11-09", "2026-11-13", "CANCELLED"));
+    add(f, "timesheet.entry", ENTRY("e1", "E1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "day_rate_minor"), 60000);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "amount_minor"), 60000);
+    fx_free(f);
+}
+
+/* a line of a week whose period is OPEN is never post_close, however it
+ * changes: only a CLOSED week's lines are */
+static void test_open_period_not_post_close(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, RATE("CONSULTANT", 60000, "2026-01-01")));
+    add(f, "finance.period", PERIOD("2026-W46", "OPEN", 1));
+    add(f, "timesheet.entry", ENTRY("o1", "O1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    add(f, "timesheet.entry", ENTRY("o1b", "O1", 2, "P1", "G1", "2026-11-09", 300, "APPROVED"));
+    fold(f);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "amount_minor"), 40000);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "period_status"), 0);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "post_close"), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +625,8 @@ int main(void)
         cmocka_unit_test(test_post_close_is_data_time),
         cmocka_unit_test(test_post_close_inputs),
         cmocka_unit_test(test_post_close_reopened),
+        cmocka_unit_test(test_reconciliation_tolerances), cmocka_unit_test(test_proposed_allocation_sets_no_role),
+        cmocka_unit_test(test_open_period_not_post_close),
     };
     return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
 }

@@ -146,7 +146,7 @@ static int emitted_str(struct fx *f, const char *topic, const char *key, const c
         fail_msg("no %s event %s", topic, key);
     ol_decoder *d = ol_decoder_new(f->schemas, ol_schemas_for_topic(f->schemas, topic));
     assert_int_equal(ol_decoder_decode(d, v.mv_data, v.mv_size, &wid, err, sizeof err), OL_CODEC_OK);
-    avro_value_t fv, b;
+    avro_value_t fv, b = {0};
     const char *s;
     assert_int_equal(avro_value_get_by_name(ol_decoder_value(d), field, &fv, NULL), 0);
     if (avro_value_get_type(&fv) == AVRO_UNION) {

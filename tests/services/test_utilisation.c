@@ -99,6 +99,58 @@ static void test_revisions_and_removal(void **state)
     fx_free(f);
 }
 
+/* the target boundary and truncation (SPEC section 3: utilisation_bp in
+ * integer division that truncates; below_target when under the target):
+ * AT: 1700 billable of 2000 available is exactly 8500bp, which is not below
+ * the 8500 target; TR: 1915 of 2253 is 8499.78bp, truncated to 8499 (not
+ * rounded to 8500) and so below target; HF: 1912 of 2250 is 8497.78bp -> 8497 */
+static void test_target_boundary_and_truncation(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("AT", "data", "true", 2000, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("TR", "data", "true", 2253, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("HF", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
+    add(f, "timesheet.entry", ENTRY("a1", "A1", 1, "AT", "\"G1\"", "DELIVERY", "2026-11-09", 1200, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("a2", "A2", 1, "AT", "\"G1\"", "DELIVERY", "2026-11-10", 500, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("b1", "B1", 1, "TR", "\"G1\"", "DELIVERY", "2026-11-09", 1200, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("b2", "B2", 1, "TR", "\"G1\"", "DELIVERY", "2026-11-10", 715, "SUBMITTED"));
+    add(f, "timesheet.entry", ENTRY("c1", "C1", 1, "HF", "\"G1\"", "DELIVERY", "2026-11-09", 1200, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("c2", "C2", 1, "HF", "\"G1\"", "DELIVERY", "2026-11-10", 712, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    int64_t v;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "AT", &r), 0);
+    assert_int_equal(r.available, 2000);
+    assert_int_equal(r.billable, 1700);
+    assert_int_equal(r.bp, 8500);
+    assert_int_equal(r.below, 0);
+    assert_int_equal(derived_long(f, "ops.utilisation.weekly", "PERSON|AT|2026-W46", "utilisation_bp", &v), 0);
+    assert_int_equal(v, 8500);
+    assert_int_equal(derived_long(f, "ops.utilisation.weekly", "PERSON|AT|2026-W46", "below_target", &v), 0);
+    assert_int_equal(v, 0);
+
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "TR", &r), 0);
+    assert_int_equal(r.available, 2253);
+    assert_int_equal(r.billable, 1915);
+    assert_int_equal(r.bp, 8499);
+    assert_int_equal(r.below, 1);
+    assert_int_equal(derived_long(f, "ops.utilisation.weekly", "PERSON|TR|2026-W46", "utilisation_bp", &v), 0);
+    assert_int_equal(v, 8499);
+    assert_int_equal(derived_long(f, "ops.utilisation.weekly", "PERSON|TR|2026-W46", "below_target", &v), 0);
+    assert_int_equal(v, 1);
+
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "HF", &r), 0);
+    assert_int_equal(r.bp, 8497);
+    /* the team sums minutes, then divides: 5527 of 6503 = 8499.15bp -> 8499 */
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "data", &r), 0);
+    assert_int_equal(r.available, 6503);
+    assert_int_equal(r.billable, 5527);
+    assert_int_equal(r.bp, 8499);
+    fx_free(f);
+}
+
 /* leave: 2 FULL days booked = 900; AM on a 451-minute Monday = 226, PM 225;
  * the cancelled revision stops counting */
 static void test_leave(void **state)
@@ -484,6 +536,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_week),
+        cmocka_unit_test(test_target_boundary_and_truncation),
         cmocka_unit_test(test_revisions_and_removal),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_part_time_joiners_leavers),

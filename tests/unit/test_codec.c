@@ -127,7 +127,7 @@ static void test_round_trip_every_schema(void **state)
             assert_string_equal(str, "x-event_id");
         }
         if (avro_value_get_by_name(ol_decoder_value(d), "revision", &f, NULL) == 0) {
-            int64_t r;
+            int64_t r = 0;
             assert_int_equal(avro_value_get_long(&f, &r), 0);
             assert_int_equal(r, TU_LONG);
         }
@@ -306,7 +306,7 @@ static void test_enum_index_out_of_range(void **state)
     int32_t wid;
     size_t n;
     avro_value_t f;
-    int idx;
+    int idx = -1;
     assert_non_null(d);
 
     /* control: index 5 (LIVE_SUPPORT, the last symbol) decodes and validates */
@@ -484,8 +484,8 @@ static void test_evolution(void **state)
     size_t len;
     uint8_t *frame;
     avro_value_t kf, *out;
-    int kind;
-    size_t nfields;
+    int kind = -1;
+    size_t nfields = 0;
 
     assert_non_null(v1);
     assert_non_null(v2);

@@ -43,6 +43,7 @@ static struct {
     int fail_rc;     /* the error it returns (0: -1) */
     const char *fail_person; /* apply() of this person_id always fails with fail_rc */
     int64_t last_old_revision; /* revision of `old` at the last apply, -1 for none */
+    int histories;   /* history() calls */
     int emits[16];   /* ol_fold_emit() results, in order */
     int nemits;
     int flushes;
@@ -120,6 +121,19 @@ static const char *const TOY_DBS[] = {"toy", NULL};
 static const ol_service toy_service = {
     .name = "toy", .inputs = TOY_INPUTS, .outputs = NULL, .dbs = TOY_DBS, .apply = toy_apply,
 };
+static int toy_history(ol_fold_ctx *ctx, const ol_event *ev)
+{
+    (void)ctx, (void)ev;
+    g_toy.histories++;
+    return 0;
+}
+
+/* the toy with history(): every version that is not a repeated event_id */
+static const ol_service toy_history_service = {
+    .name = "toy", .inputs = TOY_INPUTS, .outputs = NULL, .dbs = TOY_DBS, .apply = toy_apply,
+    .history = toy_history,
+};
+
 static const ol_service toy_emit_service = {
     .name = "toy",
     .inputs = TOY_INPUTS,
@@ -1326,6 +1340,34 @@ static void test_migrates_entity_database(void **state)
     mdb_txn_abort(txn);
 }
 
+/* SPEC 2: the id of an entity's stored version is a duplicate "always",
+ * also long after the dedupe window: it never reaches history() again (a
+ * risk register would list the version twice) */
+static void test_stored_version_always_duplicate(void **state)
+{
+    fix *f = *state;
+    const person a = {"e-1", "p-1", "A", 1, 0, 0}, b = {"e-2", "p-2", "B", 1, 0, 0};
+    f->rt = rt_open(f, &toy_history_service);
+    g_occurred_at = T0;
+    add_person(f, 0, 0, &a);
+    g_occurred_at = T0 + 100 * DAY_MS; /* data time 100 days on: e-1 left the window */
+    add_person(f, 0, 1, &b);
+    fold_from(f, 0);
+    assert_int_equal(g_toy.histories, 2);
+    int from = f->nrecs;
+    g_occurred_at = T0;
+    add_person(f, 0, 2, &a); /* p-1's stored version, re-delivered */
+    fold_from(f, from);
+    assert_int_equal(g_toy.histories, 2);
+    assert_int_equal(counter(f->rt, "duplicates"), 1);
+    rt_reopen(f, &toy_history_service); /* and after a restart */
+    from = f->nrecs;
+    add_person(f, 0, 3, &a);
+    fold_from(f, from);
+    assert_int_equal(g_toy.histories, 2);
+    assert_int_equal(counter(f->rt, "duplicates"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1347,6 +1389,7 @@ int main(void)
         cmocka_unit_test(test_derived_event_id),
         cmocka_unit_test_setup_teardown(test_dedupe_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_entity_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stored_version_always_duplicate, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -153,7 +153,7 @@ static inline int tu_fill_value(avro_value_t *v, const char *field)
  * union (the branch is set to the first non-null one when `set_branch`) */
 static inline avro_value_t tu_field(avro_value_t *v, const char *name, int set_branch)
 {
-    avro_value_t f, b;
+    avro_value_t f, b = {0}; /* set by a macro whose ?: clang sees as possibly not writing it */
     assert_int_equal(avro_value_get_by_name(v, name, &f, NULL), 0);
     if (avro_value_get_type(&f) != AVRO_UNION)
         return f;

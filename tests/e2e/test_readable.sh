@@ -1,0 +1,180 @@
+#!/bin/bash
+# test_readable.sh — what a person reads from the commands (issue 18): every
+# finding of the issue has a check here that failed on the code it was filed
+# against.
+#  1. without a broker: --help lists every report; `report` alone names the
+#     reports; a mistyped topic is named with the nearest one; produce with
+#     no broker stops and says how to set OPSLEDGER_BROKERS; report weekly
+#     without projections writes no page, exits 1 and gives each service's
+#     reason once; --week 2026-W60 is "no such week"; make clean leaves var/;
+#     the README's contract link resolves in a clone;
+#  2. the broker: the bootstrap file is written only when the broker answers,
+#     `broker --wait` returns its address, no misleading librdkafka notice;
+#  3. a small generated scenario folded by every service: status prints
+#     data_time as ISO-8601; every query of every service in every format is
+#     well formed (a table holds no JSON copy, CSV rows have the header's
+#     columns, JSON lines parse); a week with no data prints no bare header,
+#     says so and exits 3.
+#
+# Usage: BUILD=build bash tests/e2e/test_readable.sh   (or via tests/run-e2e.sh)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/rellib.sh"
+e2e_init readable
+T=$E2E_TMP
+D=$T/data
+W=2026-W47
+
+# out ERR_FILE STATUS PATTERN MSG: the command's status and stderr as expected
+expect() {
+    local st=$1 want=$2 file=$3 pat=$4 msg=$5
+    if [ "$st" -eq "$want" ] && grep -Eq -- "$pat" "$file"; then
+        pass "$msg"
+    else
+        fail "$msg (exit status $st, wanted $want)"
+        dump "$file"
+    fi
+}
+
+# 1. ------------------------------------------------------------ no broker
+run_ol "$T/help.out" "$T/help.err" --help
+for r in weekly utilisation billing contractors forecast budgets demand assurance forecast-accuracy; do
+    check "--help lists report $r" grep -q "^  report $r" "$T/help.out"
+done
+run_ol "$T/r.out" "$T/r.err" report
+expect $? 2 "$T/r.err" "which one\\? weekly, utilisation, billing, contractors" "'opsledger report' alone names the reports, exit 2"
+check "'opsledger report' alone is not an 'unknown command'" bash -c "! grep -q 'unknown command' '$T/r.err'"
+
+run_ol "$T/t.out" "$T/t.err" tail timesheet.entries
+expect $? 2 "$T/t.err" "no topic 'timesheet.entries'.*did you mean timesheet.entry\\?" \
+    "tail of a topic that does not exist names the nearest one, exit 2"
+run_ol "$T/p.out" "$T/p.err" produce hr.persons --file /dev/null
+expect $? 2 "$T/p.err" "did you mean hr.person\\?" "produce to a topic that does not exist names the nearest one"
+
+echo '{}' >"$T/one.jsonl"
+start=$(date +%s)
+OPSLEDGER_BROKERS=127.0.0.1:1 run_ol "$T/nb.out" "$T/nb.err" produce hr.person --file "$T/one.jsonl"
+st=$?
+expect $st 1 "$T/nb.err" "no Kafka broker answered at 127.0.0.1:1" "produce with no broker stops with a message, exit 1"
+check "... which says OPSLEDGER_BROKERS names the address tried" grep -q "OPSLEDGER_BROKERS names it" "$T/nb.err"
+check "... within 30 s (it retried forever)" test $(($(date +%s) - start)) -le 30
+run_ol "$T/nb2.out" "$T/nb2.err" produce hr.person --file "$T/one.jsonl" --brokers 127.0.0.1:1
+check "without OPSLEDGER_BROKERS it says how to set it" grep -q "set OPSLEDGER_BROKERS=HOST:PORT" "$T/nb2.err"
+
+mkdir -p "$T/empty"
+run_ol "$T/wk.out" "$T/wk.err" report weekly --week "$W" --data-dir "$T/empty"
+expect $? 1 "$T/wk.err" "no projection could be read, no report written" "report weekly with no projection exits 1"
+check "... and prints no page" test ! -s "$T/wk.out"
+for s in utilisation billing assurance forecast; do
+    check "... naming opsledger-$s's reason once" test "$(grep -c "opsledger-$s: no projection at $T/empty/$s" "$T/wk.err")" = 1
+done
+
+run_ol "$T/wx.out" "$T/wx.err" report weekly --week 2026-47
+expect $? 2 "$T/wx.err" "'2026-47' is not an ISO week: write YYYY-Www" "a malformed week says how to write one"
+
+check "make clean removes build/ only (never var/, where users keep projections)" \
+    bash -c "make -s -n -C '$REPO' clean | grep -q 'rm -rf build\$' && ! make -s -n -C '$REPO' clean | grep -q var"
+check "the README links the contract inside the repository (docs/SPEC.md)" \
+    bash -c "grep -q '](docs/SPEC.md)' '$REPO/README.md' && test -s '$REPO/docs/SPEC.md' && ! grep -q '\\.\\./shared' '$REPO/README.md'"
+
+# 2. ------------------------------------------------------------ broker readiness
+BF=$T/bootstrap.txt
+echo "127.0.0.1:1" >"$BF" # a stale file of an earlier run must not count as ready
+"$OPSLEDGER" broker --bootstrap-file "$BF" >"$T/broker.out" 2>"$T/broker.err" </dev/null 3>&- 4>&- &
+BROKER_PID=$!
+_track "$BROKER_PID"
+if bounded "$OPSLEDGER" broker --wait "$BF" --timeout 20 >"$T/wait.out" 2>"$T/wait.err"; then
+    pass "broker --wait returns once the broker answers"
+else
+    fail "broker --wait returns once the broker answers"
+    dump "$T/wait.err"
+fi
+OPSLEDGER_BROKERS=$(cat "$T/wait.out")
+export OPSLEDGER_BROKERS
+check "broker --wait prints the address written to the file ($OPSLEDGER_BROKERS)" \
+    test -n "$OPSLEDGER_BROKERS" -a "$OPSLEDGER_BROKERS" = "$(cat "$BF")" -a "$OPSLEDGER_BROKERS" != 127.0.0.1:1
+check "the broker does not print librdkafka's 'No bootstrap.servers configured'" \
+    bash -c "! grep -q 'bootstrap.servers' '$T/broker.err'"
+
+# 3. ------------------------------------------------------------ queries
+gen_data "$T/gen" --people 20 --engagements 6 --weeks 3 --seed 7 --end-week "$W"
+check "the scenario is produced to the broker" produce_dir "$T/gen"
+for s in utilisation billing forecast assurance; do
+    check "opsledger-$s folds to the end" svc_catch_up "$s" "$D" "$T/$s.log"
+done
+dt=$(status_of utilisation "$D" data_time)
+check "status prints data_time as ISO-8601 ($dt)" bash -c "[[ '$dt' =~ ^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-9:]{8}\\.[0-9]{3}Z\$ ]]"
+
+# well_formed FORMAT FILE: table: no JSON line; csv: every row has the
+# header's columns; json: every line is JSON
+well_formed() {
+    python3 - "$1" "$2" <<'PY'
+import csv, json, sys
+fmt, path = sys.argv[1], sys.argv[2]
+lines = open(path).read().splitlines()
+if not lines:
+    sys.exit("empty output")
+if fmt == "table":
+    bad = [l for l in lines if l.lstrip().startswith(("{", "["))]
+    sys.exit("JSON in a table: " + bad[0] if bad else 0)
+if fmt == "csv":
+    rows = list(csv.reader(lines))
+    bad = [r for r in rows if len(r) != len(rows[0])]
+    sys.exit("a row without the header's %d columns: %r" % (len(rows[0]), bad[0]) if bad or len(rows) < 2 else 0)
+for l in lines:
+    json.loads(l)
+PY
+}
+
+# an engagement with a time line that week (not every one is billable)
+"$OPSLEDGER" query billing --week 2026-W46 --format json --data-dir "$D" >"$T/lines.json" 2>/dev/null
+eng=$(python3 -c "import json,sys; print(next(l['engagement_id'] for l in map(json.loads, open(sys.argv[1])) if l['kind'] == 'time'))" \
+    "$T/lines.json")
+day=2026-11-23 # the Monday of 2026-W48, the week after the data
+while IFS='|' read -r svc fmts args; do
+    for f in $fmts; do
+        # shellcheck disable=SC2086  # args are words
+        run_ol "$T/q.out" "$T/q.err" query $svc $args --format "$f" --data-dir "$D"
+        st=$?
+        if [ "$st" -eq 0 ] && well_formed "$f" "$T/q.out" >"$T/wf.err" 2>&1; then
+            pass "query $svc $args --format $f: well formed ($(wc -l <"$T/q.out") lines)"
+        else
+            fail "query $svc $args --format $f: well formed (exit status $st)"
+            dump "$T/q.err"
+            dump "$T/wf.err"
+            sed -n '1,5p' "$T/q.out"
+        fi
+    done
+done <<EOF
+utilisation|table csv json|--week $W
+billing|table csv json|--week 2026-W46
+billing|table csv json|--week 2026-W46 --engagement $eng
+forecast|table csv json|--week 2026-W48
+assurance|table json|--week $W
+assurance|table json|cover --from $day --to 2026-11-29
+EOF
+run_ol "$T/qe.out" "$T/qe.err" query billing --week 2026-W46 --engagement "$eng" --explain --data-dir "$D"
+check "query billing --explain lists the entries behind a time line" grep -q "^    entry " "$T/qe.out"
+
+run_ol "$T/w60.out" "$T/w60.err" query utilisation --week 2026-W60 --data-dir "$D"
+expect $? 2 "$T/w60.err" "--week 2026-W60: no such week, 2026 has weeks 01 to 53" "--week 2026-W60 is 'no such week'"
+for q in "utilisation --week 2020-W01" "billing --week 2020-W01" "forecast --week 2020-W01" "assurance --week 2020-W01"; do
+    # shellcheck disable=SC2086
+    run_ol "$T/n.out" "$T/n.err" query $q --data-dir "$D"
+    st=$?
+    if [ "$st" -eq 3 ] && [ ! -s "$T/n.out" ] && grep -q "no .* (exit status 3)" "$T/n.err"; then
+        pass "query $q (no data): no bare header, a message, exit 3"
+    else
+        fail "query $q (no data): no bare header, a message, exit 3 (got $st)"
+        dump "$T/n.out" stdout
+        dump "$T/n.err" stderr
+    fi
+done
+
+kill -TERM "$BROKER_PID"
+wait_exit "$BROKER_PID" "$E2E_STOP_TIMEOUT" && check "the broker exits 0 and removes its bootstrap file" \
+    test "$WAIT_STATUS" = 0 -a ! -e "$BF"
+_untrack "$BROKER_PID"
+e2e_finish
