@@ -5,7 +5,7 @@
 # evaluated after the install.
 
 BUILD   ?= build
-PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto
+PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
@@ -17,7 +17,7 @@ all: ensure-deps
 	@$(MAKE) --no-print-directory binaries
 
 ensure-deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 \
+	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 \
 		|| $(MAKE) --no-print-directory deps
 
 deps:
@@ -94,6 +94,17 @@ SVC_TEST_BINS := $(SVC_TEST_SRC:tests/services/%.c=$(BUILD)/tests/%)
 TEST_BINS     += $(SVC_TEST_BINS)
 
 binaries: $(LIB) $(SVC_BINS) $(TEST_BINS)
+
+# opsledger_build_info{version,commit}: only ol_metrics_proc.o carries them;
+# the stamp rebuilds it when HEAD moved (a dirty tree is not marked)
+OL_VERSION := 0.1.0
+OL_COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+$(BUILD)/obj/common/ol_metrics_proc.o: CFLAGS += -DOL_VERSION='"$(OL_VERSION)"' -DOL_COMMIT='"$(OL_COMMIT)"'
+$(BUILD)/obj/common/ol_metrics_proc.o: $(BUILD)/commit.stamp
+.PHONY: FORCE
+$(BUILD)/commit.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(OL_COMMIT)' | cmp -s - $@ || echo '$(OL_COMMIT)' > $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -181,6 +181,9 @@ int ol_config_from_args(ol_config *c, int argc, char **argv, char *err, size_t e
     const char *sd = getenv("OPSLEDGER_SCHEMAS");
     if (sd && *sd)
         ol_config_set(c, "schemas_dir", sd);
+    const char *ml = getenv("OPSLEDGER_METRICS_LISTEN");
+    if (ml && *ml)
+        ol_config_set(c, "metrics.listen", ml);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_next = i + 1 < argc;

@@ -2,7 +2,7 @@
  *
  * Precedence, lowest first: built-in defaults, the file (-c FILE or
  * $OPSLEDGER_CONFIG), the environment ($OPSLEDGER_BROKERS,
- * $OPSLEDGER_DATA_DIR, $OPSLEDGER_SCHEMAS), then flags: `-o key=value`,
+ * $OPSLEDGER_DATA_DIR, $OPSLEDGER_SCHEMAS, $OPSLEDGER_METRICS_LISTEN), then flags: `-o key=value`,
  * `-X prop=val` (librdkafka properties, stored as kafka.<prop>), --brokers,
  * --data-dir, --schemas.
  * Keys starting with `kafka.` are handed to librdkafka unchanged (minus the

@@ -461,6 +461,7 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
         goto out;
     }
     rt->counters[C_EMITTED]++;
+    ol_metrics_emitted(rt->metrics, topic);
     ol_rt_release_tick(rt, 1); /* a flush can touch much of the map */
     ret = 1;
 out:
@@ -535,6 +536,7 @@ int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_valu
         goto out;
     }
     rt->counters[C_EMITTED]++;
+    ol_metrics_emitted(rt->metrics, topic);
     ret = 1;
 out:
     free(frame);

@@ -380,6 +380,7 @@ static int dead_letter(ol_runtime *rt, MDB_txn *txn, const ol_record *r, const c
     ol_warn("dead letter|service=%s topic=%s partition=%d offset=%lld reason=\"%s\"", rt->svc->name, r->topic,
             r->partition, (long long)r->offset, reason);
     rt->counters[C_DEADLETTERS]++;
+    ol_metrics_deadletter(rt->metrics, reason);
     return ol_outbox_append(rt, txn, "ops.deadletter", key, strlen(key), h, 5, r->value, r->value_len);
 }
 
@@ -655,6 +656,7 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     memcpy(before, rt->counters, sizeof before);
 again:
     failed_at = -1;
+    ol_metrics_batch_begin(rt->metrics);
     rt->noffs = 0;
     if ((rc = mdb_txn_begin(rt->store.env, NULL, 0, &ctx.txn))) {
         char why[300];
@@ -709,6 +711,7 @@ again:
     rt->nacked = 0; /* their deletion is committed */
     ol_rt_release_tick(rt, 0); /* what the commit wrote counts with the batch */
     t_commit = mono_us();
+    ol_metrics_batch_commit(rt->metrics, rt->counters, before, n, t_begin, t_fold, t_flush, t_commit, rt->data_time);
     if (n > 0) /* OPSLEDGER_LOG_LEVEL=debug: where a batch's time goes (tests/bench/README.md) */
         ol_debug("batch committed|records=%d fold_ms=%.1f flush_ms=%.1f commit_ms=%.1f emitted=%lld", n,
                  (double)(t_fold - t_begin) / 1000, (double)(t_flush - t_fold) / 1000,
@@ -766,6 +769,7 @@ int ol_runtime_run(ol_runtime *rt, ol_source *src)
     if (src->start && src->start(src, rt))
         goto out;
     ol_info("running|service=%s db=%s", rt->svc->name, rt->store.path);
+    ol_metrics_loop_alive(rt->metrics);
     while (!rt->stop) {
         int n = src->poll(src, recs, rt->opts.batch_max, rt->opts.poll_timeout_ms);
         if (n < 0)
@@ -781,6 +785,7 @@ int ol_runtime_run(ol_runtime *rt, ol_source *src)
         }
         if (rt->svc->tick && rt->svc->tick(rt, rt->state))
             goto out;
+        ol_metrics_loop_alive(rt->metrics);
         if (rt->opts.stop_at_end && src->at_end && src->at_end(src)) {
             if (!rt->producer || (ol_outbox_depth(rt) == 0 && rt->inflight == 0))
                 break;
@@ -789,6 +794,7 @@ int ol_runtime_run(ol_runtime *rt, ol_source *src)
     rc = 0;
     ol_info("stopping|service=%s", rt->svc->name);
 out:
+    ol_metrics_loop_stopped(rt->metrics);
     free(recs);
     return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef OL_RUNTIME_INT_H
 #define OL_RUNTIME_INT_H
 
+#include "ol_metrics.h"
 #include "ol_runtime.h"
 #include "ol_state.h"
 
@@ -90,6 +91,7 @@ struct ol_runtime {
     size_t nacked, capacked;
     size_t inflight;
     int producer_failed;
+    ol_metrics *metrics; /* NULL: metrics off; set by ol_metrics_attach, not owned */
 };
 
 /* ol_outbox.c */

@@ -2,6 +2,7 @@
 #include "ol_svcmain.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
+#include "ol_metrics.h"
 #include "ol_offsets.h"
 #include "ol_state.h"
 #include "ol_time.h"
@@ -189,6 +190,7 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
     ol_schemas *schemas = NULL;
     ol_runtime *rt = NULL;
     ol_source *src = NULL;
+    ol_metrics *metrics = NULL;
 
     snprintf(prog, sizeof prog, "opsledger-%s", svc->name);
     ol_log_init(prog, OL_LOG_INFO);
@@ -242,6 +244,20 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
             goto out;
         }
         ol_runtime_handle_signals(rt);
+        /* metrics.listen: /metrics, /healthz, /readyz (ol_metrics.h); off when absent */
+        if (ol_metrics_enabled(&cfg)) {
+            if (!(metrics = ol_metrics_new(svc->name, svc->inputs, svc->outputs))) {
+                fprintf(stderr, "%s: out of memory\n", prog);
+                rc = 1;
+                goto out;
+            }
+            ol_metrics_attach(metrics, rt);
+            if (ol_metrics_start(metrics, &cfg, err, sizeof err)) {
+                fprintf(stderr, "%s: %s\n", prog, err);
+                rc = 1;
+                goto out;
+            }
+        }
         src = ol_source_kafka_new(&cfg, prog, stop_at_end);
         if (!src) {
             rc = 1;
@@ -292,6 +308,7 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
 out:
     if (src)
         src->close(src);
+    ol_metrics_free(metrics); /* stops its threads, which read the runtime's store */
     ol_runtime_free(rt);
     ol_schemas_free(schemas);
     ol_config_free(&cfg);

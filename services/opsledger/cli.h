@@ -29,6 +29,9 @@ int cmd_accuracy(int argc, char **argv);
 int cli_run_service(const char *service, char **args, const char *err_file, char **out);
 /* runs opsledger-<service> <verb> args... (query, report, replay, status, run) */
 int cmd_service(const char *verb, int argc, char **argv);
+/* status SERVICE --url http://HOST:PORT: the figures from the service's
+ * /metrics, /healthz and /readyz (cmd_status_url.c) */
+int cmd_status_url(int argc, char **argv);
 
 /* loads the schemas named by the config (schemas_dir) or the default dir;
  * prints the error and returns NULL on failure */

@@ -40,6 +40,8 @@ static void usage(FILE *f)
           "  status SERVICE [--lag]    counters, offsets, resets of a service (runs opsledger-SERVICE status);\n"
           "                            --lag: lag per the broker, never clamped: an offset out of range is\n"
           "                            shown as a fault and exits 1\n"
+          "  status SERVICE --url http://HOST:PORT   the same figures from a running service's /metrics,\n"
+          "                            /healthz and /readyz (metrics.listen), e.g. on another host\n"
           "  offsets show SERVICE      stored offsets against the broker's low/high watermarks, reset history\n"
           "  offsets reset SERVICE --to-beginning|--to-end [--topic T [--partition P]] [--dry-run]\n"
           "  offsets reset SERVICE --topic T --partition P --offset O [--dry-run]\n"
@@ -79,6 +81,11 @@ int main(int argc, char **argv)
     /* a composition of two services' verbs (replay, query), not one service's report */
     if (argc >= 3 && !strcmp(argv[1], "report") && !strcmp(argv[2], "forecast-accuracy"))
         return cmd_accuracy(argc - 2, argv + 2);
+    /* status of a service that runs elsewhere: its /metrics, not its store */
+    if (argc >= 3 && !strcmp(argv[1], "status"))
+        for (int i = 2; i < argc; i++)
+            if (!strcmp(argv[i], "--url"))
+                return cmd_status_url(argc - 2, argv + 2);
     /* a verb without its service: say which ones exist instead of "unknown command" */
     if (argc == 2 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||
                       !strcmp(argv[1], "run") || !strcmp(argv[1], "replay"))) {

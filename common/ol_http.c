@@ -1,0 +1,256 @@
+/* ol_http — see ol_http.h. Exists to keep libmicrohttpd and sockets out of
+ * the metrics code. */
+#include "ol_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+struct ol_http {
+    struct MHD_Daemon *d;
+    int fd;
+    int port;
+    char address[300];
+    ol_http_handler h;
+    void *ctx;
+};
+
+/* splits "HOST:PORT", "[V6]:PORT", ":PORT", "PORT" into host (default
+ * 127.0.0.1) and port text. 0 or -1. */
+static int split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= hl)
+            return -1;
+        snprintf(host, hl, "%.*s", (int)(end - s - 1), s + 1);
+        snprintf(port, pl, "%s", end + 2);
+    } else if ((colon = strrchr(s, ':'))) {
+        if ((size_t)(colon - s) >= hl)
+            return -1;
+        snprintf(host, hl, "%.*s", (int)(colon - s), s);
+        snprintf(port, pl, "%s", colon + 1);
+    } else {
+        host[0] = '\0';
+        snprintf(port, pl, "%s", s);
+    }
+    if (!host[0])
+        snprintf(host, hl, "127.0.0.1");
+    if (!port[0] || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
+        return -1;
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    ol_http *s = cls;
+    ol_http_reply r = {500, "text/plain; charset=utf-8", NULL, 0};
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    (void)version, (void)upload, (void)upload_size, (void)con_cls;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        static const char msg[] = "only GET and HEAD\n";
+        resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        ret = MHD_add_response_header(resp, "Allow", "GET, HEAD") == MHD_YES
+                  ? MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp)
+                  : MHD_NO;
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (s->h(s->ctx, url, &r)) {
+        free(r.body);
+        r.body = NULL, r.len = 0, r.status = 500;
+    }
+    /* MUST_FREE: libmicrohttpd frees the body with free() when sent */
+    resp = MHD_create_response_from_buffer(r.len, r.body ? r.body : (void *)"", r.body ? MHD_RESPMEM_MUST_FREE
+                                                                                       : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(r.body);
+        return MHD_NO;
+    }
+    ret = MHD_add_response_header(resp, "Content-Type", r.content_type) == MHD_YES
+              ? MHD_queue_response(c, (unsigned)r.status, resp)
+              : MHD_NO;
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+ol_http *ol_http_start(const char *listen_on, ol_http_handler h, void *ctx, char *err, size_t errlen)
+{
+    char host[256], port[16];
+    struct addrinfo hints, *ai = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int one = 1, rc;
+    ol_http *s = calloc(1, sizeof *s);
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->fd = -1;
+    s->h = h;
+    s->ctx = ctx;
+    if (split_hostport(listen_on, host, sizeof host, port, sizeof port)) {
+        snprintf(err, errlen, "metrics.listen \"%s\": expected HOST:PORT, [V6]:PORT or PORT", listen_on);
+        goto fail;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if ((rc = getaddrinfo(host, port, &hints, &ai))) {
+        snprintf(err, errlen, "metrics.listen \"%s\": %s", listen_on, gai_strerror(rc));
+        goto fail;
+    }
+    s->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0 || setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(s->fd, ai->ai_addr, ai->ai_addrlen) || listen(s->fd, 64) ||
+        getsockname(s->fd, (struct sockaddr *)&ss, &sl)) {
+        snprintf(err, errlen, "metrics.listen \"%s\": %s", listen_on, strerror(errno));
+        goto fail;
+    }
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        s->port = ntohs(a->sin6_port);
+        inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+        snprintf(s->address, sizeof s->address, "[%s]:%d", text, s->port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        s->port = ntohs(a->sin_port);
+        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+        snprintf(s->address, sizeof s->address, "%s:%d", text, s->port);
+    }
+    /* one internal thread serves every connection in turn: a scrape renders
+     * in well under a millisecond, and a slow client is cut off at 10 s */
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                            0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                            MHD_OPTION_END);
+    if (!s->d) {
+        snprintf(err, errlen, "metrics.listen \"%s\": libmicrohttpd did not start", listen_on);
+        goto fail;
+    }
+    freeaddrinfo(ai);
+    return s;
+fail:
+    if (ai)
+        freeaddrinfo(ai);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+    return NULL;
+}
+
+int ol_http_port(const ol_http *s) { return s->port; }
+const char *ol_http_address(const ol_http *s) { return s->address; }
+
+void ol_http_stop(ol_http *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->d); /* joins the thread and closes the listening socket */
+    free(s);
+}
+
+/* ------------------------------------------------------------------ client */
+int ol_http_get(const char *url, int timeout_ms, int *status, char **body, size_t *len, char *err, size_t errlen)
+{
+    char hostport[300], host[256], port[16], req[700];
+    const char *path;
+    struct addrinfo hints, *ai = NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int fd = -1, rc = -1, grc;
+
+    *body = NULL;
+    *len = 0;
+    if (strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "%s: only http:// URLs", url);
+        return -1;
+    }
+    const char *hp = url + 7, *slash = strchr(hp, '/');
+    path = slash ? slash : "/metrics";
+    size_t hpl = slash ? (size_t)(slash - hp) : strlen(hp);
+    if (hpl == 0 || hpl >= sizeof hostport || strpbrk(path, "\r\n ")) {
+        snprintf(err, errlen, "%s: expected http://HOST:PORT[/PATH]", url);
+        return -1;
+    }
+    snprintf(hostport, sizeof hostport, "%.*s", (int)hpl, hp);
+    if (split_hostport(hostport, host, sizeof host, port, sizeof port)) {
+        snprintf(err, errlen, "%s: expected http://HOST:PORT[/PATH]", url);
+        return -1;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if ((grc = getaddrinfo(host, port, &hints, &ai))) {
+        snprintf(err, errlen, "%s: %s", host, gai_strerror(grc));
+        return -1;
+    }
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+        snprintf(err, errlen, "%s: %s", hostport, strerror(errno));
+        goto out;
+    }
+    int rl = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
+                      path, hostport);
+    if (rl < 0 || (size_t)rl >= sizeof req || send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) {
+        snprintf(err, errlen, "%s: cannot send the request: %s", hostport, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        if (cap - n < 4096) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = recv(fd, buf + n, cap - n, 0);
+        if (r < 0) {
+            snprintf(err, errlen, "%s: %s", hostport, errno == EAGAIN ? "timed out" : strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    char *hdr_end = strstr(buf, "\r\n\r\n");
+    if (!hdr_end || sscanf(buf, "HTTP/%*d.%*d %d", status) != 1) {
+        snprintf(err, errlen, "%s: not an HTTP response", hostport);
+        goto out;
+    }
+    size_t off = (size_t)(hdr_end + 4 - buf);
+    memmove(buf, buf + off, n - off + 1);
+    *len = n - off;
+    *body = buf;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return rc;
+}

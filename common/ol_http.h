@@ -1,0 +1,47 @@
+/* ol_http — a small embedded HTTP listener (libmicrohttpd, its own thread)
+ * and the one-request client `opsledger status --url` uses.
+ *
+ * Exists so that a service can answer Prometheus and health probes without
+ * the fold loop noticing: the listener runs in libmicrohttpd's internal
+ * polling thread and calls a handler that only reads what the loop
+ * published. It knows nothing of metrics; ol_metrics_serve.c routes paths.
+ * The client is a plain HTTP/1.0 GET over a socket (no libcurl: one request
+ * to a loopback or LAN address needs neither TLS nor redirects). */
+#ifndef OL_HTTP_H
+#define OL_HTTP_H
+
+#include <stddef.h>
+
+typedef struct ol_http ol_http;
+
+/* A reply: status, content type (static string), body (malloc'ed; the
+ * listener takes it and frees it). */
+typedef struct ol_http_reply {
+    int status;
+    const char *content_type;
+    char *body;
+    size_t len;
+} ol_http_reply;
+
+/* Called in the listener's thread for each GET or HEAD. Fills r; returns 0,
+ * or -1 (the listener answers 500). */
+typedef int (*ol_http_handler)(void *ctx, const char *path, ol_http_reply *r);
+
+/* Listens on `listen`: "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (the last
+ * two on 127.0.0.1: loopback unless an address is given). Port 0 takes a free
+ * one (ol_http_port). Caller owns the result: ol_http_stop(). NULL with err. */
+ol_http *ol_http_start(const char *listen, ol_http_handler h, void *ctx, char *err, size_t errlen);
+/* the bound port */
+int ol_http_port(const ol_http *s);
+/* the bound address as "host:port" */
+const char *ol_http_address(const ol_http *s);
+/* stops the thread, closes the socket, frees s; NULL is fine */
+void ol_http_stop(ol_http *s);
+
+/* GET url ("http://HOST:PORT[/PATH]", PATH default "/metrics"), at most
+ * timeout_ms for connecting and for each read. *body (malloc'ed, NUL-
+ * terminated, caller frees) gets the response body. 0 with *status, or -1
+ * with err. */
+int ol_http_get(const char *url, int timeout_ms, int *status, char **body, size_t *len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,120 @@
+/* cmd_status_url — `opsledger status SERVICE --url http://HOST:PORT`: the
+ * figures of a service that runs elsewhere, read from its /metrics (the
+ * opsledger_* series of that service, without the service label), then its
+ * /healthz and /readyz answers. Exists because `status` otherwise opens the
+ * service's LMDB directory, which only works on the service's own host.
+ * A plain HTTP/1.0 GET (ol_http_get), no libcurl: see common/README.md. */
+#include "cli.h"
+#include "ol_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* prints one sample line of the exposition when it is an opsledger_ series
+ * of `service`: the name with its other labels, then the value */
+static int print_sample(const char *line, size_t len, const char *service)
+{
+    char want[300], name[1024];
+    if (len == 0 || line[0] == '#' || strncmp(line, "opsledger_", 10) != 0 || len >= sizeof name)
+        return 0;
+    memcpy(name, line, len);
+    name[len] = '\0';
+    char *value = strrchr(name, ' ');
+    if (!value)
+        return 0;
+    *value++ = '\0';
+    snprintf(want, sizeof want, "service=\"%s\"", service);
+    char *at = strstr(name, want);
+    if (!at)
+        return 0;
+    /* drop the service label (and the comma that joins it to the next) */
+    size_t wl = strlen(want);
+    if (at[wl] == ',')
+        wl++;
+    memmove(at, at + wl, strlen(at + wl) + 1);
+    size_t nl = strlen(name);
+    if (nl >= 2 && !strcmp(name + nl - 2, "{}"))
+        name[nl - 2] = '\0';
+    else if (nl >= 2 && name[nl - 1] == '}' && name[nl - 2] == ',')
+        memmove(name + nl - 2, "}", 2);
+    printf("  %-60s %s\n", name, value);
+    return 1;
+}
+
+static int probe(const char *base, const char *path, const char *label)
+{
+    char url[1200], err[512];
+    int status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    snprintf(url, sizeof url, "%s%s", base, path);
+    if (ol_http_get(url, 5000, &status, &body, &len, err, sizeof err)) {
+        printf("  %-60s unknown (%s)\n", label, err);
+        return -1;
+    }
+    char *nl = strchr(body, '\n');
+    if (nl)
+        *nl = '\0';
+    printf("  %-60s %d %s\n", label, status, body);
+    free(body);
+    return status == 200 ? 0 : 1;
+}
+
+int cmd_status_url(int argc, char **argv)
+{
+    const char *service = NULL, *url = NULL;
+    char base[1024], murl[1100], err[512];
+    char *body = NULL;
+    size_t len = 0;
+    int status = 0, n = 0;
+
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--url") && i + 1 < argc)
+            url = argv[++i];
+        else if (argv[i][0] != '-' && !service)
+            service = argv[i];
+        else {
+            fprintf(stderr, "opsledger status: unexpected argument %s (with --url: status SERVICE --url URL)\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (!service || !url) {
+        fprintf(stderr, "usage: opsledger status SERVICE --url http://HOST:PORT\n");
+        return 2;
+    }
+    /* the base is the URL without a trailing /metrics or / */
+    snprintf(base, sizeof base, "%s", url);
+    size_t bl = strlen(base);
+    if (bl >= 8 && !strcmp(base + bl - 8, "/metrics"))
+        base[bl -= 8] = '\0';
+    while (bl > 7 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    snprintf(murl, sizeof murl, "%s/metrics", base);
+    if (ol_http_get(murl, 5000, &status, &body, &len, err, sizeof err)) {
+        fprintf(stderr, "opsledger status %s: %s\n", service, err);
+        return 1;
+    }
+    if (status != 200) {
+        fprintf(stderr, "opsledger status %s: %s answered HTTP %d\n", service, murl, status);
+        free(body);
+        return 1;
+    }
+    printf("service %s (%s)\n", service, murl);
+    for (char *p = body; p < body + len;) {
+        char *e = memchr(p, '\n', (size_t)(body + len - p));
+        size_t l = e ? (size_t)(e - p) : (size_t)(body + len - p);
+        n += print_sample(p, l, service);
+        p += l + 1;
+    }
+    free(body);
+    if (n == 0) {
+        fprintf(stderr, "opsledger status %s: %s has no opsledger_ series of service \"%s\"\n", service, murl,
+                service);
+        return 1;
+    }
+    int h = probe(base, "/healthz", "healthz");
+    int r = probe(base, "/readyz", "readyz");
+    return h < 0 || r < 0 ? 1 : 0;
+}

@@ -1,0 +1,164 @@
+/* ol_metrics and ol_http: dead-letter reason classes, label escaping, the
+ * exposition's shape (HELP/TYPE, histogram buckets cumulative and ending at
+ * +Inf = count), counters published only by a committed batch, health and
+ * readiness answers, and a real round trip through the listener with the
+ * client `opsledger status --url` uses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ol_http.h"
+#include "ol_metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_dl_class(void **state)
+{
+    (void)state;
+    assert_int_equal(ol_metrics_dl_class("wrong_magic: byte 0 is 0x6e"), OL_DL_DECODE);
+    assert_int_equal(ol_metrics_dl_class("bad_body: truncated"), OL_DL_DECODE);
+    assert_int_equal(ol_metrics_dl_class("unknown_schema_id: id 99"), OL_DL_UNKNOWN_SCHEMA);
+    assert_int_equal(ol_metrics_dl_class("wrong_subject: id 3 is hr.leave"), OL_DL_UNKNOWN_SCHEMA);
+    assert_int_equal(ol_metrics_dl_class("invalid: field \"minutes\": -30"), OL_DL_INVALID);
+    assert_int_equal(ol_metrics_dl_class("fold: service x could not fold"), OL_DL_FOLD);
+    assert_int_equal(ol_metrics_dl_class("topic a.b is not an input of utilisation"), OL_DL_UNKNOWN_TOPIC);
+    assert_int_equal(ol_metrics_dl_class("something else \"quoted\"\n"), OL_DL_OTHER);
+    assert_int_equal(ol_metrics_dl_class(NULL), OL_DL_OTHER);
+    assert_string_equal(ol_metrics_dl_class_name(OL_DL_UNKNOWN_SCHEMA), "unknown_schema");
+}
+
+static void test_label_escape(void **state)
+{
+    ol_metrics_buf b = {NULL, 0, 0, 0};
+    (void)state;
+    ol_mbuf_label(&b, "a\\b\"c\nd");
+    assert_string_equal(b.p, "a\\\\b\\\"c\\nd");
+    b.n = 0;
+    ol_mbuf_help(&b, "x\\y\"z\n");
+    assert_string_equal(b.p, "x\\\\y\"z\\n");
+    free(b.p);
+}
+
+static void render(ol_metrics *m, ol_metrics_buf *b)
+{
+    b->n = 0;
+    assert_int_equal(ol_metrics_render(m, b), 0);
+}
+
+static void test_exposition(void **state)
+{
+    static const char *const in[] = {"hr.person", NULL}, *const out[] = {"ops.x", NULL};
+    ol_metrics *m = ol_metrics_new("svc\"q", in, out);
+    ol_metrics_buf b = {NULL, 0, 0, 0};
+    int64_t before[OL_M_NCOUNTERS] = {0}, now[OL_M_NCOUNTERS] = {0};
+    (void)state;
+    assert_non_null(m);
+
+    /* a batch that was re-folded or aborted publishes nothing */
+    ol_metrics_batch_begin(m);
+    ol_metrics_deadletter(m, "wrong_magic: x");
+    ol_metrics_emitted(m, "ops.x");
+    ol_metrics_batch_begin(m);
+    render(m, &b);
+    assert_non_null(strstr(b.p, "opsledger_records_total{service=\"svc\\\"q\"} 0\n"));
+    assert_non_null(strstr(b.p, "opsledger_deadletters_total{service=\"svc\\\"q\",reason=\"decode\"} 0\n"));
+
+    /* a committed batch publishes its counters, classes, topics and phases */
+    ol_metrics_deadletter(m, "wrong_magic: x");
+    ol_metrics_emitted(m, "ops.x");
+    ol_metrics_emitted(m, "ops.x");
+    now[OL_M_RECORDS] = 5;
+    now[OL_M_DEADLETTERS] = 1;
+    now[OL_M_BATCHES] = 1;
+    ol_metrics_batch_commit(m, now, before, 5, 0, 700, 3000, 20000000, 1795000000000LL);
+    render(m, &b);
+    assert_non_null(strstr(b.p, "# HELP opsledger_records_total "));
+    assert_non_null(strstr(b.p, "# TYPE opsledger_records_total counter\n"));
+    assert_non_null(strstr(b.p, "opsledger_records_total{service=\"svc\\\"q\"} 5\n"));
+    assert_non_null(strstr(b.p, "opsledger_deadletters_total{service=\"svc\\\"q\",reason=\"decode\"} 1\n"));
+    assert_non_null(strstr(b.p, "opsledger_emitted_total{service=\"svc\\\"q\",topic=\"ops.x\"} 2\n"));
+    assert_non_null(strstr(b.p, "# TYPE opsledger_batch_seconds histogram\n"));
+    /* fold took 700 us: not in le=0.0005, in le=0.001 and every bucket after */
+    assert_non_null(strstr(b.p, "phase=\"fold\",le=\"0.0005\"} 0\n"));
+    assert_non_null(strstr(b.p, "phase=\"fold\",le=\"0.001\"} 1\n"));
+    assert_non_null(strstr(b.p, "phase=\"fold\",le=\"10\"} 1\n"));
+    /* commit took 19.997 s: above the last bound, counted in +Inf only */
+    assert_non_null(strstr(b.p, "phase=\"commit\",le=\"10\"} 0\n"));
+    assert_non_null(strstr(b.p, "phase=\"commit\",le=\"+Inf\"} 1\n"));
+    assert_non_null(strstr(b.p, "opsledger_batch_seconds_count{service=\"svc\\\"q\",phase=\"commit\"} 1\n"));
+    assert_non_null(strstr(b.p, "opsledger_data_time_seconds{service=\"svc\\\"q\"} 1795000000.000\n"));
+    assert_non_null(strstr(b.p, "opsledger_build_info{service=\"svc\\\"q\",version=\""));
+    assert_non_null(strstr(b.p, "process_resident_memory_bytes{service=\"svc\\\"q\"} "));
+    assert_null(strstr(b.p, "\n\n"));
+
+    /* lag: a refreshed table makes readiness depend on the bound */
+    ol_metrics_buf h = {NULL, 0, 0, 0};
+    assert_int_equal(ol_metrics_healthz(m, &h), 200); /* the commit counted as a turn of the loop */
+    h.n = 0;
+    assert_int_equal(ol_metrics_readyz(m, &h), 503);
+    assert_non_null(strstr(h.p, "lag unknown"));
+    assert_int_equal(ol_metrics_lag_set(m, "hr.person", 0, 4000), 0);
+    ol_metrics_lag_done(m, 1);
+    h.n = 0;
+    assert_int_equal(ol_metrics_readyz(m, &h), 503);
+    assert_non_null(strstr(h.p, "consumer lag 4000 above metrics.ready_lag 1000"));
+    render(m, &b);
+    assert_non_null(strstr(b.p, "opsledger_consumer_lag{service=\"svc\\\"q\",topic=\"hr.person\",partition=\"0\"} 4000\n"));
+    ol_metrics_loop_stopped(m);
+    h.n = 0;
+    assert_int_equal(ol_metrics_healthz(m, &h), 503);
+    free(h.p);
+    free(b.p);
+    ol_metrics_free(m);
+}
+
+static int handler(void *ctx, const char *path, ol_http_reply *r)
+{
+    (void)ctx;
+    r->status = strcmp(path, "/metrics") ? 404 : 200;
+    r->content_type = "text/plain";
+    r->body = strdup("opsledger_records_total{service=\"u\"} 7\n");
+    r->len = r->body ? strlen(r->body) : 0;
+    return r->body ? 0 : -1;
+}
+
+static void test_http_roundtrip(void **state)
+{
+    char err[256], url[64];
+    int status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    (void)state;
+    ol_http *s = ol_http_start("127.0.0.1:0", handler, NULL, err, sizeof err);
+    assert_non_null(s);
+    assert_true(ol_http_port(s) > 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ol_http_port(s));
+    assert_int_equal(ol_http_get(url, 2000, &status, &body, &len, err, sizeof err), 0);
+    assert_int_equal(status, 200);
+    assert_string_equal(body, "opsledger_records_total{service=\"u\"} 7\n");
+    free(body);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/other", ol_http_port(s));
+    assert_int_equal(ol_http_get(url, 2000, &status, &body, &len, err, sizeof err), 0);
+    assert_int_equal(status, 404);
+    free(body);
+    ol_http_stop(s);
+    /* a bad address is refused with a message */
+    assert_null(ol_http_start("127.0.0.1:notaport", handler, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "metrics.listen"));
+    assert_int_equal(ol_http_get("ftp://x", 100, &status, &body, &len, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dl_class),
+        cmocka_unit_test(test_label_escape),
+        cmocka_unit_test(test_exposition),
+        cmocka_unit_test(test_http_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
