@@ -530,7 +530,13 @@ metrics_run() {
     fi
     wait "$pid" || die "opsledger-utilisation with metrics ($v) failed (see $log)"
     CUR_PID=
-    check_records utilisation "$d/utilisation" "$(count_lines "$A/input" $(base_inputs utilisation "$d/utilisation"))"
+    # the latency probes (run before this) added their records to timesheet.entry
+    extra=0
+    for lf in "$WORK"/lat.*; do
+        [ -s "$lf" ] && extra=$((extra + $(field produced "$lf")))
+    done
+    check_records utilisation "$d/utilisation" \
+        "$(($(count_lines "$A/input" $(base_inputs utilisation "$d/utilisation")) + extra))"
     n=$READ
     MRATE=$(rate "$n" "$(secs "$WORK/metrics.$v.$r")")
     echo "metrics $v run $r: $n records in $(secs "$WORK/metrics.$v.$r") s, $(grep -c . "$WORK/scrape.$v.$r") scrapes" >>"$NOTES"
