@@ -26,7 +26,10 @@ int ol_av_lookup(avro_value_t *rec, const char *name, avro_value_t *out)
     size_t slot = h % LOOKUP_SLOTS;
     if (lookup_cache[slot].schema == sc && lookup_cache[slot].name == name) {
         idx = lookup_cache[slot].index;
-        const char *fn = avro_schema_record_field_name(sc, (int)idx);
+        /* a stale entry's index may be past this schema's fields: avro-c's
+         * field_name reads an unset pointer then (a crash seen in the tests,
+         * whose schemas are freed and reallocated at the same addresses) */
+        const char *fn = idx < avro_schema_record_size(sc) ? avro_schema_record_field_name(sc, (int)idx) : NULL;
         if (fn && strcmp(fn, name) == 0)
             return avro_value_get_by_index(rec, idx, out, NULL) ? -1 : 0;
     }
