@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *const ol_rt_counter_names[C_N] = {
     "records", "folded", "duplicates", "stale", "conflicts", "deadletters", "emitted", "batches",
@@ -214,6 +215,12 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     }
     /* the version log's indexes, built once here (their time is logged) */
     ol_state_set_window_start(rt->state_idx, rt->data_time - rt->dedupe_window_ms);
+    char snap[4200], why[300] = "";
+    snprintf(snap, sizeof snap, "%s/index.snapshot", opts->db_path);
+    int loaded = ol_state_load(rt->state_idx, txn, snap, why, sizeof why);
+    if (!loaded && strcmp(why, "no snapshot"))
+        ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
+    unlink(snap); /* used or not, it describes a log that is about to move on */
     if ((rc = ol_state_ready(rt->state_idx, txn))) {
         snprintf(err, errlen, "%s: version log: %s", opts->db_path, mdb_strerror(rc));
         goto fail;
@@ -223,8 +230,8 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     rt->outbox_seq = (uint64_t)seq;
     {
         size_t ne, nid, mem = ol_state_memory(rt->state_idx, &ne, &nid);
-        ol_info("version log indexed|entities=%zu event_ids=%zu index_bytes=%zu build_ms=%.1f", ne, nid, mem,
-                (double)ol_state_build_us(rt->state_idx) / 1000);
+        ol_info("version log indexed|entities=%zu event_ids=%zu index_bytes=%zu build_ms=%.1f from=%s", ne, nid, mem,
+                (double)ol_state_build_us(rt->state_idx) / 1000, loaded ? "snapshot" : "log");
     }
 
     if (svc->init && svc->init(rt, &rt->state)) {
@@ -260,6 +267,15 @@ void ol_runtime_free(ol_runtime *rt)
         free(rt->out[i].not_content);
     }
     ol_rt_dirty_clear(rt);
+    if (rt->state_idx && rt->store.env && !rt->store.readonly) {
+        /* a clean stop leaves the indexes for the next start (ol_state.c) */
+        char snap[4200];
+        snprintf(snap, sizeof snap, "%s/index.snapshot", rt->store.path);
+        int src = ol_state_save(rt->state_idx, snap);
+        if (src)
+            ol_warn("cannot write the index snapshot; the next start reads the log|path=%s error=\"%s\"", snap,
+                    strerror(src));
+    }
     ol_state_free(rt->state_idx);
     free(rt->dirty);
     free(rt->offs);

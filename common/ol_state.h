@@ -81,6 +81,13 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
                     int64_t revision, int64_t occurred_at, const char *event_id, const void *frame,
                     size_t frame_len);
 
+/* The snapshot of the indexes (a clean stop writes it; see ol_state.c).
+ * save: 0 or an errno (nothing written when the indexes are not current).
+ * load: 1 when the snapshot was adopted (it matches the log's end and a
+ * sample of its slots the log rows they name), 0 when it was not, with why. */
+int ol_state_save(const ol_state *s, const char *path);
+int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t whylen);
+
 /* Parses a log row. 0, or MDB_CORRUPTED. */
 int ol_state_parse(const MDB_val *k, const MDB_val *v, ol_version *out);
 

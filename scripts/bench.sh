@@ -487,8 +487,10 @@ if ! skipped floor; then
                     sample "state engine (ol_state only)" "log + index, $at records, synced" records/s ">=" 1500000 "$v"
                     sample "state engine (ol_state only)" "index bytes per entity at $at" B "<=" 40 \
                         "$(field bytes_per_entity "$WORK/state.$mode.$scale.$r")"
-                    sample "state engine (ol_state only)" "index rebuilt from the log at $at (restart)" ms "<=" 5000 \
+                    sample "state engine (ol_state only)" "index rebuilt from the log at $at (restart after a crash)" ms - - \
                         "$(field rebuild_ms "$WORK/state.$mode.$scale.$r")"
+                    sample "state engine (ol_state only)" "index loaded from its snapshot at $at (restart after a stop)" ms "<=" 5000 \
+                        "$(field snapshot_load_ms "$WORK/state.$mode.$scale.$r")"
                 else
                     sample "state engine (ol_state only)" "log + index, $at records, no sync (replay)" records/s - - "$v"
                 fi

@@ -1368,6 +1368,77 @@ static void test_stored_version_always_duplicate(void **state)
     assert_int_equal(counter(f->rt, "duplicates"), 2);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    char buf[65536];
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
+/* issue 15: a clean stop writes the indexes to <dir>/index.snapshot and the
+ * next start loads them instead of reading the log; a snapshot that does not
+ * end where the log ends (the log moved on, a copy put back) or does not
+ * check out is ignored, so it is never trusted over the log */
+static void test_index_snapshot(void **state)
+{
+    fix *f = *state;
+    char snap[400], old[400];
+    struct stat sb;
+    const person a = {"e-1", "p-1", "A", 1, 0, 0}, b = {"e-2", "p-2", "B", 1, 0, 0};
+    const person c = {"e-3", "p-3", "C", 1, 0, 0};
+    snprintf(snap, sizeof snap, "%s/index.snapshot", f->db);
+    snprintf(old, sizeof old, "%s/old.snapshot", f->dir);
+    f->rt = rt_open(f, &toy_service);
+    add_person(f, 0, 0, &a);
+    add_person(f, 0, 1, &b);
+    fold_from(f, 0);
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    assert_int_equal(stat(snap, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    copy_file(snap, old);
+    f->rt = rt_open(f, &toy_service); /* loads it, and removes it */
+    assert_int_equal(stat(snap, &sb), -1);
+    int from = f->nrecs;
+    add_person(f, 0, 2, &a); /* a duplicate through the loaded index */
+    add_person(f, 0, 3, &c);
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "duplicates"), 1);
+    assert_int_equal(g_toy.applies, 3);
+
+    /* the snapshot from before e-3, put back: stale, ignored */
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    copy_file(old, snap);
+    f->rt = rt_open(f, &toy_service);
+    from = f->nrecs;
+    add_person(f, 0, 4, &c); /* e-3 is known: a duplicate, not folded again */
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "duplicates"), 2);
+    assert_int_equal(g_toy.applies, 3);
+
+    /* a damaged one: ignored too */
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    FILE *g = fopen(snap, "r+b");
+    assert_non_null(g);
+    fseek(g, 100, SEEK_SET);
+    fputc(0x7f, g);
+    fclose(g);
+    f->rt = rt_open(f, &toy_service);
+    from = f->nrecs;
+    add_person(f, 0, 5, &b);
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "duplicates"), 3);
+    assert_int_equal(g_toy.applies, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1390,6 +1461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dedupe_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_entity_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_version_always_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
