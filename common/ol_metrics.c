@@ -284,6 +284,24 @@ static int64_t total_lag(ol_metrics *m, int *known)
 }
 
 /* ---------------------------------------------------------------- buffers */
+/* room for n more bytes and a NUL; 0, or -1 with b->oom set */
+static int reserve(ol_metrics_buf *b, size_t n)
+{
+    if (b->p && b->cap - b->n > n)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->n <= n)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
 void ol_mbuf_printf(ol_metrics_buf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -301,36 +319,16 @@ void ol_mbuf_printf(ol_metrics_buf *b, const char *fmt, ...)
             b->n += (size_t)n;
             return;
         }
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + (size_t)n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
+        if (reserve(b, (size_t)n))
             return;
-        }
-        b->p = p;
-        b->cap = cap;
     }
 }
 
 /* appends n bytes of s */
 static void append(ol_metrics_buf *b, const char *s, size_t n)
 {
-    if (b->oom || n == 0)
+    if (b->oom || n == 0 || reserve(b, n))
         return;
-    if (b->cap - b->n <= n) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->n <= n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = '\0';

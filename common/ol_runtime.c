@@ -221,6 +221,8 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     if (!loaded && strcmp(why, "no snapshot"))
         ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
     unlink(snap); /* used or not, it describes a log that is about to move on */
+    snprintf(snap, sizeof snap, "%s/index.snapshot.tmp", opts->db_path);
+    unlink(snap); /* a save that a kill interrupted */
     if ((rc = ol_state_ready(rt->state_idx, txn))) {
         snprintf(err, errlen, "%s: version log: %s", opts->db_path, mdb_strerror(rc));
         goto fail;

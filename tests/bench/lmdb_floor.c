@@ -26,6 +26,8 @@
  *
  * The keys are a deterministic pseudo-random sequence (splitmix64), the
  * same in every run on trees of the same size. */
+#include "bench_util.h"
+
 #include <lmdb.h>
 #include <malloc.h>
 #include <stdint.h>
@@ -35,21 +37,6 @@
 #include <time.h>
 
 #define ENTITY_VALUE 190
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 /* a v4-looking UUID string from two random words */
 static void uuid(uint64_t *s, char out[37])

@@ -22,6 +22,8 @@
 #include "ol_state.h"
 #include "ol_store.h"
 
+#include "bench_util.h"
+
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,21 +32,6 @@
 #include <time.h>
 
 #define VERSION_BYTES 120
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 /* 16 random bytes as 32 hex characters */
 static void hexid(uint64_t a, uint64_t b, char out[33])
