@@ -1,7 +1,7 @@
 /* report — people's read verbs, read-only beside the running service:
  *   report [headcount] [--from W] [--to W] [--format text|csv|json]
- *       the org, contractors and partners, then every role and team, week by
- *       week: headcount, FTE, joiners, leavers, trailing-52-week leavers,
+ *       the org, contractors and partners week by week, then every role and
+ *       team in the last week shown (csv and json: every row of the weeks): headcount, FTE, joiners, leavers, trailing-52-week leavers,
  *       average headcount and annualised attrition, median tenure; then the
  *       delivery managers' FTE supply against demand of the weeks asked
  *       (default: the 12 weeks to the data week)
@@ -293,9 +293,23 @@ int hc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         printf("Employees by org, role and team; contractors and partners apart. FTE: 1.00 = %d minutes a week.\n"
                "attrition: leavers of the trailing 52 weeks / their average headcount; tenure: median days.\n",
                s.standard_week);
-        print_text_head();
     }
-    long n = print_rows(st, fmt, &f, all, 4);
+    long n;
+    if (fmt == F_TEXT) { /* the org week by week, then every role and team in the last week shown */
+        static const int org[] = {HC_ORG, HC_EMPLOYMENT}, parts[] = {HC_ROLE, HC_TEAM};
+        struct filter last = f;
+        char lw[9];
+        last.from = last.to = f.to < dw ? f.to : dw;
+        ol_week_format(last.to, lw);
+        printf("\nOrganisation (employees), contractors and partners, week by week\n");
+        print_text_head();
+        n = print_rows(st, fmt, &f, org, 2);
+        printf("\nBy role and team, %s\n", lw);
+        print_text_head();
+        long m = n < 0 ? 0 : print_rows(st, fmt, &last, parts, 2);
+        n = m < 0 ? -1 : n + m;
+    } else
+        n = print_rows(st, fmt, &f, all, 4);
     if (n < 0) {
         fprintf(stderr, "report headcount: cannot read the projection\n");
         return 1;
