@@ -400,6 +400,7 @@ static int store(ol_fold_ctx *ctx, struct calc *c)
         }
         memcpy(probe.key.b, k.mv_data, k.mv_size);
         probe.key.n = k.mv_size;
+        probe.key.overflow = 0;
         if (bsearch(&probe, c->rows, c->nrows, sizeof *c->rows, cmp_nrow))
             continue;
         ol_key *ng = realloc(gone, (ngone + 1) * sizeof *ng);
