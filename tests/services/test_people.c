@@ -254,6 +254,39 @@ static void test_dm_supply_demand(void **state)
     fx_free(f);
 }
 
+/* people.history_weeks = 4: rows cover the data week and the 3 before it;
+ * when the data week moves from 2026-W46 to 2026-W50, the rows of W43..W46
+ * leave the projection silently (their last emission stays on the compacted
+ * topic: no zero re-emission), W47..W50 appear. */
+static void test_history_window_moves(void **state)
+{
+    (void)state;
+    struct fx *f = calloc(1, sizeof *f);
+    char err[512];
+    assert_non_null(f);
+    assert_int_equal(ol_schemas_load(ol_schemas_default_dir(), &f->schemas, err, sizeof err), 0);
+    ol_config_init(&f->cfg);
+    assert_int_equal(ol_config_set(&f->cfg, "people.history_weeks", "4"), 0);
+    fx_mkdtemp(f);
+    ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
+    f->rt = ol_runtime_new(&people_service, &f->cfg, f->schemas, &o, err, sizeof err);
+    if (!f->rt)
+        fail_msg("runtime: %s", err);
+    struct hc_row x;
+    add(f, "hr.person", PERSON("E1", "alpha", "ENGINEER", "EMPLOYEE", 2250, 31, "2020-01-06", "null", 1));
+    fold(f);
+    assert_int_equal(row(f, HC_ORG, "org", "2026-W43", &x), 0);
+    assert_int_not_equal(row(f, HC_ORG, "org", "2026-W42", &x), 0);
+    add(f, "hr.person", PERSON_AT("2026-12-09T09:00:00Z", "E2", "alpha", "ENGINEER", "EMPLOYEE", 2250, 31,
+                                  "2026-12-08", "null", 1));
+    fold(f);
+    assert_int_not_equal(row(f, HC_ORG, "org", "2026-W46", &x), 0);
+    assert_int_equal(row_of(f, HC_ORG, "org", "2026-W47").headcount, 1);
+    assert_int_equal(row_of(f, HC_ORG, "org", "2026-W50").headcount, 2);
+    assert_int_equal(ev(f, "ORG|org|2026-W46", "headcount"), 1); /* not brought to zero */
+    fx_free(f);
+}
+
 /* left_on before joined_on is no stint: a dead letter, the rest is folded */
 static void test_hostile_dates(void **state)
 {
@@ -385,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_rejoiner_and_restated_leaver),
         cmocka_unit_test(test_window_across_w53),
         cmocka_unit_test(test_dm_supply_demand),
+        cmocka_unit_test(test_history_window_moves),
         cmocka_unit_test(test_hostile_dates),
         cmocka_unit_test(test_order_independence),
     };
