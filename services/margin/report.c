@@ -107,9 +107,13 @@ static int load(ol_store *st, ol_week w, struct erow **er, size_t *ne, struct cr
     return rc == MDB_NOTFOUND ? 0 : -1;
 }
 
+/* the supplier invoiced other minutes than were logged and approved; time
+ * logged but not billed (fixed-price, non-billable or internal work) is
+ * shown in billed-logged, not flagged: it is a fact of the engagement, not
+ * an error of the invoice */
 static int discrepancy(const struct mg_three *t)
 {
-    return t->status == MG_RECEIVED && (t->invoiced != t->logged || t->billed != t->logged);
+    return t->status == MG_RECEIVED && t->invoiced != t->logged;
 }
 
 static void print_text(ol_week w, struct erow *er, size_t ne, struct crow *cr, size_t nc)
@@ -136,11 +140,15 @@ static void print_text(ol_week w, struct erow *er, size_t ne, struct crow *cr, s
         printf("  %-12s %-18s %-3s %12s %12s %12s %12s %12s %12s %8s", ol_esc_a_cut(&esc, OL_ESC_TEXT, er[i].eng, 12),
                ol_esc_a_cut(&esc, OL_ESC_TEXT, er[i].client, 18), ol_esc_a(&esc, OL_ESC_TEXT, er[i].code), a, b, c, d,
                e, m, p);
-        if (r->uninvoiced_minutes || r->uncosted_minutes) {
-            char h1[16], h2[16];
-            ol_fmt_hours(h1, sizeof h1, r->uninvoiced_minutes);
-            ol_fmt_hours(h2, sizeof h2, r->uncosted_minutes);
-            printf("  (%sh not invoiced, %sh of unknown people)", h1, h2);
+        if (r->uninvoiced_minutes) {
+            char h[16];
+            ol_fmt_hours(h, sizeof h, r->uninvoiced_minutes);
+            printf("  %sh of contractors not invoiced", h);
+        }
+        if (r->uncosted_minutes) {
+            char h[16];
+            ol_fmt_hours(h, sizeof h, r->uncosted_minutes);
+            printf("  %sh not costed (person unknown)", h);
         }
         printf("\n");
     }
@@ -190,7 +198,7 @@ static void print_text(ol_week w, struct erow *er, size_t ne, struct crow *cr, s
         printf("  %-10s %-16s %-12s %s..%s %-3s %8s %8s %8s %16s %16s %s\n",
                ol_esc_a_cut(&esc, OL_ESC_TEXT, cr[i].person, 10), ol_esc_a_cut(&esc, OL_ESC_TEXT, cr[i].supplier, 16),
                ol_esc_a_cut(&esc, OL_ESC_TEXT, cr[i].invoice, 12), f, l, ol_esc_a(&esc, OL_ESC_TEXT, cr[i].code), lh,
-               ih, bh, d1, d2, t->status == MG_WITHDRAWN ? "withdrawn" : discrepancy(t) ? "DISCREPANCY" : "matched");
+               ih, bh, d1, d2, t->status == MG_WITHDRAWN ? "withdrawn" : discrepancy(t) ? "INVOICE MISMATCH" : "matched");
     }
     ol_esc_arena_reset(&esc);
 }
