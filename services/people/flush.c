@@ -1,9 +1,8 @@
 /* flush — end of batch: when anything changed (or the data week moved),
  * recomputes every headcount row from the surviving versions (SPEC section
  * 3 "Headcount and retention"), stores the rows that changed and emits them;
- * a row whose scope disappeared is deleted and re-emitted at zero, a row
- * that fell out of the history window is deleted and its last emission stays
- * on the compacted topic. */
+ * a row no longer computed (its scope disappeared, or an earliest joined_on
+ * was corrected to a later day) is deleted and re-emitted at zero. */
 #include "people.h"
 #include "ol_av.h"
 #include "ol_rules.h"
@@ -421,7 +420,7 @@ static int store(ol_fold_ctx *ctx, struct calc *c)
         struct hc_row zero;
         snprintf(id, sizeof id, "%.*s", (int)(gone[i].n - 6), (const char *)kb + 1);
         memset(&zero, 0, sizeof zero);
-        if (!(rc = ol_del_key(txn, dbi, &gone[i])) && w >= c->row_first)
+        if (!(rc = ol_del_key(txn, dbi, &gone[i])))
             rc = emit_row(ctx, kb[0], id, w, &zero, 1);
     }
     free(gone);
@@ -460,13 +459,16 @@ int hc_flush(ol_fold_ctx *ctx)
         (rc = load_persons(txn, ol_fold_dbi(ctx, "persons"), &c)) ||
         (rc = load_dm_allocs(txn, ol_fold_dbi(ctx, "allocs"), &c)))
         goto out;
-    /* rows from the first week anyone was employed, at most history_weeks back, to the data week */
+    /* rows from the first week anyone was employed to the data week: never a
+     * window that moves with the data week, so that the rows a run ever
+     * computed are among the rows of its final state whatever the batching
+     * (a row that left a moving window would keep its last emission on the
+     * compacted topic in one run and never be emitted in another) */
     ol_week first = c.data_week;
     for (size_t i = 0; i < c.np; i++)
         if (ol_week_of(c.ps[i].p.joined) < first)
             first = ol_week_of(c.ps[i].p.joined);
-    ol_week oldest = ol_week_add(c.data_week, -(c.s->history_weeks - 1));
-    c.row_first = first < oldest ? oldest : first;
+    c.row_first = first;
     c.base = ol_week_add(c.row_first, -(HC_WINDOW - 1));
     c.mon0 = ol_week_monday(c.base);
     c.nw = (ol_week_monday(ol_week_add(c.data_week, HC_HORIZON - 1)) - c.mon0) / 7 + 1;

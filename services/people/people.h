@@ -46,7 +46,6 @@ struct hc_row {
 
 struct hc_state {
     int32_t standard_week;  /* minutes of one FTE (default 2250) */
-    int32_t history_weeks;  /* rows at most this many weeks back from the data week (default 104) */
     int32_t ceiling_bp;     /* "ahead of demand" upper bound (default 11500) */
     char dm_role[128];      /* default DELIVERY_MANAGER */
 };

@@ -37,7 +37,6 @@ int hc_settings(const ol_config *cfg, struct hc_state *s)
 {
     const char *role = ol_config_get(cfg, "people.dm_role", "DELIVERY_MANAGER");
     if (setting(cfg, "people.standard_week_minutes", 2250, 1, 10080, &s->standard_week) ||
-        setting(cfg, "people.history_weeks", 104, 1, 1040, &s->history_weeks) ||
         setting(cfg, "people.dm_ceiling_bp", 11500, 10000, 1000000, &s->ceiling_bp))
         return -1;
     if (!*role || strlen(role) >= sizeof s->dm_role) {
