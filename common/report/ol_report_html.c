@@ -380,7 +380,7 @@ void olr_people_html(FILE *f, const struct ol_report *r)
         fputs("</tr>\n", f);
     }
     fputs("</table>\n<h2>8. Lowest margins and contractor invoices matched three ways</h2>\n", f);
-    para(f, "The lowest margins of %s, the last week ended (currencies never converted):", r->prev1);
+    para(f, "The lowest margins of %s with revenue, the last week ended (currencies never converted):", r->prev1);
     thead(f, "engagement|currency|>revenue|>cost|>margin|>margin %");
     json_array_foreach(r->low_margin, i, o)
     {
@@ -400,6 +400,9 @@ void olr_people_html(FILE *f, const struct ol_report *r)
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+    para(f, "%zu engagement row(s) of %s had cost and no revenue (fixed-price and non-billable work: revenue 0 by rule; "
+            "report margin lists them).",
+         r->cost_only_rows, r->prev1);
     para(f, "%zu contractor or partner invoice(s) of the last 4 weeks invoice other minutes than were logged.",
          json_array_size(r->three_way));
     thead(f, "invoice|person|supplier|currency|>logged h|>invoiced h|>billed h|>invoiced - logged");

@@ -58,8 +58,9 @@ struct ol_report {
     /* people and margin (ol_report_people.c) */
     json_t *dm;         /* ROLE|DELIVERY_MANAGER rows of the week and the 11 after, by week */
     json_t *org_hc;     /* ORG row of the week, or NULL */
-    json_t *low_margin; /* the last ended week's (W-1) engagement-currency rows, lowest margin first (at most 8) */
-    size_t margin_rows; /* how many the week has */
+    json_t *low_margin; /* the last ended week's (W-1) engagement-currency rows with revenue, lowest margin first (at most 8) */
+    size_t margin_rows; /* how many with revenue the week has */
+    size_t cost_only_rows; /* rows of the week with cost and no revenue (not in low_margin) */
     json_t *three_way;  /* RECEIVED invoices of the last 4 weeks whose invoiced minutes differ from the logged */
 };
 

@@ -101,8 +101,14 @@ void olr_people_margin(struct ol_report *r, ol_week w)
     json_array_foreach(m, i, o)
     {
         const char *kind = olr_str(o, "kind");
-        if (!strcmp(kind, "ENGAGEMENT") && !strcmp(olr_str(o, "week"), r->prev1))
-            json_array_append(eng, o);
+        if (!strcmp(kind, "ENGAGEMENT") && !strcmp(olr_str(o, "week"), r->prev1)) {
+            /* revenue 0 (fixed-price and non-billable by rule, or not billed) would always top the
+             * list: counted apart */
+            if (json_is_integer(json_object_get(o, "margin_bp")))
+                json_array_append(eng, o);
+            else if (olr_int(o, "cost_minor") != 0)
+                r->cost_only_rows++;
+        }
         else if (!strcmp(kind, "CONTRACTOR") && !strcmp(olr_str(o, "invoice_status"), "RECEIVED") &&
                  olr_int(o, "minutes_invoiced") != olr_int(o, "minutes_logged") &&
                  day_of(o, "period_last_day") >= from && day_of(o, "period_first_day") <= to)

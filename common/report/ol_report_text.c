@@ -460,7 +460,8 @@ void olr_people_text(FILE *f, const struct ol_report *r, int md)
     if (!json_array_size(r->low_margin))
         line(f, md, "No margin published for %s.", r->prev1);
     else {
-        line(f, md, "The %zu lowest of %zu engagement rows of %s, the last week ended (currencies never converted):",
+        line(f, md, "The %zu lowest of %zu engagement rows with revenue of %s, the last week ended (currencies "
+                    "never converted):",
              json_array_size(r->low_margin), r->margin_rows, r->prev1);
         tbl_init(&tb, md, "engagement|currency|>revenue|>cost|>margin|>margin %");
         json_array_foreach(r->low_margin, i, o)
@@ -475,6 +476,9 @@ void olr_people_text(FILE *f, const struct ol_report *r, int md)
         }
         tbl_print(f, &tb, md);
     }
+    line(f, md, "%zu engagement row(s) of %s had cost and no revenue (fixed-price and non-billable work: revenue 0 "
+                "by rule; report margin lists them).",
+         r->cost_only_rows, r->prev1);
     line(f, md, "%zu contractor or partner invoice(s) of the last 4 weeks invoice other minutes than were logged.",
          json_array_size(r->three_way));
     if (json_array_size(r->three_way)) {

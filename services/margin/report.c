@@ -2,7 +2,8 @@
  * beside the running service: every engagement-week row of W, lowest margin
  * first (cost without revenue before everything), with revenue, each cost,
  * margin and margin %, totals per currency (never converted); then every
- * contractor or partner invoice whose period overlaps W matched three ways
+ * contractor or partner invoice whose period overlaps the 4 weeks ending
+ * with W (as the weekly page) matched three ways
  * (logged, invoiced by the supplier, billed to clients) with each difference
  * in minutes and money, discrepancies marked. Money from integer minor
  * units, percentages from basis points; every string escaped for the format. */
@@ -87,7 +88,7 @@ static int load(ol_store *st, ol_week w, struct erow **er, size_t *ne, struct cr
         } else if (kb[0] == 'C' && v.mv_size > sizeof(struct mg_three)) {
             struct mg_three t;
             memcpy(&t, v.mv_data, sizeof t);
-            if (t.last < mon || t.first > mon + 6)
+            if (t.last < mon - 21 || t.first > mon + 6) /* the 4 weeks ending with W, as the weekly page */
                 continue;
             struct crow *n = realloc(*cr, (*nc + 1) * sizeof *n);
             if (!n)
@@ -173,8 +174,11 @@ static void print_text(ol_week w, struct erow *er, size_t ne, struct crow *cr, s
         printf("  total %s: revenue %s, cost %s, margin %s (%s)\n", ol_esc_a(&esc, OL_ESC_TEXT, er[i].code), a, b, m,
                p);
     }
-    printf("\nContractor and partner invoices overlapping %s, matched three ways (minutes logged, invoiced, billed)\n",
-           wk);
+    char wk0[9];
+    ol_week_format(ol_week_add(w, -3), wk0);
+    printf("\nContractor and partner invoices overlapping %s..%s, matched three ways (minutes logged, invoiced, "
+           "billed)\n",
+           wk0, wk);
     if (!nc)
         printf("  none\n");
     else
