@@ -1,7 +1,7 @@
 /* figures — the margin rules (SPEC section 3 "Margin"), from the projection:
- * an engagement-week's revenue, costs and margin per currency, a contractor
- * or partner invoice's shares over the engagement-weeks of its period, and
- * its three-way match. Integer arithmetic only; every rounding is half away
+ * an engagement-week's revenue, costs and margin per currency, and a
+ * contractor or partner invoice's shares over the engagement-weeks of its
+ * period (threeway.c matches the invoice three ways). Integer arithmetic only; every rounding is half away
  * from zero (ol_round_div), once where the SPEC says once. */
 #include "margin.h"
 #include "ol_av.h"
@@ -35,18 +35,6 @@ int mg_eng_load(MDB_txn *txn, MDB_dbi dbi, const char *eng, struct mg_eng *e, co
 }
 
 /* ------------------------------------------------------------ invoice shares */
-struct share {
-    char eng[130];
-    ol_week week;
-    int64_t minutes, amount;
-};
-
-struct shares {
-    struct share *v;
-    size_t n;
-    int64_t total; /* minutes */
-};
-
 static int cmp_share(const void *a, const void *b)
 {
     const struct share *x = a, *y = b;
@@ -55,12 +43,8 @@ static int cmp_share(const void *a, const void *b)
     return strcmp(x->eng, y->eng);
 }
 
-/* The APPROVED minutes person logged in [first, last] by engagement-week
- * (internal time under engagement ""), sorted by week then engagement; with
- * amount > 0 each gets amount x minutes / total rounded half away from zero,
- * the last the remainder, so the shares sum to the amount exactly. The
- * caller frees s->v. */
-static int invoice_shares(MDB_txn *txn, MDB_dbi entries, const char *person, int32_t first, int32_t last,
+/* see margin.h */
+int mg_invoice_shares(MDB_txn *txn, MDB_dbi entries, const char *person, int32_t first, int32_t last,
                           int64_t amount, struct shares *s)
 {
     MDB_cursor *c;
@@ -293,7 +277,7 @@ static int contractor_cost(ol_fold_ctx *ctx, const char *person, const struct mg
             break;
         }
         r->contractor_minutes += newly;
-        if ((rc = invoice_shares(txn, ol_fold_dbi(ctx, "entries"), person, inv.first, inv.last, inv.amount, &s)))
+        if ((rc = mg_invoice_shares(txn, ol_fold_dbi(ctx, "entries"), person, inv.first, inv.last, inv.amount, &s)))
             break;
         for (size_t i = 0; i < s.n; i++)
             if (s.v[i].week == w && !strcmp(s.v[i].eng, eng)) {
@@ -320,8 +304,8 @@ static int contractor_cost(ol_fold_ctx *ctx, const char *person, const struct mg
     return 0;
 }
 
-/* the fields of the other kind of row, null */
-static int null_fields(avro_value_t *v, const char *const *names)
+/* see margin.h */
+int mg_null_fields(avro_value_t *v, const char *const *names)
 {
     for (int i = 0; names[i]; i++) {
         avro_value_t f, b;
@@ -332,11 +316,11 @@ static int null_fields(avro_value_t *v, const char *const *names)
     return 0;
 }
 
-static const char *const contractor_fields[] = {
+const char *const mg_contractor_fields[] = {
     "person_id", "invoice_id", "supplier", "invoice_status", "period_first_day", "period_last_day",
     "invoice_amount_minor", "minutes_logged", "minutes_invoiced", "minutes_billed", "invoiced_minus_logged_minutes",
     "billed_minus_logged_minutes", "invoiced_minus_logged_minor", "billed_minus_logged_minor", NULL};
-static const char *const engagement_fields[] = {"engagement_id", "week", "margin_bp", NULL};
+const char *const mg_engagement_fields[] = {"engagement_id", "week", "margin_bp", NULL};
 
 static int emit_eng(ol_fold_ctx *ctx, const char *eng, ol_week w, const char *code, const struct mg_row *r)
 {
@@ -363,7 +347,7 @@ static int emit_eng(ol_fold_ctx *ctx, const char *eng, ol_week w, const char *co
         ol_av_set_int(v, "employee_minutes", r->employee_minutes) ||
         ol_av_set_int(v, "contractor_minutes", r->contractor_minutes) ||
         ol_av_set_int(v, "uninvoiced_minutes", r->uninvoiced_minutes) ||
-        ol_av_set_int(v, "uncosted_minutes", r->uncosted_minutes) || null_fields(v, contractor_fields))
+        ol_av_set_int(v, "uncosted_minutes", r->uncosted_minutes) || mg_null_fields(v, mg_contractor_fields))
         return -1;
     return ol_fold_emit(ctx, "finance.margin.weekly", key, v) < 0 ? -1 : 0;
 }
@@ -387,8 +371,9 @@ static int store_eng(ol_fold_ctx *ctx, const char *eng, ol_week w, struct ew *ew
     MDB_cursor *c;
     MDB_val k, v;
     ol_key pk;
-    char gone[8][16];
-    int ngone = 0, rc;
+    char (*gone)[16] = NULL; /* currencies stored but no longer computed; freed below */
+    size_t ngone = 0;
+    int rc;
     row_key(&pk, eng, w, NULL);
     if ((rc = mdb_cursor_open(txn, rows, &c)))
         return rc;
@@ -401,20 +386,30 @@ static int store_eng(ol_fold_ctx *ctx, const char *eng, ol_week w, struct ew *ew
         for (i = 0; i < ew->n; i++)
             if (!strcmp(ew->c[i].code, code))
                 break;
-        if (i == ew->n && ngone < 8)
+        if (i == ew->n) {
+            char (*ng)[16] = realloc(gone, (ngone + 1) * sizeof *gone);
+            if (!ng) {
+                rc = -1;
+                break;
+            }
+            gone = ng;
             snprintf(gone[ngone++], sizeof gone[0], "%s", code);
+        }
     }
     mdb_cursor_close(c);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    for (int i = 0; i < ngone; i++) {
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    for (size_t i = 0; i < ngone && !rc; i++) {
         struct mg_row zero;
         ol_key rk;
         memset(&zero, 0, sizeof zero);
         row_key(&rk, eng, w, gone[i]);
-        if ((rc = ol_del_key(txn, rows, &rk)) || (rc = emit_eng(ctx, eng, w, gone[i], &zero)))
-            return rc;
+        if (!(rc = ol_del_key(txn, rows, &rk)))
+            rc = emit_eng(ctx, eng, w, gone[i], &zero);
     }
+    free(gone);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < ew->n; i++) {
         ol_key rk;
         MDB_val kv, old, nv = {sizeof ew->c[i].r, &ew->c[i].r};
@@ -506,102 +501,4 @@ out:
     free(ew.c);
     free(pw);
     return rc;
-}
-
-/* ------------------------------------------------------------ three-way match */
-static int emit_three(ol_fold_ctx *ctx, const char *person, const char *invoice, const struct mg_three *t,
-                      const char *code, const char *supplier)
-{
-    char key[600];
-    avro_value_t *v;
-    snprintf(key, sizeof key, "CONTRACTOR|%s|%s", person, invoice);
-    if (!(v = ol_fold_new_derived(ctx, "finance.margin.weekly")))
-        return -1;
-    if (null_fields(v, engagement_fields) || ol_av_set_enum(v, "kind", MG_KIND_CONTRACTOR) ||
-        ol_av_set_str(v, "currency", code) || ol_av_set_long(v, "revenue_minor", 0) ||
-        ol_av_set_long(v, "employee_cost_minor", 0) || ol_av_set_long(v, "contractor_cost_minor", 0) ||
-        ol_av_set_long(v, "partner_cost_minor", 0) || ol_av_set_long(v, "expense_cost_minor", 0) ||
-        ol_av_set_long(v, "cost_minor", 0) || ol_av_set_long(v, "margin_minor", 0) ||
-        ol_av_set_long(v, "delta_margin_minor", 0) || ol_av_set_int(v, "employee_minutes", 0) ||
-        ol_av_set_int(v, "contractor_minutes", 0) || ol_av_set_int(v, "uninvoiced_minutes", 0) ||
-        ol_av_set_int(v, "uncosted_minutes", 0) ||
-        ol_av_set_opt_str(v, "person_id", person) || ol_av_set_opt_str(v, "invoice_id", invoice) ||
-        ol_av_set_opt_str(v, "supplier", supplier) || ol_av_set_opt_int(v, "period_first_day", 1, t->first) ||
-        ol_av_set_opt_int(v, "period_last_day", 1, t->last) ||
-        ol_av_set_opt_long(v, "invoice_amount_minor", 1, t->amount) ||
-        ol_av_set_opt_int(v, "minutes_logged", 1, t->logged) ||
-        ol_av_set_opt_int(v, "minutes_invoiced", 1, t->invoiced) ||
-        ol_av_set_opt_int(v, "minutes_billed", 1, t->billed) ||
-        ol_av_set_opt_int(v, "invoiced_minus_logged_minutes", 1, t->invoiced - t->logged) ||
-        ol_av_set_opt_int(v, "billed_minus_logged_minutes", 1, t->billed - t->logged) ||
-        ol_av_set_opt_long(v, "invoiced_minus_logged_minor", t->has_money, t->invoiced_minus_logged_minor) ||
-        ol_av_set_opt_long(v, "billed_minus_logged_minor", t->has_money, t->billed_minus_logged_minor))
-        return -1;
-    /* invoice_status is a nullable enum: branch 1 is the enum */
-    avro_value_t f, b;
-    if (avro_value_get_by_name(v, "invoice_status", &f, NULL) || avro_value_set_branch(&f, 1, &b) ||
-        avro_value_set_enum(&b, t->status))
-        return -1;
-    return ol_fold_emit(ctx, "finance.margin.weekly", key, v) < 0 ? -1 : 0;
-}
-
-int mg_invoice(ol_fold_ctx *ctx, const char *person, const char *invoice, ol_weekset *ws)
-{
-    MDB_txn *txn = ol_fold_txn(ctx);
-    struct mg_invoice inv;
-    struct mg_three t;
-    struct shares s;
-    const char *strs[2];
-    ol_key k, rk;
-    int rc;
-    ol_key_init(&k);
-    ol_key_str(&k, person);
-    ol_key_str(&k, invoice);
-    rk = k;
-    ol_key_init(&rk);
-    ol_key_u8(&rk, 'C');
-    ol_key_str(&rk, person);
-    ol_key_str(&rk, invoice);
-    MDB_val kv = ol_key_val(&k), v;
-    if ((rc = mdb_get(txn, ol_fold_dbi(ctx, "invoices"), &kv, &v)) == MDB_NOTFOUND)
-        return ol_del_key(txn, ol_fold_dbi(ctx, "rows"), &rk); /* moved to another person: its row goes */
-    if (rc)
-        return rc;
-    memcpy(&inv, v.mv_data, sizeof inv);
-    char code[16], supplier[130];
-    snprintf(code, sizeof code, "%s", (const char *)v.mv_data + sizeof inv);
-    snprintf(supplier, sizeof supplier, "%s", (const char *)v.mv_data + sizeof inv + strlen(code) + 1);
-    if ((rc = invoice_shares(txn, ol_fold_dbi(ctx, "entries"), person, inv.first, inv.last, inv.amount, &s)))
-        return rc;
-    memset(&t, 0, sizeof t);
-    t.amount = inv.amount;
-    t.first = inv.first;
-    t.last = inv.last;
-    t.invoiced = inv.minutes;
-    t.status = inv.status;
-    t.logged = (int32_t)s.total;
-    for (size_t i = 0; i < s.n && !rc; i++) {
-        struct mg_eng e;
-        const char *ec;
-        if (!*s.v[i].eng)
-            continue;
-        if ((rc = mg_eng_load(txn, ol_fold_dbi(ctx, "engs"), s.v[i].eng, &e, &ec)))
-            break;
-        if (e.billing == MG_TM)
-            t.billed += (int32_t)s.v[i].minutes;
-        rc = ol_weekset_add(ws, s.v[i].eng, s.v[i].week);
-    }
-    free(s.v);
-    if (rc)
-        return rc;
-    if (inv.minutes > 0) {
-        t.has_money = 1;
-        t.invoiced_minus_logged_minor = ol_round_div((__int128)inv.amount * (t.invoiced - t.logged), inv.minutes);
-        t.billed_minus_logged_minor = ol_round_div((__int128)inv.amount * (t.billed - t.logged), inv.minutes);
-    }
-    strs[0] = code;
-    strs[1] = supplier;
-    if ((rc = ol_put_record(txn, ol_fold_dbi(ctx, "rows"), &rk, &t, sizeof t, strs, 2)))
-        return rc;
-    return emit_three(ctx, person, invoice, &t, code, supplier);
 }

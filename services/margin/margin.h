@@ -67,14 +67,38 @@ int mg_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old);
 int mg_mark_w(ol_fold_ctx *ctx, uint8_t tag, const char *id, ol_week w); /* 'W' or 'I' */
 int mg_mark_s(ol_fold_ctx *ctx, uint8_t tag, const char *id);            /* 'P' or 'G' */
 
+/* one invoice's shares: the APPROVED minutes the person logged in its period
+ * by engagement-week (internal time under engagement "") */
+struct share {
+    char eng[130];
+    ol_week week;
+    int64_t minutes, amount;
+};
+
+struct shares {
+    struct share *v; /* owned by the caller: free(s->v) */
+    size_t n;
+    int64_t total; /* minutes */
+};
+
 /* figures.c: the rules */
+/* The APPROVED minutes person logged in [first, last] by engagement-week,
+ * sorted by week then engagement; each gets amount x minutes / total rounded
+ * half away from zero, the last the remainder, so the shares sum to the
+ * amount exactly. 0 or an LMDB error / -1; the caller frees s->v. */
+int mg_invoice_shares(MDB_txn *txn, MDB_dbi entries, const char *person, int32_t first, int32_t last, int64_t amount,
+                      struct shares *s);
+/* sets the named nullable fields of a derived value to null (the fields of
+ * the other kind of row); 0 or -1 */
+int mg_null_fields(avro_value_t *v, const char *const *names);
+extern const char *const mg_contractor_fields[], *const mg_engagement_fields[];
 int mg_person_load(MDB_txn *txn, MDB_dbi dbi, const char *person, struct mg_person *p, const char **currency);
 /* billing (MG_UNSEEN when not seen) and currency ("" when not seen) */
 int mg_eng_load(MDB_txn *txn, MDB_dbi dbi, const char *eng, struct mg_eng *e, const char **currency);
 /* one engagement-week: every currency's row, stored and emitted when changed */
 int mg_engagement_week(ol_fold_ctx *ctx, const char *eng, ol_week w);
-/* one invoice's three-way match, stored and emitted; adds the engagement-weeks
- * its shares fall on to ws */
+/* threeway.c: one invoice's three-way match, stored and emitted; adds the
+ * engagement-weeks its shares fall on to ws */
 int mg_invoice(ol_fold_ctx *ctx, const char *person, const char *invoice, ol_weekset *ws);
 
 /* flush.c */
