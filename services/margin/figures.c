@@ -88,7 +88,8 @@ int mg_invoice_shares(MDB_txn *txn, MDB_dbi entries, const char *person, int32_t
     mdb_cursor_close(c);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    qsort(s->v, s->n, sizeof *s->v, cmp_share);
+    if (s->n)
+        qsort(s->v, s->n, sizeof *s->v, cmp_share);
     int64_t given = 0;
     for (size_t i = 0; i < s->n && s->total > 0; i++) {
         s->v[i].amount = i + 1 < s->n ? ol_round_div((__int128)amount * s->v[i].minutes, s->total) : amount - given;

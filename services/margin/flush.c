@@ -185,7 +185,8 @@ int mg_flush(ol_fold_ctx *ctx)
         scan_week = ol_weekset_week(p.persons.v[i]);
         rc = scan(ol_fold_txn(ctx), ol_fold_dbi(ctx, "invoices"), &pk, invoice_ref, &p);
     }
-    qsort(p.inv, p.ninv, sizeof *p.inv, cmp_inv);
+    if (p.ninv)
+        qsort(p.inv, p.ninv, sizeof *p.inv, cmp_inv);
     for (size_t i = 0; i < p.ninv && !rc; i++)
         rc = mg_invoice(ctx, p.inv[i].person, p.inv[i].invoice, &p.engs);
     ol_weekset_sort(&p.engs);

@@ -333,7 +333,8 @@ int mg_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         free(cr);
         return 1;
     }
-    qsort(er, ne, sizeof *er, cmp_erow);
+    if (ne)
+        qsort(er, ne, sizeof *er, cmp_erow);
     int rc = 0;
     if (fmt == F_TEXT)
         print_text(w, er, ne, cr, nc);

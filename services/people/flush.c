@@ -377,7 +377,8 @@ static int store(ol_fold_ctx *ctx, struct calc *c)
     ol_key *gone = NULL;
     size_t ngone = 0;
     int rc = 0;
-    qsort(c->rows, c->nrows, sizeof *c->rows, cmp_nrow);
+    if (c->nrows) /* qsort and bsearch want a base even for no element */
+        qsort(c->rows, c->nrows, sizeof *c->rows, cmp_nrow);
     for (size_t i = 0; i < c->nrows && !rc; i++) {
         struct nrow *n = &c->rows[i];
         MDB_val nk = ol_key_val(&n->key), nv = {sizeof n->r, &n->r};
@@ -400,7 +401,7 @@ static int store(ol_fold_ctx *ctx, struct calc *c)
         memcpy(probe.key.b, k.mv_data, k.mv_size);
         probe.key.n = k.mv_size;
         probe.key.overflow = 0;
-        if (bsearch(&probe, c->rows, c->nrows, sizeof *c->rows, cmp_nrow))
+        if (c->nrows && bsearch(&probe, c->rows, c->nrows, sizeof *c->rows, cmp_nrow))
             continue;
         ol_key *ng = realloc(gone, (ngone + 1) * sizeof *ng);
         if (!ng) {
