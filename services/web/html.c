@@ -268,7 +268,7 @@ void web_svg_line(web_buf *b, const char *title, const char *const *labels, cons
             max = bp[i];
     max = (max + 999) / 1000 * 1000;
     double sx = n > 1 ? (double)(W - L - R) / (n - 1) : 0, sy = (double)(H - T - B) / (double)max;
-    wb_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"", W,
+    wb_printf(b, "<svg width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"", W,
               H);
     wb_html(b, title);
     wb_printf(b, "\"><rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>", W, H);
