@@ -41,6 +41,12 @@ start)
     case " $services " in
     *" web "*)
         rm -f "$state/web.url"
+        # serve reads the environment `run` creates: wait until it opens
+        i=0
+        until "$build/bin/opsledger-web" status --data-dir "$state/data" >/dev/null 2>&1; do
+            i=$((i + 1)); if [ $i -gt 100 ]; then echo "stack: opsledger-web did not create its store (see $state/logs/web.log)" >&2; exit 1; fi
+            sleep 0.1
+        done
         "$build/bin/opsledger-web" serve --data-dir "$state/data" --listen "${OPSLEDGER_WEB_LISTEN:-127.0.0.1:8080}" \
             --url-file "$state/web.url" >"$state/logs/web-serve.out" 2>"$state/logs/web-serve.log" &
         echo $! > "$state/web-serve.pid"
