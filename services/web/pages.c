@@ -125,15 +125,23 @@ static int page_home(web_req *q, ol_http_resp *r)
     json_decref(teams);
     web_set_arg(q, "scope", NULL);
 
-    /* missing timesheets */
+    /* missing timesheets of the last week that ended (the current one is
+     * still being logged) */
+    char prev[9];
+    ol_week cw;
+    if (ol_week_parse(cur, &cw))
+        return -1;
+    ol_week_format(ol_week_add(cw, -1), prev);
+    web_set_arg(q, "week", prev);
     json_t *missing = web_rows(q, "missing");
+    web_set_arg(q, "week", cur);
     long long total = 0, people = 0;
     json_array_foreach(missing, i, it) if (web_i(it, "missing_minutes") > 0) total += web_i(it, "missing_minutes"),
         people++;
     web_fmt_minutes(t, sizeof t, total);
     wb_printf(&b, "<h2>Missing timesheets, %s</h2><p><span id=\"missing-people\">%lld</span> people, "
                   "<span id=\"missing-total\">%s</span> not logged.</p>",
-              cur, people, t);
+              prev, people, t);
     json_decref(missing);
 
     /* this week's billing per currency (exec, finance) */

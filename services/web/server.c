@@ -147,6 +147,10 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
         wb_puts(&b, "ok\n");
         return wb_reply(&b, r, 200, "text/plain; charset=utf-8");
     }
+    if (!strcmp(path, "/favicon.ico")) { /* browsers ask for it: no icon, and no 404 in their console */
+        r->status = 204;
+        return 0;
+    }
     if (!strcmp(path, "/login"))
         return !strcmp(req->method, "POST") ? sign_in(s, req, r) : web_login_page(r, 200, NULL);
     if (!strcmp(path, "/logout")) {

@@ -20,6 +20,10 @@
 #     with it per role (no <script>, no external reference, ops pages show no
 #     amount), sign-out ends the session;
 #  6. hostile names (HTML, script, quotes, control characters) render as text;
+#  6b. headless Chromium (tests/web/browser.js, playwright-core): per role,
+#     sign in, open every page, figures equal the API's, no console error,
+#     no request leaving the origin, no leave kind for finance, no money for
+#     ops, a screenshot of each page in $BUILD/web-screens;
 #  7. TLS with a certificate made here (openssl): HTTPS answers, the
 #     cookie is Secure, plain HTTP to the TLS port gets no answer.
 # Usage: BUILD=build bash tests/e2e/test_web.sh   (or via tests/run-e2e.sh)
@@ -112,6 +116,19 @@ else
     fail "API, roles, CSV, errors, pages and hostile names (webcheck.py)"
 fi
 sed -e 's/^/  /' "$T/webcheck.out" | tail -n 80
+# the browser: headless Chromium driven by playwright-core (tests/web/)
+WEBT=$REPO/tests/web
+if [ ! -d "$WEBT/node_modules/playwright-core" ]; then
+    (cd "$WEBT" && bounded npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) || { fail "npm ci in tests/web"; dump "$T/npm.log"; }
+fi
+if [ -d "$WEBT/node_modules/playwright-core" ]; then
+    if E2E_CMD_TIMEOUT=300 bounded node "$WEBT/browser.js" "$URL" "$T" "$BUILD/web-screens" >"$T/browser.out" 2>&1; then
+        pass "headless Chromium: sign-in per role, every page, figures equal the API's (screenshots in $BUILD/web-screens)"
+    else
+        fail "headless Chromium: sign-in per role, every page, figures equal the API's"
+    fi
+    grep -v '^ok' "$T/browser.out" | sed -e 's/^/  /' | head -40
+fi
 check "no token reaches the server's log" bash -c "! grep -qF '$(cat "$T/token.exec")' '$T/serve.log'"
 
 # 7. TLS with a certificate made here
