@@ -172,6 +172,21 @@ static void banner(web_buf *b, web_req *q)
 
 void web_page_begin(web_buf *b, web_req *q, const char *title)
 {
+    wb_puts(b, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+    wb_html(b, title);
+    wb_puts(b, " - opsledger</title><style>");
+    wb_puts(b, k_style);
+    wb_puts(b, "</style></head><body>");
+    web_page_nav(b, q);
+    wb_puts(b, "<main><h1>");
+    wb_html(b, title);
+    wb_puts(b, "</h1>");
+}
+
+const char *web_style_sheet(void) { return k_style; }
+
+void web_page_nav(web_buf *b, web_req *q)
+{
     static const struct {
         const char *path, *label;
         int roles;
@@ -182,12 +197,9 @@ void web_page_begin(web_buf *b, web_req *q, const char *title)
                {"/forecast", "Forecast", WEB_ALL},
                {"/demand", "Demand", WEB_ALL},
                {"/delivery", "Delivery", WEB_ALL},
+               {"/weekly", "Weekly report", WEB_ALL},
                {"/cover", "Cover", WEB_ALL}};
-    wb_puts(b, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
-    wb_html(b, title);
-    wb_puts(b, " - opsledger</title><style>");
-    wb_puts(b, k_style);
-    wb_puts(b, "</style></head><body><header><strong>opsledger</strong>");
+    wb_puts(b, "<header><strong>opsledger</strong>");
     for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++)
         if (nav[i].roles & q->role)
             web_link(b, q, nav[i].path, NULL, NULL, nav[i].label);
@@ -212,9 +224,6 @@ void web_page_begin(web_buf *b, web_req *q, const char *title)
     wb_puts(b, ")</span><form class=\"inline\" method=\"post\" action=\"/logout\"><button>Sign out</button></form>"
                "</header>");
     banner(b, q);
-    wb_puts(b, "<main><h1>");
-    wb_html(b, title);
-    wb_puts(b, "</h1>");
 }
 
 int web_page_end(web_buf *b, ol_http_resp *r)

@@ -301,7 +301,8 @@ int web_page(web_req *q, const char *path, ol_http_resp *r)
                  {"/forecast", web_page_forecast, WEB_ALL},
                  {"/demand", web_page_demand, WEB_ALL},
                  {"/delivery", web_page_delivery, WEB_ALL},
-                 {"/cover", web_page_cover, WEB_ALL}};
+                 {"/cover", web_page_cover, WEB_ALL},
+                 {"/weekly", web_page_weekly, WEB_ALL}};
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         if (strcmp(pages[i].path, path))
             continue;

@@ -13,6 +13,10 @@ const char *web_style_hash(void);   /* "sha256-..." for the CSP */
  * body; then web_page_end. title is plain text (escaped here). */
 void web_page_begin(web_buf *b, web_req *q, const char *title);
 int web_page_end(web_buf *b, ol_http_resp *r);
+/* the navigation, as-of control and banner alone (for a page rendered by
+ * other code: the weekly report) */
+void web_page_nav(web_buf *b, web_req *q);
+const char *web_style_sheet(void);
 int web_login_page(ol_http_resp *r, int status, const char *msg);
 int web_error_page(web_req *q, ol_http_resp *r, int status, const char *msg);
 

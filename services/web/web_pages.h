@@ -24,5 +24,7 @@ int web_page_forecast(web_req *q, ol_http_resp *r);
 int web_page_demand(web_req *q, ol_http_resp *r);
 int web_page_delivery(web_req *q, ol_http_resp *r);
 int web_page_cover(web_req *q, ol_http_resp *r);
+/* the weekly executive report (common/report), as of the request */
+int web_page_weekly(web_req *q, ol_http_resp *r);
 
 #endif

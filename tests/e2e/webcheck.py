@@ -264,4 +264,21 @@ st, h, d = req("/api/v1/people.csv?person=p-0003", "exec")
 check("the CSV cell of the hostile name holds no raw control character",
       st == 200 and not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", d.replace(b"\r\n", b"")))
 
+# ---- the weekly page: the same code as `opsledger report weekly --format html`
+cli = run(OL, "report", "weekly", "--week", W, "--format", "html", "--data-dir", A.data)
+st, h, d = req("/weekly?week=" + W, cookie=cookie)
+page = d.decode()
+stripped = re.sub(r"<style>body\{font:14px.*?</style>", "", page, count=1, flags=re.S)
+stripped = re.sub(r"<header>.*?</header><div class=\"banner\">.*?</div>", "", stripped, count=1, flags=re.S)
+check("the weekly page (exec) is `report weekly --format html` byte for byte, plus the site's header",
+      st == 200 and len(cli) > 1000 and stripped == cli)
+csp = h.get("content-security-policy", "")
+check("the weekly page's CSP allows exactly two style hashes", st == 200 and len(re.findall(r"'sha256-", csp)) == 2)
+st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["ops"]))
+st, h, d = req("/weekly?week=" + W, cookie=h.get("set-cookie", "").split(";")[0])
+check("the weekly page for ops withholds billing and budgets, naming why",
+      st == 200 and "not shown to the ops role" in d.decode() and not re.search(r"\b[A-Z]{3} -?[\d,]+\.\d\d\b", d.decode()))
+st, h, d = req("/weekly?week=" + W + "&as_of=" + A.t1, cookie=cookie)
+check("the weekly page as of T1 renders (the figures as published then)", st == 200 and "Weekly" in d.decode())
+
 sys.exit(1 if FAILED else 0)

@@ -43,7 +43,7 @@ function pct(bp) { return bp === null || bp === undefined ? '-' : Math.trunc(bp 
   const line = (await api('billing?week=' + cur)).items[0];
   const pages = ['/', '/utilisation', '/utilisation?team=' + encodeURIComponent(teams[0].scope_id),
     '/person?id=p-0003', '/engagement?id=e-01', '/billing', '/billing/line?key=' + encodeURIComponent(line.key),
-    '/contractors', '/forecast', '/demand', '/delivery', '/cover'];
+    '/contractors', '/forecast', '/demand', '/delivery', '/cover', '/weekly'];
 
   for (const role of ['exec', 'ops', 'finance']) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'olw-chromium-'));
