@@ -148,7 +148,7 @@ static int collect_row(void *ctx, const char *key, int64_t rev, int64_t ts, json
     (void)key, (void)rev, (void)ts;
     if (!matches(c->ep, c->q, rec))
         return 0;
-    json_t *cp = json_deep_copy(rec);
+    json_t *cp = json_incref(rec); /* parsed for this row alone: ours to keep and redact */
     if (!cp || json_array_append_new(c->items, cp)) {
         c->fail = 1;
         return 1;

@@ -98,7 +98,7 @@ static int entry_row(void *ctx, const char *key, int64_t rev, int64_t ts, json_t
 {
     struct entries *e = ctx;
     (void)key, (void)rev, (void)ts;
-    json_t *cp = json_deep_copy(rec);
+    json_t *cp = json_incref(rec); /* parsed for this row alone: ours to keep and redact */
     if (!cp || json_array_append_new(e->a, cp)) {
         e->fail = 1;
         return 1;

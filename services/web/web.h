@@ -33,7 +33,9 @@ typedef struct web_model {
 } web_model;
 
 /* called for each key's revision selected as of the instant; the JSON is
- * owned by the model (borrowed for the call). Non-zero stops the scan. */
+ * parsed for this call alone (the model releases its reference after it):
+ * the callback may keep it with json_incref and change it. Non-zero stops
+ * the scan. */
 typedef int (*web_row_fn)(void *ctx, const char *key, int64_t revision, int64_t ts_ms, json_t *rec);
 /* every key of (topic, group; NULL: every group) as of as_of (ms; WEB_NOW for the latest).
  * 0, or -1 (an LMDB or decode error, message in err). */
