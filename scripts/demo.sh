@@ -153,7 +153,7 @@ echo "== the weekly executive report (opsledger report weekly)"
 echo
 echo "== the weekly report is written to $STATE/weekly-$END_WEEK.html (one self-contained page) and $STATE/weekly-$END_WEEK.md"
 # the web read side: its fold has read what every service published
-settle web utilisation billing forecast assurance
+settle web utilisation billing forecast assurance people margin
 echo
 echo "== opsledger-web: the API and pages over what the services published"
 i=0
