@@ -15,6 +15,8 @@ int cmd_generate(int argc, char **argv, ol_config *cfg);
 int cmd_week(int argc, char **argv, ol_config *cfg);
 int cmd_verify(int argc, char **argv, ol_config *cfg);
 int cmd_archive(int argc, char **argv, ol_config *cfg);
+/* schemas register|check|list against schema_registry.url (cmd_schemas.c) */
+int cmd_schemas(int argc, char **argv, ol_config *cfg);
 /* offsets show|reset SERVICE ... (cmd_offsets.c) */
 int cmd_offsets(int argc, char **argv, ol_config *cfg);
 /* report weekly (cmd_weekly.c); argv[0] is "weekly" */
