@@ -19,7 +19,8 @@ Ids are global (one schema text, one id, whatever the subject) and start at
 --first-id. --user USER:PASS demands basic auth (401, error_code 40101
 otherwise). --tls-cert/--tls-key serve HTTPS.
 Test switches, never behind auth:
-  POST /_double/fail {"count": N}  the next N API requests answer 500 (50001)
+  POST /_double/fail {"count": N[, "path": P]}  the next N API requests (whose
+                                   path starts with P) answer 500 (50001)
   GET  /_double/stats              {"requests": N} API requests served so far
 The port is written to --port-file once listening.
 """
@@ -172,6 +173,7 @@ class Registry:
         self.subjects = {}    # subject -> [id of version 1, 2, ...]
         self.config = {}      # subject -> level; "" -> global
         self.fail = 0
+        self.fail_path = ""
         self.requests = 0
 
 
@@ -225,6 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             with reg.lock:
                 if path == "/_double/fail":
                     reg.fail = int((body or {}).get("count", 0))
+                    reg.fail_path = (body or {}).get("path", "")
                     return self.send(200, {"fail": reg.fail})
                 if path == "/_double/stats":
                     return self.send(200, {"requests": reg.requests})
@@ -236,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
                 want = "Basic " + base64.b64encode(self.server.user.encode()).decode()
                 if self.headers.get("Authorization") != want:
                     return self.err(401, 40101, "Unauthorized")
-            if reg.fail > 0:
+            if reg.fail > 0 and path.startswith(reg.fail_path):
                 reg.fail -= 1
                 return self.err(500, 50001, "Error in the backend data store")
             if body is None:
