@@ -45,7 +45,16 @@ static void sleep_ms(const ol_registry *r, long ms)
     }
 }
 
-/* one exchange; 0 with *http and the body, or -1 with a transport error in err */
+/* a transport error that another try cannot mend: TLS or its configuration */
+static int permanent(CURLcode cc)
+{
+    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
+           cc == CURLE_SSL_CIPHER || cc == CURLE_SSL_ENGINE_NOTFOUND || cc == CURLE_SSL_CRL_BADFILE ||
+           cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT || cc == CURLE_LOGIN_DENIED;
+}
+
+/* one exchange; 0 with *http and the body, -1 with a transport error in
+ * err, -2 with one that another try cannot mend */
 static int exchange(ol_registry *r, const char *method, const char *url, const char *body, long *http,
                     struct buf *out, char *err, size_t errlen)
 {
@@ -89,6 +98,7 @@ static int exchange(ol_registry *r, const char *method, const char *url, const c
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "%s", eb[0] ? eb : curl_easy_strerror(cc));
+        rc = permanent(cc) ? -2 : -1;
         goto out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
@@ -122,8 +132,15 @@ enum ol_reg_status ol_registry_call(ol_registry *r, const char *method, const ch
         b.p = NULL;
         b.n = 0;
         http = 0;
-        if (exchange(r, method, url, text, &http, &b, terr, sizeof terr) == 0 && http < 500 && http != 429)
+        int xrc = exchange(r, method, url, text, &http, &b, terr, sizeof terr);
+        if (xrc == 0 && http < 500 && http != 429)
             break;
+        if (xrc == -2) {
+            snprintf(err, errlen, "schema registry %s %s%s%s: %s (check schema_registry.url and schema_registry.ssl.*)",
+                     method, r->url_shown, path, subj, terr);
+            st = OL_REG_REFUSED;
+            goto out;
+        }
         if (http)
             snprintf(terr, sizeof terr, "HTTP %ld", http);
         if (attempt >= r->retries || ol_registry_stopping(r)) {

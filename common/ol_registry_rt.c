@@ -241,16 +241,18 @@ int ol_registry_rt_prefetch(ol_runtime *rt, const ol_record *recs, int n)
                 ol_info("writer schema fetched from the registry|id=%ld topic=%s", (long)id, recs[i].topic);
                 break;
             }
-            if (st == OL_REG_NOT_FOUND || st == OL_REG_REFUSED) {
-                if (st == OL_REG_REFUSED && strstr(why, "HTTP 40")) {
-                    /* 401/403: a configuration fault, not the record's */
-                    ol_error("schema registry refused the request; stopping, nothing of the batch committed|"
-                             "error=\"%s\"",
-                             why);
-                    return -1;
-                }
+            if (st == OL_REG_NOT_FOUND) {
                 ol_registry_note_missing(r, id); /* the decoder dead-letters its records */
                 break;
+            }
+            if (st == OL_REG_REFUSED && strstr(why, "not an Avro schema"))
+                break; /* the record's own fault: the decoder dead-letters it with this reason */
+            if (st == OL_REG_REFUSED) {
+                /* 401/403, TLS: the configuration's fault, not the record's */
+                ol_error("schema registry refused the request; stopping, nothing of the batch committed|"
+                         "error=\"%s\"",
+                         why);
+                return -1;
             }
             if (st == OL_REG_NOMEM) {
                 ol_error("out of memory");
