@@ -252,6 +252,10 @@ enum ol_reg_status ol_registry_writer(ol_registry *r, int32_t id, const ol_schem
 {
     struct ol_reg_entry *e = entry_of(r, id);
     *out = NULL;
+    if (!e && !r->url) {
+        snprintf(err, errlen, "schema id %ld is not among the writer schemas the archive kept", (long)id);
+        return OL_REG_NOT_FOUND;
+    }
     if (!e && ol_registry_is_missing(r, id)) {
         snprintf(err, errlen, "schema registry GET %s/schemas/ids/%ld: HTTP 404 error_code 40403: Schema not found",
                  r->url_shown, (long)id);

@@ -109,6 +109,17 @@ int ol_registry_map_derived(ol_registry *r, const char *topic, int32_t manifest_
  * is mapped (derived topics only; other frames are left alone). */
 void ol_registry_rewrite_frame(const ol_registry *r, const char *topic, void *frame, size_t len);
 
+/* ---- the archive's writer schemas (ol_registry_archive.c) */
+struct MDB_env;
+/* For a replay from an archive: schemas->reg serves the writer schemas the
+ * archive kept (and, with schema_registry.url set, asks the registry for
+ * any other id). Leaves schemas->reg NULL when the archive kept none and no
+ * URL is set (manifest ids). 0, or -1 with err. */
+int ol_registry_attach_archive(ol_schemas *schemas, const ol_config *cfg, struct MDB_env *archive, char *err,
+                               size_t errlen);
+/* {"<id>": "<schema>", ...} of the schemas an archive kept (caller owns), or NULL with err */
+json_t *ol_registry_archive_schemas(struct MDB_env *archive, char *err, size_t errlen);
+
 /* the compact JSON text of a manifest schema, as sent to the registry
  * (malloc'ed, caller frees; NULL on memory) */
 char *ol_registry_schema_text(const ol_schema *s);

@@ -122,6 +122,10 @@ enum ol_reg_status ol_registry_call(ol_registry *r, const char *method, const ch
         *error_code = 0;
     if (subject)
         snprintf(subj, sizeof subj, " (subject %s)", subject);
+    if (!r->url) {
+        snprintf(err, errlen, "%s %s%s: not kept, and no schema_registry.url is set", method, path, subj);
+        return OL_REG_NOT_FOUND;
+    }
     snprintf(url, sizeof url, "%s%s", r->url, path);
     if (body && !(text = json_dumps(body, JSON_COMPACT))) {
         snprintf(err, errlen, "out of memory");
@@ -184,6 +188,8 @@ out:
 /* the subject, escaped for a URL path; NULL on memory */
 static char *esc(ol_registry *r, const char *subject)
 {
+    if (!r->curl)
+        return strdup(subject);
     char *e = curl_easy_escape(r->curl, subject, 0);
     char *copy = e ? strdup(e) : NULL;
     curl_free(e);

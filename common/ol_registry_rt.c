@@ -203,10 +203,11 @@ int ol_registry_rt_open(ol_runtime *rt, char *err, size_t errlen)
         ol_decoder_use_registry(rt->in[i].dec, r);
         ol_decoder_use_registry(rt->in[i].old, r);
         ol_decoder_use_registry(rt->in[i].lookup, r);
-        if (!rt->svc->raw && check_input(r, rt->in[i].schema, err, errlen))
+        /* a live reader is checked; a replay (no URL, or not publishing) reads what was kept */
+        if (!rt->svc->raw && r->url && rt->opts.publish && check_input(r, rt->in[i].schema, err, errlen))
             return -1;
     }
-    if (rt->opts.publish)
+    if (rt->opts.publish && r->url)
         for (size_t i = 0; i < rt->nout; i++)
             if (map_output(r, &rt->out[i], err, errlen))
                 return -1;
@@ -225,8 +226,8 @@ int ol_registry_rt_prefetch(ol_runtime *rt, const ol_record *recs, int n)
         if (recs[i].value_len < 5 || !b || b[0] != 0)
             continue; /* not a frame: the decoder says why */
         int32_t id = (int32_t)ol_be32(b + 1);
-        if (ol_registry_cached(r, id) || ol_registry_is_missing(r, id))
-            continue;
+        if (ol_registry_cached(r, id) || ol_registry_is_missing(r, id) || !r->url)
+            continue; /* without a URL (a replay) the decoder says the id was not kept */
         long backoff = 1000;
         for (;;) {
             char *text = NULL;

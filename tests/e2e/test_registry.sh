@@ -56,8 +56,10 @@ INPUTS="hr.person:person_id hr.leave:person_id timesheet.entry:person_id deliver
 TOTAL=0
 for tk in $INPUTS; do TOTAL=$((TOTAL + $(wc -l <"$T/in/${tk%%:*}.jsonl"))); done
 
-counter() { # counter DATA_DIR NAME (a counter never incremented is absent: 0)
-    "$OPSLEDGER" status utilisation --data-dir "$1" 2>/dev/null | awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
+counter() { # counter DATA_DIR NAME (a counter never incremented is absent: 0); DATA_DIR/utilisation or a --db
+    _d=--data-dir
+    [ -f "$1/data.mdb" ] && _d=--db
+    "$OPSLEDGER" status utilisation $_d "$1" 2>/dev/null | awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
 }
 
 # ------------------------------------------------------------- 1. manifest run
@@ -189,6 +191,65 @@ fi
 bounded "$UTIL" run --data-dir "$T/r" --stop-at-end >/dev/null 2>"$T/r2.log" || fail "restart"
 check "a restart reads the writer schemas from its LMDB (cached_schemas=5, nothing fetched)" \
     bash -c "grep -q 'cached_schemas=5' '$T/r2.log' && ! grep -q 'writer schema fetched' '$T/r2.log'"
+
+# ------------------------------------------------------------- archive: replay and export without a registry
+bounded "$BIN/opsledger-archive" run --data-dir "$T/a" --stop-at-end >/dev/null 2>"$T/a.log" || { fail "the archive runs"; dump "$T/a.log"; }
+stats() { python3 -c 'import json,sys,urllib.request as u; print(json.load(u.urlopen(sys.argv[1]))["requests"])' "$URL/_double/stats"; }
+BEFORE=$(stats)
+OPSLEDGER_CONFIG= bounded "$OPSLEDGER" replay utilisation --as-of 2100-01-01T00:00:00Z --archive "$T/a/archive" \
+    --no-batch-log --out "$T/replay" >/dev/null 2>"$T/replay.log" || { fail "replay from the archive"; dump "$T/replay.log"; }
+check "a replay needs no registry: the archive kept every writer schema (no request, unknown id still a dead letter)" \
+    test "$(stats)" = "$BEFORE" -a "$(counter "$T/replay" deadletters)" = 1 -a "$(counter "$T/replay" records)" = $((TOTAL + 1))
+for topic in ops.utilisation.weekly ops.timesheet.missing; do
+    OPSLEDGER_CONFIG= bounded "$UTIL" events --topic $topic --db "$T/replay" >"$T/replay.$topic.jsonl" 2>>"$T/replay.log"
+done
+python3 - "$T" <<'PY' >"$T/replay.cmp" 2>&1
+import json, sys
+T = sys.argv[1]
+def figs(path):
+    out = {}
+    for line in open(path):
+        v = json.loads(line)
+        out[v["key"]] = {k: x for k, x in v.items() if k not in ("event_id", "revision") and not k.startswith("delta_")}
+    return out
+bad = [t for t in ("ops.utilisation.weekly", "ops.timesheet.missing")
+       if figs(f"{T}/replay.{t}.jsonl") != figs(f"{T}/m.{t}.jsonl") or not figs(f"{T}/m.{t}.jsonl")]
+print("differ:", bad)
+sys.exit(1 if bad else 0)
+PY
+check "... and its figures equal the manifest run's" test $? = 0
+OPSLEDGER_CONFIG= run_ol /dev/null "$T/export.err" archive export --archive "$T/a/archive" --out "$T/export.avro"
+python3 - "$T/export.avro" "$V2" <<'PY' >"$T/export.check" 2>&1
+import json, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:4] == b"Obj\x01", "not a container"
+pos = 4
+def zz():
+    global pos
+    shift = v = 0
+    while True:
+        b = data[pos]; pos += 1
+        v |= (b & 0x7F) << shift; shift += 7
+        if not b & 0x80:
+            return (v >> 1) ^ -(v & 1)
+meta = {}
+while True:
+    n = zz()
+    if n == 0:
+        break
+    if n < 0:
+        n = -n; zz()
+    for _ in range(n):
+        kl = zz(); k = data[pos:pos + kl].decode(); pos += kl
+        vl = zz(); meta[k] = data[pos:pos + vl]; pos += vl
+w = json.loads(meta["opsledger.writer_schemas"])
+assert w["source"] == "schema registry", w["source"]
+assert sys.argv[2] in w["schemas"], sorted(w["schemas"])
+assert json.loads(w["schemas"][sys.argv[2]])["name"] == "Person"
+assert "avro.schema" in meta
+print("ok", sorted(w["schemas"]))
+PY
+check "archive export writes the writer schemas by registry id into the container's metadata" test $? = 0
 
 # ------------------------------------------------------------- 4. incompatible version
 : >"$T/empty.jsonl"
