@@ -354,3 +354,42 @@ int ol_registry_is_missing(const ol_registry *r, int32_t id)
             return 1;
     return 0;
 }
+
+enum ol_reg_status ol_registry_frame_id(ol_registry *r, const ol_schema *s, char *err, size_t errlen)
+{
+    char why[1024];
+    int32_t id = 0;
+    int version = 0;
+    enum ol_reg_status st;
+    if (!r)
+        return OL_REG_OK;
+    char *text = ol_registry_schema_text(s);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return OL_REG_NOMEM;
+    }
+    st = ol_registry_lookup(r, s->subject, text, &id, &version, why, sizeof why);
+    if (st == OL_REG_NOT_FOUND && r->auto_register) {
+        st = ol_registry_register(r, s->subject, text, &id, why, sizeof why);
+        if (st == OL_REG_OK)
+            ol_info("schema registered|subject=%s id=%ld file=%s", s->subject, (long)id, s->file);
+    } else if (st == OL_REG_NOT_FOUND) {
+        snprintf(err, errlen,
+                 "%s; the schema %s is not registered under subject %s: run `opsledger schemas register` "
+                 "or set schema_registry.auto_register = true",
+                 why, s->file, s->subject);
+        free(text);
+        return st;
+    }
+    free(text);
+    if (st) {
+        snprintf(err, errlen, "%s", why);
+        return st;
+    }
+    if (ol_registry_map_derived(r, s->topic, s->id, id)) {
+        snprintf(err, errlen, "out of memory");
+        return OL_REG_NOMEM;
+    }
+    ol_info("frames carry the registry's id|topic=%s subject=%s id=%ld", s->topic, s->subject, (long)id);
+    return OL_REG_OK;
+}

@@ -102,8 +102,13 @@ int ol_registry_cache_put(ol_registry *r, int32_t id, const char *schema, int pe
 int ol_registry_cache_at(const ol_registry *r, size_t i, int pending_only, int32_t *id, const char **schema);
 void ol_registry_cache_saved(ol_registry *r, int32_t id);
 
-/* Derived topics: frames published on `topic` carry registry id `id` in
- * place of the manifest id `manifest_id`. */
+/* The registry id of s (its subject's version that is s's JSON): looked up,
+ * or registered when schema_registry.auto_register is true, then mapped so
+ * that ol_registry_rewrite_frame gives s's frames that id. OK (also when r
+ * is NULL), or the status with err (NOT_FOUND names the command to run). */
+enum ol_reg_status ol_registry_frame_id(ol_registry *r, const ol_schema *s, char *err, size_t errlen);
+/* Frames published on `topic` carry registry id `id` in place of the
+ * manifest id `manifest_id`. */
 int ol_registry_map_derived(ol_registry *r, const char *topic, int32_t manifest_id, int32_t id);
 /* Rewrites the id of a frame about to be published on topic when the topic
  * is mapped (derived topics only; other frames are left alone). */

@@ -143,52 +143,18 @@ out:
 /* the registry id derived events of topic d are published with */
 static int map_output(ol_registry *r, const struct derived_io *d, char *err, size_t errlen)
 {
-    char why[1024];
-    char *text = ol_registry_schema_text(d->schema);
     long backoff = 1000;
-    int32_t id = 0;
-    int version = 0, rc = -1;
     enum ol_reg_status st;
-
-    if (!text) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    while ((st = ol_registry_lookup(r, d->schema->subject, text, &id, &version, why, sizeof why)) ==
-           OL_REG_UNAVAILABLE) {
+    while ((st = ol_registry_frame_id(r, d->schema, err, errlen)) == OL_REG_UNAVAILABLE) {
         ol_warn("schema registry unavailable at start; retrying (nothing is read until it answers)|subject=%s "
                 "error=\"%s\" next_try_ms=%ld",
-                d->schema->subject, why, backoff);
+                d->schema->subject, err, backoff);
         if (wait_turn(r, &backoff)) {
             snprintf(err, errlen, "stopped while waiting for the schema registry at %s", ol_registry_url(r));
-            goto out;
+            return -1;
         }
     }
-    if (st == OL_REG_NOT_FOUND && ol_registry_auto_register(r)) {
-        st = ol_registry_register(r, d->schema->subject, text, &id, why, sizeof why);
-        if (st == OL_REG_OK)
-            ol_info("schema registered|subject=%s id=%ld file=%s", d->schema->subject, (long)id, d->schema->file);
-    } else if (st == OL_REG_NOT_FOUND) {
-        snprintf(err, errlen,
-                 "%s; the derived schema %s is not registered under subject %s: run `opsledger schemas register` "
-                 "or set schema_registry.auto_register = true",
-                 why, d->schema->file, d->schema->subject);
-        goto out;
-    }
-    if (st != OL_REG_OK) {
-        snprintf(err, errlen, "%s", why);
-        goto out;
-    }
-    if (ol_registry_map_derived(r, d->topic, d->schema->id, id)) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    ol_info("derived events published with the registry's id|topic=%s subject=%s id=%ld", d->topic,
-            d->schema->subject, (long)id);
-    rc = 0;
-out:
-    free(text);
-    return rc;
+    return st == OL_REG_OK ? 0 : -1;
 }
 
 int ol_registry_rt_open(ol_runtime *rt, char *err, size_t errlen)

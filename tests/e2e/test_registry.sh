@@ -40,9 +40,11 @@ for tool in node npm; do
         exit 1
     fi
 done
-# the official client, pinned by package-lock.json
-if [ ! -f "$REG/node_modules/.package-lock.json" ] || [ "$REG/package-lock.json" -nt "$REG/node_modules/.package-lock.json" ]; then
-    if ! (cd "$REG" && bounded npm ci --no-audit --no-fund >"$T/npm.log" 2>&1); then
+# the official client, pinned by package-lock.json, installed out of tree
+NODE_DIR=$BUILD/registry-node
+if [ ! -f "$NODE_DIR/node_modules/.package-lock.json" ] || [ "$REG/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
+    mkdir -p "$NODE_DIR" && cp "$REG/package.json" "$REG/package-lock.json" "$NODE_DIR/"
+    if ! (cd "$NODE_DIR" && bounded npm ci --no-audit --no-fund >"$T/npm.log" 2>&1); then
         fail "npm ci installs @kafkajs/confluent-schema-registry and kafkajs"
         dump "$T/npm.log"
         e2e_finish
@@ -111,7 +113,7 @@ PY
 head -n 12 "$T/in/hr.person.jsonl" >"$T/person.a.jsonl"
 tail -n +13 "$T/in/hr.person.jsonl" >"$T/person.b.jsonl"
 
-client() { (cd "$REG" && bounded node client.js "$@" --registry "$URL" --user 'ops:s3cret-pw' --brokers "$OPSLEDGER_BROKERS"); }
+client() { NODE_PATH=$NODE_DIR/node_modules bounded node "$REG/client.js" "$@" --registry "$URL" --user 'ops:s3cret-pw' --brokers "$OPSLEDGER_BROKERS"; }
 IDS=
 for tk in $INPUTS; do
     t=${tk%%:*}
@@ -250,6 +252,16 @@ assert "avro.schema" in meta
 print("ok", sorted(w["schemas"]))
 PY
 check "archive export writes the writer schemas by registry id into the container's metadata" test $? = 0
+
+# ------------------------------------------------------------- opsledger produce and tail speak registry ids
+run_ol /dev/null "$T/p1.err" produce finance.period --file "$T/in/finance.period.jsonl"
+check "opsledger produce refuses a subject not registered, naming the command to run" \
+    bash -c "test $? = 1 && grep -q 'not registered under subject finance.period-value: run .opsledger schemas register.' '$T/p1.err'"
+run_ol /dev/null "$T/p2.err" produce finance.period --file "$T/in/finance.period.jsonl" -o schema_registry.auto_register=true
+FP_ID=$(sed -n 's/.*frames carry the registry.s id.*id=\([0-9]*\).*/\1/p' "$T/p2.err")
+run_ol "$T/tail.out" "$T/tail.err" tail finance.period --from-beginning --count 2
+check "opsledger produce frames with the registry's id and tail decodes it" \
+    python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(not (len(r)==2 and all(x["schema_id"]==int(sys.argv[2]) and x["value"]["iso_week"] for x in r)))' "$T/tail.out" "${FP_ID:-0}"
 
 # ------------------------------------------------------------- 4. incompatible version
 : >"$T/empty.jsonl"
