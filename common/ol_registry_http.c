@@ -171,11 +171,18 @@ enum ol_reg_status ol_registry_call(ol_registry *r, const char *method, const ch
         goto out;
     }
     json_int_t code = j ? json_integer_value(json_object_get(j, "error_code")) : 0;
-    const char *msg = j ? json_string_value(json_object_get(j, "message")) : NULL;
+    const char *raw = j ? json_string_value(json_object_get(j, "message")) : NULL;
+    /* the registry's words reach logs and terminals: no control characters,
+     * no double quotes (logfmt values), at most 200 bytes */
+    char msg[201];
+    size_t ml = 0;
+    for (const unsigned char *c = (const unsigned char *)raw; c && *c && ml < sizeof msg - 1; c++)
+        msg[ml++] = *c < 0x20 || *c == 0x7f ? '?' : *c == '"' ? '\'' : (char)*c;
+    msg[ml] = '\0';
     if (error_code)
         *error_code = (int)code;
     snprintf(err, errlen, "schema registry %s %s%s%s: HTTP %ld error_code %lld: %s%s", method, r->url_shown, path,
-             subj, http, (long long)code, msg ? msg : "(no message)",
+             subj, http, (long long)code, ml ? msg : "(no message)",
              http == 401 ? " (check schema_registry.basic_auth_user_info)" : "");
     st = http == 404 ? OL_REG_NOT_FOUND : OL_REG_REFUSED;
     json_decref(j);

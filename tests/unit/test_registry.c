@@ -175,6 +175,8 @@ static void test_endpoints(void **state)
     assert_int_equal(ok, 0);
     assert_int_equal(ol_registry_register(r, "t-value", PERSON_BAD, &id, err, sizeof err), OL_REG_REFUSED);
     assert_non_null(strstr(err, "HTTP 409"));
+    assert_non_null(strstr(err, "for subject 't-value'")); /* the registry's quotes, made safe for logfmt */
+    assert_null(strchr(err, '"'));
     assert_int_equal(ol_registry_register(r, "t-value", "{\"type\":\"nonsense\"}", &id, err, sizeof err),
                      OL_REG_REFUSED);
     assert_non_null(strstr(err, "error_code 42201"));
