@@ -76,7 +76,7 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Icommon -Iser
 LDFLAGS := $(SANFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c common/report/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB        := $(BUILD)/lib/libopsledger.a
 
