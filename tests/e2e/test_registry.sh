@@ -190,7 +190,11 @@ else
 fi
 
 # ------------------------------------------------------------- 3. restart: no fetch
+# (and the registry down at start: the checks wait for it)
+curl -s -X POST -d '{"count": 3, "path": "/compatibility/"}' "$URL/_double/fail" >/dev/null
 bounded "$UTIL" run --data-dir "$T/r" --stop-at-end >/dev/null 2>"$T/r2.log" || fail "restart"
+check "a registry down at start is retried with a clear message, then the service runs" \
+    grep -q "schema registry unavailable at start; retrying (nothing is read until it answers)" "$T/r2.log"
 check "a restart reads the writer schemas from its LMDB (cached_schemas=5, nothing fetched)" \
     bash -c "grep -q 'cached_schemas=5' '$T/r2.log' && ! grep -q 'writer schema fetched' '$T/r2.log'"
 
@@ -252,6 +256,30 @@ assert "avro.schema" in meta
 print("ok", sorted(w["schemas"]))
 PY
 check "archive export writes the writer schemas by registry id into the container's metadata" test $? = 0
+
+# ------------------------------------------------------------- a stop while waiting commits nothing
+python3 - "$OPSLEDGER_SCHEMAS/hr.leave.avsc" "$T/leave.v2.avsc" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["fields"].append({"name": "note", "type": ["null", "string"], "default": None})
+json.dump(s, open(sys.argv[2], "w"))
+PY
+tail -n 1 "$T/in/hr.leave.jsonl" | sed 's/"revision":[0-9]*/"revision":99/' >"$T/leave.one.jsonl"
+client produce --topic hr.leave --schema "$T/leave.v2.avsc" --key person_id --in "$T/leave.one.jsonl" >/dev/null 2>>"$T/client.err" ||
+    fail "the Node client produces one hr.leave record with a new version"
+curl -s -X POST -d '{"count": 100000, "path": "/schemas/ids/"}' "$URL/_double/fail" >/dev/null
+"$UTIL" run --data-dir "$T/r" >/dev/null 2>"$T/r3.log" </dev/null 3>&- 4>&- &
+SVC=$!
+_track $SVC
+for _ in $(seq 150); do grep -q "records are not dead-lettered" "$T/r3.log" && break; sleep 0.1; done
+kill -TERM $SVC
+wait_exit $SVC 10 && _untrack $SVC
+check "a service waiting for the registry stops on SIGTERM, committing nothing of the batch" \
+    test "$(counter "$T/r" records)" = $((TOTAL + 1)) -a "$(counter "$T/r" deadletters)" = 1
+curl -s -X POST -d '{"count": 0}' "$URL/_double/fail" >/dev/null
+bounded "$UTIL" run --data-dir "$T/r" --stop-at-end >/dev/null 2>"$T/r4.log" || fail "run after the registry recovered"
+check "... and once the registry answers, the record folds (not a dead letter)" \
+    test "$(counter "$T/r" records)" = $((TOTAL + 2)) -a "$(counter "$T/r" deadletters)" = 1
 
 # ------------------------------------------------------------- opsledger produce and tail speak registry ids
 run_ol /dev/null "$T/p1.err" produce finance.period --file "$T/in/finance.period.jsonl"
