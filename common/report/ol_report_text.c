@@ -3,11 +3,11 @@
  * as the HTML page. Figures in the people forms of ol_format (37h15,
  * GBP 1,234.56, 84.36%): no floating point, no raw basis points or minutes.
  * Every string from the data goes through ol_escape: table cells in
- * olr_tbl_row, the rest through E(). */
+ * ol_table_row, the rest through E(). */
 #include "ol_escape.h"
 #include "ol_format.h"
 #include "ol_report_int.h"
-#include "ol_report_tbl.h"
+#include "ol_table.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -19,10 +19,10 @@ static int g_failed;
 
 static const char *E(int md, const char *s) { return ol_esc_a(&g_esc, md ? OL_ESC_MD : OL_ESC_TEXT, s); }
 
-static void print_tbl(FILE *f, struct olr_tbl *t)
+static void print_tbl(FILE *f, struct ol_table *t)
 {
     g_failed |= t->failed;
-    olr_tbl_print(f, t);
+    ol_table_print(f, t);
 }
 
 static void heading(FILE *f, int md, const char *text)
@@ -53,8 +53,8 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
     heading(f, md, line);
     size_t at, len;
     para(f, md, "%s", olr_org_sentence(r, line, sizeof line, &at, &len));
-    struct olr_tbl tb;
-    olr_tbl_init(&tb, md, "week|>utilisation|>change|>billable|>available|against target");
+    struct ol_table tb;
+    ol_table_init(&tb, md, "week|>utilisation|>change|>billable|>available|against target");
     for (int i = 0; i < OLR_TREND; i++) {
         const struct olr_util *x = &r->trend[i], *y = i ? &r->trend[i - 1] : NULL;
         int has = x->present && x->has_bp;
@@ -65,7 +65,7 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
             ol_fmt_pts(d, sizeof d, (int64_t)x->bp - y->bp);
         else
             snprintf(d, sizeof d, "-");
-        olr_tbl_row(&tb, x->week, pc, d, x->present ? b : "-", x->present ? a : "-", olr_week_verdict(r, i));
+        ol_table_row(&tb, x->week, pc, d, x->present ? b : "-", x->present ? a : "-", olr_week_verdict(r, i));
     }
     para(f, md, "The last %d weeks:", OLR_TREND);
     print_tbl(f, &tb);
@@ -75,7 +75,7 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Teams below target in %s%s: %zu", r->judged, r->week_ended ? "" : " (the last week that has ended)",
          n);
     if (n) {
-        olr_tbl_init(&tb, md, "team|>utilisation|>billable|>available|>people");
+        ol_table_init(&tb, md, "team|>utilisation|>billable|>available|>people");
         size_t i;
         json_t *o;
         json_array_foreach(r->teams, i, o)
@@ -86,7 +86,7 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
             ol_fmt_hm(b, sizeof b, olr_int(o, "billable_minutes"));
             ol_fmt_hm(a, sizeof a, olr_int(o, "available_minutes"));
             snprintf(pp, sizeof pp, "%lld", olr_int(o, "people"));
-            olr_tbl_row(&tb, olr_str(o, "scope_id"), pc, b, a, pp);
+            ol_table_row(&tb, olr_str(o, "scope_id"), pc, b, a, pp);
         }
         print_tbl(f, &tb);
         if (md)
@@ -108,7 +108,7 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Missing timesheets in %s (the last week that has ended): %lld people, %s not logged.", r->prev1,
          (long long)r->missing_people, a);
     if (json_array_size(r->missing_rows)) {
-        olr_tbl_init(&tb, md, "person|team|>not logged|>available");
+        ol_table_init(&tb, md, "person|team|>not logged|>available");
         size_t i;
         json_t *o;
         json_array_foreach(r->missing_rows, i, o)
@@ -117,12 +117,12 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
             if (i == 5) {
                 char more[64];
                 snprintf(more, sizeof more, "(%zu more)", json_array_size(r->missing_rows) - 5);
-                olr_tbl_row(&tb, more, "", "", "");
+                ol_table_row(&tb, more, "", "", "");
                 break;
             }
             ol_fmt_hm(a, sizeof a, olr_int(o, "missing_minutes"));
             ol_fmt_hm(b, sizeof b, olr_int(o, "available_minutes"));
-            olr_tbl_row(&tb, olr_person(r, olr_str(o, "person_id"), who, sizeof who), olr_str(o, "team"), a, b);
+            ol_table_row(&tb, olr_person(r, olr_str(o, "person_id"), who, sizeof who), olr_str(o, "team"), a, b);
         }
         print_tbl(f, &tb);
     }
@@ -131,7 +131,7 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
 static void billing(FILE *f, const struct ol_report *r, int md)
 {
     char m[48], h[48], pend[48], wk[48], who[512];
-    struct olr_tbl tb;
+    struct ol_table tb;
     heading(f, md, "2. Billing");
     para(f, md,
          "Billable in %s..%s per client (and bill-to where it differs), in each currency; time submitted but not "
@@ -140,7 +140,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     if (!r->nmoney)
         para(f, md, "none");
     else {
-        olr_tbl_init(&tb, md, "client|>4 weeks|>of which this week|>approved|>pending|>lines");
+        ol_table_init(&tb, md, "client|>4 weeks|>of which this week|>approved|>pending|>lines");
         const char *cur = NULL;
         int64_t total = 0, total_week = 0;
         for (int i = 0; i <= r->nmoney; i++) {
@@ -149,7 +149,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
                 snprintf(label, sizeof label, "TOTAL %s", cur);
                 ol_fmt_amount(m, sizeof m, total, cur);
                 ol_fmt_amount(wk, sizeof wk, total_week, cur);
-                olr_tbl_row(&tb, label, m, wk, "", "", "");
+                ol_table_row(&tb, label, m, wk, "", "", "");
                 total = total_week = 0;
             }
             if (i == r->nmoney)
@@ -164,7 +164,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
             ol_fmt_hm(h, sizeof h, x->approved_minutes);
             ol_fmt_hm(pend, sizeof pend, x->pending_minutes);
             snprintf(n, sizeof n, "%d", x->lines);
-            olr_tbl_row(&tb, olr_client(x, who, sizeof who), m, wk, h, pend, n);
+            ol_table_row(&tb, olr_client(x, who, sizeof who), m, wk, h, pend, n);
         }
         print_tbl(f, &tb);
         if (md)
@@ -175,7 +175,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Post-close adjustments (lines of weeks finance had closed that changed afterwards), largest first: %zu",
          json_array_size(r->post_close));
     if (json_array_size(r->post_close)) {
-        olr_tbl_init(&tb, md, "week|client|engagement|person or expense|>amount now|>last change");
+        ol_table_init(&tb, md, "week|client|engagement|person or expense|>amount now|>last change");
         size_t i;
         json_t *o;
         json_array_foreach(r->post_close, i, o)
@@ -183,7 +183,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
             if (i == 10) {
                 char more[64];
                 snprintf(more, sizeof more, "(%zu more)", json_array_size(r->post_close) - 10);
-                olr_tbl_row(&tb, more, "", "", "", "", "");
+                ol_table_row(&tb, more, "", "", "", "", "");
                 break;
             }
             char d[48], eng[256];
@@ -195,7 +195,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
                 olr_person(r, pid, who, sizeof who);
             else
                 snprintf(who, sizeof who, "expense %s", olr_str(o, "expense_id"));
-            olr_tbl_row(&tb, olr_str(o, "week"), olr_str(o, "client"), eng, who, m, d);
+            ol_table_row(&tb, olr_str(o, "week"), olr_str(o, "client"), eng, who, m, d);
         }
         print_tbl(f, &tb);
         if (md)
@@ -204,7 +204,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Contractor invoices to chase (received in %s..%s or for a period in it): %zu", r->prev4, r->week,
          json_array_size(r->contractors));
     if (json_array_size(r->contractors)) {
-        olr_tbl_init(&tb, md, "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference");
+        ol_table_init(&tb, md, "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference");
         size_t i;
         json_t *o;
         json_array_foreach(r->contractors, i, o)
@@ -217,7 +217,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
             ol_fmt_amount(d, sizeof d, in - ex, cur);
             snprintf(period, sizeof period, "%s..%s", olr_str(o, "period_first_day"),
                      strlen(olr_str(o, "period_last_day")) > 5 ? olr_str(o, "period_last_day") + 5 : "");
-            olr_tbl_row(&tb, olr_str(o, "invoice_id"), olr_person(r, olr_str(o, "person_id"), who, sizeof who),
+            ol_table_row(&tb, olr_str(o, "invoice_id"), olr_person(r, olr_str(o, "person_id"), who, sizeof who),
                         olr_str(o, "supplier"), period, olr_recon_status(olr_str(o, "status")), e, v, d);
         }
         print_tbl(f, &tb);
@@ -227,7 +227,7 @@ static void billing(FILE *f, const struct ol_report *r, int md)
 static void delivery(FILE *f, const struct ol_report *r, int md)
 {
     char buf[1024], eng[512];
-    struct olr_tbl tb;
+    struct ol_table tb;
     heading(f, md, "3. Delivery status");
     para(f, md, "%d RED, %d AMBER, %d GREEN active engagements in %s.", r->rag[2], r->rag[1], r->rag[0], r->week);
     size_t i;
@@ -257,7 +257,7 @@ static void delivery(FILE *f, const struct ol_report *r, int md)
         }
     }
     /* the top risks of RED and AMBER engagements, one table with headings */
-    olr_tbl_init(&tb, md, "engagement|risk|severity|category|summary|owner");
+    ol_table_init(&tb, md, "engagement|risk|severity|category|summary|owner");
     json_array_foreach(r->status, i, o)
     {
         if (!strcmp(olr_str(o, "rag"), "GREEN"))
@@ -268,7 +268,7 @@ static void delivery(FILE *f, const struct ol_report *r, int md)
         {
             if (j == 3)
                 break;
-            olr_tbl_row(&tb, olr_str(o, "engagement_id"), olr_str(k, "risk_id"), olr_str(k, "severity"),
+            ol_table_row(&tb, olr_str(o, "engagement_id"), olr_str(k, "risk_id"), olr_str(k, "severity"),
                         olr_str(k, "category"), olr_str(k, "summary"), olr_str(k, "owner"));
         }
     }
@@ -277,11 +277,11 @@ static void delivery(FILE *f, const struct ol_report *r, int md)
     if (tb.nrow)
         print_tbl(f, &tb);
     else
-        olr_tbl_free(&tb);
+        ol_table_free(&tb);
     if (md)
         fputs("\n", f);
     int opened = 0, closed = 0;
-    olr_tbl_init(&tb, md, "risk|engagement|change");
+    ol_table_init(&tb, md, "risk|engagement|change");
     json_array_foreach(r->status, i, o)
     {
         size_t j;
@@ -289,12 +289,12 @@ static void delivery(FILE *f, const struct ol_report *r, int md)
         olr_engagement(r, olr_str(o, "engagement_id"), olr_str(o, "engagement_name"), eng, sizeof eng);
         json_array_foreach(json_object_get(o, "risks_opened"), j, x)
         {
-            olr_tbl_row(&tb, json_string_value(x), eng, "opened");
+            ol_table_row(&tb, json_string_value(x), eng, "opened");
             opened++;
         }
         json_array_foreach(json_object_get(o, "risks_closed"), j, x)
         {
-            olr_tbl_row(&tb, json_string_value(x), eng, "closed or mitigated");
+            ol_table_row(&tb, json_string_value(x), eng, "closed or mitigated");
             closed++;
         }
     }
@@ -302,21 +302,21 @@ static void delivery(FILE *f, const struct ol_report *r, int md)
     if (opened + closed)
         print_tbl(f, &tb);
     else
-        olr_tbl_free(&tb);
+        ol_table_free(&tb);
     if (md)
         fputs("\n", f);
     para(f, md, "Delivery managers: open roles against bench supply, %s..%s", r->week, r->last4);
     if (!json_array_size(r->dm))
         para(f, md, "No delivery-manager forecast published.");
     else {
-        olr_tbl_init(&tb, md, "week|>open roles|>bench supply|>balance|rolling off");
+        ol_table_init(&tb, md, "week|>open roles|>bench supply|>balance|rolling off");
         json_array_foreach(r->dm, i, o)
         {
             char op[48], sup[48], gap[64], who[512];
             ol_fmt_hm(op, sizeof op, olr_int(o, "open_role_minutes"));
             ol_fmt_hm(sup, sizeof sup, olr_int(o, "bench_supply_minutes"));
             olr_dm_balance(o, gap, sizeof gap);
-            olr_tbl_row(&tb, olr_str(o, "week"), op, sup, gap,
+            ol_table_row(&tb, olr_str(o, "week"), op, sup, gap,
                         olr_people(r, json_object_get(o, "rolling_off_people"), 4, who, sizeof who));
         }
         print_tbl(f, &tb);
@@ -325,7 +325,7 @@ static void delivery(FILE *f, const struct ol_report *r, int md)
 
 static void outlook(FILE *f, const struct ol_report *r, int md)
 {
-    struct olr_tbl tb;
+    struct ol_table tb;
     size_t i;
     json_t *o;
     char s[48], e[48], b[48], eng[512];
@@ -333,14 +333,14 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
     if (!json_array_size(r->budgets))
         para(f, md, "No engagement's budget runs out before it ends.");
     else {
-        olr_tbl_init(&tb, md, "engagement|runs out in|>spent|>estimate at completion|>budget");
+        ol_table_init(&tb, md, "engagement|runs out in|>spent|>estimate at completion|>budget");
         json_array_foreach(r->budgets, i, o)
         {
             const char *cur = olr_str(o, "currency");
             ol_fmt_amount(s, sizeof s, olr_int(o, "spent_to_date_minor"), cur);
             ol_fmt_amount(e, sizeof e, olr_int(o, "estimate_at_completion_minor"), cur);
             ol_fmt_amount(b, sizeof b, olr_int(o, "budget_minor"), cur);
-            olr_tbl_row(&tb, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng),
+            ol_table_row(&tb, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng),
                         olr_str(o, "budget_runs_out_week"), s, e, b);
         }
         print_tbl(f, &tb);
@@ -349,12 +349,12 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
     if (!json_array_size(r->rolloffs))
         para(f, md, "None published for %s.", r->week);
     else {
-        olr_tbl_init(&tb, md, "role|>people|who");
+        ol_table_init(&tb, md, "role|>people|who");
         json_array_foreach(r->rolloffs, i, o)
         {
             char n[24], who[2048];
             snprintf(n, sizeof n, "%lld", olr_int(o, "roll_offs_next_4_weeks"));
-            olr_tbl_row(&tb, olr_str(o, "role"), n,
+            ol_table_row(&tb, olr_str(o, "role"), n,
                         olr_people(r, json_object_get(o, "rolling_off_people"), 8, who, sizeof who));
         }
         print_tbl(f, &tb);
@@ -363,7 +363,7 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
     if (!json_array_size(r->cover))
         para(f, md, "No gap in %s.", r->next_week);
     else {
-        olr_tbl_init(&tb, md, "service|day|>no primary|>primary on leave|>double booked|what");
+        ol_table_init(&tb, md, "service|day|>no primary|>primary on leave|>double booked|what");
         json_array_foreach(r->cover, i, o)
         {
             char u[48], l[48], d[48], what[2048] = "", one[512];
@@ -384,7 +384,7 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
                         break;
                     used += (size_t)k;
                 }
-            olr_tbl_row(&tb, olr_str(o, "service_id"), olr_str(o, "day"), u, l, d, what);
+            ol_table_row(&tb, olr_str(o, "service_id"), olr_str(o, "day"), u, l, d, what);
         }
         print_tbl(f, &tb);
     }

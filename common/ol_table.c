@@ -1,30 +1,30 @@
-/* ol_report_tbl — the text and Markdown tables of the weekly report. Column
+/* ol_table — the text and Markdown tables of the reports people read. Column
  * widths come from the data (display width: UTF-8 characters, not bytes),
  * so long names never push a row out of line; a cell may hold several lines
- * (OLR_NL between them: stacked in text, "; " in Markdown, where a pipe
+ * (OL_TABLE_NL between them: stacked in text, "; " in Markdown, where a pipe
  * table row is one line); no line ends in blanks. Every cell is escaped for
  * the format (ol_escape) when it is added. */
 #include "ol_escape.h"
-#include "ol_report_tbl.h"
+#include "ol_table.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-void olr_tbl_init(struct olr_tbl *t, int md, const char *spec)
+void ol_table_init(struct ol_table *t, int md, const char *spec)
 {
     char buf[512];
     memset(t, 0, sizeof *t);
     t->md = md;
     snprintf(buf, sizeof buf, "%s", spec);
-    for (char *s = strtok(buf, "|"); s && t->ncol < OLR_TBL_MAX_COLS; s = strtok(NULL, "|")) {
+    for (char *s = strtok(buf, "|"); s && t->ncol < OL_TABLE_MAX_COLS; s = strtok(NULL, "|")) {
         t->right[t->ncol] = *s == '>';
         snprintf(t->hdr[t->ncol], sizeof t->hdr[0], "%s", *s == '>' ? s + 1 : s);
         t->ncol++;
     }
 }
 
-/* raw text with OLR_NL separators -> escaped lines joined by '\n' (text) or
+/* raw text with OL_TABLE_NL separators -> escaped lines joined by '\n' (text) or
  * "; " (Markdown); caller frees; NULL when out of memory */
 static char *cell(int md, const char *raw)
 {
@@ -34,7 +34,7 @@ static char *cell(int md, const char *raw)
         return NULL;
     out[0] = '\0';
     for (const char *p = raw;;) {
-        const char *q = strchr(p, OLR_NL);
+        const char *q = strchr(p, OL_TABLE_NL);
         size_t len = q ? (size_t)(q - p) : strlen(p);
         char *part = strndup(p, len), *e = part ? ol_esc(md ? OL_ESC_MD : OL_ESC_TEXT, part) : NULL;
         free(part);
@@ -60,7 +60,7 @@ static char *cell(int md, const char *raw)
     }
 }
 
-void olr_tbl_row(struct olr_tbl *t, ...)
+void ol_table_row(struct ol_table *t, ...)
 {
     va_list ap;
     if (t->nrow == t->cap) {
@@ -119,7 +119,7 @@ static int lines_of(const char *c)
 }
 
 /* one text line of cells (NULL cell: blank), padded to the widths, no trailing blanks */
-static void text_line(FILE *f, const struct olr_tbl *t, const int *w, const char *const *txt, const size_t *len)
+static void text_line(FILE *f, const struct ol_table *t, const int *w, const char *const *txt, const size_t *len)
 {
     int pending = 0; /* blanks owed before the next visible text */
     fputs("  ", f);
@@ -140,11 +140,11 @@ static void text_line(FILE *f, const struct olr_tbl *t, const int *w, const char
     fputc('\n', f);
 }
 
-void olr_tbl_print(FILE *f, struct olr_tbl *t)
+void ol_table_print(FILE *f, struct ol_table *t)
 {
-    int w[OLR_TBL_MAX_COLS];
-    const char *txt[OLR_TBL_MAX_COLS];
-    size_t len[OLR_TBL_MAX_COLS];
+    int w[OL_TABLE_MAX_COLS];
+    const char *txt[OL_TABLE_MAX_COLS];
+    size_t len[OL_TABLE_MAX_COLS];
     for (int c = 0; c < t->ncol; c++) {
         w[c] = width(t->hdr[c], strlen(t->hdr[c]));
         for (int r = 0; r < t->nrow; r++) {
@@ -162,7 +162,7 @@ void olr_tbl_print(FILE *f, struct olr_tbl *t)
             fprintf(f, "| %s ", t->right[c] ? "---:" : "---");
         fprintf(f, "|\n");
         for (int r = 0; r < t->nrow; r++) {
-            for (int c = 0; c < t->ncol; c++) /* escaped by olr_tbl_row: '|' is "\|" */
+            for (int c = 0; c < t->ncol; c++) /* escaped by ol_table_row: '|' is "\|" */
                 fprintf(f, "| %s ", t->cells[r * t->ncol + c]);
             fprintf(f, "|\n");
         }
@@ -183,10 +183,10 @@ void olr_tbl_print(FILE *f, struct olr_tbl *t)
             }
         }
     }
-    olr_tbl_free(t);
+    ol_table_free(t);
 }
 
-void olr_tbl_free(struct olr_tbl *t)
+void ol_table_free(struct ol_table *t)
 {
     for (int i = 0; i < t->nrow * t->ncol; i++)
         free(t->cells[i]);
