@@ -131,6 +131,33 @@ chase=$(grep -Ec '^  (OVER_INVOICED|UNDER_INVOICED|RATE_MISMATCH|OVERLAPPING|NO_
 shown=$(sed -n 's/^  Contractor invoices to chase (received in .*): \([0-9]*\)$/\1/p' "$T/weekly.txt")
 check "the page lists at least the $chase discrepancies report contractors shows for the window (got ${shown:-none})" \
     test "${shown:--1}" -ge "$chase"
+# report billing and the page group by the same thing: every client (and
+# bill-to where it differs) of report billing for a week in the window is a
+# row of the page's billing table, written the same way
+run_ol "$T/billing.txt" "$T/billing.err" report billing --week 2026-W45 --data-dir "$D" || fail "report billing --week 2026-W45"
+python3 - "$T/billing.txt" "$T/weekly.txt" >"$T/groups.out" <<'PY'
+import re, sys
+bill = open(sys.argv[1]).read().split("\n")
+head = next(l for l in bill if l.startswith("  client "))
+at = head.index("bill to")  # the bill-to column starts under its header (left-aligned)
+groups = set()
+for l in bill[bill.index(head) + 1:]:
+    m = re.match(r"^  (.*?) +\d+ +[\d,]+h\d\d ", l)
+    if not m or l.startswith("  TOTAL"):
+        continue
+    client, bill_to = l[2:at].strip(), m.group(1)[at - 2:].strip()
+    groups.add("%s (bill to %s)" % (client, bill_to) if bill_to else client)
+shown = set()
+for l in open(sys.argv[2]).read().split("\n"):
+    m = re.match(r"^  (.*?) +[A-Z]{3} -?[\d,]+\.\d\d +[A-Z]{3} -?[\d,]+\.\d\d +[\d,]+h\d\d", l)
+    if m:
+        shown.add(m.group(1))
+missing = sorted(g for g in groups if g not in shown)
+print("%d groups in report billing, missing on the page: %s" % (len(groups), missing))
+sys.exit(1 if missing or not groups else 0)
+PY
+check "report billing's client and bill-to groups are the page's: $(cat "$T/groups.out")" \
+    grep -q "missing on the page: \[\]$" "$T/groups.out"
 check "no line of the text report ends in a blank or a comma" bash -c "! grep -Eq '[ ,]$' '$T/weekly.txt'"
 
 # 3. Markdown: the same six sections as headings
