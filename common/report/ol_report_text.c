@@ -13,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the strings escaped for this report's format, alive until olr_text returns */
-static ol_esc_arena g_esc = OL_ESC_ARENA_INIT;
-static int g_failed;
+/* the strings escaped for this report's format, alive until olr_text
+ * returns; per thread, so that a server may render pages concurrently */
+static _Thread_local ol_esc_arena g_esc = OL_ESC_ARENA_INIT;
+static _Thread_local int g_failed;
 
 static const char *E(int md, const char *s) { return ol_esc_a(&g_esc, md ? OL_ESC_MD : OL_ESC_TEXT, s); }
 
@@ -406,5 +407,7 @@ int olr_text(FILE *f, const struct ol_report *r, int md)
     delivery(f, r, md);
     outlook(f, r, md);
     ol_esc_arena_reset(&g_esc);
-    return g_esc.failed || g_failed ? -1 : 0;
+    int failed = g_esc.failed || g_failed;
+    g_esc.failed = 0; /* the next page starts clean */
+    return failed ? -1 : 0;
 }
