@@ -85,13 +85,13 @@ static void utilisation(FILE *f, const struct ol_report *r)
         ol_fmt_hm(s[3], 48, u->internal);
         ol_fmt_hm(s[4], 48, u->live);
         olr_h_para(f,
-                   "Where the non-billable time of %s went: bench (no assignment) %s, training %s, sales support %s, "
+                   "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
                    "internal %s, live support %s.",
-                   r->week, s[0], s[1], s[2], s[3], s[4]);
+                   r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
     }
     ol_fmt_hm(a, sizeof a, r->missing_minutes);
-    olr_h_para(f, "Missing timesheets in %s (the last week that has ended): %lld people, %s not logged.", r->prev1,
-               (long long)r->missing_people, a);
+    olr_h_para(f, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
+               (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
     if (json_array_size(r->missing_rows)) {
         olr_h_thead(f, "person|team|>not logged|>available");
         json_array_foreach(r->missing_rows, i, o)

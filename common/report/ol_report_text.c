@@ -101,13 +101,13 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
         ol_fmt_hm(s[3], 48, u->internal);
         ol_fmt_hm(s[4], 48, u->live);
         para(f, md,
-             "Where the non-billable time of %s went: bench (no assignment) %s, training %s, sales support %s, "
+             "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
              "internal %s, live support %s.",
-             r->week, s[0], s[1], s[2], s[3], s[4]);
+             r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
     }
     ol_fmt_hm(a, sizeof a, r->missing_minutes);
-    para(f, md, "Missing timesheets in %s (the last week that has ended): %lld people, %s not logged.", r->prev1,
-         (long long)r->missing_people, a);
+    para(f, md, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
+         (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
     if (json_array_size(r->missing_rows)) {
         ol_table_init(&tb, md, "person|team|>not logged|>available");
         size_t i;

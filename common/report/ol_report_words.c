@@ -94,7 +94,7 @@ const char *olr_reason(const struct ol_report *r, json_t *status, const char *re
         if (end != b && !strcmp(end, "min"))
             ol_fmt_hm(y, sizeof y, m);
         else
-            snprintf(y, sizeof y, "%s", b);
+            snprintf(y, sizeof y, "%.63s", b);
         snprintf(buf, n, "%s has %s of %s not logged", olr_person(r, a, x, sizeof x), y, c);
     } else if (!strcmp(code, "OPEN_ROLE")) {
         /* OPEN_ROLE <allocation> <ROLE> <STATUS> from <date> */
@@ -212,7 +212,7 @@ const char *olr_org_sentence(const struct ol_report *r, char *buf, size_t n, siz
     ol_fmt_hm(a, sizeof a, u->available);
     if (p->present && p->has_bp) {
         ol_fmt_pts(d, sizeof d, (int64_t)u->bp - p->bp);
-        snprintf(wow, sizeof wow, ", %s on %s", d, p->week);
+        snprintf(wow, sizeof wow, ", %.40s on %.8s", d, p->week);
     }
     ol_fmt_pts(d, sizeof d, (int64_t)u->bp - u->target);
     if (!r->week_ended)
