@@ -3,6 +3,7 @@
  * discrepancies first (then by supplier, person, invoice); a table sized
  * from the data, hours as 37h15 and money as GBP 1,234.56. */
 #include "billing.h"
+#include "ol_entities.h"
 #include "ol_escape.h"
 #include "ol_format.h"
 #include "ol_table.h"
@@ -37,7 +38,7 @@ static int cmp_row(const void *a, const void *b)
     return strcmp(x->invoice, y->invoice);
 }
 
-int billing_report_contractors(ol_store *st, int argc, char **argv)
+int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
     const char *from = NULL, *to = NULL;
     ol_week wf, wt;
@@ -91,23 +92,31 @@ int billing_report_contractors(ol_store *st, int argc, char **argv)
     }
     qsort(rows, n, sizeof *rows, cmp_row);
     printf("Contractor invoices %s .. %s: %zu invoices, discrepancies first\n\n", from, to, n);
+    /* the contractors' names from hr.person as billing holds it (the
+     * input topic's fields): an id alone when it cannot be read */
+    char nerr[256];
+    ol_names *names = ol_names_load(st, cfg, "hr.person", "name", nerr, sizeof nerr);
+    if (!names)
+        fprintf(stderr, "report contractors: names not shown: %s\n", nerr);
     struct ol_table t;
     ol_table_init(&t, 0, "status|invoice|supplier|person|period from|>logged|>hours invoiced|>expected|>invoiced|>difference");
     size_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         struct inv_row *r = &rows[i];
-        char fd[11], e[48], a[48], d[48], lg[48], iv[48];
+        char fd[11], e[48], a[48], d[48], lg[48], iv[48], who[384];
         ol_date_format(r->r.first, fd);
         ol_fmt_amount(e, sizeof e, r->r.expected, r->currency);
         ol_fmt_amount(a, sizeof a, r->r.invoiced, r->currency);
         ol_fmt_amount(d, sizeof d, r->r.invoiced - r->r.expected, r->currency);
         ol_fmt_hm(lg, sizeof lg, r->r.logged);
         ol_fmt_hm(iv, sizeof iv, r->r.minutes_invoiced);
-        ol_table_row(&t, status_name(r->r.status), r->invoice, r->supplier, r->person, fd, lg, iv, e, a, d);
+        ol_table_row(&t, status_name(r->r.status), r->invoice, r->supplier,
+                     ol_names_who(names, r->person, who, sizeof who), fd, lg, iv, e, a, d);
         bad += rank(r->r.status) == 0;
     }
     int failed = t.failed;
     ol_table_print(stdout, &t);
+    ol_names_free(names);
     printf("\n%zu of %zu invoices need attention.\n", bad, n);
     rc = failed ? 1 : 0;
 out:

@@ -352,15 +352,14 @@ static int expenses_report(ol_store *st, ol_week w)
     return t.failed ? ENOMEM : 0;
 }
 
-int billing_report_contractors(ol_store *st, int argc, char **argv);
+int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, char **argv);
 
 int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
 {
     const char *week = NULL;
     ol_week w;
-    (void)cfg;
     if (argc >= 2 && !strcmp(argv[1], "contractors"))
-        return billing_report_contractors(st, argc - 1, argv + 1);
+        return billing_report_contractors(st, cfg, argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--week") && i + 1 < argc)
             week = argv[++i];

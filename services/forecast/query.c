@@ -230,9 +230,9 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     ol_week h0;
 
     if (argc >= 2 && !strcmp(argv[1], "budgets"))
-        return fc_report_budgets(st, argc - 1, argv + 1);
+        return fc_report_budgets(st, cfg, argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "demand"))
-        return fc_report_demand(st, argc - 1, argv + 1);
+        return fc_report_demand(st, cfg, argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "forecast"))
         argc--, argv++;
     for (int i = 1; i < argc; i++) {

@@ -5,6 +5,7 @@
  * the scheduled joiners and leavers). Money from integer minor units; each
  * currency totalled on its own. */
 #include "forecast.h"
+#include "ol_entities.h"
 #include "ol_escape.h"
 #include "ol_format.h"
 #include "ol_table.h"
@@ -43,13 +44,14 @@ static int cmp_currency(const void *pa, const void *pb)
     return strcmp(((const struct brow *)pa)->currency, ((const struct brow *)pb)->currency);
 }
 
-int fc_report_budgets(ol_store *st, int argc, char **argv)
+int fc_report_budgets(ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
     MDB_txn *txn;
     MDB_cursor *c;
     MDB_val k, v;
     struct brow *rows = NULL;
     size_t n = 0;
+    (void)cfg; /* the engagements' names are in the budget rows */
     if (argc > 1) {
         fprintf(stderr, "report budgets: unknown argument %s\n", argv[1]);
         return 2;
@@ -120,7 +122,9 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
         if (b->later_lines)
             NOTE("%s%d line(s) after %s left out", nl ? "; " : "", b->later_lines, as_of);
 #undef NOTE
-        ol_table_row(&t, rows[i].eng, rows[i].client, sp, ft, ea, bu, va, pc, ro, ends, notes);
+        char eng[512];
+        snprintf(eng, sizeof eng, "%s%s%s", rows[i].eng, rows[i].name[0] ? " " : "", rows[i].name);
+        ol_table_row(&t, eng, rows[i].client, sp, ft, ea, bu, va, pc, ro, ends, notes);
     }
     /* totals, one per currency: currencies are never added together */
     qsort(rows, n, sizeof *rows, cmp_currency);
@@ -156,7 +160,8 @@ struct role_ref {
 static int cmp_role(const void *a, const void *b) { return strcmp(a, b); }
 
 /* billable people of the role: headcount in the week, joiners and leavers of the horizon */
-static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week h0, int32_t *head)
+static void people_of_role(MDB_txn *txn, ol_store *st, const ol_names *names, const char *role, ol_week h0,
+                           int32_t *head)
 {
     MDB_cursor *c;
     ol_key rk;
@@ -174,7 +179,7 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
             break;
         const char *person = (const char *)k.mv_data + rk.n;
         struct fc_person p;
-        char d[11];
+        char d[11], who[384];
         if (fc_person_load(txn, ol_store_dbi(st, "people"), person, &p, NULL, NULL, NULL) || !p.billable)
             continue;
         for (int i = 0; i < FC_HORIZON; i++) {
@@ -184,12 +189,12 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
         if (p.joined >= first && p.joined <= last && ml < sizeof moves) {
             ol_date_format(p.joined, d);
             ml += (size_t)snprintf(moves + ml, sizeof moves - ml, "%s%s joins %s", ml ? "; " : " ",
-                                   ol_esc_a(&esc, OL_ESC_TEXT, person), d);
+                                   ol_esc_a(&esc, OL_ESC_TEXT, ol_names_who(names, person, who, sizeof who)), d);
         }
         if (p.left >= first && p.left <= last && ml < sizeof moves) {
             ol_date_format(p.left, d);
             ml += (size_t)snprintf(moves + ml, sizeof moves - ml, "%s%s leaves %s", ml ? "; " : " ",
-                                   ol_esc_a(&esc, OL_ESC_TEXT, person), d);
+                                   ol_esc_a(&esc, OL_ESC_TEXT, ol_names_who(names, person, who, sizeof who)), d);
         }
     }
     mdb_cursor_close(c);
@@ -198,7 +203,7 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
         printf("  scheduled:%s%s\n", moves, esc.failed ? " (out of memory: some names shown as U+FFFD)" : "");
 }
 
-int fc_report_demand(ol_store *st, int argc, char **argv)
+int fc_report_demand(ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
     const char *only = NULL;
     MDB_txn *txn;
@@ -216,14 +221,23 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
             return 2;
         }
     }
-    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+    /* the people's names from hr.person as forecast holds it: ids alone
+     * when it cannot be read */
+    char nerr[256];
+    ol_names *names = ol_names_load(st, cfg, "hr.person", "name", nerr, sizeof nerr);
+    if (!names)
+        fprintf(stderr, "report demand: names not shown: %s\n", nerr);
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) {
+        ol_names_free(names);
         return 1;
+    }
     MDB_val hk = {13, "horizon_first"}, hv;
     if (mdb_get(txn, ol_store_dbi(st, "fmeta"), &hk, &hv) == 0 && hv.mv_size == 4)
         h0 = ol_key_get_i32(hv.mv_data);
     MDB_dbi demand = ol_store_dbi(st, "demand");
     if (mdb_cursor_open(txn, demand, &c)) {
         mdb_txn_abort(txn);
+        ol_names_free(names);
         return 1;
     }
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -252,9 +266,9 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
         printf("Role ");
         werr |= ol_esc_fput(stdout, OL_ESC_TEXT, roles[i].role);
         printf("\n");
-        people_of_role(txn, st, roles[i].role, h0, head);
+        people_of_role(txn, st, names, roles[i].role, h0, head);
         struct ol_table t;
-        ol_table_init(&t, 0, "week|>people|>open roles|>bench|>gap|>roll-offs|rolling off|note");
+        ol_table_init(&t, 0, "week|>people|>open roles|>bench|>gap|>roll-offs|note|rolling off");
         for (int w = 0; w < FC_HORIZON; w++) {
             ol_key dk;
             ol_key_init(&dk);
@@ -274,9 +288,12 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
             snprintf(hd, sizeof hd, "%d", head[w]);
             snprintf(ro, sizeof ro, "%d", d.rolloffs);
             const char *p = (const char *)dv.mv_data + sizeof d;
-            for (int j = 0; j < d.rolloffs && wl < sizeof who; j++, p += strlen(p) + 1)
-                wl += (size_t)snprintf(who + wl, sizeof who - wl, "%s%s", j ? ", " : "", p);
-            ol_table_row(&t, wk, hd, o, be, g, ro, who, d.gap_minutes > 0 ? "unmet demand" : "");
+            for (int j = 0; j < d.rolloffs && wl < sizeof who; j++, p += strlen(p) + 1) {
+                char one[384];
+                wl += (size_t)snprintf(who + wl, sizeof who - wl, "%s%s", j ? ", " : "",
+                                       ol_names_who(names, p, one, sizeof one));
+            }
+            ol_table_row(&t, wk, hd, o, be, g, ro, d.gap_minutes > 0 ? "unmet demand" : "", who);
         }
         werr |= t.failed;
         ol_table_print(stdout, &t);
@@ -284,6 +301,7 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
     }
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
+    ol_names_free(names);
     free(roles);
     return werr ? 1 : 0;
 }

@@ -102,7 +102,12 @@ check "14 post-close adjustments (data time)" grep -q "changed afterwards), larg
 # person the report names carries the name hr.person gives), the one unit
 # convention (no basis points, minutes or decimal hours), the running week
 # not judged, contractors received in the window, delivery managers' supply
-python3 - "$T/gen/hr.person.jsonl" "$T/weekly.txt" >"$T/names.out" <<'PY'
+# every person a report names carries the name hr.person gives: the page,
+# and report demand (the scenario has no contractor invoice for report
+# contractors to name)
+run_ol "$T/demand.txt" "$T/demand.err" report demand --data-dir "$D" || fail "report demand"
+named() { # FILE: "N people named, M without their name: ids"; non-zero when M > 0 or N = 0
+    python3 - "$T/gen/hr.person.jsonl" "$1" <<'PY'
 import json, re, sys
 names = {}
 for line in open(sys.argv[1]):
@@ -114,6 +119,11 @@ bad = [i for i in sorted(ids) if "%s (%s)" % (names.get(i, "?"), i) not in text]
 print("%d people named, %d without their name: %s" % (len(ids), len(bad), " ".join(bad)))
 sys.exit(1 if bad or not ids else 0)
 PY
+}
+named "$T/weekly.txt" >"$T/names.out"
+demand_names=$(named "$T/demand.txt")
+demand_rc=$?
+check "report demand names every person it lists: $demand_names" test "$demand_rc" = 0
 check "every person on the page is named: $(cat "$T/names.out")" test "$(tail -c 24 "$T/names.out" | grep -c 'without their name: $')" = 1
 check "no raw basis points, minutes or decimal hours in the text report" \
     bash -c "! grep -Eq '[0-9](bp|min)\b|[0-9]\.[0-9] h\b|_(RISK|TIMESHEETS|ROLE|BUDGET|LEAVE|BOOKED)\b' '$T/weekly.txt'"
