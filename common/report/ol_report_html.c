@@ -19,10 +19,11 @@
  * which the caller checks */
 void olr_h_esc(FILE *f, const char *s) { (void)ol_esc_fput(f, OL_ESC_HTML, s); }
 
-/* a table cell: <td> (or <td class="n"> for figures) with the escaped text */
+/* a table cell with the escaped text: num 0 text, 1 a figure (right-aligned),
+ * 2 a date or period (kept on one line) */
 void olr_h_td(FILE *f, int num, const char *s)
 {
-    fputs(num ? "<td class=\"n\">" : "<td>", f);
+    fputs(num == 1 ? "<td class=\"n\">" : num == 2 ? "<td class=\"k\">" : "<td>", f);
     olr_h_esc(f, s);
     fputs("</td>", f);
 }
@@ -165,7 +166,7 @@ int olr_html(FILE *f, const struct ol_report *r)
           "h1{margin:0 0 .3em}h2{margin:1.2em 0 .4em;border-bottom:1px solid #dee2e6}\n"
           "table{border-collapse:collapse;margin:0.4em 0 1em}\nth,td{border:1px solid #ccc;padding:2px 6px;"
           "vertical-align:top}\nth{background:#f1f3f5;text-align:left}\n.n{text-align:right;white-space:nowrap}\n"
-          "td:first-child{white-space:nowrap}\n.big{font-size:1.15em}\n.asof{color:#555}\ntr.total td{font-weight:bold;background:#f8f9fa}\n"
+          "td:first-child,.k{white-space:nowrap}\n.big{font-size:1.15em}\n.asof{color:#555}\ntr.total td{font-weight:bold;background:#f8f9fa}\n"
           "tr.red td:first-child{color:#c92a2a;font-weight:bold}\ntr.amber td:first-child{color:#e67700;"
           "font-weight:bold}\nul{margin:0;padding-left:1.2em}\n.missing{color:#c92a2a}\n"
           "svg{display:block;margin:.3em 0}\n</style></head><body>\n",

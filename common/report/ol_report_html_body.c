@@ -208,7 +208,7 @@ static void billing(FILE *f, const struct ol_report *r)
             olr_h_td(f, 0, olr_str(o, "invoice_id"));
             olr_h_td(f, 0, olr_person(r, olr_str(o, "person_id"), who, sizeof who));
             olr_h_td(f, 0, olr_str(o, "supplier"));
-            olr_h_td(f, 0, period);
+            olr_h_td(f, 2, period);
             olr_h_td(f, 0, olr_recon_status(olr_str(o, "status")));
             olr_h_td(f, 1, e);
             olr_h_td(f, 1, v);
@@ -319,7 +319,7 @@ static void outlook(FILE *f, const struct ol_report *r)
             ol_fmt_amount(b, sizeof b, olr_int(o, "budget_minor"), c);
             fputs("<tr>", f);
             olr_h_td(f, 0, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng));
-            olr_h_td(f, 0, olr_str(o, "budget_runs_out_week"));
+            olr_h_td(f, 2, olr_str(o, "budget_runs_out_week"));
             olr_h_td(f, 1, s);
             olr_h_td(f, 1, e);
             olr_h_td(f, 1, b);
@@ -365,7 +365,7 @@ static void outlook(FILE *f, const struct ol_report *r)
             json_array_append_new(what, json_string(olr_shift_on_leave(r, json_string_value(g), line, sizeof line)));
         fputs("<tr>", f);
         olr_h_td(f, 0, olr_str(o, "service_id"));
-        olr_h_td(f, 0, olr_str(o, "day"));
+        olr_h_td(f, 2, olr_str(o, "day"));
         olr_h_td(f, 1, u);
         olr_h_td(f, 1, l);
         olr_h_td(f, 1, d);

@@ -72,7 +72,7 @@ int olr_html(FILE *f, const struct ol_report *r);
 /* the HTML page's pieces (ol_report_html.c), escaped for HTML; the sections
  * (ol_report_html_body.c) */
 void olr_h_esc(FILE *f, const char *s);
-void olr_h_td(FILE *f, int num, const char *s);
+void olr_h_td(FILE *f, int num, const char *s); /* num: 0 text, 1 figure, 2 date (one line) */
 void olr_h_td_lines(FILE *f, json_t *lines); /* a JSON array of strings: one line, or a list */
 void olr_h_thead(FILE *f, const char *cols);  /* "<table>" and the header row; '>' right-aligns */
 void olr_h_para(FILE *f, const char *fmt, ...);

@@ -217,7 +217,7 @@ else
     fi
     gapday=$(sed -n '/^6\. Live-service cover gaps/,$ s/^  svc-[a-z-]* *\(2026-[0-9-]*\) .*/\1/p' "$T/weekly.txt" | head -1)
     if [ -n "$gapday" ]; then
-        check "rendered page shows the cover gap of $gapday" grep -q "<td>$gapday</td>" "$T/dom.html"
+        check "rendered page shows the cover gap of $gapday" grep -q "<td class=\"k\">$gapday</td>" "$T/dom.html"
     fi
 fi
 
