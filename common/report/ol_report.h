@@ -42,7 +42,7 @@ struct ol_report_source {
     ol_report_name_fn name;     /* optional */
     void *ctx;                  /* passed to both */
     /* optional: the data time of the figures (ISO-8601, "2026-11-20T18:59:09Z"),
-     * the least recent of the services' when they differ; it decides whether
+     * the time of the latest fact the figures include; it decides whether
      * the report's week has ended (an unfinished week is never judged against
      * the target) and is printed as "data as of" */
     const char *data_time;

@@ -149,8 +149,10 @@ static const char *service_name(void *ctx, const char *topic, const char *id, co
     return json_string_value(json_object_get(json_object_get(byid, id), field));
 }
 
-/* the least recent data time of the services that have one (their `status`
- * verb), into buf; "" when none has */
+/* the most recent data time of the services that have one (their `status`
+ * verb): the time of the latest fact the page includes, as the web page's
+ * read model counts it; "" when none has. A service that lags behind is
+ * `opsledger status`'s and the metrics' to show, not this line's. */
 static void data_time(const struct passthrough *pass, char *buf, size_t n)
 {
     static const char *const svcs[] = {"utilisation", "billing", "assurance", "forecast"};
@@ -166,7 +168,7 @@ static void data_time(const struct passthrough *pass, char *buf, size_t n)
         if (cli_run_service(svcs[i], argv, "/dev/null", &out) == 0 && out) {
             char *p = strstr(out, "\n  data_time ");
             char t[40];
-            if (p && sscanf(p + 13, " %39s", t) == 1 && t[0] >= '0' && t[0] <= '9' && (!buf[0] || strcmp(t, buf) < 0))
+            if (p && sscanf(p + 13, " %39s", t) == 1 && t[0] >= '0' && t[0] <= '9' && (!buf[0] || strcmp(t, buf) > 0))
                 snprintf(buf, n, "%s", t);
         }
         free(out);
