@@ -55,6 +55,7 @@ static void usage(const ol_service *svc, const ol_verb *verbs)
             "                                   the broker (exit 1: a stored offset out of the broker's range)\n"
             "  dump [--db DIR]                  canonical dump of the projection\n"
             "  events --topic T [--key-prefix P] [--key-suffix S] [--db DIR]   last published events, JSON lines\n"
+            "  entities --topic T [--db DIR]    latest stored version of each entity of an input topic\n"
             "  replay --as-of T --out DIR [--emit FILE] [--archive DIR]   rebuild from the audit archive\n"
             "  replay --from-kafka --out DIR [--emit FILE]               rebuild from the topics\n",
             svc->name);
@@ -271,13 +272,13 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
         rc = ol_service_replay(svc, &cfg, argc - 1, argv + 1);
         goto out;
     }
-    if (!strcmp(verb, "events")) {
+    if (!strcmp(verb, "events") || !strcmp(verb, "entities")) {
         ol_store st;
         if (ol_service_open_ro(svc, path, &st)) {
             rc = 1;
             goto out;
         }
-        rc = ol_service_events(svc, &st, &cfg, argc - 1, argv + 1);
+        rc = (verb[1] == 'v' ? ol_service_events : ol_service_entities)(svc, &st, &cfg, argc - 1, argv + 1);
         ol_store_close(&st);
         goto out;
     }

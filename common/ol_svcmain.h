@@ -28,6 +28,10 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
  * of one derived topic as JSON lines; argv[0] is "events" */
 int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv);
 
+/* the `entities` verb (ol_entities.c): the latest stored version of every
+ * entity of one input topic as JSON lines; argv[0] is "entities" */
+int ol_service_entities(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv);
+
 /* the `replay` verb (ol_replay.c); argv[0] is "replay" */
 int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **argv);
 

@@ -32,8 +32,9 @@ typedef json_t *(*ol_report_events_fn)(void *ctx, const char *topic, const char 
                                        const char *key_suffix, char *err, size_t errlen);
 
 /* A display field of an input entity: topic "hr.person" (field "name") or
- * "delivery.engagement" (fields "name", "client", "bill_to"), id its entity
- * id. Returns a string that stays valid until the report is freed, or NULL
+ * "delivery.engagement" (fields "name", "client", "bill_to"), or
+ * "finance.contractor_invoice" (field "occurred_at": when it was received
+ * or last changed), id its entity id. Returns a string that stays valid until the report is freed, or NULL
  * when unknown (the report then prints the id alone). May be NULL itself. */
 typedef const char *(*ol_report_name_fn)(void *ctx, const char *topic, const char *id, const char *field);
 
@@ -41,6 +42,11 @@ struct ol_report_source {
     ol_report_events_fn events; /* required */
     ol_report_name_fn name;     /* optional */
     void *ctx;                  /* passed to both */
+    /* optional: the data time of the figures (ISO-8601, "2026-11-20T18:59:09Z"),
+     * the time of the latest fact the figures include; it decides whether
+     * the report's week has ended (an unfinished week is never judged against
+     * the target) and is printed as "data as of" */
+    const char *data_time;
 };
 
 /* The service that publishes one of the derived topics above ("billing" for

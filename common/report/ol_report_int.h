@@ -4,9 +4,10 @@
  * are the contract.
  *
  * ol_report_weekly.c gathers the events through the source's callbacks and
- * computes the figures (integers only), ol_report_text.c prints them as text
- * or Markdown, ol_report_html.c as one self-contained HTML page with inline
- * SVG charts. */
+ * computes the figures (integers only), ol_report_people.c those of the
+ * people and margin sections (7 and 8), ol_report_text.c prints them as text
+ * or Markdown, ol_report_html.c and ol_report_html_body.c as one
+ * self-contained HTML page with inline SVG charts. */
 #ifndef OL_REPORT_INT_H
 #define OL_REPORT_INT_H
 
@@ -28,26 +29,34 @@ struct olr_util {
 };
 
 struct olr_money {
-    char client[128], currency[8];
-    int64_t amount, amount_week, pending_minutes, approved_minutes; /* W-3..W; amount_week: W alone */
+    char client[128], bill_to[128], currency[8];
+    int64_t amount, pending_minutes, approved_minutes;  /* W-3..W */
+    int64_t amount_week, pending_week, approved_week;    /* W alone */
     int lines;
 };
 
 struct ol_report {
     struct ol_report_source src;
-    char week[9], next_week[9], prev4[9], prev1[9];
+    char week[9], next_week[9], prev4[9], prev1[9], last4[9]; /* last4: W+3 */
+    char judged[9];       /* the week judged against the target: W once it ended, else W-1 */
+    char data_time[40];   /* the source's data time (ISO-8601), "" when not known */
+    int week_ended;       /* the data time is past the end of W (Sunday 24:00 UTC) */
+    int week_closed;      /* finance closed W: 1, open: 0, no line of W: -1 */
+    char last_closed[9];  /* the latest week whose lines are CLOSED, "" none */
     const char *missing[8]; /* static names */ /* services whose events could not be read, with the reason in errors */
     char errors[8][512];
     int nmissing;
     /* utilisation */
     struct olr_util trend[OLR_TREND]; /* oldest first, the report week last */
-    json_t *teams;                  /* TEAM rows of the week, below target, worst first */
-    int64_t missing_people, missing_minutes; /* of the last closed week, W-1 */
+    json_t *teams;                  /* TEAM rows of the judged week, below target, worst first */
+    int64_t missing_people, missing_minutes; /* of the last ended week, W-1 */
+    json_t *missing_rows;           /* its ops.timesheet.missing rows, most missing first */
     /* billing */
     struct olr_money *money;
     int nmoney;
     json_t *post_close;  /* post_close lines of weeks up to the report week, largest change first */
-    json_t *contractors; /* reconciliations not MATCHED whose period overlaps the last 4 weeks */
+    json_t *contractors; /* reconciliations to chase (not MATCHED, not WITHDRAWN) whose invoice was
+                          * received in W-3..W or whose period overlaps it */
     /* assurance */
     json_t *status; /* the week's ops.delivery.status of active engagements, RED, AMBER, GREEN */
     int rag[3];     /* GREEN, AMBER, RED */
@@ -55,8 +64,10 @@ struct ol_report {
     /* forecast */
     json_t *budgets;  /* ops.forecast.engagement that run out, by run-out week */
     json_t *rolloffs; /* ops.forecast.demand of the week with roll-offs */
-    /* people and margin (ol_report_people.c) */
-    json_t *dm;         /* ROLE|DELIVERY_MANAGER rows of the week and the 11 after, by week */
+    json_t *dm;       /* ops.forecast.demand of DELIVERY_MANAGER, W..W+3: open roles against bench (section 3) */
+    /* people and margin (ol_report_people.c; sections 7 and 8) */
+    json_t *dm_headcount; /* ops.headcount.weekly ROLE|DELIVERY_MANAGER rows of the week and the 11 after, by week:
+                           * FTE supply against demand, attrition */
     json_t *org_hc;     /* ORG row of the week, or NULL */
     json_t *low_margin; /* the last ended week's (W-1) engagement-currency rows with revenue, lowest margin first (at most 8) */
     size_t margin_rows; /* how many with revenue the week has */
@@ -75,12 +86,78 @@ json_t *olr_gather(struct ol_report *r, const char *topic, const char *prefix, c
 /* ol_report_people.c: the people and margin figures, and their release */
 void olr_people_margin(struct ol_report *r, ol_week w);
 void olr_people_margin_free(struct ol_report *r);
-/* the people and margin sections (ol_report_text.c, ol_report_html.c) */
+/* the people and margin sections, 7 and 8 (ol_report_text.c,
+ * ol_report_html_body.c) */
 void olr_people_text(FILE *f, const struct ol_report *r, int md);
 void olr_people_html(FILE *f, const struct ol_report *r);
+/* their words and cells (ol_report_people.c), raw text, escaped by the
+ * renderer: the org's headcount and attrition sentence; a delivery
+ * managers' row (week, headcount, supply FTE, demand FTE, ratio,
+ * attrition, against demand in words); a low-margin row (engagement with
+ * its name, revenue, cost, margin with the currency, margin %); a
+ * three-way row (invoice, person with the name, supplier, period, hours
+ * logged, invoiced, billed, the invoiced-minus-logged amount) */
+#define OLR_CELL 512
+#define OLR_DM_HC_COLS 7
+#define OLR_DM_HC_SPEC "week|>delivery managers|>supply FTE|>demand FTE|>supply/demand|>attrition|against demand"
+#define OLR_MARGIN_COLS 5
+#define OLR_MARGIN_SPEC "engagement|>revenue|>cost|>margin|>margin %"
+#define OLR_THREE_WAY_COLS 8
+#define OLR_THREE_WAY_SPEC "invoice|person|supplier|period|>logged|>invoiced|>billed|>invoiced - logged"
+const char *olr_hc_sentence(const struct ol_report *r, char *buf, size_t n);
+void olr_dm_hc_cells(json_t *o, char c[OLR_DM_HC_COLS][OLR_CELL]);
+void olr_margin_cells(const struct ol_report *r, json_t *o, char c[OLR_MARGIN_COLS][OLR_CELL]);
+void olr_three_way_cells(const struct ol_report *r, json_t *o, char c[OLR_THREE_WAY_COLS][OLR_CELL]);
+const char *olr_margin_intro(const struct ol_report *r, char *buf, size_t n);
+const char *olr_cost_only(const struct ol_report *r, char *buf, size_t n);
+const char *olr_three_way_intro(const struct ol_report *r, char *buf, size_t n);
+
+/* the HTML page's pieces (ol_report_html.c), escaped for HTML; the sections
+ * (ol_report_html_body.c) */
+void olr_h_esc(FILE *f, const char *s);
+void olr_h_td(FILE *f, int num, const char *s); /* num: 0 text, 1 figure, 2 date (one line) */
+void olr_h_td_lines(FILE *f, json_t *lines); /* a JSON array of strings: one line, or a list */
+void olr_h_thead(FILE *f, const char *cols);  /* "<table>" and the header row; '>' right-aligns */
+void olr_h_para(FILE *f, const char *fmt, ...);
+void olr_h_trend(FILE *f, const struct ol_report *r);
+void olr_h_rag(FILE *f, const struct ol_report *r);
+int olr_h_sections(FILE *f, const struct ol_report *r);
 
 /* shared by the renderers */
 const char *olr_str(json_t *o, const char *field);
 long long olr_int(json_t *o, const char *field);
+
+/* words (ol_report_words.c): raw text, escaped by the renderer. Each
+ * returns buf. */
+/* "Aisha Bose (p-0001)", or the id alone when the name is not known */
+const char *olr_person(const struct ol_report *r, const char *id, char *buf, size_t n);
+/* "e-07 Identity and access" (the name from the event when given, else
+ * delivery.engagement's), or the id alone */
+const char *olr_engagement(const struct ol_report *r, const char *id, const char *name, char *buf, size_t n);
+/* a delivery status reason code in words ("MISSING_TIMESHEETS p-0071
+ * 2250min 2026-W46" -> "Aisha Bose (p-0071) has 37h30 of 2026-W46 not logged") */
+const char *olr_reason(const struct ol_report *r, json_t *status, const char *reason, char *buf, size_t n);
+/* a contractor reconciliation status in words */
+const char *olr_recon_status(const char *status);
+/* a cover gap ({starts_at, ends_at, reason}) in words, with names */
+const char *olr_gap(const struct ol_report *r, json_t *gap, char *buf, size_t n);
+/* a shift on leave ("sh-000168 p-0024 PRIMARY") in words, with the name */
+const char *olr_shift_on_leave(const struct ol_report *r, const char *s, char *buf, size_t n);
+/* the persons of a JSON array of ids, with names, joined by ", ", at most max then "(+N more)" */
+const char *olr_people(const struct ol_report *r, json_t *ids, size_t max, char *buf, size_t n);
+/* the org utilisation sentence: the week, week-on-week change, and a
+ * verdict only for a week that has ended; the figure is the *fig_len
+ * bytes at *fig_at (0, 0 when there is none) */
+const char *olr_org_sentence(const struct ol_report *r, char *buf, size_t n, size_t *fig_at, size_t *fig_len);
+/* trend week i against the target: "below", "on target", "in progress", "no data" (static) */
+const char *olr_week_verdict(const struct ol_report *r, int i);
+/* why "of which this week" is what it is when time is still pending; "" otherwise */
+const char *olr_billing_note(const struct ol_report *r, char *buf, size_t n);
+/* "client (bill to X)" where the bill-to differs, else the client */
+const char *olr_client(const struct olr_money *m, char *buf, size_t n);
+/* a delivery-manager demand row's balance: "short by 19h30", "78h00 spare", "even" */
+const char *olr_dm_balance(json_t *o, char *buf, size_t n);
+/* the "data as of" sentence */
+const char *olr_as_of(const struct ol_report *r, char *buf, size_t n);
 
 #endif

@@ -100,6 +100,16 @@ static json_t *sorted(json_t *a, int (*cmp)(const void *, const void *))
     return out;
 }
 
+/* the most missing time first, then by person */
+static int cmp_missing(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    long long mx = olr_int(x, "missing_minutes"), my = olr_int(y, "missing_minutes");
+    if (mx != my)
+        return mx > my ? -1 : 1;
+    return strcmp(olr_str(x, "person_id"), olr_str(y, "person_id"));
+}
+
 static void utilisation(struct ol_report *r, ol_week w)
 {
     json_t *org = gather(r, "ops.utilisation.weekly", "ORG|", NULL);
@@ -128,7 +138,7 @@ static void utilisation(struct ol_report *r, ol_week w)
     }
     json_decref(org);
     char suffix[16];
-    snprintf(suffix, sizeof suffix, "|%s", r->week);
+    snprintf(suffix, sizeof suffix, "|%s", r->judged);
     json_t *teams = gather(r, "ops.utilisation.weekly", "TEAM|", suffix), *below = json_array();
     size_t j;
     json_t *o;
@@ -139,12 +149,15 @@ static void utilisation(struct ol_report *r, ol_week w)
     char prev[16], pw[9];
     ol_week_format(ol_week_add(w, -1), pw);
     snprintf(prev, sizeof prev, "|%s", pw); /* published once a week has ended: the last closed week */
-    json_t *missing = gather(r, "ops.timesheet.missing", NULL, prev);
+    json_t *missing = gather(r, "ops.timesheet.missing", NULL, prev), *some = json_array();
     json_array_foreach(missing, j, o) if (olr_int(o, "missing_minutes") > 0)
     {
         r->missing_people++;
         r->missing_minutes += olr_int(o, "missing_minutes");
+        json_array_append(some, o);
     }
+    r->missing_rows = sorted(some, cmp_missing);
+    json_decref(some);
     json_decref(missing);
 }
 
@@ -152,7 +165,9 @@ static int cmp_money(const void *a, const void *b)
 {
     const struct olr_money *x = a, *y = b;
     int c = strcmp(x->currency, y->currency);
-    return c ? c : strcmp(x->client, y->client);
+    if (!c)
+        c = strcmp(x->client, y->client);
+    return c ? c : strcmp(x->bill_to, y->bill_to);
 }
 
 static int cmp_recon(const void *a, const void *b)
@@ -178,6 +193,7 @@ static void billing(struct ol_report *r, ol_week w)
     size_t j;
     json_t *o;
     r->post_close = json_array();
+    r->week_closed = -1;
     json_array_foreach(lines, j, o)
     {
         ol_week lw;
@@ -185,12 +201,19 @@ static void billing(struct ol_report *r, ol_week w)
             continue;
         if (json_is_true(json_object_get(o, "post_close")))
             json_array_append(r->post_close, o);
+        int closed = !strcmp(olr_str(o, "period_status"), "CLOSED");
+        if (lw == w)
+            r->week_closed = closed;
+        if (closed && strcmp(olr_str(o, "week"), r->last_closed) > 0)
+            snprintf(r->last_closed, sizeof r->last_closed, "%s", olr_str(o, "week"));
         if (lw < ol_week_add(w, -3))
             continue;
-        const char *client = olr_str(o, "client"), *cur = olr_str(o, "currency");
+        /* grouped by client and bill-to, as `report billing` groups them */
+        const char *client = olr_str(o, "client"), *bill_to = olr_str(o, "bill_to"), *cur = olr_str(o, "currency");
         int k;
         for (k = 0; k < r->nmoney; k++)
-            if (!strcmp(r->money[k].client, client) && !strcmp(r->money[k].currency, cur))
+            if (!strcmp(r->money[k].client, client) && !strcmp(r->money[k].bill_to, bill_to) &&
+                !strcmp(r->money[k].currency, cur))
                 break;
         if (k == r->nmoney) {
             struct olr_money *m = realloc(r->money, (size_t)(r->nmoney + 1) * sizeof *m);
@@ -199,12 +222,16 @@ static void billing(struct ol_report *r, ol_week w)
             r->money = m;
             memset(&m[k], 0, sizeof m[k]);
             snprintf(m[k].client, sizeof m[k].client, "%s", client);
+            snprintf(m[k].bill_to, sizeof m[k].bill_to, "%s", bill_to);
             snprintf(m[k].currency, sizeof m[k].currency, "%s", cur);
             r->nmoney++;
         }
         r->money[k].amount += olr_int(o, "amount_minor");
-        if (lw == w)
+        if (lw == w) {
             r->money[k].amount_week += olr_int(o, "amount_minor");
+            r->money[k].approved_week += olr_int(o, "approved_minutes");
+            r->money[k].pending_week += olr_int(o, "pending_minutes");
+        }
         r->money[k].approved_minutes += olr_int(o, "approved_minutes");
         r->money[k].pending_minutes += olr_int(o, "pending_minutes");
         r->money[k].lines++;
@@ -215,17 +242,31 @@ static void billing(struct ol_report *r, ol_week w)
     json_decref(r->post_close);
     r->post_close = pc;
     json_decref(lines);
-    /* contractor invoices whose period overlaps the last 4 weeks and do not match */
+    /* contractor invoices to chase: not MATCHED (nor WITHDRAWN: nothing to
+     * pay) and either received (or last changed) in the last 4 weeks or
+     * for a period that overlaps them; an invoice arrives after its period,
+     * so the period alone would miss most of what finance has on its desk */
     int32_t from = ol_week_monday(ol_week_add(w, -3)), to = ol_week_monday(w) + 6;
     json_t *recon = gather(r, "finance.contractor.reconciliation", NULL, NULL), *bad = json_array();
     json_array_foreach(recon, j, o)
     {
-        int32_t a, b;
-        if (ol_date_parse(olr_str(o, "period_first_day"), &a) || ol_date_parse(olr_str(o, "period_last_day"), &b))
+        int32_t a, b, got = -1;
+        const char *st = olr_str(o, "status");
+        if (!strcmp(st, "MATCHED") || !strcmp(st, "WITHDRAWN"))
             continue;
-        if (b < from || a > to || !strcmp(olr_str(o, "status"), "MATCHED"))
-            continue;
-        json_array_append(bad, o);
+        const char *at = r->src.name ? r->src.name(r->src.ctx, "finance.contractor_invoice",
+                                                   olr_str(o, "invoice_id"), "occurred_at")
+                                     : NULL;
+        char day[11];
+        if (at && strlen(at) >= 10) {
+            snprintf(day, sizeof day, "%.10s", at);
+            if (ol_date_parse(day, &got))
+                got = -1;
+        }
+        int overlaps = !ol_date_parse(olr_str(o, "period_first_day"), &a) &&
+                       !ol_date_parse(olr_str(o, "period_last_day"), &b) && b >= from && a <= to;
+        if (overlaps || (got >= from && got <= to))
+            json_array_append(bad, o);
     }
     r->contractors = sorted(bad, cmp_recon);
     json_decref(bad);
@@ -292,6 +333,16 @@ static void forecast(struct ol_report *r)
     r->rolloffs = json_array();
     json_array_foreach(d, j, o) if (olr_int(o, "roll_offs_next_4_weeks") > 0) json_array_append(r->rolloffs, o);
     json_decref(d);
+    /* delivery-manager demand and supply, the week and the three after it */
+    json_t *dm = gather(r, "ops.forecast.demand", "DELIVERY_MANAGER|", NULL);
+    r->dm = json_array();
+    json_array_foreach(dm, j, o)
+    {
+        const char *wk = olr_str(o, "week");
+        if (strcmp(wk, r->week) >= 0 && strcmp(wk, r->last4) <= 0)
+            json_array_append(r->dm, o);
+    }
+    json_decref(dm);
 }
 
 static void report_free(struct ol_report *r)
@@ -303,6 +354,8 @@ static void report_free(struct ol_report *r)
     json_decref(r->cover);
     json_decref(r->budgets);
     json_decref(r->rolloffs);
+    json_decref(r->dm);
+    json_decref(r->missing_rows);
     olr_people_margin_free(r);
     free(r->money);
 }
@@ -322,6 +375,17 @@ struct ol_report *ol_report_weekly(const struct ol_report_source *src, const cha
     }
     r->src = *src;
     ol_week_format(w, r->week);
+    ol_week_format(ol_week_add(w, 3), r->last4);
+    /* the week has ended when the data time is past its Sunday; without a
+     * data time it is taken as ended (the figures are all there is) */
+    r->week_ended = 1;
+    if (src->data_time && *src->data_time) {
+        int64_t ms;
+        snprintf(r->data_time, sizeof r->data_time, "%s", src->data_time);
+        if (!ol_ts_parse(src->data_time, &ms))
+            r->week_ended = ms >= (int64_t)(ol_week_monday(w) + 7) * 86400000;
+    }
+    ol_week_format(r->week_ended ? w : ol_week_add(w, -1), r->judged);
     ol_week_format(ol_week_add(w, 1), r->next_week);
     ol_week_format(ol_week_add(w, -3), r->prev4);
     ol_week_format(ol_week_add(w, -1), r->prev1);

@@ -1,9 +1,12 @@
 /* contractors — `report contractors --from W --to W`: every contractor
  * invoice whose period overlaps the weeks, with its reconciliation status,
- * discrepancies first (then by supplier, person, invoice). */
+ * discrepancies first (then by supplier, person, invoice); a table sized
+ * from the data, hours as 37h15 and money as GBP 1,234.56. */
 #include "billing.h"
+#include "ol_entities.h"
 #include "ol_escape.h"
 #include "ol_format.h"
+#include "ol_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,7 @@ static int cmp_row(const void *a, const void *b)
     return strcmp(x->invoice, y->invoice);
 }
 
-int billing_report_contractors(ol_store *st, int argc, char **argv)
+int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
     const char *from = NULL, *to = NULL;
     ol_week wf, wt;
@@ -89,27 +92,33 @@ int billing_report_contractors(ol_store *st, int argc, char **argv)
     }
     qsort(rows, n, sizeof *rows, cmp_row);
     printf("Contractor invoices %s .. %s: %zu invoices, discrepancies first\n\n", from, to, n);
-    printf("  %-16s %-10s %-20s %-10s %-10s %9s %9s %12s %12s %-4s %s\n", "status", "invoice", "supplier", "person",
-           "period", "logged", "invoiced", "expected", "invoiced", "cur", "difference");
+    /* the contractors' names from hr.person as billing holds it (the
+     * input topic's fields): an id alone when it cannot be read */
+    char nerr[256];
+    ol_names *names = ol_names_load(st, cfg, "hr.person", "name", nerr, sizeof nerr);
+    if (!names)
+        fprintf(stderr, "report contractors: names not shown: %s\n", nerr);
+    struct ol_table t;
+    ol_table_init(&t, 0, "status|invoice|supplier|person|period from|>logged|>hours invoiced|>expected|>invoiced|>difference");
     size_t bad = 0;
-    ol_esc_arena esc = OL_ESC_ARENA_INIT;
     for (size_t i = 0; i < n; i++) {
         struct inv_row *r = &rows[i];
-        char fd[11], e[32], a[32], d[32];
-        ol_esc_arena_reset(&esc);
+        char fd[11], e[48], a[48], d[48], lg[48], iv[48], who[384];
         ol_date_format(r->r.first, fd);
-        ol_fmt_money(e, sizeof e, r->r.expected);
-        ol_fmt_money(a, sizeof a, r->r.invoiced);
-        ol_fmt_money(d, sizeof d, r->r.invoiced - r->r.expected);
-        printf("  %-16s %-10s %-20s %-10s %-10s %6d:%02d %6d:%02d %12s %12s %-4s %s\n", status_name(r->r.status),
-               ol_esc_a(&esc, OL_ESC_TEXT, r->invoice), ol_esc_a(&esc, OL_ESC_TEXT, r->supplier),
-               ol_esc_a(&esc, OL_ESC_TEXT, r->person), fd, r->r.logged / 60, r->r.logged % 60,
-               r->r.minutes_invoiced / 60, r->r.minutes_invoiced % 60, e, a, ol_esc_a(&esc, OL_ESC_TEXT, r->currency), d);
+        ol_fmt_amount(e, sizeof e, r->r.expected, r->currency);
+        ol_fmt_amount(a, sizeof a, r->r.invoiced, r->currency);
+        ol_fmt_amount(d, sizeof d, r->r.invoiced - r->r.expected, r->currency);
+        ol_fmt_hm(lg, sizeof lg, r->r.logged);
+        ol_fmt_hm(iv, sizeof iv, r->r.minutes_invoiced);
+        ol_table_row(&t, status_name(r->r.status), r->invoice, r->supplier,
+                     ol_names_who(names, r->person, who, sizeof who), fd, lg, iv, e, a, d);
         bad += rank(r->r.status) == 0;
     }
-    ol_esc_arena_reset(&esc);
+    int failed = t.failed;
+    ol_table_print(stdout, &t);
+    ol_names_free(names);
     printf("\n%zu of %zu invoices need attention.\n", bad, n);
-    rc = esc.failed ? 1 : 0;
+    rc = failed ? 1 : 0;
 out:
     if (c)
         mdb_cursor_close(c);

@@ -1,8 +1,9 @@
 /* query — billing's read verbs:
  *   query --week W [--engagement E] [--format table|csv|json]   the lines
- *   report --week W       totals per bill_to in each currency, pending and
- *                         unpriced minutes, post-close adjustments, expenses
- *                         per engagement and supplier
+ *   report --week W       totals per client (and bill-to where it differs)
+ *                         in each currency, pending and unpriced time,
+ *                         post-close adjustments, expenses per engagement
+ *                         and supplier (people forms: 37h15, GBP 1,234.56)
  *   report contractors --from W --to W   every invoice overlapping the weeks
  *                         and its status, discrepancies first
  * Money is printed from integer minor units (never through floating point). */
@@ -10,7 +11,9 @@
 #include "ol_escape.h"
 #include "ol_format.h"
 #include "ol_state.h"
+#include "ol_table.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +232,7 @@ int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
 
 /* ------------------------------------------------------------ report */
 struct total {
-    char bill_to[128], currency[8];
+    char client[128], bill_to[128], currency[8];
     int64_t amount, expenses;
     int32_t approved, pending, unpriced, lines;
 };
@@ -238,6 +241,7 @@ struct report {
     struct total t[512];
     size_t n;
     int post_close;
+    struct ol_table pc; /* the post-close lines */
 };
 
 static int add_total(const struct line_view *lv, void *arg)
@@ -245,12 +249,14 @@ static int add_total(const struct line_view *lv, void *arg)
     struct report *r = arg;
     size_t i;
     for (i = 0; i < r->n; i++)
-        if (!strcmp(r->t[i].bill_to, lv->bill_to) && !strcmp(r->t[i].currency, lv->currency))
+        if (!strcmp(r->t[i].client, lv->client) && !strcmp(r->t[i].bill_to, lv->bill_to) &&
+            !strcmp(r->t[i].currency, lv->currency))
             break;
     if (i == r->n) {
         if (r->n == sizeof r->t / sizeof r->t[0])
             return 0;
         memset(&r->t[i], 0, sizeof r->t[i]);
+        snprintf(r->t[i].client, sizeof r->t[i].client, "%s", lv->client);
         snprintf(r->t[i].bill_to, sizeof r->t[i].bill_to, "%s", lv->bill_to);
         snprintf(r->t[i].currency, sizeof r->t[i].currency, "%s", lv->currency);
         r->n++;
@@ -270,23 +276,23 @@ static int add_total(const struct line_view *lv, void *arg)
 static int print_post_close(const struct line_view *lv, void *arg)
 {
     struct report *r = arg;
-    char amt[32];
+    char amt[48], who[160];
     if (!lv->l.post_close)
         return 0;
     if (!r->post_close++)
-        printf("\nPost-close adjustments (week already invoiced: raise a credit or debit note)\n");
-    ol_fmt_money(amt, sizeof amt, lv->l.amount);
-    ol_esc_arena esc = OL_ESC_ARENA_INIT;
-    printf("  %-10s %-14s %-20s now %12s %s\n", ol_esc_a(&esc, OL_ESC_TEXT, lv->eng), ol_esc_a(&esc, OL_ESC_TEXT, lv->id),
-           ol_esc_a(&esc, OL_ESC_TEXT, lv->bill_to), amt, ol_esc_a(&esc, OL_ESC_TEXT, lv->currency));
-    ol_esc_arena_reset(&esc);
-    return esc.failed ? ENOMEM : 0;
+        ol_table_init(&r->pc, 0, "engagement|person or expense|client|bill to|>amount now");
+    ol_fmt_amount(amt, sizeof amt, lv->l.amount, lv->currency);
+    snprintf(who, sizeof who, "%s%s", lv->l.kind == KIND_EXPENSE ? "expense " : "", lv->id);
+    ol_table_row(&r->pc, lv->eng, who, lv->client, strcmp(lv->bill_to, lv->client) ? lv->bill_to : "", amt);
+    return r->pc.failed ? ENOMEM : 0;
 }
 
 static int cmp_total(const void *a, const void *b)
 {
     const struct total *x = a, *y = b;
     int c = strcmp(x->currency, y->currency);
+    if (!c)
+        c = strcmp(x->client, y->client);
     return c ? c : strcmp(x->bill_to, y->bill_to);
 }
 
@@ -307,6 +313,8 @@ static int expenses_report(ol_store *st, ol_week w)
     MDB_val k = ol_key_val(&p), v;
     char last_eng[256] = "", last_sup[256] = "", last_cur[8] = "";
     int64_t sum = 0, recharge = 0;
+    struct ol_table t;
+    ol_table_init(&t, 0, "engagement|supplier|>amount|>rechargeable approved");
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         int done = rc || k.mv_size < 4 || memcmp(k.mv_data, p.b, 4);
         const char *eng = done ? "" : (const char *)k.mv_data + 4;
@@ -318,19 +326,14 @@ static int expenses_report(ol_store *st, ol_week w)
             cur = (const char *)v.mv_data + sizeof x;
         }
         if (any && (done || strcmp(eng, last_eng) || strcmp(sup, last_sup) || strcmp(cur, last_cur))) {
-            char a[32], b[32];
-            ol_fmt_money(a, sizeof a, sum);
-            ol_fmt_money(b, sizeof b, recharge);
-            ol_esc_arena esc = OL_ESC_ARENA_INIT;
-            printf("  %-12s %-24s %12s %s (rechargeable approved %s)\n", ol_esc_a(&esc, OL_ESC_TEXT, last_eng),
-                   ol_esc_a(&esc, OL_ESC_TEXT, last_sup), a, ol_esc_a(&esc, OL_ESC_TEXT, last_cur), b);
-            ol_esc_arena_reset(&esc);
+            char a[48], b[48];
+            ol_fmt_amount(a, sizeof a, sum, last_cur);
+            ol_fmt_amount(b, sizeof b, recharge, last_cur);
+            ol_table_row(&t, last_eng, last_sup, a, b);
             sum = recharge = 0;
         }
         if (done)
             break;
-        if (!any)
-            printf("\nThird-party expenses (all statuses but REJECTED) per engagement and supplier\n");
         any = 1;
         snprintf(last_eng, sizeof last_eng, "%s", eng);
         snprintf(last_sup, sizeof last_sup, "%s", sup);
@@ -342,18 +345,21 @@ static int expenses_report(ol_store *st, ol_week w)
     }
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
-    return 0;
+    if (any)
+        ol_table_print(stdout, &t);
+    else
+        ol_table_free(&t);
+    return t.failed ? ENOMEM : 0;
 }
 
-int billing_report_contractors(ol_store *st, int argc, char **argv);
+int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, char **argv);
 
 int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
 {
     const char *week = NULL;
     ol_week w;
-    (void)cfg;
     if (argc >= 2 && !strcmp(argv[1], "contractors"))
-        return billing_report_contractors(st, argc - 1, argv + 1);
+        return billing_report_contractors(st, cfg, argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--week") && i + 1 < argc)
             week = argv[++i];
@@ -372,41 +378,51 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         return 1;
     }
     qsort(r->t, r->n, sizeof r->t[0], cmp_total);
-    printf("Billing for %s: per bill_to, in each currency (currencies are never added together)\n\n", week);
-    printf("  %-34s %-4s %6s %12s %14s %14s %10s %10s\n", "bill_to", "cur", "lines", "approved", "time",
-           "expenses", "pending", "unpriced");
+    /* grouped by client, and bill-to where it differs: the weekly page's
+     * grouping (common/report), so the two agree line for line */
+    printf("Billing for %s: per client (and bill-to where it differs), in each currency (currencies are never "
+           "added together)\n\n", week);
+    struct ol_table tb;
+    ol_table_init(&tb, 0, "client|bill to|>lines|>approved|>time|>expenses|>pending|>unpriced|note");
     char cur[8] = "";
     int64_t ct = 0, ce = 0;
     for (size_t i = 0; i <= r->n; i++) {
         if (i == r->n || (cur[0] && strcmp(cur, r->t[i].currency))) {
-            char a[32], b[32];
-            ol_fmt_money(a, sizeof a, ct);
-            ol_fmt_money(b, sizeof b, ce);
-            char *ecur = ol_esc(OL_ESC_TEXT, cur); /* freed below */
+            char a[48], b[48], label[32];
+            ol_fmt_amount(a, sizeof a, ct, cur);
+            ol_fmt_amount(b, sizeof b, ce, cur);
+            snprintf(label, sizeof label, "TOTAL %s", cur);
             if (cur[0])
-                printf("  %-34s %-4s %6s %12s %14s %14s\n\n", "TOTAL", ecur ? ecur : "?", "", "", a, b);
-            free(ecur);
+                ol_table_row(&tb, label, "", "", "", a, b, "", "", "");
             ct = ce = 0;
         }
         if (i == r->n)
             break;
         struct total *t = &r->t[i];
-        char a[32], b[32];
-        ol_fmt_money(a, sizeof a, t->amount);
-        ol_fmt_money(b, sizeof b, t->expenses);
-        ol_esc_arena esc = OL_ESC_ARENA_INIT;
-        printf("  %-34s %-4s %6d %9d:%02d %14s %14s %7d:%02d %7d:%02d%s\n", ol_esc_a_cut(&esc, OL_ESC_TEXT, t->bill_to, 34),
-               ol_esc_a(&esc, OL_ESC_TEXT, t->currency), t->lines,
-               t->approved / 60, t->approved % 60, a, b, t->pending / 60, t->pending % 60, t->unpriced / 60,
-               t->unpriced % 60, t->unpriced ? "  <- held: no rate" : "");
-        ol_esc_arena_reset(&esc);
+        char a[48], b[48], n[24], ap[48], pe[48], un[48];
+        ol_fmt_amount(a, sizeof a, t->amount, t->currency);
+        ol_fmt_amount(b, sizeof b, t->expenses, t->currency);
+        ol_fmt_hm(ap, sizeof ap, t->approved);
+        ol_fmt_hm(pe, sizeof pe, t->pending);
+        ol_fmt_hm(un, sizeof un, t->unpriced);
+        snprintf(n, sizeof n, "%d", (int)t->lines);
+        ol_table_row(&tb, t->client, strcmp(t->bill_to, t->client) ? t->bill_to : "", n, ap, a, b, pe, un,
+                     t->unpriced ? "held: no rate" : "");
         snprintf(cur, sizeof cur, "%s", t->currency);
         ct += t->amount;
         ce += t->expenses;
     }
-    int rc = each_line(st, w, print_post_close, r) ? 1 : 0;
-    if (!r->post_close)
-        printf("No post-close adjustments for %s.\n", week);
+    int rc = tb.failed;
+    ol_table_print(stdout, &tb);
+    if (each_line(st, w, print_post_close, r))
+        rc = 1;
+    if (r->post_close) {
+        printf("\nPost-close adjustments (week already invoiced: raise a credit or debit note)\n");
+        rc |= r->pc.failed;
+        ol_table_print(stdout, &r->pc);
+    } else
+        printf("\nNo post-close adjustments for %s.\n", week);
+    printf("\nThird-party expenses (all statuses but REJECTED) per engagement and supplier\n");
     if (expenses_report(st, w))
         rc = 1;
     free(r);

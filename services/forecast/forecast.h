@@ -116,7 +116,7 @@ int fc_demand(ol_fold_ctx *ctx, const char *role, ol_week w);
 /* query.c, report.c */
 int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg);
 int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg);
-int fc_report_budgets(ol_store *st, int argc, char **argv);
-int fc_report_demand(ol_store *st, int argc, char **argv);
+int fc_report_budgets(ol_store *st, const ol_config *cfg, int argc, char **argv);
+int fc_report_demand(ol_store *st, const ol_config *cfg, int argc, char **argv);
 
 #endif

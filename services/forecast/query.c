@@ -13,6 +13,7 @@
 #include "forecast.h"
 #include "ol_escape.h"
 #include "ol_format.h"
+#include "ol_table.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -144,23 +145,23 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
 }
 
 /* ------------------------------------------------------------ report forecast */
-static void week_line(ol_week w, const struct fc_row *r, int32_t target)
+static void week_line(struct ol_table *t, ol_week w, const struct fc_row *r, int32_t target)
 {
-    char wk[9], a[16], l[16], b[16], u[16], g[16], h[16], p[16];
+    char wk[9], a[48], l[48], b[48], u[48], g[48], h[48], p[48], pe[24], ov[24];
     ol_week_format(w, wk);
-    ol_fmt_hours(a, sizeof a, r->available);
-    ol_fmt_hours(l, sizeof l, r->allocated);
-    ol_fmt_hours(b, sizeof b, r->billable);
-    ol_fmt_hours(h, sizeof h, r->bench);
-    ol_fmt_hours(p, sizeof p, r->proposed);
+    ol_fmt_hm(a, sizeof a, r->available);
+    ol_fmt_hm(l, sizeof l, r->allocated);
+    ol_fmt_hm(b, sizeof b, r->billable);
+    ol_fmt_hm(h, sizeof h, r->bench);
+    ol_fmt_hm(p, sizeof p, r->proposed);
     ol_fmt_bp(u, sizeof u, r->has_bp, r->bp);
-    int gap = r->bp - target;
     if (r->has_bp)
-        snprintf(g, sizeof g, "%c%d.%02d", gap < 0 ? '-' : '+', abs(gap) / 100, abs(gap) % 100);
+        ol_fmt_pts(g, sizeof g, (int64_t)r->bp - target);
     else
         snprintf(g, sizeof g, "-");
-    printf("  %-8s %6d %9s %9s %9s %8s %8s %9s %9s %5d  %s\n", wk, r->people, a, l, b, u, g, h, p, r->over_people,
-           !r->has_bp ? "" : r->bp < target ? "BELOW TARGET" : "on target");
+    snprintf(pe, sizeof pe, "%d", r->people);
+    snprintf(ov, sizeof ov, "%d", r->over_people);
+    ol_table_row(t, wk, pe, a, l, b, u, g, h, p, ov, !r->has_bp ? "" : r->bp < target ? "below target" : "on target");
 }
 
 struct over {
@@ -204,7 +205,7 @@ static void overallocated(MDB_txn *txn, ol_store *st, const char *team)
         qsort(o, n, sizeof *o, cmp_over);
     const char *cur = NULL;
     for (size_t i = 0; i < n; i++) {
-        char wk[9], h[16];
+        char wk[9], h[48];
         if (!cur || strcmp(cur, o[i].person)) {
             printf("%s  overallocated ", cur ? "\n" : "");
             (void)ol_esc_fput(stdout, OL_ESC_TEXT, o[i].person); /* a write error: ferror(stdout) in fc_report */
@@ -212,8 +213,8 @@ static void overallocated(MDB_txn *txn, ol_store *st, const char *team)
         }
         cur = o[i].person;
         ol_week_format(o[i].week, wk);
-        ol_fmt_hours(h, sizeof h, o[i].excess);
-        printf(" %s +%s h", wk, h);
+        ol_fmt_hm(h, sizeof h, o[i].excess);
+        printf(" %s +%s", wk, h);
     }
     printf("%s\n", n ? "" : "  overallocated: nobody");
     free(o);
@@ -229,9 +230,9 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     ol_week h0;
 
     if (argc >= 2 && !strcmp(argv[1], "budgets"))
-        return fc_report_budgets(st, argc - 1, argv + 1);
+        return fc_report_budgets(st, cfg, argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "demand"))
-        return fc_report_demand(st, argc - 1, argv + 1);
+        return fc_report_demand(st, cfg, argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "forecast"))
         argc--, argv++;
     for (int i = 1; i < argc; i++) {
@@ -256,9 +257,11 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     MDB_dbi weekly = ol_store_dbi(st, "weekly");
     ol_week_format(h0, a);
     ol_week_format(ol_week_add(h0, FC_HORIZON - 1), b);
-    printf("Forecast %s .. %s (as of data week %s; billable people only; sums, never averages); target %d.%02d%%\n"
+    char tg[48];
+    ol_fmt_bp(tg, sizeof tg, 1, (int32_t)target);
+    printf("Forecast %s .. %s (as of data week %s; billable people only; sums, never averages); target %s\n"
            "allocated = CONFIRMED allocations; proposed kept apart; bench = available - allocated per person\n\n",
-           a, b, a, (int)target / 100, (int)target % 100);
+           a, b, a, tg);
     /* the org, then every team with a row in the first week, in name order */
     char **ids = NULL;
     size_t n = 0;
@@ -294,14 +297,17 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         if (!ids[t])
             continue;
         printf("%s %s\n", scope == SCOPE_ORG ? "Organisation" : "Team", ol_esc_a(&esc, OL_ESC_TEXT, ids[t]));
-        printf("  %-8s %6s %9s %9s %9s %8s %8s %9s %9s %5s\n", "week", "people", "avail_h", "alloc_h", "bill_h",
-               "util", "vs tgt", "bench_h", "prop_h", "over");
+        struct ol_table tb;
+        ol_table_init(&tb, 0, "week|>people|>available|>allocated|>billable|>utilisation|>against target|>bench|"
+                              ">proposed|>overallocated|verdict");
         for (int i = 0; i < FC_HORIZON; i++) {
             struct fc_row r;
             ol_week w = ol_week_add(h0, i);
             if (fc_row_get(txn, weekly, w, scope, ids[t], &r, NULL) == 0)
-                week_line(w, &r, (int32_t)target);
+                week_line(&tb, w, &r, (int32_t)target);
         }
+        esc.failed |= tb.failed;
+        ol_table_print(stdout, &tb);
         if (scope == SCOPE_TEAM)
             overallocated(txn, st, ids[t]);
         printf("\n");

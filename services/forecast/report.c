@@ -5,8 +5,10 @@
  * the scheduled joiners and leavers). Money from integer minor units; each
  * currency totalled on its own. */
 #include "forecast.h"
+#include "ol_entities.h"
 #include "ol_escape.h"
 #include "ol_format.h"
+#include "ol_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +44,14 @@ static int cmp_currency(const void *pa, const void *pb)
     return strcmp(((const struct brow *)pa)->currency, ((const struct brow *)pb)->currency);
 }
 
-int fc_report_budgets(ol_store *st, int argc, char **argv)
+int fc_report_budgets(ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
     MDB_txn *txn;
     MDB_cursor *c;
     MDB_val k, v;
     struct brow *rows = NULL;
     size_t n = 0;
+    (void)cfg; /* the engagements' names are in the budget rows */
     if (argc > 1) {
         fprintf(stderr, "report budgets: unknown argument %s\n", argv[1]);
         return 2;
@@ -85,68 +88,68 @@ int fc_report_budgets(ol_store *st, int argc, char **argv)
     printf("Engagement budgets as of %s, worst first (estimate at completion / budget)\n"
            "spent = billing lines to the end of %s; to complete = CONFIRMED allocations after it to ends_on\n\n",
            as_of, as_of);
-    printf("  %-12s %-16s %-3s %14s %14s %14s %14s %14s %8s %-8s %s\n", "engagement", "client", "cur", "spent",
-           "to complete", "EAC", "budget", "EAC - budget", "of bud.", "runs out", "notes");
-    ol_esc_arena esc = OL_ESC_ARENA_INIT;
+    struct ol_table t;
+    ol_table_init(&t, 0, "engagement|client|>spent|>to complete|>EAC|>budget|>EAC - budget|>of budget|runs out|ends|notes");
     for (size_t i = 0; i < n; i++) {
-        ol_esc_arena_reset(&esc);
         const struct fc_budget *b = &rows[i].b;
-        char sp[32], ft[32], ea[32], bu[32], va[32], pc[48], ro[9] = "-", ends[11];
-        ol_fmt_money(sp, sizeof sp, b->spent);
-        ol_fmt_money(ft, sizeof ft, b->ftc);
-        ol_fmt_money(ea, sizeof ea, b->eac);
-        ol_fmt_money(bu, sizeof bu, b->budget);
-        ol_fmt_money(va, sizeof va, b->eac - b->budget);
-        if (b->budget > 0) {
-            int64_t bp = (int64_t)((__int128)b->eac * 10000 / b->budget);
-            snprintf(pc, sizeof pc, "%lld.%02lld%%", (long long)(bp / 100), (long long)(bp % 100));
-        } else
+        const char *cur = rows[i].currency;
+        char sp[48], ft[48], ea[48], bu[48], va[48], pc[48], ro[9] = "-", ends[11], notes[512] = "";
+        size_t nl = 0;
+        ol_fmt_amount(sp, sizeof sp, b->spent, cur);
+        ol_fmt_amount(ft, sizeof ft, b->ftc, cur);
+        ol_fmt_amount(ea, sizeof ea, b->eac, cur);
+        ol_fmt_amount(bu, sizeof bu, b->budget, cur);
+        ol_fmt_amount(va, sizeof va, b->eac - b->budget, cur);
+        if (b->budget > 0)
+            ol_fmt_pct(pc, sizeof pc, b->eac, b->budget);
+        else
             snprintf(pc, sizeof pc, "-");
         if (b->has_runout)
             ol_week_format(b->runout, ro);
         ol_date_format(b->ends, ends);
-        printf("  %-12s %-16s %-3s %14s %14s %14s %14s %14s %8s %-8s ends %s",
-               ol_esc_a_cut(&esc, OL_ESC_TEXT, rows[i].eng, 12), ol_esc_a_cut(&esc, OL_ESC_TEXT, rows[i].client, 16),
-               ol_esc_a(&esc, OL_ESC_TEXT, rows[i].currency), sp, ft, ea, bu, va, pc, ro, ends);
+#define NOTE(...) nl += nl < sizeof notes ? (size_t)snprintf(notes + nl, sizeof notes - nl, __VA_ARGS__) : 0
         if (b->status == ENG_CLOSED)
-            printf(", CLOSED");
+            NOTE("%sCLOSED", nl ? "; " : "");
         if (b->billing == BILL_FIXED || b->billing == BILL_NON_BILLABLE)
-            printf(", %s (time is not billed)", b->billing == BILL_FIXED ? "FIXED_PRICE" : "NON_BILLABLE");
+            NOTE("%s%s (time is not billed)", nl ? "; " : "", b->billing == BILL_FIXED ? "fixed price" : "non-billable");
         if (b->unpriced_minutes) {
-            char h[16];
-            ol_fmt_hours(h, sizeof h, b->unpriced_minutes);
-            printf(", %s h unpriced (no rate)", h);
+            char h[48];
+            ol_fmt_hm(h, sizeof h, b->unpriced_minutes);
+            NOTE("%s%s unpriced (no rate)", nl ? "; " : "", h);
         }
         if (b->foreign_lines)
-            printf(", %d line(s) in another currency left out", b->foreign_lines);
+            NOTE("%s%d line(s) in another currency left out", nl ? "; " : "", b->foreign_lines);
         if (b->later_lines)
-            printf(", %d line(s) after %s left out", b->later_lines, as_of);
-        printf("\n");
+            NOTE("%s%d line(s) after %s left out", nl ? "; " : "", b->later_lines, as_of);
+#undef NOTE
+        char eng[512];
+        snprintf(eng, sizeof eng, "%s%s%s", rows[i].eng, rows[i].name[0] ? " " : "", rows[i].name);
+        ol_table_row(&t, eng, rows[i].client, sp, ft, ea, bu, va, pc, ro, ends, notes);
     }
-    ol_esc_arena_reset(&esc);
     /* totals, one per currency: currencies are never added together */
     qsort(rows, n, sizeof *rows, cmp_currency);
-    printf("\n");
     for (size_t i = 0; i < n;) {
         int64_t sp = 0, ft = 0, ea = 0, bu = 0;
         size_t j = i;
         for (; j < n && !strcmp(rows[j].currency, rows[i].currency); j++)
             sp += rows[j].b.spent, ft += rows[j].b.ftc, ea += rows[j].b.eac, bu += rows[j].b.budget;
-        char a[32], b[32], e[32], d[32];
-        ol_fmt_money(a, sizeof a, sp);
-        ol_fmt_money(b, sizeof b, ft);
-        ol_fmt_money(e, sizeof e, ea);
-        ol_fmt_money(d, sizeof d, bu);
-        printf("  %-12s %-16s %-3s %14s %14s %14s %14s   (%zu engagements)\n", "TOTAL", "",
-               ol_esc_a(&esc, OL_ESC_TEXT, rows[i].currency), a, b, e,
-               d, j - i);
+        char a[48], b[48], e[48], d[48], label[32], cnt[48];
+        const char *cur = rows[i].currency;
+        ol_fmt_amount(a, sizeof a, sp, cur);
+        ol_fmt_amount(b, sizeof b, ft, cur);
+        ol_fmt_amount(e, sizeof e, ea, cur);
+        ol_fmt_amount(d, sizeof d, bu, cur);
+        snprintf(label, sizeof label, "TOTAL %s", cur);
+        snprintf(cnt, sizeof cnt, "%zu engagements", j - i);
+        ol_table_row(&t, label, cnt, a, b, e, d, "", "", "", "", "");
         i = j;
     }
-    ol_esc_arena_reset(&esc);
+    int failed = t.failed;
+    ol_table_print(stdout, &t);
     free(rows);
-    if (esc.failed)
+    if (failed)
         fprintf(stderr, "report budgets: out of memory\n");
-    return esc.failed ? 1 : 0;
+    return failed ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ demand */
@@ -157,7 +160,8 @@ struct role_ref {
 static int cmp_role(const void *a, const void *b) { return strcmp(a, b); }
 
 /* billable people of the role: headcount in the week, joiners and leavers of the horizon */
-static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week h0, int32_t *head)
+static void people_of_role(MDB_txn *txn, ol_store *st, const ol_names *names, const char *role, ol_week h0,
+                           int32_t *head)
 {
     MDB_cursor *c;
     ol_key rk;
@@ -175,7 +179,7 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
             break;
         const char *person = (const char *)k.mv_data + rk.n;
         struct fc_person p;
-        char d[11];
+        char d[11], who[384];
         if (fc_person_load(txn, ol_store_dbi(st, "people"), person, &p, NULL, NULL, NULL) || !p.billable)
             continue;
         for (int i = 0; i < FC_HORIZON; i++) {
@@ -184,12 +188,13 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
         }
         if (p.joined >= first && p.joined <= last && ml < sizeof moves) {
             ol_date_format(p.joined, d);
-            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s joins %s;", ol_esc_a(&esc, OL_ESC_TEXT, person), d);
+            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, "%s%s joins %s", ml ? "; " : " ",
+                                   ol_esc_a(&esc, OL_ESC_TEXT, ol_names_who(names, person, who, sizeof who)), d);
         }
         if (p.left >= first && p.left <= last && ml < sizeof moves) {
             ol_date_format(p.left, d);
-            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, " %s leaves %s;", ol_esc_a(&esc, OL_ESC_TEXT, person),
-                                   d);
+            ml += (size_t)snprintf(moves + ml, sizeof moves - ml, "%s%s leaves %s", ml ? "; " : " ",
+                                   ol_esc_a(&esc, OL_ESC_TEXT, ol_names_who(names, person, who, sizeof who)), d);
         }
     }
     mdb_cursor_close(c);
@@ -198,7 +203,7 @@ static void people_of_role(MDB_txn *txn, ol_store *st, const char *role, ol_week
         printf("  scheduled:%s%s\n", moves, esc.failed ? " (out of memory: some names shown as U+FFFD)" : "");
 }
 
-int fc_report_demand(ol_store *st, int argc, char **argv)
+int fc_report_demand(ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
     const char *only = NULL;
     MDB_txn *txn;
@@ -216,14 +221,23 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
             return 2;
         }
     }
-    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+    /* the people's names from hr.person as forecast holds it: ids alone
+     * when it cannot be read */
+    char nerr[256];
+    ol_names *names = ol_names_load(st, cfg, "hr.person", "name", nerr, sizeof nerr);
+    if (!names)
+        fprintf(stderr, "report demand: names not shown: %s\n", nerr);
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) {
+        ol_names_free(names);
         return 1;
+    }
     MDB_val hk = {13, "horizon_first"}, hv;
     if (mdb_get(txn, ol_store_dbi(st, "fmeta"), &hk, &hv) == 0 && hv.mv_size == 4)
         h0 = ol_key_get_i32(hv.mv_data);
     MDB_dbi demand = ol_store_dbi(st, "demand");
     if (mdb_cursor_open(txn, demand, &c)) {
         mdb_txn_abort(txn);
+        ol_names_free(names);
         return 1;
     }
     for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -243,7 +257,7 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
     ol_week_format(ol_week_add(h0, FC_HORIZON - 1), b);
     printf("Demand and supply per role, %s .. %s\n"
            "open = allocations without a person (PROPOSED or CONFIRMED); bench = billable people of the role;\n"
-           "gap > 0 is unmet demand; roll-offs: last CONFIRMED allocation ends within 4 weeks from the week\n\n",
+           "a positive gap is unmet demand; roll-offs: last CONFIRMED allocation ends within 4 weeks from the week\n\n",
            a, b);
     if (!n)
         printf("No roles in the forecast.\n");
@@ -252,9 +266,9 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
         printf("Role ");
         werr |= ol_esc_fput(stdout, OL_ESC_TEXT, roles[i].role);
         printf("\n");
-        people_of_role(txn, st, roles[i].role, h0, head);
-        printf("  %-8s %6s %9s %9s %9s %9s  %s\n", "week", "people", "open_h", "bench_h", "gap_h", "roll-offs",
-               "rolling off");
+        people_of_role(txn, st, names, roles[i].role, h0, head);
+        struct ol_table t;
+        ol_table_init(&t, 0, "week|>people|>open roles|>bench|>gap|>roll-offs|note|rolling off");
         for (int w = 0; w < FC_HORIZON; w++) {
             ol_key dk;
             ol_key_init(&dk);
@@ -262,26 +276,32 @@ int fc_report_demand(ol_store *st, int argc, char **argv)
             ol_key_str(&dk, roles[i].role);
             MDB_val dkv = ol_key_val(&dk), dv;
             struct fc_demand d;
-            char wk[9], o[16], be[16], g[16];
+            char wk[9], o[48], be[48], g[48], hd[24], ro[24], who[2048] = "";
+            size_t wl = 0;
             if (mdb_get(txn, demand, &dkv, &dv))
                 continue;
             memcpy(&d, dv.mv_data, sizeof d);
             ol_week_format(ol_week_add(h0, w), wk);
-            ol_fmt_hours(o, sizeof o, d.open_minutes);
-            ol_fmt_hours(be, sizeof be, d.bench_minutes);
-            ol_fmt_hours(g, sizeof g, d.gap_minutes);
-            printf("  %-8s %6d %9s %9s %9s %9d ", wk, head[w], o, be, g, d.rolloffs);
+            ol_fmt_hm(o, sizeof o, d.open_minutes);
+            ol_fmt_hm(be, sizeof be, d.bench_minutes);
+            ol_fmt_hm(g, sizeof g, d.gap_minutes);
+            snprintf(hd, sizeof hd, "%d", head[w]);
+            snprintf(ro, sizeof ro, "%d", d.rolloffs);
             const char *p = (const char *)dv.mv_data + sizeof d;
-            for (int j = 0; j < d.rolloffs; j++, p += strlen(p) + 1) {
-                printf(" ");
-                werr |= ol_esc_fput(stdout, OL_ESC_TEXT, p);
+            for (int j = 0; j < d.rolloffs && wl < sizeof who; j++, p += strlen(p) + 1) {
+                char one[384];
+                wl += (size_t)snprintf(who + wl, sizeof who - wl, "%s%s", j ? ", " : "",
+                                       ol_names_who(names, p, one, sizeof one));
             }
-            printf("%s\n", d.gap_minutes > 0 ? "  <- unmet demand" : "");
+            ol_table_row(&t, wk, hd, o, be, g, ro, d.gap_minutes > 0 ? "unmet demand" : "", who);
         }
+        werr |= t.failed;
+        ol_table_print(stdout, &t);
         printf("\n");
     }
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
+    ol_names_free(names);
     free(roles);
     return werr ? 1 : 0;
 }

@@ -22,16 +22,17 @@ struct passthrough {
     int n;
 };
 
-/* runs opsledger-<svc> events --topic T [--key-prefix P] [--key-suffix S] + pass
- * (cli_run_service: its stderr passes through); returns the events (caller
- * owns) or NULL with err */
-static json_t *events(const char *svc, const char *topic, const char *prefix, const char *suffix,
+/* runs opsledger-<svc> VERB --topic T [--key-prefix P] [--key-suffix S] + pass
+ * (VERB: events, or entities without prefix and suffix); returns the JSON
+ * lines as an array (caller owns) or NULL with err (the service's first
+ * line of stderr) */
+static json_t *events(const char *svc, const char *verb, const char *topic, const char *prefix, const char *suffix,
                       const struct passthrough *pass, char *err, size_t errlen)
 {
     char *argv[16 + 64], *out = NULL;
     int a = 0;
     argv[a++] = NULL; /* the program name, set by cli_run_service */
-    argv[a++] = "events";
+    argv[a++] = (char *)verb;
     argv[a++] = "--topic";
     argv[a++] = (char *)topic;
     if (prefix) {
@@ -69,7 +70,7 @@ static json_t *events(const char *svc, const char *topic, const char *prefix, co
         if (msg[0])
             snprintf(err, errlen, "%s", msg);
         else
-            snprintf(err, errlen, "opsledger-%s events --topic %s failed (%s %d)", svc, topic,
+            snprintf(err, errlen, "opsledger-%s %s --topic %s failed (%s %d)", svc, verb, topic,
                      status < 0 ? "could not run," : "exit", status);
         free(out);
         return NULL;
@@ -85,7 +86,8 @@ static json_t *events(const char *svc, const char *topic, const char *prefix, co
         json_error_t je;
         json_t *o = json_loadb(line, len, 0, &je);
         if (!o) {
-            snprintf(err, errlen, "opsledger-%s events %s: line %ld is not JSON: %.80s", svc, topic, lineno, je.text);
+            snprintf(err, errlen, "opsledger-%s %s %s: line %ld is not JSON: %.80s", svc, verb, topic, lineno,
+                     je.text);
             json_decref(events);
             free(out);
             return NULL;
@@ -96,16 +98,81 @@ static json_t *events(const char *svc, const char *topic, const char *prefix, co
     return events;
 }
 
-/* the report's events callback: ctx is the pass-through arguments */
+/* what the report's callbacks share: the pass-through arguments, and the
+ * entities read for names (topic -> {entity id -> latest version}, or null
+ * when no service could list them: asked once) */
+struct gather_ctx {
+    const struct passthrough *pass;
+    json_t *entities;
+};
+
+/* the report's events callback */
 static json_t *service_events(void *ctx, const char *topic, const char *prefix, const char *suffix, char *err,
                               size_t errlen)
 {
+    struct gather_ctx *g = ctx;
     const char *svc = ol_report_publisher(topic);
     if (!svc) {
         snprintf(err, errlen, "no service publishes %s", topic);
         return NULL;
     }
-    return events(svc, topic, prefix, suffix, ctx, err, errlen);
+    return events(svc, "events", topic, prefix, suffix, g->pass, err, errlen);
+}
+
+/* the report's name callback: the latest version of the entity, from the
+ * first service that folds the topic and can list it (billing folds all
+ * three input topics the report names things from; utilisation people and
+ * engagements too), through the runtime's read-only `entities` verb. The
+ * string returned lives in g->entities until cmd_weekly frees it. */
+static const char *service_name(void *ctx, const char *topic, const char *id, const char *field)
+{
+    struct gather_ctx *g = ctx;
+    json_t *byid = json_object_get(g->entities, topic);
+    if (!byid) {
+        static const char *const svcs[] = {"billing", "utilisation", NULL};
+        json_t *a = NULL;
+        char err[400];
+        for (int i = 0; svcs[i] && !a; i++)
+            if (strcmp(topic, "finance.contractor_invoice") || !strcmp(svcs[i], "billing"))
+                a = events(svcs[i], "entities", topic, NULL, NULL, g->pass, err, sizeof err);
+        byid = a ? json_object() : json_null();
+        size_t i;
+        json_t *o;
+        const char *idf = !strcmp(topic, "hr.person")             ? "person_id"
+                          : !strcmp(topic, "delivery.engagement") ? "engagement_id"
+                                                                  : "invoice_id";
+        json_array_foreach(a, i, o) if (json_is_string(json_object_get(o, idf)))
+            json_object_set(byid, json_string_value(json_object_get(o, idf)), o);
+        json_decref(a);
+        json_object_set_new(g->entities, topic, byid);
+    }
+    return json_string_value(json_object_get(json_object_get(byid, id), field));
+}
+
+/* the most recent data time of the services that have one (their `status`
+ * verb): the time of the latest fact the page includes, as the web page's
+ * read model counts it; "" when none has. A service that lags behind is
+ * `opsledger status`'s and the metrics' to show, not this line's. */
+static void data_time(const struct passthrough *pass, char *buf, size_t n)
+{
+    static const char *const svcs[] = {"utilisation", "billing", "assurance", "forecast"};
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof svcs / sizeof svcs[0]; i++) {
+        char *argv[8 + 64], *out = NULL;
+        int a = 0;
+        argv[a++] = NULL;
+        argv[a++] = "status";
+        for (int k = 0; k < pass->n && a < 8 + 63; k++)
+            argv[a++] = pass->v[k];
+        argv[a] = NULL;
+        if (cli_run_service(svcs[i], argv, "/dev/null", &out) == 0 && out) {
+            char *p = strstr(out, "\n  data_time ");
+            char t[40];
+            if (p && sscanf(p + 13, " %39s", t) == 1 && t[0] >= '0' && t[0] <= '9' && (!buf[0] || strcmp(t, buf) > 0))
+                snprintf(buf, n, "%s", t);
+        }
+        free(out);
+    }
 }
 
 int cmd_weekly(int argc, char **argv)
@@ -113,6 +180,7 @@ int cmd_weekly(int argc, char **argv)
     const char *week = NULL, *format = "text", *out = NULL;
     struct passthrough pass = {calloc((size_t)argc + 1, sizeof(char *)), 0};
     struct ol_report *r = NULL;
+    struct gather_ctx g = {&pass, NULL};
     ol_week w;
     char err[512];
     int rc = 2;
@@ -140,7 +208,10 @@ int cmd_weekly(int argc, char **argv)
                         "[--data-dir DIR]\n");
         goto out;
     }
-    struct ol_report_source src = {service_events, NULL, &pass};
+    char as_of[40];
+    g.entities = json_object();
+    data_time(&pass, as_of, sizeof as_of);
+    struct ol_report_source src = {service_events, service_name, &g, as_of};
     char wk[9];
     ol_week_format(w, wk);
     r = ol_report_weekly(&src, wk, err, sizeof err);
@@ -193,6 +264,7 @@ int cmd_weekly(int argc, char **argv)
     }
 out:
     ol_report_free(r);
+    json_decref(g.entities);
     free(pass.v);
     return rc;
 }

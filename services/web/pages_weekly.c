@@ -112,7 +112,15 @@ int web_page_weekly(web_req *q, ol_http_resp *r)
     char week[9], err[300], hash[80], csp[500];
     const char *a = web_arg(q, "week");
     struct weekly_ctx c = {q, json_array()};
-    struct ol_report_source src = {events, name, &c};
+    /* the page's data time: the read model's, or the request's instant when
+     * that is earlier (the report then marks a week not yet ended as such) */
+    char dt_text[25] = "";
+    int64_t dt = web_data_time(q->m, q->txn);
+    if (q->as_of != WEB_NOW && q->as_of < dt)
+        dt = q->as_of;
+    if (dt > 0)
+        ol_ts_format(dt, dt_text);
+    struct ol_report_source src = {events, name, &c, dt_text[0] ? dt_text : NULL};
     struct ol_report *rep = NULL;
     char *html = NULL;
     size_t len = 0;

@@ -213,7 +213,7 @@ def cmd_md(path, label):
 
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "b", "table", "tr", "th", "td", "ul",
-                "li", "svg", "rect", "line", "text"}
+                "li", "svg", "rect", "line", "text", "defs", "pattern"}
 
 
 class Tags(html.parser.HTMLParser):

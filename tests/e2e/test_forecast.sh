@@ -111,7 +111,7 @@ check "ops.forecast.engagement G1: spent 600000, FTC 1050000, EAC 1650000, budge
     test "$(cat "$E2E_TMP/eng.txt")" = "600000 1050000 1650000 1000000 2026-W47"
 
 run_ol "$E2E_TMP/budgets.txt" "$E2E_TMP/budgets.err" report budgets --data-dir "$D"
-check "report budgets shows G1's spend to date 6000.00 (= the billing lines)" grep -q 'G1.*6000\.00' "$E2E_TMP/budgets.txt"
+check "report budgets shows G1's spend to date 6,000.00 (= the billing lines)" grep -q 'G1.*6,000\.00' "$E2E_TMP/budgets.txt"
 check "report budgets shows G1's run-out week 2026-W47" grep -q 'G1.*2026-W47' "$E2E_TMP/budgets.txt"
 dump "$E2E_TMP/budgets.txt" "report budgets"
 

@@ -125,9 +125,12 @@ check "report weekly prints the page, incomplete (exit 3)" test $? = 3
 check "HTML: the supplier is escaped" grep -q '&lt;b&gt;Evil&lt;/b&gt; &amp; Co' "$T/w.html"
 check "HTML: no raw tag from the data" bash -c "! grep -q '<b>Evil' '$T/w.html'"
 run_ol "$T/w.txt" "$T/w.err" report weekly --week 2026-W46 --data-dir "$D"
-check "the page shows the delivery managers SHORT in 2026-W47" grep -Eq '^  2026-W47 +1 +1\.00 +1\.50 +66\.66% .*SHORT$' "$T/w.txt"
-check "the page shows G1's margin of 2026-W45" grep -Eq '^  G1 +GBP +7200\.00 +2750\.00 +4450\.00 +61\.80%$' "$T/w.txt"
-check "the page lists INV1" grep -Eq '^  INV1 +K1 ' "$T/w.txt"
+check "the page shows the delivery managers short in 2026-W47" \
+    grep -Eq '^  2026-W47 +1 +1\.00 +1\.50 +66\.66% +0\.00% short by 0\.50 FTE$' "$T/w.txt"
+check "the page shows G1's margin of 2026-W45, named, money with its currency" \
+    grep -Eq '^  G1 Build +GBP 7,200\.00 +GBP 2,750\.00 +GBP 4,450\.00 +61\.80%$' "$T/w.txt"
+check "the page lists INV1 with the contractor's name, hours and the amount over-invoiced" \
+    grep -Eq '^  INV1 +N K1 \(K1\) .* 2026-11-02\.\.11-08 +30h00 +37h30 +30h00 +GBP 150\.00$' "$T/w.txt"
 
 stop_broker
 assert_no_leftovers

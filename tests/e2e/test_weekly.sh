@@ -14,7 +14,12 @@
 #     the key figures of the text form (org utilisation, RAG counts, the
 #     RED engagements, next week's cover gap);
 #  5. a data directory without one service's projection names that service
-#     in the report, still prints the others and exits 3 (a cron job notices).
+#     in the report, still prints the others and exits 3 (a cron job notices);
+#  6. (issue 18) the page reads without a decoder ring: every person named,
+#     one unit convention, data as of and the running week not judged,
+#     week-on-week change, pending time explained, contractors received in
+#     the window, delivery managers' supply and demand, no trailing blanks;
+#     a screenshot of the HTML page lands in $BUILD/weekly.png.
 #
 # Usage: BUILD=build bash tests/e2e/test_weekly.sh   (or via tests/run-e2e.sh)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -90,8 +95,80 @@ check "the report names no unavailable service" test ! -s "$T/weekly.err"
 # 11-16 after W44 closed on 11-11, and an e-05 rate rise effective 11-01
 # published on 11-20, after W45 closed on 11-18: 14 lines in all
 check "the late amendment is the largest post-close adjustment" \
-    grep -Eq "^  e-04\|p-0005\|2026-W45 .* -130\.00$" "$T/weekly.txt"
-check "14 post-close adjustments (data time)" grep -q "changed after closing), largest first: 14$" "$T/weekly.txt"
+    grep -Eq "^  2026-W45 .* e-04 .*\(p-0005\) .* GBP -130\.00$" "$T/weekly.txt"
+check "14 post-close adjustments (data time)" grep -q "changed afterwards), largest first: 14$" "$T/weekly.txt"
+
+# issue 18, the reports read without a decoder ring: names beside ids (every
+# person the report names carries the name hr.person gives), the one unit
+# convention (no basis points, minutes or decimal hours), the running week
+# not judged, contractors received in the window, delivery managers' supply
+# every person a report names carries the name hr.person gives: the page,
+# and report demand (the scenario has no contractor invoice for report
+# contractors to name)
+run_ol "$T/demand.txt" "$T/demand.err" report demand --data-dir "$D" || fail "report demand"
+named() { # FILE: "N people named, M without their name: ids"; non-zero when M > 0 or N = 0
+    python3 - "$T/gen/hr.person.jsonl" "$1" <<'PY'
+import json, re, sys
+names = {}
+for line in open(sys.argv[1]):
+    v = json.loads(line)
+    names[v["person_id"]] = v["name"]
+text = open(sys.argv[2]).read()
+ids = set(re.findall(r"p-\d{4}", text))
+bad = [i for i in sorted(ids) if "%s (%s)" % (names.get(i, "?"), i) not in text]
+print("%d people named, %d without their name: %s" % (len(ids), len(bad), " ".join(bad)))
+sys.exit(1 if bad or not ids else 0)
+PY
+}
+named "$T/weekly.txt" >"$T/names.out"
+demand_names=$(named "$T/demand.txt")
+demand_rc=$?
+check "report demand names every person it lists: $demand_names" test "$demand_rc" = 0
+check "every person on the page is named: $(cat "$T/names.out")" test "$(tail -c 24 "$T/names.out" | grep -c 'without their name: $')" = 1
+check "no raw basis points, minutes or decimal hours in the text report" \
+    bash -c "! grep -Eq '[0-9](bp|min)\b|[0-9]\.[0-9] h\b|_(RISK|TIMESHEETS|ROLE|BUDGET|LEAVE|BOOKED)\b' '$T/weekly.txt'"
+check "money has thousands separators and a currency" grep -q "GBP 125,718\.84" "$T/weekly.txt"
+check "the data-as-of line says the week is still in progress" \
+    grep -q "^  Data as of 2026-11-20 [0-9:]* UTC\. 2026-W47 is still in progress" "$T/weekly.txt"
+check "the running week is not judged against the target" grep -Eq "^  2026-W47 .* in progress$" "$T/weekly.txt"
+check "week-on-week change of org utilisation" grep -q "pts on 2026-W46;" "$T/weekly.txt"
+check "this week's pending time is explained" grep -q "^  Of which this week: nothing yet" "$T/weekly.txt"
+check "the delivery-manager supply and demand is in the delivery section" \
+    bash -c "sed -n '/^3\. Delivery status/,/^4\./p' '$T/weekly.txt' | grep -q 'Delivery managers: open roles against bench supply'"
+run_ol "$T/contractors.txt" "$T/contractors.err" report contractors --from 2026-W44 --to "$W" --data-dir "$D" ||
+    fail "report contractors --from 2026-W44 --to $W"
+chase=$(grep -Ec '^  (OVER_INVOICED|UNDER_INVOICED|RATE_MISMATCH|OVERLAPPING|NO_TIMESHEETS) ' "$T/contractors.txt")
+shown=$(sed -n 's/^  Contractor invoices to chase (received in .*): \([0-9]*\)$/\1/p' "$T/weekly.txt")
+check "the page lists at least the $chase discrepancies report contractors shows for the window (got ${shown:-none})" \
+    test "${shown:--1}" -ge "$chase"
+# report billing and the page group by the same thing: every client (and
+# bill-to where it differs) of report billing for a week in the window is a
+# row of the page's billing table, written the same way
+run_ol "$T/billing.txt" "$T/billing.err" report billing --week 2026-W45 --data-dir "$D" || fail "report billing --week 2026-W45"
+python3 - "$T/billing.txt" "$T/weekly.txt" >"$T/groups.out" <<'PY'
+import re, sys
+bill = open(sys.argv[1]).read().split("\n")
+head = next(l for l in bill if l.startswith("  client "))
+at = head.index("bill to")  # the bill-to column starts under its header (left-aligned)
+groups = set()
+for l in bill[bill.index(head) + 1:]:
+    m = re.match(r"^  (.*?) +\d+ +[\d,]+h\d\d ", l)
+    if not m or l.startswith("  TOTAL"):
+        continue
+    client, bill_to = l[2:at].strip(), m.group(1)[at - 2:].strip()
+    groups.add("%s (bill to %s)" % (client, bill_to) if bill_to else client)
+shown = set()
+for l in open(sys.argv[2]).read().split("\n"):
+    m = re.match(r"^  (.*?) +[A-Z]{3} -?[\d,]+\.\d\d +[A-Z]{3} -?[\d,]+\.\d\d +[\d,]+h\d\d", l)
+    if m:
+        shown.add(m.group(1))
+missing = sorted(g for g in groups if g not in shown)
+print("%d groups in report billing, missing on the page: %s" % (len(groups), missing))
+sys.exit(1 if missing or not groups else 0)
+PY
+check "report billing's client and bill-to groups are the page's: $(cat "$T/groups.out")" \
+    grep -q "missing on the page: \[\]$" "$T/groups.out"
+check "no line of the text report ends in a blank or a comma" bash -c "! grep -Eq '[ ,]$' '$T/weekly.txt'"
 
 # 3. Markdown: the same eight sections as headings
 run_ol "$T/weekly.md" "$T/md.err" report weekly --week "$W" --format md --data-dir "$D" || fail "report weekly --format md"
@@ -118,7 +195,7 @@ else
         dump "$T/chromium.err"
     fi
     # the key figures, read from the text form, must be in the rendered page
-    org=$(sed -n 's/^  Org utilisation \([0-9.]*%\) .*/\1/p' "$T/weekly.txt")
+    org=$(sed -n 's/^  Org utilisation in 2026-W47[a-z ]*: \([0-9.]*%\) .*/\1/p' "$T/weekly.txt")
     rag=$(sed -n 's/^  \([0-9]* RED, [0-9]* AMBER, [0-9]* GREEN\) active.*/\1/p' "$T/weekly.txt")
     check "text form has the org utilisation ($org) and the RAG counts ($rag)" test -n "$org" -a -n "$rag"
     check "rendered page shows org utilisation $org" grep -q "id=\"org-util\">$org<" "$T/dom.html"
@@ -127,9 +204,20 @@ else
     for e in $reds; do
         check "rendered page lists RED engagement $e" grep -q "<tr class=\"red\"><td>RED</td><td>$e " "$T/dom.html"
     done
+    # a screenshot of the page for people to look at (build/weekly.png)
+    rm -f "$BUILD/weekly.png"
+    if bounded "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$T/chromium-shot" --screenshot="$BUILD/weekly.png" --window-size=1280,3000 \
+        "file://$T/weekly.html" >"$T/shot.out" 2>&1 && [ "$(wc -c <"$BUILD/weekly.png")" -gt 20000 ]; then
+        pass "headless Chromium writes a screenshot of the page to $BUILD/weekly.png"
+    else
+        fail "headless Chromium writes a screenshot of the page to $BUILD/weekly.png"
+        dump "$T/shot.out"
+    fi
     gapday=$(sed -n '/^6\. Live-service cover gaps/,$ s/^  svc-[a-z-]* *\(2026-[0-9-]*\) .*/\1/p' "$T/weekly.txt" | head -1)
     if [ -n "$gapday" ]; then
-        check "rendered page shows the cover gap of $gapday" grep -q "<td>$gapday</td>" "$T/dom.html"
+        check "rendered page shows the cover gap of $gapday" grep -q "<td class=\"k\">$gapday</td>" "$T/dom.html"
     fi
 fi
 
@@ -140,7 +228,7 @@ run_ol "$T/partial.txt" "$T/partial.err" report weekly --week "$W" --data-dir "$
 st=$?
 check "report weekly prints the page and exits 3 (incomplete) with projections missing (got $st)" test "$st" = 3
 check "the missing services are named in the report" grep -q "Not available: billing" "$T/partial.txt"
-check "the utilisation section is still printed" grep -q "Org utilisation $org" "$T/partial.txt"
+check "the utilisation section is still printed" grep -q "Org utilisation in $W so far: $org" "$T/partial.txt"
 
 stop_broker
 e2e_finish

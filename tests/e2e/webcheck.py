@@ -272,6 +272,9 @@ stripped = re.sub(r"<style>body\{font:14px.*?</style>", "", page, count=1, flags
 stripped = re.sub(r"<header>.*?</header><div class=\"banner\">.*?</div>", "", stripped, count=1, flags=re.S)
 check("the weekly page (exec) is `report weekly --format html` byte for byte, plus the site's header",
       st == 200 and len(cli) > 1000 and stripped == cli)
+if stripped != cli:  # what differs, for whoever reads the log
+    import difflib
+    sys.stdout.writelines(list(difflib.unified_diff(cli.splitlines(True), stripped.splitlines(True), "cli", "web"))[:40])
 csp = h.get("content-security-policy", "")
 check("the weekly page's CSP allows exactly two style hashes", st == 200 and len(re.findall(r"'sha256-", csp)) == 2)
 st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["ops"]))

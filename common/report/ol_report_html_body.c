@@ -1,0 +1,456 @@
+/* ol_report_html_body — the sections of the weekly HTML page, the same
+ * figures and words as the text form (ol_report_words.c), as tables with
+ * headings; the page's shell, charts and escaping helpers are
+ * ol_report_html.c. */
+#include "ol_format.h"
+#include "ol_report_int.h"
+
+#include <string.h>
+
+static void utilisation(FILE *f, const struct ol_report *r)
+{
+    const struct olr_util *u = &r->trend[OLR_TREND - 1];
+    char a[48], b[48], p[48], t[48], d[48], buf[1024];
+    size_t i;
+    json_t *o;
+    ol_fmt_bp(t, sizeof t, 1, u->present ? u->target : r->trend[OLR_TREND - 2].target);
+    fputs("<h2>1. Utilisation against the ", f);
+    olr_h_esc(f, t);
+    fputs(" target</h2>\n", f);
+    /* the sentence, its figure in bold in its own element (tests and readers find it) */
+    size_t at, len;
+    olr_org_sentence(r, buf, sizeof buf, &at, &len);
+    fputs("<p class=\"big\">", f);
+    if (len) {
+        char fig[48];
+        snprintf(fig, sizeof fig, "%.*s", (int)len, buf + at);
+        buf[at] = '\0';
+        olr_h_esc(f, buf);
+        fputs("<b id=\"org-util\">", f);
+        olr_h_esc(f, fig);
+        fputs("</b>", f);
+        olr_h_esc(f, buf + at + len);
+    } else
+        olr_h_esc(f, buf);
+    fputs("</p>\n", f);
+    olr_h_trend(f, r);
+    olr_h_thead(f, "week|>utilisation|>change|>billable|>available|against target");
+    for (int k = 0; k < OLR_TREND; k++) {
+        const struct olr_util *x = &r->trend[k], *y = k ? &r->trend[k - 1] : NULL;
+        int has = x->present && x->has_bp;
+        ol_fmt_bp(p, sizeof p, has, x->bp);
+        ol_fmt_hm(b, sizeof b, x->billable);
+        ol_fmt_hm(a, sizeof a, x->available);
+        if (has && y && y->present && y->has_bp)
+            ol_fmt_pts(d, sizeof d, (int64_t)x->bp - y->bp);
+        else
+            snprintf(d, sizeof d, "-");
+        fputs("<tr>", f);
+        olr_h_td(f, 0, x->week);
+        olr_h_td(f, 1, p);
+        olr_h_td(f, 1, d);
+        olr_h_td(f, 1, x->present ? b : "-");
+        olr_h_td(f, 1, x->present ? a : "-");
+        olr_h_td(f, 0, olr_week_verdict(r, k));
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    olr_h_para(f, "Teams below target in %s%s: %zu", r->judged, r->week_ended ? "" : " (the last week that has ended)",
+               json_array_size(r->teams));
+    if (json_array_size(r->teams)) {
+        olr_h_thead(f, "team|>utilisation|>billable|>available|>people");
+        json_array_foreach(r->teams, i, o)
+        {
+            json_t *bp = json_object_get(o, "utilisation_bp");
+            char n[24];
+            ol_fmt_bp(p, sizeof p, json_is_integer(bp), (int32_t)json_integer_value(bp));
+            ol_fmt_hm(b, sizeof b, olr_int(o, "billable_minutes"));
+            ol_fmt_hm(a, sizeof a, olr_int(o, "available_minutes"));
+            snprintf(n, sizeof n, "%lld", olr_int(o, "people"));
+            fputs("<tr>", f);
+            olr_h_td(f, 0, olr_str(o, "scope_id"));
+            olr_h_td(f, 1, p);
+            olr_h_td(f, 1, b);
+            olr_h_td(f, 1, a);
+            olr_h_td(f, 1, n);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    if (u->present) {
+        char s[5][48];
+        ol_fmt_hm(s[0], 48, u->bench);
+        ol_fmt_hm(s[1], 48, u->training);
+        ol_fmt_hm(s[2], 48, u->sales);
+        ol_fmt_hm(s[3], 48, u->internal);
+        ol_fmt_hm(s[4], 48, u->live);
+        olr_h_para(f,
+                   "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
+                   "internal %s, live support %s.",
+                   r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
+    }
+    ol_fmt_hm(a, sizeof a, r->missing_minutes);
+    olr_h_para(f, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
+               (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
+    if (json_array_size(r->missing_rows)) {
+        olr_h_thead(f, "person|team|>not logged|>available");
+        json_array_foreach(r->missing_rows, i, o)
+        {
+            char who[256];
+            if (i == 10)
+                break;
+            ol_fmt_hm(a, sizeof a, olr_int(o, "missing_minutes"));
+            ol_fmt_hm(b, sizeof b, olr_int(o, "available_minutes"));
+            fputs("<tr>", f);
+            olr_h_td(f, 0, olr_person(r, olr_str(o, "person_id"), who, sizeof who));
+            olr_h_td(f, 0, olr_str(o, "team"));
+            olr_h_td(f, 1, a);
+            olr_h_td(f, 1, b);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+        if (json_array_size(r->missing_rows) > 10)
+            olr_h_para(f, "(%zu more)", json_array_size(r->missing_rows) - 10);
+    }
+}
+
+static void billing(FILE *f, const struct ol_report *r)
+{
+    char m[48], h[48], pend[48], wk[48], who[512];
+    size_t i;
+    json_t *o;
+    fputs("<h2>2. Billing</h2>\n", f);
+    olr_h_para(f,
+               "Billable in %s to %s per client (and bill-to where it differs), in each currency; time submitted but "
+               "not approved is pending and not charged:",
+               r->prev4, r->week);
+    olr_h_thead(f, "client|>4 weeks|>of which this week|>approved|>pending|>lines");
+    const char *cur = NULL;
+    int64_t total = 0, total_week = 0;
+    for (int k = 0; k <= r->nmoney; k++) {
+        if (cur && (k == r->nmoney || strcmp(cur, r->money[k].currency))) {
+            char label[32];
+            snprintf(label, sizeof label, "TOTAL %s", cur);
+            ol_fmt_amount(m, sizeof m, total, cur);
+            ol_fmt_amount(wk, sizeof wk, total_week, cur);
+            fputs("<tr class=\"total\">", f);
+            olr_h_td(f, 0, label);
+            olr_h_td(f, 1, m);
+            olr_h_td(f, 1, wk);
+            fputs("<td></td><td></td><td></td></tr>\n", f);
+            total = total_week = 0;
+        }
+        if (k == r->nmoney)
+            break;
+        const struct olr_money *x = &r->money[k];
+        char n[24];
+        cur = x->currency;
+        total += x->amount;
+        total_week += x->amount_week;
+        ol_fmt_amount(m, sizeof m, x->amount, x->currency);
+        ol_fmt_amount(wk, sizeof wk, x->amount_week, x->currency);
+        ol_fmt_hm(h, sizeof h, x->approved_minutes);
+        ol_fmt_hm(pend, sizeof pend, x->pending_minutes);
+        snprintf(n, sizeof n, "%d", x->lines);
+        fputs("<tr>", f);
+        olr_h_td(f, 0, olr_client(x, who, sizeof who));
+        olr_h_td(f, 1, m);
+        olr_h_td(f, 1, wk);
+        olr_h_td(f, 1, h);
+        olr_h_td(f, 1, pend);
+        olr_h_td(f, 1, n);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    if (*olr_billing_note(r, who, sizeof who))
+        olr_h_para(f, "%s", who);
+    olr_h_para(f, "Post-close adjustments (lines of weeks finance had closed that changed afterwards), largest first: %zu",
+               json_array_size(r->post_close));
+    if (json_array_size(r->post_close)) {
+        olr_h_thead(f, "week|client|engagement|person or expense|>amount now|>last change");
+        json_array_foreach(r->post_close, i, o)
+        {
+            char d[48], eng[256];
+            if (i == 20)
+                break;
+            const char *c = olr_str(o, "currency"), *pid = olr_str(o, "person_id");
+            ol_fmt_amount(m, sizeof m, olr_int(o, "amount_minor"), c);
+            ol_fmt_amount(d, sizeof d, olr_int(o, "delta_minor"), c);
+            if (*pid)
+                olr_person(r, pid, who, sizeof who);
+            else
+                snprintf(who, sizeof who, "expense %s", olr_str(o, "expense_id"));
+            fputs("<tr>", f);
+            olr_h_td(f, 0, olr_str(o, "week"));
+            olr_h_td(f, 0, olr_str(o, "client"));
+            olr_h_td(f, 0, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng));
+            olr_h_td(f, 0, who);
+            olr_h_td(f, 1, m);
+            olr_h_td(f, 1, d);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    olr_h_para(f, "Contractor invoices to chase (received in %s to %s or for a period in it): %zu", r->prev4, r->week,
+               json_array_size(r->contractors));
+    if (json_array_size(r->contractors)) {
+        olr_h_thead(f, "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference");
+        json_array_foreach(r->contractors, i, o)
+        {
+            char e[48], v[48], d[48], period[32];
+            const char *c = olr_str(o, "currency");
+            long long ex = olr_int(o, "amount_expected_minor"), in = olr_int(o, "amount_invoiced_minor");
+            ol_fmt_amount(e, sizeof e, ex, c);
+            ol_fmt_amount(v, sizeof v, in, c);
+            ol_fmt_amount(d, sizeof d, in - ex, c);
+            snprintf(period, sizeof period, "%s to %s", olr_str(o, "period_first_day"), olr_str(o, "period_last_day"));
+            fputs("<tr>", f);
+            olr_h_td(f, 0, olr_str(o, "invoice_id"));
+            olr_h_td(f, 0, olr_person(r, olr_str(o, "person_id"), who, sizeof who));
+            olr_h_td(f, 0, olr_str(o, "supplier"));
+            olr_h_td(f, 2, period);
+            olr_h_td(f, 0, olr_recon_status(olr_str(o, "status")));
+            olr_h_td(f, 1, e);
+            olr_h_td(f, 1, v);
+            olr_h_td(f, 1, d);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+}
+
+static void delivery(FILE *f, const struct ol_report *r)
+{
+    char buf[1024], eng[512];
+    size_t i, j;
+    json_t *o, *x;
+    fputs("<h2 id=\"delivery\">3. Delivery status</h2>\n", f);
+    fprintf(f, "<p class=\"big\" id=\"rag-counts\">%d RED, %d AMBER, %d GREEN</p>\n", r->rag[2], r->rag[1], r->rag[0]);
+    olr_h_rag(f, r);
+    olr_h_thead(f, "RAG|engagement|client|last week|why");
+    json_array_foreach(r->status, i, o)
+    {
+        const char *rag = olr_str(o, "rag");
+        if (!strcmp(rag, "GREEN"))
+            continue;
+        json_t *prev = json_object_get(o, "previous_rag"), *why = json_array();
+        fprintf(f, "<tr class=\"%s\">", !strcmp(rag, "RED") ? "red" : "amber");
+        olr_h_td(f, 0, rag);
+        olr_h_td(f, 0, olr_engagement(r, olr_str(o, "engagement_id"), olr_str(o, "engagement_name"), eng, sizeof eng));
+        olr_h_td(f, 0, olr_str(o, "client"));
+        olr_h_td(f, 0, json_is_string(prev) ? json_string_value(prev) : "-");
+        json_array_foreach(json_object_get(o, "reasons"), j, x)
+            json_array_append_new(why, json_string(olr_reason(r, o, json_string_value(x), buf, sizeof buf)));
+        olr_h_td_lines(f, why);
+        json_decref(why);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    olr_h_para(f, "Top open risks of the RED and AMBER engagements (at most 3 each):");
+    olr_h_thead(f, "engagement|risk|severity|category|summary|owner");
+    json_array_foreach(r->status, i, o)
+    {
+        if (!strcmp(olr_str(o, "rag"), "GREEN"))
+            continue;
+        json_array_foreach(json_object_get(o, "open_risks"), j, x)
+        {
+            if (j == 3)
+                break;
+            fputs("<tr>", f);
+            olr_h_td(f, 0, olr_str(o, "engagement_id"));
+            olr_h_td(f, 0, olr_str(x, "risk_id"));
+            olr_h_td(f, 0, olr_str(x, "severity"));
+            olr_h_td(f, 0, olr_str(x, "category"));
+            olr_h_td(f, 0, olr_str(x, "summary"));
+            olr_h_td(f, 0, olr_str(x, "owner"));
+            fputs("</tr>\n", f);
+        }
+    }
+    fputs("</table>\n", f);
+    olr_h_para(f, "Risks opened, closed or mitigated this week:");
+    olr_h_thead(f, "risk|engagement|change");
+    json_array_foreach(r->status, i, o)
+    {
+        olr_engagement(r, olr_str(o, "engagement_id"), olr_str(o, "engagement_name"), eng, sizeof eng);
+        for (int pass = 0; pass < 2; pass++)
+            json_array_foreach(json_object_get(o, pass ? "risks_closed" : "risks_opened"), j, x)
+            {
+                fputs("<tr>", f);
+                olr_h_td(f, 0, json_string_value(x));
+                olr_h_td(f, 0, eng);
+                olr_h_td(f, 0, pass ? "closed or mitigated" : "opened");
+                fputs("</tr>\n", f);
+            }
+    }
+    fputs("</table>\n", f);
+    olr_h_para(f, "Delivery managers: open roles against bench supply, %s to %s:", r->week, r->last4);
+    olr_h_thead(f, "week|>open roles|>bench supply|>balance|rolling off");
+    json_array_foreach(r->dm, i, o)
+    {
+        char op[48], sup[48], gap[64], who[1024];
+        ol_fmt_hm(op, sizeof op, olr_int(o, "open_role_minutes"));
+        ol_fmt_hm(sup, sizeof sup, olr_int(o, "bench_supply_minutes"));
+        fputs(olr_int(o, "gap_minutes") > 0 ? "<tr class=\"red\">" : "<tr>", f);
+        olr_h_td(f, 0, olr_str(o, "week"));
+        olr_h_td(f, 1, op);
+        olr_h_td(f, 1, sup);
+        olr_h_td(f, 1, olr_dm_balance(o, gap, sizeof gap));
+        olr_h_td(f, 0, olr_people(r, json_object_get(o, "rolling_off_people"), 4, who, sizeof who));
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+static void outlook(FILE *f, const struct ol_report *r)
+{
+    size_t i, j;
+    json_t *o, *g;
+    char s[48], e[48], b[48], eng[512];
+    fputs("<h2>4. Budgets running out</h2>\n", f);
+    if (!json_array_size(r->budgets))
+        olr_h_para(f, "No engagement's budget runs out before it ends.");
+    else {
+        olr_h_thead(f, "engagement|runs out in|>spent|>estimate at completion|>budget");
+        json_array_foreach(r->budgets, i, o)
+        {
+            const char *c = olr_str(o, "currency");
+            ol_fmt_amount(s, sizeof s, olr_int(o, "spent_to_date_minor"), c);
+            ol_fmt_amount(e, sizeof e, olr_int(o, "estimate_at_completion_minor"), c);
+            ol_fmt_amount(b, sizeof b, olr_int(o, "budget_minor"), c);
+            fputs("<tr>", f);
+            olr_h_td(f, 0, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng));
+            olr_h_td(f, 2, olr_str(o, "budget_runs_out_week"));
+            olr_h_td(f, 1, s);
+            olr_h_td(f, 1, e);
+            olr_h_td(f, 1, b);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    fputs("<h2>5. Roll-offs in the next 4 weeks</h2>\n", f);
+    if (!json_array_size(r->rolloffs))
+        olr_h_para(f, "None published for %s.", r->week);
+    else {
+        olr_h_thead(f, "role|>people|who");
+        json_array_foreach(r->rolloffs, i, o)
+        {
+            char n[24], who[2048];
+            snprintf(n, sizeof n, "%lld", olr_int(o, "roll_offs_next_4_weeks"));
+            fputs("<tr>", f);
+            olr_h_td(f, 0, olr_str(o, "role"));
+            olr_h_td(f, 1, n);
+            olr_h_td(f, 0, olr_people(r, json_object_get(o, "rolling_off_people"), 8, who, sizeof who));
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    fputs("<h2>6. Live-service cover gaps, ", f);
+    olr_h_esc(f, r->next_week);
+    fputs("</h2>\n", f);
+    if (!json_array_size(r->cover)) {
+        olr_h_para(f, "No gap in %s.", r->next_week);
+        return;
+    }
+    olr_h_thead(f, "service|day|>no primary|>primary on leave|>double booked|what");
+    json_array_foreach(r->cover, i, o)
+    {
+        char u[48], l[48], d[48], line[512];
+        json_t *what = json_array();
+        ol_fmt_hm(u, sizeof u, olr_int(o, "uncovered_minutes"));
+        ol_fmt_hm(l, sizeof l, olr_int(o, "primary_on_leave_minutes"));
+        ol_fmt_hm(d, sizeof d, olr_int(o, "double_booked_minutes"));
+        json_array_foreach(json_object_get(o, "gaps"), j, g)
+            json_array_append_new(what, json_string(olr_gap(r, g, line, sizeof line)));
+        json_array_foreach(json_object_get(o, "shifts_on_leave"), j, g)
+            json_array_append_new(what, json_string(olr_shift_on_leave(r, json_string_value(g), line, sizeof line)));
+        fputs("<tr>", f);
+        olr_h_td(f, 0, olr_str(o, "service_id"));
+        olr_h_td(f, 2, olr_str(o, "day"));
+        olr_h_td(f, 1, u);
+        olr_h_td(f, 1, l);
+        olr_h_td(f, 1, d);
+        olr_h_td_lines(f, what);
+        json_decref(what);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+/* 7 and 8: delivery managers and attrition, margin and contractor invoices
+ * (the words and cells of ol_report_people.c, as in the text form) */
+void olr_people_html(FILE *f, const struct ol_report *r)
+{
+    char c[OLR_THREE_WAY_COLS][OLR_CELL], buf[1024], last[9];
+    size_t i;
+    json_t *o;
+    ol_week w;
+    fputs("<h2>7. Delivery managers: supply against demand, and attrition</h2>\n", f);
+    olr_h_para(f, "%s", olr_hc_sentence(r, buf, sizeof buf));
+    snprintf(last, sizeof last, "%s", r->week);
+    if (!ol_week_parse(r->week, &w))
+        ol_week_format(ol_week_add(w, 11), last);
+    if (!json_array_size(r->dm_headcount))
+        olr_h_para(f, "No delivery-manager headcount published for %s to %s.", r->week, last);
+    else {
+        olr_h_para(f,
+                   "Delivery managers' FTE supply (employed, less booked leave) against the FTE that confirmed and "
+                   "open allocations demand, %s to %s; the target is slightly ahead of demand:",
+                   r->week, last);
+        olr_h_thead(f, OLR_DM_HC_SPEC);
+        json_array_foreach(r->dm_headcount, i, o)
+        {
+            json_t *ratio = json_object_get(o, "dm_ratio_bp");
+            olr_dm_hc_cells(o, c);
+            fputs(json_is_integer(ratio) && json_integer_value(ratio) < 10000 ? "<tr class=\"red\">" : "<tr>", f);
+            olr_h_td(f, 2, c[0]);
+            for (int k = 1; k < 6; k++)
+                olr_h_td(f, 1, c[k]);
+            olr_h_td(f, 0, c[6]);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    fputs("<h2>8. Lowest margins and contractor invoices matched three ways</h2>\n", f);
+    olr_h_para(f, "%s", olr_margin_intro(r, buf, sizeof buf));
+    if (json_array_size(r->low_margin)) {
+        olr_h_thead(f, OLR_MARGIN_SPEC);
+        json_array_foreach(r->low_margin, i, o)
+        {
+            olr_margin_cells(r, o, c);
+            fputs(olr_int(o, "margin_minor") < 0 ? "<tr class=\"red\">" : "<tr>", f);
+            olr_h_td(f, 0, c[0]);
+            for (int k = 1; k < OLR_MARGIN_COLS; k++)
+                olr_h_td(f, 1, c[k]);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    olr_h_para(f, "%s", olr_cost_only(r, buf, sizeof buf));
+    olr_h_para(f, "%s", olr_three_way_intro(r, buf, sizeof buf));
+    if (json_array_size(r->three_way)) {
+        olr_h_thead(f, OLR_THREE_WAY_SPEC);
+        json_array_foreach(r->three_way, i, o)
+        {
+            olr_three_way_cells(r, o, c);
+            fputs("<tr>", f);
+            for (int k = 0; k < 3; k++)
+                olr_h_td(f, 0, c[k]);
+            olr_h_td(f, 2, c[3]);
+            for (int k = 4; k < OLR_THREE_WAY_COLS; k++)
+                olr_h_td(f, 1, c[k]);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+}
+
+int olr_h_sections(FILE *f, const struct ol_report *r)
+{
+    utilisation(f, r);
+    billing(f, r);
+    delivery(f, r);
+    outlook(f, r);
+    olr_people_html(f, r);
+    fputs("</body></html>\n", f);
+    return 0;
+}
