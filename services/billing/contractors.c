@@ -90,7 +90,8 @@ int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, cha
         p += strlen(p) + 1;
         snprintf(row->currency, sizeof row->currency, "%s", p);
     }
-    qsort(rows, n, sizeof *rows, cmp_row);
+    if (n) /* rows is NULL when there is none: qsort(NULL, 0) is undefined */
+        qsort(rows, n, sizeof *rows, cmp_row);
     printf("Contractor invoices %s .. %s: %zu invoices, discrepancies first\n\n", from, to, n);
     /* the contractors' names from hr.person as billing holds it (the
      * input topic's fields): an id alone when it cannot be read */
