@@ -19,6 +19,9 @@ typedef struct ol_http_req {
     size_t body_len;
     int tls;            /* 1 when served over TLS */
     void *conn;         /* opaque (ol_http_app_arg, ol_http_app_header) */
+    const char *nul_arg; /* the first query argument holding a NUL byte (%00; its name up to
+                          * a NUL), or NULL: ol_http_app_arg would cut it short, so the
+                          * handler refuses the request (400 naming it) */
 } ol_http_req;
 
 #define OL_HTTP_MAX_HEADERS 12
@@ -49,6 +52,7 @@ typedef struct ol_http_app_opts {
     const char *tls_cert; /* PEM text of the certificate chain, or NULL (plain HTTP) */
     const char *tls_key;  /* PEM text of the private key, with tls_cert */
     unsigned threads;     /* worker threads (0: 2) */
+    unsigned per_ip;      /* connections from one address (0: 32; behind a reverse proxy, raise it) */
 } ol_http_app_opts;
 
 /* Starts listening; caller owns the result (ol_http_app_stop). NULL with err. */

@@ -168,6 +168,10 @@ static void section_billing(FILE *f, const struct ol_report *r)
     size_t i;
     json_t *o;
     fputs("<h2>2. Billing</h2>\n", f);
+    if (olr_unavailable(r, "billing")) { /* withheld or unreadable: no figure, not zeros */
+        para(f, "Not available: %s.", olr_unavailable(r, "billing"));
+        return;
+    }
     para(f, "Billing lines of %s to %s per client and currency (pending time is not charged):", r->prev4, r->week);
     thead(f, "client|currency|>amount|>of which this week|>approved h|>lines");
     for (int k = 0; k < r->nmoney; k++) {
@@ -299,9 +303,9 @@ static void section_outlook(FILE *f, const struct ol_report *r)
     thead(f, "engagement|runs out|currency|>spent|>estimate at completion|>budget");
     json_array_foreach(r->budgets, i, o)
     {
-        ol_fmt_money(s, sizeof s, olr_int(o, "spent_to_date_minor"));
-        ol_fmt_money(e, sizeof e, olr_int(o, "estimate_at_completion_minor"));
-        ol_fmt_money(b, sizeof b, olr_int(o, "budget_minor"));
+        olr_money(s, sizeof s, o, "spent_to_date_minor");
+        olr_money(e, sizeof e, o, "estimate_at_completion_minor");
+        olr_money(b, sizeof b, o, "budget_minor");
         fputs("<tr>", f);
         td(f, 0, olr_str(o, "engagement_id"));
         td(f, 0, olr_str(o, "budget_runs_out_week"));

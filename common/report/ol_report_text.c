@@ -223,6 +223,10 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     char m[32], h[32], pend[32];
     struct tbl tb;
     heading(f, md, "2. Billing");
+    if (olr_unavailable(r, "billing")) { /* withheld or unreadable: no figure, not zeros */
+        line(f, md, "Not available: %s.", E(md, olr_unavailable(r, "billing")));
+        return;
+    }
     line(f, md, "Billing lines of %s..%s per client and currency (pending time is not charged):", r->prev4, r->week);
     if (!r->nmoney)
         line(f, md, "none");
@@ -361,9 +365,9 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
         tbl_init(&tb, md, "engagement|runs out|currency|>spent|>estimate at completion|>budget");
         json_array_foreach(r->budgets, i, o)
         {
-            ol_fmt_money(s, sizeof s, olr_int(o, "spent_to_date_minor"));
-            ol_fmt_money(e, sizeof e, olr_int(o, "estimate_at_completion_minor"));
-            ol_fmt_money(b, sizeof b, olr_int(o, "budget_minor"));
+            olr_money(s, sizeof s, o, "spent_to_date_minor");
+            olr_money(e, sizeof e, o, "estimate_at_completion_minor");
+            olr_money(b, sizeof b, o, "budget_minor");
             tbl_row(&tb, olr_str(o, "engagement_id"), olr_str(o, "budget_runs_out_week"), olr_str(o, "currency"), s, e, b);
         }
         tbl_print(f, &tb, md);
