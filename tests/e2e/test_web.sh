@@ -60,7 +60,7 @@ fold_all() {
         check "opsledger-$s folds to the end" svc_catch_up "$s" "$D" "$T/$s.log" -o batch_max=100000
     done
 }
-fold_all utilisation billing forecast assurance archive web
+fold_all utilisation billing forecast assurance people margin archive web
 # records that move to another group: a leave to another person, an approved
 # entry of 2026-W45 to the same weekday of 2026-W46 (T0: before the move)
 sleep 1.2
@@ -96,7 +96,7 @@ PY
 check "a leave and an entry to move were found" test -s "$T/moves.json"
 run_ol "$T/p.out" "$T/p.err" produce hr.leave --file "$T/move-leave.jsonl" || fail "produce the moved leave"
 run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/move-entry.jsonl" || fail "produce the moved entry"
-fold_all utilisation billing forecast assurance archive web
+fold_all utilisation billing forecast assurance people margin archive web
 sleep 1.2
 T1=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))')
 sleep 1.2
@@ -118,7 +118,7 @@ for v in sorted(latest.values(), key=lambda v: v["entry_id"]):
 PY
 check "an approved $WA entry to amend was found" test -s "$T/amend.jsonl"
 run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/amend.jsonl" || fail "produce the amendment"
-fold_all utilisation billing forecast assurance archive web
+fold_all utilisation billing forecast assurance people margin archive web
 
 # tokens, one per role
 for r in exec ops finance; do
