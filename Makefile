@@ -5,7 +5,7 @@
 # evaluated after the install.
 
 BUILD   ?= build
-PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd
+PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd zlib
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2

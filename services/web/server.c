@@ -6,6 +6,7 @@
 #include "ol_log.h"
 #include "ol_time.h"
 #include "web.h"
+#include "web_cache.h"
 #include "web_html.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@ int web_tokens_path(const ol_config *cfg, const char *flag, char *out, size_t ou
 struct server {
     web_model m;
     web_auth *auth;
+    web_cache *cache; /* finished answers by request and snapshot (cache.c) */
     int tls;
 };
 
@@ -142,6 +144,7 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
     int role = WEB_ROLE_NONE, rc = -1;
 
     security_headers(r, s->tls);
+    int first_header = r->nheaders; /* what follows is the answer's own (cached with it) */
     if (!strcmp(path, "/healthz")) {
         web_buf b = {0};
         wb_puts(&b, "ok\n");
@@ -191,8 +194,28 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
         ol_error("read transaction|reason=%s", mdb_strerror(rc));
         return -1;
     }
+    /* the answer is a function of the snapshot and of everything in this
+     * key: the route, the query, the role, the user's name (pages show it)
+     * and Accept (the API's CSV); HEAD shares GET's answer */
+    char key[2048];
+    uint64_t txnid = (uint64_t)mdb_txn_id(q.txn);
+    const char *accept = api ? ol_http_app_header(req, "Accept") : NULL;
+    int gz = web_accepts_gzip(ol_http_app_header(req, "Accept-Encoding"));
+    int n = snprintf(key, sizeof key, "%d\n%s\n%s\n%s\n", role, api ? "" : name, accept ? accept : "", path);
+    int cacheable = n > 0 && (size_t)n < sizeof key &&
+                    !ol_http_app_query_key(req, key + n, sizeof key - (size_t)n);
+    if (cacheable && web_cache_get(s->cache, key, txnid, gz, r)) {
+        mdb_txn_abort(q.txn);
+        return 0;
+    }
     rc = api ? web_api(&q, path + 8, r) : web_page(&q, path, r);
     mdb_txn_abort(q.txn);
+    if (!rc && r->status == 200 && ol_http_resp_header(r, "Vary", "Accept-Encoding"))
+        rc = -1;
+    /* kept (with its gzip form) when it may be asked again over this snapshot;
+     * an answer that cannot be kept is still sent compressed when large */
+    if (!rc && r->status == 200 && web_cache_put(cacheable ? s->cache : NULL, key, txnid, gz, r, first_header))
+        rc = -1;
     return rc;
 }
 
@@ -243,6 +266,24 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "opsledger-web serve: %s\n", s.auth ? "cannot hash the style sheet" : err);
         goto out;
     }
+    int64_t cache_mb;
+    if (ol_config_get_i64(cfg, "web.cache_mb", 256, &cache_mb, err, sizeof err) || cache_mb < 0 ||
+        cache_mb > 1 << 20) {
+        fprintf(stderr, "opsledger-web serve: web.cache_mb: expected 0 (off) to 1048576 MiB\n");
+        goto out;
+    }
+    if (cache_mb && !(s.cache = web_cache_new((size_t)cache_mb << 20))) {
+        fprintf(stderr, "opsledger-web serve: out of memory\n");
+        goto out;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* one listener thread per core, unless web.threads says */
+    int64_t nthreads;
+    if (ol_config_get_i64(cfg, "web.threads", ncpu < 2 ? 2 : ncpu > 64 ? 64 : ncpu, &nthreads, err, sizeof err) ||
+        nthreads < 1 || nthreads > 64) {
+        fprintf(stderr, "opsledger-web serve: web.threads: expected 1 to 64\n");
+        goto out;
+    }
+    unsigned threads = (unsigned)nthreads;
     /* SIGINT/SIGTERM are blocked before the listener's threads start (they
      * inherit the mask), so only sigsuspend below takes them */
     sigset_t mask, old;
@@ -256,7 +297,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "opsledger-web serve: signals: %s\n", strerror(errno));
         goto out;
     }
-    ol_http_app_opts o = {listen, cert_pem, key_pem, 2};
+    ol_http_app_opts o = {listen, cert_pem, key_pem, threads};
     if (!(app = ol_http_app_start(&o, handle, &s, err, sizeof err))) {
         fprintf(stderr, "opsledger-web serve: %s\n", err);
         goto out;
@@ -275,10 +316,13 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     while (!g_stop)
         sigsuspend(&old);
-    ol_info("web stopping");
+    unsigned long long hits, misses;
+    web_cache_stats(s.cache, &hits, &misses);
+    ol_info("web stopping|cache_hits=%llu cache_misses=%llu", hits, misses);
     rc = 0;
 out:
-    ol_http_app_stop(app);
+    ol_http_app_stop(app); /* joins the listener: no answer of the cache is in flight after it */
+    web_cache_free(s.cache);
     if (url_file)
         unlink(url_file);
     web_auth_free(s.auth);
