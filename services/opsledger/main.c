@@ -23,6 +23,8 @@ static void usage(FILE *f)
           "  generate [--people N] [--engagements N] [--weeks N] [--seed S] --out DIR   demo data\n"
           "  week WEEK|DATE [OFFSET]   ISO week arithmetic (2026-W47 -7 -> 2026-W40)\n"
           "  verify [--archive DIR]    recompute the audit archive's hash chain\n"
+          "  schemas register [--derived] [--topic T] | check [--topic T] | list\n"
+          "                            opsledger's subjects in the Schema Registry (schema_registry.url)\n"
           "  archive export --from T1 --to T2 --out FILE.avro   archived records as an Avro container file\n"
           "  replay SERVICE --as-of T --out DIR [--emit FILE]   rebuild a projection as of an instant\n"
           "  query SERVICE --week W [--format table|csv|json] [--data-dir D]   read a service's projection\n"
@@ -142,6 +144,8 @@ int main(int argc, char **argv)
         rc = cmd_offsets(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "generate"))
         rc = cmd_generate(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "schemas"))
+        rc = cmd_schemas(argc - 1, argv + 1, &cfg);
     else {
         fprintf(stderr, "opsledger: unknown command '%s'\n\n", cmd);
         usage(stderr);
