@@ -217,6 +217,8 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     ol_state_set_window_start(rt->state_idx, rt->data_time - rt->dedupe_window_ms);
     char snap[4200], why[300] = "";
     snprintf(snap, sizeof snap, "%s/index.snapshot", opts->db_path);
+    /* a rebuild at 10 x N takes seconds: say it has begun */
+    ol_info("indexing the version log|db=%s snapshot=%s", opts->db_path, access(snap, F_OK) ? "absent" : "present");
     int loaded = ol_state_load(rt->state_idx, txn, snap, why, sizeof why);
     if (!loaded && strcmp(why, "no snapshot"))
         ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
