@@ -17,7 +17,7 @@ all: ensure-deps
 	@$(MAKE) --no-print-directory binaries
 
 ensure-deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 \
+	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
 		|| $(MAKE) --no-print-directory deps
 
 deps:
@@ -76,7 +76,7 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Icommon -Iser
 LDFLAGS := $(SANFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c common/report/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB        := $(BUILD)/lib/libopsledger.a
 

@@ -25,7 +25,7 @@ struct ol_http {
 
 /* splits "HOST:PORT", "[V6]:PORT", ":PORT", "PORT" into host (default
  * 127.0.0.1) and port text. 0 or -1. */
-static int split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
+int ol_http_split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
 {
     const char *colon;
     if (s[0] == '[') {
@@ -104,7 +104,7 @@ ol_http *ol_http_start(const char *listen_on, ol_http_handler h, void *ctx, char
     s->fd = -1;
     s->h = h;
     s->ctx = ctx;
-    if (split_hostport(listen_on, host, sizeof host, port, sizeof port)) {
+    if (ol_http_split_hostport(listen_on, host, sizeof host, port, sizeof port)) {
         snprintf(err, errlen, "metrics.listen \"%s\": expected HOST:PORT, [V6]:PORT or PORT", listen_on);
         goto fail;
     }
@@ -191,7 +191,7 @@ int ol_http_get(const char *url, int timeout_ms, int *status, char **body, size_
         return -1;
     }
     snprintf(hostport, sizeof hostport, "%.*s", (int)hpl, hp);
-    if (split_hostport(hostport, host, sizeof host, port, sizeof port)) {
+    if (ol_http_split_hostport(hostport, host, sizeof host, port, sizeof port)) {
         snprintf(err, errlen, "%s: expected http://HOST:PORT[/PATH]", url);
         return -1;
     }

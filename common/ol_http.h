@@ -35,6 +35,9 @@ ol_http *ol_http_start(const char *listen, ol_http_handler h, void *ctx, char *e
 int ol_http_port(const ol_http *s);
 /* the bound address as "host:port" */
 const char *ol_http_address(const ol_http *s);
+/* splits "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (host 127.0.0.1 when
+ * none is given) into host and port text; 0, or -1 when malformed */
+int ol_http_split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl);
 /* stops the thread, closes the socket, frees s; NULL is fine */
 void ol_http_stop(ol_http *s);
 

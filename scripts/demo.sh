@@ -1,17 +1,25 @@
 #!/bin/sh
 # make demo: the embedded broker and every service, a generated consultancy
 # (200 people, 25 engagements, 12 weeks), fed through Kafka, then the reports
-# an operations manager reads; everything is stopped cleanly at the end.
+# an operations manager reads. The stack is left running with opsledger-web's
+# pages reachable (URL and a token per role printed); `sh
+# deploy/embedded/stack.sh stop var/demo` stops it. OPSLEDGER_DEMO_STOP=1
+# stops everything at the end instead (as before the web pages), and so does
+# any failure.
 set -eu
 BUILD=${1:-build}
 STATE=${OPSLEDGER_DEMO_DIR:-var/demo}
 BIN=$BUILD/bin
 END_WEEK=${OPSLEDGER_DEMO_END_WEEK:-2026-W47}
-rm -rf "$STATE"
-mkdir -p "$STATE"
+# the pages on a free loopback port unless one is given (several demos may share a machine)
+OPSLEDGER_WEB_LISTEN=${OPSLEDGER_WEB_LISTEN:-127.0.0.1:0}; export OPSLEDGER_WEB_LISTEN
 
 cleanup() { sh deploy/embedded/stack.sh stop "$STATE" "$BUILD" || true; }
 trap cleanup EXIT INT TERM
+# a demo stack left running by the last `make demo` is stopped first
+[ -d "$STATE" ] && sh deploy/embedded/stack.sh stop "$STATE" "$BUILD" >/dev/null 2>&1 || true
+rm -rf "$STATE"
+mkdir -p "$STATE"
 
 echo "== generating a consultancy: 200 people, 25 engagements, 12 weeks to $END_WEEK"
 "$BIN/opsledger" generate --people 200 --engagements 25 --weeks 12 --seed 1 --end-week "$END_WEEK" --out "$STATE/input"
@@ -132,5 +140,27 @@ echo "== the weekly executive report (opsledger report weekly)"
 "$BIN/opsledger" report weekly --week "$END_WEEK" --format md --out "$STATE/weekly-$END_WEEK.md" --data-dir "$STATE/data"
 echo
 echo "== the weekly report is written to $STATE/weekly-$END_WEEK.html (one self-contained page) and $STATE/weekly-$END_WEEK.md"
+# the web read side: its fold has read what every service published
+settle web utilisation billing forecast assurance
 echo
-echo "== stopping"
+echo "== opsledger-web: the API and pages over what the services published"
+i=0
+while [ ! -s "$STATE/web.url" ]; do
+    i=$((i + 1)); if [ $i -gt 100 ]; then echo "demo: opsledger-web serve did not start (see $STATE/logs/web-serve.log)" >&2; exit 1; fi
+    sleep 0.1
+done
+echo "   pages:  $(cat "$STATE/web.url")   (sign in with a token below)"
+echo "   API:    curl -H 'Authorization: Bearer TOKEN' '$(cat "$STATE/web.url")api/v1/utilisation?week=$END_WEEK&scope=org'"
+for r in exec ops finance; do
+    tok=$("$BIN/opsledger" web token add "demo-$r" --role $r --data-dir "$STATE/data" 2>/dev/null)
+    echo "   token for $r: $tok"
+done
+if [ "${OPSLEDGER_DEMO_STOP:-0}" = 1 ]; then
+    echo
+    echo "== stopping"
+    exit 0
+fi
+trap - EXIT INT TERM
+echo
+echo "== the demo stack (broker, services, opsledger-web) keeps running so the pages stay reachable;"
+echo "   stop it with:  sh deploy/embedded/stack.sh stop $STATE $BUILD"

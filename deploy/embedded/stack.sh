@@ -6,6 +6,11 @@
 #   deploy/embedded/stack.sh stop  STATE_DIR               SIGTERM, waits, reports
 #   deploy/embedded/stack.sh env   STATE_DIR               prints `export OPSLEDGER_BROKERS=...`
 #
+# Beside `opsledger-web run` (the read model's fold) it starts `opsledger-web
+# serve` (the API and pages) on $OPSLEDGER_WEB_LISTEN (default
+# 127.0.0.1:8080; its URL is written to STATE_DIR/web.url once it listens;
+# tokens: `opsledger web token add NAME --role R --data-dir STATE_DIR/data`).
+#
 # STATE_DIR holds bootstrap.txt, the pids, the logs and the LMDB projections
 # (data/<service>). The broker keeps messages in memory only: stopping it
 # loses the topics, never the projections.
@@ -30,9 +35,23 @@ start)
     done
     OPSLEDGER_BROKERS=$(cat "$state/bootstrap.txt"); export OPSLEDGER_BROKERS
     for s in $services; do
-        "$build/bin/opsledger-$s" run --data-dir "$state/data" 2>"$state/logs/$s.log" &
+        "$build/bin/opsledger-$s" run --data-dir "$state/data" >"$state/logs/$s.out" 2>"$state/logs/$s.log" &
         echo $! > "$state/$s.pid"
     done
+    case " $services " in
+    *" web "*)
+        rm -f "$state/web.url"
+        # serve reads the environment `run` creates: wait until it opens
+        i=0
+        until "$build/bin/opsledger-web" status --data-dir "$state/data" >/dev/null 2>&1; do
+            i=$((i + 1)); if [ $i -gt 100 ]; then echo "stack: opsledger-web did not create its store (see $state/logs/web.log)" >&2; exit 1; fi
+            sleep 0.1
+        done
+        "$build/bin/opsledger-web" serve --data-dir "$state/data" --listen "${OPSLEDGER_WEB_LISTEN:-127.0.0.1:8080}" \
+            --url-file "$state/web.url" >"$state/logs/web-serve.out" 2>"$state/logs/web-serve.log" &
+        echo $! > "$state/web-serve.pid"
+        ;;
+    esac
     echo "stack: broker at $OPSLEDGER_BROKERS; services: $services" >&2
     ;;
 stop)

@@ -50,7 +50,9 @@ static void usage(FILE *f)
           "                            A service stops, folding nothing, when a stored offset is beyond a\n"
           "                            partition's end or before its start: this resolves it.\n"
           "                            Both take --data-dir D (D/SERVICE) or --db DIR, as status does\n"
-          "  run SERVICE [args]        run a service (opsledger-SERVICE run)\n"
+          "  run SERVICE [args]        run a service (opsledger-SERVICE run); `run web` folds the read model\n"
+          "  web serve [--listen HOST:PORT] [--tls-cert F --tls-key F]   the read API and pages (opsledger-web)\n"
+          "  web token add NAME --role exec|ops|finance   issue an access token (printed once, stored hashed)\n"
           "\n"
           "common options:\n"
           "  -c FILE        config file (key = value); also $OPSLEDGER_CONFIG\n"
@@ -93,9 +95,16 @@ int main(int argc, char **argv)
                 !strcmp(argv[1], "report")
                     ? "weekly, utilisation, billing, contractors, forecast, budgets, demand, assurance, "
                       "forecast-accuracy"
-                    : "utilisation, billing, forecast, assurance, archive");
+                    : "utilisation, billing, forecast, assurance, archive, web");
         fprintf(stderr, "  (opsledger --help lists every command and its arguments)\n");
         return 2;
+    }
+    /* the web read side: `opsledger web token add NAME --role R`, `opsledger web serve ...`
+     * run opsledger-web's own verbs */
+    if (argc >= 3 && !strcmp(argv[1], "web")) {
+        char *verb = argv[2];
+        argv[2] = argv[1];
+        return cmd_service(verb, argc - 2, argv + 2);
     }
     /* service verbs pass every argument through untouched */
     if (argc >= 3 && (!strcmp(argv[1], "query") || !strcmp(argv[1], "report") || !strcmp(argv[1], "status") ||

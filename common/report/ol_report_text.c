@@ -6,7 +6,7 @@
  * columns in tbl_row, the rest through E(). */
 #include "ol_escape.h"
 #include "ol_format.h"
-#include "weekly.h"
+#include "ol_report_int.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ struct tbl {
     char **cells;            /* nrow x ncol */
 };
 
-/* the strings escaped for this report's format, alive until wk_text returns */
+/* the strings escaped for this report's format, alive until olr_text returns */
 static ol_esc_arena g_esc = OL_ESC_ARENA_INIT;
 
 static const char *E(int md, const char *s) { return ol_esc_a(&g_esc, md ? OL_ESC_MD : OL_ESC_TEXT, s); }
@@ -152,9 +152,9 @@ static void joined(json_t *a, const char *sep, char *buf, size_t n, size_t max)
     }
 }
 
-static void utilisation(FILE *f, const struct wk_report *r, int md)
+static void utilisation(FILE *f, const struct ol_report *r, int md)
 {
-    const struct wk_util *u = &r->trend[WK_TREND - 1];
+    const struct olr_util *u = &r->trend[OLR_TREND - 1];
     char a[32], b[32], p[32], t[32];
     heading(f, md, "1. Utilisation (billable people)");
     if (!u->present) {
@@ -169,14 +169,14 @@ static void utilisation(FILE *f, const struct wk_report *r, int md)
     }
     struct tbl tb;
     tbl_init(&tb, md, "week|>utilisation|>billable h|>available h");
-    for (int i = 0; i < WK_TREND; i++) {
-        const struct wk_util *x = &r->trend[i];
+    for (int i = 0; i < OLR_TREND; i++) {
+        const struct olr_util *x = &r->trend[i];
         ol_fmt_bp(p, sizeof p, x->present && x->has_bp, x->bp);
         ol_fmt_hours(b, sizeof b, x->billable);
         ol_fmt_hours(a, sizeof a, x->available);
         tbl_row(&tb, x->week, p, x->present ? b : "-", x->present ? a : "-");
     }
-    line(f, md, "Trend, the last %d weeks:", WK_TREND);
+    line(f, md, "Trend, the last %d weeks:", OLR_TREND);
     tbl_print(f, &tb, md);
     size_t n = json_array_size(r->teams);
     if (md)
@@ -191,10 +191,10 @@ static void utilisation(FILE *f, const struct wk_report *r, int md)
             json_t *bp = json_object_get(o, "utilisation_bp");
             char pp[16];
             ol_fmt_bp(p, sizeof p, json_is_integer(bp), (int32_t)json_integer_value(bp));
-            ol_fmt_hours(b, sizeof b, wk_int(o, "billable_minutes"));
-            ol_fmt_hours(a, sizeof a, wk_int(o, "available_minutes"));
-            snprintf(pp, sizeof pp, "%lld", wk_int(o, "people"));
-            tbl_row(&tb, wk_str(o, "scope_id"), p, b, a, pp);
+            ol_fmt_hours(b, sizeof b, olr_int(o, "billable_minutes"));
+            ol_fmt_hours(a, sizeof a, olr_int(o, "available_minutes"));
+            snprintf(pp, sizeof pp, "%lld", olr_int(o, "people"));
+            tbl_row(&tb, olr_str(o, "scope_id"), p, b, a, pp);
         }
         tbl_print(f, &tb, md);
     }
@@ -218,7 +218,7 @@ static void utilisation(FILE *f, const struct wk_report *r, int md)
          (long long)r->missing_people, mm);
 }
 
-static void billing(FILE *f, const struct wk_report *r, int md)
+static void billing(FILE *f, const struct ol_report *r, int md)
 {
     char m[32], h[32], pend[32];
     struct tbl tb;
@@ -256,9 +256,9 @@ static void billing(FILE *f, const struct wk_report *r, int md)
                 break;
             }
             char d[32];
-            ol_fmt_money(m, sizeof m, wk_int(o, "amount_minor"));
-            ol_fmt_money(d, sizeof d, wk_int(o, "delta_minor"));
-            tbl_row(&tb, wk_str(o, "key"), wk_str(o, "week"), wk_str(o, "client"), wk_str(o, "currency"), m, d);
+            ol_fmt_money(m, sizeof m, olr_int(o, "amount_minor"));
+            ol_fmt_money(d, sizeof d, olr_int(o, "delta_minor"));
+            tbl_row(&tb, olr_str(o, "key"), olr_str(o, "week"), olr_str(o, "client"), olr_str(o, "currency"), m, d);
         }
         tbl_print(f, &tb, md);
     }
@@ -273,18 +273,18 @@ static void billing(FILE *f, const struct wk_report *r, int md)
         json_array_foreach(r->contractors, i, o)
         {
             char e[40], v[40];
-            ol_fmt_money(m, sizeof m, wk_int(o, "amount_expected_minor"));
-            snprintf(e, sizeof e, "%s %s", wk_str(o, "currency"), m);
-            ol_fmt_money(m, sizeof m, wk_int(o, "amount_invoiced_minor"));
-            snprintf(v, sizeof v, "%s %s", wk_str(o, "currency"), m);
-            tbl_row(&tb, wk_str(o, "invoice_id"), wk_str(o, "person_id"), wk_str(o, "supplier"), wk_str(o, "status"), e,
+            ol_fmt_money(m, sizeof m, olr_int(o, "amount_expected_minor"));
+            snprintf(e, sizeof e, "%s %s", olr_str(o, "currency"), m);
+            ol_fmt_money(m, sizeof m, olr_int(o, "amount_invoiced_minor"));
+            snprintf(v, sizeof v, "%s %s", olr_str(o, "currency"), m);
+            tbl_row(&tb, olr_str(o, "invoice_id"), olr_str(o, "person_id"), olr_str(o, "supplier"), olr_str(o, "status"), e,
                     v);
         }
         tbl_print(f, &tb, md);
     }
 }
 
-static void delivery(FILE *f, const struct wk_report *r, int md)
+static void delivery(FILE *f, const struct ol_report *r, int md)
 {
     char buf[2048];
     heading(f, md, "3. Delivery status");
@@ -293,7 +293,7 @@ static void delivery(FILE *f, const struct wk_report *r, int md)
     json_t *o;
     json_array_foreach(r->status, i, o)
     {
-        const char *rag = wk_str(o, "rag");
+        const char *rag = olr_str(o, "rag");
         if (!strcmp(rag, "GREEN"))
             continue;
         json_t *prev = json_object_get(o, "previous_rag");
@@ -301,11 +301,11 @@ static void delivery(FILE *f, const struct wk_report *r, int md)
         if (json_is_string(prev))
             snprintf(was, sizeof was, ", was %s", json_string_value(prev));
         if (md)
-            fprintf(f, "- **%s** %s %s (%s)%s\n", E(md, rag), E(md, wk_str(o, "engagement_id")),
-                    E(md, wk_str(o, "engagement_name")), E(md, wk_str(o, "client")), E(md, was));
+            fprintf(f, "- **%s** %s %s (%s)%s\n", E(md, rag), E(md, olr_str(o, "engagement_id")),
+                    E(md, olr_str(o, "engagement_name")), E(md, olr_str(o, "client")), E(md, was));
         else
-            fprintf(f, "\n  %-5s %s %s (%s)%s\n", E(md, rag), E(md, wk_str(o, "engagement_id")),
-                    E(md, wk_str(o, "engagement_name")), E(md, wk_str(o, "client")), E(md, was));
+            fprintf(f, "\n  %-5s %s %s (%s)%s\n", E(md, rag), E(md, olr_str(o, "engagement_id")),
+                    E(md, olr_str(o, "engagement_name")), E(md, olr_str(o, "client")), E(md, was));
         joined(json_object_get(o, "reasons"), "; ", buf, sizeof buf, 6);
         fprintf(f, md ? "  - reasons: %s\n" : "        reasons: %s\n", E(md, buf));
         size_t j;
@@ -315,8 +315,8 @@ static void delivery(FILE *f, const struct wk_report *r, int md)
             if (j == 3)
                 break;
             fprintf(f, md ? "  - risk %s %s %s: %s (owner %s)\n" : "        risk %s %s %s: %s (owner %s)\n",
-                    E(md, wk_str(k, "risk_id")), E(md, wk_str(k, "severity")), E(md, wk_str(k, "category")),
-                    E(md, wk_str(k, "summary")), E(md, wk_str(k, "owner")));
+                    E(md, olr_str(k, "risk_id")), E(md, olr_str(k, "severity")), E(md, olr_str(k, "category")),
+                    E(md, olr_str(k, "summary")), E(md, olr_str(k, "owner")));
         }
     }
     if (md)
@@ -330,12 +330,12 @@ static void delivery(FILE *f, const struct wk_report *r, int md)
         json_t *x;
         json_array_foreach(json_object_get(o, "risks_opened"), j, x)
         {
-            tbl_row(&tb, json_string_value(x), wk_str(o, "engagement_id"), "opened");
+            tbl_row(&tb, json_string_value(x), olr_str(o, "engagement_id"), "opened");
             opened++;
         }
         json_array_foreach(json_object_get(o, "risks_closed"), j, x)
         {
-            tbl_row(&tb, json_string_value(x), wk_str(o, "engagement_id"), "closed or mitigated");
+            tbl_row(&tb, json_string_value(x), olr_str(o, "engagement_id"), "closed or mitigated");
             closed++;
         }
     }
@@ -348,7 +348,7 @@ static void delivery(FILE *f, const struct wk_report *r, int md)
         free(tb.cells);
 }
 
-static void outlook(FILE *f, const struct wk_report *r, int md)
+static void outlook(FILE *f, const struct ol_report *r, int md)
 {
     struct tbl tb;
     size_t i;
@@ -361,10 +361,10 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
         tbl_init(&tb, md, "engagement|runs out|currency|>spent|>estimate at completion|>budget");
         json_array_foreach(r->budgets, i, o)
         {
-            ol_fmt_money(s, sizeof s, wk_int(o, "spent_to_date_minor"));
-            ol_fmt_money(e, sizeof e, wk_int(o, "estimate_at_completion_minor"));
-            ol_fmt_money(b, sizeof b, wk_int(o, "budget_minor"));
-            tbl_row(&tb, wk_str(o, "engagement_id"), wk_str(o, "budget_runs_out_week"), wk_str(o, "currency"), s, e, b);
+            ol_fmt_money(s, sizeof s, olr_int(o, "spent_to_date_minor"));
+            ol_fmt_money(e, sizeof e, olr_int(o, "estimate_at_completion_minor"));
+            ol_fmt_money(b, sizeof b, olr_int(o, "budget_minor"));
+            tbl_row(&tb, olr_str(o, "engagement_id"), olr_str(o, "budget_runs_out_week"), olr_str(o, "currency"), s, e, b);
         }
         tbl_print(f, &tb, md);
     }
@@ -376,9 +376,9 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
         json_array_foreach(r->rolloffs, i, o)
         {
             char n[16], who[1024];
-            snprintf(n, sizeof n, "%lld", wk_int(o, "roll_offs_next_4_weeks"));
+            snprintf(n, sizeof n, "%lld", olr_int(o, "roll_offs_next_4_weeks"));
             joined(json_object_get(o, "rolling_off_people"), ", ", who, sizeof who, 8);
-            tbl_row(&tb, wk_str(o, "role"), n, who);
+            tbl_row(&tb, olr_str(o, "role"), n, who);
         }
         tbl_print(f, &tb, md);
     }
@@ -392,14 +392,14 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
             char u[16], l[16], d[16], gaps[1024] = "";
             size_t j, used = 0;
             json_t *g;
-            snprintf(u, sizeof u, "%lld", wk_int(o, "uncovered_minutes"));
-            snprintf(l, sizeof l, "%lld", wk_int(o, "primary_on_leave_minutes"));
-            snprintf(d, sizeof d, "%lld", wk_int(o, "double_booked_minutes"));
+            snprintf(u, sizeof u, "%lld", olr_int(o, "uncovered_minutes"));
+            snprintf(l, sizeof l, "%lld", olr_int(o, "primary_on_leave_minutes"));
+            snprintf(d, sizeof d, "%lld", olr_int(o, "double_booked_minutes"));
             json_array_foreach(json_object_get(o, "gaps"), j, g)
             {
-                const char *a = wk_str(g, "starts_at"), *z = wk_str(g, "ends_at");
+                const char *a = olr_str(g, "starts_at"), *z = olr_str(g, "ends_at");
                 int k = snprintf(gaps + used, sizeof gaps - used, "%s%.5s-%.5s %s", j ? "; " : "",
-                                 strlen(a) > 11 ? a + 11 : a, strlen(z) > 11 ? z + 11 : z, wk_str(g, "reason"));
+                                 strlen(a) > 11 ? a + 11 : a, strlen(z) > 11 ? z + 11 : z, olr_str(g, "reason"));
                 if (k < 0 || (size_t)k >= sizeof gaps - used)
                     break;
                 used += (size_t)k;
@@ -411,13 +411,13 @@ static void outlook(FILE *f, const struct wk_report *r, int md)
                     break;
                 used += (size_t)k;
             }
-            tbl_row(&tb, wk_str(o, "service_id"), wk_str(o, "day"), u, l, d, gaps);
+            tbl_row(&tb, olr_str(o, "service_id"), olr_str(o, "day"), u, l, d, gaps);
         }
         tbl_print(f, &tb, md);
     }
 }
 
-int wk_text(FILE *f, const struct wk_report *r, int md)
+int olr_text(FILE *f, const struct ol_report *r, int md)
 {
     if (md)
         fprintf(f, "# Weekly delivery and operations report, %s\n", r->week);

@@ -5,7 +5,7 @@
  * geometry is integer arithmetic on basis points. */
 #include "ol_escape.h"
 #include "ol_format.h"
-#include "weekly.h"
+#include "ol_report_int.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -48,11 +48,11 @@ static void para(FILE *f, const char *fmt, ...)
 }
 
 /* bars of the 8 weeks' utilisation, 0..max(10000, highest) bp, the target dashed */
-static void trend_chart(FILE *f, const struct wk_report *r)
+static void trend_chart(FILE *f, const struct ol_report *r)
 {
-    const int W = 560, H = 200, top = 20, base = 170, left = 40, step = (W - left) / WK_TREND;
+    const int W = 560, H = 200, top = 20, base = 170, left = 40, step = (W - left) / OLR_TREND;
     int32_t max = 10000, target = 0, lo = 10000;
-    for (int i = 0; i < WK_TREND; i++) {
+    for (int i = 0; i < OLR_TREND; i++) {
         if (r->trend[i].present && r->trend[i].has_bp && r->trend[i].bp > max)
             max = r->trend[i].bp;
         if (r->trend[i].present && r->trend[i].has_bp && r->trend[i].bp < lo)
@@ -72,8 +72,8 @@ static void trend_chart(FILE *f, const struct wk_report *r)
     ol_fmt_bp(fl, sizeof fl, 1, floor);
     fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>\n", left, base, W, base);
     fprintf(f, "<text x=\"2\" y=\"%d\" font-size=\"11\">%s</text>\n", base + 4, fl);
-    for (int i = 0; i < WK_TREND; i++) {
-        const struct wk_util *u = &r->trend[i];
+    for (int i = 0; i < OLR_TREND; i++) {
+        const struct olr_util *u = &r->trend[i];
         char p[32];
         int x = left + i * step + 6;
         int h = u->present && u->has_bp && u->bp > floor ? (int)((int64_t)(u->bp - floor) * (base - top) / max) : 0;
@@ -96,7 +96,7 @@ static void trend_chart(FILE *f, const struct wk_report *r)
     fputs("</svg>\n", f);
 }
 
-static void rag_chart(FILE *f, const struct wk_report *r)
+static void rag_chart(FILE *f, const struct ol_report *r)
 {
     static const char *const names[] = {"GREEN", "AMBER", "RED"}, *const colours[] = {"#2b8a3e", "#f08c00", "#c92a2a"};
     int max = 1;
@@ -113,9 +113,9 @@ static void rag_chart(FILE *f, const struct wk_report *r)
     fputs("</svg>\n", f);
 }
 
-static void section_utilisation(FILE *f, const struct wk_report *r)
+static void section_utilisation(FILE *f, const struct ol_report *r)
 {
-    const struct wk_util *u = &r->trend[WK_TREND - 1];
+    const struct olr_util *u = &r->trend[OLR_TREND - 1];
     char a[32], b[32], p[32], t[32];
     fputs("<h2>1. Utilisation</h2>\n", f);
     if (u->present) {
@@ -137,10 +137,10 @@ static void section_utilisation(FILE *f, const struct wk_report *r)
         {
             json_t *bp = json_object_get(o, "utilisation_bp");
             ol_fmt_bp(p, sizeof p, json_is_integer(bp), (int32_t)json_integer_value(bp));
-            ol_fmt_hours(b, sizeof b, wk_int(o, "billable_minutes"));
-            ol_fmt_hours(a, sizeof a, wk_int(o, "available_minutes"));
+            ol_fmt_hours(b, sizeof b, olr_int(o, "billable_minutes"));
+            ol_fmt_hours(a, sizeof a, olr_int(o, "available_minutes"));
             fputs("<tr>", f);
-            td(f, 0, wk_str(o, "scope_id"));
+            td(f, 0, olr_str(o, "scope_id"));
             td(f, 1, p);
             td(f, 1, b);
             td(f, 1, a);
@@ -162,7 +162,7 @@ static void section_utilisation(FILE *f, const struct wk_report *r)
     para(f, "Missing timesheets in the last closed week, %s: %lld people, %s h.", r->prev1, (long long)r->missing_people, a);
 }
 
-static void section_billing(FILE *f, const struct wk_report *r)
+static void section_billing(FILE *f, const struct ol_report *r)
 {
     char m[32], h[32];
     size_t i;
@@ -194,13 +194,13 @@ static void section_billing(FILE *f, const struct wk_report *r)
             char d[32];
             if (i == 20)
                 break;
-            ol_fmt_money(m, sizeof m, wk_int(o, "amount_minor"));
-            ol_fmt_money(d, sizeof d, wk_int(o, "delta_minor"));
+            ol_fmt_money(m, sizeof m, olr_int(o, "amount_minor"));
+            ol_fmt_money(d, sizeof d, olr_int(o, "delta_minor"));
             fputs("<tr>", f);
-            td(f, 0, wk_str(o, "key"));
-            td(f, 0, wk_str(o, "week"));
-            td(f, 0, wk_str(o, "client"));
-            td(f, 0, wk_str(o, "currency"));
+            td(f, 0, olr_str(o, "key"));
+            td(f, 0, olr_str(o, "week"));
+            td(f, 0, olr_str(o, "client"));
+            td(f, 0, olr_str(o, "currency"));
             td(f, 1, m);
             td(f, 1, d);
             fputs("</tr>\n", f);
@@ -213,13 +213,13 @@ static void section_billing(FILE *f, const struct wk_report *r)
         json_array_foreach(r->contractors, i, o)
         {
             char e[32];
-            ol_fmt_money(m, sizeof m, wk_int(o, "amount_expected_minor"));
-            ol_fmt_money(e, sizeof e, wk_int(o, "amount_invoiced_minor"));
+            ol_fmt_money(m, sizeof m, olr_int(o, "amount_expected_minor"));
+            ol_fmt_money(e, sizeof e, olr_int(o, "amount_invoiced_minor"));
             fputs("<tr>", f);
-            td(f, 0, wk_str(o, "invoice_id"));
-            td(f, 0, wk_str(o, "person_id"));
-            td(f, 0, wk_str(o, "supplier"));
-            td(f, 0, wk_str(o, "status"));
+            td(f, 0, olr_str(o, "invoice_id"));
+            td(f, 0, olr_str(o, "person_id"));
+            td(f, 0, olr_str(o, "supplier"));
+            td(f, 0, olr_str(o, "status"));
             td(f, 1, m);
             td(f, 1, e);
             fputs("</tr>\n", f);
@@ -228,7 +228,7 @@ static void section_billing(FILE *f, const struct wk_report *r)
     }
 }
 
-static void section_delivery(FILE *f, const struct wk_report *r)
+static void section_delivery(FILE *f, const struct ol_report *r)
 {
     size_t i;
     json_t *o;
@@ -238,17 +238,17 @@ static void section_delivery(FILE *f, const struct wk_report *r)
     thead(f, "RAG|engagement|client|reasons|top risks");
     json_array_foreach(r->status, i, o)
     {
-        const char *rag = wk_str(o, "rag");
+        const char *rag = olr_str(o, "rag");
         if (!strcmp(rag, "GREEN"))
             continue;
         fprintf(f, "<tr class=\"%s\">", !strcmp(rag, "RED") ? "red" : "amber");
         td(f, 0, rag);
         fputs("<td>", f);
-        esc(f, wk_str(o, "engagement_id"));
+        esc(f, olr_str(o, "engagement_id"));
         fputs(" ", f);
-        esc(f, wk_str(o, "engagement_name"));
+        esc(f, olr_str(o, "engagement_name"));
         fputs("</td>", f);
-        td(f, 0, wk_str(o, "client"));
+        td(f, 0, olr_str(o, "client"));
         fputs("<td><ul>", f);
         size_t j;
         json_t *x;
@@ -264,9 +264,9 @@ static void section_delivery(FILE *f, const struct wk_report *r)
             if (j == 3)
                 break;
             fputs("<li>", f);
-            esc(f, wk_str(x, "severity"));
+            esc(f, olr_str(x, "severity"));
             fputs(" ", f);
-            esc(f, wk_str(x, "summary"));
+            esc(f, olr_str(x, "summary"));
             fputs("</li>", f);
         }
         fputs("</ul></td></tr>\n", f);
@@ -282,7 +282,7 @@ static void section_delivery(FILE *f, const struct wk_report *r)
             {
                 fputs("<tr>", f);
                 td(f, 0, json_string_value(x));
-                td(f, 0, wk_str(o, "engagement_id"));
+                td(f, 0, olr_str(o, "engagement_id"));
                 td(f, 0, pass ? "closed or mitigated" : "opened");
                 fputs("</tr>\n", f);
             }
@@ -290,7 +290,7 @@ static void section_delivery(FILE *f, const struct wk_report *r)
     fputs("</table>\n", f);
 }
 
-static void section_outlook(FILE *f, const struct wk_report *r)
+static void section_outlook(FILE *f, const struct ol_report *r)
 {
     size_t i;
     json_t *o;
@@ -299,13 +299,13 @@ static void section_outlook(FILE *f, const struct wk_report *r)
     thead(f, "engagement|runs out|currency|>spent|>estimate at completion|>budget");
     json_array_foreach(r->budgets, i, o)
     {
-        ol_fmt_money(s, sizeof s, wk_int(o, "spent_to_date_minor"));
-        ol_fmt_money(e, sizeof e, wk_int(o, "estimate_at_completion_minor"));
-        ol_fmt_money(b, sizeof b, wk_int(o, "budget_minor"));
+        ol_fmt_money(s, sizeof s, olr_int(o, "spent_to_date_minor"));
+        ol_fmt_money(e, sizeof e, olr_int(o, "estimate_at_completion_minor"));
+        ol_fmt_money(b, sizeof b, olr_int(o, "budget_minor"));
         fputs("<tr>", f);
-        td(f, 0, wk_str(o, "engagement_id"));
-        td(f, 0, wk_str(o, "budget_runs_out_week"));
-        td(f, 0, wk_str(o, "currency"));
+        td(f, 0, olr_str(o, "engagement_id"));
+        td(f, 0, olr_str(o, "budget_runs_out_week"));
+        td(f, 0, olr_str(o, "currency"));
         td(f, 1, s);
         td(f, 1, e);
         td(f, 1, b);
@@ -316,9 +316,9 @@ static void section_outlook(FILE *f, const struct wk_report *r)
     json_array_foreach(r->rolloffs, i, o)
     {
         char n[16];
-        snprintf(n, sizeof n, "%lld", wk_int(o, "roll_offs_next_4_weeks"));
+        snprintf(n, sizeof n, "%lld", olr_int(o, "roll_offs_next_4_weeks"));
         fputs("<tr>", f);
-        td(f, 0, wk_str(o, "role"));
+        td(f, 0, olr_str(o, "role"));
         td(f, 1, n);
         fputs("</tr>\n", f);
     }
@@ -327,12 +327,12 @@ static void section_outlook(FILE *f, const struct wk_report *r)
     json_array_foreach(r->cover, i, o)
     {
         char u[16], l[16], d[16];
-        snprintf(u, sizeof u, "%lld", wk_int(o, "uncovered_minutes"));
-        snprintf(l, sizeof l, "%lld", wk_int(o, "primary_on_leave_minutes"));
-        snprintf(d, sizeof d, "%lld", wk_int(o, "double_booked_minutes"));
+        snprintf(u, sizeof u, "%lld", olr_int(o, "uncovered_minutes"));
+        snprintf(l, sizeof l, "%lld", olr_int(o, "primary_on_leave_minutes"));
+        snprintf(d, sizeof d, "%lld", olr_int(o, "double_booked_minutes"));
         fputs("<tr>", f);
-        td(f, 0, wk_str(o, "service_id"));
-        td(f, 0, wk_str(o, "day"));
+        td(f, 0, olr_str(o, "service_id"));
+        td(f, 0, olr_str(o, "day"));
         td(f, 1, u);
         td(f, 1, l);
         td(f, 1, d);
@@ -341,7 +341,7 @@ static void section_outlook(FILE *f, const struct wk_report *r)
     fputs("</table>\n", f);
 }
 
-int wk_html(FILE *f, const struct wk_report *r)
+int olr_html(FILE *f, const struct ol_report *r)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Weekly report ", f);
     esc(f, r->week);

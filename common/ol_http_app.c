@@ -1,0 +1,237 @@
+/* ol_http_app — see ol_http_app.h. Exists to keep libmicrohttpd's
+ * connection callbacks, POST accumulation and TLS options in one place. */
+#include "ol_http_app.h"
+#include "ol_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BODY_MAX 8192
+
+struct ol_http_app {
+    struct MHD_Daemon *d;
+    int fd;
+    int port;
+    int tls;
+    char address[300];
+    ol_http_app_handler h;
+    void *ctx;
+};
+
+/* per-connection request state: the POST body collected so far */
+struct pending {
+    char buf[BODY_MAX + 1];
+    size_t n;
+    int too_big;
+};
+
+const char *ol_http_app_arg(const ol_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *ol_http_app_header(const ol_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int ol_http_resp_header(ol_http_resp *r, const char *name, const char *value)
+{
+    if (r->nheaders >= OL_HTTP_MAX_HEADERS)
+        return -1;
+    r->headers[r->nheaders].name = name;
+    snprintf(r->headers[r->nheaders].value, sizeof r->headers[0].value, "%s", value);
+    r->nheaders++;
+    return 0;
+}
+
+static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    enum MHD_Result ret = MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8") == MHD_YES &&
+                                  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES
+                              ? MHD_queue_response(c, status, resp)
+                              : MHD_NO;
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    ol_http_app *s = cls;
+    struct pending *p = *con_cls;
+    ol_http_resp r;
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    int is_post = !strcmp(method, "POST");
+    (void)version;
+
+    if (!is_post && strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET, HEAD and POST\n");
+    if (is_post) {
+        if (!p) { /* first call: headers only */
+            if (!(p = calloc(1, sizeof *p)))
+                return MHD_NO;
+            *con_cls = p;
+            return MHD_YES;
+        }
+        if (*upload_size) {
+            if (p->n + *upload_size > BODY_MAX)
+                p->too_big = 1;
+            else {
+                memcpy(p->buf + p->n, upload, *upload_size);
+                p->n += *upload_size;
+            }
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        if (p->too_big)
+            return queue_text(c, 413, "request body larger than 8 KiB\n");
+        p->buf[p->n] = '\0';
+    }
+    memset(&r, 0, sizeof r);
+    r.status = 500;
+    r.content_type = "text/plain; charset=utf-8";
+    ol_http_req req = {method, url, p ? p->buf : "", p ? p->n : 0, s->tls, c};
+    if (s->h(s->ctx, &req, &r)) {
+        free(r.body);
+        return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
+    }
+    resp = MHD_create_response_from_buffer(r.len, r.body ? r.body : (void *)"",
+                                           r.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(r.body);
+        return MHD_NO;
+    }
+    ret = MHD_add_response_header(resp, "Content-Type", r.content_type) == MHD_YES ? MHD_YES : MHD_NO;
+    for (int i = 0; ret == MHD_YES && i < r.nheaders; i++)
+        ret = MHD_add_response_header(resp, r.headers[i].name, r.headers[i].value);
+    if (ret == MHD_YES)
+        ret = MHD_queue_response(c, (unsigned)r.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    free(*con_cls);
+    *con_cls = NULL;
+}
+
+/* binds the listening socket; 0 or -1 with err */
+static int bind_listen(ol_http_app *s, const char *listen_on, int *family, char *err, size_t errlen)
+{
+    char host[256], port[16], text[INET6_ADDRSTRLEN] = "?";
+    struct addrinfo hints, *ai = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int one = 1, rc;
+
+    if (ol_http_split_hostport(listen_on, host, sizeof host, port, sizeof port)) {
+        snprintf(err, errlen, "listen address \"%s\": expected HOST:PORT, [V6]:PORT or PORT", listen_on);
+        return -1;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if ((rc = getaddrinfo(host, port, &hints, &ai))) {
+        snprintf(err, errlen, "listen address \"%s\": %s", listen_on, gai_strerror(rc));
+        return -1;
+    }
+    s->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0 || setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(s->fd, ai->ai_addr, ai->ai_addrlen) || listen(s->fd, 128) ||
+        getsockname(s->fd, (struct sockaddr *)&ss, &sl)) {
+        snprintf(err, errlen, "listen address \"%s\": %s", listen_on, strerror(errno));
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    *family = ss.ss_family;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        s->port = ntohs(a->sin6_port);
+        inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+        snprintf(s->address, sizeof s->address, "[%s]:%d", text, s->port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        s->port = ntohs(a->sin_port);
+        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+        snprintf(s->address, sizeof s->address, "%s:%d", text, s->port);
+    }
+    return 0;
+}
+
+ol_http_app *ol_http_app_start(const ol_http_app_opts *o, ol_http_app_handler h, void *ctx, char *err,
+                               size_t errlen)
+{
+    ol_http_app *s = calloc(1, sizeof *s);
+    int family = AF_INET;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_INTERNAL_THREAD;
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->fd = -1;
+    s->h = h;
+    s->ctx = ctx;
+    if (bind_listen(s, o->listen, &family, err, errlen))
+        goto fail;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned threads = o->threads ? o->threads : 2;
+    if (o->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(err, errlen, "this libmicrohttpd was built without TLS");
+            goto fail;
+        }
+        s->tls = 1;
+        s->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+                                MHD_OPTION_HTTPS_MEM_CERT, o->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, o->tls_key,
+                                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
+                                on_completed, NULL, MHD_OPTION_END);
+    } else {
+        s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+                                MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
+                                on_completed, NULL, MHD_OPTION_END);
+    }
+    if (!s->d) {
+        snprintf(err, errlen, "libmicrohttpd did not start on %s%s", s->address,
+                 o->tls_cert ? " (is the certificate and key PEM, and do they match?)" : "");
+        goto fail;
+    }
+    return s;
+fail:
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+    return NULL;
+}
+
+const char *ol_http_app_address(const ol_http_app *s) { return s->address; }
+int ol_http_app_port(const ol_http_app *s) { return s->port; }
+
+void ol_http_app_stop(ol_http_app *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->d); /* joins the threads and closes the listening socket */
+    free(s);
+}

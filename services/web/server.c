@@ -1,0 +1,291 @@
+/* server — the `serve` verb: opens the read model read-only (it runs beside
+ * `opsledger-web run`, as every query does), listens (TLS when a certificate
+ * is configured), signs people in and routes /api/v1/ and the pages. Every
+ * answer carries the security headers; nothing is readable without a token
+ * or a session, and no secret is ever logged. */
+#include "ol_log.h"
+#include "ol_time.h"
+#include "web.h"
+#include "web_html.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int web_tokens_path(const ol_config *cfg, const char *flag, char *out, size_t outlen);
+
+struct server {
+    web_model m;
+    web_auth *auth;
+    int tls;
+};
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* reads a whole (small) file; caller frees. NULL with err. */
+static char *slurp(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    long n;
+    if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > 1 << 20 || fseek(f, 0, SEEK_SET) ||
+        !(p = malloc((size_t)n + 1)) || fread(p, 1, (size_t)n, f) != (size_t)n) {
+        snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : "cannot read");
+        free(p);
+        p = NULL;
+    } else
+        p[n] = '\0';
+    if (f)
+        fclose(f);
+    return p;
+}
+
+static void security_headers(ol_http_resp *r, int tls)
+{
+    char csp[400];
+    snprintf(csp, sizeof csp,
+             "default-src 'none'; style-src '%s'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+             "base-uri 'none'",
+             web_style_hash());
+    ol_http_resp_header(r, "Content-Security-Policy", csp);
+    ol_http_resp_header(r, "X-Content-Type-Options", "nosniff");
+    ol_http_resp_header(r, "X-Frame-Options", "DENY");
+    ol_http_resp_header(r, "Referrer-Policy", "no-referrer");
+    ol_http_resp_header(r, "Cache-Control", "no-store");
+    if (tls)
+        ol_http_resp_header(r, "Strict-Transport-Security", "max-age=31536000");
+}
+
+/* the session cookie's value, or NULL; copied into out (65 bytes) */
+static const char *session_cookie(const ol_http_req *req, char out[65])
+{
+    const char *c = ol_http_app_header(req, "Cookie");
+    while (c && *c) {
+        while (*c == ' ' || *c == ';')
+            c++;
+        if (!strncmp(c, "olw_session=", 12)) {
+            c += 12;
+            size_t n = strcspn(c, "; ");
+            if (n != 64)
+                return NULL;
+            memcpy(out, c, 64);
+            out[64] = '\0';
+            return out;
+        }
+        c = strchr(c, ';');
+    }
+    return NULL;
+}
+
+/* the value of one field of an application/x-www-form-urlencoded body,
+ * decoded into out; 0 found, -1 not */
+static int form_field(const char *body, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+        if (strncmp(p, name, nl) || p[nl] != '=')
+            continue;
+        const char *v = p + nl + 1;
+        size_t o = 0;
+        for (; *v && *v != '&' && o + 1 < outlen; v++) {
+            if (*v == '+')
+                out[o++] = ' ';
+            else if (*v == '%' && v[1] && v[2]) {
+                char h[3] = {v[1], v[2], 0};
+                out[o++] = (char)strtol(h, NULL, 16);
+                v += 2;
+            } else
+                out[o++] = *v;
+        }
+        out[o] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+static int redirect(ol_http_resp *r, const char *to)
+{
+    r->status = 303;
+    r->content_type = "text/plain; charset=utf-8";
+    return ol_http_resp_header(r, "Location", to);
+}
+
+static int sign_in(struct server *s, const ol_http_req *req, ol_http_resp *r)
+{
+    char token[200], name[64], id[65], cookie[200];
+    int role = form_field(req->body, "token", token, sizeof token) ? 0 : web_auth_token(s->auth, token, name);
+    memset(token, 0, sizeof token);
+    if (!role)
+        return web_login_page(r, 401, "That token is not valid.");
+    if (web_session_new(s->auth, role, name, id))
+        return -1;
+    snprintf(cookie, sizeof cookie, "olw_session=%s; Path=/; HttpOnly; SameSite=Strict%s", id,
+             s->tls ? "; Secure" : "");
+    memset(id, 0, sizeof id);
+    ol_info("signed in|user=%s role=%s", name, web_role_name(role)); /* the name, never the token */
+    return redirect(r, "/") || ol_http_resp_header(r, "Set-Cookie", cookie);
+}
+
+static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
+{
+    struct server *s = ctx;
+    char sid[65], name[64] = "";
+    const char *path = req->path;
+    int role = WEB_ROLE_NONE, rc = -1;
+
+    security_headers(r, s->tls);
+    if (!strcmp(path, "/healthz")) {
+        web_buf b = {0};
+        wb_puts(&b, "ok\n");
+        return wb_reply(&b, r, 200, "text/plain; charset=utf-8");
+    }
+    if (!strcmp(path, "/favicon.ico")) { /* browsers ask for it: no icon, and no 404 in their console */
+        r->status = 204;
+        return 0;
+    }
+    if (!strcmp(path, "/login"))
+        return !strcmp(req->method, "POST") ? sign_in(s, req, r) : web_login_page(r, 200, NULL);
+    if (!strcmp(path, "/logout")) {
+        if (strcmp(req->method, "POST"))
+            return web_json_error(r, 405, NULL, "sign out with POST /logout");
+        web_session_end(s->auth, session_cookie(req, sid));
+        return redirect(r, "/login") ||
+               ol_http_resp_header(r, "Set-Cookie", "olw_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    }
+
+    int api = !strncmp(path, "/api/v1/", 8);
+    const char *authz = ol_http_app_header(req, "Authorization");
+    if (authz && !strncasecmp(authz, "Bearer ", 7))
+        role = web_auth_token(s->auth, authz + 7, name);
+    else if (session_cookie(req, sid))
+        role = web_session_role(s->auth, sid, name);
+    if (!role) {
+        if (!api)
+            return redirect(r, "/login");
+        ol_http_resp_header(r, "WWW-Authenticate", "Bearer realm=\"opsledger\"");
+        return web_json_error(r, 401, "Authorization", "sign in: send Authorization: Bearer TOKEN");
+    }
+    if (!strcmp(req->method, "POST"))
+        return web_json_error(r, 405, NULL, "only GET and HEAD here");
+
+    web_req q = {.http = req, .m = &s->m, .role = role, .user = name, .as_of = WEB_NOW};
+    const char *as_of = ol_http_app_arg(req, "as_of");
+    if (as_of && *as_of) {
+        int64_t ms;
+        if (ol_ts_parse(as_of, &ms))
+            return api ? web_json_error(r, 400, "as_of", "parameter as_of: expected an instant like "
+                                                         "2026-11-16T09:00:00Z")
+                       : web_error_page(&q, r, 400, "as_of: expected an instant like 2026-11-16T09:00:00Z");
+        q.as_of = ms;
+        ol_ts_format(ms, q.as_of_text);
+    }
+    if ((rc = mdb_txn_begin(s->m.st->env, NULL, MDB_RDONLY, &q.txn))) {
+        ol_error("read transaction|reason=%s", mdb_strerror(rc));
+        return -1;
+    }
+    rc = api ? web_api(&q, path + 8, r) : web_page(&q, path, r);
+    mdb_txn_abort(q.txn);
+    return rc;
+}
+
+int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
+{
+    const char *listen = ol_config_get(cfg, "web.listen", "127.0.0.1:8080");
+    const char *cert = ol_config_get(cfg, "web.tls_cert", NULL), *key = ol_config_get(cfg, "web.tls_key", NULL);
+    const char *tokens_flag = NULL, *url_file = NULL;
+    char err[600], tokens[4096];
+    char *cert_pem = NULL, *key_pem = NULL;
+    struct server s = {0};
+    ol_http_app *app = NULL;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--listen"))
+            listen = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--tls-cert"))
+            cert = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--tls-key"))
+            key = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--tokens"))
+            tokens_flag = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--url-file"))
+            url_file = argv[++i];
+        else {
+            fprintf(stderr, "opsledger-web serve: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!cert != !key) {
+        fprintf(stderr, "opsledger-web serve: TLS needs both --tls-cert and --tls-key (web.tls_cert, web.tls_key)\n");
+        return 2;
+    }
+    if (web_tokens_path(cfg, tokens_flag, tokens, sizeof tokens))
+        return 1;
+    if (cert && (!(cert_pem = slurp(cert, err, sizeof err)) || !(key_pem = slurp(key, err, sizeof err)))) {
+        fprintf(stderr, "opsledger-web serve: %s\n", err);
+        goto out;
+    }
+    s.m.st = st;
+    s.m.revs = ol_store_dbi(st, "revs");
+    s.m.keys = ol_store_dbi(st, "keys");
+    s.m.weeks = ol_store_dbi(st, "weeks");
+    s.m.meta = ol_store_dbi(st, "meta");
+    s.tls = cert != NULL;
+    if (!(s.auth = web_auth_new(tokens, err, sizeof err)) || web_html_init()) {
+        fprintf(stderr, "opsledger-web serve: %s\n", s.auth ? "cannot hash the style sheet" : err);
+        goto out;
+    }
+    /* SIGINT/SIGTERM are blocked before the listener's threads start (they
+     * inherit the mask), so only sigsuspend below takes them */
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) || sigprocmask(SIG_BLOCK, &mask, &old)) {
+        fprintf(stderr, "opsledger-web serve: signals: %s\n", strerror(errno));
+        goto out;
+    }
+    ol_http_app_opts o = {listen, cert_pem, key_pem, 2};
+    if (!(app = ol_http_app_start(&o, handle, &s, err, sizeof err))) {
+        fprintf(stderr, "opsledger-web serve: %s\n", err);
+        goto out;
+    }
+    char url[400];
+    snprintf(url, sizeof url, "%s://%s/", s.tls ? "https" : "http", ol_http_app_address(app));
+    ol_info("web listening|url=%s tokens=%s", url, tokens);
+    if (url_file) { /* written once listening: its presence means "ready" (the demo and tests wait for it) */
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", url_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%s\n", url) < 0 || fclose(f) || rename(tmp, url_file)) {
+            fprintf(stderr, "opsledger-web serve: %s: %s\n", url_file, strerror(errno));
+            goto out;
+        }
+    }
+    while (!g_stop)
+        sigsuspend(&old);
+    ol_info("web stopping");
+    rc = 0;
+out:
+    ol_http_app_stop(app);
+    if (url_file)
+        unlink(url_file);
+    web_auth_free(s.auth);
+    free(cert_pem);
+    if (key_pem) {
+        memset(key_pem, 0, strlen(key_pem));
+        free(key_pem);
+    }
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* web_api.h — the endpoint table's types, shared by api.c (rows and
+ * answers), api_route.c (dispatch) and the pages (which read the same rows). */
+#ifndef WEB_API_H
+#define WEB_API_H
+
+#include "web.h"
+
+enum web_grouping {
+    G_WEEK,  /* week=W, or from=W&to=W */
+    G_DAY,   /* from=DAY[&to=DAY] */
+    G_NONE,  /* every key */
+    G_PARAM, /* the first filter's value is the group when given, else every group */
+};
+
+typedef struct web_endpoint {
+    const char *name;  /* the path after /api/v1/ */
+    const char *topic; /* the read model's topic */
+    enum web_grouping g;
+    int roles; /* WEB_EXEC | WEB_OPS | WEB_FINANCE that may read it */
+    struct {
+        const char *param, *field;
+        int upper; /* compared without case (enum symbols) */
+    } f[5];
+} web_endpoint;
+
+const web_endpoint *web_endpoint_find(const char *name);
+const web_endpoint *web_endpoint_of_topic(const char *topic);
+/* the rows of ep for the request's arguments and role, as of q->as_of: a new
+ * array in *items (caller decrefs); or *answered = 1 with r set (400, 403,
+ * 404). 0, or -1 on an internal error. */
+int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_resp *r, int *answered);
+int web_answer_csv(json_t *items, ol_http_resp *r);
+/* adds as_of and data_time to body and sends it (body stays the caller's) */
+int web_answer_json(web_req *q, json_t *body, ol_http_resp *r);
+
+/* every revision of a key with its Kafka time and the change of each
+ * integer field against the revision before: a new array, or NULL */
+json_t *web_history_json(web_req *q, const char *topic, const char *key);
+
+/* {"line":..., "entries":[...]} of a billing line as of q->as_of (new
+ * reference; *found 0 when there is no such line), or NULL on an error */
+json_t *web_explain_json(web_req *q, const char *key, int *found);
+
+#endif

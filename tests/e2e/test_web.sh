@@ -1,0 +1,167 @@
+#!/bin/bash
+# test_web.sh — opsledger-web over the embedded broker:
+#  1. a generated consultancy (40 people, 4 weeks to 2026-W47) folded by
+#     utilisation, billing, forecast, assurance and the archive, then by
+#     opsledger-web; the instant T1 is recorded; then one approved entry of
+#     2026-W46 is cut by an hour and everything folds again;
+#  2. the API's figures equal each owning service's `query --format json`
+#     for the same week (utilisation ORG/TEAM/PERSON, missing timesheets,
+#     billing lines); an as_of=T1 answer equals `opsledger replay billing
+#     --as-of T1` queried, and differs from the live one (the amendment);
+#     `history` lists both revisions of the amended line with its delta;
+#     `billing/explain` lists the entries behind it;
+#  3. CSV (Accept and .csv) parses with the header's column count and no
+#     cell starting a formula; errors: malformed week 400, unknown week 404,
+#     malformed as_of 400, each naming its parameter;
+#  4. the role matrix: every endpoint x {no token, exec, ops, finance}:
+#     401 / 200 / 403 as the README's table says; ops answers hold no money
+#     field, finance never a leave kind; security headers on every answer;
+#  5. the sign-in form sets an HttpOnly SameSite=Strict cookie, pages open
+#     with it per role (no <script>, no external reference, ops pages show no
+#     amount), sign-out ends the session;
+#  6. hostile names (HTML, script, quotes, control characters) render as text;
+#  6b. headless Chromium (tests/web/browser.js, playwright-core): per role,
+#     sign in, open every page, figures equal the API's, no console error,
+#     no request leaving the origin, no leave kind for finance, no money for
+#     ops, a screenshot of each page in $BUILD/web-screens;
+#  7. TLS with a certificate made here (openssl): HTTPS answers, the
+#     cookie is Secure, plain HTTP to the TLS port gets no answer.
+# Usage: BUILD=build bash tests/e2e/test_web.sh   (or via tests/run-e2e.sh)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/rellib.sh"
+e2e_init web
+T=$E2E_TMP
+D=$T/data
+W=2026-W47
+WA=2026-W46
+
+start_broker || { e2e_finish; exit 1; }
+gen_data "$T/gen" --people 40 --engagements 6 --weeks 4 --seed 5 --end-week "$W"
+# a hostile name for one person (a higher revision of p-0003)
+python3 - "$T/gen/hr.person.jsonl" >"$T/hostile.jsonl" <<'PY'
+import json, sys
+last = {}
+for line in open(sys.argv[1]):
+    v = json.loads(line)
+    last[v["person_id"]] = v
+v = last["p-0003"]
+v.update(event_id="hostile-1", revision=v["revision"] + 1, occurred_at="2026-11-20T09:00:00Z",
+         name="<script>alert(1)</script><img src=x onerror=alert(2)> \"O'Brien\" \x07\x1b[31m")
+print(json.dumps(v))
+PY
+cat "$T/hostile.jsonl" >>"$T/gen/hr.person.jsonl"
+check "the scenario is produced to the broker" produce_dir "$T/gen"
+
+fold_all() {
+    for s in "$@"; do
+        check "opsledger-$s folds to the end" svc_catch_up "$s" "$D" "$T/$s.log" -o batch_max=100000
+    done
+}
+fold_all utilisation billing forecast assurance archive web
+sleep 1.2
+T1=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))')
+sleep 1.2
+# one approved delivery entry of 2026-W46 cut by an hour
+python3 - "$T/gen/timesheet.entry.jsonl" >"$T/amend.jsonl" <<'PY'
+import json, sys
+latest = {}
+for line in open(sys.argv[1]):
+    v = json.loads(line)
+    if v["revision"] >= latest.get(v["entry_id"], {"revision": -1})["revision"]:
+        latest[v["entry_id"]] = v
+for v in sorted(latest.values(), key=lambda v: v["entry_id"]):
+    if (v["status"] == "APPROVED" and v["activity"] == "DELIVERY" and v["engagement_id"]
+            and "2026-11-09" <= v["work_date"] <= "2026-11-15" and v["minutes"] >= 120):
+        v.update(event_id="web-amend-1", revision=v["revision"] + 1, minutes=v["minutes"] - 60,
+                 occurred_at="2026-11-20T12:00:00Z")
+        print(json.dumps(v))
+        break
+PY
+check "an approved $WA entry to amend was found" test -s "$T/amend.jsonl"
+run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/amend.jsonl" || fail "produce the amendment"
+fold_all utilisation billing forecast assurance archive web
+
+# tokens, one per role
+for r in exec ops finance; do
+    if run_ol "$T/token.$r" "$T/token.$r.err" web token add "t-$r" --role $r --data-dir "$D"; then
+        pass "opsledger web token add t-$r --role $r"
+    else
+        fail "opsledger web token add t-$r --role $r"
+        dump "$T/token.$r.err"
+    fi
+done
+check "the tokens file is 0600" test "$(stat -c %a "$D/web-tokens")" = 600
+check "the tokens file holds no token, only hashes" bash -c "! grep -qF '$(cat "$T/token.exec")' '$D/web-tokens'"
+
+"$BIN/opsledger-web" serve --data-dir "$D" --listen 127.0.0.1:0 --url-file "$T/url" >"$T/serve.log" 2>&1 &
+_track $!
+SERVE_PID=$!
+for _ in $(seq 1 100); do [ -s "$T/url" ] && break; sleep 0.1; done
+if [ -s "$T/url" ]; then pass "opsledger-web serve listens"; else
+    fail "opsledger-web serve listens"
+    dump "$T/serve.log"
+    e2e_finish
+    exit 1
+fi
+URL=$(cat "$T/url")
+
+# 2-6: the checks themselves, in Python (urllib), against the live server
+if python3 "$E2E_DIR/webcheck.py" --url "$URL" --tokens "$T" --bin "$BIN" --data "$D" --week "$W" \
+    --amended-week "$WA" --t1 "$T1" --tmp "$T" >"$T/webcheck.out" 2>&1; then
+    pass "API, roles, CSV, errors, pages and hostile names (webcheck.py)"
+else
+    fail "API, roles, CSV, errors, pages and hostile names (webcheck.py)"
+fi
+sed -e 's/^/  /' "$T/webcheck.out" | tail -n 80
+# the browser: headless Chromium driven by playwright-core (tests/web/)
+WEBT=$REPO/tests/web
+if [ ! -d "$WEBT/node_modules/playwright-core" ]; then
+    (cd "$WEBT" && bounded npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) || { fail "npm ci in tests/web"; dump "$T/npm.log"; }
+fi
+if [ -d "$WEBT/node_modules/playwright-core" ]; then
+    if E2E_CMD_TIMEOUT=300 bounded node "$WEBT/browser.js" "$URL" "$T" "$BUILD/web-screens" >"$T/browser.out" 2>&1; then
+        pass "headless Chromium: sign-in per role, every page, figures equal the API's (screenshots in $BUILD/web-screens)"
+    else
+        fail "headless Chromium: sign-in per role, every page, figures equal the API's"
+    fi
+    grep -v '^ok' "$T/browser.out" | sed -e 's/^/  /' | head -40
+fi
+check "no token reaches the server's log" bash -c "! grep -qF '$(cat "$T/token.exec")' '$T/serve.log'"
+
+# 7. TLS with a certificate made here
+if bounded openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
+    -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$T/openssl.log" 2>&1; then
+    "$BIN/opsledger-web" serve --data-dir "$D" --listen 127.0.0.1:0 --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" \
+        --url-file "$T/tls-url" >"$T/tls.log" 2>&1 &
+    _track $!
+    for _ in $(seq 1 100); do [ -s "$T/tls-url" ] && break; sleep 0.1; done
+    TURL=$(cat "$T/tls-url" 2>/dev/null)
+    check "the TLS listener's URL is https" bash -c "case '$TURL' in https://*) exit 0;; esac; exit 1"
+    code=$(curl -s -o "$T/tls.json" -w '%{http_code}' --cacert "$T/cert.pem" \
+        -H "Authorization: Bearer $(cat "$T/token.exec")" "${TURL}api/v1/utilisation?week=$W&scope=org")
+    check "HTTPS with the certificate answers 200 (got $code)" test "$code" = 200
+    check "the HTTPS answer has the org row" grep -q '"scope":"ORG"' "$T/tls.json"
+    curl -s -D "$T/tls-login.h" -o /dev/null --cacert "$T/cert.pem" --data-urlencode "token=$(cat "$T/token.ops")" \
+        "${TURL}login"
+    check "the session cookie is Secure under TLS" grep -qi '^set-cookie: olw_session=.*; Secure' "$T/tls-login.h"
+    check "HSTS under TLS" grep -qi '^strict-transport-security:' "$T/tls-login.h"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://${TURL#https://}healthz")
+    check "plain HTTP to the TLS port gets no HTTP answer (got $code)" test "$code" != 200
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${TURL}healthz")
+    check "an unknown certificate is refused by the client (curl without --cacert: $code)" test "$code" = 000
+else
+    fail "openssl makes a test certificate"
+    dump "$T/openssl.log"
+fi
+
+kill -TERM "$SERVE_PID" 2>/dev/null
+if wait_exit "$SERVE_PID" 10 && [ "$WAIT_STATUS" = 0 ]; then pass "serve stops on SIGTERM with status 0"; else
+    fail "serve stops on SIGTERM with status 0"
+fi
+_untrack "$SERVE_PID"
+check "serve removed its URL file on exit" test ! -e "$T/url"
+stop_broker
+e2e_finish
