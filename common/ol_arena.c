@@ -5,22 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* makes blocks[a->cur] a block with at least len free bytes; 0 or -1 */
+/* puts block i at position pos (blocks past cur are free, in any order) */
+static void arena_swap(ol_arena *a, size_t i, size_t pos)
+{
+    unsigned char *b = a->blocks[pos];
+    size_t s = a->sizes[pos];
+    a->blocks[pos] = a->blocks[i], a->sizes[pos] = a->sizes[i];
+    a->blocks[i] = b, a->sizes[i] = s;
+}
+
+/* makes blocks[a->cur] a block with at least len free bytes; 0 or -1.
+ * Blocks 0..cur hold this batch's copies; the ones after cur are free. */
 static int arena_room(ol_arena *a, size_t len)
 {
     if (a->nblocks && a->used + len <= a->sizes[a->cur])
         return 0;
-    /* the next kept block that fits, else a new one */
-    size_t next = a->nblocks ? a->cur + 1 : 0;
-    for (; next < a->nblocks; next++)
-        if (a->sizes[next] >= len) {
-            /* keep the order: swap it to the position after cur */
-            size_t want = a->nblocks && a->cur + 1 <= next ? a->cur + 1 : next;
-            unsigned char *b = a->blocks[want];
-            size_t s = a->sizes[want];
-            a->blocks[want] = a->blocks[next], a->sizes[want] = a->sizes[next];
-            a->blocks[next] = b, a->sizes[next] = s;
-            a->cur = want;
+    size_t pos = a->nblocks ? a->cur + 1 : 0; /* where the next block goes */
+    for (size_t i = pos; i < a->nblocks; i++) /* a kept block that fits */
+        if (a->sizes[i] >= len) {
+            arena_swap(a, i, pos);
+            a->cur = pos;
             a->used = 0;
             return 0;
         }
@@ -42,16 +46,9 @@ static int arena_room(ol_arena *a, size_t len)
         return -1;
     a->blocks[a->nblocks] = b;
     a->sizes[a->nblocks] = size;
+    arena_swap(a, a->nblocks, pos);
     a->nblocks++;
-    /* the new block is the last one; bring it right after cur */
-    size_t want = a->nblocks == 1 ? 0 : a->cur + 1;
-    if (want != a->nblocks - 1) {
-        unsigned char *t = a->blocks[want];
-        size_t s = a->sizes[want];
-        a->blocks[want] = a->blocks[a->nblocks - 1], a->sizes[want] = a->sizes[a->nblocks - 1];
-        a->blocks[a->nblocks - 1] = t, a->sizes[a->nblocks - 1] = s;
-    }
-    a->cur = want;
+    a->cur = pos;
     a->used = 0;
     return 0;
 }

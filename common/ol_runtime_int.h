@@ -16,11 +16,11 @@
 /* The map's touched pages are given back to the kernel (ol_store_release)
  * at most once a second: the check runs every OL_RELEASE_EVERY records plus
  * derived events. Releasing every 1,024 units (as before) made every later
- * B-tree look-up fault its pages back in: at 10,000 records/s live that was
- * a third of the service's time (perf: exc_page_fault, LMDB's first touch of
- * a page), and the main reason for the latency p99. Once a second bounds the
- * re-fault to about 1 % of the time and the resident map to one second of
- * work. */
+ * B-tree look-up fault its pages back in; at 10,000 records/s live, page
+ * faults were about a third of the service's time (perf, tests/bench/
+ * README.md) and this re-fault was one of their two sources (the other is
+ * LMDB's copy-on-write). Once a second bounds the re-fault to about 1 % of
+ * the time and the resident map to one second of work. */
 #define OL_RELEASE_EVERY 1024
 #define OL_RELEASE_INTERVAL_US 1000000
 /* a bulk rebuild (replay into a fresh directory) is not a resident service:
