@@ -11,12 +11,13 @@
 #     must fold nothing: a duplicate or stale, which needs the indexes);
 #  3. the service is started and SIGKILLed again and again (INDEXCRASH_KILLS,
 #     default 12), each start either with the snapshot removed (a rebuild
-#     from the log) or with whatever the last start left, after a delay drawn
-#     from 0..1.5 x the measured time to the end of indexing; a start's own log
+#     from the log) or with whatever the last start left, killed after it
+#     logs that it indexes and a delay drawn from 0..1.2 x the measured
+#     build time; a start's own log
 #     says whether the kill landed while it was indexing ("indexing the
 #     version log" logged, "version log indexed" not yet); at least
 #     INDEXCRASH_MIN_HITS (3) kills must land there (more attempts are made,
-#     up to 4 x KILLS, until they do);
+#     up to 6 x KILLS, until they do);
 #  4. it then catches up (--stop-at-end); a fresh data directory folds the
 #     same topics undisturbed; the two dumps are byte-identical and the
 #     effect counters (records, folded, duplicates, stale, conflicts, dead
@@ -65,22 +66,39 @@ index_ms=$(($(now_ms) - t0))
 svc_stop "$PROBE"
 build_ms=$(sed -n 's/.*version log indexed.*build_ms=\([0-9.]*\).*/\1/p' "$T/probe.log" | tail -n 1)
 echo "  a start indexes the log in ${index_ms} ms (the build itself: ${build_ms:-?} ms)"
+build_whole=${build_ms%%.*}
+[ "${build_whole:-0}" -ge 20 ] 2>/dev/null || build_whole=20
 
 # ------------------------------------------------------------------ 2.
 check "the data set is produced again (every record re-delivered)" produce_dir "$T/gen"
 
 # ------------------------------------------------------------------ 3.
+exec 9< <(sleep 3600) # a pipe that delivers nothing: read -t on it is a nap without a fork
+NAPPER=$!
+_track "$NAPPER"
 hits=0 kills=0 rebuilds=0 loads=0 attempt=0
-while [ $attempt -lt $((KILLS * 4)) ]; do
+while [ $attempt -lt $((KILLS * 6)) ]; do
     attempt=$((attempt + 1))
     [ $kills -ge "$KILLS" ] && [ $hits -ge "$MIN_HITS" ] && break
     if [ $((RANDOM % 2)) -eq 0 ]; then rm -f "$T/k/$SVC/index.snapshot"; fi
     log=$T/kill.$attempt.log
-    # up to 1.5 x the time from a start to the end of indexing, in ms
-    delay_ms=$((RANDOM % (index_ms * 3 / 2 + 1)))
+    # once the start says it indexes, a delay up to 1.2 x the measured
+    # build time (in ms): most kills land in the build, some just after
+    delay_ms=$((RANDOM % (build_whole * 6 / 5 + 1)))
     svc_start "$SVC" "$T/k" "$log"
     pid=$SVC_PID
-    sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+    # watched with builtins only (a fork per poll costs more than the
+    # build under load): the start's first log line, 2 ms naps on a pipe
+    # that never delivers
+    w=0 first=
+    while [ $w -lt 5000 ] && kill -0 "$pid" 2>/dev/null; do
+        first=
+        read -r first <"$log" 2>/dev/null
+        case $first in *'indexing the version log'*) break ;; esac
+        w=$((w + 1))
+        read -r -t 0.002 -u 9 _ 2>/dev/null
+    done
+    read -r -t "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))" -u 9 _ 2>/dev/null
     kill -KILL "$pid" 2>/dev/null
     wait_exit "$pid" 10
     _untrack "$pid"
@@ -90,6 +108,10 @@ while [ $attempt -lt $((KILLS * 4)) ]; do
         if grep -q 'snapshot=present' "$log"; then loads=$((loads + 1)); else rebuilds=$((rebuilds + 1)); fi
     fi
 done
+exec 9<&-
+kill "$NAPPER" 2>/dev/null
+wait "$NAPPER" 2>/dev/null
+_untrack "$NAPPER"
 echo "  $kills kills, $hits while indexing ($rebuilds with no snapshot: a rebuild from the log; $loads with a snapshot present)"
 check "at least $MIN_HITS kills landed while the service was indexing the version log (got $hits)" test $hits -ge "$MIN_HITS"
 check "a kill while indexing leaves no snapshot or partial snapshot behind" \
