@@ -5,7 +5,7 @@
 # evaluated after the install.
 
 BUILD   ?= build
-PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd
+PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd libcurl
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
@@ -17,7 +17,7 @@ all: ensure-deps
 	@$(MAKE) --no-print-directory binaries
 
 ensure-deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+	@pkg-config --exists $(PKGS) 2>/dev/null && command -v kcat >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
 		|| $(MAKE) --no-print-directory deps
 
 deps:

@@ -2,6 +2,7 @@
  * the decoder; the body scan and the schema resolution the decoder calls are
  * in ol_resolve.c (through ol_codec_int.h). */
 #include "ol_codec_int.h"
+#include "ol_registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,13 @@ struct ol_decoder {
     struct resolver *r;
     size_t nr;
     avro_reader_t mem;
+    struct ol_registry *reg; /* set: frame ids are the registry's */
 };
+
+void ol_decoder_use_registry(ol_decoder *d, struct ol_registry *reg)
+{
+    d->reg = reg;
+}
 
 ol_decoder *ol_decoder_new(const ol_schemas *all, const ol_schema *reader)
 {
@@ -134,10 +141,12 @@ avro_value_t *ol_decoder_value(ol_decoder *d)
     return &d->value;
 }
 
-static struct resolver *resolver_for(ol_decoder *d, const ol_schema *w)
+/* keyed by the frame's id: with a registry, ids are the registry's and the
+ * writer may be the reader itself (the same schema under another id) */
+static struct resolver *resolver_for(ol_decoder *d, int32_t frame_id, const ol_schema *w)
 {
     for (size_t i = 0; i < d->nr; i++)
-        if (d->r[i].writer_id == w->id)
+        if (d->r[i].writer_id == frame_id)
             return &d->r[i];
     struct resolver *nr = realloc(d->r, (d->nr + 1) * sizeof *nr);
     if (!nr)
@@ -145,7 +154,7 @@ static struct resolver *resolver_for(ol_decoder *d, const ol_schema *w)
     d->r = nr;
     struct resolver *r = &d->r[d->nr++];
     memset(r, 0, sizeof *r);
-    r->writer_id = w->id;
+    r->writer_id = frame_id;
     if (w == d->reader)
         return r;
     if (avro_generic_value_new(w->iface, &r->wvalue)) {
@@ -172,23 +181,39 @@ enum ol_codec_err ol_decoder_decode(ol_decoder *d, const void *buf, size_t len, 
         snprintf(err, errlen, "magic byte is 0x%02x, expected 0x00", ((const uint8_t *)buf)[0]);
         return e;
     }
-    w = ol_schemas_by_id(d->all, *writer_id);
-    if (!w) {
+    if (d->reg) {
+        /* the wait for a registry that is down happens before the batch
+         * (ol_registry_rt.c), so here NOT_FOUND and UNAVAILABLE are rare */
+        char why[400];
+        switch (ol_registry_writer(d->reg, *writer_id, d->reader, &w, why, sizeof why)) {
+        case OL_REG_OK: break;
+        case OL_REG_NOMEM: snprintf(err, errlen, "out of memory"); return OL_CODEC_NOMEM;
+        case OL_REG_REFUSED:
+            snprintf(err, errlen, "%s", why);
+            return OL_CODEC_WRONG_SUBJECT;
+        case OL_REG_NOT_FOUND:
+            snprintf(err, errlen, "schema id %d is not known to the schema registry: %s", *writer_id, why);
+            return OL_CODEC_UNKNOWN_ID;
+        case OL_REG_UNAVAILABLE:
+            snprintf(err, errlen, "schema id %d: the schema registry did not answer: %s", *writer_id, why);
+            return OL_CODEC_UNKNOWN_ID;
+        }
+    } else if (!(w = ol_schemas_by_id(d->all, *writer_id))) {
         snprintf(err, errlen, "schema id %d is not in the manifest", *writer_id);
         return OL_CODEC_UNKNOWN_ID;
     }
-    if (strcmp(w->subject, d->reader->subject) != 0) {
+    if (!d->reg && strcmp(w->subject, d->reader->subject) != 0) {
         snprintf(err, errlen, "schema id %d is of subject %s, expected %s", *writer_id, w->subject,
                  d->reader->subject);
         return OL_CODEC_WRONG_SUBJECT;
     }
-    r = resolver_for(d, w);
+    r = resolver_for(d, *writer_id, w);
     if (!r) {
         snprintf(err, errlen, "out of memory");
         return OL_CODEC_NOMEM;
     }
     if (r->incompatible) {
-        snprintf(err, errlen, "schema id %d cannot be read as id %d: %s", w->id, d->reader->id, r->reason);
+        snprintf(err, errlen, "schema id %d cannot be read as id %d: %s", *writer_id, d->reader->id, r->reason);
         return OL_CODEC_INCOMPATIBLE;
     }
     /* check every length, index and count against the writer schema and
@@ -197,11 +222,11 @@ enum ol_codec_err ol_decoder_decode(ol_decoder *d, const void *buf, size_t len, 
     size_t body = len - OL_FRAME_HEADER, used;
     avro_value_reset(&d->value);
     if (ol_resolve_scan((const uint8_t *)buf + OL_FRAME_HEADER, body, w->avro, &used, why, sizeof why)) {
-        snprintf(err, errlen, "avro body of schema id %d does not decode: %s", w->id, why);
+        snprintf(err, errlen, "avro body of schema id %d does not decode: %s", *writer_id, why);
         return OL_CODEC_BODY;
     }
     if (used != body) {
-        snprintf(err, errlen, "%zu trailing bytes after the avro record of schema id %d", body - used, w->id);
+        snprintf(err, errlen, "%zu trailing bytes after the avro record of schema id %d", body - used, *writer_id);
         return OL_CODEC_TRAILING;
     }
     avro_reader_memory_set_source(d->mem, (const char *)buf + OL_FRAME_HEADER, (int64_t)(len - OL_FRAME_HEADER));
@@ -213,14 +238,14 @@ enum ol_codec_err ol_decoder_decode(ol_decoder *d, const void *buf, size_t len, 
         rc = avro_value_read(d->mem, &d->value);
     }
     if (rc) {
-        snprintf(err, errlen, "avro body of schema id %d does not decode: %s", w->id, avro_strerror());
+        snprintf(err, errlen, "avro body of schema id %d does not decode: %s", *writer_id, avro_strerror());
         avro_value_reset(&d->value);
         return OL_CODEC_BODY;
     }
     if (r->by_copy) {
         enum ol_codec_err ce = ol_resolve_value(d->reader, &d->value, &r->wvalue, why, sizeof why);
         if (ce != OL_CODEC_OK) {
-            snprintf(err, errlen, "schema id %d cannot be read as id %d: %s", w->id, d->reader->id, why);
+            snprintf(err, errlen, "schema id %d cannot be read as id %d: %s", *writer_id, d->reader->id, why);
             avro_value_reset(&d->value);
             return ce;
         }

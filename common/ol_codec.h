@@ -38,6 +38,8 @@ enum ol_codec_err {
     OL_CODEC_NOMEM,
 };
 
+struct ol_registry;
+
 /* Encodes v (written with schema s) into a freshly malloc'ed frame;
  * caller frees *out. Returns 0 or -1 with err. */
 int ol_codec_encode(const ol_schema *s, avro_value_t *v, uint8_t **out, size_t *out_len, char *err,
@@ -52,6 +54,11 @@ typedef struct ol_decoder ol_decoder;
  * Caller owns the decoder: ol_decoder_free(). */
 ol_decoder *ol_decoder_new(const ol_schemas *all, const ol_schema *reader);
 void ol_decoder_free(ol_decoder *d);
+/* From now on frame ids are the Schema Registry's, not the manifest's: the
+ * writer schema of an id comes from reg (ol_registry.h; not owned), the
+ * reader stays the manifest's. For decoders of records from Kafka (input
+ * topics), never of the derived events a service stores itself. */
+void ol_decoder_use_registry(ol_decoder *d, struct ol_registry *reg);
 /* The reusable reader-shaped value that decode fills; valid until the next
  * decode. */
 avro_value_t *ol_decoder_value(ol_decoder *d);

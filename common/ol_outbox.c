@@ -11,6 +11,7 @@
 #include "ol_runtime_int.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
+#include "ol_registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@ int ol_outbox_append(ol_runtime *rt, MDB_txn *txn, const char *topic, const void
     }
     ol_put_be32(p, (uint32_t)vlen), p += 4;
     memcpy(p, val, vlen);
+    /* schema_registry.url: derived events leave with the registry's id;
+     * the `derived` database keeps the manifest's (ol_registry.c) */
+    ol_registry_rewrite_frame(rt->schemas->reg, topic, p, vlen);
     return 0;
 }
 

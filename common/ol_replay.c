@@ -23,6 +23,7 @@
 #include "ol_escape.h"
 #include "ol_json.h"
 #include "ol_log.h"
+#include "ol_registry.h"
 #include "ol_svcmain.h"
 #include "ol_time.h"
 
@@ -173,6 +174,10 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         goto out;
     }
     if (from_kafka) {
+        if (ol_registry_attach(schemas, cfg, err, sizeof err)) { /* schema_registry.url: registry ids */
+            fprintf(stderr, "replay: %s\n", err);
+            goto out;
+        }
         src = ol_source_kafka_new(cfg, "opsledger-replay", 1);
     } else {
         ol_archive_dir(cfg, archive_flag, archive_dir, sizeof archive_dir);
@@ -181,6 +186,11 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
             goto out;
         }
         have_archive = 1;
+        /* the writer schemas the archive kept by registry id (issue 19), if any */
+        if (ol_registry_attach_archive(schemas, cfg, archive.env, err, sizeof err)) {
+            fprintf(stderr, "replay: archive: %s\n", err);
+            goto out;
+        }
         /* the checkpoints before the snapshot: each was written after its commit */
         ol_archive_checkpoints_path(cfg, archive_dir, cp_flag, cp_path, sizeof cp_path);
         int loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);

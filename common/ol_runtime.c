@@ -6,6 +6,7 @@
  * counters and the next offset of every partition touched. A crash before
  * mdb_txn_commit leaves none of it; after, all of it. */
 #include "ol_runtime_int.h"
+#include "ol_registry_rt.h"
 #include "ol_av.h"
 #include "ol_json.h"
 #include "ol_log.h"
@@ -201,6 +202,10 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
             goto fail;
         }
     }
+
+    /* schema_registry.url: writer schemas by registry id, start-up checks (ol_registry_rt.c) */
+    if (ol_registry_rt_open(rt, err, errlen))
+        goto fail;
 
     /* restore persistent state: data time and the outbox sequence */
     if ((rc = mdb_txn_begin(rt->store.env, NULL, MDB_RDONLY, &txn))) {
@@ -677,6 +682,8 @@ int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
     int npoison = 0, failed_at;
     int rc;
 
+    if (ol_registry_rt_prefetch(rt, recs, n)) /* waits while the schema registry is down */
+        return -1;
     memcpy(before, rt->counters, sizeof before);
 again:
     failed_at = -1;
@@ -727,6 +734,8 @@ again:
             goto fail;
     if ((rc = ol_meta_put_i64(ctx.txn, rt->meta, "data_time", rt->data_time)) ||
         (rc = ol_meta_put_i64(ctx.txn, rt->meta, "outbox_seq", (int64_t)rt->outbox_seq)))
+        goto fail;
+    if ((rc = ol_registry_rt_persist(rt, ctx.txn))) /* writer schemas fetched for this batch */
         goto fail;
     rc = mdb_txn_commit(ctx.txn);
     ctx.txn = NULL;

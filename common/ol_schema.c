@@ -1,5 +1,6 @@
 /* ol_schema — see ol_schema.h. */
 #include "ol_schema.h"
+#include "ol_registry.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ void ol_schemas_free(ol_schemas *s)
         schema_clear(&s->v[i]);
     free(s->v);
     free(s->dir);
+    ol_registry_free(s->reg);
     free(s);
 }
 

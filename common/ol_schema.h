@@ -33,6 +33,9 @@ typedef struct ol_schemas {
     ol_schema *v;
     size_t n;
     char *dir;
+    /* the Schema Registry when schema_registry.url is set (ol_registry.h;
+     * owned, freed with the set), else NULL: the manifest's ids serve */
+    struct ol_registry *reg;
 } ol_schemas;
 
 /* Loads every schema of dir/manifest.tsv. Returns 0, or -1 with err naming

@@ -1,5 +1,6 @@
 /* ol_svcmain — see ol_svcmain.h. */
 #include "ol_svcmain.h"
+#include "ol_registry.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_metrics.h"
@@ -225,7 +226,7 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
             fprintf(stderr, "%s run: unknown argument %s\n", prog, argv[2]);
             goto out;
         }
-        if (ol_schemas_load(dir, &schemas, err, sizeof err)) {
+        if (ol_schemas_load(dir, &schemas, err, sizeof err) || ol_registry_attach(schemas, &cfg, err, sizeof err)) {
             fprintf(stderr, "%s: schemas: %s\n", prog, err);
             rc = 1;
             goto out;

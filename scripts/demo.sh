@@ -133,6 +133,18 @@ echo "== report: forecast accuracy, $ACC_FROM .. $ACC_TO (forecasts made 4 weeks
 # assurance: its upstream inputs, then what forecast and utilisation published
 wait_for assurance delivery.risk delivery.engagement delivery.allocation ops.rota hr.leave
 settle assurance forecast utilisation
+# people: headcount and retention; the delivery managers' supply 12 weeks ahead
+wait_for people hr.person hr.leave delivery.allocation
+echo
+echo "== report: headcount and retention, 12 weeks to $END_WEEK; delivery managers 12 weeks ahead"
+"$BIN/opsledger" report headcount --from "$("$BIN/opsledger" week "$END_WEEK" -11)" \
+    --to "$("$BIN/opsledger" week "$END_WEEK" 11)" --data-dir "$STATE/data"
+# margin: its upstream inputs, then the billing lines billing published
+wait_for margin hr.person delivery.engagement timesheet.entry finance.contractor_invoice finance.expense
+settle margin billing
+echo
+echo "== report: margin of $LAST_CLOSED, lowest first; contractor invoices matched three ways"
+"$BIN/opsledger" report margin --week "$LAST_CLOSED" --data-dir "$STATE/data"
 echo
 echo "== the weekly executive report (opsledger report weekly)"
 "$BIN/opsledger" report weekly --week "$END_WEEK" --data-dir "$STATE/data"
@@ -141,7 +153,7 @@ echo "== the weekly executive report (opsledger report weekly)"
 echo
 echo "== the weekly report is written to $STATE/weekly-$END_WEEK.html (one self-contained page) and $STATE/weekly-$END_WEEK.md"
 # the web read side: its fold has read what every service published
-settle web utilisation billing forecast assurance
+settle web utilisation billing forecast assurance people margin
 echo
 echo "== opsledger-web: the API and pages over what the services published"
 i=0

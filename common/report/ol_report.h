@@ -20,7 +20,8 @@
 /* The events of one derived topic (ops.utilisation.weekly,
  * ops.timesheet.missing, finance.billing.line,
  * finance.contractor.reconciliation, ops.delivery.status, ops.cover.gaps,
- * ops.forecast.engagement, ops.forecast.demand): a JSON array of objects
+ * ops.forecast.engagement, ops.forecast.demand, ops.headcount.weekly,
+ * finance.margin.weekly): a JSON array of objects
  * whose fields are the topic's schema fields, the last event per key,
  * restricted to keys starting with key_prefix and ending with key_suffix
  * when those are not NULL. Returns a new reference (the report releases
@@ -58,7 +59,7 @@ struct ol_report;
 struct ol_report *ol_report_weekly(const struct ol_report_source *src, const char *week, char *err,
                                    size_t errlen);
 
-/* How many publishing services could not be read (0..4); for i below that,
+/* How many publishing services could not be read (0..6); for i below that,
  * the service's name ("billing") and its reason (both owned by r). */
 int ol_report_unavailable(const struct ol_report *r);
 const char *ol_report_unavailable_service(const struct ol_report *r, int i);

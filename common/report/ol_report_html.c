@@ -341,6 +341,91 @@ static void section_outlook(FILE *f, const struct ol_report *r)
     fputs("</table>\n", f);
 }
 
+/* 7 and 8: delivery managers and attrition, margin and contractor invoices */
+void olr_people_html(FILE *f, const struct ol_report *r)
+{
+    size_t i;
+    json_t *o;
+    char a[32], b[32], c[32], d[32], e[32];
+    fputs("<h2>7. Delivery managers: supply against demand, and attrition</h2>\n", f);
+    if (r->org_hc) {
+        json_t *att = json_object_get(r->org_hc, "attrition_bp");
+        ol_fmt_bp(a, sizeof a, json_is_integer(att), (int32_t)json_integer_value(att));
+        para(f, "%lld employees on %s's Sunday, %lld joined and %lld left that week; %lld left in the last 52 weeks: "
+                "annualised attrition %s.",
+             olr_int(r->org_hc, "headcount"), r->week, olr_int(r->org_hc, "joiners"), olr_int(r->org_hc, "leavers"),
+             olr_int(r->org_hc, "window_leavers"), a);
+    }
+    thead(f, "week|>DMs|>supply FTE|>demand FTE|>ratio|>attrition|vs demand");
+    json_array_foreach(r->dm, i, o)
+    {
+        json_t *ratio = json_object_get(o, "dm_ratio_bp"), *att = json_object_get(o, "attrition_bp");
+        long long s = olr_int(o, "dm_supply_fte_bp"), dd = olr_int(o, "dm_demand_fte_bp");
+        snprintf(a, sizeof a, "%lld", olr_int(o, "headcount"));
+        snprintf(b, sizeof b, "%lld.%02lld", s / 10000, (s < 0 ? -s : s) % 10000 / 100);
+        snprintf(c, sizeof c, "%lld.%02lld", dd / 10000, (dd < 0 ? -dd : dd) % 10000 / 100);
+        ol_fmt_bp(d, sizeof d, json_is_integer(ratio), (int32_t)json_integer_value(ratio));
+        ol_fmt_bp(e, sizeof e, json_is_integer(att), (int32_t)json_integer_value(att));
+        fputs("<tr>", f);
+        td(f, 0, olr_str(o, "week"));
+        td(f, 1, a);
+        td(f, 1, b);
+        td(f, 1, c);
+        td(f, 1, d);
+        td(f, 1, e);
+        td(f, 0, !json_is_integer(ratio)                          ? "no demand"
+                 : json_is_true(json_object_get(o, "dm_ahead")) ? "ahead"
+                 : json_integer_value(ratio) < 10000              ? "SHORT"
+                                                                  : "over-supplied");
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n<h2>8. Lowest margins and contractor invoices matched three ways</h2>\n", f);
+    para(f, "The lowest margins of %s with revenue, the last week ended (currencies never converted):", r->prev1);
+    thead(f, "engagement|currency|>revenue|>cost|>margin|>margin %");
+    json_array_foreach(r->low_margin, i, o)
+    {
+        json_t *bp = json_object_get(o, "margin_bp");
+        long long v = json_integer_value(bp);
+        ol_fmt_money(a, sizeof a, olr_int(o, "revenue_minor"));
+        ol_fmt_money(b, sizeof b, olr_int(o, "cost_minor"));
+        ol_fmt_money(c, sizeof c, olr_int(o, "margin_minor"));
+        ol_fmt_bp(d, sizeof d, json_is_integer(bp), (int32_t)(v > 999999 ? 999999 : v < -999999 ? -999999 : v));
+        fputs("<tr>", f);
+        td(f, 0, olr_str(o, "engagement_id"));
+        td(f, 0, olr_str(o, "currency"));
+        td(f, 1, a);
+        td(f, 1, b);
+        td(f, 1, c);
+        td(f, 1, d);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    para(f, "%zu engagement row(s) of %s had cost and no revenue (fixed-price and non-billable work: revenue 0 by rule; "
+            "report margin lists them).",
+         r->cost_only_rows, r->prev1);
+    para(f, "%zu contractor or partner invoice(s) of the last 4 weeks invoice other minutes than were logged.",
+         json_array_size(r->three_way));
+    thead(f, "invoice|person|supplier|currency|>logged h|>invoiced h|>billed h|>invoiced - logged");
+    json_array_foreach(r->three_way, i, o)
+    {
+        ol_fmt_hours(a, sizeof a, olr_int(o, "minutes_logged"));
+        ol_fmt_hours(b, sizeof b, olr_int(o, "minutes_invoiced"));
+        ol_fmt_hours(c, sizeof c, olr_int(o, "minutes_billed"));
+        ol_fmt_money(d, sizeof d, olr_int(o, "invoiced_minus_logged_minor"));
+        fputs("<tr>", f);
+        td(f, 0, olr_str(o, "invoice_id"));
+        td(f, 0, olr_str(o, "person_id"));
+        td(f, 0, olr_str(o, "supplier"));
+        td(f, 0, olr_str(o, "currency"));
+        td(f, 1, a);
+        td(f, 1, b);
+        td(f, 1, c);
+        td(f, 1, d);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 int olr_html(FILE *f, const struct ol_report *r)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Weekly report ", f);
@@ -365,6 +450,7 @@ int olr_html(FILE *f, const struct ol_report *r)
     section_billing(f, r);
     section_delivery(f, r);
     section_outlook(f, r);
+    olr_people_html(f, r);
     fputs("</body></html>\n", f);
     return 0; /* ol_esc_fput does not allocate */
 }

@@ -12,6 +12,8 @@
 
 #include "ol_report.h"
 
+#include "ol_time.h"
+
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,12 +55,29 @@ struct ol_report {
     /* forecast */
     json_t *budgets;  /* ops.forecast.engagement that run out, by run-out week */
     json_t *rolloffs; /* ops.forecast.demand of the week with roll-offs */
+    /* people and margin (ol_report_people.c) */
+    json_t *dm;         /* ROLE|DELIVERY_MANAGER rows of the week and the 11 after, by week */
+    json_t *org_hc;     /* ORG row of the week, or NULL */
+    json_t *low_margin; /* the last ended week's (W-1) engagement-currency rows with revenue, lowest margin first (at most 8) */
+    size_t margin_rows; /* how many with revenue the week has */
+    size_t cost_only_rows; /* rows of the week with cost and no revenue (not in low_margin) */
+    json_t *three_way;  /* RECEIVED invoices of the last 4 weeks whose invoiced minutes differ from the logged */
 };
 
 /* both escape every string from the data (ol_escape); 0, or -1 when out of
  * memory (a write error is the caller's ferror(f)) */
 int olr_text(FILE *f, const struct ol_report *r, int markdown);
 int olr_html(FILE *f, const struct ol_report *r);
+
+/* ol_report_weekly.c: the events of one topic (a new reference, never NULL;
+ * an empty array and the publisher noted as missing when unreadable) */
+json_t *olr_gather(struct ol_report *r, const char *topic, const char *prefix, const char *suffix);
+/* ol_report_people.c: the people and margin figures, and their release */
+void olr_people_margin(struct ol_report *r, ol_week w);
+void olr_people_margin_free(struct ol_report *r);
+/* the people and margin sections (ol_report_text.c, ol_report_html.c) */
+void olr_people_text(FILE *f, const struct ol_report *r, int md);
+void olr_people_html(FILE *f, const struct ol_report *r);
 
 /* shared by the renderers */
 const char *olr_str(json_t *o, const char *field);

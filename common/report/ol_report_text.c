@@ -417,6 +417,87 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
     }
 }
 
+/* 7 and 8: delivery managers and attrition (Head of Delivery), margin and
+ * contractor invoices (Operations Manager) */
+void olr_people_text(FILE *f, const struct ol_report *r, int md)
+{
+    struct tbl tb;
+    size_t i;
+    json_t *o;
+    char a[32], b[32], c[32], d[32], e[32];
+    heading(f, md, "7. Delivery managers: supply against demand, and attrition");
+    if (r->org_hc) {
+        json_t *att = json_object_get(r->org_hc, "attrition_bp");
+        ol_fmt_bp(a, sizeof a, json_is_integer(att), (int32_t)json_integer_value(att));
+        line(f, md, "%lld employees on %s's Sunday, %lld joined and %lld left that week; %lld left in the last 52 "
+                    "weeks: annualised attrition %s.",
+             olr_int(r->org_hc, "headcount"), r->week, olr_int(r->org_hc, "joiners"), olr_int(r->org_hc, "leavers"),
+             olr_int(r->org_hc, "window_leavers"), a);
+    } else
+        line(f, md, "No headcount published for %s.", r->week);
+    if (!json_array_size(r->dm))
+        line(f, md, "No delivery-manager rows published from %s.", r->week);
+    else {
+        tbl_init(&tb, md, "week|>DMs|>supply FTE|>demand FTE|>ratio|>attrition|vs demand");
+        json_array_foreach(r->dm, i, o)
+        {
+            json_t *ratio = json_object_get(o, "dm_ratio_bp"), *att = json_object_get(o, "attrition_bp");
+            long long s = olr_int(o, "dm_supply_fte_bp"), dd = olr_int(o, "dm_demand_fte_bp");
+            snprintf(a, sizeof a, "%lld", olr_int(o, "headcount"));
+            snprintf(b, sizeof b, "%lld.%02lld", s / 10000, (s < 0 ? -s : s) % 10000 / 100);
+            snprintf(c, sizeof c, "%lld.%02lld", dd / 10000, (dd < 0 ? -dd : dd) % 10000 / 100);
+            ol_fmt_bp(d, sizeof d, json_is_integer(ratio), (int32_t)json_integer_value(ratio));
+            ol_fmt_bp(e, sizeof e, json_is_integer(att), (int32_t)json_integer_value(att));
+            tbl_row(&tb, olr_str(o, "week"), a, b, c, d, e,
+                    !json_is_integer(ratio)            ? "no demand"
+                    : json_is_true(json_object_get(o, "dm_ahead")) ? "ahead"
+                    : json_integer_value(ratio) < 10000 ? "SHORT"
+                                                        : "over-supplied");
+        }
+        tbl_print(f, &tb, md);
+    }
+    heading(f, md, "8. Lowest margins and contractor invoices matched three ways");
+    if (!json_array_size(r->low_margin))
+        line(f, md, "No margin published for %s.", r->prev1);
+    else {
+        line(f, md, "The %zu lowest of %zu engagement rows with revenue of %s, the last week ended (currencies "
+                    "never converted):",
+             json_array_size(r->low_margin), r->margin_rows, r->prev1);
+        tbl_init(&tb, md, "engagement|currency|>revenue|>cost|>margin|>margin %");
+        json_array_foreach(r->low_margin, i, o)
+        {
+            json_t *bp = json_object_get(o, "margin_bp");
+            long long v = json_integer_value(bp);
+            ol_fmt_money(a, sizeof a, olr_int(o, "revenue_minor"));
+            ol_fmt_money(b, sizeof b, olr_int(o, "cost_minor"));
+            ol_fmt_money(c, sizeof c, olr_int(o, "margin_minor"));
+            ol_fmt_bp(d, sizeof d, json_is_integer(bp), (int32_t)(v > 999999 ? 999999 : v < -999999 ? -999999 : v));
+            tbl_row(&tb, olr_str(o, "engagement_id"), olr_str(o, "currency"), a, b, c, d);
+        }
+        tbl_print(f, &tb, md);
+    }
+    line(f, md, "%zu engagement row(s) of %s had cost and no revenue (fixed-price and non-billable work: revenue 0 "
+                "by rule; report margin lists them).",
+         r->cost_only_rows, r->prev1);
+    line(f, md, "%zu contractor or partner invoice(s) of the last 4 weeks invoice other minutes than were logged.",
+         json_array_size(r->three_way));
+    if (json_array_size(r->three_way)) {
+        tbl_init(&tb, md, "invoice|person|supplier|currency|>logged h|>invoiced h|>billed h|>invoiced - logged");
+        json_array_foreach(r->three_way, i, o)
+        {
+            char m[40];
+            ol_fmt_hours(a, sizeof a, olr_int(o, "minutes_logged"));
+            ol_fmt_hours(b, sizeof b, olr_int(o, "minutes_invoiced"));
+            ol_fmt_hours(c, sizeof c, olr_int(o, "minutes_billed"));
+            ol_fmt_money(d, sizeof d, olr_int(o, "invoiced_minus_logged_minor"));
+            snprintf(m, sizeof m, "%s", d);
+            tbl_row(&tb, olr_str(o, "invoice_id"), olr_str(o, "person_id"), olr_str(o, "supplier"),
+                    olr_str(o, "currency"), a, b, c, m);
+        }
+        tbl_print(f, &tb, md);
+    }
+}
+
 int olr_text(FILE *f, const struct ol_report *r, int md)
 {
     if (md)
@@ -429,6 +510,7 @@ int olr_text(FILE *f, const struct ol_report *r, int md)
     billing(f, r, md);
     delivery(f, r, md);
     outlook(f, r, md);
+    olr_people_text(f, r, md);
     ol_esc_arena_reset(&g_esc);
     return g_esc.failed ? -1 : 0;
 }

@@ -37,6 +37,7 @@ const char *ol_report_publisher(const char *topic)
         {"finance.billing.line", "billing"},             {"finance.contractor.reconciliation", "billing"},
         {"ops.delivery.status", "assurance"},            {"ops.cover.gaps", "assurance"},
         {"ops.forecast.engagement", "forecast"},         {"ops.forecast.demand", "forecast"},
+        {"ops.headcount.weekly", "people"},              {"finance.margin.weekly", "margin"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(map[i][0], topic))
@@ -68,6 +69,11 @@ static json_t *gather(struct ol_report *r, const char *topic, const char *prefix
         r->nmissing++;
     }
     return json_array();
+}
+
+json_t *olr_gather(struct ol_report *r, const char *topic, const char *prefix, const char *suffix)
+{
+    return gather(r, topic, prefix, suffix);
 }
 
 /* ------------------------------------------------------------ figures */
@@ -297,6 +303,7 @@ static void report_free(struct ol_report *r)
     json_decref(r->cover);
     json_decref(r->budgets);
     json_decref(r->rolloffs);
+    olr_people_margin_free(r);
     free(r->money);
 }
 
@@ -322,6 +329,7 @@ struct ol_report *ol_report_weekly(const struct ol_report_source *src, const cha
     billing(r, w);
     assurance(r, w);
     forecast(r);
+    olr_people_margin(r, w);
     return r;
 }
 

@@ -160,9 +160,10 @@ int cmd_service(const char *verb, int argc, char **argv)
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     const char *service = argv[0];
     /* reports named after what they show, served by the service that owns it:
-     * `report contractors` is billing's, `report budgets|demand` forecast's */
+     * `report contractors` is billing's, `report budgets|demand` forecast's,
+     * `report headcount` people's */
     static const char *const aliases[][2] = {{"contractors", "billing"}, {"budgets", "forecast"},
-                                             {"demand", "forecast"}};
+                                             {"demand", "forecast"}, {"headcount", "people"}};
     int alias = 0;
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(service, aliases[i][0])) {

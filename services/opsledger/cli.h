@@ -15,6 +15,11 @@ int cmd_generate(int argc, char **argv, ol_config *cfg);
 int cmd_week(int argc, char **argv, ol_config *cfg);
 int cmd_verify(int argc, char **argv, ol_config *cfg);
 int cmd_archive(int argc, char **argv, ol_config *cfg);
+/* adds key = value to the file metadata of an Avro container file avro-c
+ * wrote (archive_meta.c); 0, or -1 with err (the file is left as it was) */
+int archive_meta_add(const char *path, const char *key, const char *value, char *err, size_t errlen);
+/* schemas register|check|list against schema_registry.url (cmd_schemas.c) */
+int cmd_schemas(int argc, char **argv, ol_config *cfg);
 /* offsets show|reset SERVICE ... (cmd_offsets.c) */
 int cmd_offsets(int argc, char **argv, ol_config *cfg);
 /* report weekly (cmd_weekly.c); argv[0] is "weekly" */

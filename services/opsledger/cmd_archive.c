@@ -6,6 +6,7 @@
  * exported (chain, index and checkpoints: ol_archive_verify); one that does
  * not verify is refused with the record named, exit 1. */
 #include "cli.h"
+#include "ol_registry.h"
 #include "ol_archive.h"
 #include "ol_time.h"
 
@@ -30,6 +31,38 @@ static const char ARCHIVED_RECORD_SCHEMA[] =
     "\"doc\":\"the record's Kafka headers (a repeated name keeps its last value)\"},"
     "{\"name\":\"sha256\",\"type\":\"string\",\"doc\":\"chain hash of this record, hex\"}]}";
 
+/* The value of the container's `opsledger.writer_schemas` metadata:
+ * {"source": "schema registry"|"manifest", "schemas": {"<id>": "<schema>"}}:
+ * the writer schemas the archive kept by registry id, or, when it kept none
+ * (no registry), the manifest's schemas by their ids. malloc'ed, or NULL
+ * with err. */
+static char *export_writers(const ol_config *cfg, ol_store *st, char *err, size_t errlen)
+{
+    json_t *schemas = ol_registry_archive_schemas(st->env, err, errlen), *doc = NULL;
+    const char *source = "schema registry";
+    char *text = NULL;
+    if (!schemas)
+        return NULL;
+    if (json_object_size(schemas) == 0) {
+        ol_schemas *m = cli_load_schemas(cfg);
+        source = "manifest";
+        for (size_t i = 0; m && i < m->n; i++) {
+            char k[16], *t = json_dumps(m->v[i].json, JSON_COMPACT);
+            snprintf(k, sizeof k, "%ld", (long)m->v[i].id);
+            if (t)
+                json_object_set_new(schemas, k, json_string(t));
+            free(t);
+        }
+        ol_schemas_free(m);
+    }
+    if (!(doc = json_pack("{s:s,s:O}", "source", source, "schemas", schemas)) ||
+        !(text = json_dumps(doc, JSON_COMPACT)))
+        snprintf(err, errlen, "out of memory");
+    json_decref(doc);
+    json_decref(schemas);
+    return text;
+}
+
 int cmd_archive(int argc, char **argv, ol_config *cfg)
 {
     const char *from_s = NULL, *to_s = NULL, *out = NULL, *flag = NULL, *cp_flag = NULL;
@@ -48,6 +81,7 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     avro_value_iface_t *iface = NULL;
     avro_value_t rec;
     int have_rec = 0;
+    char *writers = NULL;
 
     if (argc < 2 || strcmp(argv[1], "export")) {
         fprintf(stderr, "usage: opsledger archive export --from T1 --to T2 --out FILE.avro [--archive DIR] "
@@ -86,6 +120,11 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);
     if (loaded < 0 || (loaded == 1 && cp_flag)) {
         fprintf(stderr, "opsledger archive: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
+        goto out;
+    }
+    /* the writer schemas, for the container's metadata (issue 19) */
+    if (!(writers = export_writers(cfg, &st, err, sizeof err))) {
+        fprintf(stderr, "opsledger archive: %s\n", err);
         goto out;
     }
     if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(&st, "records"), &c)) {
@@ -165,6 +204,10 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
         goto out;
     }
     w = NULL;
+    if (archive_meta_add(out, "opsledger.writer_schemas", writers, err, sizeof err)) {
+        fprintf(stderr, "opsledger archive: %s\n", err);
+        goto out;
+    }
     fprintf(stderr, "exported %ld records to %s\n", n, out);
     rc = 0;
 out:
@@ -183,5 +226,6 @@ out:
     if (have_st)
         ol_store_close(&st);
     free(cps);
+    free(writers);
     return rc;
 }

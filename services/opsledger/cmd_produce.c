@@ -10,6 +10,7 @@
  * --as-of` selects records by it, so this is what makes an as-of replay of
  * loaded history (the demo, the tests) mean "what was known then". */
 #include "cli.h"
+#include "ol_registry.h"
 #include "ol_codec.h"
 #include "ol_json.h"
 #include "ol_kafka.h"
@@ -132,6 +133,11 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
         rc = 2;
         goto out;
     }
+    /* schema_registry.url: frames carry the registry's id of the topic's schema */
+    if (ol_registry_attach(schemas, cfg, err, sizeof err) || ol_registry_frame_id(schemas->reg, s, err, sizeof err)) {
+        fprintf(stderr, "opsledger produce: %s\n", err);
+        goto out;
+    }
     if (ts_field && ts_field_ok(s, ts_field)) {
         fprintf(stderr, "opsledger produce: --timestamp-field %s: %s has no timestamp-millis field of that name\n",
                 ts_field, topic);
@@ -190,6 +196,7 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
             rejected++;
             continue;
         }
+        ol_registry_rewrite_frame(schemas->reg, topic, frame, flen);
         for (;;) {
             rd_kafka_resp_err_t e =
                 rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),

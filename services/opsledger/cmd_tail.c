@@ -5,6 +5,7 @@
  * their headers, never skipped. Without --follow it stops at the end of
  * every partition. */
 #include "cli.h"
+#include "ol_registry.h"
 #include "ol_codec.h"
 #include "ol_escape.h"
 #include "ol_json.h"
@@ -70,11 +71,14 @@ static json_t *record_json(const ol_schemas *s, const rd_kafka_message_t *m)
     }
     const ol_schema *w = NULL;
     if (ol_codec_header(m->payload, m->len, &id) == OL_CODEC_OK)
-        w = ol_schemas_by_id(s, id);
+        /* schema_registry.url: the id is the registry's; read as the topic's current schema */
+        w = s->reg ? ol_schemas_for_topic(s, rd_kafka_topic_name(m->rkt)) : ol_schemas_by_id(s, id);
     if (w) {
         char err[512];
         ol_decoder *d = ol_decoder_new(s, w);
         int32_t wid;
+        if (d && s->reg)
+            ol_decoder_use_registry(d, s->reg);
         if (d && ol_decoder_decode(d, m->payload, m->len, &wid, err, sizeof err) == OL_CODEC_OK) {
             json_object_set_new(o, "schema_id", json_integer(id));
             json_t *v = ol_json_from_avro(w, ol_decoder_value(d));
@@ -121,7 +125,7 @@ int cmd_tail(int argc, char **argv, ol_config *cfg)
         fprintf(stderr, "usage: opsledger tail TOPIC [--from-beginning] [--follow] [--count N]\n");
         return 2;
     }
-    if (!(schemas = cli_load_schemas(cfg)))
+    if (!(schemas = cli_load_schemas(cfg)) || ol_registry_attach(schemas, cfg, err, sizeof err))
         goto out;
     /* a mistyped topic is not an empty one (a broker may even create it) */
     if (cli_check_topic(schemas, topic, "opsledger tail")) {

@@ -150,7 +150,7 @@ int cmd_weekly(int argc, char **argv)
         goto out;
     }
     int nmissing = ol_report_unavailable(r);
-    if (nmissing == 4) { /* no service at all: nothing to report, and a cron job must notice */
+    if (nmissing == 6) { /* no service at all: nothing to report, and a cron job must notice */
         fprintf(stderr, "report weekly: no projection could be read, no report written:\n");
         for (int i = 0; i < nmissing; i++) {
             char *shown = ol_esc(OL_ESC_TEXT, ol_report_unavailable_reason(r, i)); /* freed here */
@@ -188,7 +188,7 @@ int cmd_weekly(int argc, char **argv)
         free(shown);
     }
     if (nmissing && !rc) { /* the page is printed, but incomplete: say so in the status too */
-        fprintf(stderr, "report weekly: incomplete: %d of 4 services could not be read (exit status 3)\n", nmissing);
+        fprintf(stderr, "report weekly: incomplete: %d of 6 services could not be read (exit status 3)\n", nmissing);
         rc = 3;
     }
 out:

@@ -225,6 +225,8 @@ void gen_people(gen_world *w)
     free(order);
 }
 
+static void gen_former_people(gen_world *w);
+
 void gen_emit_people(gen_world *w)
 {
     gen_sink *s = &w->sink[T_PERSON];
@@ -275,6 +277,52 @@ void gen_emit_people(gen_world *w)
             gs_commit(s);
         }
     }
+    gen_former_people(w);
+}
+
+/* Former employees: people who left in the 40 weeks before the range, at
+ * about 15 % a year of the employees (with the range's own leavers, the
+ * trailing 52 weeks' attrition of the end week comes to about 15 %), two
+ * delivery managers among them. Their own PRNG stream and ids (f-NNNN),
+ * emitted after everyone else: the rest of the world is unchanged. */
+static void gen_former_people(gen_world *w)
+{
+    gen_sink *s = &w->sink[T_PERSON];
+    gen_rng r;
+    int emp = 0;
+    for (int i = 0; i < w->np; i++)
+        emp += w->p[i].emp == EMP_EMPLOYEE;
+    int n = emp * 15 * 40 / (100 * 52);
+    gen_seed(&r, w->seed, "former-employees");
+    for (int i = 0; i < n; i++) {
+        char id[16], name[64];
+        int team = i < 2 ? TM_DM : gen_pick(&r, team_w, TM_N);
+        int role = i < 2 ? R_DM : gen_pick(&r, role_w[team], R_N);
+        int32_t left = w->S - gen_int(&r, 1, 280);
+        int32_t joined = left - gen_int(&r, 120, 2500);
+        int64_t ts = gen_at(left - gen_int(&r, 20, 45), gen_int(&r, 9, 16), gen_int(&r, 0, 59), 0);
+        snprintf(id, sizeof id, "f-%04d", i + 1);
+        snprintf(name, sizeof name, "%s %s", first_names[gen_int(&r, 0, NELEM(first_names) - 1)],
+                 last_names[gen_int(&r, 0, NELEM(last_names) - 1)]);
+        gs_begin(s, ts, 1);
+        gs_str(s, "person_id", id);
+        gs_str(s, "name", name);
+        gs_str(s, "team", gen_team_names[team]);
+        gs_str(s, "role", gen_role_names[role]);
+        gs_bool(s, "billable", 1);
+        gs_str(s, "employment", "EMPLOYEE");
+        gs_str(s, "supplier", NULL);
+        gs_int(s, "weekly_capacity_minutes", 2250);
+        gs_int(s, "working_days", 31);
+        gs_int(s, "day_cost_minor", day_cost(&r, EMP_EMPLOYEE, role));
+        gs_str(s, "currency", "GBP");
+        gs_date(s, "joined_on", joined);
+        gs_date(s, "left_on", left);
+        gs_commit(s);
+    }
+    if (n)
+        gen_note(w, "former employees: %d people (f-0001..) left in the 40 weeks before the range, 2 delivery "
+                    "managers among them (trailing-year attrition about 15 %%)", n);
 }
 
 /* ------------------------------------------------------------ engagements */

@@ -23,10 +23,13 @@ static void usage(FILE *f)
           "  generate [--people N] [--engagements N] [--weeks N] [--seed S] --out DIR   demo data\n"
           "  week WEEK|DATE [OFFSET]   ISO week arithmetic (2026-W47 -7 -> 2026-W40)\n"
           "  verify [--archive DIR]    recompute the audit archive's hash chain\n"
+          "  schemas register [--derived] [--topic T] | check [--topic T] | list\n"
+          "                            opsledger's subjects in the Schema Registry (schema_registry.url)\n"
           "  archive export --from T1 --to T2 --out FILE.avro   archived records as an Avro container file\n"
           "  replay SERVICE --as-of T --out DIR [--emit FILE]   rebuild a projection as of an instant\n"
           "  query SERVICE --week W [--format table|csv|json] [--data-dir D]   read a service's projection\n"
-          "                            SERVICE: utilisation, billing, forecast, assurance (assurance: table|json;\n"
+          "                            SERVICE: utilisation, billing, forecast, assurance, people, margin\n"
+          "                            (assurance: table|json;\n"
           "                            query assurance cover --from DAY [--to DAY])\n"
           "  report utilisation [--from W] --to W [--team T]   weekly utilisation of every team, against the 85 %% target\n"
           "  report billing --week W   what will be invoiced, per client, post-close adjustments\n"
@@ -35,6 +38,10 @@ static void usage(FILE *f)
           "  report budgets            engagement budgets and when they run out\n"
           "  report demand [--role R]  demand for roles against supply\n"
           "  report assurance --week W  delivery status (RAG) of every engagement\n"
+          "  report headcount [--from W] [--to W] [--format text|csv|json]   headcount, joiners, leavers,\n"
+          "                            attrition, tenure; delivery-manager supply against demand\n"
+          "  report margin --week W [--format text|csv|json]   margin per engagement and currency, lowest\n"
+          "                            first; contractor invoices matched three ways\n"
           "  report weekly --week W [--format text|md|html] [--out FILE]   the executive weekly report\n"
           "  report forecast-accuracy --from W --to W [--team T]   past forecasts (replayed) vs actuals\n"
           "  status SERVICE [--lag]    counters, offsets, resets of a service (runs opsledger-SERVICE status);\n"
@@ -94,8 +101,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "opsledger %s: which one? %s\n", argv[1],
                 !strcmp(argv[1], "report")
                     ? "weekly, utilisation, billing, contractors, forecast, budgets, demand, assurance, "
-                      "forecast-accuracy"
-                    : "utilisation, billing, forecast, assurance, archive, web");
+                      "headcount, margin, forecast-accuracy"
+                    : "utilisation, billing, forecast, assurance, people, margin, archive, web");
         fprintf(stderr, "  (opsledger --help lists every command and its arguments)\n");
         return 2;
     }
@@ -142,6 +149,8 @@ int main(int argc, char **argv)
         rc = cmd_offsets(argc - 1, argv + 1, &cfg);
     else if (!strcmp(cmd, "generate"))
         rc = cmd_generate(argc - 1, argv + 1, &cfg);
+    else if (!strcmp(cmd, "schemas"))
+        rc = cmd_schemas(argc - 1, argv + 1, &cfg);
     else {
         fprintf(stderr, "opsledger: unknown command '%s'\n\n", cmd);
         usage(stderr);

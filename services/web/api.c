@@ -34,6 +34,9 @@ static const web_endpoint endpoints[] = {
     {"risks", "delivery.risk", G_PARAM, WEB_ALL, {{"engagement", "engagement_id", 0}, {"status", "status", 1}}},
     {"leave", "hr.leave", G_PARAM, WEB_EXEC | WEB_OPS, {{"person", "person_id", 0}}},
     {"periods", "finance.period", G_NONE, WEB_ALL, {{0}}},
+    {"headcount", "ops.headcount.weekly", G_WEEK, WEB_ALL, {{"scope", "scope", 1}, {"id", "scope_id", 0}}},
+    {"margin", "finance.margin.weekly", G_WEEK, WEB_EXEC | WEB_FINANCE,
+     {{"engagement", "engagement_id", 0}, {"kind", "kind", 1}}},
 };
 
 const web_endpoint *web_endpoint_find(const char *name)

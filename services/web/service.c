@@ -17,7 +17,7 @@ static const char *const inputs[] = {
     "ops.forecast.weekly",    "ops.forecast.engagement", "ops.forecast.demand", "ops.delivery.status",
     "ops.cover.gaps",         "hr.person",              "delivery.engagement", "timesheet.entry",
     "hr.leave",               "delivery.risk",          "finance.expense",     "finance.period",
-    NULL};
+    "ops.headcount.weekly",   "finance.margin.weekly",  NULL};
 static const char *const outputs[] = {NULL};
 static const char *const dbs[] = {WEB_DBS, NULL};
 

@@ -346,6 +346,11 @@ NOTHING = {
     # time in it) is re-emitted with every figure 0 (utilisation README)
     "ops.utilisation.weekly": lambda v: v["capacity_minutes"] == 0 and v["logged_minutes"] == 0
     and v["available_minutes"] == 0 and v["people"] == 0,
+    # a headcount row whose scope went away (a role or team nobody holds any
+    # more) is re-emitted with every figure 0 (services/people/README.md)
+    "ops.headcount.weekly": lambda v: v["headcount"] == 0 and v["fte_bp"] == 0 and v["joiners"] == 0
+    and v["leavers"] == 0 and v["window_leavers"] == 0 and v["avg_headcount_x100"] == 0
+    and v["dm_supply_fte_bp"] is None and v["dm_demand_fte_bp"] is None,
 }
 
 

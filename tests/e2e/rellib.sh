@@ -8,6 +8,8 @@ RELCHECK=$E2E_DIR/relcheck.py
 DERIVED_UTIL="ops.utilisation.weekly ops.timesheet.missing"
 # shellcheck disable=SC2034
 DERIVED_BILL="finance.billing.line finance.contractor.reconciliation"
+# shellcheck disable=SC2034
+DERIVED_PEOPLE="ops.headcount.weekly"
 
 # run_check ARGS...: relcheck.py ARGS, its PASS/FAIL lines counted by lib.sh;
 # a crash of the checker itself is a failure too
@@ -137,6 +139,8 @@ INPUTS_utilisation="hr.person hr.leave timesheet.entry delivery.engagement"
 INPUTS_assurance="delivery.risk delivery.engagement delivery.allocation ops.rota hr.leave"
 # shellcheck disable=SC2034
 INPUTS_billing="delivery.engagement delivery.allocation hr.person timesheet.entry finance.expense finance.contractor_invoice finance.period"
+# shellcheck disable=SC2034
+INPUTS_people="hr.person hr.leave delivery.allocation"
 
 # inputs_of SVC: the input topics of SVC
 inputs_of() {

@@ -37,7 +37,7 @@ J
 
 echo "{$(ev t-lag 1),\"entry_id\":\"E-lag\",\"person_id\":\"P1\",\"engagement_id\":\"G1\",\"activity\":\"DELIVERY\",\"work_date\":\"2026-11-16\",\"minutes\":60,\"status\":\"SUBMITTED\"}" >"$IN/lag.jsonl"
 
-for s in archive utilisation billing; do
+for s in archive utilisation billing people margin; do
     # the archive checkpoints every 4 records here (default 1000)
     opt=; [ "$s" = archive ] && opt="-o archive_checkpoint_records=4"
     # shellcheck disable=SC2086
@@ -65,17 +65,22 @@ done
 check "archive caught up (13 input records)" caught_up archive 13
 check "utilisation caught up" caught_up utilisation 13
 check "billing caught up" caught_up billing 13
+check "people caught up" caught_up people 2
+# margin: the 13 input records and billing's two lines of 2026-W46
+check "margin caught up (with billing's lines)" caught_up margin 15
 
 sleep 1.2
 T=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-for s in utilisation billing; do "$BIN/opsledger-$s" dump --data-dir "$D" >"$E2E_TMP/live-$s-T.txt"; done
+for s in utilisation billing people margin; do "$BIN/opsledger-$s" dump --data-dir "$D" >"$E2E_TMP/live-$s-T.txt"; done
 "$BIN/opsledger" query billing --week 2026-W46 --format csv --data-dir "$D" >"$E2E_TMP/bill-T.csv"
+"$BIN/opsledger" report margin --week 2026-W46 --format csv --data-dir "$D" >"$E2E_TMP/margin-T.csv"
 sleep 1.2
 
 run_ol "$E2E_TMP/p.out" "$E2E_TMP/p.err" produce timesheet.entry --file "$IN/amend.jsonl" || fail "produce amendment"
 check "archive caught up after the amendment" caught_up archive 14
 caught_up utilisation 14 || fail "utilisation caught up after the amendment"
 caught_up billing 14 || fail "billing caught up after the amendment"
+caught_up margin 17 || fail "margin caught up after the amendment (the entry and billing's restated line)"
 
 kill_tracked_services() {
     for p in $E2E_PIDS; do [ "$p" = "$BROKER_PID" ] || kill -TERM "$p" 2>/dev/null; done
@@ -84,7 +89,7 @@ kill_tracked_services() {
 kill_tracked_services
 
 # 1. replay as of T: byte-identical projections
-for s in utilisation billing; do
+for s in utilisation billing people margin; do
     run_ol "$E2E_TMP/r.out" "$E2E_TMP/r-$s.err" replay "$s" --as-of "$T" --out "$E2E_TMP/replay-$s" \
         --emit "$E2E_TMP/emit-$s.jsonl" --data-dir "$D" || { fail "replay $s as of $T"; dump "$E2E_TMP/r-$s.err"; }
     "$BIN/opsledger-$s" dump --db "$E2E_TMP/replay-$s" >"$E2E_TMP/replay-$s-T.txt"
@@ -103,6 +108,13 @@ check "replayed bill equals the bill at T" cmp -s "$E2E_TMP/bill-T.csv" "$E2E_TM
 # P1: 5 x 450 at 60,000 = 300,000 at T; 4.5 days = 270,000 after the amendment
 check "P1's line was 300000 at T" grep -q '^time,"G1","P1",2026-W46,.*,2250,0,0,60000,300000,GBP' "$E2E_TMP/bill-replay.csv"
 check "P1's line is 270000 now" grep -q '^time,"G1","P1",2026-W46,.*,2025,0,0,60000,270000,GBP' "$E2E_TMP/bill-now.csv"
+# the margin as it stood at T: revenue 300,000 + 5 x 90,000 = 750,000, cost 5 x 40,000 + 5 x 50,000 =
+# 450,000, margin 300,000 = 4000 bp; now P1's 4.5 days: 720,000 - 430,000 = 290,000 = 4027 bp
+"$BIN/opsledger" report margin --week 2026-W46 --format csv --db "$E2E_TMP/replay-margin" >"$E2E_TMP/margin-replay.csv"
+"$BIN/opsledger" report margin --week 2026-W46 --format csv --data-dir "$D" >"$E2E_TMP/margin-now.csv"
+check "replayed margin equals the margin at T" cmp -s "$E2E_TMP/margin-T.csv" "$E2E_TMP/margin-replay.csv"
+check "G1's margin was 300000 (4000 bp) at T" grep -q '^ENGAGEMENT,"G1","Acme",2026-W46,"GBP",750000,450000,0,0,0,450000,300000,4000,' "$E2E_TMP/margin-replay.csv"
+check "G1's margin is 290000 (4027 bp) now" grep -q '^ENGAGEMENT,"G1","Acme",2026-W46,"GBP",720000,430000,0,0,0,430000,290000,4027,' "$E2E_TMP/margin-now.csv"
 
 # 3. emitted events = the final published revision of every key at T
 for topic in finance.billing.line ops.utilisation.weekly; do
@@ -137,7 +149,7 @@ PY
 done
 
 # 4. replay as of now equals the final live projection
-for s in utilisation billing; do
+for s in utilisation billing people margin; do
     run_ol "$E2E_TMP/r.out" "$E2E_TMP/r2.err" replay "$s" --as-of 2100-01-01T00:00:00Z --out "$E2E_TMP/now-$s" --data-dir "$D"
     "$BIN/opsledger-$s" dump --db "$E2E_TMP/now-$s" >"$E2E_TMP/now-$s.txt"
     "$BIN/opsledger-$s" dump --data-dir "$D" >"$E2E_TMP/live-$s-end.txt"

@@ -8,7 +8,7 @@
 #     status and derived topics (read raw with kcat) are kept; broker stopped;
 #  2. crash run, on a fresh broker: the same data is produced gradually in the
 #     background (CRASH_ROUNDS chunks per topic, each topic in its order);
-#     both services run at once, each killed with SIGKILL at random instants
+#     the services (utilisation, billing and people) run at once, each killed with SIGKILL at random instants
 #     (a seeded PRNG: CRASH_SEED, printed) at least CRASH_KILLS times and
 #     restarted each time with a random batch_max (1..64), so kills land in
 #     the fold, between commit and publish, and mid-publish; finally each runs
@@ -46,8 +46,8 @@ KILLS=${CRASH_KILLS:-20}
 ROUNDS=${CRASH_ROUNDS:-12}
 echo "crash: seed $SEED (CRASH_SEED=$SEED reproduces the kill delays and batch sizes), $KILLS kills per service"
 RANDOM=$SEED
-SERVICES="utilisation billing"
-DERIVED="$DERIVED_UTIL $DERIVED_BILL"
+SERVICES="utilisation billing people"
+DERIVED="$DERIVED_UTIL $DERIVED_BILL $DERIVED_PEOPLE"
 
 # ------------------------------------------------------------------ data
 gen_data "$T/gen" --people "${CRASH_PEOPLE:-40}" --weeks "${CRASH_WEEKS:-6}" --seed 7
@@ -229,7 +229,8 @@ for svc in $SERVICES; do
 done
 # shellcheck disable=SC2086
 run_check topics crash clean "$T/crash.raw" "$T/clean.raw" \
-    "$T/crash.utilisation.dump,$T/crash.billing.dump" "$T/clean.utilisation.dump,$T/clean.billing.dump" $DERIVED
+    "$T/crash.utilisation.dump,$T/crash.billing.dump,$T/crash.people.dump" \
+    "$T/clean.utilisation.dump,$T/clean.billing.dump,$T/clean.people.dump" $DERIVED
 assert_no_leftovers
 
 echo "e2e crash: runtime $(($(date +%s) - START))s, seed $SEED"

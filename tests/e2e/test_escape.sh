@@ -86,7 +86,7 @@ else
     dump "$T/poison.err"
 fi
 check "the hostile scenario is produced to the broker" produce_dir "$T/hostile"
-for s in utilisation billing forecast assurance; do
+for s in utilisation billing forecast assurance people margin; do # margin after billing: it reads its lines
     check "opsledger-$s folds to the end and publishes" svc_catch_up "$s" "$D" "$T/$s.log" -o batch_max=100000
 done
 
@@ -143,6 +143,31 @@ esc_check json "$T/cover.json" "query assurance cover (json)" array
 out asrep.txt report assurance --week "$W" --data-dir "$D"
 esc_check text "$T/asrep.txt" "report assurance"
 
+
+# people
+HNUM=headcount,fte_bp,joiners,leavers,window_leavers,avg_headcount_x100,attrition_bp,median_tenure_days
+HNUM=$HNUM,dm_supply_fte_bp,dm_demand_fte_bp,dm_ratio_bp
+out hc.txt report headcount --to "$W" --data-dir "$D"
+esc_check text "$T/hc.txt" "report headcount (text)"
+out hc.csv report headcount --to "$W" --format csv --data-dir "$D"
+esc_check csv "$T/hc.csv" "report headcount (csv)" "$HNUM" id
+out hc.json report headcount --to "$W" --format json --data-dir "$D"
+esc_check json "$T/hc.json" "report headcount (json)"
+out hcq.txt query people --week "$W" --data-dir "$D"
+esc_check text "$T/hcq.txt" "query people (table)"
+
+# margin (the last week ended: the contractor invoices of the fixtures overlap it)
+MW=$("$OPSLEDGER" week "$W" -1)
+MNUM=revenue_minor,employee_cost_minor,contractor_cost_minor,partner_cost_minor,expense_cost_minor,cost_minor
+MNUM=$MNUM,margin_minor,margin_bp,employee_minutes,contractor_minutes,uninvoiced_minutes,uncosted_minutes
+MNUM=$MNUM,invoice_amount_minor,minutes_logged,minutes_invoiced,minutes_billed,invoiced_minus_logged_minutes
+MNUM=$MNUM,invoiced_minus_logged_minor,billed_minus_logged_minutes,billed_minus_logged_minor
+out mg.txt report margin --week "$MW" --data-dir "$D"
+esc_check text "$T/mg.txt" "report margin (text)"
+out mg.csv report margin --week "$MW" --format csv --data-dir "$D"
+esc_check csv "$T/mg.csv" "report margin (csv)" "$MNUM" engagement_id,client,person_id,supplier,invoice_id
+out mg.json report margin --week "$MW" --format json --data-dir "$D"
+esc_check json "$T/mg.json" "report margin (json)"
 # the weekly report, three formats
 out weekly.txt report weekly --week "$W" --data-dir "$D"
 esc_check text "$T/weekly.txt" "report weekly (text)"

@@ -40,7 +40,7 @@ expect() {
 
 # 1. ------------------------------------------------------------ no broker
 run_ol "$T/help.out" "$T/help.err" --help
-for r in weekly utilisation billing contractors forecast budgets demand assurance forecast-accuracy; do
+for r in weekly utilisation billing contractors forecast budgets demand assurance headcount margin forecast-accuracy; do
     check "--help lists report $r" grep -q "^  report $r" "$T/help.out"
 done
 run_ol "$T/r.out" "$T/r.err" report
@@ -67,7 +67,7 @@ mkdir -p "$T/empty"
 run_ol "$T/wk.out" "$T/wk.err" report weekly --week "$W" --data-dir "$T/empty"
 expect $? 1 "$T/wk.err" "no projection could be read, no report written" "report weekly with no projection exits 1"
 check "... and prints no page" test ! -s "$T/wk.out"
-for s in utilisation billing assurance forecast; do
+for s in utilisation billing assurance forecast people margin; do
     check "... naming opsledger-$s's reason once" test "$(grep -c "opsledger-$s: no projection at $T/empty/$s" "$T/wk.err")" = 1
 done
 

@@ -60,7 +60,7 @@ fold_all() {
         check "opsledger-$s folds to the end" svc_catch_up "$s" "$D" "$T/$s.log" -o batch_max=100000
     done
 }
-fold_all utilisation billing forecast assurance archive web
+fold_all utilisation billing forecast assurance people margin archive web
 sleep 1.2
 T1=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))')
 sleep 1.2
@@ -82,7 +82,7 @@ for v in sorted(latest.values(), key=lambda v: v["entry_id"]):
 PY
 check "an approved $WA entry to amend was found" test -s "$T/amend.jsonl"
 run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/amend.jsonl" || fail "produce the amendment"
-fold_all utilisation billing forecast assurance archive web
+fold_all utilisation billing forecast assurance people margin archive web
 
 # tokens, one per role
 for r in exec ops finance; do

@@ -63,7 +63,7 @@ fold_all utilisation billing
 run_ol "$T/p.out" "$T/p.err" produce finance.period --file "$T/finance.period.jsonl" || fail "produce finance.period"
 fold_all billing # the weeks are closed before the amendment is read (one batch could fold them in any order)
 run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/amend.jsonl" || fail "produce the amendment"
-fold_all utilisation billing forecast assurance
+fold_all utilisation billing forecast assurance people margin
 check "assurance folded delivery status and cover" test "$(status_of assurance "$D" emitted)" -gt 0
 
 # 2. text against the reviewed expected file
@@ -93,10 +93,10 @@ check "the late amendment is the largest post-close adjustment" \
     grep -Eq "^  e-04\|p-0005\|2026-W45 .* -130\.00$" "$T/weekly.txt"
 check "14 post-close adjustments (data time)" grep -q "changed after closing), largest first: 14$" "$T/weekly.txt"
 
-# 3. Markdown: the same six sections as headings
+# 3. Markdown: the same eight sections as headings
 run_ol "$T/weekly.md" "$T/md.err" report weekly --week "$W" --format md --data-dir "$D" || fail "report weekly --format md"
-check "Markdown has the title and six section headings" \
-    test "$(grep -c '^## [1-6]\. ' "$T/weekly.md")" = 6 -a "$(grep -c "^# Weekly delivery and operations report, $W" "$T/weekly.md")" = 1
+check "Markdown has the title and eight section headings" \
+    test "$(grep -c '^## [1-8]\. ' "$T/weekly.md")" = 8 -a "$(grep -c "^# Weekly delivery and operations report, $W" "$T/weekly.md")" = 1
 
 # 4. HTML, rendered by headless Chromium
 run_ol "$T/out.txt" "$T/html.err" report weekly --week "$W" --format html --out "$T/weekly.html" --data-dir "$D" ||
