@@ -5,7 +5,7 @@
 # evaluated after the install.
 
 BUILD   ?= build
-PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd libcurl
+PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd libcurl zlib
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2

@@ -49,6 +49,55 @@ const char *ol_http_app_header(const ol_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+struct qarg {
+    const char *k, *v;
+};
+struct qargs {
+    struct qarg a[64];
+    int n, over;
+};
+
+static enum MHD_Result take_arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    struct qargs *q = cls;
+    (void)kind;
+    if (q->n >= 64) {
+        q->over = 1;
+        return MHD_NO;
+    }
+    q->a[q->n].k = k;
+    q->a[q->n].v = v ? v : "";
+    q->n++;
+    return MHD_YES;
+}
+
+static int cmp_arg(const void *x, const void *y)
+{
+    const struct qarg *a = x, *b = y;
+    int c = strcmp(a->k, b->k);
+    return c ? c : strcmp(a->v, b->v);
+}
+
+int ol_http_app_query_key(const ol_http_req *r, char *out, size_t outlen)
+{
+    struct qargs q;
+    size_t o = 0;
+    q.n = q.over = 0;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, take_arg, &q);
+    if (q.over || !outlen)
+        return -1;
+    qsort(q.a, (size_t)q.n, sizeof q.a[0], cmp_arg);
+    out[0] = '\0';
+    for (int i = 0; i < q.n; i++) {
+        int w = snprintf(out + o, outlen - o, "%zu:%s=%zu:%s&", strlen(q.a[i].k), q.a[i].k, strlen(q.a[i].v),
+                         q.a[i].v);
+        if (w < 0 || (size_t)w >= outlen - o)
+            return -1;
+        o += (size_t)w;
+    }
+    return 0;
+}
+
 int ol_http_resp_header(ol_http_resp *r, const char *name, const char *value)
 {
     if (r->nheaders >= OL_HTTP_MAX_HEADERS)
@@ -144,13 +193,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, find_nul, &req.nul_arg) < 0)
         return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
     if (s->h(s->ctx, &req, &r)) {
-        free(r.body);
+        if (r.release)
+            r.release(r.release_cls);
+        else
+            free(r.body);
         return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
     }
-    resp = MHD_create_response_from_buffer(r.len, r.body ? r.body : (void *)"",
-                                           r.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (r.release) /* a shared body: MHD calls release when it is done with it */
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(r.len, r.body, r.release, r.release_cls);
+    else
+        resp = MHD_create_response_from_buffer(r.len, r.body ? r.body : (void *)"",
+                                               r.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
-        free(r.body);
+        if (r.release)
+            r.release(r.release_cls);
+        else
+            free(r.body);
         return MHD_NO;
     }
     ret = MHD_add_response_header(resp, "Content-Type", r.content_type) == MHD_YES ? MHD_YES : MHD_NO;

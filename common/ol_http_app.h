@@ -28,8 +28,12 @@ typedef struct ol_http_req {
 typedef struct ol_http_resp {
     int status;
     const char *content_type; /* static string */
-    char *body;               /* malloc'ed; the listener takes and frees it */
+    char *body;               /* malloc'ed; the listener takes and frees it (unless release is set) */
     size_t len;
+    /* when set, body is shared, not the listener's: release(release_cls) is
+     * called once the listener no longer needs it (a cached answer) */
+    void (*release)(void *cls);
+    void *release_cls;
     int nheaders;
     struct {
         const char *name;     /* static string */
@@ -41,6 +45,10 @@ typedef struct ol_http_resp {
 const char *ol_http_app_arg(const ol_http_req *r, const char *name);
 /* a request header or NULL (case-insensitive name); valid during the handler */
 const char *ol_http_app_header(const ol_http_req *r, const char *name);
+/* the query arguments in one canonical text (name=value pairs sorted, each
+ * length-prefixed so that no two argument lists give the same text); 0, or
+ * -1 when it does not fit in outlen */
+int ol_http_app_query_key(const ol_http_req *r, char *out, size_t outlen);
 /* adds a response header (value copied, cut at 599 bytes); 0, or -1 when full */
 int ol_http_resp_header(ol_http_resp *r, const char *name, const char *value);
 

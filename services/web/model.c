@@ -78,8 +78,22 @@ static int still_here(MDB_cursor *ic, const char *topic, const char *group, cons
     return rc < 0 ? -1 : rc == 1 && rev == best_rev;
 }
 
-int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of, web_row_fn fn,
-             void *ctx, char *err, size_t errlen)
+/* a row's JSON text without parsing it: 0, or -1 when malformed */
+static int row_text(const MDB_val *v, int64_t *ts, const char **json, size_t *len)
+{
+    const char *p = v->mv_data;
+    const char *nul = v->mv_size >= 9 ? memchr(p + 8, '\0', v->mv_size - 8) : NULL;
+    if (!nul)
+        return -1;
+    *ts = (int64_t)ol_be64(p);
+    *json = nul + 1;
+    *len = v->mv_size - (size_t)(nul + 1 - p);
+    return 0;
+}
+
+/* web_scan and web_scan_raw: one of fn (the row parsed) or rawfn (its text) */
+static int scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
+                web_row_fn fn, web_raw_fn rawfn, void *ctx, char *err, size_t errlen)
 {
     MDB_cursor *c, *ic;
     ol_key pk;
@@ -120,15 +134,20 @@ int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *gr
         }                                                                                                            \
         if (have) {                                                                                                  \
             int64_t ts;                                                                                              \
-            json_t *j = row_json(&best_v, &ts);                                                                      \
-            if (!j) {                                                                                                \
+            const char *text_;                                                                                       \
+            size_t tlen_;                                                                                            \
+            json_t *j = NULL;                                                                                        \
+            if (rawfn ? row_text(&best_v, &ts, &text_, &tlen_) != 0 : !(j = row_json(&best_v, &ts))) {               \
                 snprintf(err, errlen, "a stored row of %s does not decode", topic);                                 \
                 rc = -1;                                                                                             \
                 goto out;                                                                                            \
             }                                                                                                        \
             cur[curlen] = '\0';                                                                                      \
             const char *nul_ = group ? NULL : memchr(cur, '\0', curlen);                                             \
-            stop = fn(ctx, nul_ ? nul_ + 1 : cur, best_rev, ts, j);                                                  \
+            if (rawfn)                                                                                               \
+                stop = rawfn(ctx, nul_ ? nul_ + 1 : cur, best_rev, ts, text_, tlen_);                                \
+            else                                                                                                     \
+                stop = fn(ctx, nul_ ? nul_ + 1 : cur, best_rev, ts, j);                                              \
             json_decref(j);                                                                                          \
             have = 0;                                                                                                \
         }                                                                                                            \
@@ -167,6 +186,18 @@ out:
     mdb_cursor_close(c);
     mdb_cursor_close(ic);
     return (int)rc;
+}
+
+int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of, web_row_fn fn,
+             void *ctx, char *err, size_t errlen)
+{
+    return scan(m, txn, topic, group, as_of, fn, NULL, ctx, err, errlen);
+}
+
+int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
+                 web_raw_fn fn, void *ctx, char *err, size_t errlen)
+{
+    return scan(m, txn, topic, group, as_of, NULL, fn, ctx, err, errlen);
 }
 
 int web_history(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of,

@@ -6,6 +6,7 @@
 #include "ol_log.h"
 #include "ol_time.h"
 #include "web.h"
+#include "web_cache.h"
 #include "web_html.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ int web_tokens_path(const ol_config *cfg, const char *flag, char *out, size_t ou
 struct server {
     web_model m;
     web_auth *auth;
+    web_cache *cache; /* finished answers by request and snapshot (cache.c) */
     int tls;
 };
 
@@ -192,6 +194,7 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
     int role = WEB_ROLE_NONE, rc = -1;
 
     security_headers(r, s->tls);
+    int first_header = r->nheaders; /* what follows is the answer's own (cached with it) */
     if (!strcmp(path, "/healthz")) {
         web_buf b = {0};
         wb_puts(&b, "ok\n");
@@ -236,6 +239,20 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
     /* the read transaction is open before any error page: its banner tells
      * the data's time, not "no data" */
     const char *bad = bad_arg(req, &q.as_of, q.as_of_text);
+    /* the answer is a function of the snapshot and of everything in this
+     * key: the route, the query, the role, the user's name (pages show it)
+     * and Accept (the API's CSV); HEAD shares GET's answer */
+    char key[2048];
+    uint64_t txnid = (uint64_t)mdb_txn_id(q.txn);
+    const char *accept = api ? ol_http_app_header(req, "Accept") : NULL;
+    int gz = web_accepts_gzip(ol_http_app_header(req, "Accept-Encoding"));
+    int n = snprintf(key, sizeof key, "%d\n%s\n%s\n%s\n", role, api ? "" : name, accept ? accept : "", path);
+    int cacheable = !bad && n > 0 && (size_t)n < sizeof key &&
+                    !ol_http_app_query_key(req, key + n, sizeof key - (size_t)n);
+    if (cacheable && web_cache_get(s->cache, key, txnid, gz, r)) {
+        mdb_txn_abort(q.txn);
+        return 0;
+    }
     if (bad) {
         char msg[300];
         snprintf(msg, sizeof msg, "parameter %.60s: %s", req->nul_arg ? req->nul_arg : "as_of", bad);
@@ -243,6 +260,12 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
     } else
         rc = api ? web_api(&q, path + 8, r) : web_page(&q, path, r);
     mdb_txn_abort(q.txn);
+    if (!rc && r->status == 200 && ol_http_resp_header(r, "Vary", "Accept-Encoding"))
+        rc = -1;
+    /* kept (with its gzip form) when it may be asked again over this snapshot;
+     * an answer that cannot be kept is still sent compressed when large */
+    if (!rc && r->status == 200 && web_cache_put(cacheable ? s->cache : NULL, key, txnid, gz, r, first_header))
+        rc = -1;
     return rc;
 }
 
@@ -293,6 +316,24 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "opsledger-web serve: %s\n", s.auth ? "cannot hash the style sheet" : err);
         goto out;
     }
+    int64_t cache_mb;
+    if (ol_config_get_i64(cfg, "web.cache_mb", 256, &cache_mb, err, sizeof err) || cache_mb < 0 ||
+        cache_mb > 1 << 20) {
+        fprintf(stderr, "opsledger-web serve: web.cache_mb: expected 0 (off) to 1048576 MiB\n");
+        goto out;
+    }
+    if (cache_mb && !(s.cache = web_cache_new((size_t)cache_mb << 20))) {
+        fprintf(stderr, "opsledger-web serve: out of memory\n");
+        goto out;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* one listener thread per core, unless web.threads says */
+    int64_t nthreads;
+    if (ol_config_get_i64(cfg, "web.threads", ncpu < 2 ? 2 : ncpu > 64 ? 64 : ncpu, &nthreads, err, sizeof err) ||
+        nthreads < 1 || nthreads > 64) {
+        fprintf(stderr, "opsledger-web serve: web.threads: expected 1 to 64\n");
+        goto out;
+    }
+    unsigned threads = (unsigned)nthreads;
     /* SIGINT/SIGTERM are blocked before the listener's threads start (they
      * inherit the mask), so only sigsuspend below takes them */
     sigset_t mask, old;
@@ -315,7 +356,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "opsledger-web serve: web.per_ip_connections must be 1 to 256\n");
         goto out;
     }
-    ol_http_app_opts o = {listen, cert_pem, key_pem, 2, (unsigned)per_ip};
+    ol_http_app_opts o = {listen, cert_pem, key_pem, threads, (unsigned)per_ip};
     if (!(app = ol_http_app_start(&o, handle, &s, err, sizeof err))) {
         fprintf(stderr, "opsledger-web serve: %s\n", err);
         goto out;
@@ -334,10 +375,13 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     while (!g_stop)
         sigsuspend(&old);
-    ol_info("web stopping");
+    unsigned long long hits, misses;
+    web_cache_stats(s.cache, &hits, &misses);
+    ol_info("web stopping|cache_hits=%llu cache_misses=%llu", hits, misses);
     rc = 0;
 out:
-    ol_http_app_stop(app);
+    ol_http_app_stop(app); /* joins the listener: no answer of the cache is in flight after it */
+    web_cache_free(s.cache);
     if (url_file)
         unlink(url_file);
     web_auth_free(s.auth);

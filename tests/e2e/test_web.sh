@@ -165,6 +165,33 @@ if [ -d "$WEBT/node_modules/playwright-core" ]; then
     fi
     grep -v '^ok' "$T/browser.out" | sed -e 's/^/  /' | head -40
 fi
+# the answer cache (services/web/cache.c): gzip is the same answer; roles do
+# not share answers; a commit of the fold is seen at once by the next request
+AX="Authorization: Bearer $(cat "$T/token.exec")"
+AO="Authorization: Bearer $(cat "$T/token.ops")"
+UQ="${URL}api/v1/utilisation?week=$W&scope=person"
+curl -s -H "$AX" "$UQ" >"$T/c.plain" && curl -s --compressed -H "$AX" "$UQ" >"$T/c.gz" &&
+    curl -s -o /dev/null -D "$T/c.h" -H "$AX" -H 'Accept-Encoding: gzip' "$UQ"
+check "a gzip answer is the same answer" cmp -s "$T/c.plain" "$T/c.gz"
+check "Accept-Encoding: gzip is answered with Content-Encoding: gzip" grep -qi '^Content-Encoding: gzip' "$T/c.h"
+curl -s -H "$AX" "${URL}api/v1/engagements" >"$T/c.ex" && curl -s -H "$AO" "${URL}api/v1/engagements" >"$T/c.ops"
+check "exec's cached answer is not ops's (money removed for ops)" \
+    bash -c "grep -q '_minor' '$T/c.ex' && ! grep -q '_minor' '$T/c.ops'"
+people() { curl -s -H "$AX" "${URL}api/v1/people" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'; }
+C1=$(people)
+C1b=$(people)
+python3 - "$T/gen/hr.person.jsonl" >"$T/newperson.jsonl" <<'PY'
+import json, sys
+v = json.loads(open(sys.argv[1]).readline())
+v.update(event_id="web-cache-person-1", person_id="p-web-cache-1", revision=1)
+print(json.dumps(v))
+PY
+run_ol "$T/np.out" "$T/np.err" produce hr.person --file "$T/newperson.jsonl" || fail "produce a new person"
+fold_all web
+C2=$(people)
+check "a new commit of the fold is answered at once ($C1, $C1b -> $C2 people)" \
+    test "$C1" = "$C1b" -a "$C2" = "$((C1 + 1))"
+
 check "no token reaches the server's log" bash -c "! grep -qF '$(cat "$T/token.exec")' '$T/serve.log'"
 
 # 7. TLS with a certificate made here
