@@ -5,7 +5,7 @@
 # evaluated after the install.
 
 BUILD   ?= build
-PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd libcurl
+PKGS    := rdkafka avro-c lmdb cmocka jansson libcrypto libmicrohttpd libcurl zlib
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
@@ -88,7 +88,8 @@ SVC_BINS   := $(foreach s,$(SERVICES),$(BUILD)/bin/$(call bin_name,$(s)))
 TEST_SRC   := $(wildcard tests/unit/test_*.c)
 TEST_BINS  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # tests/services/test_<svc>.c: a service's fold tested through the runtime with
-# an array source; links the service's objects except its main.o
+# an array source; links the service's objects except its main.o, and the
+# shared harness (tests/services/svc_harness.c: projection dump, orders)
 SVC_TEST_SRC  := $(wildcard tests/services/test_*.c)
 SVC_TEST_BINS := $(SVC_TEST_SRC:tests/services/%.c=$(BUILD)/tests/%)
 TEST_BINS     += $(SVC_TEST_BINS)
@@ -121,8 +122,9 @@ $(BUILD)/bin/$(call bin_name,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard s
 endef
 $(foreach s,$(SERVICES),$(eval $(call SVC_RULE,$(s))))
 
+SVC_HARNESS_OBJ := $(BUILD)/obj/tests/services/svc_harness.o
 define SVC_TEST_RULE
-$(BUILD)/tests/test_$(1): $(BUILD)/obj/tests/services/test_$(1).o $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))) $(LIB)
+$(BUILD)/tests/test_$(1): $(BUILD)/obj/tests/services/test_$(1).o $(SVC_HARNESS_OBJ) $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))) $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
 endef

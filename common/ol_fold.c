@@ -29,10 +29,9 @@ int ol_fold_mark(ol_fold_ctx *ctx, const void *key, size_t len)
         rt->dirty = n;
         rt->capdirty = cap;
     }
-    void *copy = malloc(len ? len : 1);
+    void *copy = ol_arena_copy(&rt->dirty_keys, key, len);
     if (!copy)
         return -1;
-    memcpy(copy, key, len);
     rt->dirty[rt->ndirty].mv_size = len;
     rt->dirty[rt->ndirty].mv_data = copy;
     rt->ndirty++;
@@ -56,10 +55,8 @@ size_t ol_fold_dirty(ol_fold_ctx *ctx, const MDB_val **keys)
     if (rt->ndirty > 1) /* rt->dirty is NULL until a key is marked: qsort(NULL, 0) is undefined */
         qsort(rt->dirty, rt->ndirty, sizeof *rt->dirty, val_cmp);
     for (size_t i = 0; i < rt->ndirty; i++) {
-        if (out > 0 && val_cmp(&rt->dirty[out - 1], &rt->dirty[i]) == 0) {
-            free(rt->dirty[i].mv_data);
-            continue;
-        }
+        if (out > 0 && val_cmp(&rt->dirty[out - 1], &rt->dirty[i]) == 0)
+            continue; /* its bytes stay in the arena until the batch ends */
         rt->dirty[out++] = rt->dirty[i];
     }
     rt->ndirty = out;

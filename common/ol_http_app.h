@@ -19,14 +19,21 @@ typedef struct ol_http_req {
     size_t body_len;
     int tls;            /* 1 when served over TLS */
     void *conn;         /* opaque (ol_http_app_arg, ol_http_app_header) */
+    const char *nul_arg; /* the first query argument holding a NUL byte (%00; its name up to
+                          * a NUL), or NULL: ol_http_app_arg would cut it short, so the
+                          * handler refuses the request (400 naming it) */
 } ol_http_req;
 
 #define OL_HTTP_MAX_HEADERS 12
 typedef struct ol_http_resp {
     int status;
     const char *content_type; /* static string */
-    char *body;               /* malloc'ed; the listener takes and frees it */
+    char *body;               /* malloc'ed; the listener takes and frees it (unless release is set) */
     size_t len;
+    /* when set, body is shared, not the listener's: release(release_cls) is
+     * called once the listener no longer needs it (a cached answer) */
+    void (*release)(void *cls);
+    void *release_cls;
     int nheaders;
     struct {
         const char *name;     /* static string */
@@ -38,6 +45,10 @@ typedef struct ol_http_resp {
 const char *ol_http_app_arg(const ol_http_req *r, const char *name);
 /* a request header or NULL (case-insensitive name); valid during the handler */
 const char *ol_http_app_header(const ol_http_req *r, const char *name);
+/* the query arguments in one canonical text (name=value pairs sorted, each
+ * length-prefixed so that no two argument lists give the same text); 0, or
+ * -1 when it does not fit in outlen */
+int ol_http_app_query_key(const ol_http_req *r, char *out, size_t outlen);
 /* adds a response header (value copied, cut at 599 bytes); 0, or -1 when full */
 int ol_http_resp_header(ol_http_resp *r, const char *name, const char *value);
 
@@ -49,6 +60,7 @@ typedef struct ol_http_app_opts {
     const char *tls_cert; /* PEM text of the certificate chain, or NULL (plain HTTP) */
     const char *tls_key;  /* PEM text of the private key, with tls_cert */
     unsigned threads;     /* worker threads (0: 2) */
+    unsigned per_ip;      /* connections from one address (0: 32; behind a reverse proxy, raise it) */
 } ol_http_app_opts;
 
 /* Starts listening; caller owns the result (ol_http_app_stop). NULL with err. */

@@ -222,6 +222,8 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     ol_state_set_window_start(rt->state_idx, rt->data_time - rt->dedupe_window_ms);
     char snap[4200], why[300] = "";
     snprintf(snap, sizeof snap, "%s/index.snapshot", opts->db_path);
+    /* a rebuild at 10 x N takes seconds: say it has begun */
+    ol_info("indexing the version log|db=%s snapshot=%s", opts->db_path, access(snap, F_OK) ? "absent" : "present");
     int loaded = ol_state_load(rt->state_idx, txn, snap, why, sizeof why);
     if (!loaded && strcmp(why, "no snapshot"))
         ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
@@ -285,6 +287,7 @@ void ol_runtime_free(ol_runtime *rt)
     }
     ol_state_free(rt->state_idx);
     free(rt->dirty);
+    ol_arena_free(&rt->dirty_keys);
     free(rt->offs);
     free(rt->acked);
     ol_store_close(&rt->store);
@@ -334,19 +337,29 @@ void ol_runtime_handle_signals(ol_runtime *rt)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void ol_rt_release_tick(ol_runtime *rt, uint64_t n)
 {
     rt->since_release += n;
-    if (rt->since_release >= (rt->store.bulk ? OL_RELEASE_EVERY_BULK : OL_RELEASE_EVERY)) {
-        ol_store_release(&rt->store);
-        rt->since_release = 0;
-    }
+    if (rt->since_release < (rt->store.bulk ? OL_RELEASE_EVERY_BULK : OL_RELEASE_EVERY))
+        return;
+    rt->since_release = 0;
+    int64_t now = rt->store.bulk ? 0 : mono_us();
+    if (!rt->store.bulk && now - rt->released_us < OL_RELEASE_INTERVAL_US)
+        return;
+    ol_store_release(&rt->store);
+    rt->released_us = now;
 }
 
 void ol_rt_dirty_clear(ol_runtime *rt)
 {
-    for (size_t i = 0; i < rt->ndirty; i++)
-        free(rt->dirty[i].mv_data);
+    ol_arena_reset(&rt->dirty_keys);
     rt->ndirty = 0;
 }
 
@@ -629,13 +642,6 @@ static int log_batch(ol_runtime *rt, MDB_txn *txn)
         p += 20;
     }
     return ol_meta_put_i64(txn, rt->meta, "batch_log", number + 1);
-}
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* The reason a record that failed in the fold becomes a dead letter. */

@@ -4,6 +4,7 @@
 #ifndef OL_RUNTIME_INT_H
 #define OL_RUNTIME_INT_H
 
+#include "ol_arena.h"
 #include "ol_metrics.h"
 #include "ol_runtime.h"
 #include "ol_state.h"
@@ -12,10 +13,16 @@
 #include <signal.h>
 
 #define OL_MAX_TOPICS 24
-/* records folded plus derived events emitted between two ol_store_release
- * calls (RSS: the pages of a slice of work, not of the history; not after
- * every small batch, whose pages would only fault back in) */
+/* The map's touched pages are given back to the kernel (ol_store_release)
+ * at most once a second: the check runs every OL_RELEASE_EVERY records plus
+ * derived events. Releasing every 1,024 units (as before) made every later
+ * B-tree look-up fault its pages back in; at 10,000 records/s live, page
+ * faults were about a third of the service's time (perf, tests/bench/
+ * README.md) and this re-fault was one of their two sources (the other is
+ * LMDB's copy-on-write). Once a second bounds the re-fault to about 1 % of
+ * the time and the resident map to one second of work. */
 #define OL_RELEASE_EVERY 1024
+#define OL_RELEASE_INTERVAL_US 1000000
 /* a bulk rebuild (replay into a fresh directory) is not a resident service:
  * its pages are released every 256 Ki units, not every 1 Ki, since every
  * release makes the next records fault the map's pages back in (~10 % of a
@@ -71,10 +78,12 @@ struct ol_runtime {
     volatile sig_atomic_t stop;
     int64_t counters[C_N];
     int64_t data_time;
-    uint64_t since_release; /* records + emissions since the last ol_store_release */
+    uint64_t since_release; /* records + emissions since the last release check */
+    int64_t released_us;    /* monotonic time of the last ol_store_release */
     /* dirty keys of the current batch */
     MDB_val *dirty;
     size_t ndirty, capdirty;
+    ol_arena dirty_keys; /* the bytes of dirty[]'s keys, reset with them */
     /* offsets advanced in the current batch */
     struct {
         const char *topic;
@@ -107,7 +116,8 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms);
 
 /* ol_runtime.c */
 void ol_rt_dirty_clear(ol_runtime *rt);
-/* counts n units of work; releases the map's pages when OL_RELEASE_EVERY accumulated */
+/* counts n units of work; releases the map's pages when OL_RELEASE_EVERY units
+ * accumulated and OL_RELEASE_INTERVAL_US passed (bulk: OL_RELEASE_EVERY_BULK units) */
 void ol_rt_release_tick(ol_runtime *rt, uint64_t n);
 
 /* ol_fold.c: 1 when the schema's first fields are event_id (string), key

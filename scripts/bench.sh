@@ -20,6 +20,9 @@
 #                run-1 projections (5,000 people), wall time of the command
 #   latency      tests/bench/paced_produce.c at BENCH_LAT_RATE records/s against
 #                a live opsledger-utilisation (see that file for the definition)
+#   web          scripts/bench_web.sh (its own 5,000-person data set): the web
+#                fold's rate beside the upstream services' publish rates, wrk
+#                against opsledger-web serve (API and every page)
 # Phase B (memory, BENCH_SCALE x N records): a second data set of SCALE x N
 # records (5,000 people and more weeks; past the generator's 260 weeks, more
 # people), split at the instant T where N records have occurred; the
@@ -82,7 +85,7 @@ done
 [ ! -x "$BIN/opsledger-archive" ] || SERVICES="$SERVICES archive"
 SERVICES=${SERVICES# }
 # BENCH_SERVICES narrows the services (utilisation always runs: latency and
-# query use its run-1 projection); BENCH_SKIP="replay query latency floor metrics" skips parts
+# query use its run-1 projection); BENCH_SKIP="replay query latency floor metrics web" skips parts
 if [ -n "${BENCH_SERVICES:-}" ]; then
     SERVICES=utilisation
     for s in $BENCH_SERVICES; do [ "$s" = utilisation ] || SERVICES="$SERVICES $s"; done
@@ -648,6 +651,17 @@ if [ "$SCALE" -gt 1 ]; then
     done
 else
     echo "memory: skipped (BENCH_SCALE=$SCALE)" >>"$SETUP"
+fi
+
+# ------------------------------------------------------------ web (issue 17)
+# scripts/bench_web.sh: its own 5,000-person data set on its own broker (a
+# few minutes): the upstream services' publish rates beside opsledger-web's
+# fold, then wrk against opsledger-web serve (the API's week of every person,
+# every page); its samples join this table
+if ! skipped web; then
+    say "web: scripts/bench_web.sh"
+    sh scripts/bench_web.sh "$BUILD" "$SAMPLES" "$SEED" || die "scripts/bench_web.sh (see $OUT/web/logs)"
+    [ ! -s "$OUT/web/notes.txt" ] || cat "$OUT/web/notes.txt" >>"$NOTES"
 fi
 
 # ------------------------------------------------------------ the table

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages opsledger builds and tests with.
 # Runs apt-get (through sudo when not root). Idempotent.
 set -e
-PKGS="build-essential pkg-config librdkafka-dev libavro-dev liblmdb-dev libcmocka-dev libjansson-dev libssl-dev kcat lmdb-utils clang libclang-rt-14-dev python3 valgrind chromium libmicrohttpd-dev libcurl4-openssl-dev prometheus nodejs npm wrk"
+PKGS="build-essential pkg-config librdkafka-dev libavro-dev liblmdb-dev libcmocka-dev libjansson-dev libssl-dev kcat lmdb-utils clang libclang-rt-14-dev python3 valgrind chromium libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev prometheus nodejs npm wrk"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 echo "opsledger: installing Debian packages: $PKGS" >&2

@@ -120,6 +120,10 @@ static void billing(FILE *f, const struct ol_report *r)
     size_t i;
     json_t *o;
     fputs("<h2>2. Billing</h2>\n", f);
+    if (olr_unavailable(r, "billing")) { /* withheld or unreadable: no figure, not zeros */
+        olr_h_para(f, "Not available: %s.", olr_unavailable(r, "billing"));
+        return;
+    }
     olr_h_para(f,
                "Billable in %s to %s per client (and bill-to where it differs), in each currency; time submitted but "
                "not approved is pending and not charged:",
@@ -313,10 +317,9 @@ static void outlook(FILE *f, const struct ol_report *r)
         olr_h_thead(f, "engagement|runs out in|>spent|>estimate at completion|>budget");
         json_array_foreach(r->budgets, i, o)
         {
-            const char *c = olr_str(o, "currency");
-            ol_fmt_amount(s, sizeof s, olr_int(o, "spent_to_date_minor"), c);
-            ol_fmt_amount(e, sizeof e, olr_int(o, "estimate_at_completion_minor"), c);
-            ol_fmt_amount(b, sizeof b, olr_int(o, "budget_minor"), c);
+            olr_money(s, sizeof s, o, "spent_to_date_minor");
+            olr_money(e, sizeof e, o, "estimate_at_completion_minor");
+            olr_money(b, sizeof b, o, "budget_minor");
             fputs("<tr>", f);
             olr_h_td(f, 0, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng));
             olr_h_td(f, 2, olr_str(o, "budget_runs_out_week"));

@@ -126,6 +126,12 @@ int olr_h_sections(FILE *f, const struct ol_report *r);
 /* shared by the renderers */
 const char *olr_str(json_t *o, const char *field);
 long long olr_int(json_t *o, const char *field);
+/* why the topics of a service were not read (withheld from the reader's role,
+ * or unreadable), or NULL: its sections say so instead of showing zeros */
+const char *olr_unavailable(const struct ol_report *r, const char *svc);
+/* a money field of a row, formatted, or "withheld" when the row does not carry
+ * it (removed for the reader's role) */
+void olr_money(char *buf, size_t n, json_t *o, const char *field);
 
 /* words (ol_report_words.c): raw text, escaped by the renderer. Each
  * returns buf. */

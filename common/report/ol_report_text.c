@@ -134,6 +134,10 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     char m[48], h[48], pend[48], wk[48], who[512];
     struct ol_table tb;
     heading(f, md, "2. Billing");
+    if (olr_unavailable(r, "billing")) { /* withheld or unreadable: no figure, not zeros */
+        para(f, md, "Not available: %s.", olr_unavailable(r, "billing"));
+        return;
+    }
     para(f, md,
          "Billable in %s..%s per client (and bill-to where it differs), in each currency; time submitted but not "
          "approved is pending and not charged:",
@@ -337,10 +341,9 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
         ol_table_init(&tb, md, "engagement|runs out in|>spent|>estimate at completion|>budget");
         json_array_foreach(r->budgets, i, o)
         {
-            const char *cur = olr_str(o, "currency");
-            ol_fmt_amount(s, sizeof s, olr_int(o, "spent_to_date_minor"), cur);
-            ol_fmt_amount(e, sizeof e, olr_int(o, "estimate_at_completion_minor"), cur);
-            ol_fmt_amount(b, sizeof b, olr_int(o, "budget_minor"), cur);
+            olr_money(s, sizeof s, o, "spent_to_date_minor");
+            olr_money(e, sizeof e, o, "estimate_at_completion_minor");
+            olr_money(b, sizeof b, o, "budget_minor");
             ol_table_row(&tb, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng),
                         olr_str(o, "budget_runs_out_week"), s, e, b);
         }

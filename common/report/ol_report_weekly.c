@@ -12,9 +12,11 @@
  *                next week's cover gaps (days with a gap);
  *   forecast     budgets that run out (by run-out week), roll-offs of W.
  * A topic that cannot be read names its service in the report, not fatal. */
+#include "ol_format.h"
 #include "ol_report_int.h"
 #include "ol_time.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,6 +397,22 @@ struct ol_report *ol_report_weekly(const struct ol_report_source *src, const cha
     forecast(r);
     olr_people_margin(r, w);
     return r;
+}
+
+const char *olr_unavailable(const struct ol_report *r, const char *svc)
+{
+    for (int i = 0; i < r->nmissing; i++)
+        if (!strcmp(r->missing[i], svc))
+            return r->errors[i];
+    return NULL;
+}
+
+void olr_money(char *buf, size_t n, json_t *o, const char *field)
+{
+    if (json_object_get(o, field))
+        ol_fmt_amount(buf, n, olr_int(o, field), olr_str(o, "currency"));
+    else
+        snprintf(buf, n, "withheld");
 }
 
 int ol_report_unavailable(const struct ol_report *r) { return r->nmissing; }

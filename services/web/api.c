@@ -9,9 +9,12 @@
 #include "web.h"
 #include "web_api.h"
 
+#include "ol_log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const web_endpoint endpoints[] = {
     {"utilisation", "ops.utilisation.weekly", G_WEEK, WEB_ALL,
@@ -128,7 +131,9 @@ int web_json_error(ol_http_resp *r, int status, const char *param, const char *m
 struct collect {
     const web_endpoint *ep;
     const web_req *q;
-    json_t *items;
+    json_t *items; /* the rows parsed (web_api_rows), or */
+    web_buf *text; /* the rows' JSON text, comma-separated (web_api_json) */
+    size_t count;
     int fail;
 };
 
@@ -160,6 +165,85 @@ static int collect_row(void *ctx, const char *key, int64_t rev, int64_t ts, json
     return 0;
 }
 
+/* the filters against a row's text: 1 match, 0 not, -1 cannot tell unparsed */
+static int raw_matches(const web_endpoint *ep, const web_req *q, const char *json, size_t len)
+{
+    for (int i = 0; i < 5 && ep->f[i].param; i++) {
+        const char *want = web_arg(q, ep->f[i].param), *have;
+        size_t hl;
+        if (!want || !*want)
+            continue;
+        int k = web_json_field(json, len, ep->f[i].field, &have, &hl);
+        if (k <= 0)
+            return k; /* absent or not a string: as matches() (no match); or unknown */
+        if (hl != strlen(want) || (ep->f[i].upper ? strncasecmp(have, want, hl) : memcmp(have, want, hl)))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when the stored text is already the served text for this role: nothing
+ * to redact, and ASCII without DEL (ol_esc_json_dumps escapes the rest) */
+static int servable(const struct collect *c, const char *json, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)json[i] >= 0x7F)
+            return 0;
+    if (c->q->role == WEB_OPS &&
+        (memmem(json, len, "_minor\":", 8) || memmem(json, len, "\"rate_card\"", 11)))
+        return 0;
+    if (c->q->role == WEB_FINANCE && !strcmp(c->ep->topic, "hr.leave"))
+        return 0;
+    return 1;
+}
+
+static int text_row(void *ctx, const char *key, int64_t rev, int64_t ts, const char *json, size_t len)
+{
+    struct collect *c = ctx;
+    int m = raw_matches(c->ep, c->q, json, len);
+    if (m == 0)
+        return 0;
+    if (m == 1 && servable(c, json, len)) {
+        if (c->count++)
+            wb_put(c->text, ",", 1);
+        wb_put(c->text, json, len);
+        return 0;
+    }
+    /* this row alone: parsed, filtered, redacted, serialised as web_answer_json would */
+    json_t *rec = json_loadb(json, len, 0, NULL);
+    char *s = NULL;
+    if (!rec) {
+        c->fail = 1;
+        return 1;
+    }
+    if (!matches(c->ep, c->q, rec)) {
+        json_decref(rec);
+        return 0;
+    }
+    (void)key, (void)rev, (void)ts;
+    web_redact(rec, c->ep->topic, c->q->role);
+    s = ol_esc_json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(rec);
+    if (!s) {
+        c->fail = 1;
+        return 1;
+    }
+    if (c->count++)
+        wb_put(c->text, ",", 1);
+    wb_puts(c->text, s);
+    free(s);
+    return 0;
+}
+
+/* one group's rows into c (parsed or as text) */
+static int scan_group(struct collect *c, const char *group, char *err, size_t errlen)
+{
+    const web_req *q = c->q;
+    if (c->text)
+        return web_scan_raw(q->m, q->txn, c->ep->topic, group, q->as_of, text_row, c, err, errlen) || c->fail ? -1 : 0;
+    return web_scan(q->m, q->txn, c->ep->topic, group, q->as_of, collect_row, c, err, errlen) || c->fail ? -1 : 0;
+}
+
 /* reads a week argument: 0 ok, else the reply (400 malformed, 404 unknown) is set */
 static int week_arg(web_req *q, const char *name, const char *s, int must_know, ol_week *w, ol_http_resp *r,
                     int *answered)
@@ -184,17 +268,13 @@ static int week_arg(web_req *q, const char *name, const char *s, int must_know, 
     return 0;
 }
 
-int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_resp *r, int *answered)
+/* the rows of ep for the request into c; as web_api_rows */
+static int rows(web_req *q, const web_endpoint *ep, struct collect *c, ol_http_resp *r, int *answered)
 {
-    struct collect c = {ep, q, json_array(), 0};
-    char err[300];
+    char err[300] = "";
     *answered = 0;
-    *items = NULL;
-    if (!c.items)
-        return -1;
     if (!(ep->roles & q->role)) {
         snprintf(err, sizeof err, "the %s role may not read %s", web_role_name(q->role), ep->name);
-        json_decref(c.items);
         *answered = 1;
         return web_json_error(r, 403, NULL, err);
     }
@@ -232,7 +312,7 @@ int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_res
         for (ol_week w = w1;; w = ol_week_add(w, 1)) {
             char ws[9], we[9];
             ol_week_format(w, ws);
-            if (web_scan(q->m, q->txn, ep->topic, ws, q->as_of, collect_row, &c, err, sizeof err) || c.fail) {
+            if (scan_group(c, ws, err, sizeof err)) {
                 rc = -1;
                 goto out;
             }
@@ -263,7 +343,7 @@ int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_res
         for (int32_t d = d1; d <= d2; d++) {
             char ds[11];
             ol_date_format(d, ds);
-            if (web_scan(q->m, q->txn, ep->topic, ds, q->as_of, collect_row, &c, err, sizeof err) || c.fail) {
+            if (scan_group(c, ds, err, sizeof err)) {
                 rc = -1;
                 goto out;
             }
@@ -275,17 +355,58 @@ int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_res
             if (g && !*g)
                 g = NULL;
         }
-        if (web_scan(q->m, q->txn, ep->topic, ep->g == G_NONE ? "" : g, q->as_of, collect_row, &c, err,
-                     sizeof err) ||
-            c.fail)
+        if (scan_group(c, ep->g == G_NONE ? "" : g, err, sizeof err))
             rc = -1;
     }
 out:
+    if (rc)
+        ol_error("read model|reason=%s", err);
+    return rc;
+}
+
+int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_resp *r, int *answered)
+{
+    struct collect c = {ep, q, json_array(), NULL, 0, 0};
+    *items = NULL;
+    *answered = 0;
+    if (!c.items)
+        return -1;
+    int rc = rows(q, ep, &c, r, answered);
     if (rc || *answered)
         json_decref(c.items);
     else
         *items = c.items;
     return rc;
+}
+
+int web_api_json(web_req *q, const web_endpoint *ep, ol_http_resp *r)
+{
+    web_buf text = {0}, b = {0};
+    struct collect c = {ep, q, NULL, &text, 0, 0};
+    int answered = 0, rc = rows(q, ep, &c, r, &answered);
+    if (rc || answered || text.oom) {
+        free(text.p);
+        return rc || text.oom ? -1 : 0;
+    }
+    /* as web_answer_json: {"count","items"} then as_of and data_time (ASCII instants) */
+    char ts[25];
+    int64_t dt = web_data_time(q->m, q->txn);
+    if (dt > 0)
+        ol_ts_format(dt, ts);
+    wb_printf(&b, "{\"count\":%zu,\"items\":[", c.count);
+    wb_put(&b, text.p ? text.p : "", text.n);
+    free(text.p);
+    wb_puts(&b, "],\"as_of\":");
+    if (q->as_of_text[0])
+        wb_printf(&b, "\"%s\"", q->as_of_text);
+    else
+        wb_puts(&b, "null");
+    wb_puts(&b, ",\"data_time\":");
+    if (dt > 0)
+        wb_printf(&b, "\"%s\"}", ts);
+    else
+        wb_puts(&b, "null}");
+    return wb_reply(&b, r, 200, "application/json");
 }
 
 /* ------------------------------------------------------------ answers */

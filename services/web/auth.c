@@ -21,7 +21,8 @@
 #include <unistd.h>
 
 #define MAX_TOKENS 256
-#define MAX_SESSIONS 1024
+#define SESSIONS_PER_TOKEN 16 /* per token: more sign-ins are refused, nobody else's session is evicted */
+#define MAX_SESSIONS (MAX_TOKENS * SESSIONS_PER_TOKEN) /* so valid tokens alone can never fill the table */
 #define SESSION_SECONDS (12 * 3600)
 
 struct token {
@@ -30,10 +31,13 @@ struct token {
     unsigned char hash[32];
 };
 
+/* a session holds its token's identity (the hash), never a role: the role
+ * is looked up in the token list (re-read when the file changes) on every
+ * request, so revoking, replacing or downgrading a token takes effect on its
+ * browser sessions at once */
 struct session {
     char id[65];
-    char name[64];
-    int role;
+    unsigned char hash[32];
     time_t expires;
 };
 
@@ -162,48 +166,72 @@ void web_auth_free(web_auth *a)
     free(a);
 }
 
+/* the token of hash h in the (reloaded) list: its role and name, or NONE;
+ * caller holds mu. Every row is compared: the time does not say which matched. */
+static int lookup(const web_auth *a, const unsigned char h[32], char name[64])
+{
+    int role = WEB_ROLE_NONE;
+    for (int i = 0; i < a->ntokens; i++)
+        if (!CRYPTO_memcmp(h, a->tokens[i].hash, 32) && !role) {
+            role = a->tokens[i].role;
+            snprintf(name, 64, "%s", a->tokens[i].name);
+        }
+    return role;
+}
+
 int web_auth_token(web_auth *a, const char *token, char name[64])
 {
     unsigned char h[32];
-    int role = WEB_ROLE_NONE;
+    int role;
     if (!token || !*token)
         return WEB_ROLE_NONE;
     SHA256((const unsigned char *)token, strlen(token), h);
     pthread_mutex_lock(&a->mu);
     reload(a);
-    for (int i = 0; i < a->ntokens; i++) /* every row compared: the time does not say which matched */
-        if (!CRYPTO_memcmp(h, a->tokens[i].hash, 32) && !role) {
-            role = a->tokens[i].role;
-            snprintf(name, 64, "%s", a->tokens[i].name);
-        }
+    role = lookup(a, h, name);
     pthread_mutex_unlock(&a->mu);
     return role;
 }
 
-int web_session_new(web_auth *a, int role, const char *name, char id[65])
+int web_session_new(web_auth *a, const char *token, char name[64], char id[65])
 {
-    unsigned char r[32];
+    unsigned char r[32], h[32];
     time_t now = time(NULL);
+    int role, slot = -1, mine = 0;
+    char other[64];
+    if (!token || !*token)
+        return WEB_ROLE_NONE;
+    SHA256((const unsigned char *)token, strlen(token), h);
     if (RAND_bytes(r, sizeof r) != 1)
         return -1;
     hex(r, sizeof r, id);
     pthread_mutex_lock(&a->mu);
-    int slot = 0;
-    for (int i = 0; i < MAX_SESSIONS; i++) { /* a free or expired slot, else the one expiring first */
-        if (a->sessions[i].expires <= now) {
-            slot = i;
-            break;
+    reload(a);
+    if ((role = lookup(a, h, name))) {
+        for (int i = 0; i < MAX_SESSIONS; i++) { /* this token's open sessions, and a free slot */
+            const struct session *s = &a->sessions[i];
+            if (s->expires > now)
+                mine += !CRYPTO_memcmp(s->hash, h, 32);
+            else if (slot < 0)
+                slot = i;
         }
-        if (a->sessions[i].expires < a->sessions[slot].expires)
-            slot = i;
+        for (int i = 0; slot < 0 && i < MAX_SESSIONS; i++) /* else one of a revoked token */
+            if (!lookup(a, a->sessions[i].hash, other))
+                slot = i;
+        if (mine >= SESSIONS_PER_TOKEN || slot < 0)
+            role = WEB_SESSIONS_FULL;
+        else {
+            struct session *s = &a->sessions[slot];
+            memcpy(s->id, id, 65);
+            memcpy(s->hash, h, 32);
+            s->expires = now + SESSION_SECONDS;
+        }
     }
-    struct session *s = &a->sessions[slot];
-    memcpy(s->id, id, 65);
-    snprintf(s->name, sizeof s->name, "%s", name);
-    s->role = role;
-    s->expires = now + SESSION_SECONDS;
     pthread_mutex_unlock(&a->mu);
-    return 0;
+    OPENSSL_cleanse(h, sizeof h);
+    if (role <= 0)
+        OPENSSL_cleanse(id, 65);
+    return role;
 }
 
 int web_session_role(web_auth *a, const char *id, char name[64])
@@ -213,10 +241,12 @@ int web_session_role(web_auth *a, const char *id, char name[64])
     if (!id || strlen(id) != 64)
         return WEB_ROLE_NONE;
     pthread_mutex_lock(&a->mu);
+    reload(a);
     for (int i = 0; i < MAX_SESSIONS; i++)
         if (a->sessions[i].expires > now && !CRYPTO_memcmp(a->sessions[i].id, id, 64)) {
-            role = a->sessions[i].role;
-            snprintf(name, 64, "%s", a->sessions[i].name);
+            /* the token's role now; a revoked token ends the session */
+            if (!(role = lookup(a, a->sessions[i].hash, name)))
+                memset(&a->sessions[i], 0, sizeof a->sessions[i]);
         }
     pthread_mutex_unlock(&a->mu);
     return role;

@@ -35,10 +35,67 @@ static int split_key(const MDB_val *k, size_t plen, const char **key, size_t *kl
     return 0;
 }
 
-int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of, web_row_fn fn,
-             void *ctx, char *err, size_t errlen)
+/* the current revision of one key as of as_of (the highest whose Kafka
+ * timestamp is at or before it), from the keyrevs index through cursor c;
+ * 1 found (*rev), 0 none, -1 an LMDB error */
+static int current_rev(MDB_cursor *c, const char *topic, const char *key, int64_t as_of, int64_t *rev)
 {
-    MDB_cursor *c;
+    ol_key pk;
+    ol_key_init(&pk);
+    ol_key_str(&pk, topic);
+    ol_key_str(&pk, key);
+    if (pk.overflow)
+        return 0;
+    MDB_val k = ol_key_val(&pk), v;
+    size_t plen = k.mv_size;
+    int rc, found = 0;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != plen + 8 || memcmp(k.mv_data, pk.b, plen))
+            break;
+        if (v.mv_size >= 8 && (int64_t)ol_be64(v.mv_data) <= as_of) {
+            *rev = ol_key_get_i64((const char *)k.mv_data + plen);
+            found = 1;
+        }
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? found : -1;
+}
+
+/* 1 when best_rev is the current revision as of as_of of the key held in
+ * cur (group \0 key when the scan spans every group), 0 not, -1 error */
+static int still_here(MDB_cursor *ic, const char *topic, const char *group, const char *cur, size_t curlen,
+                      int64_t as_of, int64_t best_rev)
+{
+    const char *nul = group ? NULL : memchr(cur, '\0', curlen);
+    const char *key = nul ? nul + 1 : cur;
+    char k[512];
+    size_t klen = curlen - (size_t)(key - cur);
+    int64_t rev = 0;
+    if (klen >= sizeof k)
+        return 0;
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    int rc = current_rev(ic, topic, k, as_of, &rev);
+    return rc < 0 ? -1 : rc == 1 && rev == best_rev;
+}
+
+/* a row's JSON text without parsing it: 0, or -1 when malformed */
+static int row_text(const MDB_val *v, int64_t *ts, const char **json, size_t *len)
+{
+    const char *p = v->mv_data;
+    const char *nul = v->mv_size >= 9 ? memchr(p + 8, '\0', v->mv_size - 8) : NULL;
+    if (!nul)
+        return -1;
+    *ts = (int64_t)ol_be64(p);
+    *json = nul + 1;
+    *len = v->mv_size - (size_t)(nul + 1 - p);
+    return 0;
+}
+
+/* web_scan and web_scan_raw: one of fn (the row parsed) or rawfn (its text) */
+static int scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
+                web_row_fn fn, web_raw_fn rawfn, void *ctx, char *err, size_t errlen)
+{
+    MDB_cursor *c, *ic;
     ol_key pk;
     ol_key_init(&pk);
     ol_key_str(&pk, topic);
@@ -55,24 +112,42 @@ int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *gr
     int64_t best_rev = 0, rc;
     int have = 0, stop = 0;
 
-    if ((rc = mdb_cursor_open(txn, m->revs, &c))) {
+    if ((rc = mdb_cursor_open(txn, m->keys, &ic))) {
         snprintf(err, errlen, "%s", mdb_strerror((int)rc));
         return -1;
     }
-    /* emits the best revision of the current key */
+    if ((rc = mdb_cursor_open(txn, m->revs, &c))) {
+        mdb_cursor_close(ic);
+        snprintf(err, errlen, "%s", mdb_strerror((int)rc));
+        return -1;
+    }
+    /* emits the best revision of the current key, when it is still the key's
+     * current one as of as_of (else the key has moved to another group) */
 #define EMIT()                                                                                                       \
     do {                                                                                                             \
+        if (have && (rc = still_here(ic, topic, group, cur, curlen, as_of, best_rev)) <= 0) {                        \
+            have = 0;                                                                                                \
+            if (rc < 0) {                                                                                            \
+                snprintf(err, errlen, "the keyrevs index of %s", topic);                                             \
+                goto out;                                                                                            \
+            }                                                                                                        \
+        }                                                                                                            \
         if (have) {                                                                                                  \
             int64_t ts;                                                                                              \
-            json_t *j = row_json(&best_v, &ts);                                                                      \
-            if (!j) {                                                                                                \
+            const char *text_;                                                                                       \
+            size_t tlen_;                                                                                            \
+            json_t *j = NULL;                                                                                        \
+            if (rawfn ? row_text(&best_v, &ts, &text_, &tlen_) != 0 : !(j = row_json(&best_v, &ts))) {               \
                 snprintf(err, errlen, "a stored row of %s does not decode", topic);                                 \
                 rc = -1;                                                                                             \
                 goto out;                                                                                            \
             }                                                                                                        \
             cur[curlen] = '\0';                                                                                      \
             const char *nul_ = group ? NULL : memchr(cur, '\0', curlen);                                             \
-            stop = fn(ctx, nul_ ? nul_ + 1 : cur, best_rev, ts, j);                                                  \
+            if (rawfn)                                                                                               \
+                stop = rawfn(ctx, nul_ ? nul_ + 1 : cur, best_rev, ts, text_, tlen_);                                \
+            else                                                                                                     \
+                stop = fn(ctx, nul_ ? nul_ + 1 : cur, best_rev, ts, j);                                              \
             json_decref(j);                                                                                          \
             have = 0;                                                                                                \
         }                                                                                                            \
@@ -109,72 +184,78 @@ int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *gr
 #undef EMIT
 out:
     mdb_cursor_close(c);
+    mdb_cursor_close(ic);
     return (int)rc;
 }
 
-/* the group of a key (keys db); 0 found, 1 not, -1 error */
-static int group_of_key(const web_model *m, MDB_txn *txn, const char *topic, const char *key, char *group,
-                        size_t glen)
+int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of, web_row_fn fn,
+             void *ctx, char *err, size_t errlen)
 {
-    ol_key kk;
-    ol_key_init(&kk);
-    ol_key_str(&kk, topic);
-    ol_key_str(&kk, key);
-    if (kk.overflow)
-        return 1;
-    MDB_val k = ol_key_val(&kk), v;
-    int rc = mdb_get(txn, m->keys, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return 1;
-    if (rc || v.mv_size == 0 || v.mv_size > glen)
-        return -1;
-    memcpy(group, v.mv_data, v.mv_size); /* includes its NUL */
-    return 0;
+    return scan(m, txn, topic, group, as_of, fn, NULL, ctx, err, errlen);
 }
 
-struct hist_ctx {
-    web_row_fn fn;
-    void *ctx;
-};
+int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
+                 web_raw_fn fn, void *ctx, char *err, size_t errlen)
+{
+    return scan(m, txn, topic, group, as_of, NULL, fn, ctx, err, errlen);
+}
 
 int web_history(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of,
                 web_row_fn fn, void *ctx, char *err, size_t errlen)
 {
-    char group[512];
-    int rc = group_of_key(m, txn, topic, key, group, sizeof group);
-    if (rc)
-        return rc < 0 ? (snprintf(err, errlen, "keys database"), -1) : 0;
     ol_key pk;
     ol_key_init(&pk);
     ol_key_str(&pk, topic);
-    ol_key_str(&pk, group);
     ol_key_str(&pk, key);
     if (pk.overflow)
         return 0;
     MDB_cursor *c;
     MDB_val k = ol_key_val(&pk), v;
     size_t plen = k.mv_size;
-    if ((rc = mdb_cursor_open(txn, m->revs, &c))) {
+    int rc, stop = 0;
+    if ((rc = mdb_cursor_open(txn, m->keys, &c))) {
         snprintf(err, errlen, "%s", mdb_strerror(rc));
         return -1;
     }
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    /* the keyrevs index lists every revision with its group; each row is
+     * read from revs under that group */
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && !stop; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size != plen + 8 || memcmp(k.mv_data, pk.b, plen))
             break;
-        int64_t ts;
-        json_t *j = row_json(&v, &ts);
-        if (!j) {
-            snprintf(err, errlen, "a stored row of %s does not decode", topic);
-            mdb_cursor_close(c);
-            return -1;
-        }
-        int stop = ts <= as_of ? fn(ctx, key, ol_key_get_i64((const char *)k.mv_data + plen), ts, j) : 0;
-        json_decref(j);
-        if (stop)
+        const char *g = (const char *)v.mv_data + 8;
+        if (v.mv_size < 9 || g[v.mv_size - 9] != '\0') {
+            snprintf(err, errlen, "the keyrevs index of %s", topic);
+            rc = -1;
             break;
+        }
+        if ((int64_t)ol_be64(v.mv_data) > as_of)
+            continue;
+        int64_t rev = ol_key_get_i64((const char *)k.mv_data + plen), ts;
+        ol_key rk;
+        ol_key_init(&rk);
+        ol_key_str(&rk, topic);
+        ol_key_str(&rk, g);
+        ol_key_str(&rk, key);
+        ol_key_i64(&rk, rev);
+        MDB_val rkv = ol_key_val(&rk), rv;
+        if (rk.overflow || (rc = mdb_get(txn, m->revs, &rkv, &rv)) == MDB_NOTFOUND) {
+            rc = 0; /* cannot happen (both are written in one transaction); skipped */
+            continue;
+        }
+        json_t *j = rc ? NULL : row_json(&rv, &ts);
+        if (!j) {
+            if (rc)
+                snprintf(err, errlen, "%s", mdb_strerror(rc));
+            else
+                snprintf(err, errlen, "a stored row of %s does not decode", topic);
+            rc = -1;
+            break;
+        }
+        stop = fn(ctx, key, rev, ts, j);
+        json_decref(j);
     }
     mdb_cursor_close(c);
-    return 0;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
 struct one {

@@ -6,9 +6,11 @@
 #include "ol_log.h"
 #include "ol_time.h"
 #include "web.h"
+#include "web_cache.h"
 #include "web_html.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@ int web_tokens_path(const ol_config *cfg, const char *flag, char *out, size_t ou
 struct server {
     web_model m;
     web_auth *auth;
+    web_cache *cache; /* finished answers by request and snapshot (cache.c) */
     int tls;
 };
 
@@ -118,20 +121,69 @@ static int redirect(ol_http_resp *r, const char *to)
     return ol_http_resp_header(r, "Location", to);
 }
 
+/* 1 when a state-changing POST comes from this site: Sec-Fetch-Site, when
+ * sent, is same-origin or none (typed by the user), and Origin, when sent,
+ * is this request's own scheme://Host. Origin "null" is what a browser sends
+ * for a form under this site's Referrer-Policy: no-referrer, so it passes
+ * only with Sec-Fetch-Site (every current browser sends it). A client
+ * sending neither (curl, a script) is not a browser a third-party page could
+ * drive. */
+static int same_site(const ol_http_req *req)
+{
+    const char *site = ol_http_app_header(req, "Sec-Fetch-Site");
+    const char *origin = ol_http_app_header(req, "Origin");
+    const char *host = ol_http_app_header(req, "Host");
+    if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+        return 0;
+    if (!origin)
+        return 1;
+    if (!strcmp(origin, "null"))
+        return site != NULL;
+    const char *scheme = req->tls ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+    return host && *host && !strncmp(origin, scheme, sl) && !strcmp(origin + sl, host);
+}
+
 static int sign_in(struct server *s, const ol_http_req *req, ol_http_resp *r)
 {
     char token[200], name[64], id[65], cookie[200];
-    int role = form_field(req->body, "token", token, sizeof token) ? 0 : web_auth_token(s->auth, token, name);
-    memset(token, 0, sizeof token);
+    int role = form_field(req->body, "token", token, sizeof token) ? 0 : web_session_new(s->auth, token, name, id);
+    OPENSSL_cleanse(token, sizeof token);
+    if (role == WEB_SESSIONS_FULL)
+        return web_login_page(r, 429, "This token has too many open sessions: sign out elsewhere, or wait for one "
+                                      "to expire (12 hours).");
+    if (role < 0)
+        return -1;
     if (!role)
         return web_login_page(r, 401, "That token is not valid.");
-    if (web_session_new(s->auth, role, name, id))
-        return -1;
     snprintf(cookie, sizeof cookie, "olw_session=%s; Path=/; HttpOnly; SameSite=Strict%s", id,
              s->tls ? "; Secure" : "");
     memset(id, 0, sizeof id);
     ol_info("signed in|user=%s role=%s", name, web_role_name(role)); /* the name, never the token */
     return redirect(r, "/") || ol_http_resp_header(r, "Set-Cookie", cookie);
+}
+
+/* the request's arguments as a whole: a NUL byte in one (req->nul_arg) or a
+ * malformed or out-of-range as_of is a message (the parameter is nul_arg,
+ * else as_of); else NULL, and *as_of / as_of_text are set when given */
+static const char *bad_arg(const ol_http_req *req, int64_t *as_of, char as_of_text[32])
+{
+    /* 1970-01-01 to 9999-12-31 (nothing was published before 1970; ol_ts_format
+     * writes every instant of the range back as it is) */
+    static const int64_t lo = 0, hi = 253402300799999LL;
+    int64_t ms;
+    if (req->nul_arg)
+        return "holds a NUL byte";
+    const char *v = ol_http_app_arg(req, "as_of");
+    if (!v || !*v)
+        return NULL;
+    if (ol_ts_parse(v, &ms))
+        return "expected an instant like 2026-11-16T09:00:00Z";
+    if (ms < lo || ms > hi)
+        return "expected an instant between 1970-01-01 and 9999-12-31 (UTC)";
+    *as_of = ms;
+    ol_ts_format(ms, as_of_text);
+    return NULL;
 }
 
 static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
@@ -142,6 +194,7 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
     int role = WEB_ROLE_NONE, rc = -1;
 
     security_headers(r, s->tls);
+    int first_header = r->nheaders; /* what follows is the answer's own (cached with it) */
     if (!strcmp(path, "/healthz")) {
         web_buf b = {0};
         wb_puts(&b, "ok\n");
@@ -151,6 +204,8 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
         r->status = 204;
         return 0;
     }
+    if ((!strcmp(path, "/login") || !strcmp(path, "/logout")) && !strcmp(req->method, "POST") && !same_site(req))
+        return web_json_error(r, 403, "Origin", "a sign-in or sign-out from another site is refused");
     if (!strcmp(path, "/login"))
         return !strcmp(req->method, "POST") ? sign_in(s, req, r) : web_login_page(r, 200, NULL);
     if (!strcmp(path, "/logout")) {
@@ -177,22 +232,40 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
         return web_json_error(r, 405, NULL, "only GET and HEAD here");
 
     web_req q = {.http = req, .m = &s->m, .role = role, .user = name, .as_of = WEB_NOW};
-    const char *as_of = ol_http_app_arg(req, "as_of");
-    if (as_of && *as_of) {
-        int64_t ms;
-        if (ol_ts_parse(as_of, &ms))
-            return api ? web_json_error(r, 400, "as_of", "parameter as_of: expected an instant like "
-                                                         "2026-11-16T09:00:00Z")
-                       : web_error_page(&q, r, 400, "as_of: expected an instant like 2026-11-16T09:00:00Z");
-        q.as_of = ms;
-        ol_ts_format(ms, q.as_of_text);
-    }
     if ((rc = mdb_txn_begin(s->m.st->env, NULL, MDB_RDONLY, &q.txn))) {
         ol_error("read transaction|reason=%s", mdb_strerror(rc));
         return -1;
     }
-    rc = api ? web_api(&q, path + 8, r) : web_page(&q, path, r);
+    /* the read transaction is open before any error page: its banner tells
+     * the data's time, not "no data" */
+    const char *bad = bad_arg(req, &q.as_of, q.as_of_text);
+    /* the answer is a function of the snapshot and of everything in this
+     * key: the route, the query, the role, the user's name (pages show it)
+     * and Accept (the API's CSV); HEAD shares GET's answer */
+    char key[2048];
+    uint64_t txnid = (uint64_t)mdb_txn_id(q.txn);
+    const char *accept = api ? ol_http_app_header(req, "Accept") : NULL;
+    int gz = web_accepts_gzip(ol_http_app_header(req, "Accept-Encoding"));
+    int n = snprintf(key, sizeof key, "%d\n%s\n%s\n%s\n", role, api ? "" : name, accept ? accept : "", path);
+    int cacheable = !bad && n > 0 && (size_t)n < sizeof key &&
+                    !ol_http_app_query_key(req, key + n, sizeof key - (size_t)n);
+    if (cacheable && web_cache_get(s->cache, key, txnid, gz, r)) {
+        mdb_txn_abort(q.txn);
+        return 0;
+    }
+    if (bad) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "parameter %.60s: %s", req->nul_arg ? req->nul_arg : "as_of", bad);
+        rc = api ? web_json_error(r, 400, req->nul_arg ? req->nul_arg : "as_of", msg) : web_error_page(&q, r, 400, msg);
+    } else
+        rc = api ? web_api(&q, path + 8, r) : web_page(&q, path, r);
     mdb_txn_abort(q.txn);
+    if (!rc && r->status == 200 && ol_http_resp_header(r, "Vary", "Accept-Encoding"))
+        rc = -1;
+    /* kept (with its gzip form) when it may be asked again over this snapshot;
+     * an answer that cannot be kept is still sent compressed when large */
+    if (!rc && r->status == 200 && web_cache_put(cacheable ? s->cache : NULL, key, txnid, gz, r, first_header))
+        rc = -1;
     return rc;
 }
 
@@ -235,7 +308,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     s.m.st = st;
     s.m.revs = ol_store_dbi(st, "revs");
-    s.m.keys = ol_store_dbi(st, "keys");
+    s.m.keys = ol_store_dbi(st, "keyrevs");
     s.m.weeks = ol_store_dbi(st, "weeks");
     s.m.meta = ol_store_dbi(st, "meta");
     s.tls = cert != NULL;
@@ -243,6 +316,24 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "opsledger-web serve: %s\n", s.auth ? "cannot hash the style sheet" : err);
         goto out;
     }
+    int64_t cache_mb;
+    if (ol_config_get_i64(cfg, "web.cache_mb", 256, &cache_mb, err, sizeof err) || cache_mb < 0 ||
+        cache_mb > 1 << 20) {
+        fprintf(stderr, "opsledger-web serve: web.cache_mb: expected 0 (off) to 1048576 MiB\n");
+        goto out;
+    }
+    if (cache_mb && !(s.cache = web_cache_new((size_t)cache_mb << 20))) {
+        fprintf(stderr, "opsledger-web serve: out of memory\n");
+        goto out;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* one listener thread per core, unless web.threads says */
+    int64_t nthreads;
+    if (ol_config_get_i64(cfg, "web.threads", ncpu < 2 ? 2 : ncpu > 64 ? 64 : ncpu, &nthreads, err, sizeof err) ||
+        nthreads < 1 || nthreads > 64) {
+        fprintf(stderr, "opsledger-web serve: web.threads: expected 1 to 64\n");
+        goto out;
+    }
+    unsigned threads = (unsigned)nthreads;
     /* SIGINT/SIGTERM are blocked before the listener's threads start (they
      * inherit the mask), so only sigsuspend below takes them */
     sigset_t mask, old;
@@ -256,7 +347,16 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "opsledger-web serve: signals: %s\n", strerror(errno));
         goto out;
     }
-    ol_http_app_opts o = {listen, cert_pem, key_pem, 2};
+    int64_t per_ip = 0; /* connections from one address: behind a reverse proxy, every one comes from it */
+    if (ol_config_get_i64(cfg, "web.per_ip_connections", 32, &per_ip, err, sizeof err)) {
+        fprintf(stderr, "opsledger-web serve: %s\n", err);
+        goto out;
+    }
+    if (per_ip < 1 || per_ip > 256) {
+        fprintf(stderr, "opsledger-web serve: web.per_ip_connections must be 1 to 256\n");
+        goto out;
+    }
+    ol_http_app_opts o = {listen, cert_pem, key_pem, threads, (unsigned)per_ip};
     if (!(app = ol_http_app_start(&o, handle, &s, err, sizeof err))) {
         fprintf(stderr, "opsledger-web serve: %s\n", err);
         goto out;
@@ -275,10 +375,13 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     while (!g_stop)
         sigsuspend(&old);
-    ol_info("web stopping");
+    unsigned long long hits, misses;
+    web_cache_stats(s.cache, &hits, &misses);
+    ol_info("web stopping|cache_hits=%llu cache_misses=%llu", hits, misses);
     rc = 0;
 out:
-    ol_http_app_stop(app);
+    ol_http_app_stop(app); /* joins the listener: no answer of the cache is in flight after it */
+    web_cache_free(s.cache);
     if (url_file)
         unlink(url_file);
     web_auth_free(s.auth);

@@ -70,7 +70,7 @@ int web_group_of(const char *topic, json_t *rec, char *out, size_t outlen)
 static int web_history_fold(ol_fold_ctx *ctx, const ol_event *ev)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
-    MDB_dbi revs = ol_fold_dbi(ctx, "revs"), keys = ol_fold_dbi(ctx, "keys"), weeks = ol_fold_dbi(ctx, "weeks");
+    MDB_dbi revs = ol_fold_dbi(ctx, "revs"), keys = ol_fold_dbi(ctx, "keyrevs"), weeks = ol_fold_dbi(ctx, "weeks");
     const char *topic = ev->rec->topic;
     char group[400];
     char *text = NULL, *row = NULL;
@@ -84,7 +84,49 @@ static int web_history_fold(ol_fold_ctx *ctx, const ol_event *ev)
         ol_fold_count(ctx, "web_ungrouped", 1);
         goto out;
     }
-    ol_key k;
+    /* the index row of this revision (topic, key, revision -> timestamp,
+     * group): a key whose group changed keeps every revision findable, and
+     * a revision already kept under another group (a conflict at an equal
+     * revision) is found there */
+    ol_key ik, k;
+    char kept_group[400];
+    int have_kept = 0;
+    ol_key_init(&ik);
+    ol_key_str(&ik, topic);
+    ol_key_str(&ik, key);
+    ol_key_i64(&ik, ev->revision);
+    if (ik.overflow) {
+        rc = ol_fold_count(ctx, "web_key_too_long", 1);
+        goto out;
+    }
+    MDB_val ikv = ol_key_val(&ik), iv, kv, v;
+    if ((rc = mdb_get(txn, keys, &ikv, &iv)) == 0) {
+        if (iv.mv_size < 9 || iv.mv_size - 8 > sizeof kept_group || ((const char *)iv.mv_data)[iv.mv_size - 1]) {
+            rc = -1; /* not an index row this code wrote */
+            goto out;
+        }
+        memcpy(kept_group, (const char *)iv.mv_data + 8, iv.mv_size - 8);
+        have_kept = 1;
+    } else if (rc != MDB_NOTFOUND)
+        goto out;
+    if (have_kept) {
+        ol_key_init(&k);
+        ol_key_str(&k, topic);
+        ol_key_str(&k, kept_group);
+        ol_key_str(&k, key);
+        ol_key_i64(&k, ev->revision);
+        kv = ol_key_val(&k);
+        if ((rc = mdb_get(txn, revs, &kv, &v)) == 0) {
+            const char *old_id = (const char *)v.mv_data + 8;
+            if (strcmp(ev->event_id, old_id) <= 0) { /* the stored one is the larger event_id */
+                rc = 0;
+                goto out;
+            }
+            if (strcmp(kept_group, group) && (rc = mdb_del(txn, revs, &kv, NULL))) /* it loses: one group only */
+                goto out;
+        } else if (rc != MDB_NOTFOUND)
+            goto out;
+    }
     ol_key_init(&k);
     ol_key_str(&k, topic);
     ol_key_str(&k, group);
@@ -94,21 +136,13 @@ static int web_history_fold(ol_fold_ctx *ctx, const ol_event *ev)
         rc = ol_fold_count(ctx, "web_key_too_long", 1);
         goto out;
     }
-    MDB_val kv = ol_key_val(&k), v;
-    if ((rc = mdb_get(txn, revs, &kv, &v)) == 0) {
-        const char *old_id = (const char *)v.mv_data + 8;
-        if (strcmp(ev->event_id, old_id) <= 0) { /* the stored one is the larger event_id */
-            rc = 0;
-            goto out;
-        }
-    } else if (rc != MDB_NOTFOUND)
-        goto out;
+    kv = ol_key_val(&k);
     if (!(text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
         rc = -1;
         goto out;
     }
-    size_t el = strlen(ev->event_id) + 1, tl = strlen(text);
-    if (!(row = malloc(8 + el + tl))) {
+    size_t el = strlen(ev->event_id) + 1, tl = strlen(text), gl = strlen(group) + 1;
+    if (!(row = malloc(8 + el + tl + 8 + gl))) { /* the revs row, then the index row after it */
         rc = -1;
         goto out;
     }
@@ -119,13 +153,12 @@ static int web_history_fold(ol_fold_ctx *ctx, const ol_event *ev)
     v.mv_data = row;
     if ((rc = mdb_put(txn, revs, &kv, &v, 0)))
         goto out;
-    /* key -> group, for history by key alone */
-    ol_key kk;
-    ol_key_init(&kk);
-    ol_key_str(&kk, topic);
-    ol_key_str(&kk, key);
-    MDB_val kkv = ol_key_val(&kk), gv = {strlen(group) + 1, group};
-    if (!kk.overflow && (rc = mdb_put(txn, keys, &kkv, &gv, 0)))
+    char *irow = row + 8 + el + tl;
+    ol_put_be64(irow, (uint64_t)ev->rec->timestamp_ms);
+    memcpy(irow + 8, group, gl);
+    iv.mv_size = 8 + gl;
+    iv.mv_data = irow;
+    if ((rc = mdb_put(txn, keys, &ikv, &iv, 0)))
         goto out;
     /* the weeks the model knows, with the first time one was known */
     const char *week = json_string_value(json_object_get(rec, "week"));

@@ -15,9 +15,13 @@
 /* ---- the read model (fold.c writes it, model.c reads it)
  * `revs`: topic \0 group \0 key \0 revision(i64) -> Kafka timestamp (8 BE),
  *         event_id \0, the record as JSON text (the schema's field order);
- * `keys`: topic \0 key \0 -> group (history by key alone);
+ * `keyrevs` (web_model.keys): topic \0 key \0 revision(i64) -> Kafka timestamp (8 BE),
+ *         group \0: every revision of a key whatever its group (a record may
+ *         move: a leave to another person, an entry to another week), so
+ *         history finds them all and a scan shows a key only in the group of
+ *         its current revision as of the instant;
  * `weeks`: week \0 -> 8 bytes: the first Kafka timestamp a record of it was folded */
-#define WEB_DBS "revs", "keys", "weeks"
+#define WEB_DBS "revs", "keyrevs", "weeks"
 #define WEB_NOW INT64_MAX /* as_of "now": the latest revision */
 
 /* group of one record: the week of a derived weekly figure, the day of a
@@ -37,15 +41,22 @@ typedef struct web_model {
  * the callback may keep it with json_incref and change it. Non-zero stops
  * the scan. */
 typedef int (*web_row_fn)(void *ctx, const char *key, int64_t revision, int64_t ts_ms, json_t *rec);
-/* every key of (topic, group; NULL: every group) as of as_of (ms; WEB_NOW for the latest).
+/* every key of (topic, group; NULL: every group) as of as_of (ms; WEB_NOW for the latest),
+ * each only where its current revision as of as_of lies (a key that moved
+ * out of the group by then is not listed there).
  * 0, or -1 (an LMDB or decode error, message in err). */
 int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of, web_row_fn fn,
              void *ctx, char *err, size_t errlen);
+/* the same, handing each selected row's stored JSON text (the fold's
+ * compact json_dumps, valid during the call) instead of parsing it */
+typedef int (*web_raw_fn)(void *ctx, const char *key, int64_t revision, int64_t ts_ms, const char *json, size_t len);
+int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
+                 web_raw_fn fn, void *ctx, char *err, size_t errlen);
 /* one key's record as of as_of; new reference in *out (caller decrefs), or
  * NULL when the key had no revision by then. 0 or -1. */
 int web_get(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of, json_t **out,
             int64_t *revision, int64_t *ts_ms);
-/* every revision of one key, oldest first, up to as_of: fn per revision */
+/* every revision of one key, oldest first, up to as_of, whatever its group: fn per revision */
 int web_history(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of,
                 web_row_fn fn, void *ctx, char *err, size_t errlen);
 /* 1 when a record of the week was folded by as_of, 0 not, -1 error */
@@ -67,8 +78,14 @@ void web_auth_free(web_auth *a);
 /* role of a bearer token (re-reads the file when it changed), or NONE;
  * name (64 bytes) gets the token's name */
 int web_auth_token(web_auth *a, const char *token, char name[64]);
-/* new session for a signed-in token: writes its id (65 bytes). 0 or -1. */
-int web_session_new(web_auth *a, int role, const char *name, char id[65]);
+/* signs a token in: a new session (its id written to id, 65 bytes) holding
+ * the token's identity. Returns the token's role; WEB_ROLE_NONE for an
+ * unknown token; WEB_SESSIONS_FULL when the token has as many open sessions
+ * as allowed (nobody's session is evicted); -1 on a libcrypto failure. */
+#define WEB_SESSIONS_FULL (-2)
+int web_session_new(web_auth *a, const char *token, char name[64], char id[65]);
+/* the role of a session's token as the token list says now (re-read when the
+ * file changed: a revoked token's sessions end), or NONE; name gets the token's */
 int web_session_role(web_auth *a, const char *id, char name[64]);
 void web_session_end(web_auth *a, const char *id);
 /* `opsledger-web token add NAME --role R [--tokens FILE]` / `token list` */

@@ -29,6 +29,16 @@ const web_endpoint *web_endpoint_of_topic(const char *topic);
  * array in *items (caller decrefs); or *answered = 1 with r set (400, 403,
  * 404). 0, or -1 on an internal error. */
 int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_resp *r, int *answered);
+/* the JSON answer of ep ({"count","items","as_of","data_time"}), byte for
+ * byte what web_api_rows + web_answer_json give, made by copying each row's
+ * stored text when the role's filter leaves it whole (else that row is
+ * parsed, filtered, redacted and serialised alone). 0 or -1; errors (400,
+ * 403, 404) are answered in r as web_api_rows does. */
+int web_api_json(web_req *q, const web_endpoint *ep, ol_http_resp *r);
+/* jsonscan.c: a top-level string field of a compact JSON object's text:
+ * 1 (*val, *vlen: its bytes, no escape inside), 0 absent or not a string,
+ * -1 cannot tell without parsing (an escape, or unexpected text) */
+int web_json_field(const char *json, size_t len, const char *field, const char **val, size_t *vlen);
 int web_answer_csv(json_t *items, ol_http_resp *r);
 /* adds as_of and data_time to body and sends it (body stays the caller's) */
 int web_answer_json(web_req *q, json_t *body, ol_http_resp *r);

@@ -61,6 +61,42 @@ fold_all() {
     done
 }
 fold_all utilisation billing forecast assurance people margin archive web
+# records that move to another group: a leave to another person, an approved
+# entry of 2026-W45 to the same weekday of 2026-W46 (T0: before the move)
+sleep 1.2
+T0=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))')
+sleep 1.2
+python3 - "$T/gen" "$T0" "$T/moves.json" <<'PY'
+import datetime, json, os, sys
+def latest(topic, idf):
+    out = {}
+    for line in open(os.path.join(sys.argv[1], topic + ".jsonl")):
+        v = json.loads(line)
+        if v["revision"] >= out.get(v[idf], {"revision": -1})["revision"]:
+            out[v[idf]] = v
+    return [out[k] for k in sorted(out)]
+leave = next(v for v in latest("hr.leave", "leave_id") if v["person_id"] != "p-0001")
+old_person = leave["person_id"]
+leave.update(event_id="web-move-leave", revision=leave["revision"] + 1, person_id="p-0001",
+             occurred_at="2026-11-20T10:00:00Z")
+entry = next(v for v in latest("timesheet.entry", "entry_id")
+             if v["status"] == "APPROVED" and v["activity"] == "DELIVERY" and v["engagement_id"]
+             and "2026-11-02" <= v["work_date"] <= "2026-11-08")
+old_date = entry["work_date"]
+new_date = (datetime.date.fromisoformat(old_date) + datetime.timedelta(days=7)).isoformat()
+entry.update(event_id="web-move-entry", revision=entry["revision"] + 1, work_date=new_date,
+             occurred_at="2026-11-20T10:00:00Z")
+open(os.path.join(sys.argv[1], "..", "move-leave.jsonl"), "w").write(json.dumps(leave) + "\n")
+open(os.path.join(sys.argv[1], "..", "move-entry.jsonl"), "w").write(json.dumps(entry) + "\n")
+json.dump({"t0": sys.argv[2], "leave_id": leave["leave_id"], "leave_old": old_person, "leave_new": "p-0001",
+           "leave_rev": leave["revision"], "entry_id": entry["entry_id"], "entry_rev": entry["revision"],
+           "entry_old": "%s|%s|2026-W45" % (entry["engagement_id"], entry["person_id"]),
+           "entry_new": "%s|%s|2026-W46" % (entry["engagement_id"], entry["person_id"])}, open(sys.argv[3], "w"))
+PY
+check "a leave and an entry to move were found" test -s "$T/moves.json"
+run_ol "$T/p.out" "$T/p.err" produce hr.leave --file "$T/move-leave.jsonl" || fail "produce the moved leave"
+run_ol "$T/p.out" "$T/p.err" produce timesheet.entry --file "$T/move-entry.jsonl" || fail "produce the moved entry"
+fold_all utilisation billing forecast assurance people margin archive web
 sleep 1.2
 T1=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))')
 sleep 1.2
@@ -129,6 +165,33 @@ if [ -d "$WEBT/node_modules/playwright-core" ]; then
     fi
     grep -v '^ok' "$T/browser.out" | sed -e 's/^/  /' | head -40
 fi
+# the answer cache (services/web/cache.c): gzip is the same answer; roles do
+# not share answers; a commit of the fold is seen at once by the next request
+AX="Authorization: Bearer $(cat "$T/token.exec")"
+AO="Authorization: Bearer $(cat "$T/token.ops")"
+UQ="${URL}api/v1/utilisation?week=$W&scope=person"
+curl -s -H "$AX" "$UQ" >"$T/c.plain" && curl -s --compressed -H "$AX" "$UQ" >"$T/c.gz" &&
+    curl -s -o /dev/null -D "$T/c.h" -H "$AX" -H 'Accept-Encoding: gzip' "$UQ"
+check "a gzip answer is the same answer" cmp -s "$T/c.plain" "$T/c.gz"
+check "Accept-Encoding: gzip is answered with Content-Encoding: gzip" grep -qi '^Content-Encoding: gzip' "$T/c.h"
+curl -s -H "$AX" "${URL}api/v1/engagements" >"$T/c.ex" && curl -s -H "$AO" "${URL}api/v1/engagements" >"$T/c.ops"
+check "exec's cached answer is not ops's (money removed for ops)" \
+    bash -c "grep -q '_minor' '$T/c.ex' && ! grep -q '_minor' '$T/c.ops'"
+people() { curl -s -H "$AX" "${URL}api/v1/people" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'; }
+C1=$(people)
+C1b=$(people)
+python3 - "$T/gen/hr.person.jsonl" >"$T/newperson.jsonl" <<'PY'
+import json, sys
+v = json.loads(open(sys.argv[1]).readline())
+v.update(event_id="web-cache-person-1", person_id="p-web-cache-1", revision=1)
+print(json.dumps(v))
+PY
+run_ol "$T/np.out" "$T/np.err" produce hr.person --file "$T/newperson.jsonl" || fail "produce a new person"
+fold_all web
+C2=$(people)
+check "a new commit of the fold is answered at once ($C1, $C1b -> $C2 people)" \
+    test "$C1" = "$C1b" -a "$C2" = "$((C1 + 1))"
+
 check "no token reaches the server's log" bash -c "! grep -qF '$(cat "$T/token.exec")' '$T/serve.log'"
 
 # 7. TLS with a certificate made here

@@ -137,6 +137,38 @@ if changed:
     check("explain as_of T1 shows the entry before the amendment",
           x1 and not any(e["event_id"] == "web-amend-1" for e in x1["entries"]))
 
+# records that moved to another group (test_web.sh, before T1): shown only in
+# their current group, and history lists every revision whatever its group
+MV = json.load(open(os.path.join(A.tmp, "moves.json")))
+lo = api("leave?person=" + MV["leave_old"])
+ln = api("leave?person=" + MV["leave_new"])
+check("a leave moved to another person is listed under the new person only, at its new revision",
+      lo is not None and ln is not None and not any(r["leave_id"] == MV["leave_id"] for r in lo["items"])
+      and [r["revision"] for r in ln["items"] if r["leave_id"] == MV["leave_id"]] == [MV["leave_rev"]])
+lo0 = api("leave?person=%s&as_of=%s" % (MV["leave_old"], MV["t0"]))
+check("as of before the move, the leave is under its old person",
+      lo0 is not None and any(r["leave_id"] == MV["leave_id"] for r in lo0["items"]))
+h = api("history?topic=hr.leave&key=" + urllib.parse.quote(MV["leave_id"]))
+check("history of the moved leave lists every revision (both persons)",
+      h is not None and len(h["items"]) >= 2 and h["items"][-1]["revision"] == MV["leave_rev"]
+      and {r["record"]["person_id"] for r in h["items"]} >= {MV["leave_old"], MV["leave_new"]})
+h0 = api("history?topic=hr.leave&key=%s&as_of=%s" % (urllib.parse.quote(MV["leave_id"]), MV["t0"]))
+check("history of the moved leave as of before the move answers its old revisions",
+      h0 is not None and len(h0["items"]) >= 1 and h0["items"][-1]["record"]["person_id"] == MV["leave_old"])
+for which in ("entry_old", "entry_new"):
+    x = api("billing/explain?key=" + urllib.parse.quote(MV[which]))
+    ids = [(e["entry_id"], e["revision"]) for e in x["entries"]] if x else []
+    mine = [rv for i, rv in ids if i == MV["entry_id"]]
+    approved = sum(e["minutes"] for e in x["entries"] if e["status"] == "APPROVED") if x else -1
+    check("explain %s (%s): the moved entry %s, approved minutes sum to the line's (%d vs %s)"
+          % (MV[which], which, "absent" if which == "entry_old" else "once at its new revision", approved,
+             x and x["line"]["approved_minutes"]),
+          x is not None and approved == x["line"]["approved_minutes"]
+          and mine == ([] if which == "entry_old" else [MV["entry_rev"]]))
+x0 = api("billing/explain?key=%s&as_of=%s" % (urllib.parse.quote(MV["entry_old"]), MV["t0"]))
+check("explain of the old line as of before the move lists the entry",
+      x0 is not None and any(e["entry_id"] == MV["entry_id"] for e in x0["entries"]))
+
 # ---- 3. CSV and errors
 st, h, d = req("/api/v1/billing.csv?week=" + W, "exec")
 rows = list(csv.reader(io.StringIO(d.decode())))
@@ -247,6 +279,79 @@ for role in ("exec", "ops", "finance"):
     check("%s signs out: the cookie is cleared and no longer opens a page" % role,
           st == 303 and "Max-Age=0" in h.get("set-cookie", "") and st2 == 303)
 
+# ---- 5b. a session follows its token: revoked, replaced or downgraded tokens
+# take effect on open browser sessions at once
+TOKFILE = os.path.join(A.data, "web-tokens")
+
+
+def token_add(name, role):
+    return run(OL, "web", "token", "add", name, "--role", role, "--data-dir", A.data).strip()
+
+
+def edit_tokens(fn):  # rewrites the token file as an administrator would (0600, temporary and rename)
+    lines = open(TOKFILE).read().splitlines(True)
+    with open(TOKFILE + ".t", "w") as f:
+        f.writelines(fn(lines))
+    os.chmod(TOKFILE + ".t", 0o600)
+    os.replace(TOKFILE + ".t", TOKFILE)
+
+
+def sign_in(token, headers=None):
+    st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(token), headers=headers)
+    return st, h.get("set-cookie", "").split(";")[0]
+
+
+tk = token_add("t-down", "exec")
+st, ck = sign_in(tk)
+st1, _, _ = req("/billing", cookie=ck)
+edit_tokens(lambda ls: [l.replace("t-down\texec\t", "t-down\tops\t") for l in ls])
+st2, _, _ = req("/billing", cookie=ck)
+st3, _, _ = req("/", cookie=ck)
+check("a downgraded token's session takes the new role at once (/billing %d then %d, / %d)" % (st1, st2, st3),
+      st == 303 and st1 == 200 and st2 == 403 and st3 == 200)
+edit_tokens(lambda ls: [l for l in ls if not l.startswith("t-down\t")])
+st4, h4, _ = req("/", cookie=ck)
+check("a revoked token's session ends at once (/ -> %d %s)" % (st4, h4.get("location")),
+      st4 == 303 and h4.get("location") == "/login")
+tk = token_add("t-replaced", "finance")
+st, ck = sign_in(tk)
+st1, _, _ = req("/", cookie=ck)
+token_add("t-replaced", "finance")  # the same name again: a new token, the old one revoked
+st2, _, _ = req("/", cookie=ck)
+check("a replaced token's session ends at once (%d then %d)" % (st1, st2), st1 == 200 and st2 == 303)
+
+# ---- 5c. one token cannot fill the session table and sign everybody else out
+st, victim = sign_in(TOK["finance"])
+flood = token_add("t-flood", "ops")
+codes = {}
+for _ in range(1030):
+    c, _ = sign_in(flood)
+    codes[c] = codes.get(c, 0) + 1
+stv, _, _ = req("/", cookie=victim)
+check("1030 sign-ins with one token: at most 16 sessions, the rest 429 (%s); another user's session lives (%d)"
+      % (codes, stv), 0 < codes.get(303, 0) <= 16 and codes.get(429, 0) == 1030 - codes.get(303, 0) and stv == 200)
+
+# ---- 5d. sign-in and sign-out refuse cross-site POSTs
+host = "%s:%d" % (U.hostname, U.port)
+bad = []
+for hdrs in ({"Origin": "http://evil.example"}, {"Origin": "null"}, {"Origin": "https://" + host},
+             {"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://" + host, "Sec-Fetch-Site": "cross-site"}):
+    st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["exec"]), headers=hdrs)
+    if st != 403 or "set-cookie" in h:
+        bad.append(("/login", hdrs, st))
+    st, h, _ = req("/logout", method="POST", cookie=victim, headers=hdrs)
+    if st != 403:
+        bad.append(("/logout", hdrs, st))
+stv, _, _ = req("/", cookie=victim)
+st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["exec"]),
+               headers={"Origin": "http://" + host, "Sec-Fetch-Site": "same-origin"})
+# a browser's form under Referrer-Policy: no-referrer sends Origin: null
+st2, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["exec"]),
+                headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+check("cross-site sign-in and sign-out are 403 (%s); the session survived (%d); a same-origin sign-in works "
+      "(%d; Origin null with Sec-Fetch-Site same-origin: %d)" % (bad or "all", stv, st, st2),
+      not bad and stv == 200 and st == 303 and st2 == 303)
+
 # ---- 6. hostile names render as text
 st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["exec"]))
 cookie = h.get("set-cookie", "").split(";")[0]
@@ -281,7 +386,130 @@ st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["
 st, h, d = req("/weekly?week=" + W, cookie=h.get("set-cookie", "").split(";")[0])
 check("the weekly page for ops withholds billing and budgets, naming why",
       st == 200 and "not shown to the ops role" in d.decode() and not re.search(r"\b[A-Z]{3} -?[\d,]+\.\d\d\b", d.decode()))
+# what ops may not read is said to be withheld, never shown as zeros; the
+# forecast reaches ops without its money, so roll-offs are the exec page's
+ops_page = d.decode()
+st_e, _, d_e = req("/weekly?week=" + W, cookie=cookie)
+
+
+def section(html, n):
+    m = re.search(r"<h2>%d\..*?(?=<h2>|</body>)" % n, html, re.S)
+    return m.group(0) if m else ""
+
+
+billing_ops, roll_ops, roll_exec = section(ops_page, 2), section(ops_page, 5), section(d_e.decode(), 5)
+check("the weekly page for ops says billing is not available and shows no figure of it (no '0 lines'); roll-offs "
+      "equal exec's (%d rows); the forecast is not named unavailable"
+      % roll_exec.count("<tr><td"),
+      "Not available: not shown to the ops role" in billing_ops and "Post-close" not in billing_ops
+      and "discrepancies" not in billing_ops and roll_exec.count("<tr><td") > 0 and roll_ops == roll_exec
+      and "Not available: forecast" not in ops_page)
 st, h, d = req("/weekly?week=" + W + "&as_of=" + A.t1, cookie=cookie)
 check("the weekly page as of T1 renders (the figures as published then)", st == 200 and "Weekly" in d.decode())
+
+# ---- the listener's own answers (405, 413, 414) carry the security headers
+bad = []
+for m in ("OPTIONS", "PUT", "DELETE", "TRACE", "PATCH"):
+    st, h, _ = req("/api/v1/weeks", "exec", method=m)
+    if st != 405:
+        bad.append((m, st))
+st413, h413, _ = req("/login", method="POST", body="token=" + "x" * 9000)
+for m, st, h in [("PATCH", 405, h), ("POST 9000 bytes", st413, h413)]:
+    for hd, want in (("content-security-policy", "frame-ancestors 'none'"), ("x-frame-options", "DENY"),
+                     ("cache-control", "no-store"), ("x-content-type-options", "nosniff")):
+        if want not in h.get(hd, ""):
+            bad.append((m, st, hd))
+check("405 (OPTIONS, PUT, DELETE, TRACE, PATCH) and 413 carry the security headers: %s" % (bad or "all"),
+      not bad and st413 == 413)
+
+# ---- a long query is answered (414 past 64 arguments), never dropped
+many = "&".join("a%d=%d" % (i, i) for i in range(500))
+try:
+    st, h, d = req("/api/v1/utilisation?week=%s&scope=org&%s" % (W, many), "exec")
+except (http.client.HTTPException, OSError) as e:
+    st, h, d = 0, {}, str(e).encode()
+st2, _, _ = req("/api/v1/utilisation?week=%s&scope=org&%s" % (W, "&".join("a%d=1" % i for i in range(40))), "exec")
+check("a query of 500 arguments (%d bytes) is answered 414 with the headers (got %d); 40 arguments are 200 (%d)"
+      % (len(many), st, st2), st == 414 and "frame-ancestors 'none'" in h.get("content-security-policy", "")
+      and st2 == 200)
+
+# ---- a NUL byte in an argument is refused, naming it; as_of is bounded
+bad = []
+for path, param in (("utilisation?week=%s&scope=org&as_of=2026-11-20T09:00:00Z%%00junk" % W, "as_of"),
+                    ("utilisation?week=%s%%00garbage&scope=org" % W, "week"),
+                    ("utilisation?week=%s&scope=org%%00x" % W, "scope"),
+                    ("utilisation?week=%s&scope=org&as_of=9999-12-31T23:59:59-23:59" % W, "as_of"),
+                    ("utilisation?week=%s&scope=org&as_of=1969-12-31T23:59:59Z" % W, "as_of")):
+    st, h, d = req("/api/v1/" + path, "exec")
+    try:
+        body = json.loads(d)
+    except ValueError:
+        body = {}
+    if st != 400 or body.get("parameter") != param:
+        bad.append((path, st, body.get("parameter")))
+st, _, d = req("/api/v1/utilisation?week=%s&scope=org&as_of=9999-12-31T23:59:59Z" % W, "exec")
+echo = json.loads(d).get("as_of") if st == 200 else None
+check("NUL bytes and out-of-range instants are 400 naming the parameter (%s); as_of 9999-12-31T23:59:59Z is "
+      "echoed as %s" % (bad or "all", echo), not bad and echo == "9999-12-31T23:59:59.000Z")
+st, h, _ = req("/login", method="POST", body="token=" + urllib.parse.quote(TOK["exec"]))
+cookie = h.get("set-cookie", "").split(";")[0]
+st, _, d = req("/?as_of=yesterday", cookie=cookie)
+st2, _, d2 = req("/utilisation?team=x%00y", cookie=cookie)
+check("a page with a bad as_of or a NUL is a 400 page whose banner has the data's time (%d, %d)" % (st, st2),
+      st == 400 and "Data as of" in d.decode() and "as_of" in d.decode()
+      and st2 == 400 and "Data as of" in d2.decode() and "team" in d2.decode())
+
+# ---- slow clients (slowloris): one address holds at most 32 connections, and
+# a request that is not complete 15 s after the connection (or its previous
+# request) is cut, however it trickles; another address is still answered
+import socket
+import time
+held = []
+for _ in range(300):
+    so = socket.socket()
+    so.settimeout(5)
+    try:
+        so.connect((U.hostname, U.port))
+        so.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        held.append(so)
+    except OSError:
+        so.close()
+
+
+def alive(so):
+    try:
+        so.setblocking(False)
+        return so.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        so.setblocking(True)
+
+
+time.sleep(1)
+other = http.client.HTTPConnection(U.hostname, U.port, timeout=5, source_address=("127.0.0.2", 0))
+try:
+    other.request("GET", "/healthz")
+    st_other = other.getresponse().status
+except (http.client.HTTPException, OSError):
+    st_other = 0
+other.close()
+n_alive = sum(alive(so) for so in held)
+check("300 trickling connections from one address: %d kept (at most 32); another address is answered (%d)"
+      % (n_alive, st_other), n_alive <= 32 and st_other == 200)
+t0 = time.time()
+while time.time() - t0 < 24:  # a header line every 3 s: never idle
+    for so in held:
+        try:
+            so.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            pass
+    time.sleep(3)
+n_alive = sum(alive(so) for so in held)
+check("a request still incomplete after 24 s of trickling is cut (%d connections left)" % n_alive, n_alive == 0)
+for so in held:
+    so.close()
 
 sys.exit(1 if FAILED else 0)

@@ -4,6 +4,7 @@
  * of most records is Wednesday 2026-11-11, so the horizon is 2026-W46 ..
  * 2027-W04 (2026 has 53 ISO weeks; Monday of W46 is 2026-11-09). */
 #include "fixture.h"
+#include "svc_harness.h"
 #include "ol_state.h"
 #include "forecast/forecast.h"
 
@@ -562,69 +563,17 @@ static const char *const perm_lines[][2] = {
 };
 #define NPERM (sizeof perm_lines / sizeof perm_lines[0])
 
-/* one row of the latest-version view, as the loop below prints a row */
-static int print_entity_row(const MDB_val *k, const MDB_val *v, void *arg)
-{
-    FILE *m = arg;
-    for (size_t j = 0; j < k->mv_size; j++)
-        fprintf(m, "%02x", ((const uint8_t *)k->mv_data)[j]);
-    fputc('=', m);
-    for (size_t j = 0; j < v->mv_size; j++)
-        fprintf(m, "%02x", ((const uint8_t *)v->mv_data)[j]);
-    fputc('\n', m);
-    return 0;
-}
+static const char *const forecast_dbs[] = {"people",  "leaves",      "allocs",      "open_roles", "eng_allocs",
+                                           "engs",    "lines",       "team_people", "role_people", "weekly",
+                                           "demand",  "budget",      "fmeta",       "entity",     "derived",
+                                           NULL};
 
-static char *dump_dbs(struct fx *f, int with_runtime)
+static void check_perm(struct fx *f)
 {
-    static const char *const dbs[] = {"people", "leaves", "allocs", "open_roles", "eng_allocs", "engs", "lines",
-                                      "team_people", "role_people", "weekly", "demand", "budget", "fmeta",
-                                      "entity", "derived", NULL};
-    ol_store *st = ol_runtime_store(f->rt);
-    MDB_txn *txn;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    for (int i = 0; dbs[i]; i++) {
-        MDB_cursor *c;
-        MDB_val k, v;
-        if (!with_runtime && (!strcmp(dbs[i], "entity") || !strcmp(dbs[i], "derived")))
-            continue;
-        if (!strcmp(dbs[i], "entity")) { /* the version log's latest versions (ol_state.h) */
-            fprintf(m, "#%s\n", dbs[i]);
-            assert_int_equal(ol_state_foreach_latest(txn, ol_store_dbi(st, "versions"), print_entity_row, m), 0);
-            continue;
-        }
-        assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(st, dbs[i]), &c), 0);
-        fprintf(m, "#%s\n", dbs[i]);
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            for (size_t j = 0; j < k.mv_size; j++)
-                fprintf(m, "%02x", ((const uint8_t *)k.mv_data)[j]);
-            fputc('=', m);
-            for (size_t j = 0; j < v.mv_size; j++)
-                fprintf(m, "%02x", ((const uint8_t *)v.mv_data)[j]);
-            fputc('\n', m);
-        }
-        mdb_cursor_close(c);
-    }
-    mdb_txn_abort(txn);
-    fclose(m);
-    return buf;
-}
-
-/* order k of the records: identity, reversed, then seeded shuffles */
-static void permute(size_t *idx, size_t n, unsigned k)
-{
-    uint64_t s = 0x9e3779b97f4a7c15ull * (k + 1);
-    for (size_t i = 0; i < n; i++)
-        idx[i] = k == 1 ? n - 1 - i : i;
-    for (size_t i = n; k > 1 && i > 1; i--) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        size_t j = (size_t)(s >> 33) % i, t = idx[i - 1];
-        idx[i - 1] = idx[j];
-        idx[j] = t;
-    }
+    struct fc_row r = row_of(f, "2026-W48", SCOPE_PERSON, "P1");
+    assert_int_equal(r.available, 2025); /* revision 2 of L1: only Tuesday afternoon */
+    assert_int_equal(row_of(f, "2026-W48", SCOPE_TEAM, "cloud").people, 1); /* P7 joins in W50 */
+    assert_int_equal(row_of(f, "2026-W50", SCOPE_TEAM, "cloud").people, 2);
 }
 
 /* the same records in 6 orders in one batch give byte-identical projections,
@@ -633,42 +582,7 @@ static void permute(size_t *idx, size_t n, unsigned k)
 static void test_order_independence(void **state)
 {
     (void)state;
-    size_t idx[NPERM];
-    char *ref = NULL, *ref_proj = NULL;
-    for (unsigned k = 0; k < 6; k++) {
-        struct fx *f = fx_new();
-        permute(idx, NPERM, k);
-        for (size_t i = 0; i < NPERM; i++)
-            add(f, perm_lines[idx[i]][0], perm_lines[idx[i]][1]);
-        fold(f);
-        char *d = dump_dbs(f, 1);
-        if (!ref) {
-            ref = d;
-            ref_proj = dump_dbs(f, 0);
-            struct fc_row r = row_of(f, "2026-W48", SCOPE_PERSON, "P1");
-            assert_int_equal(r.available, 2025); /* revision 2 of L1: only Tuesday afternoon */
-            assert_int_equal(row_of(f, "2026-W48", SCOPE_TEAM, "cloud").people, 1); /* P7 joins in W50 */
-            assert_int_equal(row_of(f, "2026-W50", SCOPE_TEAM, "cloud").people, 2);
-        } else {
-            assert_string_equal(d, ref);
-            free(d);
-        }
-        fx_free(f);
-    }
-    for (unsigned k = 0; k < 4; k++) {
-        struct fx *f = fx_new();
-        permute(idx, NPERM, k + 2);
-        for (size_t i = 0; i < NPERM; i++) {
-            add(f, perm_lines[idx[i]][0], perm_lines[idx[i]][1]);
-            fold(f);
-        }
-        char *d = dump_dbs(f, 0);
-        assert_string_equal(d, ref_proj);
-        free(d);
-        fx_free(f);
-    }
-    free(ref);
-    free(ref_proj);
+    svc_order_independence(&forecast_service, perm_lines, NPERM, forecast_dbs, check_perm);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
  * match, a withdrawn invoice, a reversed period (dead letter) and order
  * independence. Week 2026-W46 is Monday 2026-11-09 to Sunday 2026-11-15. */
 #include "fixture.h"
+#include "svc_harness.h"
 #include "ol_state.h"
 #include "margin/margin.h"
 
@@ -244,99 +245,17 @@ static void test_hostile_invoice(void **state)
     fx_free(f);
 }
 
-static int print_row(const MDB_val *k, const MDB_val *v, void *arg)
-{
-    FILE *m = arg;
-    for (size_t j = 0; j < k->mv_size; j++)
-        fprintf(m, "%02x", ((const uint8_t *)k->mv_data)[j]);
-    fputc('=', m);
-    for (size_t j = 0; j < v->mv_size; j++)
-        fprintf(m, "%02x", ((const uint8_t *)v->mv_data)[j]);
-    fputc('\n', m);
-    return 0;
-}
+static const char *const margin_dbs[] = {"persons", "engs",     "entries", "eng_entries", "lines", "invoices",
+                                         "expenses", "rows",    "entity",  "derived",     NULL};
 
-static char *dump_dbs(struct fx *f, int with_runtime)
-{
-    static const char *const dbs[] = {"persons", "engs", "entries", "eng_entries", "lines", "invoices",
-                                      "expenses", "rows", "entity", "derived", NULL};
-    ol_store *st = ol_runtime_store(f->rt);
-    MDB_txn *txn;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    for (int i = 0; dbs[i]; i++) {
-        MDB_cursor *c;
-        MDB_val k, v;
-        if (!with_runtime && (!strcmp(dbs[i], "entity") || !strcmp(dbs[i], "derived")))
-            continue;
-        fprintf(m, "#%s\n", dbs[i]);
-        if (!strcmp(dbs[i], "entity")) {
-            assert_int_equal(ol_state_foreach_latest(txn, ol_store_dbi(st, "versions"), print_row, m), 0);
-            continue;
-        }
-        assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(st, dbs[i]), &c), 0);
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            print_row(&k, &v, m);
-        mdb_cursor_close(c);
-    }
-    mdb_txn_abort(txn);
-    fclose(m);
-    return buf;
-}
-
-static void permute(size_t *idx, size_t n, unsigned k)
-{
-    uint64_t s = 0x9e3779b97f4a7c15ull * (k + 1);
-    for (size_t i = 0; i < n; i++)
-        idx[i] = k == 1 ? n - 1 - i : i;
-    for (size_t i = n; k > 1 && i > 1; i--) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        size_t j = (size_t)(s >> 33) % i, t = idx[i - 1];
-        idx[i - 1] = idx[j];
-        idx[j] = t;
-    }
-}
+static void check_scenario(struct fx *f) { assert_int_equal(row_of(f, "G1", "2026-W46", "GBP").margin, 14664); }
 
 /* the scenario in 6 orders in one batch: byte-identical projections and derived
  * events; one record per batch in 4 more orders: identical projection rows */
 static void test_order_independence(void **state)
 {
     (void)state;
-    size_t idx[NSCEN];
-    char *ref = NULL, *ref_proj = NULL;
-    for (unsigned k = 0; k < 6; k++) {
-        struct fx *f = fx_new();
-        permute(idx, NSCEN, k);
-        for (size_t i = 0; i < NSCEN; i++)
-            add(f, scenario[idx[i]][0], scenario[idx[i]][1]);
-        fold(f);
-        char *d = dump_dbs(f, 1);
-        if (!ref) {
-            ref = d;
-            ref_proj = dump_dbs(f, 0);
-            assert_int_equal(row_of(f, "G1", "2026-W46", "GBP").margin, 14664);
-        } else {
-            assert_string_equal(d, ref);
-            free(d);
-        }
-        fx_free(f);
-    }
-    for (unsigned k = 0; k < 4; k++) {
-        struct fx *f = fx_new();
-        permute(idx, NSCEN, k + 2);
-        for (size_t i = 0; i < NSCEN; i++) {
-            add(f, scenario[idx[i]][0], scenario[idx[i]][1]);
-            fold(f);
-        }
-        char *d = dump_dbs(f, 0);
-        assert_string_equal(d, ref_proj);
-        free(d);
-        fx_free(f);
-    }
-    free(ref);
-    free(ref_proj);
+    svc_order_independence(&margin_service, scenario, NSCEN, margin_dbs, check_scenario);
 }
 
 int main(void)

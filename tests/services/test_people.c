@@ -6,13 +6,14 @@
  * person whose left_on precedes joined_on (dead letter), and order
  * independence. */
 #include "fixture.h"
+#include "svc_harness.h"
 #include "ol_state.h"
 #include "people/people.h"
 
 extern const ol_service people_service;
 
 static struct fx *fx_new(void) { return fx_new_for(&people_service); }
-static char *dump_dbs(struct fx *f, int with_runtime);
+static const char *const people_dbs[] = {"persons", "leaves", "allocs", "rows", "hmeta", "entity", "derived", NULL};
 
 #define PERSON_AT(at, id, team, role, emp, cap, wd, joined, left, rev)                                            \
     "{\"event_id\":\"p-" id "-" #rev "\",\"occurred_at\":\"" at "\",\"source\":\"hr\",\"revision\":" #rev          \
@@ -279,7 +280,7 @@ static void test_rows_independent_of_batching(void **state)
     add(b, "hr.person", e2);
     add(b, "hr.person", e1b);
     fold(b);
-    char *da = dump_dbs(a, 0), *db = dump_dbs(b, 0);
+    char *da = svc_dump_dbs(a, people_dbs, 0), *db = svc_dump_dbs(b, people_dbs, 0);
     assert_string_equal(da, db);
     free(da);
     free(db);
@@ -321,58 +322,12 @@ static const char *const perm_lines[][2] = {
 };
 #define NPERM (sizeof perm_lines / sizeof perm_lines[0])
 
-static int print_entity_row(const MDB_val *k, const MDB_val *v, void *arg)
+static void check_perm(struct fx *f)
 {
-    FILE *m = arg;
-    for (size_t j = 0; j < k->mv_size; j++)
-        fprintf(m, "%02x", ((const uint8_t *)k->mv_data)[j]);
-    fputc('=', m);
-    for (size_t j = 0; j < v->mv_size; j++)
-        fprintf(m, "%02x", ((const uint8_t *)v->mv_data)[j]);
-    fputc('\n', m);
-    return 0;
-}
-
-static char *dump_dbs(struct fx *f, int with_runtime)
-{
-    static const char *const dbs[] = {"persons", "leaves", "allocs", "rows", "hmeta", "entity", "derived", NULL};
-    ol_store *st = ol_runtime_store(f->rt);
-    MDB_txn *txn;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    for (int i = 0; dbs[i]; i++) {
-        MDB_cursor *c;
-        MDB_val k, v;
-        if (!with_runtime && (!strcmp(dbs[i], "entity") || !strcmp(dbs[i], "derived")))
-            continue;
-        fprintf(m, "#%s\n", dbs[i]);
-        if (!strcmp(dbs[i], "entity")) {
-            assert_int_equal(ol_state_foreach_latest(txn, ol_store_dbi(st, "versions"), print_entity_row, m), 0);
-            continue;
-        }
-        assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(st, dbs[i]), &c), 0);
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            print_entity_row(&k, &v, m);
-        mdb_cursor_close(c);
-    }
-    mdb_txn_abort(txn);
-    fclose(m);
-    return buf;
-}
-
-static void permute(size_t *idx, size_t n, unsigned k)
-{
-    uint64_t s = 0x9e3779b97f4a7c15ull * (k + 1);
-    for (size_t i = 0; i < n; i++)
-        idx[i] = k == 1 ? n - 1 - i : i;
-    for (size_t i = n; k > 1 && i > 1; i--) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        size_t j = (size_t)(s >> 33) % i, t = idx[i - 1];
-        idx[i - 1] = idx[j];
-        idx[j] = t;
-    }
+    /* E3's revision 2 wins: a TESTER who left on Friday 2026-10-30 (W44) */
+    assert_int_equal(row_of(f, HC_ROLE, "TESTER", "2026-W44").leavers, 1);
+    assert_int_equal(row_of(f, HC_EMPLOYMENT, "PARTNER", "2026-W40").leavers, 1);
+    assert_int_equal(row_of(f, HC_ROLE, "DELIVERY_MANAGER", "2026-W47").dm_demand_bp, 12000); /* A1 100 x 5 + A2 50 x 2 (Thu, Fri) = 600 x 20 */
 }
 
 /* the same records in 6 orders in one batch: byte-identical projections and
@@ -380,42 +335,7 @@ static void permute(size_t *idx, size_t n, unsigned k)
 static void test_order_independence(void **state)
 {
     (void)state;
-    size_t idx[NPERM];
-    char *ref = NULL, *ref_proj = NULL;
-    for (unsigned k = 0; k < 6; k++) {
-        struct fx *f = fx_new();
-        permute(idx, NPERM, k);
-        for (size_t i = 0; i < NPERM; i++)
-            add(f, perm_lines[idx[i]][0], perm_lines[idx[i]][1]);
-        fold(f);
-        char *d = dump_dbs(f, 1);
-        if (!ref) {
-            ref = d;
-            ref_proj = dump_dbs(f, 0);
-            /* E3's revision 2 wins: a TESTER who left on Friday 2026-10-30 (W44) */
-            assert_int_equal(row_of(f, HC_ROLE, "TESTER", "2026-W44").leavers, 1);
-            assert_int_equal(row_of(f, HC_EMPLOYMENT, "PARTNER", "2026-W40").leavers, 1);
-            assert_int_equal(row_of(f, HC_ROLE, "DELIVERY_MANAGER", "2026-W47").dm_demand_bp, 12000); /* A1 100 x 5 + A2 50 x 2 (Thu, Fri) = 600 x 20 */
-        } else {
-            assert_string_equal(d, ref);
-            free(d);
-        }
-        fx_free(f);
-    }
-    for (unsigned k = 0; k < 4; k++) {
-        struct fx *f = fx_new();
-        permute(idx, NPERM, k + 2);
-        for (size_t i = 0; i < NPERM; i++) {
-            add(f, perm_lines[idx[i]][0], perm_lines[idx[i]][1]);
-            fold(f);
-        }
-        char *d = dump_dbs(f, 0);
-        assert_string_equal(d, ref_proj);
-        free(d);
-        fx_free(f);
-    }
-    free(ref);
-    free(ref_proj);
+    svc_order_independence(&people_service, perm_lines, NPERM, people_dbs, check_perm);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* Fold tests of the utilisation service: hand-computed figures for each rule
  * of SPEC section 3, through the real runtime with an array of records. */
 #include "fixture.h"
+#include "svc_harness.h"
 #include "ol_state.h"
 #include "utilisation/util.h"
 
@@ -307,51 +308,15 @@ static void test_missing_timesheet(void **state)
     fx_free(f);
 }
 
-/* one row of the latest-version view, as the loop below prints a row */
-static int print_entity_row(const MDB_val *k, const MDB_val *v, void *arg)
-{
-    FILE *m = arg;
-    fwrite(k->mv_data, 1, k->mv_size, m);
-    fputc('=', m);
-    fwrite(v->mv_data, 1, v->mv_size, m);
-    fputc('\n', m);
-    return 0;
-}
-
+/* the projection's databases, the version log's latest versions ("entity")
+ * first, with or without the derived events */
 static char *dump_dbs_of(struct fx *f, int with_derived)
 {
     static const char *const all[] = {"entity", "people", "leaves", "entries", "engagements",
                                       "team_people", "util", "derived", NULL};
     static const char *const projection[] = {"entity", "people", "leaves", "entries", "engagements",
                                              "team_people", "util", NULL};
-    const char *const *dbs = with_derived ? all : projection;
-    ol_store *st = ol_runtime_store(f->rt);
-    MDB_txn *txn;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-    for (int i = 0; dbs[i]; i++) {
-        MDB_cursor *c;
-        MDB_val k, v;
-        if (!strcmp(dbs[i], "entity")) { /* the version log's latest versions (ol_state.h) */
-            fprintf(m, "#%s\n", dbs[i]);
-            assert_int_equal(ol_state_foreach_latest(txn, ol_store_dbi(st, "versions"), print_entity_row, m), 0);
-            continue;
-        }
-        assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(st, dbs[i]), &c), 0);
-        fprintf(m, "#%s\n", dbs[i]);
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            fwrite(k.mv_data, 1, k.mv_size, m);
-            fputc('=', m);
-            fwrite(v.mv_data, 1, v.mv_size, m);
-            fputc('\n', m);
-        }
-        mdb_cursor_close(c);
-    }
-    mdb_txn_abort(txn);
-    fclose(m);
-    return buf;
+    return svc_dump_dbs(f, with_derived ? all : projection, 1);
 }
 
 static char *dump_dbs(struct fx *f) { return dump_dbs_of(f, 1); }

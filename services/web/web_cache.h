@@ -1,0 +1,35 @@
+/* web_cache.h — the answer cache of `serve` (cache.c): finished answers kept
+ * by (request key, LMDB snapshot id), shared with the listener without a copy. */
+#ifndef WEB_CACHE_H
+#define WEB_CACHE_H
+
+#include "ol_http_app.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct web_cache web_cache;
+
+/* a cache of at most max_bytes of answers (0: caching off). Caller owns it
+ * (web_cache_free, once no answer of it is being sent). NULL when out of memory. */
+web_cache *web_cache_new(size_t max_bytes);
+void web_cache_free(web_cache *c);
+/* 1 and r filled (status, content type, the stored headers appended, the
+ * shared body with r->release set; gzip with Content-Encoding when gz and
+ * the answer has a compressed form) when key was stored at snapshot txnid;
+ * else 0 and r unchanged */
+int web_cache_get(web_cache *c, const char *key, uint64_t txnid, int gz, ol_http_resp *r);
+/* takes r's answer (its body, and its headers from first_header on) into an
+ * entry for key at txnid, compressing it when 1 KiB or more, and points r
+ * at the entry's body for this client as web_cache_get would (the answer
+ * and the cache share it). Works with c NULL or full (the entry is then the
+ * answer's alone). 0, or -1 out of memory (r unchanged). */
+int web_cache_put(web_cache *c, const char *key, uint64_t txnid, int gz, ol_http_resp *r, int first_header);
+/* gzip.c: 1 when an Accept-Encoding value accepts gzip (q > 0), else 0 */
+int web_accepts_gzip(const char *accept_encoding);
+/* gzip of in[0..len): a new buffer in *out (caller frees). 0 or -1. */
+int web_gzip(const char *in, size_t len, char **out, size_t *outlen);
+
+void web_cache_stats(web_cache *c, unsigned long long *hits, unsigned long long *misses);
+
+#endif
