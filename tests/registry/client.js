@@ -10,7 +10,8 @@
 //       encodes every JSON line (the opsledger JSON-lines form) with the id
 //       the registry returned and produces it keyed by FIELD; prints the id.
 //   client.js consume --registry URL [--user U:P] --brokers B --topic T --count N --schema FILE --out F
-//       reads N records from the beginning, decodes each with the client's
+//     (reads the topic to its end as it stands at start; N: the keys expected at least)
+//       reads every record from the beginning, decodes each with the client's
 //       decode() (the id in the frame) and writes {"key","id","value"} lines,
 //       values in opsledger's JSON-lines form (dates, instants as text).
 'use strict';
@@ -116,23 +117,41 @@ async function consume(a) {
   const schema = JSON.parse(fs.readFileSync(a.schema, 'utf8'));
   const names = named(schema, {});
   const want = Number(a.count);
+  // the end of the topic now: every partition is read up to its high
+  // watermark (a derived topic holds several revisions of a key, so a count
+  // of messages would stop before the latest ones)
+  const admin = kafka(a).admin();
+  await admin.connect();
+  const ends = new Map();
+  for (const p of await admin.fetchTopicOffsets(a.topic))
+    if (Number(p.high) > Number(p.low)) ends.set(p.partition, Number(p.high));
+  await admin.disconnect();
   const c = kafka(a).consumer({ groupId: 'registry-test-' + process.pid + '-' + Date.now() });
   const out = [];
+  const keys = new Set();
   await c.connect();
   await c.subscribe({ topic: a.topic, fromBeginning: true });
   let failed = null;
   await new Promise((resolve) => {
     const timer = setTimeout(resolve, Number(a.timeout || 60000));
+    if (ends.size === 0) {
+      clearTimeout(timer);
+      resolve();
+      return;
+    }
     c.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ partition, message }) => {
         try {
           const id = message.value.readInt32BE(1);
           const v = await reg.decode(message.value);
+          keys.add(message.key.toString());
           out.push(JSON.stringify({ key: message.key.toString(), id, value: convert(schema, v, names, false) }));
         } catch (e) {
           failed = e;
         }
-        if (out.length >= want || failed) {
+        if (ends.has(partition) && Number(message.offset) + 1 >= ends.get(partition))
+          ends.delete(partition);
+        if (ends.size === 0 || failed) {
           clearTimeout(timer);
           resolve();
         }
@@ -142,7 +161,7 @@ async function consume(a) {
   await c.disconnect();
   if (failed) throw failed;
   fs.writeFileSync(a.out, out.join('\n') + (out.length ? '\n' : ''));
-  if (out.length < want) throw new Error(`read ${out.length} of ${want} records of ${a.topic}`);
+  if (keys.size < want) throw new Error(`read ${keys.size} of ${want} keys of ${a.topic}`);
 }
 
 const a = args();
