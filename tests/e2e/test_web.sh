@@ -153,11 +153,16 @@ else
 fi
 sed -e 's/^/  /' "$T/webcheck.out" | tail -n 80
 # the browser: headless Chromium driven by playwright-core (tests/web/)
+# playwright-core, pinned by tests/web/package-lock.json, installed out of
+# tree (the source tree stays as cloned)
 WEBT=$REPO/tests/web
-if [ ! -d "$WEBT/node_modules/playwright-core" ]; then
-    (cd "$WEBT" && bounded npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) || { fail "npm ci in tests/web"; dump "$T/npm.log"; }
+WEB_NODE=$BUILD/web-node
+if [ ! -f "$WEB_NODE/node_modules/.package-lock.json" ] || [ "$WEBT/package-lock.json" -nt "$WEB_NODE/node_modules/.package-lock.json" ]; then
+    mkdir -p "$WEB_NODE" && cp "$WEBT/package.json" "$WEBT/package-lock.json" "$WEB_NODE/"
+    (cd "$WEB_NODE" && bounded npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) || { fail "npm ci of tests/web's package-lock.json"; dump "$T/npm.log"; }
 fi
-if [ -d "$WEBT/node_modules/playwright-core" ]; then
+if [ -d "$WEB_NODE/node_modules/playwright-core" ]; then
+    export NODE_PATH=$WEB_NODE/node_modules
     if E2E_CMD_TIMEOUT=300 bounded node "$WEBT/browser.js" "$URL" "$T" "$BUILD/web-screens" >"$T/browser.out" 2>&1; then
         pass "headless Chromium: sign-in per role, every page, figures equal the API's (screenshots in $BUILD/web-screens)"
     else
