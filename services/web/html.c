@@ -4,6 +4,7 @@
  * in the Content-Security-Policy, so no script and no external reference
  * is ever needed to read a figure. */
 #include "ol_escape.h"
+#include "ol_format.h"
 #include "ol_time.h"
 #include "web_html.h"
 
@@ -49,26 +50,13 @@ const char *web_s(json_t *rec, const char *f)
 
 long long web_i(json_t *rec, const char *f) { return (long long)json_integer_value(json_object_get(rec, f)); }
 
-void web_fmt_minutes(char *out, size_t n, long long m)
-{
-    const char *sign = m < 0 ? "-" : "";
-    long long a = m < 0 ? -m : m;
-    snprintf(out, n, "%s%lld h %02lld min", sign, a / 60, a % 60);
-}
+/* the people forms of figures, the same as every report's (common/ol_format:
+ * hours "37h15", money "GBP 1,234.56", percentages "84.36%") */
+void web_fmt_minutes(char *out, size_t n, long long m) { ol_fmt_hm(out, n, (int64_t)m); }
 
 void web_fmt_money(char *out, size_t n, long long minor, const char *currency)
 {
-    char digits[32], grouped[48];
-    unsigned long long a = minor < 0 ? 0ULL - (unsigned long long)minor : (unsigned long long)minor;
-    snprintf(digits, sizeof digits, "%llu", a / 100);
-    size_t len = strlen(digits), o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (i && (len - i) % 3 == 0)
-            grouped[o++] = ',';
-        grouped[o++] = digits[i];
-    }
-    grouped[o] = '\0';
-    snprintf(out, n, "%s%s %s.%02llu", minor < 0 ? "-" : "", currency && *currency ? currency : "", grouped, a % 100);
+    ol_fmt_amount(out, n, (int64_t)minor, currency);
 }
 
 void web_fmt_bp(char *out, size_t n, json_t *bp)
@@ -77,8 +65,7 @@ void web_fmt_bp(char *out, size_t n, json_t *bp)
         snprintf(out, n, "-");
         return;
     }
-    long long v = (long long)json_integer_value(bp);
-    snprintf(out, n, "%s%lld.%lld %%", v < 0 ? "-" : "", (v < 0 ? -v : v) / 100, ((v < 0 ? -v : v) % 100) / 10);
+    ol_fmt_pct(out, n, (int64_t)json_integer_value(bp), 10000);
 }
 
 void web_link(web_buf *b, web_req *q, const char *path, const char *name, const char *value, const char *text)

@@ -24,7 +24,12 @@ async function api(p, role = 'exec') {
   const r = await fetch(origin + '/api/v1/' + p, { headers: { Authorization: 'Bearer ' + tokens[role] } });
   return r.status === 200 ? r.json() : null;
 }
-function pct(bp) { return bp === null || bp === undefined ? '-' : Math.trunc(bp / 100) + '.' + Math.trunc((bp % 100) / 10) + ' %'; }
+// a basis-point figure as the pages print it (common/ol_format: 8436 -> "84.36%")
+function pct(bp) {
+  if (bp === null || bp === undefined) return '-';
+  const a = Math.abs(bp);
+  return (bp < 0 ? '-' : '') + Math.trunc(a / 100) + '.' + String(a % 100).padStart(2, '0') + '%';
+}
 
 (async () => {
   fs.mkdirSync(outDir, { recursive: true });
