@@ -36,6 +36,11 @@ static const web_endpoint endpoints[] = {
     {"engagements", "delivery.engagement", G_NONE, WEB_ALL, {{"client", "client", 0}, {"engagement", "engagement_id", 0}}},
     {"risks", "delivery.risk", G_PARAM, WEB_ALL, {{"engagement", "engagement_id", 0}, {"status", "status", 1}}},
     {"leave", "hr.leave", G_PARAM, WEB_EXEC | WEB_OPS, {{"person", "person_id", 0}}},
+    /* grouped by person (one range scan); ?engagement= alone scans the
+     * topic's groups as of the instant and keeps that engagement's rows.
+     * The schema has no rate or amount: nothing to remove for ops. */
+    {"allocations", "delivery.allocation", G_PARAM, WEB_ALL,
+     {{"person", "person_id", 0}, {"engagement", "engagement_id", 0}, {"status", "status", 1}}},
     {"periods", "finance.period", G_NONE, WEB_ALL, {{0}}},
     {"headcount", "ops.headcount.weekly", G_WEEK, WEB_ALL, {{"scope", "scope", 1}, {"id", "scope_id", 0}}},
     {"margin", "finance.margin.weekly", G_WEEK, WEB_EXEC | WEB_FINANCE,

@@ -36,6 +36,57 @@ static int page_week(web_req *q, web_buf *b, ol_http_resp *r, char w[9])
     return 0;
 }
 
+/* the allocations table of a person (by_person: the engagement column) or
+ * of an engagement (the person column): names, role, days, percent,
+ * status; a roll-off (a PROPOSED or CONFIRMED allocation whose last day
+ * falls in the data week or the three after it) is marked */
+static void allocations_table(web_req *q, web_buf *b, int by_person)
+{
+    char cur[9], name[200];
+    int32_t lo = 0, hi = -1, last;
+    ol_week w;
+    json_t *it;
+    size_t i;
+    if (web_current_week(q, cur) == 0 && ol_week_parse(cur, &w) == 0) {
+        lo = ol_week_monday(w);
+        hi = lo + 27;
+    }
+    web_set_arg(q, "status", "");
+    json_t *rows = web_rows(q, "allocations");
+    wb_printf(b, "<h2>Allocations</h2><table><tr><th>%s</th><th>role</th><th>from</th><th>to</th>"
+                 "<th>share</th><th>status</th><th>roll-off</th></tr>",
+              by_person ? "engagement" : "person");
+    json_array_foreach(rows, i, it)
+    {
+        const char *st = web_s(it, "status");
+        int off = strcmp(st, "CANCELLED") && ol_date_parse(web_s(it, "last_day"), &last) == 0 && last >= lo &&
+                  last <= hi;
+        wb_puts(b, off ? "<tr class=\"hl\"><td>" : "<tr><td>");
+        if (by_person) {
+            const char *eid = web_s(it, "engagement_id");
+            json_t *e = NULL;
+            if (web_get(q->m, q->txn, "delivery.engagement", eid, q->as_of, &e, NULL, NULL))
+                e = NULL;
+            web_link(b, q, "/engagement", "id", eid, e && *web_s(e, "name") ? web_s(e, "name") : eid);
+            json_decref(e);
+        } else if (json_is_string(json_object_get(it, "person_id"))) {
+            web_person_name(q, web_s(it, "person_id"), name, sizeof name);
+            web_link(b, q, "/person", "id", web_s(it, "person_id"), name);
+        } else
+            wb_puts(b, "open role");
+        wb_puts(b, "</td>");
+        web_cell_text(b, web_s(it, "role"));
+        web_cell_text(b, web_s(it, "first_day"));
+        web_cell_text(b, web_s(it, "last_day"));
+        wb_printf(b, "<td class=\"n\">%lld%%</td>", web_i(it, "percent"));
+        web_cell_text(b, st);
+        web_cell_text(b, off ? "rolls off" : "");
+        wb_puts(b, "</tr>");
+    }
+    wb_puts(b, "</table>");
+    json_decref(rows);
+}
+
 int web_page_person(web_req *q, ol_http_resp *r)
 {
     const char *id;
@@ -92,6 +143,8 @@ int web_page_person(web_req *q, ol_http_resp *r)
         wb_puts(&b, "</table>");
         json_decref(leave);
     }
+    web_set_arg(q, "person", id);
+    allocations_table(q, &b, 1);
     return web_page_end(&b, r);
 }
 
@@ -178,6 +231,9 @@ int web_page_engagement(web_req *q, ol_http_resp *r)
         json_decref(risks);
         json_decref(last);
     }
+    web_set_arg(q, "person", "");
+    web_set_arg(q, "engagement", id);
+    allocations_table(q, &b, 0);
     json_decref(e);
     json_decref(f);
     return web_page_end(&b, r);

@@ -17,7 +17,7 @@ static const char *const inputs[] = {
     "ops.forecast.weekly",    "ops.forecast.engagement", "ops.forecast.demand", "ops.delivery.status",
     "ops.cover.gaps",         "hr.person",              "delivery.engagement", "timesheet.entry",
     "hr.leave",               "delivery.risk",          "finance.expense",     "finance.period",
-    "ops.headcount.weekly",   "finance.margin.weekly",  NULL};
+    "ops.headcount.weekly",   "finance.margin.weekly",  "delivery.allocation", NULL};
 static const char *const outputs[] = {NULL};
 static const char *const dbs[] = {WEB_DBS, NULL};
 
@@ -34,7 +34,7 @@ const char *web_key_of(const char *topic, json_t *rec)
     } ids[] = {{"hr.person", "person_id"},          {"delivery.engagement", "engagement_id"},
                {"timesheet.entry", "entry_id"},     {"hr.leave", "leave_id"},
                {"delivery.risk", "risk_id"},        {"finance.expense", "expense_id"},
-               {"finance.period", "iso_week"}};
+               {"finance.period", "iso_week"},    {"delivery.allocation", "allocation_id"}};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (!strcmp(topic, ids[i].topic))
             return str(rec, ids[i].field);
@@ -51,8 +51,8 @@ int web_group_of(const char *topic, json_t *rec, char *out, size_t outlen)
             return -1;
         ol_week_format(ol_week_of(d), w);
         n = snprintf(out, outlen, "%s|%s|%s", str(rec, "engagement_id"), str(rec, "person_id"), w);
-    } else if (!strcmp(topic, "hr.leave"))
-        n = snprintf(out, outlen, "%s", str(rec, "person_id"));
+    } else if (!strcmp(topic, "hr.leave") || !strcmp(topic, "delivery.allocation"))
+        n = snprintf(out, outlen, "%s", str(rec, "person_id")); /* an open role (null person): "" */
     else if (!strcmp(topic, "delivery.risk") || !strcmp(topic, "finance.expense"))
         n = snprintf(out, outlen, "%s", str(rec, "engagement_id"));
     else if (!strcmp(topic, "ops.cover.gaps"))

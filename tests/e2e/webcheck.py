@@ -192,6 +192,28 @@ for path, code, param in (("utilisation?week=2026-W60", 400, "week"), ("utilisat
     check("%s -> %d JSON naming %s (got %d %s)" % (path, code, param, st, body.get("error")),
           st == code and h.get("content-type") == "application/json" and body.get("parameter") == param)
 
+# allocations (delivery.allocation): one person's answer equals the input
+# records' latest revisions for that person (by revision, then event_id)
+ALLOC_F = ("allocation_id", "revision", "engagement_id", "person_id", "role", "percent", "first_day", "last_day",
+           "status")
+alloc_in = {}
+for line in open(os.path.join(A.tmp, "gen", "delivery.allocation.jsonl")):
+    v = json.loads(line)
+    o = alloc_in.get(v["allocation_id"])
+    if o is None or (v["revision"], v["event_id"]) > (o["revision"], o["event_id"]):
+        alloc_in[v["allocation_id"]] = v
+alloc_people = sorted({v["person_id"] for v in alloc_in.values() if v.get("person_id")})
+AP = alloc_people[0] if alloc_people else "p-none"
+alloc_want = sorted(tuple(v.get(f) for f in ALLOC_F) for v in alloc_in.values() if v.get("person_id") == AP)
+al = api("allocations?person=" + urllib.parse.quote(AP))
+got = sorted(tuple(r.get(f) for f in ALLOC_F) for r in al["items"]) if al else None
+check("allocations of %s equal the input's latest revisions for that person (%d)" % (AP, len(alloc_want)),
+      alloc_want and got == alloc_want)
+ae = api("allocations?engagement=" + urllib.parse.quote(alloc_want[0][2])) if alloc_want else None
+want_e = sorted(v["allocation_id"] for v in alloc_in.values() if alloc_want and v["engagement_id"] == alloc_want[0][2])
+check("allocations of an engagement equal the input's latest revisions for it",
+      ae is not None and sorted(r["allocation_id"] for r in ae["items"]) == want_e)
+
 # ---- 4. the role matrix (README "Access"): every endpoint x role
 E = {"utilisation?week=" + W: "eof", "missing?week=" + W: "eof", "billing?week=" + W: "ef",
      "billing/explain?key=x": "ef", "contractors": "ef", "expenses": "ef", "forecast/weekly?week=" + W: "eof",
@@ -199,7 +221,8 @@ E = {"utilisation?week=" + W: "eof", "missing?week=" + W: "eof", "billing?week="
      "cover?from=2026-11-16&to=2026-11-29": "eof", "people": "eof", "engagements": "eof", "risks": "eof",
      "leave": "eo", "periods": "eof", "weeks": "eof", "headcount?week=" + W: "eof", "margin?week=" + W: "ef",
      "history?topic=finance.billing.line&key=x": "ef", "history?topic=hr.leave&key=x": "eo",
-     "history?topic=ops.utilisation.weekly&key=ORG|org|" + W: "eof"}
+     "history?topic=ops.utilisation.weekly&key=ORG|org|" + W: "eof", "allocations": "eof",
+     "allocations?person=p-0001": "eof", "history?topic=delivery.allocation&key=x": "eof"}
 bad = []
 for path, allowed in E.items():
     st, h, _ = req("/api/v1/" + path)
@@ -368,6 +391,38 @@ check("the API returns the hostile name exactly (JSON escaping)", p and p["items
 st, h, d = req("/api/v1/people.csv?person=p-0003", "exec")
 check("the CSV cell of the hostile name holds no raw control character",
       st == 200 and not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", d.replace(b"\r\n", b"")))
+
+# the person page lists its allocations by engagement name (escaped)
+if alloc_want:
+    en = api("engagements?engagement=" + urllib.parse.quote(alloc_want[0][2]))
+    ename = en["items"][0]["name"] if en and en["items"] else None
+    st, h, d = req("/person?id=" + urllib.parse.quote(AP), cookie=cookie)
+    html = d.decode()
+    import html as htmlmod
+    check("the person page of %s shows its allocation's engagement name (%s) in the allocations table" % (AP, ename),
+          st == 200 and ename and "<h2>Allocations</h2>" in html
+          and htmlmod.escape(ename, quote=True).replace("&#x27;", "&#39;") in html.split("<h2>Allocations</h2>")[1])
+else:
+    check("the generated data has an allocated person", False)
+
+# roll-offs: allocations (not cancelled) whose last day falls in the data
+# week or the three after it are marked "rolls off" on the person page
+import datetime
+wy, wn = int(W[:4]), int(W[6:])
+ro_lo = datetime.date.fromisocalendar(wy, wn, 1).isoformat()
+ro_hi = (datetime.date.fromisocalendar(wy, wn, 1) + datetime.timedelta(days=27)).isoformat()
+ro = [v for v in alloc_in.values() if v.get("person_id") and v["status"] != "CANCELLED"
+      and ro_lo <= v["last_day"] <= ro_hi]
+if ro:
+    rp = ro[0]["person_id"]
+    n_ro = sum(1 for v in alloc_in.values() if v.get("person_id") == rp and v["status"] != "CANCELLED"
+               and ro_lo <= v["last_day"] <= ro_hi)
+    st, h, d = req("/person?id=" + urllib.parse.quote(rp), cookie=cookie)
+    sec = d.decode().split("<h2>Allocations</h2>")[-1]
+    check("the person page of %s marks its %d roll-off(s) (last day %s..%s), and only those" % (rp, n_ro, ro_lo, ro_hi),
+          st == 200 and sec.count("<tr class=\"hl\">") == n_ro and sec.count("rolls off") == n_ro)
+else:
+    print("  (no allocation ends within four weeks of %s in this data: roll-off marking not exercised)" % W)
 
 # ---- the weekly page: the same code as `opsledger report weekly --format html`
 cli = run(OL, "report", "weekly", "--week", W, "--format", "html", "--data-dir", A.data)
