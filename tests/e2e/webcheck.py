@@ -77,8 +77,12 @@ fields = ("capacity_minutes", "leave_minutes", "available_minutes", "billable_mi
           "utilisation_bp", "target_bp", "below_target", "people")
 qa = {(r["scope"].upper(), r["id"]): tuple(r[f] for f in fields) for r in util_q}
 aa = {(r["scope"], r["scope_id"]): tuple(r[f] for f in fields) for r in util_a}
-check("utilisation %s: %d rows (ORG, TEAM, PERSON) equal `query utilisation --format json`" % (W, len(qa)),
-      len(qa) > 40 and qa == aa)
+if not check("utilisation %s: %d rows (ORG, TEAM, PERSON) equal `query utilisation --format json`" % (W, len(qa)),
+             len(qa) > 40 and qa == aa):
+    # which rows differ (fields in the order of `fields`), for whoever reads the log
+    for k in sorted(set(qa) | set(aa))[:400]:
+        if qa.get(k) != aa.get(k):
+            print("    %s|%s query=%s api=%s" % (k[0], k[1], qa.get(k), aa.get(k)))
 for scope in ("org", "team", "person"):
     rows = api("utilisation?week=%s&scope=%s" % (W, scope))["items"]
     check("utilisation scope=%s: only %s rows, as many as the query's" % (scope, scope.upper()),
