@@ -4,6 +4,7 @@
  * (in memory: a restart signs everybody out). Exists so that the server and
  * the pages never handle a secret themselves. */
 #include "ol_config.h"
+#include "ol_escape.h"
 #include "ol_log.h"
 #include "web.h"
 
@@ -352,7 +353,13 @@ int web_token_main(const char *path, int argc, char **argv)
                 return 2;
             }
         }
-        if (!name || !role || !web_role_parse(role)) {
+        if (role && !web_role_parse(role)) {
+            fputs("opsledger web token add: role \"", stderr);
+            ol_esc_fput(stderr, OL_ESC_TEXT, role); /* control characters made visible */
+            fputs("\" is not one of exec, ops, finance\n", stderr);
+            return 2;
+        }
+        if (!name || !role) {
             fprintf(stderr, "usage: opsledger web token add NAME --role exec|ops|finance [--tokens FILE]\n");
             return 2;
         }

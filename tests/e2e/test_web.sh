@@ -129,6 +129,9 @@ for r in exec ops finance; do
         dump "$T/token.$r.err"
     fi
 done
+run_ol "$T/badrole.out" "$T/badrole.err" web token add t-bad --role boss --data-dir "$D"
+check "a token for an unknown role is refused (exit 2), naming the role" \
+    bash -c "test $? = 2 && grep -q 'role \"boss\" is not one of exec, ops, finance' '$T/badrole.err'"
 check "the tokens file is 0600" test "$(stat -c %a "$D/web-tokens")" = 600
 check "the tokens file holds no token, only hashes" bash -c "! grep -qF '$(cat "$T/token.exec")' '$D/web-tokens'"
 
