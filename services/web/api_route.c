@@ -1,6 +1,6 @@
 /* api_route — dispatch of /api/v1/...: the format (JSON, or CSV by a .csv
- * suffix or Accept: text/csv), the table endpoints and the three that are
- * not a plain table: weeks, history and billing/explain. */
+ * suffix or Accept: text/csv), the table endpoints and the four that are
+ * not a plain table: weeks, history, billing/explain and forecast/leave. */
 #include "ol_time.h"
 #include "web_api.h"
 
@@ -215,6 +215,20 @@ int web_api(web_req *q, const char *path, ol_http_resp *r)
     }
     if (!strcmp(name, "billing/explain"))
         return explain(q, csv, r);
+    if (!strcmp(name, "forecast/leave")) { /* forecast/weekly's rows and arguments, their leave */
+        json_t *fc = NULL;
+        if (web_api_rows(q, web_endpoint_find("forecast/weekly"), &fc, r, &answered))
+            return -1;
+        if (answered)
+            return 0;
+        items = web_forecast_leave(q, fc);
+        json_decref(fc);
+        if (!items)
+            return -1;
+        rc = answer_items(q, items, csv, r);
+        json_decref(items);
+        return rc;
+    }
     const web_endpoint *ep = web_endpoint_find(name);
     if (!ep)
         return web_json_error(r, 404, NULL, "no such endpoint; see services/web/openapi.yaml");

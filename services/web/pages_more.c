@@ -381,20 +381,37 @@ int web_page_forecast(web_req *q, ol_http_resp *r)
     char from[9], to[9];
     if (ol_week_parse(cur, &w))
         return -1;
-    ol_week_format(ol_week_add(w, 1), from);
-    ol_week_format(ol_week_add(w, 12), to);
+    /* the forecast's horizon is the data week and the 11 after it (SPEC:
+     * 12 weeks from the week of the latest event); from W+1 the page showed
+     * 11 weeks, the 12th having no row */
+    ol_week_format(w, from);
+    ol_week_format(ol_week_add(w, 11), to);
     web_set_arg(q, "from", from);
     web_set_arg(q, "to", to);
     web_set_arg(q, "scope", "ORG");
     json_t *rows = web_rows(q, "forecast/weekly");
-    wb_puts(&b, "<table><tr><th>week</th><th>available (after holidays)</th><th>allocated</th><th>proposed</th>"
+    /* the leave behind each week (forecast_leave.c): the forecast publishes
+     * available time only; capacity - leave = available */
+    json_t *leave = web_forecast_leave(q, rows);
+    if (!leave) {
+        json_decref(rows);
+        return -1;
+    }
+    wb_puts(&b, "<p>Billable people. Leave is every BOOKED leave (holidays, public holidays and other leave) "
+                "in working time; available is capacity minus leave.</p>"
+                "<table><tr><th>week</th><th>capacity</th><th>leave (holidays)</th><th>people on leave</th>"
+                "<th>available (after holidays)</th><th>allocated</th><th>proposed</th>"
                 "<th>bench</th><th>utilisation</th></tr>");
     json_array_foreach(rows, i, it)
     {
         char t[32];
+        json_t *l = json_array_get(leave, i);
         web_fmt_bp(t, sizeof t, json_object_get(it, "utilisation_bp"));
         wb_puts(&b, "<tr>");
         web_cell_text(&b, web_s(it, "week"));
+        web_cell_minutes(&b, web_i(l, "capacity_minutes"));
+        web_cell_minutes(&b, web_i(l, "leave_minutes"));
+        wb_printf(&b, "<td class=\"n\">%lld</td>", web_i(l, "people_on_leave"));
         web_cell_minutes(&b, web_i(it, "available_minutes"));
         web_cell_minutes(&b, web_i(it, "allocated_minutes"));
         web_cell_minutes(&b, web_i(it, "proposed_minutes"));
@@ -402,6 +419,7 @@ int web_page_forecast(web_req *q, ol_http_resp *r)
         wb_printf(&b, "<td class=\"n\">%s</td></tr>", t);
     }
     wb_puts(&b, "</table>");
+    json_decref(leave);
     json_decref(rows);
     return web_page_end(&b, r);
 }

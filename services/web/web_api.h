@@ -51,4 +51,11 @@ json_t *web_history_json(web_req *q, const char *topic, const char *key);
  * reference; *found 0 when there is no such line), or NULL on an error */
 json_t *web_explain_json(web_req *q, const char *key, int *found);
 
+/* forecast_leave.c: for each row of ops.forecast.weekly in forecast (as
+ * web_api_rows gives them), the capacity, BOOKED leave minutes and people
+ * on leave of its scope and week, from hr.person and hr.leave as of
+ * q->as_of: {key, scope, scope_id, week, capacity_minutes, leave_minutes,
+ * people_on_leave}, in forecast's order. A new array, or NULL on an error. */
+json_t *web_forecast_leave(web_req *q, json_t *forecast);
+
 #endif

@@ -20,6 +20,9 @@
 #     with it per role (no <script>, no external reference, ops pages show no
 #     amount), sign-out ends the session;
 #  6. hostile names (HTML, script, quotes, control characters) render as text;
+#  6a. the forecast's leave per week (forecast/leave and /forecast) equals
+#     the leave computed from the produced hr.person and hr.leave
+#     (tests/web/forecast_leave.py);
 #  6b. headless Chromium (tests/web/browser.js, playwright-core): per role,
 #     sign in, open every page, figures equal the API's, no console error,
 #     no request leaving the origin, no leave kind for finance, no money for
@@ -155,6 +158,15 @@ else
     fail "API, roles, CSV, errors, pages and hostile names (webcheck.py)"
 fi
 sed -e 's/^/  /' "$T/webcheck.out" | tail -n 80
+# the forecast's leave per week (page and API) against the inputs, by rules
+# written again in Python and checked against query forecast's available time
+if python3 "$REPO/tests/web/forecast_leave.py" --url "$URL" --tokens "$T" --bin "$BIN" --data "$D" \
+    --inputs "$T/gen/hr.person.jsonl" "$T/gen/hr.leave.jsonl" "$T/move-leave.jsonl" >"$T/fcleave.out" 2>&1; then
+    pass "the forecast's leave per week: API and page equal the inputs' figures (tests/web/forecast_leave.py)"
+else
+    fail "the forecast's leave per week: API and page equal the inputs' figures (tests/web/forecast_leave.py)"
+fi
+sed -e 's/^/  /' "$T/fcleave.out" | tail -n 30
 # the browser: headless Chromium driven by playwright-core (tests/web/)
 # playwright-core, pinned by tests/web/package-lock.json, installed out of
 # tree (the source tree stays as cloned)

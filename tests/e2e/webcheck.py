@@ -221,7 +221,7 @@ check("allocations of an engagement equal the input's latest revisions for it",
 # ---- 4. the role matrix (README "Access"): every endpoint x role
 E = {"utilisation?week=" + W: "eof", "missing?week=" + W: "eof", "billing?week=" + W: "ef",
      "billing/explain?key=x": "ef", "contractors": "ef", "expenses": "ef", "forecast/weekly?week=" + W: "eof",
-     "forecast/engagements": "eof", "forecast/demand?week=" + W: "eof", "delivery?week=" + W: "eof",
+     "forecast/engagements": "eof", "forecast/demand?week=" + W: "eof", "forecast/leave?week=" + W: "eof", "delivery?week=" + W: "eof",
      "cover?from=2026-11-16&to=2026-11-29": "eof", "people": "eof", "engagements": "eof", "risks": "eof",
      "leave": "eo", "periods": "eof", "weeks": "eof", "headcount?week=" + W: "eof", "margin?week=" + W: "ef",
      "history?topic=finance.billing.line&key=x": "ef", "history?topic=hr.leave&key=x": "eo",
