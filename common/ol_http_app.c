@@ -39,6 +39,9 @@ struct pending {
     int too_big;
 };
 
+/* a GET's or HEAD's request state after the first call (see on_request) */
+static const char first_call_seen;
+
 const char *ol_http_app_arg(const ol_http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -162,6 +165,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     if (!is_post && strcmp(method, "GET") && strcmp(method, "HEAD"))
         return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET, HEAD and POST\n");
+    /* libmicrohttpd (0.9.75, Debian 12) closes the connection after an
+     * answer queued in the first call for a request (headers only): every
+     * answer said "Connection: close", so each request paid a TCP connect,
+     * a new 64 KiB connection pool (mmap, memset) and its munmap (a TLB
+     * shoot-down on every core). A GET or HEAD is answered in the second
+     * call, so connections are kept alive. */
+    if (!is_post && p != (void *)&first_call_seen) {
+        *con_cls = (void *)&first_call_seen;
+        return MHD_YES;
+    }
+    if (!is_post)
+        p = NULL;
     if (is_post) {
         if (!p) { /* first call: headers only */
             if (!(p = calloc(1, sizeof *p)))
@@ -224,7 +239,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 {
     (void)cls, (void)toe;
     ol_http_guard_request_done(c);
-    free(*con_cls);
+    if (*con_cls != (void *)&first_call_seen)
+        free(*con_cls);
     *con_cls = NULL;
 }
 
