@@ -55,17 +55,82 @@ static const char *s_of(json_t *o, const char *k)
     return s ? s : "";
 }
 
-static int32_t day_of(json_t *o, const char *k, int32_t none)
+/* the fields of a row, read from its stored text in one pass
+ * (web_json_scalars) or, when the text cannot tell (an escape), from the
+ * row parsed */
+#define MAX_FIELDS 8
+struct row {
+    web_jfield f[MAX_FIELDS];
+    json_t *parsed;
+    char nums[MAX_FIELDS][24];
+};
+
+static int row_read(struct row *r, const char *json, size_t len, const char *const *names, int n)
 {
-    int32_t d;
-    const char *s = json_string_value(json_object_get(o, k));
-    return s && !ol_date_parse(s, &d) ? d : none;
+    r->parsed = NULL;
+    if (web_json_scalars(json, len, names, n, r->f) == 0)
+        return 0;
+    if (!(r->parsed = json_loadb(json, len, 0, NULL)))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        json_t *v = json_object_get(r->parsed, names[i]);
+        r->f[i] = (web_jfield){"", 0, 0};
+        if (json_is_string(v))
+            r->f[i] = (web_jfield){json_string_value(v), json_string_length(v), 2};
+        else if (json_is_boolean(v))
+            r->f[i] = (web_jfield){json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5, 1};
+        else if (json_is_integer(v)) {
+            int k = snprintf(r->nums[i], sizeof r->nums[i], "%lld", (long long)json_integer_value(v));
+            r->f[i] = (web_jfield){r->nums[i], (size_t)k, 1};
+        }
+    }
+    return 0;
 }
 
-static int take_person(void *arg, const char *key, int64_t rev, int64_t ts, json_t *rec)
+static int is(web_jfield f, const char *s)
+{
+    return f.kind == 2 && f.n == strlen(s) && !memcmp(f.p, s, f.n);
+}
+
+static long long num(web_jfield f)
+{
+    char b[24];
+    if (f.kind != 1 || f.n >= sizeof b)
+        return 0;
+    memcpy(b, f.p, f.n);
+    b[f.n] = '\0';
+    return strtoll(b, NULL, 10);
+}
+
+static int32_t day_of(web_jfield f, int32_t none)
+{
+    char b[16];
+    int32_t d;
+    if (f.kind != 2 || f.n >= sizeof b)
+        return none;
+    memcpy(b, f.p, f.n);
+    b[f.n] = '\0';
+    return ol_date_parse(b, &d) ? none : d;
+}
+
+static char *dup_of(web_jfield f)
+{
+    return strndup(f.kind == 2 ? f.p : "", f.kind == 2 ? f.n : 0);
+}
+
+static const char *const person_fields[] = {"person_id", "team",     "weekly_capacity_minutes", "working_days",
+                                            "billable",  "joined_on", "left_on"};
+enum { P_ID, P_TEAM, P_WEEKLY, P_WD, P_BILLABLE, P_JOINED, P_LEFT, P_N };
+static const char *const leave_fields[] = {"person_id", "status", "first_day", "last_day", "portion"};
+enum { L_PERSON, L_STATUS, L_FIRST, L_LAST, L_PORTION, L_N };
+
+static int take_person(void *arg, const char *key, int64_t rev, int64_t ts, const char *json, size_t len)
 {
     struct ctx *c = arg;
+    struct row r;
     (void)key, (void)rev, (void)ts;
+    if (row_read(&r, json, len, person_fields, P_N))
+        goto fail;
     if (c->np == c->pcap) {
         size_t n = c->pcap ? c->pcap * 2 : 1024;
         struct person *np = realloc(c->p, n * sizeof *np);
@@ -76,23 +141,24 @@ static int take_person(void *arg, const char *key, int64_t rev, int64_t ts, json
     }
     struct person *p = &c->p[c->np];
     memset(p, 0, sizeof *p);
-    json_int_t wk = json_integer_value(json_object_get(rec, "weekly_capacity_minutes")),
-               wd = json_integer_value(json_object_get(rec, "working_days"));
+    long long wk = num(r.f[P_WEEKLY]), wd = num(r.f[P_WD]);
     p->weekly = wk > 0 && wk <= 7 * 24 * 60 ? (int32_t)wk : 0;
     p->wd = wd > 0 && wd < 128 ? (unsigned)wd : 0;
-    p->joined = day_of(rec, "joined_on", INT32_MIN);
-    p->left = day_of(rec, "left_on", INT32_MAX);
-    p->billable = json_is_true(json_object_get(rec, "billable"));
-    p->id = strdup(s_of(rec, "person_id"));
-    p->team = strdup(s_of(rec, "team"));
+    p->joined = day_of(r.f[P_JOINED], INT32_MIN);
+    p->left = day_of(r.f[P_LEFT], INT32_MAX);
+    p->billable = r.f[P_BILLABLE].kind == 1 && r.f[P_BILLABLE].n == 4 && !memcmp(r.f[P_BILLABLE].p, "true", 4);
+    p->id = dup_of(r.f[P_ID]);
+    p->team = dup_of(r.f[P_TEAM]);
     if (!p->id || !p->team) {
         free(p->id);
         free(p->team);
         goto fail;
     }
     c->np++;
+    json_decref(r.parsed);
     return 0;
 fail:
+    json_decref(r.parsed);
     c->fail = 1;
     return 1;
 }
@@ -108,34 +174,44 @@ static struct person *find(struct ctx *c, const char *id)
     return c->np ? bsearch(&k, c->p, c->np, sizeof *c->p, by_id) : NULL;
 }
 
-static int take_leave(void *arg, const char *key, int64_t rev, int64_t ts, json_t *rec)
+static int take_leave(void *arg, const char *key, int64_t rev, int64_t ts, const char *json, size_t len)
 {
     struct ctx *c = arg;
+    struct row r;
     (void)key, (void)rev, (void)ts;
-    if (strcmp(s_of(rec, "status"), "BOOKED"))
-        return 0;
-    int32_t first = day_of(rec, "first_day", INT32_MAX), last = day_of(rec, "last_day", INT32_MIN);
-    if (first > last || last < c->day0 || first > c->day0 + c->ndays - 1)
-        return 0;
-    struct person *p = find(c, s_of(rec, "person_id"));
-    if (!p)
-        return 0; /* a person not yet published has no capacity to lose */
-    const char *portion = s_of(rec, "portion");
+    if (row_read(&r, json, len, leave_fields, L_N)) {
+        c->fail = 1;
+        return 1;
+    }
+    int32_t first = day_of(r.f[L_FIRST], INT32_MAX), last = day_of(r.f[L_LAST], INT32_MIN);
+    char *who = NULL;
+    struct person *p = NULL;
+    if (!is(r.f[L_STATUS], "BOOKED") || first > last || last < c->day0 || first > c->day0 + c->ndays - 1)
+        goto done;
+    if (!(who = dup_of(r.f[L_PERSON]))) {
+        c->fail = 1;
+        goto done;
+    }
+    if (!(p = find(c, who)))
+        goto done; /* a person not yet published has no capacity to lose */
     if (c->nl == c->lcap) {
         size_t n = c->lcap ? c->lcap * 2 : 1024;
         struct leave *nl = realloc(c->l, n * sizeof *nl);
         if (!nl) {
             c->fail = 1;
-            return 1;
+            goto done;
         }
         c->l = nl;
         c->lcap = n;
     }
     c->l[c->nl++] = (struct leave){(size_t)(p - c->p), first, last,
-                                   !strcmp(portion, "AM")   ? OL_PORTION_AM
-                                   : !strcmp(portion, "PM") ? OL_PORTION_PM
-                                                            : OL_PORTION_FULL};
-    return 0;
+                                   is(r.f[L_PORTION], "AM")   ? OL_PORTION_AM
+                                   : is(r.f[L_PORTION], "PM") ? OL_PORTION_PM
+                                                              : OL_PORTION_FULL};
+done:
+    free(who);
+    json_decref(r.parsed);
+    return c->fail;
 }
 
 static int by_who(const void *a, const void *b)
@@ -152,7 +228,7 @@ static int day_cap(const struct person *p, int32_t day)
 /* every person's capacity and leave per week of [day0, day0 + ndays) */
 static int figures(struct ctx *c, int nweeks)
 {
-    int32_t *avail = malloc((size_t)c->ndays * sizeof *avail);
+    int32_t *avail = malloc((size_t)c->ndays * 2 * sizeof *avail), *caps = avail + c->ndays;
     if (!avail)
         return -1;
     qsort(c->l, c->nl, sizeof *c->l, by_who);
@@ -165,19 +241,19 @@ static int figures(struct ctx *c, int nweeks)
         }
         p->leave = p->cap + nweeks;
         for (int32_t d = 0; d < c->ndays; d++)
-            p->cap[d / 7] += avail[d] = day_cap(p, c->day0 + d);
+            p->cap[d / 7] += caps[d] = avail[d] = day_cap(p, c->day0 + d);
         for (; li < c->nl && c->l[li].who == i; li++) {
             const struct leave *l = &c->l[li];
             int32_t from = l->first > c->day0 ? l->first : c->day0;
             int32_t to = l->last < c->day0 + c->ndays - 1 ? l->last : c->day0 + c->ndays - 1;
             for (int32_t day = from; day <= to; day++) {
-                int part = ol_leave_part(day_cap(p, day), l->portion);
+                int part = ol_leave_part(caps[day - c->day0], l->portion);
                 int32_t *a = &avail[day - c->day0];
                 *a = *a > part ? *a - part : 0; /* overlapping leave never takes more than the day */
             }
         }
         for (int32_t d = 0; d < c->ndays; d++)
-            p->leave[d / 7] += day_cap(p, c->day0 + d) - avail[d];
+            p->leave[d / 7] += caps[d] - avail[d];
     }
     free(avail);
     return 0;
@@ -306,10 +382,10 @@ json_t *web_forecast_leave(web_req *q, json_t *forecast)
         goto fail;
     c.day0 = ol_week_monday(lo);
     c.ndays = nweeks * 7;
-    if (web_scan(q->m, q->txn, "hr.person", "", q->as_of, take_person, &c, err, sizeof err) || c.fail)
+    if (web_scan_raw(q->m, q->txn, "hr.person", "", NULL, q->as_of, take_person, &c, err, sizeof err) || c.fail)
         goto fail;
     qsort(c.p, c.np, sizeof *c.p, by_id);
-    if (web_scan(q->m, q->txn, "hr.leave", NULL, q->as_of, take_leave, &c, err, sizeof err) || c.fail ||
+    if (web_scan_raw(q->m, q->txn, "hr.leave", NULL, NULL, q->as_of, take_leave, &c, err, sizeof err) || c.fail ||
         figures(&c, nweeks))
         goto fail;
     if (sum_scopes(&c, nweeks, &org, &teams, &nteams))

@@ -91,9 +91,24 @@ static int row_text(const MDB_val *v, int64_t *ts, const char **json, size_t *le
     return 0;
 }
 
-/* web_scan and web_scan_raw: one of fn (the row parsed) or rawfn (its text) */
-static int scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
-                web_row_fn fn, web_raw_fn rawfn, void *ctx, char *err, size_t errlen)
+/* a topic whose group follows from its key (the week or day of a derived
+ * figure is part of its key; people, engagements and periods have the
+ * group ""): a key never moves to another group, so a scan needs no
+ * keyrevs look-up to know that a key's row is its current one */
+static int group_is_fixed(const char *topic)
+{
+    static const char *const moving[] = {"hr.leave", "delivery.allocation", "delivery.risk", "finance.expense",
+                                         "timesheet.entry"};
+    for (size_t i = 0; i < sizeof moving / sizeof moving[0]; i++)
+        if (!strcmp(topic, moving[i]))
+            return 0;
+    return 1;
+}
+
+/* web_scan and web_scan_raw: one of fn (the row parsed) or rawfn (its text);
+ * kprefix (with a group): only the keys starting with it */
+static int scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, const char *kprefix,
+                int64_t as_of, web_row_fn fn, web_raw_fn rawfn, void *ctx, char *err, size_t errlen)
 {
     MDB_cursor *c, *ic;
     ol_key pk;
@@ -105,8 +120,18 @@ static int scan(const web_model *m, MDB_txn *txn, const char *topic, const char 
         snprintf(err, errlen, "group too long");
         return -1;
     }
-    MDB_val k = ol_key_val(&pk), v, best_v = {0, NULL};
-    size_t plen = k.mv_size;
+    size_t plen = pk.n, seeklen = pk.n;
+    if (group && kprefix && *kprefix) { /* the seek goes to the first key with the prefix */
+        size_t kl = strlen(kprefix);
+        if (pk.n + kl > sizeof pk.b) {
+            snprintf(err, errlen, "key prefix too long");
+            return -1;
+        }
+        memcpy(pk.b + pk.n, kprefix, kl);
+        seeklen = pk.n + kl;
+    }
+    int fixed = group_is_fixed(topic);
+    MDB_val k = {seeklen, pk.b}, v, best_v = {0, NULL};
     char cur[512];
     size_t curlen = 0;
     int64_t best_rev = 0, rc;
@@ -125,7 +150,7 @@ static int scan(const web_model *m, MDB_txn *txn, const char *topic, const char 
      * current one as of as_of (else the key has moved to another group) */
 #define EMIT()                                                                                                       \
     do {                                                                                                             \
-        if (have && (rc = still_here(ic, topic, group, cur, curlen, as_of, best_rev)) <= 0) {                        \
+        if (have && !fixed && (rc = still_here(ic, topic, group, cur, curlen, as_of, best_rev)) <= 0) {              \
             have = 0;                                                                                                \
             if (rc < 0) {                                                                                            \
                 snprintf(err, errlen, "the keyrevs index of %s", topic);                                             \
@@ -156,7 +181,7 @@ static int scan(const web_model *m, MDB_txn *txn, const char *topic, const char 
         const char *key;
         size_t klen;
         int64_t rev;
-        if (k.mv_size < plen || memcmp(k.mv_data, pk.b, plen))
+        if (k.mv_size < seeklen || memcmp(k.mv_data, pk.b, seeklen))
             break;
         if (split_key(&k, plen, &key, &klen, &rev) || klen >= sizeof cur)
             continue;
@@ -191,13 +216,13 @@ out:
 int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of, web_row_fn fn,
              void *ctx, char *err, size_t errlen)
 {
-    return scan(m, txn, topic, group, as_of, fn, NULL, ctx, err, errlen);
+    return scan(m, txn, topic, group, NULL, as_of, fn, NULL, ctx, err, errlen);
 }
 
-int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
-                 web_raw_fn fn, void *ctx, char *err, size_t errlen)
+int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, const char *kprefix,
+                 int64_t as_of, web_raw_fn fn, void *ctx, char *err, size_t errlen)
 {
-    return scan(m, txn, topic, group, as_of, NULL, fn, ctx, err, errlen);
+    return scan(m, txn, topic, group, kprefix, as_of, NULL, fn, ctx, err, errlen);
 }
 
 int web_history(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of,

@@ -48,10 +48,12 @@ typedef int (*web_row_fn)(void *ctx, const char *key, int64_t revision, int64_t 
 int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of, web_row_fn fn,
              void *ctx, char *err, size_t errlen);
 /* the same, handing each selected row's stored JSON text (the fold's
- * compact json_dumps, valid during the call) instead of parsing it */
+ * compact json_dumps, valid during the call) instead of parsing it; with a
+ * group, kprefix (NULL: none) limits the scan to the keys starting with it
+ * (one range of the B-tree: the ORG rows of a week without its people's) */
 typedef int (*web_raw_fn)(void *ctx, const char *key, int64_t revision, int64_t ts_ms, const char *json, size_t len);
-int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, int64_t as_of,
-                 web_raw_fn fn, void *ctx, char *err, size_t errlen);
+int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, const char *kprefix,
+                 int64_t as_of, web_raw_fn fn, void *ctx, char *err, size_t errlen);
 /* one key's record as of as_of; new reference in *out (caller decrefs), or
  * NULL when the key had no revision by then. 0 or -1. */
 int web_get(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of, json_t **out,

@@ -39,6 +39,16 @@ int web_api_json(web_req *q, const web_endpoint *ep, ol_http_resp *r);
  * 1 (*val, *vlen: its bytes, no escape inside), 0 absent or not a string,
  * -1 cannot tell without parsing (an escape, or unexpected text) */
 int web_json_field(const char *json, size_t len, const char *field, const char **val, size_t *vlen);
+/* n top-level scalar fields in one pass: out[i] for names[i] (kind 2 a
+ * string, its bytes, no escape inside; 1 a number or boolean, its text; 0
+ * absent or null); 0, or -1 when the text cannot tell without parsing (an
+ * escape in a wanted string, an object or array there, unexpected text) */
+typedef struct web_jfield {
+    const char *p;
+    size_t n;
+    int kind;
+} web_jfield;
+int web_json_scalars(const char *json, size_t len, const char *const *names, int n, web_jfield *out);
 int web_answer_csv(json_t *items, ol_http_resp *r);
 /* adds as_of and data_time to body and sends it (body stays the caller's) */
 int web_answer_json(web_req *q, json_t *body, ol_http_resp *r);
