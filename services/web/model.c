@@ -283,40 +283,70 @@ int web_history(const web_model *m, MDB_txn *txn, const char *topic, const char 
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
-struct one {
-    json_t *rec;
-    int64_t rev, ts;
-    const char *want;
-};
-
-static int take_one(void *ctx, const char *key, int64_t rev, int64_t ts, json_t *rec)
+int web_get_text(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of,
+                 const char **json, size_t *len, int64_t *revision, int64_t *ts_ms)
 {
-    struct one *o = ctx;
-    if (strcmp(key, o->want))
+    ol_key pk;
+    ol_key_init(&pk);
+    ol_key_str(&pk, topic);
+    ol_key_str(&pk, key);
+    if (pk.overflow)
         return 0;
-    json_decref(o->rec);
-    o->rec = json_incref(rec);
-    o->rev = rev;
-    o->ts = ts;
-    return 0;
+    MDB_cursor *c;
+    MDB_val k = ol_key_val(&pk), v, best = {0, NULL};
+    size_t plen = k.mv_size;
+    int64_t best_rev = 0;
+    int rc;
+    if (mdb_cursor_open(txn, m->keys, &c))
+        return -1;
+    /* the keyrevs index: every revision with its time and group; the
+     * highest at or before as_of is the key's record then */
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != plen + 8 || memcmp(k.mv_data, pk.b, plen))
+            break;
+        if (v.mv_size < 9 || ((const char *)v.mv_data)[v.mv_size - 1] != '\0') {
+            rc = -1;
+            break;
+        }
+        if ((int64_t)ol_be64(v.mv_data) > as_of)
+            continue;
+        best_rev = ol_key_get_i64((const char *)k.mv_data + plen);
+        best = v;
+    }
+    mdb_cursor_close(c);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return -1;
+    if (!best.mv_data)
+        return 0;
+    ol_key rk;
+    ol_key_init(&rk);
+    ol_key_str(&rk, topic);
+    ol_key_str(&rk, (const char *)best.mv_data + 8);
+    ol_key_str(&rk, key);
+    ol_key_i64(&rk, best_rev);
+    MDB_val rkv = ol_key_val(&rk), rv;
+    int64_t ts;
+    if (rk.overflow || (rc = mdb_get(txn, m->revs, &rkv, &rv)) == MDB_NOTFOUND)
+        return 0; /* cannot happen (both are written in one transaction) */
+    if (rc || row_text(&rv, &ts, json, len))
+        return -1;
+    if (revision)
+        *revision = best_rev;
+    if (ts_ms)
+        *ts_ms = ts;
+    return 1;
 }
 
 int web_get(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of, json_t **out,
             int64_t *revision, int64_t *ts_ms)
 {
-    char err[200];
-    struct one o = {NULL, 0, 0, key};
+    const char *json;
+    size_t len;
     *out = NULL;
-    if (web_history(m, txn, topic, key, as_of, take_one, &o, err, sizeof err)) {
-        json_decref(o.rec);
-        return -1;
-    }
-    *out = o.rec;
-    if (revision)
-        *revision = o.rev;
-    if (ts_ms)
-        *ts_ms = o.ts;
-    return 0;
+    int rc = web_get_text(m, txn, topic, key, as_of, &json, &len, revision, ts_ms);
+    if (rc <= 0)
+        return rc;
+    return (*out = json_loadb(json, len, 0, NULL)) ? 0 : -1;
 }
 
 int web_week_known(const web_model *m, MDB_txn *txn, const char *week, int64_t as_of)

@@ -326,6 +326,16 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "opsledger-web serve: out of memory\n");
         goto out;
     }
+    int64_t rows_mb;
+    if (ol_config_get_i64(cfg, "web.rowcache_mb", 128, &rows_mb, err, sizeof err) || rows_mb < 0 ||
+        rows_mb > 1 << 20) {
+        fprintf(stderr, "opsledger-web serve: web.rowcache_mb: expected 0 (off) to 1048576 MiB\n");
+        goto out;
+    }
+    if (rows_mb && !(s.m.rows = web_rowcache_new((size_t)rows_mb << 20))) {
+        fprintf(stderr, "opsledger-web serve: out of memory\n");
+        goto out;
+    }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* one listener thread per core, unless web.threads says */
     int64_t nthreads;
     if (ol_config_get_i64(cfg, "web.threads", ncpu < 2 ? 2 : ncpu > 64 ? 64 : ncpu, &nthreads, err, sizeof err) ||
@@ -382,6 +392,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
 out:
     ol_http_app_stop(app); /* joins the listener: no answer of the cache is in flight after it */
     web_cache_free(s.cache);
+    web_rowcache_free(s.m.rows);
     if (url_file)
         unlink(url_file);
     web_auth_free(s.auth);

@@ -34,6 +34,7 @@ const char *web_key_of(const char *topic, json_t *rec);
 typedef struct web_model {
     ol_store *st;
     MDB_dbi revs, keys, weeks, meta;
+    struct web_rowcache *rows; /* parsed rows across snapshots (rowcache.c), or NULL */
 } web_model;
 
 /* called for each key's revision selected as of the instant; the JSON is
@@ -54,6 +55,10 @@ int web_scan(const web_model *m, MDB_txn *txn, const char *topic, const char *gr
 typedef int (*web_raw_fn)(void *ctx, const char *key, int64_t revision, int64_t ts_ms, const char *json, size_t len);
 int web_scan_raw(const web_model *m, MDB_txn *txn, const char *topic, const char *group, const char *kprefix,
                  int64_t as_of, web_raw_fn fn, void *ctx, char *err, size_t errlen);
+/* one key's record as of as_of (its highest revision published by then)
+ * as the stored JSON text, valid while txn lives: 1 found, 0 none, -1 error */
+int web_get_text(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of,
+                 const char **json, size_t *len, int64_t *revision, int64_t *ts_ms);
 /* one key's record as of as_of; new reference in *out (caller decrefs), or
  * NULL when the key had no revision by then. 0 or -1. */
 int web_get(const web_model *m, MDB_txn *txn, const char *topic, const char *key, int64_t as_of, json_t **out,

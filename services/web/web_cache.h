@@ -1,10 +1,12 @@
 /* web_cache.h — the answer cache of `serve` (cache.c): finished answers kept
- * by (request key, LMDB snapshot id), shared with the listener without a copy. */
+ * by (request key, LMDB snapshot id), shared with the listener without a
+ * copy; and the parsed-row cache across snapshots (rowcache.c). */
 #ifndef WEB_CACHE_H
 #define WEB_CACHE_H
 
 #include "ol_http_app.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +33,17 @@ int web_accepts_gzip(const char *accept_encoding);
 int web_gzip(const char *in, size_t len, char **out, size_t *outlen);
 
 void web_cache_stats(web_cache *c, unsigned long long *hits, unsigned long long *misses);
+
+/* rowcache.c: parsed rows of the read model kept across snapshots, at most
+ * max_bytes (0: off), least recently used first. NULL out of memory. */
+typedef struct web_rowcache web_rowcache;
+web_rowcache *web_rowcache_new(size_t max_bytes);
+void web_rowcache_free(web_rowcache *c);
+/* the row (topic, key, revision) whose stored text is json[0..len), parsed:
+ * a new reference that may be shared with other threads, so the caller
+ * never changes it (json_deep_copy first to redact). c may be NULL (then
+ * simply parsed). NULL when malformed or out of memory. */
+json_t *web_rowcache_get(web_rowcache *c, const char *topic, const char *key, int64_t rev, const char *json,
+                         size_t len);
 
 #endif
