@@ -43,9 +43,7 @@ static int take(void *ctx, const char *key, int64_t rev, int64_t ts, const char 
         return 0;
     /* shared with other answers (rowcache.c): copied before anything is removed */
     json_t *rec = web_rowcache_get(g->rows, g->topic, key, rev, json, len);
-    int redact = (g->role == WEB_OPS && (memmem(json, len, "_minor\":", 8) || memmem(json, len, "\"rate_card\"", 11))) ||
-                 (g->role == WEB_FINANCE && !strcmp(g->topic, "hr.leave"));
-    if (rec && redact) {
+    if (rec && web_row_redacts(g->topic, g->role, json, len)) {
         json_t *cp = json_deep_copy(rec);
         json_decref(rec);
         if ((rec = cp))

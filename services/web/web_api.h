@@ -26,9 +26,13 @@ typedef struct web_endpoint {
 const web_endpoint *web_endpoint_find(const char *name);
 const web_endpoint *web_endpoint_of_topic(const char *topic);
 /* the rows of ep for the request's arguments and role, as of q->as_of: a new
- * array in *items (caller decrefs); or *answered = 1 with r set (400, 403,
- * 404). 0, or -1 on an internal error. */
+ * array in *items (caller decrefs; its rows may be shared with other
+ * threads through the row cache: read them, never change them); or
+ * *answered = 1 with r set (400, 403, 404). 0, or -1 on an internal error. */
 int web_api_rows(web_req *q, const web_endpoint *ep, json_t **items, ol_http_resp *r, int *answered);
+/* 1 when web_redact would remove something from this row for role (the
+ * rows web_api_rows hands out may be shared: they are copied first) */
+int web_row_redacts(const char *topic, int role, const char *json, size_t len);
 /* the JSON answer of ep ({"count","items","as_of","data_time"}), byte for
  * byte what web_api_rows + web_answer_json give, made by copying each row's
  * stored text when the role's filter leaves it whole (else that row is
