@@ -15,7 +15,9 @@
 #             upstream service's, measured back to back on the same broker
 #   serve     opsledger-web serve, wrk -t2 -cC -dD --latency: the API's one
 #             week of every person (scope=person, 5,000 rows) as JSON, its
-#             CSV, and every page; requests/s and p99 of each
+#             CSV, and every page; requests/s and p99 of each; then the
+#             first answer of each page for a new argument, and over the
+#             snapshot after a fold commit (one changed person)
 #
 # Environment: BENCH_WEB_PEOPLE [5000] BENCH_WEB_WEEKS [4] BENCH_END_WEEK
 # [2026-W47] BENCH_WEB_SECONDS [8] BENCH_WEB_CONN [16]; BENCH_WEB_BEFORE=PATH
@@ -106,6 +108,23 @@ say "fold: opsledger-web"
 set -- $(fold web)
 sample "web fold" "opsledger-web run reads (inputs and derived, offset 0 to caught up)" records/s - - "$1"
 sample "web fold" "web fold / fastest publisher ($bestname)" x ">=" 1 "$(awk -v a="$1" -v b="$best" 'BEGIN { printf "%.3f", a / b }')"
+if [ -n "$BEFORE" ]; then # the same fold by the other build, into its own directory, right after
+    t0=$(now)
+    "$BEFORE" run --stop-at-end --data-dir "$W/before-data" -o map_size=8G 2>"$LOG/web-before.log" ||
+        die "the other build's opsledger-web run (see $LOG/web-before.log)"
+    t1=$(now)
+    n=$("$BIN/opsledger" status web --data-dir "$W/before-data" 2>/dev/null | awk '$1 == "records" { print $2 }')
+    sample "web fold (before)" "opsledger-web run reads (the other build)" records/s - - \
+        "$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')"
+    rm -rf "$W/before-data"
+fi
+# BENCH_WEB_PERF=1: the web fold once more, from offset 0 into a scratch
+# directory, under perf record -g (the report: perf report -i $W/fold.perf.data)
+if [ "${BENCH_WEB_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
+    perf record -g -o "$W/fold.perf.data" -- "$BIN/opsledger-web" run --stop-at-end --data-dir "$W/perf-data" \
+        -o map_size=8G >/dev/null 2>"$LOG/web-perf.log" || die "perf record of the web fold (see $LOG/web-perf.log)"
+    rm -rf "$W/perf-data"
+fi
 
 # ------------------------------------------------------------ serve
 TOKEN=$("$BIN/opsledger" web token add bench --role exec --data-dir "$W/data" 2>"$LOG/token.log") || die "token add"
@@ -182,8 +201,9 @@ for p in / /utilisation "/utilisation?team=$TEAM" "/person?id=$PERSON" "/engagem
     ${LINE:+"/billing/line?key=$LINE"} /contractors /forecast /demand /delivery /cover /weekly; do
     bench_url "web page" "$p" "$p"
 done
-# cold: the first answer of each request after a (re)start or a fold
-# commit, rendered from the read model (the cache holds nothing for it yet)
+# cold: the first answer of a request never asked before (an argument no
+# request had), over the snapshot the requests above warmed: rendered from
+# the read model; this build's row cache holds the rows by then
 for p in "api/v1/utilisation?week=$WK&scope=person" "" utilisation "person?id=$PERSON" "engagement?id=$ENG" billing \
     contractors forecast demand delivery cover weekly; do
     for which in ${BEFORE:+before} after; do
@@ -193,6 +213,28 @@ for p in "api/v1/utilisation?week=$WK&scope=person" "" utilisation "person?id=$P
         [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$u$p${sep}cold=1")" = 200 ] || die "/$p${sep}cold=1 is not 200"
         ms=$(awk -v t="$t" 'BEGIN { printf "%.1f", t * 1000 }')
         [ $which = before ] && sample "web cold (before)" "/$p first answer" ms - - "$ms" || sample "web cold" "/$p first answer" ms - - "$ms"
+    done
+done
+# after a fold commit: one changed person (a higher revision) folded while
+# both servers run; the first answer of each request over the new snapshot
+# (the answer cache holds nothing for it; rows that did not change may be
+# in this build's row cache, as in a live run where the fold commits often)
+python3 - "$W/input/hr.person.jsonl" >"$W/commit.jsonl" <<'PY'
+import json, sys
+v = json.loads(open(sys.argv[1]).readline())
+v.update(event_id="bench-web-commit-1", revision=v["revision"] + 1000, name=v["name"] + " (bench)")
+print(json.dumps(v))
+PY
+"$BIN/opsledger" produce hr.person --file "$W/commit.jsonl" >/dev/null 2>>"$LOG/produce.log" || die "produce the commit's record"
+"$BIN/opsledger-web" run --stop-at-end --data-dir "$W/data" -o map_size=8G 2>"$LOG/web-commit.log" || die "the commit's fold"
+for p in "api/v1/utilisation?week=$WK&scope=person" "" utilisation "person?id=$PERSON" "engagement?id=$ENG" billing \
+    contractors forecast demand delivery cover weekly; do
+    for which in ${BEFORE:+before} after; do
+        [ $which = before ] && u=$BURL || u=$URL
+        t=$(curl -s -o /dev/null -w '%{time_total}' -H "$AUTH" -H "Accept-Encoding: gzip" "$u$p") || die "curl /$p"
+        ms=$(awk -v t="$t" 'BEGIN { printf "%.1f", t * 1000 }')
+        [ $which = before ] && sample "web after a commit (before)" "/$p first answer" ms - - "$ms" ||
+            sample "web after a commit" "/$p first answer" ms "<=" 100 "$ms"
     done
 done
 for p in $SERVE_PID $BEFORE_PID; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done

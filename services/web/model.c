@@ -91,18 +91,25 @@ static int row_text(const MDB_val *v, int64_t *ts, const char **json, size_t *le
     return 0;
 }
 
-/* a topic whose group follows from its key (the week or day of a derived
- * figure is part of its key; people, engagements and periods have the
- * group ""): a key never moves to another group, so a scan needs no
- * keyrevs look-up to know that a key's row is its current one */
+/* a topic whose group follows from its key: the week or day of a derived
+ * figure that is part of its key (the schemas' "key" field), or the group ""
+ * of a topic with no week field. A key there never moves to another
+ * group, so a scan needs no keyrevs look-up to know that a key's row is
+ * its current one. Not here: the inputs grouped by a field (a leave's
+ * person, an entry's week...), billing lines (an EXPENSE line is keyed by
+ * its expense_id, grouped by the week of incurred_on, which can change)
+ * and margin rows (CONTRACTOR|person|invoice). */
 static int group_is_fixed(const char *topic)
 {
-    static const char *const moving[] = {"hr.leave", "delivery.allocation", "delivery.risk", "finance.expense",
-                                         "timesheet.entry"};
-    for (size_t i = 0; i < sizeof moving / sizeof moving[0]; i++)
-        if (!strcmp(topic, moving[i]))
-            return 0;
-    return 1;
+    static const char *const fixed[] = {"ops.utilisation.weekly", "ops.timesheet.missing", "ops.forecast.weekly",
+                                        "ops.forecast.demand",    "ops.delivery.status",   "ops.cover.gaps",
+                                        "ops.headcount.weekly",   "hr.person",             "delivery.engagement",
+                                        "finance.period",         "ops.forecast.engagement",
+                                        "finance.contractor.reconciliation"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (!strcmp(topic, fixed[i]))
+            return 1;
+    return 0;
 }
 
 /* web_scan and web_scan_raw: one of fn (the row parsed) or rawfn (its text);
