@@ -212,6 +212,28 @@ C2=$(people)
 check "a new commit of the fold is answered at once ($C1, $C1b -> $C2 people)" \
     test "$C1" = "$C1b" -a "$C2" = "$((C1 + 1))"
 
+# the row cache (services/web/rowcache.c) keeps parsed rows across
+# snapshots by topic, key and revision: a conflicting version at the SAME
+# revision with a larger event_id replaces the row, and the next answer
+# must show it (a cache trusting the revision alone would serve the old)
+pcsv() { curl -s -H "$AX" "${URL}api/v1/people.csv?person=p-web-cache-1" >"$1"; }
+pcsv "$T/rc1.csv"
+python3 - "$T/newperson.jsonl" >"$T/conflict.jsonl" <<'PY'
+import json, sys
+v = json.loads(open(sys.argv[1]).readline())
+v.update(event_id="web-cache-person-2", name="Row Cache Replaced")
+print(json.dumps(v))
+PY
+run_ol "$T/cf.out" "$T/cf.err" produce hr.person --file "$T/conflict.jsonl" || fail "produce the conflicting version"
+fold_all web
+pcsv "$T/rc2.csv"
+check "an equal revision with a larger event_id replaces a row the row cache holds (people.csv)" \
+    bash -c "grep -q p-web-cache-1 '$T/rc1.csv' && ! grep -q 'Row Cache Replaced' '$T/rc1.csv' && grep -q 'Row Cache Replaced' '$T/rc2.csv'"
+# answers keep the connection open (libmicrohttpd closed it after each one
+# queued in its first call: a new TCP connection per request)
+check "two requests on one connection: the second reuses it" \
+    bash -c "curl -sv -o /dev/null -o /dev/null -H '$AX' '${URL}api/v1/weeks' '${URL}api/v1/periods' 2>&1 | grep -q 'Re-using existing connection'"
+
 check "no token reaches the server's log" bash -c "! grep -qF '$(cat "$T/token.exec")' '$T/serve.log'"
 
 # 7. TLS with a certificate made here
