@@ -272,7 +272,7 @@ static int index_row(ol_state *s, MDB_txn *txn, const ol_version *v)
         if ((t->n + 1) * 10 > t->cap * 7 && (rc = table_grow(s, t)))
             return rc;
         hash_cached(s, c, v->topic, v->topic_len, v->entity_id, v->entity_len);
-        if (c->gen && c->gen == t->gen)
+        if (c->gen && c->gen == t->gen) /* the look-up's probe: the table has not changed since */
             j = c->j, found = c->found;
         else {
             const struct want w = {v->topic, v->topic_len, v->entity_id, v->entity_len};
@@ -293,7 +293,7 @@ static int index_row(ol_state *s, MDB_txn *txn, const ol_version *v)
         return rc;
     hash_cached(s, c, v->event_id, v->event_len, NULL, 0);
     int64_t found_at = INT64_MIN;
-    if (c->gen && c->gen == t->gen)
+    if (c->gen && c->gen == t->gen) /* the seen look-up's probe, still valid */
         j = c->j, found = c->found, found_at = c->occurred_at;
     else {
         const struct want w = {NULL, 0, v->event_id, v->event_len};
