@@ -90,8 +90,21 @@ static uint32_t hash_cached(const ol_state *s, struct hcache *c, const char *a, 
 }
 
 /* ------------------------------------------------------------ tables */
+/* Under AddressSanitizer the tables come from calloc, so that a probe past
+ * a table's end is reported (ASan does not guard mmap'd memory). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TABLES_FROM_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TABLES_FROM_MALLOC 1
+#endif
+#endif
+
 struct slot *ol_state_table_alloc(size_t cap)
 {
+#ifdef TABLES_FROM_MALLOC
+    return calloc(cap, sizeof(struct slot));
+#else
     size_t bytes = cap * sizeof(struct slot);
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
@@ -99,12 +112,17 @@ struct slot *ol_state_table_alloc(size_t cap)
     if (bytes >= ((size_t)2 << 20))
         (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
     return p;
+#endif
 }
 
 void ol_state_table_free(struct table *t)
 {
+#ifdef TABLES_FROM_MALLOC
+    free(t->s);
+#else
     if (t->s)
         munmap(t->s, t->cap * sizeof(struct slot));
+#endif
     memset(t, 0, sizeof *t);
 }
 
