@@ -273,12 +273,16 @@ static int service_main(const ol_service *svc, const ol_verb *verbs, int args_fi
         goto out;
     }
     if (!strcmp(verb, "events") || !strcmp(verb, "entities")) {
+        int (*fn)(const ol_service *, ol_store *, const ol_config *, int, char **) =
+            verb[1] == 'v' ? ol_service_events : ol_service_entities;
         ol_store st;
+        if ((rc = fn(svc, NULL, &cfg, argc - 1, argv + 1))) /* the arguments first, as args_first */
+            goto out;
         if (ol_service_open_ro(svc, path, &st)) {
             rc = 1;
             goto out;
         }
-        rc = (verb[1] == 'v' ? ol_service_events : ol_service_entities)(svc, &st, &cfg, argc - 1, argv + 1);
+        rc = fn(svc, &st, &cfg, argc - 1, argv + 1);
         ol_store_close(&st);
         goto out;
     }

@@ -34,7 +34,9 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
 int ol_service_main_args_first(const ol_service *svc, const ol_verb *verbs, int argc, char **argv);
 
 /* the `events` verb (ol_events.c): the last published event of every key
- * of one derived topic as JSON lines; argv[0] is "events" */
+ * of one derived topic as JSON lines; argv[0] is "events". With st NULL it
+ * only checks the arguments (as a read verb does, ol_read_verb_fn); so does
+ * `entities` */
 int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv);
 
 /* the `entities` verb (ol_entities.c): the latest stored version of every

@@ -98,6 +98,9 @@ query forecast --week 47|query forecast: --week '47' is not an ISO week
 query assurance --week 2026-W47 --format csv|query assurance: --format is table or json
 query people --scope all|query people: --scope is role, team, org or employment
 EOF
+"$BIN/opsledger-margin" events --db "$T/nowhere" >"$T/u.out" 2>"$T/u.err" </dev/null
+expect $? 2 "$T/u.err" "events --topic T .*finance.margin.weekly" "a service's events without --topic: the usage first, exit 2"
+check "... and not the missing projection" bash -c "! grep -q 'no projection' '$T/u.err'"
 
 run_ol "$T/wx.out" "$T/wx.err" report weekly --week 2026-47
 expect $? 2 "$T/wx.err" "'2026-47' is not an ISO week: write YYYY-Www" "a malformed week says how to write one"
