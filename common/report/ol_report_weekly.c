@@ -248,10 +248,9 @@ static void billing(struct ol_report *r, ol_week w)
                 break;
         if (k == r->nmoney) {
             struct olr_money *m = realloc(r->money, (size_t)(r->nmoney + 1) * sizeof *m);
-            if (!m) { /* a row left out would be a wrong total: no billing figure at all */
-                r->nmoney = 0;
+            if (!m) { /* a row left out would make a wrong total: no billing figure at all */
                 oom = 1;
-                break;
+                continue;
             }
             r->money = m;
             memset(&m[k], 0, sizeof m[k]);
@@ -270,6 +269,8 @@ static void billing(struct ol_report *r, ol_week w)
         r->money[k].pending_minutes += olr_int(o, "pending_minutes");
         r->money[k].lines++;
     }
+    if (oom)
+        r->nmoney = 0;
     if (r->nmoney)
         qsort(r->money, (size_t)r->nmoney, sizeof *r->money, cmp_money);
     if (oom || money_totals(r))
