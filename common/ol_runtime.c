@@ -543,6 +543,7 @@ static int fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const 
      * it is the id of the entity's stored version, and for other versions
      * within the dedupe window of data time (ol_state.h) */
     ol_version old;
+    ol_state_prefetch(rt->state_idx, t->topic, entity_id, event_id);
     if ((rc = ol_state_get(rt->state_idx, ctx->txn, t->topic, entity_id, &old)) < 0 || rc > 1)
         return rc;
     int have_old = rc == 1;
