@@ -46,6 +46,8 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         fprintf(stderr, "\n");
         return 2;
     }
+    if (!st) /* the arguments alone: checked before the store is opened */
+        return 0;
     rc = 1;
     if (ol_schemas_load(ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir()), &schemas, err, sizeof err)) {
         fprintf(stderr, "events: schemas: %s\n", err);

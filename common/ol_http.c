@@ -16,9 +16,7 @@
 
 struct ol_http {
     struct MHD_Daemon *d;
-    int fd;
-    int port;
-    char address[300];
+    ol_http_bound sock;
     ol_http_handler h;
     void *ctx;
 };
@@ -88,76 +86,88 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return ret;
 }
 
-ol_http *ol_http_start(const char *listen_on, ol_http_handler h, void *ctx, char *err, size_t errlen)
+int ol_http_bind(const char *listen_on, const char *what, int backlog, ol_http_bound *b, char *err, size_t errlen)
 {
-    char host[256], port[16];
+    char host[256], port[16], text[INET6_ADDRSTRLEN];
     struct addrinfo hints, *ai = NULL;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     int one = 1, rc;
-    ol_http *s = calloc(1, sizeof *s);
 
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    s->fd = -1;
-    s->h = h;
-    s->ctx = ctx;
+    memset(b, 0, sizeof *b);
+    b->fd = -1;
     if (ol_http_split_hostport(listen_on, host, sizeof host, port, sizeof port)) {
-        snprintf(err, errlen, "metrics.listen \"%s\": expected HOST:PORT, [V6]:PORT or PORT", listen_on);
-        goto fail;
+        snprintf(err, errlen, "%s \"%s\": expected HOST:PORT, [V6]:PORT or PORT", what, listen_on);
+        return -1;
     }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
     if ((rc = getaddrinfo(host, port, &hints, &ai))) {
-        snprintf(err, errlen, "metrics.listen \"%s\": %s", listen_on, gai_strerror(rc));
-        goto fail;
+        snprintf(err, errlen, "%s \"%s\": %s", what, listen_on, gai_strerror(rc));
+        return -1;
     }
-    s->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->fd < 0 || setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        bind(s->fd, ai->ai_addr, ai->ai_addrlen) || listen(s->fd, 64) ||
-        getsockname(s->fd, (struct sockaddr *)&ss, &sl)) {
-        snprintf(err, errlen, "metrics.listen \"%s\": %s", listen_on, strerror(errno));
-        goto fail;
+    b->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (b->fd < 0 || setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(b->fd, ai->ai_addr, ai->ai_addrlen) || listen(b->fd, backlog) ||
+        getsockname(b->fd, (struct sockaddr *)&ss, &sl)) {
+        snprintf(err, errlen, "%s \"%s\": %s", what, listen_on, strerror(errno));
+        freeaddrinfo(ai);
+        if (b->fd >= 0)
+            close(b->fd);
+        b->fd = -1;
+        return -1;
     }
-    char text[INET6_ADDRSTRLEN] = "?";
+    freeaddrinfo(ai);
+    b->family = ss.ss_family;
     if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        s->port = ntohs(a->sin6_port);
-        inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-        snprintf(s->address, sizeof s->address, "[%s]:%d", text, s->port);
+        b->port = ntohs(a->sin6_port);
+        if (!inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text))
+            snprintf(text, sizeof text, "?");
+        snprintf(b->address, sizeof b->address, "[%s]:%d", text, b->port);
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        s->port = ntohs(a->sin_port);
-        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-        snprintf(s->address, sizeof s->address, "%s:%d", text, s->port);
+        b->port = ntohs(a->sin_port);
+        if (!inet_ntop(AF_INET, &a->sin_addr, text, sizeof text))
+            snprintf(text, sizeof text, "?");
+        snprintf(b->address, sizeof b->address, "%s:%d", text, b->port);
+    }
+    return 0;
+}
+
+ol_http *ol_http_start(const char *listen_on, ol_http_handler h, void *ctx, char *err, size_t errlen)
+{
+    ol_http *s = calloc(1, sizeof *s);
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->h = h;
+    s->ctx = ctx;
+    if (ol_http_bind(listen_on, "metrics.listen", 64, &s->sock, err, errlen)) {
+        free(s);
+        return NULL;
     }
     /* one internal thread serves every connection in turn: a scrape renders
      * in well under a millisecond, and a slow client is cut off at 10 s */
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                            0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (s->sock.family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                            0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->sock.fd,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
                             MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "metrics.listen \"%s\": libmicrohttpd did not start", listen_on);
-        goto fail;
+        close(s->sock.fd);
+        free(s);
+        return NULL;
     }
-    freeaddrinfo(ai);
     return s;
-fail:
-    if (ai)
-        freeaddrinfo(ai);
-    if (s->fd >= 0)
-        close(s->fd);
-    free(s);
-    return NULL;
 }
 
-int ol_http_port(const ol_http *s) { return s->port; }
-const char *ol_http_address(const ol_http *s) { return s->address; }
+int ol_http_port(const ol_http *s) { return s->sock.port; }
+const char *ol_http_address(const ol_http *s) { return s->sock.address; }
 
 void ol_http_stop(ol_http *s)
 {

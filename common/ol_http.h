@@ -38,6 +38,21 @@ const char *ol_http_address(const ol_http *s);
 /* splits "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (host 127.0.0.1 when
  * none is given) into host and port text; 0, or -1 when malformed */
 int ol_http_split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl);
+
+/* A listening socket and where it is bound. */
+typedef struct ol_http_bound {
+    int fd;            /* close-on-exec, SO_REUSEADDR, listening */
+    int family;        /* AF_INET or AF_INET6 */
+    int port;          /* the bound port (the one taken when 0 was asked) */
+    char address[300]; /* "host:port", "[v6]:port" */
+} ol_http_bound;
+
+/* The one bind of every listener (ol_http_start, ol_http_app_start): parses
+ * `listen_on` as ol_http_split_hostport, resolves it, binds and listens with
+ * `backlog`. `what` names the setting in messages ("metrics.listen" ->
+ * `metrics.listen "x:y": ...`). 0 with *b filled, or -1 with err (nothing
+ * left open). */
+int ol_http_bind(const char *listen_on, const char *what, int backlog, ol_http_bound *b, char *err, size_t errlen);
 /* stops the thread, closes the socket, frees s; NULL is fine */
 void ol_http_stop(ol_http *s);
 

@@ -4,11 +4,7 @@
 #include "ol_http.h"
 #include "ol_http_guard.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +19,8 @@
 
 struct ol_http_app {
     struct MHD_Daemon *d;
-    int fd;
-    int port;
+    ol_http_bound sock;
     int tls;
-    char address[300];
     ol_http_app_handler h;
     void *ctx;
     ol_http_guard *guard; /* the deadline on each request (ol_http_guard.h) */
@@ -244,68 +238,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     *con_cls = NULL;
 }
 
-/* binds the listening socket; 0 or -1 with err */
-static int bind_listen(ol_http_app *s, const char *listen_on, int *family, char *err, size_t errlen)
-{
-    char host[256], port[16], text[INET6_ADDRSTRLEN] = "?";
-    struct addrinfo hints, *ai = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    int one = 1, rc;
-
-    if (ol_http_split_hostport(listen_on, host, sizeof host, port, sizeof port)) {
-        snprintf(err, errlen, "listen address \"%s\": expected HOST:PORT, [V6]:PORT or PORT", listen_on);
-        return -1;
-    }
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if ((rc = getaddrinfo(host, port, &hints, &ai))) {
-        snprintf(err, errlen, "listen address \"%s\": %s", listen_on, gai_strerror(rc));
-        return -1;
-    }
-    s->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->fd < 0 || setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        bind(s->fd, ai->ai_addr, ai->ai_addrlen) || listen(s->fd, 128) ||
-        getsockname(s->fd, (struct sockaddr *)&ss, &sl)) {
-        snprintf(err, errlen, "listen address \"%s\": %s", listen_on, strerror(errno));
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    *family = ss.ss_family;
-    if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        s->port = ntohs(a->sin6_port);
-        inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-        snprintf(s->address, sizeof s->address, "[%s]:%d", text, s->port);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        s->port = ntohs(a->sin_port);
-        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-        snprintf(s->address, sizeof s->address, "%s:%d", text, s->port);
-    }
-    return 0;
-}
-
 ol_http_app *ol_http_app_start(const ol_http_app_opts *o, ol_http_app_handler h, void *ctx, char *err,
                                size_t errlen)
 {
     ol_http_app *s = calloc(1, sizeof *s);
-    int family = AF_INET;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_INTERNAL_THREAD;
 
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->fd = -1;
+    s->sock.fd = -1;
     s->h = h;
     s->ctx = ctx;
-    if (bind_listen(s, o->listen, &family, err, errlen))
+    if (ol_http_bind(o->listen, "listen address", 128, &s->sock, err, errlen))
         goto fail;
-    if (family == AF_INET6)
+    if (s->sock.family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned threads = o->threads ? o->threads : 2;
     /* slow clients: a per-address limit, and a deadline on each request
@@ -323,33 +271,33 @@ ol_http_app *ol_http_app_start(const ol_http_app_opts *o, ol_http_app_handler h,
             goto fail;
         }
         s->tls = 1;
-        s->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
-                                MHD_OPTION_HTTPS_MEM_CERT, o->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, o->tls_key,
+        s->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
+                                s->sock.fd, MHD_OPTION_HTTPS_MEM_CERT, o->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, o->tls_key,
                                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
                                 on_completed, NULL, GUARD_OPTIONS, MHD_OPTION_END);
     } else {
-        s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+        s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->sock.fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
                                 on_completed, NULL, GUARD_OPTIONS, MHD_OPTION_END);
     }
     if (!s->d) {
-        snprintf(err, errlen, "libmicrohttpd did not start on %s%s", s->address,
+        snprintf(err, errlen, "libmicrohttpd did not start on %s%s", s->sock.address,
                  o->tls_cert ? " (is the certificate and key PEM, and do they match?)" : "");
         goto fail;
     }
     return s;
 fail:
-    if (s->fd >= 0)
-        close(s->fd);
+    if (s->sock.fd >= 0)
+        close(s->sock.fd);
     ol_http_guard_free(s->guard);
     free(s);
     return NULL;
 }
 
-const char *ol_http_app_address(const ol_http_app *s) { return s->address; }
-int ol_http_app_port(const ol_http_app *s) { return s->port; }
+const char *ol_http_app_address(const ol_http_app *s) { return s->sock.address; }
+int ol_http_app_port(const ol_http_app *s) { return s->sock.port; }
 
 void ol_http_app_stop(ol_http_app *s)
 {

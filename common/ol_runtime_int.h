@@ -120,6 +120,14 @@ void ol_rt_dirty_clear(ol_runtime *rt);
  * accumulated and OL_RELEASE_INTERVAL_US passed (bulk: OL_RELEASE_EVERY_BULK units) */
 void ol_rt_release_tick(ol_runtime *rt, uint64_t n);
 
+/* ol_runtime_record.c: folds one record of the batch's transaction. 0
+ * (folded, skipped as a duplicate or stale, or dead-lettered) or an LMDB
+ * error / -1 that must abort the batch. poison: why an earlier attempt of
+ * this batch failed on this record (it becomes a dead letter), or NULL. */
+int ol_rt_fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const char *poison);
+/* notes the record's offset among the batch's next offsets: 0 or -1 (memory) */
+int ol_rt_note_offset(ol_runtime *rt, const ol_record *r);
+
 /* ol_fold.c: 1 when the schema's first fields are event_id (string), key
  * (string) and revision (long), in that order */
 int ol_fold_envelope_first(const ol_schema *s);

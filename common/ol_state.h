@@ -69,6 +69,11 @@ void ol_state_invalidate(ol_state *s);
  * moves back): an index build leaves out event_ids that left it. */
 void ol_state_set_window_start(ol_state *s, int64_t since_ms);
 
+/* Starts loading the index slots of a record's entity and event_id into
+ * the cache, so that the two look-ups that follow (ol_state_get, then
+ * ol_state_seen) wait for memory once, not twice. Optional; changes
+ * nothing. */
+void ol_state_prefetch(ol_state *s, const char *topic, const char *entity_id, const char *event_id);
 /* The latest version of (topic, entity id): 1 found (*out), 0 none, or an
  * LMDB error. */
 int ol_state_get(ol_state *s, MDB_txn *txn, const char *topic, const char *entity_id, ol_version *out);

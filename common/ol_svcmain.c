@@ -183,7 +183,7 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
     return lrc;
 }
 
-int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv)
+static int service_main(const ol_service *svc, const ol_verb *verbs, int args_first, int argc, char **argv)
 {
     ol_config cfg;
     char err[512], path[4096], prog[128];
@@ -273,12 +273,16 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
         goto out;
     }
     if (!strcmp(verb, "events") || !strcmp(verb, "entities")) {
+        int (*fn)(const ol_service *, ol_store *, const ol_config *, int, char **) =
+            verb[1] == 'v' ? ol_service_events : ol_service_entities;
         ol_store st;
+        if ((rc = fn(svc, NULL, &cfg, argc - 1, argv + 1))) /* the arguments first, as args_first */
+            goto out;
         if (ol_service_open_ro(svc, path, &st)) {
             rc = 1;
             goto out;
         }
-        rc = (verb[1] == 'v' ? ol_service_events : ol_service_entities)(svc, &st, &cfg, argc - 1, argv + 1);
+        rc = fn(svc, &st, &cfg, argc - 1, argv + 1);
         ol_store_close(&st);
         goto out;
     }
@@ -296,6 +300,10 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
     for (size_t i = 0; verbs && verbs[i].name; i++) {
         if (strcmp(verbs[i].name, verb))
             continue;
+        /* a usage error is told before any file is touched (a missing
+         * --week before a missing projection) */
+        if (args_first && (rc = verbs[i].fn(NULL, argc - 1, argv + 1, &cfg)))
+            goto out;
         ol_store st;
         if (ol_service_open_ro(svc, path, &st)) {
             rc = 1;
@@ -315,4 +323,14 @@ out:
     ol_schemas_free(schemas);
     ol_config_free(&cfg);
     return rc;
+}
+
+int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv)
+{
+    return service_main(svc, verbs, 0, argc, argv);
+}
+
+int ol_service_main_args_first(const ol_service *svc, const ol_verb *verbs, int argc, char **argv)
+{
+    return service_main(svc, verbs, 1, argc, argv);
 }

@@ -13,7 +13,12 @@
 #include "ol_store.h"
 
 /* A read verb gets the store opened read-only (queries run beside the live
- * service), the arguments after the verb, and the config. */
+ * service), the arguments after the verb, and the config. Under
+ * ol_service_main_args_first it is first called with st NULL, before the
+ * store is opened: it then only parses and checks its arguments, touching
+ * no file, and returns 0 when they are fine, or 2 after printing the usage
+ * error (the flag it names); so a missing --week is told before a missing
+ * projection. */
 typedef int (*ol_read_verb_fn)(ol_store *st, int argc, char **argv, const ol_config *cfg);
 
 typedef struct ol_verb {
@@ -23,9 +28,15 @@ typedef struct ol_verb {
 } ol_verb;
 
 int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char **argv);
+/* the same, with every read verb's arguments checked before its store is
+ * opened (see ol_read_verb_fn); every service but web, whose serve verb does
+ * not take a NULL store yet */
+int ol_service_main_args_first(const ol_service *svc, const ol_verb *verbs, int argc, char **argv);
 
 /* the `events` verb (ol_events.c): the last published event of every key
- * of one derived topic as JSON lines; argv[0] is "events" */
+ * of one derived topic as JSON lines; argv[0] is "events". With st NULL it
+ * only checks the arguments (as a read verb does, ol_read_verb_fn); so does
+ * `entities` */
 int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv);
 
 /* the `entities` verb (ol_entities.c): the latest stored version of every

@@ -174,7 +174,8 @@ rm -rf "$WORK" "$LOG" "$SAMPLES" "$SETUP" "$NOTES"
 mkdir -p "$HB" "$WORK" "$LOG"
 : >"$SAMPLES"
 : >"$NOTES"
-PKGS="rdkafka avro-c lmdb jansson libcrypto"
+# the packages libopsledger.a links (the Makefile's PKGS but cmocka): the registry client needs libcurl, the HTTP listener libmicrohttpd, gzip zlib
+PKGS="rdkafka avro-c lmdb jansson libcrypto libmicrohttpd libcurl zlib"
 CFLAGS_B="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Icommon $(pkg-config --cflags $PKGS)"
 LIBS_B="$BUILD/lib/libopsledger.a $(pkg-config --libs $PKGS) -lpthread -lm"
 for p in raw_consume paced_produce rsswrap lmdb_floor state_floor; do

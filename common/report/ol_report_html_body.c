@@ -116,7 +116,7 @@ static void utilisation(FILE *f, const struct ol_report *r)
 
 static void billing(FILE *f, const struct ol_report *r)
 {
-    char m[48], h[48], pend[48], wk[48], who[512];
+    char m[48], who[512];
     size_t i;
     json_t *o;
     fputs("<h2>2. Billing</h2>\n", f);
@@ -128,42 +128,23 @@ static void billing(FILE *f, const struct ol_report *r)
                "Billable in %s to %s per client (and bill-to where it differs), in each currency; time submitted but "
                "not approved is pending and not charged:",
                r->prev4, r->week);
-    olr_h_thead(f, "client|>4 weeks|>of which this week|>approved|>pending|>lines");
-    const char *cur = NULL;
-    int64_t total = 0, total_week = 0;
-    for (int k = 0; k <= r->nmoney; k++) {
-        if (cur && (k == r->nmoney || strcmp(cur, r->money[k].currency))) {
-            char label[32];
-            snprintf(label, sizeof label, "TOTAL %s", cur);
-            ol_fmt_amount(m, sizeof m, total, cur);
-            ol_fmt_amount(wk, sizeof wk, total_week, cur);
-            fputs("<tr class=\"total\">", f);
-            olr_h_td(f, 0, label);
-            olr_h_td(f, 1, m);
-            olr_h_td(f, 1, wk);
-            fputs("<td></td><td></td><td></td></tr>\n", f);
-            total = total_week = 0;
-        }
-        if (k == r->nmoney)
-            break;
-        const struct olr_money *x = &r->money[k];
-        char n[24];
-        cur = x->currency;
-        total += x->amount;
-        total_week += x->amount_week;
-        ol_fmt_amount(m, sizeof m, x->amount, x->currency);
-        ol_fmt_amount(wk, sizeof wk, x->amount_week, x->currency);
-        ol_fmt_hm(h, sizeof h, x->approved_minutes);
-        ol_fmt_hm(pend, sizeof pend, x->pending_minutes);
-        snprintf(n, sizeof n, "%d", x->lines);
+    olr_h_thead(f, OLR_BILLING_SPEC);
+    for (int k = 0; k < r->nmoney; k++) {
+        char c[OLR_BILLING_COLS][OLR_CELL];
+        const struct olr_money_total *t = olr_billing_cells(r, k, c);
         fputs("<tr>", f);
-        olr_h_td(f, 0, olr_client(x, who, sizeof who));
-        olr_h_td(f, 1, m);
-        olr_h_td(f, 1, wk);
-        olr_h_td(f, 1, h);
-        olr_h_td(f, 1, pend);
-        olr_h_td(f, 1, n);
+        olr_h_td(f, 0, c[0]);
+        for (int j = 1; j < OLR_BILLING_COLS; j++)
+            olr_h_td(f, 1, c[j]);
         fputs("</tr>\n", f);
+        if (t) {
+            olr_billing_total_cells(t, c);
+            fputs("<tr class=\"total\">", f);
+            olr_h_td(f, 0, c[0]);
+            olr_h_td(f, 1, c[1]);
+            olr_h_td(f, 1, c[2]);
+            fputs("<td></td><td></td><td></td></tr>\n", f);
+        }
     }
     fputs("</table>\n", f);
     if (*olr_billing_note(r, who, sizeof who))

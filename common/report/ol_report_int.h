@@ -35,6 +35,14 @@ struct olr_money {
     int lines;
 };
 
+/* one currency's total of the billing rows (never converted): the rows of
+ * money[] up to end (exclusive) from the previous total's end */
+struct olr_money_total {
+    char currency[8];
+    int64_t amount, amount_week;
+    int end;
+};
+
 struct ol_report {
     struct ol_report_source src;
     char week[9], next_week[9], prev4[9], prev1[9], last4[9]; /* last4: W+3 */
@@ -52,8 +60,10 @@ struct ol_report {
     int64_t missing_people, missing_minutes; /* of the last ended week, W-1 */
     json_t *missing_rows;           /* its ops.timesheet.missing rows, most missing first */
     /* billing */
-    struct olr_money *money;
+    struct olr_money *money; /* by currency, client, bill-to */
     int nmoney;
+    struct olr_money_total *money_totals; /* one a currency, in money[]'s order */
+    int nmoney_totals;
     json_t *post_close;  /* post_close lines of weeks up to the report week, largest change first */
     json_t *contractors; /* reconciliations to chase (not MATCHED, not WITHDRAWN) whose invoice was
                           * received in W-3..W or whose period overlaps it */
@@ -161,6 +171,14 @@ const char *olr_week_verdict(const struct ol_report *r, int i);
 const char *olr_billing_note(const struct ol_report *r, char *buf, size_t n);
 /* "client (bill to X)" where the bill-to differs, else the client */
 const char *olr_client(const struct olr_money *m, char *buf, size_t n);
+/* the billing table (section 2): money[i]'s cells (client with its bill-to,
+ * 4 weeks, of which this week, approved, pending, lines); returns the
+ * currency total that follows that row (its currency's last), else NULL */
+#define OLR_BILLING_COLS 6
+#define OLR_BILLING_SPEC "client|>4 weeks|>of which this week|>approved|>pending|>lines"
+const struct olr_money_total *olr_billing_cells(const struct ol_report *r, int i, char c[OLR_BILLING_COLS][OLR_CELL]);
+/* a currency's total row: "TOTAL GBP", the 4 weeks, this week, then empty cells */
+void olr_billing_total_cells(const struct olr_money_total *t, char c[OLR_BILLING_COLS][OLR_CELL]);
 /* a delivery-manager demand row's balance: "short by 19h30", "78h00 spare", "even" */
 const char *olr_dm_balance(json_t *o, char *buf, size_t n);
 /* the "data as of" sentence */

@@ -131,7 +131,7 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
 
 static void billing(FILE *f, const struct ol_report *r, int md)
 {
-    char m[48], h[48], pend[48], wk[48], who[512];
+    char m[48], who[512];
     struct ol_table tb;
     heading(f, md, "2. Billing");
     if (olr_unavailable(r, "billing")) { /* withheld or unreadable: no figure, not zeros */
@@ -145,31 +145,15 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     if (!r->nmoney)
         para(f, md, "none");
     else {
-        ol_table_init(&tb, md, "client|>4 weeks|>of which this week|>approved|>pending|>lines");
-        const char *cur = NULL;
-        int64_t total = 0, total_week = 0;
-        for (int i = 0; i <= r->nmoney; i++) {
-            if (cur && (i == r->nmoney || strcmp(cur, r->money[i].currency))) {
-                char label[32];
-                snprintf(label, sizeof label, "TOTAL %s", cur);
-                ol_fmt_amount(m, sizeof m, total, cur);
-                ol_fmt_amount(wk, sizeof wk, total_week, cur);
-                ol_table_row(&tb, label, m, wk, "", "", "");
-                total = total_week = 0;
+        char c[OLR_BILLING_COLS][OLR_CELL];
+        ol_table_init(&tb, md, OLR_BILLING_SPEC);
+        for (int i = 0; i < r->nmoney; i++) {
+            const struct olr_money_total *t = olr_billing_cells(r, i, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4], c[5]);
+            if (t) {
+                olr_billing_total_cells(t, c);
+                ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4], c[5]);
             }
-            if (i == r->nmoney)
-                break;
-            const struct olr_money *x = &r->money[i];
-            char n[24];
-            cur = x->currency;
-            total += x->amount;
-            total_week += x->amount_week;
-            ol_fmt_amount(m, sizeof m, x->amount, x->currency);
-            ol_fmt_amount(wk, sizeof wk, x->amount_week, x->currency);
-            ol_fmt_hm(h, sizeof h, x->approved_minutes);
-            ol_fmt_hm(pend, sizeof pend, x->pending_minutes);
-            snprintf(n, sizeof n, "%d", x->lines);
-            ol_table_row(&tb, olr_client(x, who, sizeof who), m, wk, h, pend, n);
         }
         print_tbl(f, &tb);
         if (md)

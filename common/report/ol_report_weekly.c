@@ -47,6 +47,16 @@ const char *ol_report_publisher(const char *topic)
     return NULL;
 }
 
+/* a service whose sections cannot be shown, and why (olr_unavailable) */
+static void note_missing(struct ol_report *r, const char *svc, const char *why)
+{
+    if (r->nmissing < 8) {
+        r->missing[r->nmissing] = svc;
+        snprintf(r->errors[r->nmissing], sizeof r->errors[0], "%s", why);
+        r->nmissing++;
+    }
+}
+
 /* the events of one topic (a new reference, never NULL), or the publishing
  * service noted as missing and an empty array */
 static json_t *gather(struct ol_report *r, const char *topic, const char *prefix, const char *suffix)
@@ -65,11 +75,7 @@ static json_t *gather(struct ol_report *r, const char *topic, const char *prefix
         json_decref(a);
         snprintf(err, sizeof err, "%s: the events are not a JSON array", topic);
     }
-    if (r->nmissing < 8) {
-        r->missing[r->nmissing] = svc;
-        snprintf(r->errors[r->nmissing], sizeof r->errors[0], "%s", err[0] ? err : "cannot be read");
-        r->nmissing++;
-    }
+    note_missing(r, svc, err[0] ? err : "cannot be read");
     return json_array();
 }
 
@@ -189,11 +195,34 @@ static int cmp_post_close(const void *a, const void *b)
     return strcmp(olr_str(x, "key"), olr_str(y, "key"));
 }
 
+/* the total of each currency of money[] (sorted by currency first), for
+ * every renderer; 0, or -1 out of memory */
+static int money_totals(struct ol_report *r)
+{
+    if (!r->nmoney)
+        return 0;
+    if (!(r->money_totals = calloc((size_t)r->nmoney, sizeof *r->money_totals)))
+        return -1;
+    for (int i = 0; i < r->nmoney; i++) {
+        const struct olr_money *x = &r->money[i];
+        struct olr_money_total *t = &r->money_totals[r->nmoney_totals ? r->nmoney_totals - 1 : 0];
+        if (!r->nmoney_totals || strcmp(t->currency, x->currency)) { /* a new currency */
+            t = &r->money_totals[r->nmoney_totals++];
+            snprintf(t->currency, sizeof t->currency, "%s", x->currency);
+        }
+        t->amount += x->amount;
+        t->amount_week += x->amount_week;
+        t->end = i + 1;
+    }
+    return 0;
+}
+
 static void billing(struct ol_report *r, ol_week w)
 {
     json_t *lines = gather(r, "finance.billing.line", NULL, NULL);
     size_t j;
     json_t *o;
+    int oom = 0;
     r->post_close = json_array();
     r->week_closed = -1;
     json_array_foreach(lines, j, o)
@@ -219,8 +248,10 @@ static void billing(struct ol_report *r, ol_week w)
                 break;
         if (k == r->nmoney) {
             struct olr_money *m = realloc(r->money, (size_t)(r->nmoney + 1) * sizeof *m);
-            if (!m)
+            if (!m) { /* a row left out would make a wrong total: no billing figure at all */
+                oom = 1;
                 continue;
+            }
             r->money = m;
             memset(&m[k], 0, sizeof m[k]);
             snprintf(m[k].client, sizeof m[k].client, "%s", client);
@@ -238,8 +269,12 @@ static void billing(struct ol_report *r, ol_week w)
         r->money[k].pending_minutes += olr_int(o, "pending_minutes");
         r->money[k].lines++;
     }
+    if (oom)
+        r->nmoney = 0;
     if (r->nmoney)
         qsort(r->money, (size_t)r->nmoney, sizeof *r->money, cmp_money);
+    if (oom || money_totals(r))
+        note_missing(r, "billing", "out of memory");
     json_t *pc = sorted(r->post_close, cmp_post_close);
     json_decref(r->post_close);
     r->post_close = pc;
@@ -360,6 +395,7 @@ static void report_free(struct ol_report *r)
     json_decref(r->missing_rows);
     olr_people_margin_free(r);
     free(r->money);
+    free(r->money_totals);
 }
 
 /* ------------------------------------------------------------ public */

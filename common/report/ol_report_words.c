@@ -269,6 +269,30 @@ const char *olr_client(const struct olr_money *m, char *buf, size_t n)
     return buf;
 }
 
+const struct olr_money_total *olr_billing_cells(const struct ol_report *r, int i, char c[OLR_BILLING_COLS][OLR_CELL])
+{
+    const struct olr_money *x = &r->money[i];
+    olr_client(x, c[0], OLR_CELL);
+    ol_fmt_amount(c[1], OLR_CELL, x->amount, x->currency);
+    ol_fmt_amount(c[2], OLR_CELL, x->amount_week, x->currency);
+    ol_fmt_hm(c[3], OLR_CELL, x->approved_minutes);
+    ol_fmt_hm(c[4], OLR_CELL, x->pending_minutes);
+    snprintf(c[5], OLR_CELL, "%d", x->lines);
+    for (int k = 0; k < r->nmoney_totals; k++)
+        if (r->money_totals[k].end == i + 1)
+            return &r->money_totals[k];
+    return NULL;
+}
+
+void olr_billing_total_cells(const struct olr_money_total *t, char c[OLR_BILLING_COLS][OLR_CELL])
+{
+    snprintf(c[0], OLR_CELL, "TOTAL %s", t->currency);
+    ol_fmt_amount(c[1], OLR_CELL, t->amount, t->currency);
+    ol_fmt_amount(c[2], OLR_CELL, t->amount_week, t->currency);
+    for (int k = 3; k < OLR_BILLING_COLS; k++)
+        c[k][0] = '\0';
+}
+
 const char *olr_dm_balance(json_t *o, char *buf, size_t n)
 {
     long long gm = olr_int(o, "gap_minutes");

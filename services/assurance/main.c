@@ -4,4 +4,4 @@
 extern const ol_service assurance_service;
 extern const ol_verb assurance_verbs[];
 
-int main(int argc, char **argv) { return ol_service_main(&assurance_service, assurance_verbs, argc, argv); }
+int main(int argc, char **argv) { return ol_service_main_args_first(&assurance_service, assurance_verbs, argc, argv); }

@@ -284,6 +284,8 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
                         "[--format table|json]\n");
         return 2;
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (reader_open(&r, st, cfg)) {
         reader_close(&r);
         return 1;
@@ -406,6 +408,8 @@ int as_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     if (ol_week_arg("report assurance", "--week", week, &w))
         return 2;
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (reader_open(&r, st, cfg)) {
         reader_close(&r);
         return 1;

@@ -64,6 +64,8 @@ int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, cha
         fprintf(stderr, "report contractors: --from %s is after --to %s\n", from, to);
         return 2;
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     int32_t first = ol_week_monday(wf), last = ol_week_monday(wt) + 6;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(st, "recon"), &c))
         goto out;

@@ -4,4 +4,4 @@
 extern const ol_service billing_service;
 extern const ol_verb billing_verbs[];
 
-int main(int argc, char **argv) { return ol_service_main(&billing_service, billing_verbs, argc, argv); }
+int main(int argc, char **argv) { return ol_service_main_args_first(&billing_service, billing_verbs, argc, argv); }

@@ -208,6 +208,8 @@ int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "query billing: --format is table, csv or json\n");
         return 2;
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (!strcmp(a.format, "csv"))
         printf("kind,engagement_id,id,week,bill_to,role,approved_minutes,pending_minutes,unpriced_minutes,"
                "day_rate_minor,amount_minor,currency,priced,post_close\n");
@@ -370,6 +372,8 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     if (ol_week_arg("report billing", "--week", week, &w))
         return 2;
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     struct report *r = calloc(1, sizeof *r);
     if (!r)
         return 1;

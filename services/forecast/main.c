@@ -4,4 +4,4 @@
 extern const ol_service forecast_service;
 extern const ol_verb forecast_verbs[];
 
-int main(int argc, char **argv) { return ol_service_main(&forecast_service, forecast_verbs, argc, argv); }
+int main(int argc, char **argv) { return ol_service_main_args_first(&forecast_service, forecast_verbs, argc, argv); }

@@ -60,6 +60,8 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "query forecast: --format is table, csv or json\n");
         return 2;
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
         return 1;
     if (horizon(txn, st, &h0)) {
@@ -247,6 +249,8 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "report forecast: forecast.target_bp must be 0..10000\n");
         return 2;
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
         return 1;
     if (horizon(txn, st, &h0)) {

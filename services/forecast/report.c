@@ -56,6 +56,8 @@ int fc_report_budgets(ol_store *st, const ol_config *cfg, int argc, char **argv)
         fprintf(stderr, "report budgets: unknown argument %s\n", argv[1]);
         return 2;
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
         return 1;
     if (mdb_cursor_open(txn, ol_store_dbi(st, "budget"), &c)) {
@@ -221,6 +223,8 @@ int fc_report_demand(ol_store *st, const ol_config *cfg, int argc, char **argv)
             return 2;
         }
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     /* the people's names from hr.person as forecast holds it: ids alone
      * when it cannot be read */
     char nerr[256];

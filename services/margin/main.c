@@ -4,4 +4,4 @@
 extern const ol_service margin_service;
 extern const ol_verb margin_verbs[];
 
-int main(int argc, char **argv) { return ol_service_main(&margin_service, margin_verbs, argc, argv); }
+int main(int argc, char **argv) { return ol_service_main_args_first(&margin_service, margin_verbs, argc, argv); }

@@ -307,6 +307,8 @@ int mg_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     struct erow *er = NULL;
     struct crow *cr = NULL;
     size_t ne = 0, nc = 0;
+    /* `query` is `report` under another name: a message names the one typed */
+    const char *prog = !strcmp(argv[0], "query") ? "query margin" : "report margin";
     (void)cfg;
     if (argc > 1 && !strcmp(argv[1], "margin"))
         i = 2;
@@ -317,18 +319,20 @@ int mg_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             const char *f = argv[++i];
             fmt = !strcmp(f, "text") ? F_TEXT : !strcmp(f, "csv") ? F_CSV : !strcmp(f, "json") ? F_JSON : -1;
             if (fmt < 0) {
-                fprintf(stderr, "report margin: --format is text, csv or json\n");
+                fprintf(stderr, "%s: --format is text, csv or json\n", prog);
                 return 2;
             }
         } else {
-            fprintf(stderr, "report margin: unknown argument %s\n", argv[i]);
+            fprintf(stderr, "%s: unknown argument %s\n", prog, argv[i]);
             return 2;
         }
     }
-    if (ol_week_arg("report margin", "--week", week, &w))
+    if (ol_week_arg(prog, "--week", week, &w))
         return 2;
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (load(st, w, &er, &ne, &cr, &nc)) {
-        fprintf(stderr, "report margin: cannot read the projection\n");
+        fprintf(stderr, "%s: cannot read the projection\n", prog);
         free(er);
         free(cr);
         return 1;
@@ -341,7 +345,7 @@ int mg_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     else if (fmt == F_CSV)
         print_csv(w, er, ne, cr, nc);
     else if (print_json(w, er, ne, cr, nc)) {
-        fprintf(stderr, "report margin: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", prog);
         rc = 1;
     }
     free(er);

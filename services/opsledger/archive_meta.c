@@ -53,12 +53,45 @@ static int copy_bytes(FILE *in, FILE *out, int64_t n)
     return 0;
 }
 
+/* one walk over the header's metadata map (blocks of entries, a negative
+ * count followed by the block's size in bytes, a zero count last): each
+ * entry re-encoded into out; *entries counts them. 0, or -1 when it does
+ * not parse or out fails */
+static int copy_meta(FILE *in, FILE *out, int64_t *entries)
+{
+    int64_t count, size, klen, vlen;
+    *entries = 0;
+    for (;;) {
+        if (read_long(in, &count))
+            return -1;
+        if (count == 0)
+            return 0;
+        if (count < 0) {
+            if (count == INT64_MIN || read_long(in, &size))
+                return -1;
+            count = -count;
+        }
+        for (int64_t i = 0; i < count; i++) {
+            if (read_long(in, &klen) || klen < 0)
+                return -1;
+            write_long(out, klen);
+            if (copy_bytes(in, out, klen) || read_long(in, &vlen) || vlen < 0)
+                return -1;
+            write_long(out, vlen);
+            if (copy_bytes(in, out, vlen))
+                return -1;
+            (*entries)++;
+        }
+    }
+}
+
 int archive_meta_add(const char *path, const char *key, const char *value, char *err, size_t errlen)
 {
-    char tmp[4200], magic[4];
-    FILE *in = fopen(path, "rb"), *out = NULL;
-    int64_t count, entries = 0;
-    long meta_start;
+    char tmp[4200], magic[4], buf[8192];
+    FILE *in = fopen(path, "rb"), *out = NULL, *meta = NULL;
+    char *meta_buf = NULL;
+    size_t meta_len = 0, n;
+    int64_t entries;
     int rc = -1;
 
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -70,66 +103,38 @@ int archive_meta_add(const char *path, const char *key, const char *value, char 
         snprintf(err, errlen, "%s: not an Avro object container file", path);
         goto out;
     }
-    /* count the entries, then copy them in a second pass */
-    meta_start = ftell(in);
-    for (;;) {
-        int64_t klen, vlen, size;
-        if (read_long(in, &count))
-            goto bad;
-        if (count == 0)
-            break;
-        if (count < 0) {
-            count = -count;
-            if (read_long(in, &size))
-                goto bad;
-        }
-        for (int64_t i = 0; i < count; i++) {
-            if (read_long(in, &klen) || klen < 0 || fseek(in, klen, SEEK_CUR) || read_long(in, &vlen) || vlen < 0 ||
-                fseek(in, vlen, SEEK_CUR))
-                goto bad;
-            entries++;
-        }
+    /* the entries are copied in memory as they are read (the header is the
+     * schema and a few keys): the new count, written first, is known at the end */
+    if (!(meta = open_memstream(&meta_buf, &meta_len))) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
     }
+    if (copy_meta(in, meta, &entries))
+        goto bad;
+    if (ferror(meta) || fclose(meta)) {
+        meta = NULL;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    meta = NULL;
     if (!(out = fopen(tmp, "wb"))) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     fwrite("Obj\x01", 1, 4, out);
     write_long(out, entries + 1);
-    fseek(in, meta_start, SEEK_SET);
-    for (;;) {
-        int64_t klen, vlen, size;
-        if (read_long(in, &count))
-            goto bad;
-        if (count == 0)
-            break;
-        if (count < 0) {
-            count = -count;
-            if (read_long(in, &size))
-                goto bad;
-        }
-        for (int64_t i = 0; i < count; i++) {
-            if (read_long(in, &klen)) goto bad;
-            write_long(out, klen);
-            if (copy_bytes(in, out, klen) || read_long(in, &vlen))
-                goto bad;
-            write_long(out, vlen);
-            if (copy_bytes(in, out, vlen))
-                goto bad;
-        }
-    }
+    fwrite(meta_buf, 1, meta_len, out);
     write_long(out, (int64_t)strlen(key));
     fwrite(key, 1, strlen(key), out);
     write_long(out, (int64_t)strlen(value));
     fwrite(value, 1, strlen(value), out);
     write_long(out, 0);
     /* the sync marker and every data block, unchanged */
-    char buf[8192];
-    size_t n;
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
         if (fwrite(buf, 1, n, out) != n)
             goto bad;
-    if (ferror(in) || fclose(out)) {
+    /* the writes above are checked here: a stream's error stays set */
+    if (ferror(in) || ferror(out) || fclose(out)) {
         out = NULL;
         goto bad;
     }
@@ -143,6 +148,9 @@ int archive_meta_add(const char *path, const char *key, const char *value, char 
 bad:
     snprintf(err, errlen, "%s: the container header does not parse, or the copy failed", path);
 out:
+    if (meta)
+        fclose(meta);
+    free(meta_buf);
     if (out)
         fclose(out);
     if (rc)

@@ -191,6 +191,8 @@ int hc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             return 2;
         }
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (fmt == F_CSV)
         fputs(csv_head, stdout);
     else if (fmt == F_TEXT)
@@ -270,6 +272,12 @@ int hc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     if (hc_settings(cfg, &s))
         return 2;
+    if (f.from && f.to && f.from > f.to) { /* only both given can disagree: a default follows the other */
+        fprintf(stderr, "report headcount: --from is after --to\n");
+        return 2;
+    }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (data_week(st, &dw)) {
         fprintf(stderr, "report headcount: the projection has no headcount yet (is opsledger-people running?)\n");
         return 1;
@@ -278,10 +286,6 @@ int hc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         f.to = f.from ? ol_week_add(f.from, 11) : dw;
     if (!f.from)
         f.from = ol_week_add(f.to, -11);
-    if (f.from > f.to) {
-        fprintf(stderr, "report headcount: --from is after --to\n");
-        return 2;
-    }
     if (fmt == F_CSV)
         fputs(csv_head, stdout);
     if (fmt == F_TEXT) {

@@ -4,4 +4,4 @@
 extern const ol_service utilisation_service;
 extern const ol_verb utilisation_verbs[];
 
-int main(int argc, char **argv) { return ol_service_main(&utilisation_service, utilisation_verbs, argc, argv); }
+int main(int argc, char **argv) { return ol_service_main_args_first(&utilisation_service, utilisation_verbs, argc, argv); }

@@ -85,6 +85,8 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "query utilisation: --format is table, csv or json\n");
         return 2;
     }
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) ||
         load_week(txn, ol_store_dbi(st, "util"), w, &rows, &n)) {
         fprintf(stderr, "query utilisation: cannot read the projection\n");
@@ -245,6 +247,8 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     char from_buf[9];
     ol_week_format(wf, from_buf);
     from = from_buf;
+    if (!st) /* the arguments alone (ol_service_main_args_first) */
+        return 0;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) {
         fprintf(stderr, "report utilisation: cannot read the projection\n");
         return 1;

@@ -6,7 +6,9 @@
 #     reports; a mistyped topic is named with the nearest one; produce with
 #     no broker stops and says how to set OPSLEDGER_BROKERS; report weekly
 #     without projections writes no page, exits 1 and gives each service's
-#     reason once; --week 2026-W60 is "no such week"; make clean leaves var/;
+#     reason once; --week 2026-W60 is "no such week"; every report and
+#     query names a missing or wrong flag (exit 2) before it looks for a
+#     projection; make clean leaves var/;
 #     the README's contract link resolves in a clone;
 #  2. the broker: the bootstrap file is written only when the broker answers,
 #     `broker --wait` returns its address, no misleading librdkafka notice;
@@ -70,6 +72,35 @@ check "... and prints no page" test ! -s "$T/wk.out"
 for s in utilisation billing assurance forecast people margin; do
     check "... naming opsledger-$s's reason once" test "$(grep -c "opsledger-$s: no projection at $T/empty/$s" "$T/wk.err")" = 1
 done
+
+# a usage error is told before any file is touched: a missing or wrong flag
+# is named (exit 2), not the projection missing from the data directory
+while IFS='|' read -r args pat; do
+    # shellcheck disable=SC2086  # args are words
+    run_ol "$T/u.out" "$T/u.err" $args --data-dir "$T/nowhere" </dev/null
+    expect $? 2 "$T/u.err" "$pat" "$args: the usage error first, exit 2"
+    check "... and not the missing projection" bash -c "! grep -q 'no projection' '$T/u.err'"
+done <<'EOF'
+report margin|report margin: --week is required
+report margin --week 2026-W60|--week 2026-W60: no such week
+report billing|report billing: --week is required
+report assurance|report assurance: --week is required
+report utilisation --from 2026-W40|report utilisation: --to is required
+report contractors --to 2026-W47|report contractors: --from is required
+report headcount --from 2026-W47 --to 2026-W40|report headcount: --from is after --to
+report forecast --team|report forecast: unknown argument --team
+report budgets --all|report budgets: unknown argument --all
+report demand --roles R|report demand: unknown argument --roles
+query margin|query margin: --week is required
+query billing --week 2026-W47 --format xml|query billing: --format is table, csv or json
+query utilisation|query utilisation: --week is required
+query forecast --week 47|query forecast: --week '47' is not an ISO week
+query assurance --week 2026-W47 --format csv|query assurance: --format is table or json
+query people --scope all|query people: --scope is role, team, org or employment
+EOF
+"$BIN/opsledger-margin" events --db "$T/nowhere" >"$T/u.out" 2>"$T/u.err" </dev/null
+expect $? 2 "$T/u.err" "events --topic T .*finance.margin.weekly" "a service's events without --topic: the usage first, exit 2"
+check "... and not the missing projection" bash -c "! grep -q 'no projection' '$T/u.err'"
 
 run_ol "$T/wx.out" "$T/wx.err" report weekly --week 2026-47
 expect $? 2 "$T/wx.err" "'2026-47' is not an ISO week: write YYYY-Www" "a malformed week says how to write one"

@@ -1,8 +1,10 @@
 /* ol_metrics and ol_http: dead-letter reason classes, label escaping, the
  * exposition's shape (HELP/TYPE, histogram buckets cumulative and ending at
  * +Inf = count), counters published only by a committed batch, health and
- * readiness answers, and a real round trip through the listener with the
- * client `opsledger status --url` uses. */
+ * readiness answers, a real round trip through the listener with the
+ * client `opsledger status --url` uses, and the one bind both listeners
+ * (metrics, opsledger-web's) share: what a person is told about a bad or
+ * taken address, and where a listener says it is bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ol_http.h"
+#include "ol_http_app.h"
 #include "ol_metrics.h"
 
 #include <stdio.h>
@@ -152,6 +155,42 @@ static void test_http_roundtrip(void **state)
     assert_int_equal(ol_http_get("ftp://x", 100, &status, &body, &len, err, sizeof err), -1);
 }
 
+static int app_handler(void *ctx, const ol_http_req *req, ol_http_resp *r)
+{
+    (void)ctx, (void)req, (void)r;
+    return -1;
+}
+
+static void test_http_bind(void **state)
+{
+    char err[256], addr[64];
+    ol_http_app_opts o = {"127.0.0.1:notaport", NULL, NULL, 1, 0};
+    (void)state;
+    /* the same words from either listener, naming its own setting */
+    assert_null(ol_http_start("127.0.0.1:notaport", handler, NULL, err, sizeof err));
+    assert_string_equal(err, "metrics.listen \"127.0.0.1:notaport\": expected HOST:PORT, [V6]:PORT or PORT");
+    assert_null(ol_http_app_start(&o, app_handler, NULL, err, sizeof err));
+    assert_string_equal(err, "listen address \"127.0.0.1:notaport\": expected HOST:PORT, [V6]:PORT or PORT");
+    /* a port alone listens on loopback, port 0 takes a free one */
+    o.listen = "0";
+    ol_http_app *a = ol_http_app_start(&o, app_handler, NULL, err, sizeof err);
+    assert_non_null(a);
+    assert_true(ol_http_app_port(a) > 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ol_http_app_port(a));
+    assert_string_equal(ol_http_app_address(a), addr);
+    /* a taken port is refused by the other listener, with the reason */
+    assert_null(ol_http_start(addr, handler, NULL, err, sizeof err));
+    char want[128];
+    snprintf(want, sizeof want, "metrics.listen \"%s\": Address already in use", addr);
+    assert_string_equal(err, want);
+    ol_http_app_stop(a);
+    ol_http *m = ol_http_start(":0", handler, NULL, err, sizeof err);
+    assert_non_null(m);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ol_http_port(m));
+    assert_string_equal(ol_http_address(m), addr);
+    ol_http_stop(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_label_escape),
         cmocka_unit_test(test_exposition),
         cmocka_unit_test(test_http_roundtrip),
+        cmocka_unit_test(test_http_bind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

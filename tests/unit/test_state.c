@@ -1,0 +1,280 @@
+/* test_state — the state engine (common/ol_state) against a model of what
+ * SPEC 2 and 4 ask of it, record by record, over a long random history:
+ * the latest version of every entity (highest revision wins), and "an
+ * event_id seen before is skipped" (the stored version's always, other
+ * rows' within the dedupe window). The engine's indexes are derived state
+ * with shortcuts (a probe remembered between a look-up and its append,
+ * prefetches, tables that grow, a seen index that drops rows leaving the
+ * window, a snapshot); the model has none, so any shortcut that answers
+ * differently from the log fails here. Batches are committed or aborted
+ * (the engine must then forget what the batch indexed), and the engine is
+ * restarted from the log and from a snapshot along the way. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "ol_state.h"
+#include "ol_store.h"
+#include "test_util.h"
+
+#define ENTITIES 3000 /* per topic: enough for the tables to grow from 1024 slots */
+#define RECORDS 40000
+#define DAY 86400000LL
+#define WINDOW (35 * DAY)
+
+static const char *const TOPICS[2] = {"hr.person", "timesheet.entry"};
+
+struct ent_model {
+    uint64_t seq; /* 0: none */
+    int64_t rev;
+    int64_t eid;
+};
+
+struct model {
+    struct ent_model ent[2][ENTITIES];
+    int64_t eid_at[RECORDS + 1]; /* the latest occurred_at of a row carrying event e, INT64_MIN: none */
+    uint64_t next_seq;
+};
+
+static uint64_t rnd(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void idstr(char *b, size_t n, const char *p, long i) { snprintf(b, n, "%s-%08ld-with-some-length", p, i); }
+
+/* a (re)start as ol_runtime does it: the dedupe window from the data time, then the indexes */
+static ol_state *start(ol_store *st, const char *snap, int use_snapshot, int64_t data_time)
+{
+    ol_state *s = ol_state_new(ol_store_dbi(st, "versions"), WINDOW);
+    ol_state_set_window_start(s, data_time - WINDOW);
+    MDB_txn *txn;
+    char why[300];
+    assert_non_null(s);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    if (use_snapshot)
+        assert_int_equal(ol_state_load(s, txn, snap, why, sizeof why), 1);
+    assert_int_equal(ol_state_ready(s, txn), 0);
+    mdb_txn_abort(txn);
+    return s;
+}
+
+static void test_state_matches_model(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"versions", NULL};
+    static struct model m, committed;
+    char dir[256], err[300], snap[400], id[64], eid[64];
+    uint64_t x = 20261201;
+    int64_t now = 1700000000000LL; /* the data time: advances ~1 hour a record, so rows leave the window */
+    long next_eid = 1, restarts = 0, snapshots = 0, aborts = 0;
+    ol_store st;
+
+    tu_mkdtemp(dir, sizeof dir, "state");
+    snprintf(snap, sizeof snap, "%s/index.snapshot", dir);
+    assert_int_equal(ol_store_open(&st, dir, 256u << 20, 0, dbs, err, sizeof err), 0);
+    memset(&m, 0, sizeof m);
+    for (long e = 0; e <= RECORDS; e++)
+        m.eid_at[e] = INT64_MIN;
+    m.next_seq = 1;
+    committed = m;
+    ol_state *s = start(&st, snap, 0, now);
+
+    for (long done = 0; done < RECORDS;) {
+        MDB_txn *txn;
+        long batch = 1 + (long)(rnd(&x) % 700);
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        for (long i = 0; i < batch && done < RECORDS; i++, done++) {
+            int t = (int)(rnd(&x) % 2);
+            long ent = (long)(rnd(&x) % ENTITIES), e;
+            uint64_t r = rnd(&x) % 100;
+            if (r < 10 && next_eid > 1) /* a recent event_id again, maybe for another entity: near the window's edge */
+                e = next_eid - 1 - (long)(rnd(&x) % (uint64_t)(next_eid - 1 < 1500 ? next_eid - 1 : 1500));
+            else if (r < 13 && next_eid > 1)
+                e = 1 + (long)(rnd(&x) % (uint64_t)(next_eid - 1)); /* any event_id used before */
+            else if (r < 16 && m.ent[t][ent].seq)
+                e = m.ent[t][ent].eid; /* the stored version's own event_id, re-sent */
+            else
+                e = next_eid++;
+            /* whole hours, so that rows fall exactly on the window's edge; late records too */
+            int64_t occurred = now - (int64_t)(rnd(&x) % (40 * 24)) * 3600000;
+            int64_t rev = 1 + (int64_t)(rnd(&x) % 6);
+            int64_t since = now - WINDOW;
+            now += 3600000 * (int64_t)(1 + rnd(&x) % 2);
+            idstr(id, sizeof id, "ent", ent);
+            idstr(eid, sizeof eid, "evt", e);
+
+            if (rnd(&x) % 2)
+                ol_state_prefetch(s, TOPICS[t], id, eid);
+            ol_version old;
+            int have = ol_state_get(s, txn, TOPICS[t], id, &old);
+            struct ent_model *me = &m.ent[t][ent];
+            assert_int_equal(have, me->seq != 0);
+            if (have) {
+                assert_int_equal(old.seq, me->seq);
+                assert_int_equal(old.revision, me->rev);
+                char want[64];
+                idstr(want, sizeof want, "evt", me->eid);
+                assert_int_equal(old.event_len, strlen(want));
+                assert_memory_equal(old.event_id, want, old.event_len);
+                if (me->eid == e)
+                    continue; /* the stored version's event_id: always a duplicate */
+            }
+            int seen = ol_state_seen(s, txn, eid, since);
+            assert_true(seen == 0 || seen == 1);
+            assert_int_equal(seen, m.eid_at[e] != INT64_MIN && m.eid_at[e] >= since);
+            if (seen)
+                continue;
+            char kind = have && rev <= me->rev ? 'S' : 'V';
+            uint8_t frame[40];
+            memset(frame, (int)(e & 0xff), sizeof frame);
+            assert_int_equal(ol_state_append(s, txn, kind, TOPICS[t], id, rev, occurred, eid, frame, sizeof frame), 0);
+            if (kind == 'V')
+                me->seq = m.next_seq, me->rev = rev, me->eid = e;
+            if (occurred > m.eid_at[e])
+                m.eid_at[e] = occurred;
+            m.next_seq++;
+        }
+        uint64_t fate = rnd(&x) % 20;
+        if (fate == 0) { /* the batch fails: nothing of it was committed */
+            mdb_txn_abort(txn);
+            ol_state_invalidate(s);
+            m = committed;
+            aborts++;
+        } else {
+            assert_int_equal(mdb_txn_commit(txn), 0);
+            committed = m;
+        }
+        if (fate == 1 || fate == 2) { /* a restart: the indexes from the log, or from a clean stop's snapshot */
+            int from_snapshot = fate == 2 && !ol_state_save(s, snap);
+            ol_state_free(s);
+            s = start(&st, snap, from_snapshot, now);
+            restarts++;
+            snapshots += from_snapshot;
+        }
+    }
+    /* the model's entities are all there, nothing more */
+    size_t ents, ids, n = 0;
+    ol_state_memory(s, &ents, &ids);
+    for (int t = 0; t < 2; t++)
+        for (long i = 0; i < ENTITIES; i++)
+            n += m.ent[t][i].seq != 0;
+    print_message("state: %ld records, %zu entities, %zu event_ids indexed of %ld, %ld aborts, %ld restarts "
+                  "(%ld from a snapshot)\n",
+                  (long)RECORDS, ents, ids, next_eid - 1, aborts, restarts, snapshots);
+    assert_int_equal(ents, n);
+    assert_true(n > 1024); /* the entity table grew */
+    assert_true(aborts > 0 && restarts > 0 && snapshots > 0);
+    /* the seen index holds the window's event_ids, not the history's */
+    assert_true(ids < (size_t)next_eid / 4);
+    ol_state_free(s);
+    ol_store_close(&st);
+    tu_rmtree(dir);
+}
+
+/* Every new entity is looked up, then appended (the runtime's order): the
+ * append reuses the look-up's probe unless the table changed in between,
+ * and it does change when this append makes the table grow. Placement
+ * depends on the per-process hash seed, so several fresh states each cross
+ * every growth from 1,024 slots to 32,768. */
+static void test_state_growth_keeps_every_entity(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"versions", NULL};
+    char dir[256], err[300], id[64], eid[64];
+    ol_store st;
+    MDB_txn *txn;
+    enum { N = 12000, ROUNDS = 6 };
+
+    tu_mkdtemp(dir, sizeof dir, "stategrow");
+    assert_int_equal(ol_store_open(&st, dir, 256u << 20, 0, dbs, err, sizeof err), 0);
+    for (int round = 0; round < ROUNDS; round++) {
+        ol_state *s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+        ol_version v;
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        for (long i = 0; i < N; i++) {
+            idstr(id, sizeof id, "grow", round * (long)N + i);
+            idstr(eid, sizeof eid, "gevt", round * (long)N + i);
+            ol_state_prefetch(s, "hr.person", id, eid);
+            assert_int_equal(ol_state_get(s, txn, "hr.person", id, &v), 0);
+            assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 0);
+            assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", id, 1, 1700000000000LL, eid, "f", 1), 0);
+        }
+        size_t ents;
+        ol_state_memory(s, &ents, NULL);
+        assert_int_equal(ents, (size_t)(round + 1) * N); /* earlier rounds' rows are in the log */
+        for (long i = 0; i < (round + 1) * (long)N; i++) {
+            idstr(id, sizeof id, "grow", i);
+            assert_int_equal(ol_state_get(s, txn, "hr.person", id, &v), 1);
+            idstr(eid, sizeof eid, "gevt", i);
+            assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
+        }
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        ol_state_free(s);
+    }
+    ol_store_close(&st);
+    tu_rmtree(dir);
+}
+
+/* The window's edge, exactly: a row whose occurred_at is the window's
+ * start is still seen, one a millisecond older is not; the same after the
+ * indexes are rebuilt from the log with that window (which leaves rows of
+ * days before it out) and after a snapshot. */
+static void test_state_window_edge(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"versions", NULL};
+    char dir[256], err[300], snap[400], why[300];
+    const int64_t t0 = 1790000000000LL; /* mid-day */
+    ol_store st;
+    MDB_txn *txn;
+
+    tu_mkdtemp(dir, sizeof dir, "stateedge");
+    snprintf(snap, sizeof snap, "%s/index.snapshot", dir);
+    assert_int_equal(ol_store_open(&st, dir, 64u << 20, 0, dbs, err, sizeof err), 0);
+    ol_state *s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(ol_state_append(s, txn, 'V', "hr.leave", "a", 1, t0, "at-edge", "f", 1), 0);
+    assert_int_equal(ol_state_append(s, txn, 'V', "hr.leave", "b", 1, t0 - 1, "before-edge", "f", 1), 0);
+    assert_int_equal(ol_state_append(s, txn, 'S', "hr.leave", "c", 1, t0 - 3 * DAY, "days-before", NULL, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    for (int how = 0; how < 3; how++) { /* 0: live, 1: rebuilt from the log, 2: from a snapshot */
+        if (how) {
+            int saved = how == 2 && !ol_state_save(s, snap);
+            ol_state_free(s);
+            s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+            ol_state_set_window_start(s, t0);
+            assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+            if (how == 2)
+                assert_int_equal(saved && ol_state_load(s, txn, snap, why, sizeof why), 1);
+            assert_int_equal(ol_state_ready(s, txn), 0);
+            mdb_txn_abort(txn);
+        }
+        assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+        assert_int_equal(ol_state_seen(s, txn, "at-edge", t0), 1);
+        assert_int_equal(ol_state_seen(s, txn, "before-edge", t0), 0);
+        assert_int_equal(ol_state_seen(s, txn, "days-before", t0), 0);
+        /* the stored versions themselves stay, whatever the window */
+        ol_version v;
+        assert_int_equal(ol_state_get(s, txn, "hr.leave", "b", &v), 1);
+        assert_int_equal(v.occurred_at, t0 - 1);
+        mdb_txn_abort(txn);
+    }
+    ol_state_free(s);
+    ol_store_close(&st);
+    tu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_state_matches_model),
+        cmocka_unit_test(test_state_growth_keeps_every_entity),
+        cmocka_unit_test(test_state_window_edge),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
