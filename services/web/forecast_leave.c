@@ -228,9 +228,10 @@ static int day_cap(const struct person *p, int32_t day)
 /* every person's capacity and leave per week of [day0, day0 + ndays) */
 static int figures(struct ctx *c, int nweeks)
 {
-    int32_t *avail = malloc((size_t)c->ndays * 2 * sizeof *avail), *caps = avail + c->ndays;
+    int32_t *avail = malloc((size_t)c->ndays * 2 * sizeof *avail);
     if (!avail)
         return -1;
+    int32_t *caps = avail + c->ndays;
     qsort(c->l, c->nl, sizeof *c->l, by_who);
     size_t li = 0;
     for (size_t i = 0; i < c->np; i++) {
