@@ -48,6 +48,9 @@ int ol_http_split_hostport(const char *s, char *host, size_t hl, char *port, siz
     return 0;
 }
 
+/* a request's state after its first call (see on_request) */
+static const char first_call_seen;
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -55,7 +58,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     ol_http_reply r = {500, "text/plain; charset=utf-8", NULL, 0};
     struct MHD_Response *resp;
     enum MHD_Result ret;
-    (void)version, (void)upload, (void)upload_size, (void)con_cls;
+    (void)version, (void)upload, (void)upload_size;
 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         static const char msg[] = "only GET and HEAD\n";
@@ -67,6 +70,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                   : MHD_NO;
         MHD_destroy_response(resp);
         return ret;
+    }
+    /* libmicrohttpd (0.9.75, Debian 12) closes the connection after an
+     * answer queued in the first call for a request (headers only), so every
+     * scrape would pay a new connection: a GET or HEAD is answered in the
+     * second call, as in ol_http_app.c (another method is refused at once,
+     * before any body is read). No state is kept: the marker is static. */
+    if (*con_cls != (void *)&first_call_seen) {
+        *con_cls = (void *)&first_call_seen;
+        return MHD_YES;
     }
     if (s->h(s->ctx, url, &r)) {
         free(r.body);

@@ -185,6 +185,11 @@ else
     dump "$T/promtool-metrics.log"
 fi
 check "/healthz answers 200" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/healthz")" = 200
+# Prometheus keeps its scrape connection open: the listener must not close
+# it after every answer (libmicrohttpd closes it when an answer is queued in
+# the first call for a request)
+check "two scrapes on one connection: the second reuses it" \
+    bash -c "curl -sv -o /dev/null -o /dev/null 'http://127.0.0.1:$MPORT/metrics' 'http://127.0.0.1:$MPORT/healthz' 2>&1 | grep -q 'Re-using existing connection'"
 check "/readyz answers 200 once caught up" \
     test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/readyz")" = 200
 check "an unknown path answers 404" \
