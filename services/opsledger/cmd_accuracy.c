@@ -381,7 +381,7 @@ int cmd_accuracy(int argc, char **argv)
             c.pass[c.npass++] = a;
             c.pass[c.npass++] = argv[++i];
         } else {
-            fprintf(stderr, "report forecast-accuracy: unknown argument %s\n", a);
+            (void)ol_usage_arg("report forecast-accuracy", "unknown argument ", a, NULL);
             rc = usage();
             goto out;
         }
@@ -396,8 +396,7 @@ int cmd_accuracy(int argc, char **argv)
         goto out;
     }
     if (strcmp(format, "table") && strcmp(format, "csv")) {
-        fprintf(stderr, "report forecast-accuracy: --format is table or csv (got %s)\n", format);
-        rc = 2;
+        rc = ol_usage_arg("report forecast-accuracy", "--format is table or csv (got ", format, ")");
         goto out;
     }
     if (from > to) {

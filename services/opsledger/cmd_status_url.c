@@ -5,6 +5,7 @@
  * service's LMDB directory, which only works on the service's own host.
  * A plain HTTP/1.0 GET (ol_http_get), no libcurl: see common/README.md. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_http.h"
 
 #include <stdio.h>
@@ -74,11 +75,9 @@ int cmd_status_url(int argc, char **argv)
             url = argv[++i];
         else if (argv[i][0] != '-' && !service)
             service = argv[i];
-        else {
-            fprintf(stderr, "opsledger status: unexpected argument %s (with --url: status SERVICE --url URL)\n",
-                    argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("opsledger status", "unexpected argument ", argv[i],
+                            " (with --url: status SERVICE --url URL)");
     }
     if (!service || !url) {
         fprintf(stderr, "usage: opsledger status SERVICE --url http://HOST:PORT\n");

@@ -2,6 +2,7 @@
  * the services' own executables for what needs a service's fold (query,
  * report, replay, status), so this binary links no service code. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_log.h"
 
 #include <stdio.h>
@@ -152,9 +153,8 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "schemas"))
         rc = cmd_schemas(argc - 1, argv + 1, &cfg);
     else {
-        fprintf(stderr, "opsledger: unknown command '%s'\n\n", cmd);
+        rc = ol_usage_arg("opsledger", "unknown command '", cmd, "'\n");
         usage(stderr);
-        rc = 2;
     }
     ol_config_free(&cfg);
     return rc;
