@@ -7,7 +7,9 @@
  * computes the figures (integers only), ol_report_people.c those of the
  * people and margin sections (7 and 8), ol_report_text.c prints them as text
  * or Markdown, ol_report_html.c and ol_report_html_body.c as one
- * self-contained HTML page with inline SVG charts. */
+ * self-contained HTML page with inline SVG charts; both forms take the words
+ * (ol_report_words.c) and the cells of each table row (ol_report_cells.c,
+ * olr_billing_cells, ol_report_people.c) from the same functions. */
 #ifndef OL_REPORT_INT_H
 #define OL_REPORT_INT_H
 
@@ -179,6 +181,37 @@ const char *olr_client(const struct olr_money *m, char *buf, size_t n);
 const struct olr_money_total *olr_billing_cells(const struct ol_report *r, int i, char c[OLR_BILLING_COLS][OLR_CELL]);
 /* a currency's total row: "TOTAL GBP", the 4 weeks, this week, then empty cells */
 void olr_billing_total_cells(const struct olr_money_total *t, char c[OLR_BILLING_COLS][OLR_CELL]);
+/* the cells of one row of the other tables (ol_report_cells.c), raw text,
+ * read by every form: the trend week i (week, utilisation, change,
+ * billable, available, against target); a team below target; a person
+ * with missing time (person with the name, team, not logged, available);
+ * a post-close line (week, client, engagement, person or expense, amount
+ * now, last change); a delivery managers' demand week (week, open roles,
+ * bench supply, balance, rolling off); a budget running out (engagement,
+ * runs out in, spent, estimate at completion, budget); a role's roll-offs
+ * (role, people, who). The lists of people are in wide cells */
+#define OLR_WIDE_CELL 2048
+#define OLR_TREND_COLS 6
+#define OLR_TREND_SPEC "week|>utilisation|>change|>billable|>available|against target"
+#define OLR_TEAM_COLS 5
+#define OLR_TEAM_SPEC "team|>utilisation|>billable|>available|>people"
+#define OLR_MISSING_COLS 4
+#define OLR_MISSING_SPEC "person|team|>not logged|>available"
+#define OLR_POST_CLOSE_COLS 6
+#define OLR_POST_CLOSE_SPEC "week|client|engagement|person or expense|>amount now|>last change"
+#define OLR_DM_DEMAND_COLS 5
+#define OLR_DM_DEMAND_SPEC "week|>open roles|>bench supply|>balance|rolling off"
+#define OLR_BUDGET_COLS 5
+#define OLR_BUDGET_SPEC "engagement|runs out in|>spent|>estimate at completion|>budget"
+#define OLR_ROLLOFF_COLS 3
+#define OLR_ROLLOFF_SPEC "role|>people|who"
+void olr_trend_cells(const struct ol_report *r, int i, char c[OLR_TREND_COLS][OLR_CELL]);
+void olr_team_cells(json_t *o, char c[OLR_TEAM_COLS][OLR_CELL]);
+void olr_missing_cells(const struct ol_report *r, json_t *o, char c[OLR_MISSING_COLS][OLR_CELL]);
+void olr_post_close_cells(const struct ol_report *r, json_t *o, char c[OLR_POST_CLOSE_COLS][OLR_CELL]);
+void olr_dm_demand_cells(const struct ol_report *r, json_t *o, char c[OLR_DM_DEMAND_COLS][OLR_WIDE_CELL]);
+void olr_budget_cells(const struct ol_report *r, json_t *o, char c[OLR_BUDGET_COLS][OLR_CELL]);
+void olr_rolloff_cells(const struct ol_report *r, json_t *o, char c[OLR_ROLLOFF_COLS][OLR_WIDE_CELL]);
 /* a delivery-manager demand row's balance: "short by 19h30", "78h00 spare", "even" */
 const char *olr_dm_balance(json_t *o, char *buf, size_t n);
 /* the "data as of" sentence */
