@@ -21,7 +21,7 @@ static void cells_row(FILE *f, const char *tr, const char *kinds, const char *ce
 static void utilisation(FILE *f, const struct ol_report *r)
 {
     const struct olr_util *u = &r->trend[OLR_TREND - 1];
-    char a[48], t[48], buf[1024], c[OLR_TREND_COLS][OLR_CELL];
+    char t[48], buf[1024], c[OLR_TREND_COLS][OLR_CELL];
     size_t i;
     json_t *o;
     ol_fmt_bp(t, sizeof t, 1, u->present ? u->target : r->trend[OLR_TREND - 2].target);
@@ -62,21 +62,9 @@ static void utilisation(FILE *f, const struct ol_report *r)
         }
         fputs("</table>\n", f);
     }
-    if (u->present) {
-        char s[5][48];
-        ol_fmt_hm(s[0], 48, u->bench);
-        ol_fmt_hm(s[1], 48, u->training);
-        ol_fmt_hm(s[2], 48, u->sales);
-        ol_fmt_hm(s[3], 48, u->internal);
-        ol_fmt_hm(s[4], 48, u->live);
-        olr_h_para(f,
-                   "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
-                   "internal %s, live support %s.",
-                   r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
-    }
-    ol_fmt_hm(a, sizeof a, r->missing_minutes);
-    olr_h_para(f, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
-               (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
+    if (*olr_invested_sentence(r, buf, sizeof buf))
+        olr_h_para(f, "%s", buf);
+    olr_h_para(f, "%s", olr_missing_sentence(r, buf, sizeof buf));
     if (json_array_size(r->missing_rows)) {
         olr_h_thead(f, OLR_MISSING_SPEC);
         json_array_foreach(r->missing_rows, i, o)

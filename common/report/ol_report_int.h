@@ -167,6 +167,11 @@ const char *olr_people(const struct ol_report *r, json_t *ids, size_t max, char 
  * verdict only for a week that has ended; the figure is the *fig_len
  * bytes at *fig_at (0, 0 when there is none) */
 const char *olr_org_sentence(const struct ol_report *r, char *buf, size_t n, size_t *fig_at, size_t *fig_len);
+/* how the non-billable time of the week was invested (bench, training,
+ * sales support, internal, live support); "" when the week has no figures */
+const char *olr_invested_sentence(const struct ol_report *r, char *buf, size_t n);
+/* the missing timesheets of the last ended week: people and time not logged */
+const char *olr_missing_sentence(const struct ol_report *r, char *buf, size_t n);
 /* trend week i against the target: "below", "on target", "in progress", "no data" (static) */
 const char *olr_week_verdict(const struct ol_report *r, int i);
 /* why "of which this week" is what it is when time is still pending; "" otherwise */

@@ -48,7 +48,7 @@ static void para(FILE *f, int md, const char *fmt, ...)
 static void utilisation(FILE *f, const struct ol_report *r, int md)
 {
     const struct olr_util *u = &r->trend[OLR_TREND - 1], *p = &r->trend[OLR_TREND - 2];
-    char a[48], t[48], line[1024], c[OLR_TREND_COLS][OLR_CELL];
+    char t[48], line[1024], c[OLR_TREND_COLS][OLR_CELL];
     ol_fmt_bp(t, sizeof t, 1, u->present ? u->target : p->target);
     snprintf(line, sizeof line, "1. Utilisation against the %s target (billable people)", t);
     heading(f, md, line);
@@ -80,21 +80,9 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
         if (md)
             fputs("\n", f);
     }
-    if (u->present) {
-        char s[5][48];
-        ol_fmt_hm(s[0], 48, u->bench);
-        ol_fmt_hm(s[1], 48, u->training);
-        ol_fmt_hm(s[2], 48, u->sales);
-        ol_fmt_hm(s[3], 48, u->internal);
-        ol_fmt_hm(s[4], 48, u->live);
-        para(f, md,
-             "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
-             "internal %s, live support %s.",
-             r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
-    }
-    ol_fmt_hm(a, sizeof a, r->missing_minutes);
-    para(f, md, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
-         (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
+    if (*olr_invested_sentence(r, line, sizeof line))
+        para(f, md, "%s", line);
+    para(f, md, "%s", olr_missing_sentence(r, line, sizeof line));
     if (json_array_size(r->missing_rows)) {
         ol_table_init(&tb, md, OLR_MISSING_SPEC);
         size_t i;
