@@ -1,6 +1,7 @@
 /* ol_report_cells — the cells of one row of the weekly report's tables
  * (utilisation trend, teams below target, missing timesheets, post-close
- * adjustments, delivery managers' demand, budgets, roll-offs), computed
+ * adjustments, contractor invoices to chase, delivery managers' demand,
+ * budgets, roll-offs), computed
  * once for the text, Markdown and HTML forms, so that the three cannot
  * drift apart (billing's are olr_billing_cells in ol_report_words.c,
  * sections 7 and 8's in ol_report_people.c). Each writes raw text (the
@@ -9,6 +10,7 @@
 #include "ol_report_int.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void olr_trend_cells(const struct ol_report *r, int i, char c[OLR_TREND_COLS][OLR_CELL])
 {
@@ -60,6 +62,24 @@ void olr_post_close_cells(const struct ol_report *r, json_t *o, char c[OLR_POST_
         snprintf(c[3], OLR_CELL, "expense %s", olr_str(o, "expense_id"));
     ol_fmt_amount(c[4], OLR_CELL, olr_int(o, "amount_minor"), cur);
     ol_fmt_amount(c[5], OLR_CELL, olr_int(o, "delta_minor"), cur);
+}
+
+void olr_contractor_cells(const struct ol_report *r, json_t *o, int full_period,
+                          char c[OLR_CONTRACTOR_COLS][OLR_CELL])
+{
+    const char *cur = olr_str(o, "currency"), *last = olr_str(o, "period_last_day");
+    long long ex = olr_int(o, "amount_expected_minor"), in = olr_int(o, "amount_invoiced_minor");
+    snprintf(c[0], OLR_CELL, "%s", olr_str(o, "invoice_id"));
+    olr_person(r, olr_str(o, "person_id"), c[1], OLR_CELL);
+    snprintf(c[2], OLR_CELL, "%s", olr_str(o, "supplier"));
+    if (full_period)
+        snprintf(c[3], OLR_CELL, "%s to %s", olr_str(o, "period_first_day"), last);
+    else /* 2026-10-01..10-31 */
+        snprintf(c[3], OLR_CELL, "%s..%s", olr_str(o, "period_first_day"), strlen(last) > 5 ? last + 5 : "");
+    snprintf(c[4], OLR_CELL, "%s", olr_recon_status(olr_str(o, "status")));
+    ol_fmt_amount(c[5], OLR_CELL, ex, cur);
+    ol_fmt_amount(c[6], OLR_CELL, in, cur);
+    ol_fmt_amount(c[7], OLR_CELL, in - ex, cur);
 }
 
 void olr_dm_demand_cells(const struct ol_report *r, json_t *o, char c[OLR_DM_DEMAND_COLS][OLR_WIDE_CELL])

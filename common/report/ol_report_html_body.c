@@ -132,26 +132,12 @@ static void billing(FILE *f, const struct ol_report *r)
     olr_h_para(f, "Contractor invoices to chase (received in %s to %s or for a period in it): %zu", r->prev4, r->week,
                json_array_size(r->contractors));
     if (json_array_size(r->contractors)) {
-        olr_h_thead(f, "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference");
+        char c[OLR_CONTRACTOR_COLS][OLR_CELL];
+        olr_h_thead(f, OLR_CONTRACTOR_SPEC);
         json_array_foreach(r->contractors, i, o)
         {
-            char e[48], v[48], d[48], period[32];
-            const char *c = olr_str(o, "currency");
-            long long ex = olr_int(o, "amount_expected_minor"), in = olr_int(o, "amount_invoiced_minor");
-            ol_fmt_amount(e, sizeof e, ex, c);
-            ol_fmt_amount(v, sizeof v, in, c);
-            ol_fmt_amount(d, sizeof d, in - ex, c);
-            snprintf(period, sizeof period, "%s to %s", olr_str(o, "period_first_day"), olr_str(o, "period_last_day"));
-            fputs("<tr>", f);
-            olr_h_td(f, 0, olr_str(o, "invoice_id"));
-            olr_h_td(f, 0, olr_person(r, olr_str(o, "person_id"), who, sizeof who));
-            olr_h_td(f, 0, olr_str(o, "supplier"));
-            olr_h_td(f, 2, period);
-            olr_h_td(f, 0, olr_recon_status(olr_str(o, "status")));
-            olr_h_td(f, 1, e);
-            olr_h_td(f, 1, v);
-            olr_h_td(f, 1, d);
-            fputs("</tr>\n", f);
+            olr_contractor_cells(r, o, 1, c);
+            cells_row(f, "<tr>", "00020111", (const char *)c, sizeof c[0]);
         }
         fputs("</table>\n", f);
     }

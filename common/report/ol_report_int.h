@@ -191,7 +191,10 @@ void olr_billing_total_cells(const struct olr_money_total *t, char c[OLR_BILLING
  * billable, available, against target); a team below target; a person
  * with missing time (person with the name, team, not logged, available);
  * a post-close line (week, client, engagement, person or expense, amount
- * now, last change); a delivery managers' demand week (week, open roles,
+ * now, last change); a contractor invoice to chase (invoice, contractor
+ * with the name, supplier, period: "2026-10-01 to 2026-10-31" with
+ * full_period, else "2026-10-01..10-31", problem, expected, invoiced,
+ * difference); a delivery managers' demand week (week, open roles,
  * bench supply, balance, rolling off); a budget running out (engagement,
  * runs out in, spent, estimate at completion, budget); a role's roll-offs
  * (role, people, who). The lists of people are in wide cells */
@@ -204,6 +207,8 @@ void olr_billing_total_cells(const struct olr_money_total *t, char c[OLR_BILLING
 #define OLR_MISSING_SPEC "person|team|>not logged|>available"
 #define OLR_POST_CLOSE_COLS 6
 #define OLR_POST_CLOSE_SPEC "week|client|engagement|person or expense|>amount now|>last change"
+#define OLR_CONTRACTOR_COLS 8
+#define OLR_CONTRACTOR_SPEC "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference"
 #define OLR_DM_DEMAND_COLS 5
 #define OLR_DM_DEMAND_SPEC "week|>open roles|>bench supply|>balance|rolling off"
 #define OLR_BUDGET_COLS 5
@@ -214,6 +219,8 @@ void olr_trend_cells(const struct ol_report *r, int i, char c[OLR_TREND_COLS][OL
 void olr_team_cells(json_t *o, char c[OLR_TEAM_COLS][OLR_CELL]);
 void olr_missing_cells(const struct ol_report *r, json_t *o, char c[OLR_MISSING_COLS][OLR_CELL]);
 void olr_post_close_cells(const struct ol_report *r, json_t *o, char c[OLR_POST_CLOSE_COLS][OLR_CELL]);
+void olr_contractor_cells(const struct ol_report *r, json_t *o, int full_period,
+                          char c[OLR_CONTRACTOR_COLS][OLR_CELL]);
 void olr_dm_demand_cells(const struct ol_report *r, json_t *o, char c[OLR_DM_DEMAND_COLS][OLR_WIDE_CELL]);
 void olr_budget_cells(const struct ol_report *r, json_t *o, char c[OLR_BUDGET_COLS][OLR_CELL]);
 void olr_rolloff_cells(const struct ol_report *r, json_t *o, char c[OLR_ROLLOFF_COLS][OLR_WIDE_CELL]);

@@ -159,21 +159,14 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Contractor invoices to chase (received in %s..%s or for a period in it): %zu", r->prev4, r->week,
          json_array_size(r->contractors));
     if (json_array_size(r->contractors)) {
-        ol_table_init(&tb, md, "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference");
+        char c[OLR_CONTRACTOR_COLS][OLR_CELL];
+        ol_table_init(&tb, md, OLR_CONTRACTOR_SPEC);
         size_t i;
         json_t *o;
         json_array_foreach(r->contractors, i, o)
         {
-            char e[48], v[48], d[48], period[32];
-            const char *cur = olr_str(o, "currency");
-            long long ex = olr_int(o, "amount_expected_minor"), in = olr_int(o, "amount_invoiced_minor");
-            ol_fmt_amount(e, sizeof e, ex, cur);
-            ol_fmt_amount(v, sizeof v, in, cur);
-            ol_fmt_amount(d, sizeof d, in - ex, cur);
-            snprintf(period, sizeof period, "%s..%s", olr_str(o, "period_first_day"),
-                     strlen(olr_str(o, "period_last_day")) > 5 ? olr_str(o, "period_last_day") + 5 : "");
-            ol_table_row(&tb, olr_str(o, "invoice_id"), olr_person(r, olr_str(o, "person_id"), who, sizeof who),
-                        olr_str(o, "supplier"), period, olr_recon_status(olr_str(o, "status")), e, v, d);
+            olr_contractor_cells(r, o, 0, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
         }
         print_tbl(f, &tb);
     }
