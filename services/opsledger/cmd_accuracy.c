@@ -481,8 +481,9 @@ int cmd_accuracy(int argc, char **argv)
         for (int i = 0; i < n; i++)
             any |= weeks[i].fc[1].has || weeks[i].act[1].has;
         if (!any) {
-            fprintf(stderr, "report forecast-accuracy: no team %s in the forecasts or the actuals of %s .. %s\n",
-                    team, from_s, to_s);
+            char tail[96];
+            snprintf(tail, sizeof tail, " in the forecasts or the actuals of %s .. %s", from_s, to_s);
+            (void)ol_usage_arg("report forecast-accuracy", "no team ", team, tail); /* rc stays 1: no data */
             goto out;
         }
     }
