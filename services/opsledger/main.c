@@ -32,7 +32,7 @@ static void usage(FILE *f)
           "                            SERVICE: utilisation, billing, forecast, assurance, people, margin\n"
           "                            (assurance: table|json;\n"
           "                            query assurance cover --from DAY [--to DAY])\n"
-          "  report utilisation [--from W] --to W [--team T]   weekly utilisation of every team, against the 85 %% target\n"
+          "  report utilisation [--from W] --to W [--team T]   weekly utilisation of every team, against the 85 % target\n"
           "  report billing --week W   what will be invoiced, per client, post-close adjustments\n"
           "  report contractors --from W --to W   contractor invoices against approved time\n"
           "  report forecast [--team T]   the next 12 weeks' forecast utilisation\n"
