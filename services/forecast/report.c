@@ -52,9 +52,8 @@ int fc_report_budgets(ol_store *st, const ol_config *cfg, int argc, char **argv)
     struct brow *rows = NULL;
     size_t n = 0;
     (void)cfg; /* the engagements' names are in the budget rows */
-    if (argc > 1) {
+    if (argc > 1)
         return ol_usage_arg("report budgets", "unknown argument ", argv[1], NULL);
-    }
     if (!st) /* the arguments alone (ol_service_main_args_first) */
         return 0;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))

@@ -195,9 +195,9 @@ int cmd_service(const char *verb, int argc, char **argv)
     }
     execvp(name, args);
     char why[256];
-    snprintf(why, sizeof why, "' (its executable is not beside opsledger nor on PATH: %s)", strerror(errno));
+    snprintf(why, sizeof why, "' (no opsledger-SERVICE of that name beside opsledger or on PATH: %s)", strerror(errno));
     free(args);
-    return ol_usage_arg("opsledger", "no service 'opsledger-", service, why);
+    return ol_usage_arg("opsledger", "no service '", service, why);
 }
 
 /* edit distance of two short names, capped (for "did you mean") */

@@ -225,9 +225,8 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
             char *e2;
             errno = 0;
             unsigned long long s = strtoull(v, &e2, 10);
-            if (errno || e2 == v || *e2 || *v == '-') {
+            if (errno || e2 == v || *e2 || *v == '-')
                 return ol_usage_arg("opsledger generate", "--seed must be an unsigned integer, got '", v, "'");
-            }
             seed = s;
         } else if (!strcmp(a, "--end-week"))
             end = v;
@@ -245,9 +244,8 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
         return 2;
     }
     memset(&w, 0, sizeof w);
-    if (ol_week_parse(end, &w.end_week)) {
+    if (ol_week_parse(end, &w.end_week))
         return ol_usage_arg("opsledger generate", "--end-week must be an ISO week like 2026-W47, got '", end, "'");
-    }
     w.people = (int)people;
     w.engagements = (int)engagements;
     w.weeks = (int)weeks;
