@@ -1,5 +1,6 @@
 /* ol_config — see ol_config.h. */
 #include "ol_config.h"
+#include "ol_escape.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -137,6 +138,15 @@ const char *ol_config_get(const ol_config *c, const char *key, const char *def)
     return def;
 }
 
+/* err = before + s escaped for the terminal + after: a value the user typed
+ * (-o, -X) is shown, never acted on by the terminal the message reaches */
+static void err_naming(char *err, size_t errlen, const char *before, const char *s, const char *after)
+{
+    char *shown = ol_esc(OL_ESC_TEXT, s);
+    snprintf(err, errlen, "%s%s%s", before, shown ? shown : "?", after);
+    free(shown);
+}
+
 int ol_config_get_i64(const ol_config *c, const char *key, int64_t def, int64_t *out, char *err, size_t errlen)
 {
     const char *v = ol_config_get(c, key, NULL);
@@ -155,7 +165,9 @@ int ol_config_get_i64(const ol_config *c, const char *key, int64_t def, int64_t 
     else if (*end == 'G' || *end == 'g')
         mul = 1024LL * 1024 * 1024, end++;
     if (errno || end == v || *end != '\0') {
-        snprintf(err, errlen, "config %s: expected an integer, got \"%s\"", key, v);
+        char what[160];
+        snprintf(what, sizeof what, "config %s: expected an integer, got \"", key);
+        err_naming(err, errlen, what, v, "\"");
         return -1;
     }
     *out = (int64_t)n * mul;
@@ -191,12 +203,12 @@ int ol_config_from_args(ol_config *c, int argc, char **argv, char *err, size_t e
             i++;
         } else if (!strcmp(a, "-X") && has_next) {
             if (ol_config_set_pair(c, "kafka.", argv[++i])) {
-                snprintf(err, errlen, "-X %s: expected prop=value", argv[i]);
+                err_naming(err, errlen, "-X ", argv[i], ": expected prop=value");
                 return -1;
             }
         } else if (!strcmp(a, "-o") && has_next) {
             if (ol_config_set_pair(c, "", argv[++i])) {
-                snprintf(err, errlen, "-o %s: expected key=value", argv[i]);
+                err_naming(err, errlen, "-o ", argv[i], ": expected key=value");
                 return -1;
             }
         } else if (!strcmp(a, "--brokers") && has_next) {

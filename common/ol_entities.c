@@ -84,10 +84,8 @@ int ol_service_entities(const ol_service *svc, ol_store *st, const ol_config *cf
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--topic") && i + 1 < argc)
             topic = argv[++i];
-        else {
-            fprintf(stderr, "entities: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("entities", "unknown argument ", argv[i], NULL);
     }
     for (size_t i = 0; topic && svc->inputs && svc->inputs[i]; i++)
         known |= !strcmp(svc->inputs[i], topic);

@@ -172,6 +172,28 @@ int ol_esc_fput(FILE *f, ol_esc_fmt fmt, const char *s)
     return k.err ? -1 : 0;
 }
 
+int ol_usage_arg(const char *prog, const char *before, const char *arg, const char *after)
+{
+    prog = prog ? prog : "";
+    before = before ? before : "";
+    after = after ? after : "";
+    char *shown = ol_esc(OL_ESC_TEXT, arg);
+    if (shown) /* one fprintf: one write on the unbuffered stderr */
+        fprintf(stderr, "%s: %s%s%s\n", prog, before, shown, after);
+    else { /* out of memory: the same line in pieces, nothing allocated */
+        struct sink k = {stderr, NULL, 0, 0, 0};
+        puts_(&k, prog);
+        puts_(&k, ": ");
+        puts_(&k, before);
+        escape(&k, OL_ESC_TEXT, arg);
+        puts_(&k, after);
+        puts_(&k, "\n");
+    }
+    free(shown);
+    /* a failing stderr has nowhere to be reported; the status still is 2 */
+    return 2;
+}
+
 const char *ol_esc_a(ol_esc_arena *a, ol_esc_fmt fmt, const char *s)
 {
     char *e;

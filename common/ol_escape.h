@@ -57,6 +57,17 @@ char *ol_esc(ol_esc_fmt fmt, const char *s);
  * the stream reports a write error */
 int ol_esc_fput(FILE *f, ol_esc_fmt fmt, const char *s);
 
+/* A usage error that echoes what the user typed, on stderr, as one line:
+ *     "<prog>: <before><arg><after>\n"
+ * where only arg is escaped for the terminal (OL_ESC_TEXT): an argument
+ * holding "\x1b[2J" or a line break is shown as the text \x1b[2J or \x0a,
+ * it never clears the screen or starts a line that looks like another
+ * message. prog, before and after are the program's own words, printed as
+ * they are (NULL is ""). Returns 2, the exit status of a usage error:
+ *     return ol_usage_arg("query billing", "unknown argument ", argv[i], NULL);
+ * Every command that names an argument it refuses does it through this. */
+int ol_usage_arg(const char *prog, const char *before, const char *arg, const char *after);
+
 /* Several escaped strings alive at once, for one printf with widths:
  *   ol_esc_arena a = OL_ESC_ARENA_INIT;
  *   printf("%-14s %s\n", ol_esc_a(&a, OL_ESC_TEXT, id), ol_esc_a(&a, OL_ESC_TEXT, name));

@@ -31,10 +31,8 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
             prefix = argv[++i];
         else if (!strcmp(argv[i], "--key-suffix") && i + 1 < argc)
             suffix = argv[++i];
-        else {
-            fprintf(stderr, "events: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("events", "unknown argument ", argv[i], NULL);
     }
     for (size_t i = 0; topic && svc->outputs && svc->outputs[i]; i++)
         known |= !strcmp(svc->outputs[i], topic);

@@ -148,10 +148,8 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
             no_log = 1;
         else if (!strcmp(argv[i], "--from-kafka"))
             from_kafka = 1;
-        else {
-            fprintf(stderr, "replay: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("replay", "unknown argument ", argv[i], NULL);
     }
     if (!out || (!from_kafka && !as_of_s)) {
         fprintf(stderr, "usage: opsledger replay %s --as-of 2026-11-16T09:00:00Z --out DIR [--emit FILE] "

@@ -1,5 +1,6 @@
 /* ol_svcmain — see ol_svcmain.h. */
 #include "ol_svcmain.h"
+#include "ol_escape.h"
 #include "ol_registry.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
@@ -224,7 +225,9 @@ static int service_main(const ol_service *svc, const ol_verb *verbs, int args_fi
     if (!strcmp(verb, "run")) {
         const char *dir = ol_config_get(&cfg, "schemas_dir", ol_schemas_default_dir());
         if (argc > 2) {
-            fprintf(stderr, "%s run: unknown argument %s\n", prog, argv[2]);
+            char run[160];
+            snprintf(run, sizeof run, "%s run", prog);
+            rc = ol_usage_arg(run, "unknown argument ", argv[2], NULL);
             goto out;
         }
         if (ol_schemas_load(dir, &schemas, err, sizeof err) || ol_registry_attach(schemas, &cfg, err, sizeof err)) {
@@ -313,7 +316,7 @@ static int service_main(const ol_service *svc, const ol_verb *verbs, int args_fi
         ol_store_close(&st);
         goto out;
     }
-    fprintf(stderr, "%s: unknown verb '%s'\n", prog, verb);
+    rc = ol_usage_arg(prog, "unknown verb '", verb, "'");
     usage(svc, verbs);
 out:
     if (src)

@@ -7,10 +7,21 @@
 
 #include <string.h>
 
+/* one table row of the cells an olr_*_cells helper wrote (cells is the
+ * whole array, width the size of one cell): kinds[k] is how cell k is shown
+ * (olr_h_td: '0' text, '1' figure, '2' date) */
+static void cells_row(FILE *f, const char *tr, const char *kinds, const char *cells, size_t width)
+{
+    fputs(tr, f);
+    for (size_t k = 0; kinds[k]; k++)
+        olr_h_td(f, kinds[k] - '0', cells + k * width);
+    fputs("</tr>\n", f);
+}
+
 static void utilisation(FILE *f, const struct ol_report *r)
 {
     const struct olr_util *u = &r->trend[OLR_TREND - 1];
-    char a[48], b[48], p[48], t[48], d[48], buf[1024];
+    char t[48], buf[1024], c[OLR_TREND_COLS][OLR_CELL];
     size_t i;
     json_t *o;
     ol_fmt_bp(t, sizeof t, 1, u->present ? u->target : r->trend[OLR_TREND - 2].target);
@@ -34,79 +45,34 @@ static void utilisation(FILE *f, const struct ol_report *r)
         olr_h_esc(f, buf);
     fputs("</p>\n", f);
     olr_h_trend(f, r);
-    olr_h_thead(f, "week|>utilisation|>change|>billable|>available|against target");
+    olr_h_thead(f, OLR_TREND_SPEC);
     for (int k = 0; k < OLR_TREND; k++) {
-        const struct olr_util *x = &r->trend[k], *y = k ? &r->trend[k - 1] : NULL;
-        int has = x->present && x->has_bp;
-        ol_fmt_bp(p, sizeof p, has, x->bp);
-        ol_fmt_hm(b, sizeof b, x->billable);
-        ol_fmt_hm(a, sizeof a, x->available);
-        if (has && y && y->present && y->has_bp)
-            ol_fmt_pts(d, sizeof d, (int64_t)x->bp - y->bp);
-        else
-            snprintf(d, sizeof d, "-");
-        fputs("<tr>", f);
-        olr_h_td(f, 0, x->week);
-        olr_h_td(f, 1, p);
-        olr_h_td(f, 1, d);
-        olr_h_td(f, 1, x->present ? b : "-");
-        olr_h_td(f, 1, x->present ? a : "-");
-        olr_h_td(f, 0, olr_week_verdict(r, k));
-        fputs("</tr>\n", f);
+        olr_trend_cells(r, k, c);
+        cells_row(f, "<tr>", "011110", (const char *)c, sizeof c[0]);
     }
     fputs("</table>\n", f);
     olr_h_para(f, "Teams below target in %s%s: %zu", r->judged, r->week_ended ? "" : " (the last week that has ended)",
                json_array_size(r->teams));
     if (json_array_size(r->teams)) {
-        olr_h_thead(f, "team|>utilisation|>billable|>available|>people");
+        olr_h_thead(f, OLR_TEAM_SPEC);
         json_array_foreach(r->teams, i, o)
         {
-            json_t *bp = json_object_get(o, "utilisation_bp");
-            char n[24];
-            ol_fmt_bp(p, sizeof p, json_is_integer(bp), (int32_t)json_integer_value(bp));
-            ol_fmt_hm(b, sizeof b, olr_int(o, "billable_minutes"));
-            ol_fmt_hm(a, sizeof a, olr_int(o, "available_minutes"));
-            snprintf(n, sizeof n, "%lld", olr_int(o, "people"));
-            fputs("<tr>", f);
-            olr_h_td(f, 0, olr_str(o, "scope_id"));
-            olr_h_td(f, 1, p);
-            olr_h_td(f, 1, b);
-            olr_h_td(f, 1, a);
-            olr_h_td(f, 1, n);
-            fputs("</tr>\n", f);
+            olr_team_cells(o, c);
+            cells_row(f, "<tr>", "01111", (const char *)c, sizeof c[0]);
         }
         fputs("</table>\n", f);
     }
-    if (u->present) {
-        char s[5][48];
-        ol_fmt_hm(s[0], 48, u->bench);
-        ol_fmt_hm(s[1], 48, u->training);
-        ol_fmt_hm(s[2], 48, u->sales);
-        ol_fmt_hm(s[3], 48, u->internal);
-        ol_fmt_hm(s[4], 48, u->live);
-        olr_h_para(f,
-                   "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
-                   "internal %s, live support %s.",
-                   r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
-    }
-    ol_fmt_hm(a, sizeof a, r->missing_minutes);
-    olr_h_para(f, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
-               (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
+    if (*olr_invested_sentence(r, buf, sizeof buf))
+        olr_h_para(f, "%s", buf);
+    olr_h_para(f, "%s", olr_missing_sentence(r, buf, sizeof buf));
     if (json_array_size(r->missing_rows)) {
-        olr_h_thead(f, "person|team|>not logged|>available");
+        olr_h_thead(f, OLR_MISSING_SPEC);
         json_array_foreach(r->missing_rows, i, o)
         {
-            char who[256];
             if (i == 10)
                 break;
-            ol_fmt_hm(a, sizeof a, olr_int(o, "missing_minutes"));
-            ol_fmt_hm(b, sizeof b, olr_int(o, "available_minutes"));
-            fputs("<tr>", f);
-            olr_h_td(f, 0, olr_person(r, olr_str(o, "person_id"), who, sizeof who));
-            olr_h_td(f, 0, olr_str(o, "team"));
-            olr_h_td(f, 1, a);
-            olr_h_td(f, 1, b);
-            fputs("</tr>\n", f);
+            olr_missing_cells(r, o, c);
+            cells_row(f, "<tr>", "0011", (const char *)c, sizeof c[0]);
         }
         fputs("</table>\n", f);
         if (json_array_size(r->missing_rows) > 10)
@@ -116,7 +82,7 @@ static void utilisation(FILE *f, const struct ol_report *r)
 
 static void billing(FILE *f, const struct ol_report *r)
 {
-    char m[48], who[512];
+    char who[512];
     size_t i;
     json_t *o;
     fputs("<h2>2. Billing</h2>\n", f);
@@ -152,53 +118,26 @@ static void billing(FILE *f, const struct ol_report *r)
     olr_h_para(f, "Post-close adjustments (lines of weeks finance had closed that changed afterwards), largest first: %zu",
                json_array_size(r->post_close));
     if (json_array_size(r->post_close)) {
-        olr_h_thead(f, "week|client|engagement|person or expense|>amount now|>last change");
+        char c[OLR_POST_CLOSE_COLS][OLR_CELL];
+        olr_h_thead(f, OLR_POST_CLOSE_SPEC);
         json_array_foreach(r->post_close, i, o)
         {
-            char d[48], eng[256];
             if (i == 20)
                 break;
-            const char *c = olr_str(o, "currency"), *pid = olr_str(o, "person_id");
-            ol_fmt_amount(m, sizeof m, olr_int(o, "amount_minor"), c);
-            ol_fmt_amount(d, sizeof d, olr_int(o, "delta_minor"), c);
-            if (*pid)
-                olr_person(r, pid, who, sizeof who);
-            else
-                snprintf(who, sizeof who, "expense %s", olr_str(o, "expense_id"));
-            fputs("<tr>", f);
-            olr_h_td(f, 0, olr_str(o, "week"));
-            olr_h_td(f, 0, olr_str(o, "client"));
-            olr_h_td(f, 0, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng));
-            olr_h_td(f, 0, who);
-            olr_h_td(f, 1, m);
-            olr_h_td(f, 1, d);
-            fputs("</tr>\n", f);
+            olr_post_close_cells(r, o, c);
+            cells_row(f, "<tr>", "000011", (const char *)c, sizeof c[0]);
         }
         fputs("</table>\n", f);
     }
     olr_h_para(f, "Contractor invoices to chase (received in %s to %s or for a period in it): %zu", r->prev4, r->week,
                json_array_size(r->contractors));
     if (json_array_size(r->contractors)) {
-        olr_h_thead(f, "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference");
+        char c[OLR_CONTRACTOR_COLS][OLR_CELL];
+        olr_h_thead(f, OLR_CONTRACTOR_SPEC);
         json_array_foreach(r->contractors, i, o)
         {
-            char e[48], v[48], d[48], period[32];
-            const char *c = olr_str(o, "currency");
-            long long ex = olr_int(o, "amount_expected_minor"), in = olr_int(o, "amount_invoiced_minor");
-            ol_fmt_amount(e, sizeof e, ex, c);
-            ol_fmt_amount(v, sizeof v, in, c);
-            ol_fmt_amount(d, sizeof d, in - ex, c);
-            snprintf(period, sizeof period, "%s to %s", olr_str(o, "period_first_day"), olr_str(o, "period_last_day"));
-            fputs("<tr>", f);
-            olr_h_td(f, 0, olr_str(o, "invoice_id"));
-            olr_h_td(f, 0, olr_person(r, olr_str(o, "person_id"), who, sizeof who));
-            olr_h_td(f, 0, olr_str(o, "supplier"));
-            olr_h_td(f, 2, period);
-            olr_h_td(f, 0, olr_recon_status(olr_str(o, "status")));
-            olr_h_td(f, 1, e);
-            olr_h_td(f, 1, v);
-            olr_h_td(f, 1, d);
-            fputs("</tr>\n", f);
+            olr_contractor_cells(r, o, 1, c);
+            cells_row(f, "<tr>", "00020111", (const char *)c, sizeof c[0]);
         }
         fputs("</table>\n", f);
     }
@@ -269,19 +208,13 @@ static void delivery(FILE *f, const struct ol_report *r)
     }
     fputs("</table>\n", f);
     olr_h_para(f, "Delivery managers: open roles against bench supply, %s to %s:", r->week, r->last4);
-    olr_h_thead(f, "week|>open roles|>bench supply|>balance|rolling off");
+    olr_h_thead(f, OLR_DM_DEMAND_SPEC);
     json_array_foreach(r->dm, i, o)
     {
-        char op[48], sup[48], gap[64], who[1024];
-        ol_fmt_hm(op, sizeof op, olr_int(o, "open_role_minutes"));
-        ol_fmt_hm(sup, sizeof sup, olr_int(o, "bench_supply_minutes"));
-        fputs(olr_int(o, "gap_minutes") > 0 ? "<tr class=\"red\">" : "<tr>", f);
-        olr_h_td(f, 0, olr_str(o, "week"));
-        olr_h_td(f, 1, op);
-        olr_h_td(f, 1, sup);
-        olr_h_td(f, 1, olr_dm_balance(o, gap, sizeof gap));
-        olr_h_td(f, 0, olr_people(r, json_object_get(o, "rolling_off_people"), 4, who, sizeof who));
-        fputs("</tr>\n", f);
+        char c[OLR_DM_DEMAND_COLS][OLR_WIDE_CELL];
+        olr_dm_demand_cells(r, o, c);
+        cells_row(f, olr_int(o, "gap_minutes") > 0 ? "<tr class=\"red\">" : "<tr>", "01110", (const char *)c,
+                  sizeof c[0]);
     }
     fputs("</table>\n", f);
 }
@@ -290,24 +223,16 @@ static void outlook(FILE *f, const struct ol_report *r)
 {
     size_t i, j;
     json_t *o, *g;
-    char s[48], e[48], b[48], eng[512];
     fputs("<h2>4. Budgets running out</h2>\n", f);
     if (!json_array_size(r->budgets))
         olr_h_para(f, "No engagement's budget runs out before it ends.");
     else {
-        olr_h_thead(f, "engagement|runs out in|>spent|>estimate at completion|>budget");
+        char c[OLR_BUDGET_COLS][OLR_CELL];
+        olr_h_thead(f, OLR_BUDGET_SPEC);
         json_array_foreach(r->budgets, i, o)
         {
-            olr_money(s, sizeof s, o, "spent_to_date_minor");
-            olr_money(e, sizeof e, o, "estimate_at_completion_minor");
-            olr_money(b, sizeof b, o, "budget_minor");
-            fputs("<tr>", f);
-            olr_h_td(f, 0, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng));
-            olr_h_td(f, 2, olr_str(o, "budget_runs_out_week"));
-            olr_h_td(f, 1, s);
-            olr_h_td(f, 1, e);
-            olr_h_td(f, 1, b);
-            fputs("</tr>\n", f);
+            olr_budget_cells(r, o, c);
+            cells_row(f, "<tr>", "02111", (const char *)c, sizeof c[0]);
         }
         fputs("</table>\n", f);
     }
@@ -315,16 +240,12 @@ static void outlook(FILE *f, const struct ol_report *r)
     if (!json_array_size(r->rolloffs))
         olr_h_para(f, "None published for %s.", r->week);
     else {
-        olr_h_thead(f, "role|>people|who");
+        char c[OLR_ROLLOFF_COLS][OLR_WIDE_CELL];
+        olr_h_thead(f, OLR_ROLLOFF_SPEC);
         json_array_foreach(r->rolloffs, i, o)
         {
-            char n[24], who[2048];
-            snprintf(n, sizeof n, "%lld", olr_int(o, "roll_offs_next_4_weeks"));
-            fputs("<tr>", f);
-            olr_h_td(f, 0, olr_str(o, "role"));
-            olr_h_td(f, 1, n);
-            olr_h_td(f, 0, olr_people(r, json_object_get(o, "rolling_off_people"), 8, who, sizeof who));
-            fputs("</tr>\n", f);
+            olr_rolloff_cells(r, o, c);
+            cells_row(f, "<tr>", "010", (const char *)c, sizeof c[0]);
         }
         fputs("</table>\n", f);
     }

@@ -7,7 +7,9 @@
  * computes the figures (integers only), ol_report_people.c those of the
  * people and margin sections (7 and 8), ol_report_text.c prints them as text
  * or Markdown, ol_report_html.c and ol_report_html_body.c as one
- * self-contained HTML page with inline SVG charts. */
+ * self-contained HTML page with inline SVG charts; both forms take the words
+ * (ol_report_words.c) and the cells of each table row (ol_report_cells.c,
+ * olr_billing_cells, ol_report_people.c) from the same functions. */
 #ifndef OL_REPORT_INT_H
 #define OL_REPORT_INT_H
 
@@ -165,6 +167,11 @@ const char *olr_people(const struct ol_report *r, json_t *ids, size_t max, char 
  * verdict only for a week that has ended; the figure is the *fig_len
  * bytes at *fig_at (0, 0 when there is none) */
 const char *olr_org_sentence(const struct ol_report *r, char *buf, size_t n, size_t *fig_at, size_t *fig_len);
+/* how the non-billable time of the week was invested (bench, training,
+ * sales support, internal, live support); "" when the week has no figures */
+const char *olr_invested_sentence(const struct ol_report *r, char *buf, size_t n);
+/* the missing timesheets of the last ended week: people and time not logged */
+const char *olr_missing_sentence(const struct ol_report *r, char *buf, size_t n);
 /* trend week i against the target: "below", "on target", "in progress", "no data" (static) */
 const char *olr_week_verdict(const struct ol_report *r, int i);
 /* why "of which this week" is what it is when time is still pending; "" otherwise */
@@ -179,6 +186,44 @@ const char *olr_client(const struct olr_money *m, char *buf, size_t n);
 const struct olr_money_total *olr_billing_cells(const struct ol_report *r, int i, char c[OLR_BILLING_COLS][OLR_CELL]);
 /* a currency's total row: "TOTAL GBP", the 4 weeks, this week, then empty cells */
 void olr_billing_total_cells(const struct olr_money_total *t, char c[OLR_BILLING_COLS][OLR_CELL]);
+/* the cells of one row of the other tables (ol_report_cells.c), raw text,
+ * read by every form: the trend week i (week, utilisation, change,
+ * billable, available, against target); a team below target; a person
+ * with missing time (person with the name, team, not logged, available);
+ * a post-close line (week, client, engagement, person or expense, amount
+ * now, last change); a contractor invoice to chase (invoice, contractor
+ * with the name, supplier, period: "2026-10-01 to 2026-10-31" with
+ * full_period, else "2026-10-01..10-31", problem, expected, invoiced,
+ * difference); a delivery managers' demand week (week, open roles,
+ * bench supply, balance, rolling off); a budget running out (engagement,
+ * runs out in, spent, estimate at completion, budget); a role's roll-offs
+ * (role, people, who). The lists of people are in wide cells */
+#define OLR_WIDE_CELL 2048
+#define OLR_TREND_COLS 6
+#define OLR_TREND_SPEC "week|>utilisation|>change|>billable|>available|against target"
+#define OLR_TEAM_COLS 5
+#define OLR_TEAM_SPEC "team|>utilisation|>billable|>available|>people"
+#define OLR_MISSING_COLS 4
+#define OLR_MISSING_SPEC "person|team|>not logged|>available"
+#define OLR_POST_CLOSE_COLS 6
+#define OLR_POST_CLOSE_SPEC "week|client|engagement|person or expense|>amount now|>last change"
+#define OLR_CONTRACTOR_COLS 8
+#define OLR_CONTRACTOR_SPEC "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference"
+#define OLR_DM_DEMAND_COLS 5
+#define OLR_DM_DEMAND_SPEC "week|>open roles|>bench supply|>balance|rolling off"
+#define OLR_BUDGET_COLS 5
+#define OLR_BUDGET_SPEC "engagement|runs out in|>spent|>estimate at completion|>budget"
+#define OLR_ROLLOFF_COLS 3
+#define OLR_ROLLOFF_SPEC "role|>people|who"
+void olr_trend_cells(const struct ol_report *r, int i, char c[OLR_TREND_COLS][OLR_CELL]);
+void olr_team_cells(json_t *o, char c[OLR_TEAM_COLS][OLR_CELL]);
+void olr_missing_cells(const struct ol_report *r, json_t *o, char c[OLR_MISSING_COLS][OLR_CELL]);
+void olr_post_close_cells(const struct ol_report *r, json_t *o, char c[OLR_POST_CLOSE_COLS][OLR_CELL]);
+void olr_contractor_cells(const struct ol_report *r, json_t *o, int full_period,
+                          char c[OLR_CONTRACTOR_COLS][OLR_CELL]);
+void olr_dm_demand_cells(const struct ol_report *r, json_t *o, char c[OLR_DM_DEMAND_COLS][OLR_WIDE_CELL]);
+void olr_budget_cells(const struct ol_report *r, json_t *o, char c[OLR_BUDGET_COLS][OLR_CELL]);
+void olr_rolloff_cells(const struct ol_report *r, json_t *o, char c[OLR_ROLLOFF_COLS][OLR_WIDE_CELL]);
 /* a delivery-manager demand row's balance: "short by 19h30", "78h00 spare", "even" */
 const char *olr_dm_balance(json_t *o, char *buf, size_t n);
 /* the "data as of" sentence */

@@ -48,25 +48,17 @@ static void para(FILE *f, int md, const char *fmt, ...)
 static void utilisation(FILE *f, const struct ol_report *r, int md)
 {
     const struct olr_util *u = &r->trend[OLR_TREND - 1], *p = &r->trend[OLR_TREND - 2];
-    char a[48], b[48], pc[48], t[48], d[48], line[1024];
+    char t[48], line[1024], c[OLR_TREND_COLS][OLR_CELL];
     ol_fmt_bp(t, sizeof t, 1, u->present ? u->target : p->target);
     snprintf(line, sizeof line, "1. Utilisation against the %s target (billable people)", t);
     heading(f, md, line);
     size_t at, len;
     para(f, md, "%s", olr_org_sentence(r, line, sizeof line, &at, &len));
     struct ol_table tb;
-    ol_table_init(&tb, md, "week|>utilisation|>change|>billable|>available|against target");
+    ol_table_init(&tb, md, OLR_TREND_SPEC);
     for (int i = 0; i < OLR_TREND; i++) {
-        const struct olr_util *x = &r->trend[i], *y = i ? &r->trend[i - 1] : NULL;
-        int has = x->present && x->has_bp;
-        ol_fmt_bp(pc, sizeof pc, has, x->bp);
-        ol_fmt_hm(b, sizeof b, x->billable);
-        ol_fmt_hm(a, sizeof a, x->available);
-        if (has && y && y->present && y->has_bp)
-            ol_fmt_pts(d, sizeof d, (int64_t)x->bp - y->bp);
-        else
-            snprintf(d, sizeof d, "-");
-        ol_table_row(&tb, x->week, pc, d, x->present ? b : "-", x->present ? a : "-", olr_week_verdict(r, i));
+        olr_trend_cells(r, i, c);
+        ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4], c[5]);
     }
     para(f, md, "The last %d weeks:", OLR_TREND);
     print_tbl(f, &tb);
@@ -76,54 +68,35 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Teams below target in %s%s: %zu", r->judged, r->week_ended ? "" : " (the last week that has ended)",
          n);
     if (n) {
-        ol_table_init(&tb, md, "team|>utilisation|>billable|>available|>people");
+        ol_table_init(&tb, md, OLR_TEAM_SPEC);
         size_t i;
         json_t *o;
         json_array_foreach(r->teams, i, o)
         {
-            json_t *bp = json_object_get(o, "utilisation_bp");
-            char pp[24];
-            ol_fmt_bp(pc, sizeof pc, json_is_integer(bp), (int32_t)json_integer_value(bp));
-            ol_fmt_hm(b, sizeof b, olr_int(o, "billable_minutes"));
-            ol_fmt_hm(a, sizeof a, olr_int(o, "available_minutes"));
-            snprintf(pp, sizeof pp, "%lld", olr_int(o, "people"));
-            ol_table_row(&tb, olr_str(o, "scope_id"), pc, b, a, pp);
+            olr_team_cells(o, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4]);
         }
         print_tbl(f, &tb);
         if (md)
             fputs("\n", f);
     }
-    if (u->present) {
-        char s[5][48];
-        ol_fmt_hm(s[0], 48, u->bench);
-        ol_fmt_hm(s[1], 48, u->training);
-        ol_fmt_hm(s[2], 48, u->sales);
-        ol_fmt_hm(s[3], 48, u->internal);
-        ol_fmt_hm(s[4], 48, u->live);
-        para(f, md,
-             "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
-             "internal %s, live support %s.",
-             r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
-    }
-    ol_fmt_hm(a, sizeof a, r->missing_minutes);
-    para(f, md, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
-         (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
+    if (*olr_invested_sentence(r, line, sizeof line))
+        para(f, md, "%s", line);
+    para(f, md, "%s", olr_missing_sentence(r, line, sizeof line));
     if (json_array_size(r->missing_rows)) {
-        ol_table_init(&tb, md, "person|team|>not logged|>available");
+        ol_table_init(&tb, md, OLR_MISSING_SPEC);
         size_t i;
         json_t *o;
         json_array_foreach(r->missing_rows, i, o)
         {
-            char who[256];
             if (i == 5) {
                 char more[64];
                 snprintf(more, sizeof more, "(%zu more)", json_array_size(r->missing_rows) - 5);
                 ol_table_row(&tb, more, "", "", "");
                 break;
             }
-            ol_fmt_hm(a, sizeof a, olr_int(o, "missing_minutes"));
-            ol_fmt_hm(b, sizeof b, olr_int(o, "available_minutes"));
-            ol_table_row(&tb, olr_person(r, olr_str(o, "person_id"), who, sizeof who), olr_str(o, "team"), a, b);
+            olr_missing_cells(r, o, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3]);
         }
         print_tbl(f, &tb);
     }
@@ -131,7 +104,7 @@ static void utilisation(FILE *f, const struct ol_report *r, int md)
 
 static void billing(FILE *f, const struct ol_report *r, int md)
 {
-    char m[48], who[512];
+    char who[512];
     struct ol_table tb;
     heading(f, md, "2. Billing");
     if (olr_unavailable(r, "billing")) { /* withheld or unreadable: no figure, not zeros */
@@ -164,7 +137,8 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Post-close adjustments (lines of weeks finance had closed that changed afterwards), largest first: %zu",
          json_array_size(r->post_close));
     if (json_array_size(r->post_close)) {
-        ol_table_init(&tb, md, "week|client|engagement|person or expense|>amount now|>last change");
+        char c[OLR_POST_CLOSE_COLS][OLR_CELL];
+        ol_table_init(&tb, md, OLR_POST_CLOSE_SPEC);
         size_t i;
         json_t *o;
         json_array_foreach(r->post_close, i, o)
@@ -175,16 +149,8 @@ static void billing(FILE *f, const struct ol_report *r, int md)
                 ol_table_row(&tb, more, "", "", "", "", "");
                 break;
             }
-            char d[48], eng[256];
-            const char *cur = olr_str(o, "currency"), *pid = olr_str(o, "person_id");
-            ol_fmt_amount(m, sizeof m, olr_int(o, "amount_minor"), cur);
-            ol_fmt_amount(d, sizeof d, olr_int(o, "delta_minor"), cur);
-            olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng);
-            if (*pid)
-                olr_person(r, pid, who, sizeof who);
-            else
-                snprintf(who, sizeof who, "expense %s", olr_str(o, "expense_id"));
-            ol_table_row(&tb, olr_str(o, "week"), olr_str(o, "client"), eng, who, m, d);
+            olr_post_close_cells(r, o, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4], c[5]);
         }
         print_tbl(f, &tb);
         if (md)
@@ -193,21 +159,14 @@ static void billing(FILE *f, const struct ol_report *r, int md)
     para(f, md, "Contractor invoices to chase (received in %s..%s or for a period in it): %zu", r->prev4, r->week,
          json_array_size(r->contractors));
     if (json_array_size(r->contractors)) {
-        ol_table_init(&tb, md, "invoice|contractor|supplier|period|problem|>expected|>invoiced|>difference");
+        char c[OLR_CONTRACTOR_COLS][OLR_CELL];
+        ol_table_init(&tb, md, OLR_CONTRACTOR_SPEC);
         size_t i;
         json_t *o;
         json_array_foreach(r->contractors, i, o)
         {
-            char e[48], v[48], d[48], period[32];
-            const char *cur = olr_str(o, "currency");
-            long long ex = olr_int(o, "amount_expected_minor"), in = olr_int(o, "amount_invoiced_minor");
-            ol_fmt_amount(e, sizeof e, ex, cur);
-            ol_fmt_amount(v, sizeof v, in, cur);
-            ol_fmt_amount(d, sizeof d, in - ex, cur);
-            snprintf(period, sizeof period, "%s..%s", olr_str(o, "period_first_day"),
-                     strlen(olr_str(o, "period_last_day")) > 5 ? olr_str(o, "period_last_day") + 5 : "");
-            ol_table_row(&tb, olr_str(o, "invoice_id"), olr_person(r, olr_str(o, "person_id"), who, sizeof who),
-                        olr_str(o, "supplier"), period, olr_recon_status(olr_str(o, "status")), e, v, d);
+            olr_contractor_cells(r, o, 0, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
         }
         print_tbl(f, &tb);
     }
@@ -298,15 +257,12 @@ static void delivery(FILE *f, const struct ol_report *r, int md)
     if (!json_array_size(r->dm))
         para(f, md, "No delivery-manager forecast published.");
     else {
-        ol_table_init(&tb, md, "week|>open roles|>bench supply|>balance|rolling off");
+        char c[OLR_DM_DEMAND_COLS][OLR_WIDE_CELL];
+        ol_table_init(&tb, md, OLR_DM_DEMAND_SPEC);
         json_array_foreach(r->dm, i, o)
         {
-            char op[48], sup[48], gap[64], who[512];
-            ol_fmt_hm(op, sizeof op, olr_int(o, "open_role_minutes"));
-            ol_fmt_hm(sup, sizeof sup, olr_int(o, "bench_supply_minutes"));
-            olr_dm_balance(o, gap, sizeof gap);
-            ol_table_row(&tb, olr_str(o, "week"), op, sup, gap,
-                        olr_people(r, json_object_get(o, "rolling_off_people"), 4, who, sizeof who));
+            olr_dm_demand_cells(r, o, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4]);
         }
         print_tbl(f, &tb);
     }
@@ -317,19 +273,16 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
     struct ol_table tb;
     size_t i;
     json_t *o;
-    char s[48], e[48], b[48], eng[512];
     heading(f, md, "4. Budgets running out (forecast)");
     if (!json_array_size(r->budgets))
         para(f, md, "No engagement's budget runs out before it ends.");
     else {
-        ol_table_init(&tb, md, "engagement|runs out in|>spent|>estimate at completion|>budget");
+        char c[OLR_BUDGET_COLS][OLR_CELL];
+        ol_table_init(&tb, md, OLR_BUDGET_SPEC);
         json_array_foreach(r->budgets, i, o)
         {
-            olr_money(s, sizeof s, o, "spent_to_date_minor");
-            olr_money(e, sizeof e, o, "estimate_at_completion_minor");
-            olr_money(b, sizeof b, o, "budget_minor");
-            ol_table_row(&tb, olr_engagement(r, olr_str(o, "engagement_id"), NULL, eng, sizeof eng),
-                        olr_str(o, "budget_runs_out_week"), s, e, b);
+            olr_budget_cells(r, o, c);
+            ol_table_row(&tb, c[0], c[1], c[2], c[3], c[4]);
         }
         print_tbl(f, &tb);
     }
@@ -337,13 +290,12 @@ static void outlook(FILE *f, const struct ol_report *r, int md)
     if (!json_array_size(r->rolloffs))
         para(f, md, "None published for %s.", r->week);
     else {
-        ol_table_init(&tb, md, "role|>people|who");
+        char c[OLR_ROLLOFF_COLS][OLR_WIDE_CELL];
+        ol_table_init(&tb, md, OLR_ROLLOFF_SPEC);
         json_array_foreach(r->rolloffs, i, o)
         {
-            char n[24], who[2048];
-            snprintf(n, sizeof n, "%lld", olr_int(o, "roll_offs_next_4_weeks"));
-            ol_table_row(&tb, olr_str(o, "role"), n,
-                        olr_people(r, json_object_get(o, "rolling_off_people"), 8, who, sizeof who));
+            olr_rolloff_cells(r, o, c);
+            ol_table_row(&tb, c[0], c[1], c[2]);
         }
         print_tbl(f, &tb);
     }

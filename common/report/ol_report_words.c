@@ -228,6 +228,34 @@ const char *olr_org_sentence(const struct ol_report *r, char *buf, size_t n, siz
     return buf;
 }
 
+const char *olr_invested_sentence(const struct ol_report *r, char *buf, size_t n)
+{
+    const struct olr_util *u = &r->trend[OLR_TREND - 1];
+    char s[5][48];
+    buf[0] = '\0';
+    if (!u->present)
+        return buf;
+    ol_fmt_hm(s[0], sizeof s[0], u->bench);
+    ol_fmt_hm(s[1], sizeof s[1], u->training);
+    ol_fmt_hm(s[2], sizeof s[2], u->sales);
+    ol_fmt_hm(s[3], sizeof s[3], u->internal);
+    ol_fmt_hm(s[4], sizeof s[4], u->live);
+    snprintf(buf, n,
+             "Where the non-billable time of %s%s went: bench (no assignment) %s, training %s, sales support %s, "
+             "internal %s, live support %s.",
+             r->week, r->week_ended ? "" : " so far", s[0], s[1], s[2], s[3], s[4]);
+    return buf;
+}
+
+const char *olr_missing_sentence(const struct ol_report *r, char *buf, size_t n)
+{
+    char a[48];
+    ol_fmt_hm(a, sizeof a, r->missing_minutes);
+    snprintf(buf, n, "Missing timesheets in %s (the last week that has ended): %lld %s, %s not logged.", r->prev1,
+             (long long)r->missing_people, r->missing_people == 1 ? "person" : "people", a);
+    return buf;
+}
+
 const char *olr_week_verdict(const struct ol_report *r, int i)
 {
     const struct olr_util *x = &r->trend[i];

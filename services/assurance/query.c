@@ -261,10 +261,8 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             service = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc)
             format = argv[++i];
-        else {
-            fprintf(stderr, "query assurance: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("query assurance", "unknown argument ", argv[i], NULL);
     }
     ol_week w = 0;
     int32_t d0 = 0, d1 = 0;
@@ -272,6 +270,8 @@ int as_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
         fprintf(stderr, "query assurance: --format is table or json\n");
         return 2;
     }
+    if (rag && strcmp(rag, "RED") && strcmp(rag, "AMBER") && strcmp(rag, "GREEN")) /* ops.delivery.status's Rag */
+        return ol_usage_arg("query assurance", "--rag is RED, AMBER or GREEN (got ", rag, ")");
     if (!cover && week && ol_week_arg("query assurance", "--week", week, &w))
         return 2;
     if (!cover && !week) {
@@ -401,10 +401,8 @@ int as_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--week") && i + 1 < argc)
             week = argv[++i];
-        else {
-            fprintf(stderr, "report assurance: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("report assurance", "unknown argument ", argv[i], NULL);
     }
     if (ol_week_arg("report assurance", "--week", week, &w))
         return 2;

@@ -53,10 +53,8 @@ int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, cha
             from = argv[++i];
         else if (!strcmp(argv[i], "--to") && i + 1 < argc)
             to = argv[++i];
-        else {
-            fprintf(stderr, "report contractors: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("report contractors", "unknown argument ", argv[i], NULL);
     }
     if (ol_week_arg("report contractors", "--from", from, &wf) || ol_week_arg("report contractors", "--to", to, &wt))
         return 2;

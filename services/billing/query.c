@@ -196,10 +196,8 @@ int billing_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             a.format = argv[++i];
         else if (!strcmp(argv[i], "--explain"))
             a.explain = 1;
-        else {
-            fprintf(stderr, "query billing: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("query billing", "unknown argument ", argv[i], NULL);
     }
     if (ol_week_arg("query billing", "--week", a.week, &w))
         return 2;
@@ -365,10 +363,8 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--week") && i + 1 < argc)
             week = argv[++i];
-        else {
-            fprintf(stderr, "report billing: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("report billing", "unknown argument ", argv[i], NULL);
     }
     if (ol_week_arg("report billing", "--week", week, &w))
         return 2;

@@ -49,10 +49,8 @@ int fc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             person = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc)
             format = argv[++i];
-        else {
-            fprintf(stderr, "query forecast: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("query forecast", "unknown argument ", argv[i], NULL);
     }
     if (week && ol_week_arg("query forecast", "--week", week, &only))
         return 2;
@@ -240,10 +238,8 @@ int fc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--team") && i + 1 < argc)
             only_team = argv[++i];
-        else {
-            fprintf(stderr, "report forecast: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("report forecast", "unknown argument ", argv[i], NULL);
     }
     if (ol_config_get_i64(cfg, "forecast.target_bp", 8500, &target, err, sizeof err) || target < 0 || target > 10000) {
         fprintf(stderr, "report forecast: forecast.target_bp must be 0..10000\n");

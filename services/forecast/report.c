@@ -52,10 +52,8 @@ int fc_report_budgets(ol_store *st, const ol_config *cfg, int argc, char **argv)
     struct brow *rows = NULL;
     size_t n = 0;
     (void)cfg; /* the engagements' names are in the budget rows */
-    if (argc > 1) {
-        fprintf(stderr, "report budgets: unknown argument %s\n", argv[1]);
-        return 2;
-    }
+    if (argc > 1)
+        return ol_usage_arg("report budgets", "unknown argument ", argv[1], NULL);
     if (!st) /* the arguments alone (ol_service_main_args_first) */
         return 0;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
@@ -218,10 +216,8 @@ int fc_report_demand(ol_store *st, const ol_config *cfg, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--role") && i + 1 < argc)
             only = argv[++i];
-        else {
-            fprintf(stderr, "report demand: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("report demand", "unknown argument ", argv[i], NULL);
     }
     if (!st) /* the arguments alone (ol_service_main_args_first) */
         return 0;

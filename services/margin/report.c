@@ -323,8 +323,7 @@ int mg_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
                 return 2;
             }
         } else {
-            fprintf(stderr, "%s: unknown argument %s\n", prog, argv[i]);
-            return 2;
+            return ol_usage_arg(prog, "unknown argument ", argv[i], NULL);
         }
     }
     if (ol_week_arg(prog, "--week", week, &w))

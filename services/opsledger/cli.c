@@ -194,10 +194,10 @@ int cmd_service(const char *verb, int argc, char **argv)
         }
     }
     execvp(name, args);
-    fprintf(stderr, "opsledger: no service '%s' (%s not found beside opsledger or on PATH: %s)\n", service, name,
-            strerror(errno));
+    char why[256];
+    snprintf(why, sizeof why, "' (no opsledger-SERVICE of that name beside opsledger or on PATH: %s)", strerror(errno));
     free(args);
-    return 2;
+    return ol_usage_arg("opsledger", "no service '", service, why);
 }
 
 /* edit distance of two short names, capped (for "did you mean") */

@@ -381,7 +381,7 @@ int cmd_accuracy(int argc, char **argv)
             c.pass[c.npass++] = a;
             c.pass[c.npass++] = argv[++i];
         } else {
-            fprintf(stderr, "report forecast-accuracy: unknown argument %s\n", a);
+            (void)ol_usage_arg("report forecast-accuracy", "unknown argument ", a, NULL);
             rc = usage();
             goto out;
         }
@@ -396,8 +396,7 @@ int cmd_accuracy(int argc, char **argv)
         goto out;
     }
     if (strcmp(format, "table") && strcmp(format, "csv")) {
-        fprintf(stderr, "report forecast-accuracy: --format is table or csv (got %s)\n", format);
-        rc = 2;
+        rc = ol_usage_arg("report forecast-accuracy", "--format is table or csv (got ", format, ")");
         goto out;
     }
     if (from > to) {
@@ -482,8 +481,9 @@ int cmd_accuracy(int argc, char **argv)
         for (int i = 0; i < n; i++)
             any |= weeks[i].fc[1].has || weeks[i].act[1].has;
         if (!any) {
-            fprintf(stderr, "report forecast-accuracy: no team %s in the forecasts or the actuals of %s .. %s\n",
-                    team, from_s, to_s);
+            char tail[96];
+            snprintf(tail, sizeof tail, " in the forecasts or the actuals of %s .. %s", from_s, to_s);
+            (void)ol_usage_arg("report forecast-accuracy", "no team ", team, tail); /* rc stays 1: no data */
             goto out;
         }
     }

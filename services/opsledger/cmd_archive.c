@@ -6,6 +6,7 @@
  * exported (chain, index and checkpoints: ol_archive_verify); one that does
  * not verify is refused with the record named, exit 1. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_registry.h"
 #include "ol_archive.h"
 #include "ol_time.h"
@@ -99,10 +100,8 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
             flag = argv[++i];
         else if (!strcmp(argv[i], "--checkpoints") && i + 1 < argc)
             cp_flag = argv[++i];
-        else {
-            fprintf(stderr, "opsledger archive export: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("opsledger archive export", "unknown argument ", argv[i], NULL);
     }
     if (!out || (from_s && ol_ts_parse(from_s, &from)) || (to_s && ol_ts_parse(to_s, &to))) {
         fprintf(stderr, "usage: opsledger archive export --from 2026-11-01T00:00:00Z --to 2026-11-16T09:00:00Z "

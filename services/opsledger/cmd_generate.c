@@ -11,6 +11,7 @@
  * streams seeded by --seed, nothing reads the clock. The parts live in
  * gen_*.c (see gen_common.h). */
 #include "cli.h"
+#include "ol_escape.h"
 #include "gen_common.h"
 
 #include <errno.h>
@@ -53,7 +54,9 @@ static int parse_long(const char *opt, const char *s, long lo, long hi, long *ou
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "opsledger generate: %s must be an integer in %ld..%ld, got '%s'\n", opt, lo, hi, s);
+        char what[128];
+        snprintf(what, sizeof what, "%s must be an integer in %ld..%ld, got '", opt, lo, hi);
+        (void)ol_usage_arg("opsledger generate", what, s, "'");
         return -1;
     }
     *out = v;
@@ -192,9 +195,9 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
             return 0;
         }
         if (strncmp(a, "--", 2)) {
-            fprintf(stderr, "opsledger generate: unexpected argument '%s'\n", a);
+            int rc = ol_usage_arg("opsledger generate", "unexpected argument '", a, "'");
             usage(stderr);
-            return 2;
+            return rc;
         }
         if ((eq = strchr(a, '='))) { /* --name=value */
             size_t n = (size_t)(eq - a) < sizeof name - 1 ? (size_t)(eq - a) : sizeof name - 1;
@@ -205,9 +208,9 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
         } else if (i + 1 < argc)
             v = argv[++i];
         else {
-            fprintf(stderr, "opsledger generate: option %s needs a value\n", a);
+            int rc = ol_usage_arg("opsledger generate", "option ", a, " needs a value");
             usage(stderr);
-            return 2;
+            return rc;
         }
         if (!strcmp(a, "--people")) {
             if (parse_long(a, v, 20, 1000000, &people))
@@ -222,19 +225,17 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
             char *e2;
             errno = 0;
             unsigned long long s = strtoull(v, &e2, 10);
-            if (errno || e2 == v || *e2 || *v == '-') {
-                fprintf(stderr, "opsledger generate: --seed must be an unsigned integer, got '%s'\n", v);
-                return 2;
-            }
+            if (errno || e2 == v || *e2 || *v == '-')
+                return ol_usage_arg("opsledger generate", "--seed must be an unsigned integer, got '", v, "'");
             seed = s;
         } else if (!strcmp(a, "--end-week"))
             end = v;
         else if (!strcmp(a, "--out"))
             out = v;
         else {
-            fprintf(stderr, "opsledger generate: unknown option '%s'\n", a);
+            int rc = ol_usage_arg("opsledger generate", "unknown option '", a, "'");
             usage(stderr);
-            return 2;
+            return rc;
         }
     }
     if (!out || !*out) {
@@ -243,10 +244,8 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
         return 2;
     }
     memset(&w, 0, sizeof w);
-    if (ol_week_parse(end, &w.end_week)) {
-        fprintf(stderr, "opsledger generate: --end-week must be an ISO week like 2026-W47, got '%s'\n", end);
-        return 2;
-    }
+    if (ol_week_parse(end, &w.end_week))
+        return ol_usage_arg("opsledger generate", "--end-week must be an ISO week like 2026-W47, got '", end, "'");
     w.people = (int)people;
     w.engagements = (int)engagements;
     w.weeks = (int)weeks;

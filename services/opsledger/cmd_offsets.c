@@ -16,6 +16,7 @@
  * write transaction, logs one line, and is refused while another process
  * has the environment open (the running service). */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_offsets.h"
@@ -268,18 +269,17 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
         else if ((!strcmp(a, "--partition") || !strcmp(a, "--offset")) && has) {
             errno = 0;
             long long x = strtoll(argv[++i], &end, 10);
-            if (errno || *end || end == argv[i] || x < 0 || (a[2] == 'p' && x > INT32_MAX)) {
-                fprintf(stderr, "opsledger offsets: %s %s: expected a number >= 0\n", a, argv[i]);
-                return 2;
-            }
+            if (errno || *end || end == argv[i] || x < 0 || (a[2] == 'p' && x > INT32_MAX))
+                return ol_usage_arg("opsledger offsets", a[2] == 'p' ? "--partition " : "--offset ", argv[i],
+                                    ": expected a number >= 0");
             if (a[2] == 'p')
                 partition = x;
             else
                 offset = x;
         } else {
-            fprintf(stderr, "opsledger offsets: unknown argument %s\n", a);
+            int rc = ol_usage_arg("opsledger offsets", "unknown argument ", a, NULL);
             offsets_usage(stderr);
-            return 2;
+            return rc;
         }
     }
     ol_service_db_path(cfg, service, db, path, sizeof path);

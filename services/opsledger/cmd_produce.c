@@ -10,6 +10,7 @@
  * --as-of` selects records by it, so this is what makes an as-of replay of
  * loaded history (the demo, the tests) mean "what was known then". */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_registry.h"
 #include "ol_codec.h"
 #include "ol_json.h"
@@ -139,8 +140,9 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
         goto out;
     }
     if (ts_field && ts_field_ok(s, ts_field)) {
-        fprintf(stderr, "opsledger produce: --timestamp-field %s: %s has no timestamp-millis field of that name\n",
-                ts_field, topic);
+        char tail[160];
+        snprintf(tail, sizeof tail, ": %s has no timestamp-millis field of that name", topic); /* a known topic */
+        (void)ol_usage_arg("opsledger produce", "--timestamp-field ", ts_field, tail); /* rc stays 1, as before */
         goto out;
     }
     if (file && !(in = fopen(file, "r"))) {

@@ -159,9 +159,9 @@ int cmd_schemas(int argc, char **argv, ol_config *cfg)
         else if (!strcmp(argv[i], "--derived") && !strcmp(argv[1], "register"))
             derived = 1;
         else {
-            fprintf(stderr, "opsledger schemas: unknown argument %s\n", argv[i]);
+            int rc = ol_usage_arg("opsledger schemas", "unknown argument ", argv[i], NULL);
             usage();
-            return 2;
+            return rc;
         }
     }
     if (strcmp(argv[1], "register") && strcmp(argv[1], "check") && strcmp(argv[1], "list")) {

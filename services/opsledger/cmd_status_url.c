@@ -5,6 +5,7 @@
  * service's LMDB directory, which only works on the service's own host.
  * A plain HTTP/1.0 GET (ol_http_get), no libcurl: see common/README.md. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_http.h"
 
 #include <stdio.h>
@@ -67,18 +68,17 @@ int cmd_status_url(int argc, char **argv)
     char base[1024], murl[1100], err[512];
     char *body = NULL;
     size_t len = 0;
-    int status = 0, n = 0;
+    int status = 0, n = 0, rc = 1;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT; /* what the user typed, as the messages show it */
 
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--url") && i + 1 < argc)
             url = argv[++i];
         else if (argv[i][0] != '-' && !service)
             service = argv[i];
-        else {
-            fprintf(stderr, "opsledger status: unexpected argument %s (with --url: status SERVICE --url URL)\n",
-                    argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("opsledger status", "unexpected argument ", argv[i],
+                                " (with --url: status SERVICE --url URL)");
     }
     if (!service || !url) {
         fprintf(stderr, "usage: opsledger status SERVICE --url http://HOST:PORT\n");
@@ -92,29 +92,35 @@ int cmd_status_url(int argc, char **argv)
     while (bl > 7 && base[bl - 1] == '/')
         base[--bl] = '\0';
     snprintf(murl, sizeof murl, "%s/metrics", base);
+    const char *sv = ol_esc_a(&esc, OL_ESC_TEXT, service), *mu = ol_esc_a(&esc, OL_ESC_TEXT, murl);
     if (ol_http_get(murl, 5000, &status, &body, &len, err, sizeof err)) {
-        fprintf(stderr, "opsledger status %s: %s\n", service, err);
-        return 1;
+        fprintf(stderr, "opsledger status %s: %s\n", sv, ol_esc_a(&esc, OL_ESC_TEXT, err));
+        goto out;
     }
     if (status != 200) {
-        fprintf(stderr, "opsledger status %s: %s answered HTTP %d\n", service, murl, status);
-        free(body);
-        return 1;
+        fprintf(stderr, "opsledger status %s: %s answered HTTP %d\n", sv, mu, status);
+        goto out;
     }
-    printf("service %s (%s)\n", service, murl);
+    printf("service %s (%s)\n", sv, mu);
     for (char *p = body; p < body + len;) {
         char *e = memchr(p, '\n', (size_t)(body + len - p));
         size_t l = e ? (size_t)(e - p) : (size_t)(body + len - p);
         n += print_sample(p, l, service);
         p += l + 1;
     }
-    free(body);
     if (n == 0) {
-        fprintf(stderr, "opsledger status %s: %s has no opsledger_ series of service \"%s\"\n", service, murl,
-                service);
-        return 1;
+        fprintf(stderr, "opsledger status %s: %s has no opsledger_ series of service \"%s\"\n", sv, mu, sv);
+        goto out;
     }
     int h = probe(base, "/healthz", "healthz");
     int r = probe(base, "/readyz", "readyz");
-    return h < 0 || r < 0 ? 1 : 0;
+    rc = h < 0 || r < 0 ? 1 : 0;
+out:
+    free(body);
+    if (esc.failed && rc == 0) { /* a name shown as U+FFFD: not a good answer */
+        fprintf(stderr, "opsledger status: out of memory\n");
+        rc = 1;
+    }
+    ol_esc_arena_reset(&esc);
+    return rc;
 }

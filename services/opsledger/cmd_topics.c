@@ -3,6 +3,7 @@
  * compacted by key; input topics keep the cluster's retention (the archive
  * keeps history beyond it). Existing topics are left as they are. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_kafka.h"
 
 #include <stdio.h>
@@ -30,10 +31,8 @@ int cmd_topics(int argc, char **argv, ol_config *cfg)
             partitions = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--replication-factor") && i + 1 < argc)
             rf = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "opsledger topics: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("opsledger topics", "unknown argument ", argv[i], NULL);
     }
     if (!(schemas = cli_load_schemas(cfg)) || !(topics = cli_all_topics(schemas, &n)))
         goto out;

@@ -197,7 +197,7 @@ int cmd_weekly(int argc, char **argv)
             pass.v[pass.n++] = argv[i]; /* --data-dir D, -c F, -o k=v, --schemas D: for every service */
             pass.v[pass.n++] = argv[++i];
         } else {
-            fprintf(stderr, "report weekly: unknown argument %s\n", argv[i]);
+            rc = ol_usage_arg("report weekly", "unknown argument ", argv[i], NULL);
             goto out;
         }
     }

@@ -2,6 +2,7 @@
  * the services' own executables for what needs a service's fold (query,
  * report, replay, status), so this binary links no service code. */
 #include "cli.h"
+#include "ol_escape.h"
 #include "ol_log.h"
 
 #include <stdio.h>
@@ -31,7 +32,7 @@ static void usage(FILE *f)
           "                            SERVICE: utilisation, billing, forecast, assurance, people, margin\n"
           "                            (assurance: table|json;\n"
           "                            query assurance cover --from DAY [--to DAY])\n"
-          "  report utilisation [--from W] --to W [--team T]   weekly utilisation of every team, against the 85 %% target\n"
+          "  report utilisation [--from W] --to W [--team T]   weekly utilisation of every team, against the 85 % target\n"
           "  report billing --week W   what will be invoiced, per client, post-close adjustments\n"
           "  report contractors --from W --to W   contractor invoices against approved time\n"
           "  report forecast [--team T]   the next 12 weeks' forecast utilisation\n"
@@ -152,9 +153,8 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "schemas"))
         rc = cmd_schemas(argc - 1, argv + 1, &cfg);
     else {
-        fprintf(stderr, "opsledger: unknown command '%s'\n\n", cmd);
+        rc = ol_usage_arg("opsledger", "unknown command '", cmd, "'\n");
         usage(stderr);
-        rc = 2;
     }
     ol_config_free(&cfg);
     return rc;

@@ -187,8 +187,7 @@ int hc_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             if ((fmt = parse_format("query people", argv[++i], 1)) < 0)
                 return 2;
         } else {
-            fprintf(stderr, "query people: unknown argument %s\n", argv[i]);
-            return 2;
+            return ol_usage_arg("query people", "unknown argument ", argv[i], NULL);
         }
     }
     if (!st) /* the arguments alone (ol_service_main_args_first) */
@@ -266,8 +265,7 @@ int hc_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             if ((fmt = parse_format("report headcount", argv[++i], 0)) < 0)
                 return 2;
         } else {
-            fprintf(stderr, "report headcount: unknown argument %s\n", argv[i]);
-            return 2;
+            return ol_usage_arg("report headcount", "unknown argument ", argv[i], NULL);
         }
     }
     if (hc_settings(cfg, &s))

@@ -74,10 +74,8 @@ int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg)
             person = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc)
             format = argv[++i];
-        else {
-            fprintf(stderr, "query utilisation: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("query utilisation", "unknown argument ", argv[i], NULL);
     }
     if (ol_week_arg("query utilisation", "--week", week, &w))
         return 2;
@@ -229,10 +227,8 @@ int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
             to = argv[++i];
         else if (!strcmp(argv[i], "--team") && i + 1 < argc)
             only_team = argv[++i];
-        else {
-            fprintf(stderr, "report utilisation: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("report utilisation", "unknown argument ", argv[i], NULL);
     }
     /* --from defaults to 5 weeks before --to */
     if (ol_week_arg("report utilisation", "--to", to, &wt) ||

@@ -8,7 +8,10 @@
 #     without projections writes no page, exits 1 and gives each service's
 #     reason once; --week 2026-W60 is "no such week"; every report and
 #     query names a missing or wrong flag (exit 2) before it looks for a
-#     projection; make clean leaves var/;
+#     projection (an unknown --rag of query assurance too); every usage
+#     error that echoes an argument shows it escaped for the terminal (an
+#     ESC sequence and a line break in it are \x1b, \x0a); make clean
+#     leaves var/;
 #     the README's contract link resolves in a clone;
 #  2. the broker: the bootstrap file is written only when the broker answers,
 #     `broker --wait` returns its address, no misleading librdkafka notice;
@@ -97,7 +100,51 @@ query utilisation|query utilisation: --week is required
 query forecast --week 47|query forecast: --week '47' is not an ISO week
 query assurance --week 2026-W47 --format csv|query assurance: --format is table or json
 query people --scope all|query people: --scope is role, team, org or employment
+query assurance --week 2026-W47 --rag PURPLE|query assurance: --rag is RED, AMBER or GREEN \(got PURPLE\)
+query assurance --week 2026-W47 --rag red|query assurance: --rag is RED, AMBER or GREEN \(got red\)
 EOF
+
+# a usage error names what the user typed escaped for the terminal (SPEC
+# section 4): an ESC sequence or a line break in an argument is shown as
+# \x1b, \x0a; it never clears the screen nor starts a line of its own that
+# reads as another message
+EVIL=$'x\e[2J\nFAKE: injected'
+SHOWN='x\x1b[2J\x0aFAKE: injected'
+# evil_usage LABEL PROGRAM ARGS...: exit $EVIL_WANT (2, a usage error, unless
+# set), stderr names the argument escaped
+evil_usage() {
+    local label=$1 want=${EVIL_WANT:-2}
+    shift
+    bounded "$@" >"$T/ev.out" 2>"$T/ev.err" </dev/null
+    local st=$?
+    if [ "$st" -eq "$want" ] && ! grep -q $'\e' "$T/ev.err" && ! grep -q '^FAKE' "$T/ev.err" &&
+        grep -qF -- "$SHOWN" "$T/ev.err"; then
+        pass "$label: a hostile argument is named escaped (no raw ESC, no injected line), exit $want"
+    else
+        fail "$label: a hostile argument is named escaped (no raw ESC, no injected line), exit $want (exit status $st)"
+        dump "$T/ev.err"
+    fi
+}
+evil_usage "query assurance" "$OPSLEDGER" query assurance --week "$W" "$EVIL" --data-dir "$T/nowhere"
+evil_usage "query assurance --rag" "$OPSLEDGER" query assurance --week "$W" --rag "$EVIL" --data-dir "$T/nowhere"
+evil_usage "report billing" "$OPSLEDGER" report billing --week "$W" "$EVIL" --data-dir "$T/nowhere"
+evil_usage "report forecast budgets" "$OPSLEDGER" report forecast budgets "$EVIL" --data-dir "$T/nowhere"
+evil_usage "report weekly" "$OPSLEDGER" report weekly --week "$W" "$EVIL" --data-dir "$T/nowhere"
+evil_usage "report forecast-accuracy" "$OPSLEDGER" report forecast-accuracy "$EVIL" --from 2026-W40
+evil_usage "opsledger COMMAND" "$OPSLEDGER" "$EVIL"
+evil_usage "opsledger query SERVICE" "$OPSLEDGER" query "$EVIL" --week "$W"
+evil_usage "opsledger week" "$OPSLEDGER" week "$EVIL"
+evil_usage "opsledger generate" "$OPSLEDGER" generate "$EVIL" 5 --out "$T/nowhere"
+evil_usage "opsledger offsets" "$OPSLEDGER" offsets show margin "$EVIL"
+evil_usage "opsledger offsets --partition" "$OPSLEDGER" offsets reset margin --topic hr.person --partition "$EVIL"
+evil_usage "opsledger -o" "$OPSLEDGER" -o "$EVIL" topics
+evil_usage "opsledger-margin events" "$BIN/opsledger-margin" events "$EVIL" --db "$T/nowhere"
+evil_usage "opsledger-people entities" "$BIN/opsledger-people" entities "$EVIL" --db "$T/nowhere"
+evil_usage "opsledger-utilisation run" "$BIN/opsledger-utilisation" run "$EVIL" --db "$T/nowhere"
+evil_usage "opsledger-billing VERB" "$BIN/opsledger-billing" "$EVIL" --db "$T/nowhere"
+EVIL_WANT=1 evil_usage "opsledger status --url" "$OPSLEDGER" status "$EVIL" --url http://127.0.0.1:1
+EVIL_WANT=1 evil_usage "produce --timestamp-field" \
+    "$OPSLEDGER" produce hr.person --timestamp-field "$EVIL" --file /dev/null
 "$BIN/opsledger-margin" events --db "$T/nowhere" >"$T/u.out" 2>"$T/u.err" </dev/null
 expect $? 2 "$T/u.err" "events --topic T .*finance.margin.weekly" "a service's events without --topic: the usage first, exit 2"
 check "... and not the missing projection" bash -c "! grep -q 'no projection' '$T/u.err'"
@@ -186,6 +233,19 @@ forecast|table csv json|--week 2026-W48
 assurance|table json|--week $W
 assurance|table json|cover --from $day --to 2026-11-29
 EOF
+# --rag keeps the rows of that status only; each of the three is accepted
+for rag in RED AMBER GREEN; do
+    run_ol "$T/rag.out" "$T/rag.err" query assurance --week "$W" --rag "$rag" --format json --data-dir "$D"
+    st=$?
+    if { [ "$st" -eq 0 ] || [ "$st" -eq 3 ]; } &&
+        python3 -c "import json,sys; t=open(sys.argv[1]).read(); sys.exit(any(o['rag'] != sys.argv[2] for o in (json.loads(t) if t.strip() else [])))" \
+            "$T/rag.out" "$rag"; then
+        pass "query assurance --rag $rag: only $rag rows (exit status $st)"
+    else
+        fail "query assurance --rag $rag: only $rag rows (exit status $st)"
+        dump "$T/rag.err"
+    fi
+done
 run_ol "$T/qe.out" "$T/qe.err" query billing --week 2026-W46 --engagement "$eng" --explain --data-dir "$D"
 check "query billing --explain lists the entries behind a time line" grep -q "^    entry " "$T/qe.out"
 
