@@ -129,6 +129,19 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
         snprintf(why, whylen, "checksum mismatch");
         goto out;
     }
+    /* every occupied slot is counted: a table with a slot missing (an
+     * entity that would look new) or added is refused, whatever its checksum */
+    for (int which = 0; which < 2; which++) {
+        const struct table *t = which ? &seen : &ent;
+        size_t used = 0;
+        for (size_t i = 0; i < t->cap; i++)
+            used += t->s[i].h != 0;
+        if (used != t->n) {
+            snprintf(why, whylen, "the %s index holds %zu slots, its header says %zu", which ? "event_id" : "entity",
+                     used, t->n);
+            goto out;
+        }
+    }
     /* the log must end where the snapshot was taken */
     uint64_t last = 0;
     if ((rc = mdb_cursor_open(txn, s->log, &c)))
