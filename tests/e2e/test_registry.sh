@@ -147,19 +147,30 @@ check "the registry run published derived events" test "${EMITTED:-0}" -gt 0
 client consume --topic ops.utilisation.weekly --schema "$OPSLEDGER_SCHEMAS/ops.utilisation.weekly.avsc" \
     --count "$(($(wc -l <"$T/m.ops.utilisation.weekly.jsonl")))" --timeout 30000 --out "$T/r.uw.jsonl" 2>>"$T/client.err" ||
     true # fewer records than keys is reported by the comparison below
+# ops.timesheet.missing: a key whose missing minutes went back to 0 is
+# re-emitted with 0 (utilisation's README), so whether a 0 row exists depends
+# on where batches ended (a week closed by data time before all its entries
+# arrived); to a reader 0 is "nothing missing", the same as no row. The runs
+# compared here batch differently (this one waits out the registry's 500s),
+# so 0 rows are left out of the comparison on both sides (a flake under
+# check-asan: 18 keys in the manifest run, 8 in this one, all 10 extra at 0)
+MISSING_NONZERO=$(grep -vc '"missing_minutes": *0[,}]' "$T/m.ops.timesheet.missing.jsonl" || true)
 client consume --topic ops.timesheet.missing --schema "$OPSLEDGER_SCHEMAS/ops.timesheet.missing.avsc" \
-    --count "$(($(wc -l <"$T/m.ops.timesheet.missing.jsonl")))" --timeout 30000 --out "$T/r.tm.jsonl" 2>>"$T/client.err" || true
+    --count "$MISSING_NONZERO" --timeout 30000 --out "$T/r.tm.jsonl" 2>>"$T/client.err" || true
 python3 - "$T" "$UW_ID" <<'PY' >"$T/compare.out" 2>&1
 import json, sys
 T, uw_id = sys.argv[1], int(sys.argv[2])
 ok = True
 def figures(v):
     return {k: x for k, x in v.items() if k not in ("event_id", "revision") and not k.startswith("delta_") and not k.endswith("_delta")}
+def nothing_missing(topic, f):  # a 0 row of ops.timesheet.missing reads as no row (see the consume above)
+    return topic == "ops.timesheet.missing" and f.get("missing_minutes") == 0
 for topic, got in (("ops.utilisation.weekly", "r.uw.jsonl"), ("ops.timesheet.missing", "r.tm.jsonl")):
     ref = {}
     for line in open(f"{T}/m.{topic}.jsonl"):
         v = json.loads(line)
-        ref[v["key"]] = figures(v)
+        if not nothing_missing(topic, v):
+            ref[v["key"]] = figures(v)
     last, ids = {}, set()
     for line in open(f"{T}/{got}"):
         rec = json.loads(line)
@@ -167,7 +178,7 @@ for topic, got in (("ops.utilisation.weekly", "r.uw.jsonl"), ("ops.timesheet.mis
         v = rec["value"]
         if v["key"] not in last or v["revision"] > last[v["key"]][0]:
             last[v["key"]] = (v["revision"], figures(v))
-    mine = {k: f for k, (_, f) in last.items()}
+    mine = {k: f for k, (_, f) in last.items() if not nothing_missing(topic, f)}
     if topic == "ops.utilisation.weekly" and ids != {uw_id}:
         ok = False
         print(f"{topic}: frames carry ids {sorted(ids)}, expected the registry's {uw_id}")
@@ -212,10 +223,12 @@ done
 python3 - "$T" <<'PY' >"$T/replay.cmp" 2>&1
 import json, sys
 T = sys.argv[1]
-def figs(path):
+def figs(path):  # a 0 row of ops.timesheet.missing reads as no row (see the Node client's comparison)
     out = {}
     for line in open(path):
         v = json.loads(line)
+        if "missing_minutes" in v and v["missing_minutes"] == 0:
+            continue
         out[v["key"]] = {k: x for k, x in v.items() if k not in ("event_id", "revision") and not k.startswith("delta_")}
     return out
 bad = [t for t in ("ops.utilisation.weekly", "ops.timesheet.missing")
