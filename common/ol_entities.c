@@ -79,7 +79,7 @@ int ol_service_entities(const ol_service *svc, ol_store *st, const ol_config *cf
     struct ent_walk w = {0};
     MDB_txn *txn = NULL;
     char err[512];
-    int rc = 2, known = 0;
+    int rc = 2;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--topic") && i + 1 < argc)
@@ -87,15 +87,8 @@ int ol_service_entities(const ol_service *svc, ol_store *st, const ol_config *cf
         else
             return ol_usage_arg("entities", "unknown argument ", argv[i], NULL);
     }
-    for (size_t i = 0; topic && svc->inputs && svc->inputs[i]; i++)
-        known |= !strcmp(svc->inputs[i], topic);
-    if (!known) {
-        fprintf(stderr, "usage: opsledger-%s entities --topic T; T is one of:", svc->name);
-        for (size_t i = 0; svc->inputs && svc->inputs[i]; i++)
-            fprintf(stderr, " %s", svc->inputs[i]);
-        fprintf(stderr, "\n");
+    if (!ol_svc_topic_known(svc, "entities --topic T", svc->inputs, topic))
         return 2;
-    }
     if (!st) /* the arguments alone: checked before the store is opened */
         return 0;
     rc = 1;

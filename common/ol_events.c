@@ -22,7 +22,7 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
     MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     char err[512];
-    int rc = 2, known = 0;
+    int rc = 2;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--topic") && i + 1 < argc)
@@ -34,16 +34,8 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         else
             return ol_usage_arg("events", "unknown argument ", argv[i], NULL);
     }
-    for (size_t i = 0; topic && svc->outputs && svc->outputs[i]; i++)
-        known |= !strcmp(svc->outputs[i], topic);
-    if (!known) {
-        fprintf(stderr, "usage: opsledger-%s events --topic T [--key-prefix P] [--key-suffix S]; T is one of:",
-                svc->name);
-        for (size_t i = 0; svc->outputs && svc->outputs[i]; i++)
-            fprintf(stderr, " %s", svc->outputs[i]);
-        fprintf(stderr, "\n");
+    if (!ol_svc_topic_known(svc, "events --topic T [--key-prefix P] [--key-suffix S]", svc->outputs, topic))
         return 2;
-    }
     if (!st) /* the arguments alone: checked before the store is opened */
         return 0;
     rc = 1;

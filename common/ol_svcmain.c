@@ -337,3 +337,15 @@ int ol_service_main_args_first(const ol_service *svc, const ol_verb *verbs, int 
 {
     return service_main(svc, verbs, 1, argc, argv);
 }
+
+int ol_svc_topic_known(const ol_service *svc, const char *usage, const char *const *list, const char *topic)
+{
+    for (size_t i = 0; topic && list && list[i]; i++)
+        if (!strcmp(list[i], topic))
+            return 1;
+    fprintf(stderr, "usage: opsledger-%s %s; T is one of:", svc->name, usage);
+    for (size_t i = 0; list && list[i]; i++)
+        fprintf(stderr, " %s", list[i]);
+    fprintf(stderr, "\n");
+    return 0;
+}

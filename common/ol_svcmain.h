@@ -33,6 +33,11 @@ int ol_service_main(const ol_service *svc, const ol_verb *verbs, int argc, char 
  * not take a NULL store yet */
 int ol_service_main_args_first(const ol_service *svc, const ol_verb *verbs, int argc, char **argv);
 
+/* 1 when topic is one of list (NULL-terminated); else prints
+ * "usage: opsledger-SVC USAGE; T is one of: ..." and returns 0. Shared by
+ * the verbs that take --topic T (events: outputs, entities: inputs). */
+int ol_svc_topic_known(const ol_service *svc, const char *usage, const char *const *list, const char *topic);
+
 /* the `events` verb (ol_events.c): the last published event of every key
  * of one derived topic as JSON lines; argv[0] is "events". With st NULL it
  * only checks the arguments (as a read verb does, ol_read_verb_fn); so does
