@@ -2,7 +2,8 @@
  *   opsledger-<svc> events --topic T [--key-prefix P] [--key-suffix S]
  * prints the last event the service published for each key of one of its
  * derived topics (the runtime's `derived` database), as JSON lines in key
- * order. It reads only what the service publishes (the topic's schema is
+ * order (the database keeps them week first, ol_derived.c: they are sorted
+ * here). It reads only what the service publishes (the topic's schema is
  * the contract), so a program that composes several services' figures (the
  * weekly report) depends on the topics, never on a service's own tables. */
 #include "ol_escape.h"
@@ -14,8 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct line {
+    const char *key; /* in the read transaction's map */
+    char *text;
+};
+
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct line *)a)->key, ((const struct line *)b)->key);
+}
+
 int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
+    struct line *lines = NULL;
+    size_t nl = 0, capl = 0;
     const char *topic = NULL, *prefix = "", *suffix = "";
     ol_schemas *schemas = NULL;
     ol_decoder *dec = NULL;
@@ -57,7 +70,9 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
     for (int g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
             break;
-        const char *key = (const char *)k.mv_data + pk.n;
+        const char *key = ol_derived_key_of(k.mv_data, k.mv_size, NULL);
+        if (!key)
+            continue; /* not a row ol_fold_emit wrote */
         size_t kl = strlen(key);
         if (kl < pl || memcmp(key, prefix, pl) || kl < sl || memcmp(key + kl - sl, suffix, sl))
             continue;
@@ -71,14 +86,28 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         }
         json_t *j = ol_json_from_avro(s, ol_decoder_value(dec));
         char *line = j ? ol_esc_json_dumps(j, JSON_COMPACT) : NULL;
-        if (line)
-            puts(line);
-        else
-            rc = 1;
-        free(line);
         json_decref(j);
+        if (line && nl == capl) {
+            struct line *bigger = realloc(lines, (capl = capl ? 2 * capl : 256) * sizeof *lines);
+            if (!bigger) {
+                free(line);
+                line = NULL;
+            } else
+                lines = bigger;
+        }
+        if (!line) {
+            rc = 1;
+            continue;
+        }
+        lines[nl++] = (struct line){key, line};
     }
+    qsort(lines, nl, sizeof *lines, line_cmp);
+    for (size_t i = 0; i < nl; i++)
+        puts(lines[i].text);
 out:
+    for (size_t i = 0; i < nl; i++)
+        free(lines[i].text);
+    free(lines);
     if (c)
         mdb_cursor_close(c);
     if (txn)

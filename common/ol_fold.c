@@ -115,9 +115,7 @@ avro_value_t *ol_fold_new_derived(ol_fold_ctx *ctx, const char *topic)
 static int derived_get(ol_fold_ctx *ctx, const char *topic, const char *key, MDB_val *v)
 {
     ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, topic, key);
     MDB_val kv = ol_key_val(&k);
     return mdb_get(ctx->txn, ctx->rt->derived, &kv, v);
 }
@@ -445,9 +443,7 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
     p += blen;
     size_t olen = (size_t)(p - out);
     ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, topic, key);
     MDB_val kv = ol_key_val(&k), fv = {olen, out};
     if ((rc = mdb_put(ctx->txn, rt->derived, &kv, &fv, 0))) {
         ret = rc < 0 ? rc : -1;
@@ -520,9 +516,7 @@ int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_valu
         goto out;
     }
     ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, topic, key);
     MDB_val kv = ol_key_val(&k), fv = {flen, frame};
     if ((rc = mdb_put(ctx->txn, rt->derived, &kv, &fv, 0))) {
         ret = rc < 0 ? rc : -1;

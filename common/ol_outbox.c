@@ -80,7 +80,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 int ol_outbox_start(ol_runtime *rt, char *err, size_t errlen)
 {
     rt->producer = ol_kafka_producer(rt->cfg, on_delivery, rt, err, errlen);
-    return rt->producer ? 0 : -1;
+    if (!rt->producer)
+        return -1;
+    /* A topic handle makes librdkafka fetch the topic's partitions now, in
+     * the background. Without it the first event of a topic waited in the
+     * producer for that metadata request: about a second, once per start,
+     * which was the whole p99 of the latency probe (tests/bench/README.md). */
+    for (size_t i = 0; i <= rt->nout && rt->nwarm < sizeof rt->warm / sizeof rt->warm[0]; i++) {
+        rd_kafka_topic_t *t = rd_kafka_topic_new(rt->producer, i < rt->nout ? rt->out[i].topic : "ops.deadletter", NULL);
+        if (t)
+            rt->warm[rt->nwarm++] = t; /* without it, the first event asks, as before */
+    }
+    return 0;
 }
 
 int ol_outbox_delete_acked(ol_runtime *rt, MDB_txn *txn)
@@ -205,6 +216,8 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms)
     }
     if (rt->inflight)
         ol_warn("stopping with unacknowledged events; they stay in the outbox|count=%zu", rt->inflight);
+    while (rt->nwarm)
+        rd_kafka_topic_destroy(rt->warm[--rt->nwarm]);
     rd_kafka_destroy(rt->producer);
     rt->producer = NULL;
 }

@@ -150,6 +150,8 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     if (migrate_entity_db(rt, err, errlen))
         goto fail;
     rt->derived = ol_store_dbi(&rt->store, "derived");
+    if (ol_derived_migrate(rt, err, errlen))
+        goto fail;
     rt->outbox = ol_store_dbi(&rt->store, "outbox");
     rt->batches = ol_store_dbi(&rt->store, "batches");
 

@@ -172,6 +172,14 @@ ol_source *ol_source_array_new(const ol_record *recs, size_t n);
  * batches the live service folded, so derived revisions and event_ids come
  * out identical. */
 
+/* The `derived` database's key of (topic, derived key): topic\0 locality\0
+ * key\0, locality being the key's first |-separated week ("2026-W47") or
+ * date component, or empty (ol_derived.c says why). ol_derived_key_of gives
+ * back the derived key of a stored row (and its topic), NULL when the row's
+ * key is not of that form. */
+void ol_derived_key(ol_key *k, const char *topic, const char *key);
+const char *ol_derived_key_of(const void *stored, size_t len, const char **topic);
+
 /* deterministic event_id of a derived event: a UUID (version 8 layout)
  * from SHA-256("service\0key\0revision"); buf needs 37 bytes */
 void ol_derived_event_id(const char *service, const char *key, int64_t revision, char buf[37]);

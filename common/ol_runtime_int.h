@@ -94,6 +94,10 @@ struct ol_runtime {
     size_t noffs, capoffs;
     /* publisher */
     rd_kafka_t *producer;
+    /* the output topics' handles, held from the start so that their
+     * partitions are known before the first event (ol_outbox_start) */
+    rd_kafka_topic_t *warm[OL_MAX_TOPICS + 1];
+    size_t nwarm;
     uint64_t outbox_seq;    /* last seq written to the outbox */
     uint64_t enqueued_seq;  /* highest seq handed to the producer */
     uint64_t *acked;        /* acknowledged, still to delete */
@@ -138,5 +142,8 @@ int ol_fold_field_not_content(const char *name);
 /* ol_fold.c: the not-content mask of a derived schema's top-level fields
  * (malloc'ed, *n entries); -1 when out of memory or not a record */
 int ol_fold_content_mask(const ol_schema *s, unsigned char **mask, size_t *n);
+/* ol_derived.c: at open, rewrites a `derived` database of the layout before
+ * ol_derived_key (topic\0 key\0) in one transaction; 0 or -1 with err */
+int ol_derived_migrate(ol_runtime *rt, char *err, size_t errlen);
 
 #endif

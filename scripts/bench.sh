@@ -37,6 +37,11 @@
 #   BENCH_BATCH_MAX [50000]     -o batch_max for the throughput runs (the default of the services)
 #   BENCH_LAT_BATCH_MAX ["50000 500"]  batch_max values the latency is measured at
 #   BENCH_LAT_RATE [10000]  BENCH_LAT_SECONDS [20]
+#   BENCH_LAT_LINGER [1]  linger.ms of the probe's producer
+#   BENCH_LAT_BEFORE [unset]  the bin directory of another build: its
+#                  utilisation folds its own copy of the data and takes the
+#                  latency probe in turn with this build's (rows "(before)"),
+#                  so a change is measured side by side under the same load
 #   BENCH_PARTITIONS        force the partition count of phase A (phase B: BENCH_PARTITIONS_B)
 #   BENCH_PEOPLE [5000]  BENCH_END_WEEK [2026-W47]
 #   BENCH_KEEP [0]              1 keeps BUILD/bench/work (data, projections) afterwards
@@ -55,6 +60,7 @@ BATCH=${BENCH_BATCH_MAX:-50000}
 LAT_BATCHES=${BENCH_LAT_BATCH_MAX:-50000 500}
 LAT_RATE=${BENCH_LAT_RATE:-10000}
 LAT_SECS=${BENCH_LAT_SECONDS:-20}
+LAT_LINGER=${BENCH_LAT_LINGER:-1}
 PEOPLE=${BENCH_PEOPLE:-5000}
 END_WEEK=${BENCH_END_WEEK:-2026-W47}
 KEEP=${BENCH_KEEP:-0}
@@ -408,12 +414,27 @@ LAT_LOG=$LOG/latency
 mkdir -p "$LAT_LOG"
 k=0
 skipped latency && LAT_BATCHES=
+LAT_BUILDS="after"
+if [ -n "${BENCH_LAT_BEFORE:-}" ] && [ -n "$LAT_BATCHES" ]; then
+    [ -x "$BENCH_LAT_BEFORE/opsledger-utilisation" ] || die "BENCH_LAT_BEFORE: no opsledger-utilisation in $BENCH_LAT_BEFORE"
+    say "latency: the before build's utilisation folds its own copy from offset 0"
+    run_wait "$BENCH_LAT_BEFORE/opsledger-utilisation" run --stop-at-end --data-dir "$A/before" -o batch_max="$BATCH" \
+        -o map_size="$MAP" ${BENCH_SVC_OPTS:-} 2>"$LOG/utilisation.before.log" ||
+        die "the before build's utilisation failed (see $LOG/utilisation.before.log)"
+    LAT_BUILDS="before after"
+fi
 for lb in $LAT_BATCHES; do
     for r in $(seq "$RUNS"); do
+      for which in $LAT_BUILDS; do
         k=$((k + 1))
         wk=$("$BIN/opsledger" week "$END_WEEK" $((k + 1))) # a week no other entry is in
-        say "latency: $LAT_RATE records/s for $LAT_SECS s, batch_max=$lb, run $r/$RUNS (entries in $wk)"
-        OPSLEDGER_LOG_LEVEL=debug "$BIN/opsledger-utilisation" run --data-dir "$A/run1" -o batch_max="$lb" -o map_size="$MAP" ${BENCH_LAT_OPTS:-} 2>"$LAT_LOG/svc.$k.log" &
+        if [ $which = before ]; then lat_bin=$BENCH_LAT_BEFORE lat_dir=$A/before lat_row=" (before)"; else lat_bin=$BIN lat_dir=$A/run1 lat_row=; fi
+        say "latency$lat_row: $LAT_RATE records/s for $LAT_SECS s, batch_max=$lb, run $r/$RUNS (entries in $wk)"
+        # first catch up with what the other build's probes produced, so the
+        # live service starts with nothing queued
+        run_wait "$lat_bin/opsledger-utilisation" run --stop-at-end --data-dir "$lat_dir" -o batch_max="$BATCH" \
+            -o map_size="$MAP" ${BENCH_SVC_OPTS:-} 2>"$LAT_LOG/catchup.$k.log" || die "catching up (see $LAT_LOG/catchup.$k.log)"
+        OPSLEDGER_LOG_LEVEL=debug "$lat_bin/opsledger-utilisation" run --data-dir "$lat_dir" -o batch_max="$lb" -o map_size="$MAP" ${BENCH_LAT_OPTS:-} 2>"$LAT_LOG/svc.$k.log" &
         LIVE_PID=$!
         i=0
         until grep -q 'assigned' "$LAT_LOG/svc.$k.log"; do
@@ -425,7 +446,7 @@ for lb in $LAT_BATCHES; do
         sleep 2
         rc=0
         run_wait "$HB/paced_produce" --brokers "$OPSLEDGER_BROKERS" --schemas "$ROOT/schemas" --people "$A_PEOPLE" \
-            --week "$wk" --occurred-week "$END_WEEK" --rate "$LAT_RATE" --seconds "$LAT_SECS" --tag "b$lb-r$r" \
+            --week "$wk" --occurred-week "$END_WEEK" --rate "$LAT_RATE" --seconds "$LAT_SECS" --tag "b$lb-r$r-$which" --linger "$LAT_LINGER" \
             >"$WORK/lat.$k" 2>"$LAT_LOG/probe.$k.log" || rc=$?
         kill -TERM "$LIVE_PID" 2>/dev/null || true
         i=0
@@ -438,8 +459,9 @@ for lb in $LAT_BATCHES; do
         LIVE_PID=
         [ -s "$WORK/lat.$k" ] || die "latency probe failed (see $LAT_LOG/probe.$k.log)"
         [ $rc -eq 0 ] || say "latency probe: $(cat "$WORK/lat.$k")"
-        sample "latency batch_max=$lb" "p50 produce -> PERSON row readable" ms - - "$(field p50_ms "$WORK/lat.$k")"
-        sample "latency batch_max=$lb" "p99 produce -> PERSON row readable" ms "<=" 100 "$(field p99_ms "$WORK/lat.$k")"
+        sample "latency batch_max=$lb$lat_row" "p50 produce -> PERSON row readable" ms - - "$(field p50_ms "$WORK/lat.$k")"
+        sample "latency batch_max=$lb$lat_row" "p99 produce -> PERSON row readable" ms "<=" 100 "$(field p99_ms "$WORK/lat.$k")"
+      done
     done
 done
 # ------------------------------------------------------------ floor

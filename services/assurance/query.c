@@ -65,9 +65,7 @@ static json_t *event_json(struct reader *r, const char *topic, const char *key)
     int32_t wid;
     ol_key k;
     MDB_val v;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, topic, key);
     MDB_val kv = ol_key_val(&k);
     if (k.overflow || mdb_get(r->txn, ol_store_dbi(r->st, "derived"), &kv, &v))
         return NULL;

@@ -96,8 +96,8 @@ int util_person_week(ol_fold_ctx *ctx, const char *person, ol_week w, const stru
     row->available = row->capacity - row->leave;
 
     ol_key_init(&pk);
-    ol_key_str(&pk, person);
     ol_key_i32(&pk, w);
+    ol_key_str(&pk, person);
     if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "entries"), &c)))
         return rc;
     MDB_val k = ol_key_val(&pk), v;

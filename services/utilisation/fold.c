@@ -69,17 +69,14 @@ static int mark_person_weeks(ol_fold_ctx *ctx, const char *person)
     ol_key pk;
     ol_key_init(&pk);
     ol_key_str(&pk, person);
-    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "entries"), &c)))
+    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "person_weeks"), &c)))
         return rc;
     MDB_val k = ol_key_val(&pk), v;
-    ol_week prev = 0;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < pk.n + 4 || memcmp(k.mv_data, pk.b, pk.n))
+        if (k.mv_size != pk.n + 4 || memcmp(k.mv_data, pk.b, pk.n))
             break;
-        ol_week w = ol_key_get_i32((const uint8_t *)k.mv_data + pk.n);
-        if (w != prev && (rc = mark_pw(ctx, person, w)))
+        if ((rc = mark_pw(ctx, person, ol_key_get_i32((const uint8_t *)k.mv_data + pk.n))))
             break;
-        prev = w;
     }
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -166,11 +163,38 @@ static int apply_leave(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
 
 static int entry_key(ol_key *k, avro_value_t *v)
 {
-    ol_key_init(k);
-    ol_key_str(k, ol_av_str(v, "person_id"));
-    ol_key_i32(k, ol_week_of(ol_av_int(v, "work_date", 0)));
-    ol_key_str(k, ol_av_str(v, "entry_id"));
-    return k->overflow ? -1 : 0;
+    return util_entry_key(k, ol_week_of(ol_av_int(v, "work_date", 0)), ol_av_str(v, "person_id"),
+                          ol_av_str(v, "entry_id"));
+}
+
+/* person_weeks holds (person, week) exactly while the person has an entry
+ * in the week: added with the first, removed with the last */
+static int person_week_add(MDB_txn *txn, MDB_dbi pw, const char *person, ol_week w)
+{
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, person);
+    ol_key_i32(&k, w);
+    MDB_val kv = ol_key_val(&k), v;
+    int rc = mdb_get(txn, pw, &kv, &v); /* a look-up first: a put would copy the leaf even when present */
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    MDB_val empty = {0, ""};
+    return mdb_put(txn, pw, &kv, &empty, 0);
+}
+
+static int person_week_drop_if_empty(MDB_txn *txn, MDB_dbi entries, MDB_dbi pw, const char *person, ol_week w)
+{
+    int left, rc = util_entries_left(txn, entries, w, person, &left);
+    if (rc || left)
+        return rc;
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, person);
+    ol_key_i32(&k, w);
+    MDB_val kv = ol_key_val(&k);
+    rc = mdb_del(txn, pw, &kv, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
@@ -183,13 +207,16 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     MDB_val kv, v;
     int rc;
 
+    MDB_dbi pw = ol_fold_dbi(ctx, "person_weeks");
     if (old) {
+        const char *op = ol_av_str(old, "person_id");
+        ol_week ow = ol_week_of(ol_av_int(old, "work_date", 0));
         if (entry_key(&k, old))
             return -1;
         kv = ol_key_val(&k);
         if ((rc = mdb_del(txn, dbi, &kv, NULL)) && rc != MDB_NOTFOUND)
             return rc;
-        if ((rc = mark_pw(ctx, ol_av_str(old, "person_id"), ol_week_of(ol_av_int(old, "work_date", 0)))))
+        if ((rc = person_week_drop_if_empty(txn, dbi, pw, op, ow)) || (rc = mark_pw(ctx, op, ow)))
             return rc;
     }
     e.work_date = ol_av_int(nv, "work_date", 0);
@@ -207,6 +234,8 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
         return rc;
     memcpy(v.mv_data, &e, sizeof e);
     memcpy((char *)v.mv_data + sizeof e, eng, el);
+    if ((rc = person_week_add(txn, pw, person, w)))
+        return rc;
     if (*eng) {
         /* remember who logged on the engagement, to reclassify on its change */
         ol_key_init(&k);

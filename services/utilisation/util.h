@@ -3,7 +3,11 @@
  * Projection databases (all keys built with ol_key, see ol_store.h):
  *   people       person\0                    -> struct util_person + name\0 team\0
  *   leaves       person\0 leave_id\0         -> struct ol_leave (ol_leave.h)
- *   entries      person\0 week(i32) entry\0  -> struct util_entry + engagement\0
+ *   entries      week(i32) person\0 entry\0  -> struct util_entry + engagement\0
+ *                (week first: the entries a live batch adds for the current
+ *                week are neighbours, so a commit copies a few leaves, not
+ *                one per person; issue 15)
+ *   person_weeks person\0 week(i32)          -> "" (the person has entries in the week)
  *   engagements  engagement\0                -> billing (1 byte)
  *   eng_pw       engagement\0 person\0 week  -> "" (who logged DELIVERY on it)
  *   team_people  team\0 person\0             -> ""
@@ -52,6 +56,11 @@ struct util_state {
     int32_t target_bp;
     int32_t history_weeks;
 };
+
+/* layout.c: the entries layout and the rewrite of a directory from before it */
+int util_entry_key(ol_key *k, ol_week w, const char *person, const char *entry);
+int util_entries_left(MDB_txn *txn, MDB_dbi entries, ol_week w, const char *person, int *left);
+int util_layout_upgrade(ol_runtime *rt);
 
 /* fold.c */
 int util_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old);

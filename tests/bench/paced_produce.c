@@ -15,7 +15,8 @@
  * Monday 00:00:01Z of DW (the week of the service's data time, so the
  * reporting window does not move). It is keyed by person_id like every
  * timesheet.entry, so one person's entries stay in order in one partition.
- * Entries are handed to librdkafka (acks=all, idempotent, linger.ms=1) on a
+ * Entries are handed to librdkafka (acks=all, idempotent, linger.ms=1 or
+ * --linger MS) on a
  * 1 ms tick so that exactly RATE x elapsed have been produced at any time.
  * The production time (CLOCK_REALTIME, ns) also travels in the Kafka header
  * `bench.produced_ns`, and --sidefile writes "entry_id produced_ns
@@ -173,7 +174,7 @@ static double pct(const double *v, long n, double p)
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *schemas_dir = NULL, *week_s = NULL, *dweek_s = NULL, *tag = "run",
-               *sidefile = NULL;
+               *sidefile = NULL, *linger = "1";
     double seconds = 20, warmup = 3, drain = 20;
     long people = 0;
     int minutes = 15;
@@ -209,6 +210,8 @@ int main(int argc, char **argv)
             tag = v;
         else if (!strcmp(a, "--sidefile"))
             sidefile = v;
+        else if (!strcmp(a, "--linger"))
+            linger = v;
         else {
             fprintf(stderr, "paced_produce: unknown option %s\n", a);
             return 2;
@@ -219,7 +222,7 @@ int main(int argc, char **argv)
         ol_week_parse(dweek_s, &dweek) || g_rate <= 0 || seconds <= 0 || minutes < 1 || minutes > 1440) {
         fprintf(stderr, "usage: paced_produce --brokers B --schemas DIR --people N --week W --occurred-week DW "
                         "[--rate R] [--seconds S] [--warmup S] [--drain S] [--minutes M] [--tag T] "
-                        "[--sidefile F]\n");
+                        "[--sidefile F] [--linger MS]\n");
         return 2;
     }
 
@@ -329,7 +332,7 @@ int main(int argc, char **argv)
     conf_set(pc, "bootstrap.servers", brokers);
     conf_set(pc, "enable.idempotence", "true");
     conf_set(pc, "acks", "all");
-    conf_set(pc, "linger.ms", "1");
+    conf_set(pc, "linger.ms", linger);
     rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
     g_prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
     if (!g_prod) {

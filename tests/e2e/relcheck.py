@@ -317,9 +317,10 @@ def read_dump(path):
 
 
 def derived_key(kb):
-    """ol_key(topic, key): NUL-separated strings"""
+    """ol_derived_key(topic, key): topic, the key's week or date (or ""), key;
+    NUL-separated strings (common/ol_derived.c)"""
     parts = kb.split(b"\0")
-    return parts[0].decode(), parts[1].decode()
+    return parts[0].decode(), parts[2].decode()
 
 
 # History fields: they describe the sequence of emissions of a key, not its

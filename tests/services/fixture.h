@@ -111,9 +111,7 @@ __attribute__((unused)) static int derived_long(struct fx *f, const char *topic,
     MDB_val kv, v;
     char err[256];
     int32_t wid;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, topic, key);
     kv = ol_key_val(&k);
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
     int rc = mdb_get(txn, ol_store_dbi(st, "derived"), &kv, &v);

@@ -63,9 +63,7 @@ static char *derived_json(struct fx *f, const char *topic, const char *key)
     MDB_val kv, v;
     char err[256], *out = NULL;
     int32_t wid;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, topic, key);
     kv = ol_key_val(&k);
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
     if (mdb_get(txn, ol_store_dbi(st, "derived"), &kv, &v) == 0) {

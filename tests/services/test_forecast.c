@@ -138,9 +138,7 @@ static int emitted_str(struct fx *f, const char *topic, const char *key, const c
     int32_t wid;
     size_t len, cnt = 0, used = 0;
     int isnull = 0;
-    ol_key_init(&k);
-    ol_key_str(&k, topic);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, topic, key);
     kv = ol_key_val(&k);
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
     if (mdb_get(txn, ol_store_dbi(st, "derived"), &kv, &v))

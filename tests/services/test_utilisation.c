@@ -100,6 +100,145 @@ static void test_revisions_and_removal(void **state)
     fx_free(f);
 }
 
+/* the projection's databases, the version log's latest versions ("entity")
+ * first, with or without the derived events */
+static char *dump_dbs_of(struct fx *f, int with_derived)
+{
+    static const char *const all[] = {"entity", "people", "leaves", "entries", "person_weeks", "engagements",
+                                      "team_people", "util", "derived", NULL};
+    static const char *const projection[] = {"entity", "people", "leaves", "entries", "person_weeks", "engagements",
+                                             "team_people", "util", NULL};
+    return svc_dump_dbs(f, with_derived ? all : projection, 1);
+}
+
+static char *dump_dbs(struct fx *f) { return dump_dbs_of(f, 1); }
+
+/* the weeks a person has entries in (person_weeks), in key order */
+static void person_weeks(struct fx *f, char *out, size_t len)
+{
+    ol_store *st = ol_runtime_store(f->rt);
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    size_t o = 0;
+    out[0] = '\0';
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(st, "person_weeks"), &c), 0);
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        char wk[9];
+        ol_week_format(ol_key_get_i32((const uint8_t *)k.mv_data + k.mv_size - 4), wk);
+        o += (size_t)snprintf(out + o, len - o, "%s%s:%s", o ? " " : "", (const char *)k.mv_data, wk);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+}
+
+/* an entry moved to another week leaves its old week when it was the
+ * person's last entry there, and only then; a person's change then
+ * recomputes exactly the weeks with entries */
+static void test_entry_moves_week(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char pw[256];
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "timesheet.entry", ENTRY("a1", "E1", 1, "P1", "null", "INTERNAL", "2026-11-02", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("b1", "E2", 1, "P1", "null", "INTERNAL", "2026-11-03", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("c1", "E3", 1, "P1", "null", "INTERNAL", "2026-11-10", 450, "APPROVED"));
+    fold(f);
+    person_weeks(f, pw, sizeof pw);
+    assert_string_equal(pw, "P1:2026-W45 P1:2026-W46");
+    add(f, "timesheet.entry", ENTRY("a2", "E1", 2, "P1", "null", "INTERNAL", "2026-11-11", 450, "APPROVED"));
+    fold(f);
+    person_weeks(f, pw, sizeof pw); /* E2 is still in W45 */
+    assert_string_equal(pw, "P1:2026-W45 P1:2026-W46");
+    add(f, "timesheet.entry", ENTRY("b2", "E2", 2, "P1", "null", "INTERNAL", "2026-11-12", 450, "APPROVED"));
+    fold(f);
+    person_weeks(f, pw, sizeof pw);
+    assert_string_equal(pw, "P1:2026-W46");
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.logged, 1350);
+    add(f, "hr.person", PERSON("P1", "cloud", "true", 2250, 31, "2024-01-01", "null", 2));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "cloud", &r), 0);
+    assert_int_equal(r.logged, 1350);
+    fx_free(f);
+}
+
+/* A directory from before the week-first entries (person\0 week entry\0,
+ * no person_weeks) is rewritten when the service opens it: the projection
+ * is then byte-identical to the one the new layout folded */
+static void test_entries_layout_upgrade(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char err[512], pw[256];
+    add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("P2", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "timesheet.entry", ENTRY("a1", "E1", 1, "P1", "null", "INTERNAL", "2026-11-02", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("b1", "E2", 1, "P1", "null", "INTERNAL", "2026-11-10", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("c1", "E3", 1, "P2", "null", "TRAINING", "2026-11-11", 300, "APPROVED"));
+    fold(f);
+    char *before = dump_dbs(f);
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+
+    static const char *const dbs[] = {OL_RT_DBS, "people", "leaves", "entries", "person_weeks", "engagements",
+                                      "eng_pw", "team_people", "util", "umeta", NULL};
+    ol_store st;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t keys[8][128], vals[8][128];
+    size_t kl[8], vl[8], n = 0;
+    assert_int_equal(ol_store_open(&st, f->dir, 1 << 24, 0, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(&st, "entries"), &c), 0);
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), n++) {
+        assert_true(n < 8 && k.mv_size <= 128 && v.mv_size <= 128);
+        const uint8_t *p = k.mv_data; /* week(4) person\0 entry\0 -> person\0 week(4) entry\0 */
+        size_t pl = strlen((const char *)p + 4) + 1;
+        memcpy(keys[n], p + 4, pl);
+        memcpy(keys[n] + pl, p, 4);
+        memcpy(keys[n] + pl + 4, p + 4 + pl, k.mv_size - 4 - pl);
+        kl[n] = k.mv_size;
+        memcpy(vals[n], v.mv_data, v.mv_size);
+        vl[n] = v.mv_size;
+    }
+    mdb_cursor_close(c);
+    assert_int_equal(n, 3);
+    assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "entries"), 0), 0);
+    assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "person_weeks"), 0), 0);
+    for (size_t i = 0; i < n; i++) {
+        MDB_val kv = {kl[i], keys[i]}, vv = {vl[i], vals[i]};
+        assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "entries"), &kv, &vv, 0), 0);
+    }
+    MDB_val mk = {strlen("entries_layout"), "entries_layout"};
+    assert_int_equal(mdb_del(txn, ol_store_dbi(&st, "umeta"), &mk, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+
+    ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
+    f->rt = ol_runtime_new(&utilisation_service, &f->cfg, f->schemas, &o, err, sizeof err);
+    if (!f->rt)
+        fail_msg("runtime: %s", err);
+    char *after = dump_dbs(f);
+    assert_string_equal(after, before);
+    person_weeks(f, pw, sizeof pw);
+    assert_string_equal(pw, "P1:2026-W45 P1:2026-W46 P2:2026-W46");
+    add(f, "timesheet.entry", ENTRY("a2", "E1", 2, "P1", "null", "INTERNAL", "2026-11-11", 450, "APPROVED"));
+    fold(f);
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.logged, 900);
+    person_weeks(f, pw, sizeof pw);
+    assert_string_equal(pw, "P1:2026-W46 P2:2026-W46");
+    free(before);
+    free(after);
+    fx_free(f);
+}
+
 /* the target boundary and truncation (SPEC section 3: utilisation_bp in
  * integer division that truncates; below_target when under the target):
  * AT: 1700 billable of 2000 available is exactly 8500bp, which is not below
@@ -308,18 +447,6 @@ static void test_missing_timesheet(void **state)
     fx_free(f);
 }
 
-/* the projection's databases, the version log's latest versions ("entity")
- * first, with or without the derived events */
-static char *dump_dbs_of(struct fx *f, int with_derived)
-{
-    static const char *const all[] = {"entity", "people", "leaves", "entries", "engagements",
-                                      "team_people", "util", "derived", NULL};
-    static const char *const projection[] = {"entity", "people", "leaves", "entries", "engagements",
-                                             "team_people", "util", NULL};
-    return svc_dump_dbs(f, with_derived ? all : projection, 1);
-}
-
-static char *dump_dbs(struct fx *f) { return dump_dbs_of(f, 1); }
 
 /* the same records in reverse order give a byte-identical projection */
 static void test_order_independence(void **state)
@@ -503,6 +630,8 @@ int main(void)
         cmocka_unit_test(test_basic_week),
         cmocka_unit_test(test_target_boundary_and_truncation),
         cmocka_unit_test(test_revisions_and_removal),
+        cmocka_unit_test(test_entry_moves_week),
+        cmocka_unit_test(test_entries_layout_upgrade),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_part_time_joiners_leavers),
         cmocka_unit_test(test_late_references),

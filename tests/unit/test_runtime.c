@@ -840,9 +840,7 @@ static void derived_get(fix *f, ol_decoder *d, const char *person, int64_t *rev,
     int32_t wid;
     derived_key(person, key, sizeof key);
     ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, DERIVED);
-    ol_key_str(&k, key);
+    ol_derived_key(&k, DERIVED, key);
     MDB_val kv = ol_key_val(&k), v;
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
     assert_int_equal(mdb_get(txn, ol_store_dbi(st, "derived"), &kv, &v), 0);
@@ -1340,6 +1338,114 @@ static void test_migrates_entity_database(void **state)
     mdb_txn_abort(txn);
 }
 
+/* The derived database keeps a row under topic\0 week\0 key\0 (issue 15:
+ * the rows a batch re-emits for one week are neighbours): the week or date
+ * component wherever it is in the key, nothing for keys without one, and
+ * every week's rows before the next week's whatever the entity. */
+static void test_derived_key_locality(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *loc;
+    } cases[] = {
+        {"PERSON|p-1|2026-W47", "2026-W47"}, {"eng-1|2026-W05|EUR", "2026-W05"}, {"svc-1|2026-11-20", "2026-11-20"},
+        {"inv-1", ""},                        {"x|2026-W4", ""},               {"x|2026-W4a|2026-W48", "2026-W48"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ol_key k, want;
+        ol_derived_key(&k, "t.topic", cases[i].key);
+        ol_key_init(&want);
+        ol_key_str(&want, "t.topic");
+        ol_key_str(&want, cases[i].loc);
+        ol_key_str(&want, cases[i].key);
+        assert_int_equal(k.n, want.n);
+        assert_memory_equal(k.b, want.b, k.n);
+        const char *topic = NULL, *key = ol_derived_key_of(k.b, k.n, &topic);
+        assert_non_null(key);
+        assert_string_equal(key, cases[i].key);
+        assert_string_equal(topic, "t.topic");
+    }
+    ol_key a, b;
+    ol_derived_key(&a, "t", "PERSON|z|2026-W47");
+    ol_derived_key(&b, "t", "PERSON|a|2026-W48");
+    assert_true(memcmp(a.b, b.b, a.n < b.n ? a.n : b.n) < 0);
+    assert_null(ol_derived_key_of("t\0PERSON|a|2026-W48", 21, NULL)); /* the layout before: no week part */
+}
+
+/* A directory written before the week-first layout (rows under topic\0
+ * key\0) is rewritten when the service opens it: every row is found under
+ * its new key, so unchanged figures are not re-emitted and a change takes
+ * the next revision */
+static void test_migrates_derived_database(void **state)
+{
+    fix *f = *state;
+    ol_decoder *d = ol_decoder_new(g_all, ol_schemas_for_topic(g_all, DERIVED));
+    const person a = {"d-1", "p-1", "Ada", 1, 2250, 0}, b = {"d-2", "p-2", "Bob", 1, 1800, 0};
+    char err[512], eid[64];
+    int64_t rev;
+    int32_t cap;
+    f->rt = rt_open(f, &toy_emit_service);
+    add_person(f, 0, 0, &a);
+    add_person(f, 0, 1, &b);
+    fold_from(f, 0);
+    assert_int_equal(counter(f->rt, "emitted"), 2);
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+
+    /* back to the old layout, as a directory of the previous release has it */
+    static const char *const dbs[] = {OL_RT_DBS, "toy", NULL};
+    ol_store st;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    size_t n = 0;
+    ol_key old[4];
+    uint8_t vals[4][2048];
+    size_t vlen[4];
+    assert_int_equal(ol_store_open(&st, f->db, 1 << 24, 0, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(&st, "derived"), &c), 0);
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), n++) {
+        const char *topic, *key = ol_derived_key_of(k.mv_data, k.mv_size, &topic);
+        assert_true(n < 4 && key && v.mv_size <= sizeof vals[0]);
+        ol_key_init(&old[n]);
+        ol_key_str(&old[n], topic);
+        ol_key_str(&old[n], key);
+        memcpy(vals[n], v.mv_data, v.mv_size);
+        vlen[n] = v.mv_size;
+    }
+    mdb_cursor_close(c);
+    assert_int_equal(n, 2);
+    assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "derived"), 0), 0);
+    for (size_t i = 0; i < n; i++) {
+        MDB_val kv = ol_key_val(&old[i]), vv = {vlen[i], vals[i]};
+        assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "derived"), &kv, &vv, 0), 0);
+    }
+    MDB_val mk = {strlen("derived_layout"), "derived_layout"};
+    assert_int_equal(mdb_del(txn, ol_store_dbi(&st, "meta"), &mk, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+
+    f->rt = rt_open(f, &toy_emit_service);
+    derived_get(f, d, "p-1", &rev, eid, sizeof eid, &cap);
+    assert_int_equal(rev, 1);
+    assert_int_equal(cap, 2250);
+    assert_int_equal(db_rows(f->rt, "derived"), 2);
+    g_toy.nemits = 0;
+    int from = f->nrecs;
+    const person a2 = {"d-3", "p-1", "Ada L.", 2, 2250, 0}, b2 = {"d-4", "p-2", "Bob", 2, 2000, 0};
+    add_person(f, 0, 2, &a2); /* same figures: found under the new key, not re-emitted */
+    add_person(f, 0, 3, &b2); /* changed: revision 2 */
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "emitted"), 3);
+    derived_get(f, d, "p-2", &rev, eid, sizeof eid, &cap);
+    assert_int_equal(rev, 2);
+    assert_int_equal(cap, 2000);
+    assert_int_equal(db_rows(f->rt, "derived"), 2);
+    ol_decoder_free(d);
+}
+
 /* SPEC 2: the id of an entity's stored version is a duplicate "always",
  * also long after the dedupe window: it never reaches history() again (a
  * risk register would list the version twice) */
@@ -1460,6 +1566,8 @@ int main(void)
         cmocka_unit_test(test_derived_event_id),
         cmocka_unit_test_setup_teardown(test_dedupe_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_entity_database, setup, teardown),
+        cmocka_unit_test(test_derived_key_locality),
+        cmocka_unit_test_setup_teardown(test_migrates_derived_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_version_always_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_snapshot, setup, teardown),
     };
