@@ -670,6 +670,20 @@ if [ "$SCALE" -gt 1 ]; then
             sample "memory $s" "RSS ${SCALE}xN / RSS N" x "<" 1.2 "$(div "$b" "$a")"
             sample "memory $s" "peak anonymous RSS at N" MiB - - "$(mib "$WORK/mem.head.$s.$r" anon_peak_kb)"
             sample "memory $s" "peak anonymous RSS at ${SCALE}xN" MiB - - "$(mib "$WORK/mem.all.$s.$r" anon_peak_kb)"
+            # issue 15's budget: 64 MiB + 40 bytes per live entity (the
+            # entities the service's version log indexes, from its stop line)
+            for stage in head all; do
+                at=N
+                [ $stage = head ] || at=${SCALE}xN
+                ents=$(sed -n 's/.*msg="stopping".* entities=\([0-9]*\).*/\1/p' "$LOG/$s.$stage.$r.log" | tail -1)
+                [ "${ents:-0}" -gt 0 ] || continue
+                anon=$(field anon_peak_kb "$WORK/mem.$stage.$s.$r")
+                sample "memory $s" "live entities at $at" count - - "$ents"
+                sample "memory $s" "peak anonymous RSS per live entity at $at" B - - \
+                    "$(awk -v a="$anon" -v e="$ents" 'BEGIN { printf "%.1f", a * 1024 / e }')"
+                sample "memory $s" "peak anonymous RSS / (64 MiB + 40 B x live entities) at $at" x "<=" 1 \
+                    "$(awk -v a="$anon" -v e="$ents" 'BEGIN { printf "%.3f", a * 1024 / (67108864 + 40 * e) }')"
+            done
         done
     done
 else

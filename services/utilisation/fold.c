@@ -138,8 +138,8 @@ static int apply_person(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     ol_key_str(&k, team);
     ol_key_str(&k, id);
     kv = ol_key_val(&k);
-    MDB_val empty = {0, ""};
-    if ((rc = mdb_put(txn, tp, &kv, &empty, 0)))
+    MDB_val flag = {1, &p.billable}; /* a team-week sums its billable members without loading each */
+    if ((rc = mdb_put(txn, tp, &kv, &flag, 0)))
         return rc;
     return mark_person_weeks(ctx, id);
 }
@@ -450,8 +450,11 @@ static int flush_team(ol_fold_ctx *ctx, const char *team, ol_week w)
             break;
         const char *person = (const char *)k.mv_data + tk.n;
         struct util_person p;
-        if (util_person_load(txn, people, person, &p, NULL, NULL) || !p.billable)
-            continue;
+        if (v.mv_size == 1) { /* the member's billable flag, kept with the membership */
+            if (!*(const uint8_t *)v.mv_data)
+                continue;
+        } else if (util_person_load(txn, people, person, &p, NULL, NULL) || !p.billable)
+            continue; /* a row from before the flag: the person says */
         int g = util_row_get(txn, util, w, SCOPE_PERSON, person, &r, NULL);
         if (g == MDB_NOTFOUND)
             continue;

@@ -18,7 +18,7 @@ import sys
 def fmt(v, unit):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
-    if unit in ("records/s",):
+    if unit in ("records/s", "count"):
         return f"{v:,.0f}"
     if unit in ("x",):
         return f"{v:.2f}"

@@ -233,6 +233,18 @@ forecast|table csv json|--week 2026-W48
 assurance|table json|--week $W
 assurance|table json|cover --from $day --to 2026-11-29
 EOF
+
+# a service's events verb prints in key order, though the store keeps the
+# rows week first (common/ol_derived.c): the readers of its JSON lines rely on it
+"$BIN/opsledger-utilisation" events --topic ops.utilisation.weekly --data-dir "$D" >"$T/ev.out" 2>"$T/ev.err"
+check "events --topic ops.utilisation.weekly prints every key once, in key order, over several weeks and scopes" \
+    python3 -c '
+import json, sys
+keys = [json.loads(l)["key"].encode() for l in open(sys.argv[1])]
+weeks = {k.rsplit(b"|", 1)[1] for k in keys}
+scopes = {k.split(b"|", 1)[0] for k in keys}
+sys.exit(0 if keys == sorted(set(keys)) and len(weeks) > 1 and len(scopes) > 1 else 1)
+' "$T/ev.out"
 # --rag keeps the rows of that status only; each of the three is accepted
 for rag in RED AMBER GREEN; do
     run_ol "$T/rag.out" "$T/rag.err" query assurance --week "$W" --rag "$rag" --format json --data-dir "$D"
