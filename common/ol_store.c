@@ -170,6 +170,15 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
             goto fail;
         }
         rc = mdb_dbi_open(txn, dbs[i], readonly ? 0 : MDB_CREATE, &st->dbi[st->ndbs]);
+        if (rc == MDB_NOTFOUND && readonly) {
+            /* a directory an older release wrote, not yet opened by this
+             * release's service (which creates and upgrades what it needs) */
+            snprintf(err, errlen,
+                     "%s: database %s is missing: the directory was written by an older opsledger; start the "
+                     "service once (it upgrades the directory), then ask again",
+                     path, dbs[i]);
+            goto fail;
+        }
         if (rc) {
             snprintf(err, errlen, "%s: database %s: %s", path, dbs[i], mdb_strerror(rc));
             goto fail;

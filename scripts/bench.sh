@@ -418,9 +418,12 @@ LAT_BUILDS="after"
 if [ -n "${BENCH_LAT_BEFORE:-}" ] && [ -n "$LAT_BATCHES" ]; then
     [ -x "$BENCH_LAT_BEFORE/opsledger-utilisation" ] || die "BENCH_LAT_BEFORE: no opsledger-utilisation in $BENCH_LAT_BEFORE"
     say "latency: the before build's utilisation folds its own copy from offset 0"
-    run_wait "$BENCH_LAT_BEFORE/opsledger-utilisation" run --stop-at-end --data-dir "$A/before" -o batch_max="$BATCH" \
-        -o map_size="$MAP" ${BENCH_SVC_OPTS:-} 2>"$LOG/utilisation.before.log" ||
+    run_wait "$HB/rsswrap" "$WORK/utilisation.before" "$TMO" "$BENCH_LAT_BEFORE/opsledger-utilisation" run --stop-at-end \
+        --data-dir "$A/before" -o batch_max="$BATCH" -o map_size="$MAP" ${BENCH_SVC_OPTS:-} 2>"$LOG/utilisation.before.log" ||
         die "the before build's utilisation failed (see $LOG/utilisation.before.log)"
+    # its own status verb: this build's read-only open wants this build's databases
+    n=$("$BENCH_LAT_BEFORE/opsledger" status utilisation --db "$A/before/utilisation" 2>/dev/null | awk '$1 == "records" { print $2 }')
+    sample "utilisation (before)" "offset 0 to caught up" records/s - - "$(rate "$n" "$(secs "$WORK/utilisation.before")")"
     LAT_BUILDS="before after"
 fi
 for lb in $LAT_BATCHES; do
