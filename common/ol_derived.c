@@ -13,7 +13,6 @@
 #include "ol_runtime_int.h"
 #include "ol_log.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,30 +78,26 @@ const char *ol_derived_key_of(const void *stored, size_t len, const char **topic
     return key;
 }
 
-struct row {
-    MDB_val k, v; /* both in the migration's one buffer */
-};
-
-static int row_cmp(const void *a, const void *b)
+/* the old key topic\0 key\0 -> the new one */
+static int derived_rekey(const MDB_val *k, ol_key *nk, void *arg)
 {
-    const struct row *x = a, *y = b;
-    size_t n = x->k.mv_size < y->k.mv_size ? x->k.mv_size : y->k.mv_size;
-    int c = memcmp(x->k.mv_data, y->k.mv_data, n);
-    return c ? c : (x->k.mv_size > y->k.mv_size) - (x->k.mv_size < y->k.mv_size);
+    (void)arg;
+    const char *topic = k->mv_data;
+    size_t tl = strnlen(topic, k->mv_size);
+    const char *key = topic + tl + 1;
+    if (tl + 1 >= k->mv_size || !memchr(key, '\0', k->mv_size - tl - 1))
+        return MDB_CORRUPTED;
+    ol_derived_key(nk, topic, key);
+    return 0;
 }
 
 /* A directory from before the layout kept rows under topic\0 key\0: they
- * are read, the database emptied and the rows put back under their new
- * keys, sorted (MDB_APPEND), in one transaction, so a crash leaves either
- * layout whole. An empty database only gets the mark. */
+ * are put back under their new keys (ol_store_rekey), in one transaction, so
+ * a crash leaves either layout whole. An empty database only gets the mark. */
 int ol_derived_migrate(ol_runtime *rt, char *err, size_t errlen)
 {
     MDB_txn *txn = NULL;
-    MDB_cursor *c = NULL;
-    MDB_stat ms;
-    struct row *rows = NULL;
-    uint8_t *buf = NULL; /* every new key and value, copied out of the map */
-    size_t n = 0, bytes = 0, off = 0;
+    size_t n = 0;
     int64_t layout;
     int rc;
     if (rt->store.readonly)
@@ -114,57 +109,8 @@ int ol_derived_migrate(ol_runtime *rt, char *err, size_t errlen)
         mdb_txn_abort(txn);
         return 0;
     }
-    if ((rc = mdb_stat(txn, rt->derived, &ms)))
-        goto fail;
-    if (ms.ms_entries) {
-        MDB_val k, v;
-        if (!(rows = calloc(ms.ms_entries, sizeof *rows))) {
-            rc = ENOMEM;
-            goto fail;
-        }
-        if ((rc = mdb_cursor_open(txn, rt->derived, &c)))
-            goto fail;
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            bytes += k.mv_size + 11 + v.mv_size; /* the locality adds at most 11 bytes */
-        if (rc != MDB_NOTFOUND || !(buf = malloc(bytes ? bytes : 1))) {
-            rc = rc == MDB_NOTFOUND ? ENOMEM : rc;
-            goto fail;
-        }
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && n < ms.ms_entries;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), n++) {
-            const char *topic = k.mv_data;
-            size_t tl = strnlen(topic, k.mv_size);
-            const char *key = topic + tl + 1;
-            if (tl + 1 >= k.mv_size || !memchr(key, '\0', k.mv_size - tl - 1)) {
-                rc = MDB_CORRUPTED;
-                goto fail;
-            }
-            ol_key nk;
-            ol_derived_key(&nk, topic, key);
-            if (nk.overflow || off + nk.n + v.mv_size > bytes) {
-                rc = MDB_BAD_VALSIZE;
-                goto fail;
-            }
-            memcpy(buf + off, nk.b, nk.n);
-            rows[n].k = (MDB_val){nk.n, buf + off};
-            off += nk.n;
-            memcpy(buf + off, v.mv_data, v.mv_size);
-            rows[n].v = (MDB_val){v.mv_size, buf + off};
-            off += v.mv_size;
-        }
-        if (rc && rc != MDB_NOTFOUND)
-            goto fail;
-        mdb_cursor_close(c);
-        c = NULL;
-        qsort(rows, n, sizeof *rows, row_cmp);
-        if ((rc = mdb_drop(txn, rt->derived, 0)))
-            goto fail;
-        for (size_t i = 0; i < n; i++) {
-            if ((rc = mdb_put(txn, rt->derived, &rows[i].k, &rows[i].v, MDB_APPEND)))
-                goto fail;
-        }
-    }
-    if ((rc = ol_meta_put_i64(txn, rt->meta, "derived_layout", DERIVED_LAYOUT)))
+    if ((rc = ol_store_rekey(txn, rt->derived, derived_rekey, NULL, &n)) ||
+        (rc = ol_meta_put_i64(txn, rt->meta, "derived_layout", DERIVED_LAYOUT)))
         goto fail;
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -172,16 +118,10 @@ int ol_derived_migrate(ol_runtime *rt, char *err, size_t errlen)
         goto fail;
     if (n)
         ol_info("rewrote the derived database with the week first|db=%s rows=%zu", rt->store.path, n);
-    free(rows);
-    free(buf);
     return 0;
 fail:
-    if (c)
-        mdb_cursor_close(c);
     if (txn)
         mdb_txn_abort(txn);
-    free(rows);
-    free(buf);
     snprintf(err, errlen, "%s: rewriting the derived database with the week first: %s", rt->store.path,
              mdb_strerror(rc));
     return -1;

@@ -457,3 +457,86 @@ int ol_get_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, void *head, size_t
         *str = (const char *)v.mv_data + hl;
     return 0;
 }
+
+/* ---- rewriting a database under new keys (a layout upgrade) */
+struct rekey_row {
+    size_t off, klen, vlen; /* in the copy buffer: the new key, then the value */
+    const uint8_t *base;    /* the buffer, set once it stops moving */
+};
+
+static int rekey_cmp(const void *a, const void *b)
+{
+    const struct rekey_row *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(x->base + x->off, y->base + y->off, n);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+int ol_store_rekey(MDB_txn *txn, MDB_dbi dbi, int (*rekey)(const MDB_val *k, ol_key *nk, void *arg), void *arg,
+                   size_t *n)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    struct rekey_row *rows = NULL;
+    uint8_t *buf = NULL;
+    size_t nr = 0, capr = 0, used = 0, cap = 0;
+    int rc;
+    *n = 0;
+    if ((rc = mdb_cursor_open(txn, dbi, &c)))
+        return rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        ol_key nk;
+        if ((rc = rekey(&k, &nk, arg)))
+            goto out;
+        if (nk.overflow) {
+            rc = MDB_BAD_VALSIZE;
+            goto out;
+        }
+        if (nr == capr) {
+            struct rekey_row *r = realloc(rows, (capr = capr ? 2 * capr : 1024) * sizeof *rows);
+            if (!r) {
+                rc = ENOMEM;
+                goto out;
+            }
+            rows = r;
+        }
+        if (used + nk.n + v.mv_size > cap) {
+            size_t want = cap ? 2 * cap : 1 << 20;
+            while (want < used + nk.n + v.mv_size)
+                want *= 2;
+            uint8_t *b = realloc(buf, want);
+            if (!b) {
+                rc = ENOMEM;
+                goto out;
+            }
+            buf = b, cap = want;
+        }
+        rows[nr] = (struct rekey_row){used, nk.n, v.mv_size, NULL};
+        memcpy(buf + used, nk.b, nk.n);
+        memcpy(buf + used + nk.n, v.mv_data, v.mv_size);
+        used += nk.n + v.mv_size;
+        nr++;
+    }
+    if (rc != MDB_NOTFOUND)
+        goto out;
+    mdb_cursor_close(c);
+    c = NULL;
+    for (size_t i = 0; i < nr; i++)
+        rows[i].base = buf;
+    qsort(rows, nr, sizeof *rows, rekey_cmp);
+    if ((rc = mdb_drop(txn, dbi, 0)))
+        goto out;
+    for (size_t i = 0; i < nr; i++) {
+        MDB_val nk = {rows[i].klen, buf + rows[i].off}, nv = {rows[i].vlen, buf + rows[i].off + rows[i].klen};
+        /* two old keys that map to one new key: the second is refused, not lost silently */
+        if ((rc = mdb_put(txn, dbi, &nk, &nv, MDB_APPEND)))
+            goto out;
+    }
+    *n = nr;
+out:
+    if (c)
+        mdb_cursor_close(c);
+    free(rows);
+    free(buf);
+    return rc;
+}

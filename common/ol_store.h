@@ -126,6 +126,16 @@ int ol_get_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, void *head, size_t
 /* Deletes k; a key that is not there is not an error. */
 int ol_del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k);
 
+/* Rewrites every row of dbi under a new key, inside txn (a layout upgrade):
+ * reads the rows (rekey writes each one's new key into *nk; non-zero stops
+ * with that code, MDB_CORRUPTED for a row it does not recognise), empties the
+ * database and puts them back sorted with MDB_APPEND, so the tree is built
+ * dense. Memory: one copy of the database's keys and values, freed before
+ * returning. Two rows that map to one key fail with MDB_KEYEXIST. *n gets
+ * the rows rewritten. 0, an LMDB error, or ENOMEM. */
+int ol_store_rekey(MDB_txn *txn, MDB_dbi dbi, int (*rekey)(const MDB_val *k, ol_key *nk, void *arg), void *arg,
+                   size_t *n);
+
 int ol_meta_offset_get(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t *next);
 int ol_meta_offset_put(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t partition, int64_t next);
 

@@ -10,8 +10,6 @@
 #include "ol_log.h"
 #include "util.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define ENTRIES_LAYOUT 2 /* umeta "entries_layout": 2 = week first + person_weeks */
@@ -44,30 +42,63 @@ int util_entries_left(MDB_txn *txn, MDB_dbi entries, ol_week w, const char *pers
     return 0;
 }
 
-struct row {
-    MDB_val k, v; /* in one buffer */
-};
-
-static int row_cmp(const void *a, const void *b)
+/* old key person\0 week(4) entry\0 -> week(4) person\0 entry\0 */
+static int entry_rekey(const MDB_val *k, ol_key *nk, void *arg)
 {
-    const struct row *x = a, *y = b;
-    size_t n = x->k.mv_size < y->k.mv_size ? x->k.mv_size : y->k.mv_size;
-    int c = memcmp(x->k.mv_data, y->k.mv_data, n);
-    return c ? c : (x->k.mv_size > y->k.mv_size) - (x->k.mv_size < y->k.mv_size);
+    (void)arg;
+    const char *person = k->mv_data;
+    size_t pl = strnlen(person, k->mv_size);
+    if (pl + 1 + 4 >= k->mv_size || k->mv_size > sizeof nk->b)
+        return MDB_CORRUPTED;
+    ol_key_init(nk);
+    memcpy(nk->b, person + pl + 1, 4);
+    memcpy(nk->b + 4, person, pl + 1);
+    memcpy(nk->b + 5 + pl, person + pl + 5, k->mv_size - pl - 5);
+    nk->n = k->mv_size;
+    return 0;
 }
 
-/* entries keyed person\0 week entry\0 become week person\0 entry\0 (sorted,
- * MDB_APPEND) and person_weeks is built from them, in one transaction */
+/* person_weeks from the (week-first) entries: one pair per run of rows of
+ * the same week and person */
+static int person_weeks_build(MDB_txn *txn, MDB_dbi ent, MDB_dbi pw)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t prev[512];
+    size_t prevn = 0;
+    int rc;
+    if ((rc = mdb_drop(txn, pw, 0)) || (rc = mdb_cursor_open(txn, ent, &c)))
+        return rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = k.mv_data;
+        size_t wp = 4 + strnlen((const char *)p + 4, k.mv_size - 4) + 1; /* week and person\0 */
+        if (wp > k.mv_size || wp > sizeof prev) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (wp == prevn && !memcmp(prev, p, wp))
+            continue;
+        memcpy(prev, p, prevn = wp);
+        ol_key pk;
+        ol_key_init(&pk);
+        ol_key_str(&pk, (const char *)p + 4);
+        ol_key_i32(&pk, ol_key_get_i32(p));
+        MDB_val kv = ol_key_val(&pk), empty = {0, ""};
+        if ((rc = mdb_put(txn, pw, &kv, &empty, 0)))
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* entries keyed person first become week first (ol_store_rekey) and
+ * person_weeks is built from them, in one transaction */
 int util_layout_upgrade(ol_runtime *rt)
 {
     ol_store *st = ol_runtime_store(rt);
     MDB_dbi um = ol_store_dbi(st, "umeta"), ent = ol_store_dbi(st, "entries"), pw = ol_store_dbi(st, "person_weeks");
     MDB_txn *txn = NULL;
-    MDB_cursor *c = NULL;
-    MDB_stat ms;
-    struct row *rows = NULL;
-    uint8_t *buf = NULL;
-    size_t n = 0, bytes = 0, off = 0;
+    size_t n = 0;
     int32_t layout;
     int rc;
     if (st->readonly)
@@ -79,62 +110,9 @@ int util_layout_upgrade(ol_runtime *rt)
         mdb_txn_abort(txn);
         return 0;
     }
-    if ((rc && rc != MDB_NOTFOUND) || (rc = mdb_stat(txn, ent, &ms)))
-        goto fail;
-    if (ms.ms_entries) {
-        MDB_val k, v;
-        if (!(rows = calloc(ms.ms_entries, sizeof *rows))) {
-            rc = ENOMEM;
-            goto fail;
-        }
-        if ((rc = mdb_cursor_open(txn, ent, &c)))
-            goto fail;
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            bytes += k.mv_size + v.mv_size;
-        if (rc != MDB_NOTFOUND || !(buf = malloc(bytes ? bytes : 1))) {
-            rc = rc == MDB_NOTFOUND ? ENOMEM : rc;
-            goto fail;
-        }
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && n < ms.ms_entries;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), n++) {
-            /* old key: person\0 week(4) entry\0 */
-            const char *person = k.mv_data;
-            size_t pl = strnlen(person, k.mv_size);
-            if (pl + 1 + 4 >= k.mv_size || off + k.mv_size + v.mv_size > bytes) {
-                rc = MDB_CORRUPTED;
-                goto fail;
-            }
-            uint8_t *p = buf + off;
-            memcpy(p, person + pl + 1, 4);                                 /* week */
-            memcpy(p + 4, person, pl + 1);                                 /* person\0 */
-            memcpy(p + 5 + pl, person + pl + 5, k.mv_size - pl - 5);       /* entry\0 */
-            rows[n].k = (MDB_val){k.mv_size, p};
-            memcpy(p + k.mv_size, v.mv_data, v.mv_size);
-            rows[n].v = (MDB_val){v.mv_size, p + k.mv_size};
-            off += k.mv_size + v.mv_size;
-        }
-        if (rc && rc != MDB_NOTFOUND)
-            goto fail;
-        mdb_cursor_close(c);
-        c = NULL;
-        qsort(rows, n, sizeof *rows, row_cmp);
-        if ((rc = mdb_drop(txn, ent, 0)) || (rc = mdb_drop(txn, pw, 0)))
-            goto fail;
-        for (size_t i = 0; i < n; i++) {
-            const uint8_t *p = rows[i].k.mv_data;
-            const char *person = (const char *)p + 4;
-            if ((rc = mdb_put(txn, ent, &rows[i].k, &rows[i].v, MDB_APPEND)))
-                goto fail;
-            ol_key pk;
-            ol_key_init(&pk);
-            ol_key_str(&pk, person);
-            ol_key_i32(&pk, ol_key_get_i32(p));
-            MDB_val kv = ol_key_val(&pk), empty = {0, ""};
-            if ((rc = mdb_put(txn, pw, &kv, &empty, 0)))
-                goto fail;
-        }
-    }
-    if ((rc = ol_named_put_i32(txn, um, "entries_layout", ENTRIES_LAYOUT)))
+    if ((rc && rc != MDB_NOTFOUND) || (rc = ol_store_rekey(txn, ent, entry_rekey, NULL, &n)) ||
+        (n && (rc = person_weeks_build(txn, ent, pw))) ||
+        (rc = ol_named_put_i32(txn, um, "entries_layout", ENTRIES_LAYOUT)))
         goto fail;
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -142,16 +120,10 @@ int util_layout_upgrade(ol_runtime *rt)
         goto fail;
     if (n)
         ol_info("rewrote the timesheet entries week first|db=%s entries=%zu", st->path, n);
-    free(rows);
-    free(buf);
     return 0;
 fail:
-    if (c)
-        mdb_cursor_close(c);
     if (txn)
         mdb_txn_abort(txn);
-    free(rows);
-    free(buf);
     ol_error("cannot rewrite the timesheet entries week first|db=%s error=\"%s\"", st->path, mdb_strerror(rc));
     return -1;
 }

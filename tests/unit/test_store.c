@@ -330,6 +330,53 @@ static void test_store_meta_and_offsets(void **state)
     ol_store_close(&st);
 }
 
+/* the new key: the old one's bytes reversed, or (arg set) one key for all */
+static int reversed(const MDB_val *k, ol_key *nk, void *arg)
+{
+    ol_key_init(nk);
+    if (arg) {
+        ol_key_str(nk, "same");
+        return 0;
+    }
+    for (size_t i = 0; i < k->mv_size; i++)
+        ol_key_u8(nk, ((const uint8_t *)k->mv_data)[k->mv_size - 1 - i]);
+    return 0;
+}
+
+/* ol_store_rekey (layout upgrades): every row under its new key, in the
+ * new key order, values kept; two rows mapping to one key is an error,
+ * never a row silently lost */
+static void test_store_rekey(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    char err[512];
+    size_t n;
+    static const char *const keys[] = {"ab", "ca", "bc"}, *const vals[] = {"1", "2", "3"};
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, DBS, err, sizeof err), 0);
+    MDB_dbi dbi = ol_store_dbi(&st, DBS[0]);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    for (int i = 0; i < 3; i++) {
+        MDB_val kv = {2, (void *)keys[i]}, vv = {1, (void *)vals[i]};
+        assert_int_equal(mdb_put(txn, dbi, &kv, &vv, 0), 0);
+    }
+    assert_int_equal(ol_store_rekey(txn, dbi, reversed, NULL, &n), 0);
+    assert_int_equal(n, 3);
+    char got[64] = "";
+    assert_int_equal(mdb_cursor_open(txn, dbi, &c), 0);
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%.*s=%.*s ", (int)k.mv_size, (char *)k.mv_data,
+                 (int)v.mv_size, (char *)v.mv_data);
+    mdb_cursor_close(c);
+    assert_string_equal(got, "ac=2 ba=1 cb=3 ");
+    assert_int_equal(ol_store_rekey(txn, dbi, reversed, "collide", &n), MDB_KEYEXIST);
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
+}
+
 static void test_store_readonly_errors(void **state)
 {
     envfix *f = *state;
@@ -493,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_key_overflow),
         cmocka_unit_test_setup_teardown(test_store_meta_and_offsets, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_readonly_errors, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_rekey, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_concurrent_reader, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_cursor_order, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_dbi_undeclared_aborts, env_setup, env_teardown),
