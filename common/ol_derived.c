@@ -126,3 +126,22 @@ fail:
              mdb_strerror(rc));
     return -1;
 }
+
+int ol_derived_readable(ol_store *st, MDB_txn *txn, char *err, size_t errlen)
+{
+    int64_t layout = 0;
+    MDB_stat ms;
+    int rc = ol_meta_get_i64(txn, ol_store_dbi(st, "meta"), "derived_layout", &layout);
+    if (rc == 0 && layout == DERIVED_LAYOUT)
+        return 0;
+    if (rc == 0 && (rc = mdb_stat(txn, ol_store_dbi(st, "derived"), &ms)) == 0 && ms.ms_entries == 0)
+        return 0;
+    if (rc)
+        snprintf(err, errlen, "%s: %s", st->path, mdb_strerror(rc));
+    else
+        snprintf(err, errlen,
+                 "%s: its derived events are stored the way an older opsledger stored them; start the service "
+                 "once (it upgrades the directory), then ask again",
+                 st->path);
+    return -1;
+}

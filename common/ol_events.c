@@ -15,20 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct line {
-    const char *key; /* in the read transaction's map */
-    char *text;
+struct row {
+    const char *key; /* key and value point into the read transaction's map */
+    MDB_val v;
 };
 
 static int line_cmp(const void *a, const void *b)
 {
-    return strcmp(((const struct line *)a)->key, ((const struct line *)b)->key);
+    return strcmp(((const struct row *)a)->key, ((const struct row *)b)->key);
 }
 
 int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg, int argc, char **argv)
 {
-    struct line *lines = NULL;
-    size_t nl = 0, capl = 0;
+    struct row *rows = NULL; /* the matching rows, sorted by key before they are decoded */
+    size_t nr = 0, capr = 0;
     const char *topic = NULL, *prefix = "", *suffix = "";
     ol_schemas *schemas = NULL;
     ol_decoder *dec = NULL;
@@ -61,6 +61,10 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         goto out;
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(st, "derived"), &c))
         goto out;
+    if (ol_derived_readable(st, txn, err, sizeof err)) {
+        fprintf(stderr, "events: %s\n", err);
+        goto out;
+    }
     ol_key pk;
     ol_key_init(&pk);
     ol_key_str(&pk, topic);
@@ -76,9 +80,24 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         size_t kl = strlen(key);
         if (kl < pl || memcmp(key, prefix, pl) || kl < sl || memcmp(key + kl - sl, suffix, sl))
             continue;
+        if (nr == capr) {
+            size_t cap = capr ? 2 * capr : 256;
+            struct row *bigger = realloc(rows, cap * sizeof *rows);
+            if (!bigger) {
+                fprintf(stderr, "events: out of memory after %zu rows\n", nr);
+                rc = 1;
+                goto out;
+            }
+            rows = bigger, capr = cap;
+        }
+        rows[nr++] = (struct row){key, v};
+    }
+    if (nr)
+        qsort(rows, nr, sizeof *rows, line_cmp);
+    for (size_t i = 0; i < nr; i++) {
         int32_t wid;
-        if (ol_decoder_decode(dec, v.mv_data, v.mv_size, &wid, err, sizeof err) != OL_CODEC_OK) {
-            char *shown = ol_esc(OL_ESC_TEXT, key); /* caller (here) frees */
+        if (ol_decoder_decode(dec, rows[i].v.mv_data, rows[i].v.mv_size, &wid, err, sizeof err) != OL_CODEC_OK) {
+            char *shown = ol_esc(OL_ESC_TEXT, rows[i].key); /* caller (here) frees */
             fprintf(stderr, "events: %s %s does not decode: %s\n", topic, shown ? shown : "?", err);
             free(shown);
             rc = 1;
@@ -87,27 +106,14 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         json_t *j = ol_json_from_avro(s, ol_decoder_value(dec));
         char *line = j ? ol_esc_json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
-        if (line && nl == capl) {
-            struct line *bigger = realloc(lines, (capl = capl ? 2 * capl : 256) * sizeof *lines);
-            if (!bigger) {
-                free(line);
-                line = NULL;
-            } else
-                lines = bigger;
-        }
-        if (!line) {
+        if (line)
+            puts(line);
+        else
             rc = 1;
-            continue;
-        }
-        lines[nl++] = (struct line){key, line};
+        free(line);
     }
-    qsort(lines, nl, sizeof *lines, line_cmp);
-    for (size_t i = 0; i < nl; i++)
-        puts(lines[i].text);
 out:
-    for (size_t i = 0; i < nl; i++)
-        free(lines[i].text);
-    free(lines);
+    free(rows);
     if (c)
         mdb_cursor_close(c);
     if (txn)

@@ -179,6 +179,10 @@ ol_source *ol_source_array_new(const ol_record *recs, size_t n);
  * key is not of that form. */
 void ol_derived_key(ol_key *k, const char *topic, const char *key);
 const char *ol_derived_key_of(const void *stored, size_t len, const char **topic);
+/* 0 when the `derived` database of a read-only store is in that layout (or
+ * empty); -1 with err naming the directory and what to do when an older
+ * release wrote it and this release's service has not yet upgraded it. */
+int ol_derived_readable(ol_store *st, MDB_txn *txn, char *err, size_t errlen);
 
 /* deterministic event_id of a derived event: a UUID (version 8 layout)
  * from SHA-256("service\0key\0revision"); buf needs 37 bytes */

@@ -174,8 +174,9 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
             /* a directory an older release wrote, not yet opened by this
              * release's service (which creates and upgrades what it needs) */
             snprintf(err, errlen,
-                     "%s: database %s is missing: the directory was written by an older opsledger; start the "
-                     "service once (it upgrades the directory), then ask again",
+                     "%s: database %s is missing: this release of the service has not opened the directory yet "
+                     "(written by an older opsledger, or not this service's directory); if it is this service's, "
+                     "start the service once (it upgrades the directory), then ask again",
                      path, dbs[i]);
             goto fail;
         }
@@ -523,7 +524,8 @@ int ol_store_rekey(MDB_txn *txn, MDB_dbi dbi, int (*rekey)(const MDB_val *k, ol_
     c = NULL;
     for (size_t i = 0; i < nr; i++)
         rows[i].base = buf;
-    qsort(rows, nr, sizeof *rows, rekey_cmp);
+    if (nr)
+        qsort(rows, nr, sizeof *rows, rekey_cmp);
     if ((rc = mdb_drop(txn, dbi, 0)))
         goto out;
     for (size_t i = 0; i < nr; i++) {

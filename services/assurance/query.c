@@ -43,6 +43,10 @@ static int reader_open(struct reader *r, ol_store *st, const ol_config *cfg)
         fprintf(stderr, "assurance: cannot read the projection\n");
         return -1;
     }
+    if (ol_derived_readable(st, r->txn, err, sizeof err)) {
+        fprintf(stderr, "assurance: %s\n", err);
+        return -1; /* reader_close releases what is open */
+    }
     return 0;
 }
 

@@ -433,7 +433,7 @@ static int flush_team(ol_fold_ctx *ctx, const char *team, ol_week w)
 {
     struct util_state *s = ol_fold_state(ctx);
     MDB_txn *txn = ol_fold_txn(ctx);
-    MDB_dbi util = ol_fold_dbi(ctx, "util"), people = ol_fold_dbi(ctx, "people");
+    MDB_dbi util = ol_fold_dbi(ctx, "util");
     struct util_row sum, r;
     MDB_cursor *c;
     ol_key tk;
@@ -449,12 +449,12 @@ static int flush_team(ol_fold_ctx *ctx, const char *team, ol_week w)
         if (k.mv_size <= tk.n || memcmp(k.mv_data, tk.b, tk.n))
             break;
         const char *person = (const char *)k.mv_data + tk.n;
-        struct util_person p;
-        if (v.mv_size == 1) { /* the member's billable flag, kept with the membership */
-            if (!*(const uint8_t *)v.mv_data)
-                continue;
-        } else if (util_person_load(txn, people, person, &p, NULL, NULL) || !p.billable)
-            continue; /* a row from before the flag: the person says */
+        if (v.mv_size != 1) { /* the member's billable flag, kept with the membership (layout.c) */
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (!*(const uint8_t *)v.mv_data)
+            continue;
         int g = util_row_get(txn, util, w, SCOPE_PERSON, person, &r, NULL);
         if (g == MDB_NOTFOUND)
             continue;

@@ -6,7 +6,9 @@
  * leaf page across the tree, and every commit copied ~1 leaf per record
  * (issue 15, tests/bench/README.md). Week first they are neighbours. What
  * needed the person-first order, "every week a person has entries in" (a
- * person's change re-marks them), reads the small person_weeks index. */
+ * person's change re-marks them), reads the small person_weeks index. A
+ * team membership (team_people) holds the member's billable flag, so that a
+ * team-week sums without loading each member. */
 #include "ol_log.h"
 #include "util.h"
 
@@ -91,12 +93,47 @@ static int person_weeks_build(MDB_txn *txn, MDB_dbi ent, MDB_dbi pw)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* entries keyed person first become week first (ol_store_rekey) and
- * person_weeks is built from them, in one transaction */
+/* every team membership gets its member's billable flag (empty before) */
+static int team_flags_build(MDB_txn *txn, MDB_dbi tp, MDB_dbi people)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    if ((rc = mdb_cursor_open(txn, tp, &c)))
+        return rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        size_t tl = strnlen(k.mv_data, k.mv_size);
+        const char *person = (const char *)k.mv_data + tl + 1;
+        struct util_person p;
+        if (tl + 1 >= k.mv_size || !memchr(person, '\0', k.mv_size - tl - 1)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if ((rc = util_person_load(txn, people, person, &p, NULL, NULL)))
+            break;
+        /* the key points into the page the put rewrites: give LMDB a copy */
+        uint8_t kb[512];
+        if (k.mv_size > sizeof kb) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(kb, k.mv_data, k.mv_size);
+        MDB_val kc = {k.mv_size, kb}, flag = {1, &p.billable};
+        if ((rc = mdb_cursor_put(c, &kc, &flag, MDB_CURRENT)))
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* entries keyed person first become week first (ol_store_rekey),
+ * person_weeks is built from them and team memberships get their flag, in
+ * one transaction */
 int util_layout_upgrade(ol_runtime *rt)
 {
     ol_store *st = ol_runtime_store(rt);
-    MDB_dbi um = ol_store_dbi(st, "umeta"), ent = ol_store_dbi(st, "entries"), pw = ol_store_dbi(st, "person_weeks");
+    MDB_dbi um = ol_store_dbi(st, "umeta"), ent = ol_store_dbi(st, "entries"), pw = ol_store_dbi(st, "person_weeks"),
+            tp = ol_store_dbi(st, "team_people"), people = ol_store_dbi(st, "people");
     MDB_txn *txn = NULL;
     size_t n = 0;
     int32_t layout;
@@ -111,7 +148,7 @@ int util_layout_upgrade(ol_runtime *rt)
         return 0;
     }
     if ((rc && rc != MDB_NOTFOUND) || (rc = ol_store_rekey(txn, ent, entry_rekey, NULL, &n)) ||
-        (n && (rc = person_weeks_build(txn, ent, pw))) ||
+        (n && (rc = person_weeks_build(txn, ent, pw))) || (rc = team_flags_build(txn, tp, people)) ||
         (rc = ol_named_put_i32(txn, um, "entries_layout", ENTRIES_LAYOUT)))
         goto fail;
     rc = mdb_txn_commit(txn);

@@ -10,7 +10,7 @@
  *   person_weeks person\0 week(i32)          -> "" (the person has entries in the week)
  *   engagements  engagement\0                -> billing (1 byte)
  *   eng_pw       engagement\0 person\0 week  -> "" (who logged DELIVERY on it)
- *   team_people  team\0 person\0             -> billable (1 byte; "" in directories from before it)
+ *   team_people  team\0 person\0             -> billable (1 byte)
  *   util         week(i32) scope(u8) id\0    -> struct util_row + team\0
  *   umeta        name                        -> int32 (window bounds, min entry week)
  * Dirty keys: 'P' person\0 week | 'T' team\0 week | 'O' week. */

@@ -1418,6 +1418,13 @@ static void test_migrates_derived_database(void **state)
     mdb_cursor_close(c);
     assert_int_equal(n, 2);
     assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "derived"), 0), 0);
+    /* and a row of a later week whose key sorts first in the old layout */
+    ol_key_init(&old[n]);
+    ol_key_str(&old[n], DERIVED);
+    ol_key_str(&old[n], "PERSON|a|2026-W48");
+    memcpy(vals[n], vals[0], vlen[0]);
+    vlen[n] = vlen[0];
+    n++;
     for (size_t i = 0; i < n; i++) {
         MDB_val kv = ol_key_val(&old[i]), vv = {vlen[i], vals[i]};
         assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "derived"), &kv, &vv, 0), 0);
@@ -1426,12 +1433,35 @@ static void test_migrates_derived_database(void **state)
     assert_int_equal(mdb_del(txn, ol_store_dbi(&st, "meta"), &mk, NULL), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     ol_store_close(&st);
+    /* a reader of the old layout is told what to do, not shown nothing */
+    assert_int_equal(ol_store_open(&st, f->db, 1 << 24, OL_STORE_RDONLY, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    err[0] = '\0';
+    assert_int_equal(ol_derived_readable(&st, txn, err, sizeof err), -1);
+    assert_non_null(strstr(err, "start the service once"));
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
 
     f->rt = rt_open(f, &toy_emit_service);
+    assert_int_equal(mdb_txn_begin(ol_runtime_store(f->rt)->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_derived_readable(ol_runtime_store(f->rt), txn, err, sizeof err), 0); /* upgraded */
+    mdb_txn_abort(txn);
     derived_get(f, d, "p-1", &rev, eid, sizeof eid, &cap);
     assert_int_equal(rev, 1);
     assert_int_equal(cap, 2250);
-    assert_int_equal(db_rows(f->rt, "derived"), 2);
+    assert_int_equal(db_rows(f->rt, "derived"), 3);
+    char order[256] = "";
+    ol_store *rs = ol_runtime_store(f->rt);
+    assert_int_equal(mdb_txn_begin(rs->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(rs, "derived"), &c), 0);
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const char *key = ol_derived_key_of(k.mv_data, k.mv_size, NULL);
+        assert_non_null(key);
+        snprintf(order + strlen(order), sizeof order - strlen(order), "%s ", key);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    assert_string_equal(order, "PERSON|p-1|2026-W47 PERSON|p-2|2026-W47 PERSON|a|2026-W48 "); /* week first */
     g_toy.nemits = 0;
     int from = f->nrecs;
     const person a2 = {"d-3", "p-1", "Ada L.", 2, 2250, 0}, b2 = {"d-4", "p-2", "Bob", 2, 2000, 0};
@@ -1442,7 +1472,7 @@ static void test_migrates_derived_database(void **state)
     derived_get(f, d, "p-2", &rev, eid, sizeof eid, &cap);
     assert_int_equal(rev, 2);
     assert_int_equal(cap, 2000);
-    assert_int_equal(db_rows(f->rt, "derived"), 2);
+    assert_int_equal(db_rows(f->rt, "derived"), 3);
     ol_decoder_free(d);
 }
 
