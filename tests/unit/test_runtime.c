@@ -1370,7 +1370,8 @@ static void test_derived_key_locality(void **state)
     ol_derived_key(&a, "t", "PERSON|z|2026-W47");
     ol_derived_key(&b, "t", "PERSON|a|2026-W48");
     assert_true(memcmp(a.b, b.b, a.n < b.n ? a.n : b.n) < 0);
-    assert_null(ol_derived_key_of("t\0PERSON|a|2026-W48", 21, NULL)); /* the layout before: no week part */
+    static const char before[] = "t\0PERSON|a|2026-W48"; /* the layout before: no week part */
+    assert_null(ol_derived_key_of(before, sizeof before, NULL));
 }
 
 /* A directory written before the week-first layout (rows under topic\0
