@@ -1477,6 +1477,154 @@ static void test_migrates_derived_database(void **state)
     ol_decoder_free(d);
 }
 
+/* reads or writes the whole data file of the fixture's store */
+static uint8_t *data_file_read(fix *f, size_t *len)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/data.mdb", f->db);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n > 0);
+    rewind(fp);
+    uint8_t *b = malloc((size_t)n);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return b;
+}
+
+static void data_file_write(fix *f, const uint8_t *b, size_t len)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/lock.mdb", f->db);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/index.snapshot", f->db);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/data.mdb", f->db);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+#define KILL_ROWS 40000
+
+static void kill_row(int i, char *key, size_t kl, uint8_t *val, size_t vl)
+{
+    snprintf(key, kl, "PERSON|p-%05d|2026-W%02d", i % 5000, 1 + i / 5000);
+    for (size_t j = 0; j < vl; j++)
+        val[j] = (uint8_t)(i * 31 + (int)j);
+}
+
+/* issue 15: a service killed while it rewrites an old directory's derived
+ * rows (one transaction) leaves the old layout whole; the next start
+ * rewrites it and every row is there, under its new key, in the new order */
+static void test_kill_during_derived_migration(void **state)
+{
+    fix *f = *state;
+    static const char *const dbs[] = {OL_RT_DBS, "toy", NULL};
+    ol_store st;
+    MDB_txn *txn;
+    char err[512], key[64];
+    uint8_t val[200];
+    assert_int_equal(ol_store_open(&st, f->db, 1 << 28, 0, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    for (int i = 0; i < KILL_ROWS; i++) {
+        ol_key k;
+        kill_row(i, key, sizeof key, val, sizeof val);
+        ol_key_init(&k);
+        ol_key_str(&k, DERIVED);
+        ol_key_str(&k, key);
+        MDB_val kv = ol_key_val(&k), vv = {sizeof val, val};
+        assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "derived"), &kv, &vv, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+    size_t len;
+    uint8_t *old = data_file_read(f, &len);
+
+    /* -1: no kill, the start runs to its end (the rewrite committed) */
+    static const int delays_us[] = {0, 1000, 3000, 6000, 10000, 15000, 25000, 40000, 70000, 150000, 300000, -1};
+    int killed_before_commit = 0;
+    for (size_t d = 0; d < sizeof delays_us / sizeof delays_us[0]; d++) {
+        data_file_write(f, old, len);
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) { /* the service starting on the old directory */
+            close(go[0]);
+            char one = 1;
+            if (write(go[1], &one, 1) != 1)
+                _exit(3);
+            char e2[512];
+            ol_runtime_opts opts = {.db_path = f->db, .publish = 0};
+            ol_runtime *rt = ol_runtime_new(&toy_emit_service, &f->cfg, g_all, &opts, e2, sizeof e2);
+            ol_runtime_free(rt);
+            _exit(rt ? 0 : 2);
+        }
+        close(go[1]);
+        char one;
+        assert_int_equal(read(go[0], &one, 1), 1);
+        close(go[0]);
+        if (delays_us[d] >= 0) {
+            usleep((useconds_t)delays_us[d]);
+            kill(pid, SIGKILL);
+        }
+        int ws;
+        assert_int_equal(waitpid(pid, &ws, 0), pid);
+        if (delays_us[d] < 0) { /* the whole start: exit 0, the new layout */
+            assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+        }
+        /* what the kill left: the old layout whole, or the new one whole */
+        int64_t layout = -1;
+        assert_int_equal(ol_store_open(&st, f->db, 1 << 28, OL_STORE_RDONLY, dbs, err, sizeof err), 0);
+        assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+        assert_int_equal(ol_meta_get_i64(txn, ol_store_dbi(&st, "meta"), "derived_layout", &layout), 0);
+        MDB_stat ms;
+        assert_int_equal(mdb_stat(txn, ol_store_dbi(&st, "derived"), &ms), 0);
+        assert_int_equal(ms.ms_entries, KILL_ROWS);
+        mdb_txn_abort(txn);
+        ol_store_close(&st);
+        if (WIFSIGNALED(ws) && layout != 2)
+            killed_before_commit++;
+        if (delays_us[d] < 0)
+            assert_int_equal(layout, 2);
+
+        /* the next start: every row under its new key, week first, values kept */
+        f->rt = rt_open(f, &toy_emit_service);
+        ol_store *rs = ol_runtime_store(f->rt);
+        MDB_cursor *c;
+        MDB_val k, v;
+        int n = 0, prev_week = 0;
+        assert_int_equal(mdb_txn_begin(rs->env, NULL, MDB_RDONLY, &txn), 0);
+        assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(rs, "derived"), &c), 0);
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            const char *dk = ol_derived_key_of(k.mv_data, k.mv_size, NULL);
+            int p, w;
+            assert_non_null(dk);
+            assert_int_equal(sscanf(dk, "PERSON|p-%d|2026-W%d", &p, &w), 2);
+            assert_true(w >= prev_week);
+            prev_week = w;
+            kill_row((w - 1) * 5000 + p, key, sizeof key, val, sizeof val);
+            assert_string_equal(dk, key);
+            assert_int_equal(v.mv_size, sizeof val);
+            assert_memory_equal(v.mv_data, val, sizeof val);
+            n++;
+        }
+        mdb_cursor_close(c);
+        mdb_txn_abort(txn);
+        assert_int_equal(n, KILL_ROWS);
+        ol_runtime_free(f->rt);
+        f->rt = NULL;
+    }
+    free(old);
+    assert_true(killed_before_commit > 0); /* some kill landed before the rewrite committed */
+}
+
 /* SPEC 2: the id of an entity's stored version is a duplicate "always",
  * also long after the dedupe window: it never reaches history() again (a
  * risk register would list the version twice) */
@@ -1599,6 +1747,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrates_entity_database, setup, teardown),
         cmocka_unit_test(test_derived_key_locality),
         cmocka_unit_test_setup_teardown(test_migrates_derived_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_during_derived_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_version_always_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_snapshot, setup, teardown),
     };
