@@ -116,6 +116,8 @@ static int derived_get(ol_fold_ctx *ctx, const char *topic, const char *key, MDB
 {
     ol_key k;
     ol_derived_key(&k, topic, key);
+    if (k.overflow)
+        return MDB_BAD_VALSIZE; /* never a look-up of a truncated key: the record's fold fails (a dead letter) */
     MDB_val kv = ol_key_val(&k);
     return mdb_get(ctx->txn, ctx->rt->derived, &kv, v);
 }

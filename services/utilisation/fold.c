@@ -172,9 +172,7 @@ static int entry_key(ol_key *k, avro_value_t *v)
 static int person_week_add(MDB_txn *txn, MDB_dbi pw, const char *person, ol_week w)
 {
     ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, person);
-    ol_key_i32(&k, w);
+    util_person_week_key(&k, person, w);
     MDB_val kv = ol_key_val(&k), v;
     int rc = mdb_get(txn, pw, &kv, &v); /* a look-up first: a put would copy the leaf even when present */
     if (rc != MDB_NOTFOUND)
@@ -189,9 +187,7 @@ static int person_week_drop_if_empty(MDB_txn *txn, MDB_dbi entries, MDB_dbi pw, 
     if (rc || left)
         return rc;
     ol_key k;
-    ol_key_init(&k);
-    ol_key_str(&k, person);
-    ol_key_i32(&k, w);
+    util_person_week_key(&k, person, w);
     MDB_val kv = ol_key_val(&k);
     rc = mdb_del(txn, pw, &kv, NULL);
     return rc == MDB_NOTFOUND ? 0 : rc;

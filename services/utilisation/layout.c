@@ -25,6 +25,13 @@ int util_entry_key(ol_key *k, ol_week w, const char *person, const char *entry)
     return k->overflow ? -1 : 0;
 }
 
+void util_person_week_key(ol_key *k, const char *person, ol_week w)
+{
+    ol_key_init(k);
+    ol_key_str(k, person);
+    ol_key_i32(k, w);
+}
+
 int util_entries_left(MDB_txn *txn, MDB_dbi entries, ol_week w, const char *person, int *left)
 {
     MDB_cursor *c;
@@ -82,9 +89,7 @@ static int person_weeks_build(MDB_txn *txn, MDB_dbi ent, MDB_dbi pw)
             continue;
         memcpy(prev, p, prevn = wp);
         ol_key pk;
-        ol_key_init(&pk);
-        ol_key_str(&pk, (const char *)p + 4);
-        ol_key_i32(&pk, ol_key_get_i32(p));
+        util_person_week_key(&pk, (const char *)p + 4, ol_key_get_i32(p));
         MDB_val kv = ol_key_val(&pk), empty = {0, ""};
         if ((rc = mdb_put(txn, pw, &kv, &empty, 0)))
             break;

@@ -59,6 +59,7 @@ struct util_state {
 
 /* layout.c: the entries layout and the rewrite of a directory from before it */
 int util_entry_key(ol_key *k, ol_week w, const char *person, const char *entry);
+void util_person_week_key(ol_key *k, const char *person, ol_week w); /* person_weeks' key */
 int util_entries_left(MDB_txn *txn, MDB_dbi entries, ol_week w, const char *person, int *left);
 int util_layout_upgrade(ol_runtime *rt);
 
