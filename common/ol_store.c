@@ -411,27 +411,64 @@ int ol_meta_offset_put(MDB_txn *txn, MDB_dbi meta, const char *topic, int32_t pa
     return ol_meta_put_i64(txn, meta, name, next);
 }
 
+/* Does the stored value v hold exactly head then the n strings? */
+static int record_equal(const MDB_val *v, const void *head, size_t hl, const char *const *strs, const size_t *sl,
+                        int n, size_t total)
+{
+    if (v->mv_size != total || memcmp(v->mv_data, head, hl))
+        return 0;
+    const char *p = (const char *)v->mv_data + hl;
+    for (int i = 0; i < n; p += sl[i], i++)
+        if (memcmp(p, strs[i], sl[i]))
+            return 0;
+    return 1;
+}
+
 int ol_put_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *head, size_t hl, const char *const *strs,
                   int n)
 {
-    size_t total = hl;
-    if (k->overflow)
+    size_t total = hl, sl[OL_RECORD_MAX_STRS];
+    if (k->overflow || n < 0 || n > OL_RECORD_MAX_STRS)
         return -1;
     for (int i = 0; i < n; i++)
-        total += strlen(strs[i]) + 1;
-    MDB_val kv = ol_key_val(k), v = {total, NULL};
-    int rc = mdb_put(txn, dbi, &kv, &v, MDB_RESERVE);
-    if (rc)
+        total += (sl[i] = strlen(strs[i]) + 1);
+    MDB_val kv = ol_key_val(k), v;
+    int rc = mdb_get(txn, dbi, &kv, &v);
+    if (rc == 0 && record_equal(&v, head, hl, strs, sl, n, total))
+        return 0; /* unchanged: a put would still copy the leaf (ol_put_unless_same) */
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    v.mv_size = total;
+    v.mv_data = NULL;
+    if ((rc = mdb_put(txn, dbi, &kv, &v, MDB_RESERVE)))
         return rc;
     char *p = v.mv_data;
     memcpy(p, head, hl);
     p += hl;
     for (int i = 0; i < n; i++) {
-        size_t sl = strlen(strs[i]) + 1;
-        memcpy(p, strs[i], sl);
-        p += sl;
+        memcpy(p, strs[i], sl[i]);
+        p += sl[i];
     }
     return 0;
+}
+
+int ol_put_unless_same(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    MDB_val old;
+    int rc = mdb_get(txn, dbi, k, &old);
+    if (rc == 0 && old.mv_size == v->mv_size && (!v->mv_size || !memcmp(old.mv_data, v->mv_data, v->mv_size)))
+        return 0;
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    return mdb_put(txn, dbi, k, v, 0);
+}
+
+int ol_put_key_unless_same(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *v, size_t vl)
+{
+    if (k->overflow)
+        return -1;
+    MDB_val kv = ol_key_val(k), vv = {vl, (void *)v};
+    return ol_put_unless_same(txn, dbi, &kv, &vv);
 }
 
 int ol_del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k)

@@ -114,15 +114,26 @@ int ol_meta_add_i64(MDB_txn *txn, MDB_dbi meta, const char *name, int64_t delta)
 int ol_named_get_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t *out);
 int ol_named_put_i32(MDB_txn *txn, MDB_dbi dbi, const char *name, int32_t v);
 /* offset key: "offset/<topic>/<partition>" -> next offset to read */
-/* Stores head (hl bytes) then each of the n strings with its NUL under key k,
- * in one MDB_RESERVE put: the row layout the services' indexes share.
- * 0, an LMDB error, or -1 when k overflowed. */
+/* Stores head (hl bytes) then each of the n strings (at most
+ * OL_RECORD_MAX_STRS) with its NUL under key k, in one MDB_RESERVE put: the
+ * row layout the services' indexes share. A row that already holds exactly
+ * those bytes is left alone (see ol_put_unless_same). 0, an LMDB error, or
+ * -1 when k overflowed. */
+#define OL_RECORD_MAX_STRS 16
 int ol_put_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *head, size_t hl, const char *const *strs,
                   int n);
 /* Reads a row ol_put_record wrote with n = 1: copies the head (hl bytes) out
  * and points *str (may be NULL) at its string, valid until the next write in
  * txn. 0, MDB_NOTFOUND, another LMDB error, or MDB_CORRUPTED when short. */
 int ol_get_record(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, void *head, size_t hl, const char **str);
+/* Puts k -> v unless k already holds exactly v. LMDB copies a key's leaf
+ * page (and the path to it) on every put, even one that changes nothing, and
+ * the commit writes and syncs that page: an index row a record finds already
+ * there, or a figure recomputed to the same value, would cost a page each
+ * (issue 15). 0 (stored or already so), or an LMDB error. */
+int ol_put_unless_same(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v);
+/* The same with an ol_key; -1 when k overflowed. */
+int ol_put_key_unless_same(MDB_txn *txn, MDB_dbi dbi, const ol_key *k, const void *v, size_t vl);
 /* Deletes k; a key that is not there is not an error. */
 int ol_del_key(MDB_txn *txn, MDB_dbi dbi, const ol_key *k);
 

@@ -210,8 +210,7 @@ static int emit(ol_fold_ctx *ctx, const char *service, int32_t day, const struct
     ol_key_init(&k);
     ol_key_str(&k, service);
     ol_key_i32(&k, day);
-    MDB_val kv = ol_key_val(&k), val = {sizeof row, &row};
-    return k.overflow ? -1 : mdb_put(ol_fold_txn(ctx), ol_fold_dbi(ctx, "cover"), &kv, &val, 0);
+    return ol_put_key_unless_same(ol_fold_txn(ctx), ol_fold_dbi(ctx, "cover"), &k, &row, sizeof row);
 }
 
 int as_cover(ol_fold_ctx *ctx, const char *service, int32_t day)

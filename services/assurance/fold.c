@@ -12,8 +12,6 @@
 
 #include <string.h>
 
-static const MDB_val empty = {0, ""};
-
 /* ------------------------------------------------------------ marks */
 int as_mark_week(ol_fold_ctx *ctx, const char *eng, ol_week w)
 {
@@ -146,10 +144,7 @@ static int risk_version(ol_fold_ctx *ctx, const ol_event *ev)
     ol_key_init(&k);
     ol_key_str(&k, eng);
     ol_key_str(&k, risk);
-    if (k.overflow)
-        return -1;
-    kv = ol_key_val(&k);
-    if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "eng_risks"), &kv, (MDB_val *)&empty, 0)))
+    if ((rc = ol_put_key_unless_same(txn, ol_fold_dbi(ctx, "eng_risks"), &k, "", 0)))
         return rc;
     return as_mark_tag(ctx, 'E', eng);
 }
@@ -274,7 +269,7 @@ static int alloc_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
             return -1;
         if (put && a.status == ALLOC_CONFIRMED) {
             MDB_val kv = ol_key_val(&k), val = {sizeof a, &a};
-            rc = mdb_put(txn, ol_fold_dbi(ctx, "person_engs"), &kv, &val, 0);
+            rc = ol_put_unless_same(txn, ol_fold_dbi(ctx, "person_engs"), &kv, &val);
         } else
             rc = ol_del_key(txn, ol_fold_dbi(ctx, "person_engs"), &k);
         if (rc)
@@ -302,7 +297,7 @@ static int missing_index(ol_fold_ctx *ctx, avro_value_t *v, int put)
         return -1;
     if (put && minutes > 0) {
         MDB_val kv = ol_key_val(&k), val = {sizeof minutes, &minutes};
-        rc = mdb_put(txn, ol_fold_dbi(ctx, "missing"), &kv, &val, 0);
+        rc = ol_put_unless_same(txn, ol_fold_dbi(ctx, "missing"), &kv, &val);
     } else
         rc = ol_del_key(txn, ol_fold_dbi(ctx, "missing"), &k);
     if (rc)

@@ -547,7 +547,7 @@ int as_status(ol_fold_ctx *ctx, const char *eng, ol_week w)
     sr.rag = cur.rag;
     memcpy(sr.open, cur.counts, sizeof sr.open);
     MDB_val kv = ol_key_val(&sk), val = {sizeof sr, &sr};
-    rc = mdb_put(txn, ol_fold_dbi(ctx, "status"), &kv, &val, 0);
+    rc = ol_put_unless_same(txn, ol_fold_dbi(ctx, "status"), &kv, &val);
 out:
     row_free(&cur);
     row_free(&prev);

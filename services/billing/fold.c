@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const MDB_val empty = {0, ""};
-
 int billing_mark_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w)
 {
     ol_key k;
@@ -395,7 +393,7 @@ static int entry_index(ol_fold_ctx *ctx, avro_value_t *v, int put, int64_t at)
     ol_key_i32(&k, e.work_date);
     ol_key_str(&k, id);
     MDB_val kv = ol_key_val(&k);
-    if ((rc = put ? mdb_put(txn, ol_fold_dbi(ctx, "pd_entries"), &kv, &ev, 0)
+    if ((rc = put ? ol_put_unless_same(txn, ol_fold_dbi(ctx, "pd_entries"), &kv, &ev)
                   : ol_del_key(txn, ol_fold_dbi(ctx, "pd_entries"), &k)))
         return rc;
     if ((rc = mark_invoices(ctx, person, &e.work_date)))
@@ -408,22 +406,20 @@ static int entry_index(ol_fold_ctx *ctx, avro_value_t *v, int put, int64_t at)
     ol_key_i32(&k, w);
     ol_key_str(&k, id);
     kv = ol_key_val(&k);
-    if ((rc = put ? mdb_put(txn, ol_fold_dbi(ctx, "ep_entries"), &kv, &ev, 0)
+    if ((rc = put ? ol_put_unless_same(txn, ol_fold_dbi(ctx, "ep_entries"), &kv, &ev)
                   : ol_del_key(txn, ol_fold_dbi(ctx, "ep_entries"), &k)))
         return rc;
     if (put) {
         ol_key_init(&k);
         ol_key_str(&k, person);
         ol_key_str(&k, eng);
-        kv = ol_key_val(&k);
-        if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "pe"), &kv, (MDB_val *)&empty, 0)))
+        if ((rc = ol_put_key_unless_same(txn, ol_fold_dbi(ctx, "pe"), &k, "", 0)))
             return rc;
         ol_key_init(&k);
         ol_key_i32(&k, w);
         ol_key_str(&k, eng);
         ol_key_str(&k, person);
-        kv = ol_key_val(&k);
-        if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "wk_lines"), &kv, (MDB_val *)&empty, 0)))
+        if ((rc = ol_put_key_unless_same(txn, ol_fold_dbi(ctx, "wk_lines"), &k, "", 0)))
             return rc;
     }
     return billing_mark_line(ctx, eng, person, w);

@@ -111,22 +111,7 @@ static int store_line(ol_fold_ctx *ctx, ol_week w, const char *eng, const char *
     ol_key_str(&k, eng);
     ol_key_str(&k, id);
     const char *strs[] = {currency, bill_to, client, role, id};
-    size_t total = sizeof *l;
-    for (int i = 0; i < 5; i++)
-        total += strlen(strs[i]) + 1;
-    MDB_val kv = ol_key_val(&k), v = {total, NULL};
-    int rc = mdb_put(ol_fold_txn(ctx), ol_fold_dbi(ctx, "lines"), &kv, &v, MDB_RESERVE);
-    if (rc)
-        return rc;
-    char *p = v.mv_data;
-    memcpy(p, l, sizeof *l);
-    p += sizeof *l;
-    for (int i = 0; i < 5; i++) {
-        size_t sl = strlen(strs[i]) + 1;
-        memcpy(p, strs[i], sl);
-        p += sl;
-    }
-    return 0;
+    return ol_put_record(ol_fold_txn(ctx), ol_fold_dbi(ctx, "lines"), &k, l, sizeof *l, strs, 5);
 }
 
 /* fills and emits a finance.billing.line (l->closed and l->post_close set

@@ -304,20 +304,8 @@ int fc_engagement(ol_fold_ctx *ctx, const char *eng)
     runout(&b, lines, nl, &f, den);
 
     const char *strs[] = {currency, client, name};
-    size_t total_len = sizeof b;
-    for (int i = 0; i < 3; i++)
-        total_len += strlen(strs[i]) + 1;
-    MDB_val bv = {total_len, NULL};
-    if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "budget"), &kv, &bv, MDB_RESERVE)))
+    if ((rc = ol_put_record(txn, ol_fold_dbi(ctx, "budget"), &ek, &b, sizeof b, strs, 3)))
         goto out;
-    char *p = bv.mv_data;
-    memcpy(p, &b, sizeof b);
-    p += sizeof b;
-    for (int i = 0; i < 3; i++) {
-        size_t sl = strlen(strs[i]) + 1;
-        memcpy(p, strs[i], sl);
-        p += sl;
-    }
     rc = emit_budget(ctx, eng, &b, currency);
 out:
     free(lines);

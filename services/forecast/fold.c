@@ -8,8 +8,6 @@
 #include <limits.h>
 #include <string.h>
 
-static const MDB_val empty = {0, ""};
-
 ol_week fc_horizon_first(ol_fold_ctx *ctx)
 {
     int64_t dt = ol_fold_data_time(ctx);
@@ -118,8 +116,7 @@ static int move_index(ol_fold_ctx *ctx, const char *db, const char *was, const c
     ol_key_init(&k);
     ol_key_str(&k, now);
     ol_key_str(&k, id);
-    MDB_val kv = ol_key_val(&k);
-    return k.overflow ? -1 : mdb_put(txn, ol_fold_dbi(ctx, db), &kv, (MDB_val *)&empty, 0);
+    return ol_put_key_unless_same(txn, ol_fold_dbi(ctx, db), &k, "", 0);
 }
 
 /* ------------------------------------------------------------ apply per topic */

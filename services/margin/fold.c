@@ -93,7 +93,7 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *v, int put)
         MDB_val ekv = ol_key_val(&ek), ev = {sizeof e, &e};
         if ((rc = ol_put_record(txn, ol_fold_dbi(ctx, "entries"), &k, &e, sizeof e, strs, 1)))
             return rc;
-        if (*eng && (rc = ek.overflow ? -1 : mdb_put(txn, ol_fold_dbi(ctx, "eng_entries"), &ekv, &ev, 0)))
+        if (*eng && (rc = ek.overflow ? -1 : ol_put_unless_same(txn, ol_fold_dbi(ctx, "eng_entries"), &ekv, &ev)))
             return rc;
     } else if ((rc = ol_del_key(txn, ol_fold_dbi(ctx, "entries"), &k)) ||
                (*eng && (rc = ol_del_key(txn, ol_fold_dbi(ctx, "eng_entries"), &ek))))

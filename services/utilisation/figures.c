@@ -98,38 +98,43 @@ int util_person_week(ol_fold_ctx *ctx, const char *person, ol_week w, const stru
     ol_key_init(&pk);
     ol_key_i32(&pk, w);
     ol_key_str(&pk, person);
-    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "entries"), &c)))
+    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "week_time"), &c)))
         return rc;
     MDB_val k = ol_key_val(&pk), v;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size < pk.n || memcmp(k.mv_data, pk.b, pk.n))
             break;
-        struct util_entry e;
-        if (v.mv_size <= sizeof e)
+        /* week person\0 engagement\0 activity -> struct util_time */
+        struct util_time t;
+        const char *eng = (const char *)k.mv_data + pk.n;
+        size_t el = k.mv_size - pk.n;
+        if (v.mv_size != sizeof t || el < 2 || strnlen(eng, el) != el - 2) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(&t, v.mv_data, sizeof t);
+        if (!t.minutes)
             continue;
-        memcpy(&e, v.mv_data, sizeof e);
-        if (e.status != ST_SUBMITTED && e.status != ST_APPROVED)
-            continue;
-        const char *eng = (const char *)v.mv_data + sizeof e;
-        row->logged += e.minutes;
-        switch (e.activity) {
+        int32_t minutes = (int32_t)t.minutes;
+        row->logged += minutes;
+        switch (((const uint8_t *)k.mv_data)[k.mv_size - 1]) /* activity */ {
         case ACT_DELIVERY:
             if (!*eng) {
-                row->nonbill[NB_DELIVERY] += e.minutes; /* delivery on no engagement bills no one */
+                row->nonbill[NB_DELIVERY] += minutes; /* delivery on no engagement bills no one */
                 break;
             }
             switch (engagement_billing(ctx, eng)) {
-            case BILL_UNKNOWN: row->unclassified += e.minutes; break;
-            case BILL_NON_BILLABLE: row->nonbill[NB_DELIVERY] += e.minutes; break;
-            default: row->billable += e.minutes; break;
+            case BILL_UNKNOWN: row->unclassified += minutes; break;
+            case BILL_NON_BILLABLE: row->nonbill[NB_DELIVERY] += minutes; break;
+            default: row->billable += minutes; break;
             }
             break;
-        case ACT_SALES_SUPPORT: row->nonbill[NB_SALES] += e.minutes; break;
-        case ACT_TRAINING: row->nonbill[NB_TRAINING] += e.minutes; break;
-        case ACT_INTERNAL: row->nonbill[NB_INTERNAL] += e.minutes; break;
-        case ACT_BENCH: row->nonbill[NB_BENCH] += e.minutes; break;
-        case ACT_LIVE_SUPPORT: row->nonbill[NB_LIVE] += e.minutes; break;
-        default: row->unclassified += e.minutes; break;
+        case ACT_SALES_SUPPORT: row->nonbill[NB_SALES] += minutes; break;
+        case ACT_TRAINING: row->nonbill[NB_TRAINING] += minutes; break;
+        case ACT_INTERNAL: row->nonbill[NB_INTERNAL] += minutes; break;
+        case ACT_BENCH: row->nonbill[NB_BENCH] += minutes; break;
+        case ACT_LIVE_SUPPORT: row->nonbill[NB_LIVE] += minutes; break;
+        default: row->unclassified += minutes; break;
         }
     }
     mdb_cursor_close(c);

@@ -137,9 +137,8 @@ static int apply_person(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     ol_key_init(&k);
     ol_key_str(&k, team);
     ol_key_str(&k, id);
-    kv = ol_key_val(&k);
-    MDB_val flag = {1, &p.billable}; /* a team-week sums its billable members without loading each */
-    if ((rc = mdb_put(txn, tp, &kv, &flag, 0)))
+    /* a team-week sums its billable members without loading each */
+    if ((rc = ol_put_key_unless_same(txn, tp, &k, &p.billable, 1)))
         return rc;
     return mark_person_weeks(ctx, id);
 }
@@ -161,29 +160,18 @@ static int apply_leave(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     return mark_range(ctx, ol_av_str(nv, "person_id"), l.first, l.last);
 }
 
-static int entry_key(ol_key *k, avro_value_t *v)
-{
-    return util_entry_key(k, ol_week_of(ol_av_int(v, "work_date", 0)), ol_av_str(v, "person_id"),
-                          ol_av_str(v, "entry_id"));
-}
-
 /* person_weeks holds (person, week) exactly while the person has an entry
  * in the week: added with the first, removed with the last */
 static int person_week_add(MDB_txn *txn, MDB_dbi pw, const char *person, ol_week w)
 {
     ol_key k;
     util_person_week_key(&k, person, w);
-    MDB_val kv = ol_key_val(&k), v;
-    int rc = mdb_get(txn, pw, &kv, &v); /* a look-up first: a put would copy the leaf even when present */
-    if (rc != MDB_NOTFOUND)
-        return rc;
-    MDB_val empty = {0, ""};
-    return mdb_put(txn, pw, &kv, &empty, 0);
+    return ol_put_key_unless_same(txn, pw, &k, "", 0);
 }
 
-static int person_week_drop_if_empty(MDB_txn *txn, MDB_dbi entries, MDB_dbi pw, const char *person, ol_week w)
+static int person_week_drop_if_empty(MDB_txn *txn, MDB_dbi wt, MDB_dbi pw, const char *person, ol_week w)
 {
-    int left, rc = util_entries_left(txn, entries, w, person, &left);
+    int left, rc = util_time_left(txn, wt, w, person, &left);
     if (rc || left)
         return rc;
     ol_key k;
@@ -193,44 +181,33 @@ static int person_week_drop_if_empty(MDB_txn *txn, MDB_dbi entries, MDB_dbi pw, 
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* adds (sign 1) or takes back (sign -1) one version of an entry in its
+ * person-week's summed time */
+static int entry_time(MDB_txn *txn, MDB_dbi wt, avro_value_t *v, int sign, ol_week *w)
+{
+    *w = ol_week_of(ol_av_int(v, "work_date", 0));
+    int32_t counted = util_time_counted((uint8_t)ol_av_enum(v, "status"), ol_av_int(v, "minutes", 0));
+    return util_time_add(txn, wt, *w, ol_av_str(v, "person_id"), ol_av_str(v, "engagement_id"),
+                         (uint8_t)ol_av_enum(v, "activity"), sign * (int64_t)counted, sign);
+}
+
 static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
-    MDB_dbi dbi = ol_fold_dbi(ctx, "entries");
-    struct util_entry e = {0};
+    MDB_dbi wt = ol_fold_dbi(ctx, "week_time"), pw = ol_fold_dbi(ctx, "person_weeks");
     const char *person = ol_av_str(nv, "person_id"), *eng = ol_av_str(nv, "engagement_id");
     ol_key k;
-    MDB_val kv, v;
+    ol_week w;
     int rc;
 
-    MDB_dbi pw = ol_fold_dbi(ctx, "person_weeks");
     if (old) {
         const char *op = ol_av_str(old, "person_id");
-        ol_week ow = ol_week_of(ol_av_int(old, "work_date", 0));
-        if (entry_key(&k, old))
-            return -1;
-        kv = ol_key_val(&k);
-        if ((rc = mdb_del(txn, dbi, &kv, NULL)) && rc != MDB_NOTFOUND)
-            return rc;
-        if ((rc = person_week_drop_if_empty(txn, dbi, pw, op, ow)) || (rc = mark_pw(ctx, op, ow)))
+        ol_week ow;
+        if ((rc = entry_time(txn, wt, old, -1, &ow)) || (rc = person_week_drop_if_empty(txn, wt, pw, op, ow)) ||
+            (rc = mark_pw(ctx, op, ow)))
             return rc;
     }
-    e.work_date = ol_av_int(nv, "work_date", 0);
-    e.minutes = ol_av_int(nv, "minutes", 0);
-    e.activity = (uint8_t)ol_av_enum(nv, "activity");
-    e.status = (uint8_t)ol_av_enum(nv, "status");
-    ol_week w = ol_week_of(e.work_date);
-    if (entry_key(&k, nv))
-        return -1;
-    kv = ol_key_val(&k);
-    size_t el = strlen(eng) + 1;
-    v.mv_size = sizeof e + el;
-    v.mv_data = NULL;
-    if ((rc = mdb_put(txn, dbi, &kv, &v, MDB_RESERVE)))
-        return rc;
-    memcpy(v.mv_data, &e, sizeof e);
-    memcpy((char *)v.mv_data + sizeof e, eng, el);
-    if ((rc = person_week_add(txn, pw, person, w)))
+    if ((rc = entry_time(txn, wt, nv, 1, &w)) || (rc = person_week_add(txn, pw, person, w)))
         return rc;
     if (*eng) {
         /* remember who logged on the engagement, to reclassify on its change */
@@ -238,9 +215,7 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
         ol_key_str(&k, eng);
         ol_key_str(&k, person);
         ol_key_i32(&k, w);
-        kv = ol_key_val(&k);
-        MDB_val empty = {0, ""};
-        if ((rc = mdb_put(txn, ol_fold_dbi(ctx, "eng_pw"), &kv, &empty, 0)))
+        if ((rc = ol_put_key_unless_same(txn, ol_fold_dbi(ctx, "eng_pw"), &k, "", 0)))
             return rc;
     }
     int32_t min_week;

@@ -8,7 +8,7 @@
 
 static const char *const inputs[] = {"hr.person", "hr.leave", "timesheet.entry", "delivery.engagement", NULL};
 static const char *const outputs[] = {"ops.utilisation.weekly", "ops.timesheet.missing", NULL};
-static const char *const dbs[] = {"people", "leaves", "entries", "person_weeks", "engagements", "eng_pw",
+static const char *const dbs[] = {"people", "leaves", "week_time", "entries", "person_weeks", "engagements", "eng_pw",
                                   "team_people", "util", "umeta", NULL};
 
 static int util_init(ol_runtime *rt, void **state)

@@ -3,10 +3,11 @@
  * Projection databases (all keys built with ol_key, see ol_store.h):
  *   people       person\0                    -> struct util_person + name\0 team\0
  *   leaves       person\0 leave_id\0         -> struct ol_leave (ol_leave.h)
- *   entries      week(i32) person\0 entry\0  -> struct util_entry + engagement\0
- *                (week first: the entries a live batch adds for the current
- *                week are neighbours, so a commit copies a few leaves, not
- *                one per person; issue 15)
+ *   week_time    week(i32) person\0 engagement\0 activity(u8)
+ *                                            -> struct util_time (the person-week's
+ *                time summed, not entry by entry: a live batch touches a few
+ *                leaves, not one per record; issue 15, layout.c)
+ *   entries      empty (layouts 1 and 2 kept entry by entry; layout.c)
  *   person_weeks person\0 week(i32)          -> "" (the person has entries in the week)
  *   engagements  engagement\0                -> billing (1 byte)
  *   eng_pw       engagement\0 person\0 week  -> "" (who logged DELIVERY on it)
@@ -37,9 +38,17 @@ struct util_person {
     uint8_t working_days, billable, pad[2];
 };
 
+/* a row of `entries` before layout 3 (layout.c reads them once) */
 struct util_entry {
     int32_t work_date, minutes;
     uint8_t activity, status, pad[2];
+};
+
+/* a week_time row: the counted minutes (SUBMITTED and APPROVED) of the
+ * person-week's entries on one engagement and activity, and how many
+ * entries (of any status) the row sums; a row with no entry is deleted */
+struct util_time {
+    int64_t minutes, entries;
 };
 
 /* non-billable buckets, in report order */
@@ -57,10 +66,17 @@ struct util_state {
     int32_t history_weeks;
 };
 
-/* layout.c: the entries layout and the rewrite of a directory from before it */
-int util_entry_key(ol_key *k, ol_week w, const char *person, const char *entry);
+/* layout.c: logged time summed per person-week, and the rewrite of a
+ * directory from before that layout */
 void util_person_week_key(ol_key *k, const char *person, ol_week w); /* person_weeks' key */
-int util_entries_left(MDB_txn *txn, MDB_dbi entries, ol_week w, const char *person, int *left);
+/* adds minutes and entries (either may be negative: a version taken back)
+ * to the person-week's row for the engagement and activity; the row is
+ * deleted when no entry is left in it. 0, an LMDB error, MDB_CORRUPTED when
+ * more is taken back than the row holds, -1 when the key overflows. */
+int util_time_add(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, const char *eng, uint8_t activity,
+                  int64_t minutes, int64_t entries);
+int util_time_left(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, int *left);
+int util_time_counted(uint8_t status, int32_t minutes); /* the minutes an entry counts (SPEC 3) */
 int util_layout_upgrade(ol_runtime *rt);
 
 /* fold.c */

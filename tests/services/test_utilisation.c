@@ -104,10 +104,10 @@ static void test_revisions_and_removal(void **state)
  * first, with or without the derived events */
 static char *dump_dbs_of(struct fx *f, int with_derived)
 {
-    static const char *const all[] = {"entity", "people", "leaves", "entries", "person_weeks", "engagements",
-                                      "team_people", "util", "derived", NULL};
-    static const char *const projection[] = {"entity", "people", "leaves", "entries", "person_weeks", "engagements",
-                                             "team_people", "util", NULL};
+    static const char *const all[] = {"entity",      "people",      "leaves", "week_time", "entries", "person_weeks",
+                                      "engagements", "team_people", "util",   "derived",   NULL};
+    static const char *const projection[] = {"entity",      "people",      "leaves", "week_time", "entries",
+                                             "person_weeks", "engagements", "team_people", "util", NULL};
     return svc_dump_dbs(f, with_derived ? all : projection, 1);
 }
 
@@ -166,62 +166,80 @@ static void test_entry_moves_week(void **state)
     fx_free(f);
 }
 
-/* A directory from before the week-first entries (person\0 week entry\0,
- * no person_weeks) is rewritten when the service opens it: the projection
- * is then byte-identical to the one the new layout folded */
-static void test_entries_layout_upgrade(void **state)
+/* the entries of test_entries_layout_upgrade as a release before layout 3
+ * stored them: layout 1 person\0 week entry\0, layout 2 week person\0
+ * entry\0, each -> struct util_entry + engagement\0 */
+static void put_old_entry(MDB_txn *txn, MDB_dbi ent, int layout, const char *person, const char *id,
+                          const char *date, int32_t minutes, uint8_t activity, uint8_t status, const char *eng)
 {
-    (void)state;
+    struct util_entry e = {0};
+    uint8_t val[64];
+    ol_key k;
+    assert_int_equal(ol_date_parse(date, &e.work_date), 0);
+    e.minutes = minutes;
+    e.activity = activity;
+    e.status = status;
+    ol_key_init(&k);
+    if (layout == 2)
+        ol_key_i32(&k, ol_week_of(e.work_date));
+    ol_key_str(&k, person);
+    if (layout == 1)
+        ol_key_i32(&k, ol_week_of(e.work_date));
+    ol_key_str(&k, id);
+    memcpy(val, &e, sizeof e);
+    memcpy(val + sizeof e, eng, strlen(eng) + 1);
+    MDB_val kv = ol_key_val(&k), vv = {sizeof e + strlen(eng) + 1, val};
+    assert_int_equal(mdb_put(txn, ent, &kv, &vv, 0), 0);
+}
+
+/* A directory from before layout 3 (entries kept one by one, person first
+ * (1) or week first (2); at 1 no person_weeks and team memberships without
+ * the billable flag) is rewritten when the service opens it: the projection
+ * is then byte-identical to the one this release folds, and folds on */
+static void entries_layout_upgrade(int layout)
+{
     struct fx *f = fx_new();
     char err[512], pw[256];
     add(f, "hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1));
     add(f, "hr.person", PERSON("P2", "data", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
     add(f, "timesheet.entry", ENTRY("a1", "E1", 1, "P1", "null", "INTERNAL", "2026-11-02", 450, "APPROVED"));
     add(f, "timesheet.entry", ENTRY("b1", "E2", 1, "P1", "null", "INTERNAL", "2026-11-10", 450, "APPROVED"));
     add(f, "timesheet.entry", ENTRY("c1", "E3", 1, "P2", "null", "TRAINING", "2026-11-11", 300, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("d1", "E4", 1, "P2", "\"G1\"", "DELIVERY", "2026-11-12", 120, "SUBMITTED"));
+    add(f, "timesheet.entry", ENTRY("e1", "E5", 1, "P2", "\"G1\"", "DELIVERY", "2026-11-13", 60, "SUBMITTED"));
+    add(f, "timesheet.entry", ENTRY("f1", "E6", 1, "P2", "\"G1\"", "DELIVERY", "2026-11-13", 999, "REJECTED"));
     fold(f);
     char *before = dump_dbs(f);
     ol_runtime_free(f->rt);
     f->rt = NULL;
 
-    static const char *const dbs[] = {OL_RT_DBS, "people", "leaves", "entries", "person_weeks", "engagements",
-                                      "eng_pw", "team_people", "util", "umeta", NULL};
+    static const char *const dbs[] = {OL_RT_DBS, "people", "leaves", "week_time", "entries", "person_weeks",
+                                      "engagements", "eng_pw", "team_people", "util", "umeta", NULL};
     ol_store st;
     MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    uint8_t keys[8][128], vals[8][128];
-    size_t kl[8], vl[8], n = 0;
     assert_int_equal(ol_store_open(&st, f->dir, 1 << 24, 0, dbs, err, sizeof err), 0);
     assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(&st, "entries"), &c), 0);
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), n++) {
-        assert_true(n < 8 && k.mv_size <= 128 && v.mv_size <= 128);
-        const uint8_t *p = k.mv_data; /* week(4) person\0 entry\0 -> person\0 week(4) entry\0 */
-        size_t pl = strlen((const char *)p + 4) + 1;
-        memcpy(keys[n], p + 4, pl);
-        memcpy(keys[n] + pl, p, 4);
-        memcpy(keys[n] + pl + 4, p + 4 + pl, k.mv_size - 4 - pl);
-        kl[n] = k.mv_size;
-        memcpy(vals[n], v.mv_data, v.mv_size);
-        vl[n] = v.mv_size;
-    }
-    mdb_cursor_close(c);
-    assert_int_equal(n, 3);
-    assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "entries"), 0), 0);
-    assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "person_weeks"), 0), 0);
-    for (size_t i = 0; i < n; i++) {
-        MDB_val kv = {kl[i], keys[i]}, vv = {vl[i], vals[i]};
-        assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "entries"), &kv, &vv, 0), 0);
-    }
+    MDB_dbi ent = ol_store_dbi(&st, "entries");
+    assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "week_time"), 0), 0);
+    put_old_entry(txn, ent, layout, "P1", "E1", "2026-11-02", 450, ACT_INTERNAL, ST_APPROVED, "");
+    put_old_entry(txn, ent, layout, "P1", "E2", "2026-11-10", 450, ACT_INTERNAL, ST_APPROVED, "");
+    put_old_entry(txn, ent, layout, "P2", "E3", "2026-11-11", 300, ACT_TRAINING, ST_APPROVED, "");
+    put_old_entry(txn, ent, layout, "P2", "E4", "2026-11-12", 120, ACT_DELIVERY, ST_SUBMITTED, "G1");
+    put_old_entry(txn, ent, layout, "P2", "E5", "2026-11-13", 60, ACT_DELIVERY, ST_SUBMITTED, "G1");
+    put_old_entry(txn, ent, layout, "P2", "E6", "2026-11-13", 999, ACT_DELIVERY, ST_REJECTED, "G1");
     MDB_val mk = {strlen("entries_layout"), "entries_layout"};
-    assert_int_equal(mdb_del(txn, ol_store_dbi(&st, "umeta"), &mk, NULL), 0);
-    /* and team memberships without the billable flag, as they were stored */
-    const char *members[] = {"data\0P1", "data\0P2"};
-    for (int i = 0; i < 2; i++) {
-        MDB_val tk = {8, (void *)members[i]}, empty = {0, ""};
-        assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "team_people"), &tk, &empty, 0), 0);
-    }
+    if (layout == 1) {
+        assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "person_weeks"), 0), 0);
+        assert_int_equal(mdb_del(txn, ol_store_dbi(&st, "umeta"), &mk, NULL), 0);
+        /* and team memberships without the billable flag, as they were stored */
+        const char *members[] = {"data\0P1", "data\0P2"};
+        for (int i = 0; i < 2; i++) {
+            MDB_val tk = {8, (void *)members[i]}, empty = {0, ""};
+            assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "team_people"), &tk, &empty, 0), 0);
+        }
+    } else
+        assert_int_equal(ol_named_put_i32(txn, ol_store_dbi(&st, "umeta"), "entries_layout", 2), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     ol_store_close(&st);
 
@@ -229,23 +247,35 @@ static void test_entries_layout_upgrade(void **state)
     f->rt = ol_runtime_new(&utilisation_service, &f->cfg, f->schemas, &o, err, sizeof err);
     if (!f->rt)
         fail_msg("runtime: %s", err);
-    char *after = dump_dbs(f); /* team flags restored too */
+    char *after = dump_dbs(f); /* entries summed, `entries` emptied, team flags restored */
     assert_string_equal(after, before);
     person_weeks(f, pw, sizeof pw);
     assert_string_equal(pw, "P1:2026-W45 P1:2026-W46 P2:2026-W46");
+    /* an entry folded before the upgrade moves week and is amended after it */
     add(f, "timesheet.entry", ENTRY("a2", "E1", 2, "P1", "null", "INTERNAL", "2026-11-11", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("d2", "E4", 2, "P2", "\"G1\"", "DELIVERY", "2026-11-12", 100, "APPROVED"));
     fold(f);
     struct util_row r;
     assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
     assert_int_equal(r.logged, 900);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P2", &r), 0);
+    assert_int_equal(r.billable, 160);
+    assert_int_equal(r.logged, 460);
     assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "data", &r), 0); /* both members, by their restored flags */
-    assert_int_equal(r.logged, 1200);
+    assert_int_equal(r.logged, 1360);
     assert_int_equal(r.people, 2);
     person_weeks(f, pw, sizeof pw);
     assert_string_equal(pw, "P1:2026-W46 P2:2026-W46");
     free(before);
     free(after);
     fx_free(f);
+}
+
+static void test_entries_layout_upgrade(void **state)
+{
+    (void)state;
+    entries_layout_upgrade(1);
+    entries_layout_upgrade(2);
 }
 
 /* the target boundary and truncation (SPEC section 3: utilisation_bp in

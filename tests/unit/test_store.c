@@ -377,6 +377,82 @@ static void test_store_rekey(void **state)
     ol_store_close(&st);
 }
 
+static size_t last_txnid(ol_store *st)
+{
+    MDB_envinfo info;
+    assert_int_equal(mdb_env_info(st->env, &info), 0);
+    return info.me_last_txnid;
+}
+
+static void put_rows(MDB_txn *txn, MDB_dbi dbi, const char *name, const char *value)
+{
+    ol_key k;
+    int32_t head = 7;
+    const char *strs[] = {name, "team-a"};
+    ol_key_init(&k);
+    ol_key_str(&k, "record");
+    assert_int_equal(ol_put_record(txn, dbi, &k, &head, sizeof head, strs, 2), 0);
+    MDB_val kv = {5, "plain"}, vv = {strlen(value), (void *)value};
+    assert_int_equal(ol_put_unless_same(txn, dbi, &kv, &vv), 0);
+    ol_key_init(&k);
+    ol_key_str(&k, "index");
+    assert_int_equal(ol_put_key_unless_same(txn, dbi, &k, "", 0), 0);
+}
+
+/* A put that changes nothing must dirty nothing: LMDB copies a page on any
+ * put, and a commit with no dirty page writes nothing and keeps its txnid. */
+static void test_store_put_unless_same(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    MDB_txn *txn;
+    MDB_val v;
+    char err[512];
+    assert_int_equal(ol_store_open(&st, f->path, 1 << 20, 0, DBS, err, sizeof err), 0);
+    MDB_dbi dbi = ol_store_dbi(&st, "alpha");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    put_rows(txn, dbi, "Ada", "one");
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    size_t id = last_txnid(&st);
+
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    put_rows(txn, dbi, "Ada", "one"); /* the same bytes again */
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(last_txnid(&st), id); /* nothing was written */
+
+    /* a change of the same size, and one of another size, are stored */
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    put_rows(txn, dbi, "Bob", "two");
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_true(last_txnid(&st) > id);
+    id = last_txnid(&st);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    MDB_val pk = {5, "plain"};
+    assert_int_equal(mdb_get(txn, dbi, &pk, &v), 0);
+    assert_memory_equal(v.mv_data, "two", 3);
+    mdb_txn_abort(txn);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    put_rows(txn, dbi, "Bob", "on");
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_true(last_txnid(&st) > id);
+
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    ol_key k;
+    ol_key_init(&k);
+    ol_key_str(&k, "record");
+    MDB_val kv = ol_key_val(&k);
+    assert_int_equal(mdb_get(txn, dbi, &kv, &v), 0);
+    assert_int_equal(v.mv_size, 4 + 4 + 7);
+    assert_memory_equal((char *)v.mv_data + 4, "Bob\0team-a", 11);
+    kv.mv_size = 5;
+    kv.mv_data = "plain";
+    assert_int_equal(mdb_get(txn, dbi, &kv, &v), 0);
+    assert_int_equal(v.mv_size, 2);
+    assert_memory_equal(v.mv_data, "on", 2);
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
+}
+
 static void test_store_readonly_errors(void **state)
 {
     envfix *f = *state;
@@ -541,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_meta_and_offsets, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_readonly_errors, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_rekey, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_put_unless_same, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_concurrent_reader, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_cursor_order, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_dbi_undeclared_aborts, env_setup, env_teardown),
