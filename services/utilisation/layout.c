@@ -41,7 +41,7 @@ static int time_key(ol_key *k, ol_week w, const char *person, const char *eng, u
 }
 
 int util_time_add(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, const char *eng, uint8_t activity,
-                  int64_t minutes, int64_t entries)
+                  int64_t minutes, int64_t entries, int *fresh)
 {
     ol_key k;
     MDB_val kv, v;
@@ -56,6 +56,8 @@ int util_time_add(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, const
         memcpy(&t, v.mv_data, sizeof t);
     } else if (rc != MDB_NOTFOUND)
         return rc;
+    if (fresh)
+        *fresh = t.entries == 0;
     t.minutes += minutes;
     t.entries += entries;
     if (t.entries < 0 || (t.entries == 0 && t.minutes != 0))
@@ -86,7 +88,10 @@ int util_time_left(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, int 
     return 0;
 }
 
-int util_time_counted(uint8_t status, int32_t minutes) { return status == ST_SUBMITTED || status == ST_APPROVED ? minutes : 0; }
+int util_time_counted(uint8_t status, int32_t minutes)
+{
+    return status == ST_SUBMITTED || status == ST_APPROVED ? minutes : 0;
+}
 
 /* one row of the old `entries` (layout 1: person\0 week(4) entry\0, layout
  * 2: week(4) person\0 entry\0 -> struct util_entry + engagement\0) added to
@@ -113,7 +118,7 @@ static int entry_sum(MDB_txn *txn, MDB_dbi wt, int32_t layout, const MDB_val *k,
     }
     memcpy(&e, v->mv_data, sizeof e);
     const char *eng = (const char *)v->mv_data + sizeof e;
-    return util_time_add(txn, wt, w, person, eng, e.activity, util_time_counted(e.status, e.minutes), 1);
+    return util_time_add(txn, wt, w, person, eng, e.activity, util_time_counted(e.status, e.minutes), 1, NULL);
 }
 
 /* entries -> week_time, then `entries` emptied */

@@ -71,10 +71,11 @@ struct util_state {
 void util_person_week_key(ol_key *k, const char *person, ol_week w); /* person_weeks' key */
 /* adds minutes and entries (either may be negative: a version taken back)
  * to the person-week's row for the engagement and activity; the row is
- * deleted when no entry is left in it. 0, an LMDB error, MDB_CORRUPTED when
- * more is taken back than the row holds, -1 when the key overflows. */
+ * deleted when no entry is left in it. *fresh (may be NULL) is set when the
+ * row held no entry before. 0, an LMDB error, MDB_CORRUPTED when more is
+ * taken back than the row holds, -1 when the key overflows. */
 int util_time_add(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, const char *eng, uint8_t activity,
-                  int64_t minutes, int64_t entries);
+                  int64_t minutes, int64_t entries, int *fresh);
 int util_time_left(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, int *left);
 int util_time_counted(uint8_t status, int32_t minutes); /* the minutes an entry counts (SPEC 3) */
 int util_layout_upgrade(ol_runtime *rt);

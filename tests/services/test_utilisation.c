@@ -546,6 +546,68 @@ static void test_team_move(void **state)
     fx_free(f);
 }
 
+/* Several teams of one week summed in one pass (fold.c merges the teams'
+ * members with the week's person rows): team names that prefix each other
+ * ("t", "t2"), person ids that do ("a", "a1") and that differ in case ("B",
+ * "b"), a non-billable member left out, several weeks in one batch, then a
+ * batch that changes one team only. Figures by hand: 2250 a week each. */
+static void test_team_sums_many_teams(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct util_row r;
+    add(f, "hr.person", PERSON("a", "t", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("a1", "t2", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("B", "t", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("b", "t2", "true", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "hr.person", PERSON("c", "t", "false", 2250, 31, "2024-01-01", "null", 1));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1));
+    add(f, "timesheet.entry", ENTRY("e1", "E1", 1, "a", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e2", "E2", 1, "a", "null", "INTERNAL", "2026-11-02", 300, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e3", "E3", 1, "a1", "\"G1\"", "DELIVERY", "2026-11-10", 120, "SUBMITTED"));
+    add(f, "timesheet.entry", ENTRY("e4", "E4", 1, "B", "null", "TRAINING", "2026-11-11", 60, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e5", "E5", 1, "b", "\"G1\"", "DELIVERY", "2026-11-03", 200, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e6", "E6", 1, "c", "\"G1\"", "DELIVERY", "2026-11-12", 999, "APPROVED"));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "t", &r), 0); /* a and B; c is not billable */
+    assert_int_equal(r.capacity, 4500);
+    assert_int_equal(r.billable, 450);
+    assert_int_equal(r.logged, 510);
+    assert_int_equal(r.nonbill[NB_TRAINING], 60);
+    assert_int_equal(r.people, 2);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "t2", &r), 0); /* a1 and b */
+    assert_int_equal(r.capacity, 4500);
+    assert_int_equal(r.billable, 120);
+    assert_int_equal(r.logged, 120);
+    assert_int_equal(r.people, 2);
+    assert_int_equal(row(f, "2026-W45", SCOPE_TEAM, "t", &r), 0);
+    assert_int_equal(r.logged, 300);
+    assert_int_equal(r.nonbill[NB_INTERNAL], 300);
+    assert_int_equal(r.billable, 0);
+    assert_int_equal(row(f, "2026-W45", SCOPE_TEAM, "t2", &r), 0);
+    assert_int_equal(r.billable, 200);
+    assert_int_equal(r.logged, 200);
+    assert_int_equal(row(f, "2026-W47", SCOPE_TEAM, "t", &r), 0); /* in the window: capacity only */
+    assert_int_equal(r.capacity, 4500);
+    assert_int_equal(r.logged, 0);
+    assert_int_equal(row(f, "2026-W46", SCOPE_ORG, "org", &r), 0);
+    assert_int_equal(r.billable, 570);
+    assert_int_equal(r.logged, 630);
+    assert_int_equal(r.people, 4);
+    /* one member of one team changes: that team moves, the other keeps its sums */
+    add(f, "timesheet.entry", ENTRY("e3b", "E3", 2, "a1", "\"G1\"", "DELIVERY", "2026-11-10", 300, "APPROVED"));
+    fold(f);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "t2", &r), 0);
+    assert_int_equal(r.billable, 300);
+    assert_int_equal(r.logged, 300);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "t", &r), 0);
+    assert_int_equal(r.billable, 450);
+    assert_int_equal(r.logged, 510);
+    assert_int_equal(row(f, "2026-W46", SCOPE_ORG, "org", &r), 0);
+    assert_int_equal(r.billable, 750);
+    fx_free(f);
+}
+
 /* one record per batch or all in one batch: the same projection (derived
  * revisions count emissions per batch, so only they may differ). Covers a
  * leave before its person, a later leaving date, a team move, and a week
@@ -679,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_missing_timesheet),
         cmocka_unit_test(test_order_independence),
         cmocka_unit_test(test_team_move),
+        cmocka_unit_test(test_team_sums_many_teams),
         cmocka_unit_test(test_batching_independence),
         cmocka_unit_test(test_same_figures_not_republished),
     };
