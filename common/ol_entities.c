@@ -49,7 +49,7 @@ static int ent_row(const MDB_val *k, const MDB_val *v, void *arg)
     int32_t wid;
     if (ol_decoder_decode(w->dec, p + off, v->mv_size - off, &wid, err, sizeof err) != OL_CODEC_OK) {
         char *shown = ol_esc(OL_ESC_TEXT, id); /* freed here */
-        fprintf(stderr, "entities: %s %s does not decode: %s\n", w->topic, shown ? shown : "?", err);
+        ol_esc_eprintf("entities: %s %s does not decode: %s\n", w->topic, shown ? shown : "?", err);
         free(shown);
         w->rc = 1;
         return 0;
@@ -93,7 +93,7 @@ int ol_service_entities(const ol_service *svc, ol_store *st, const ol_config *cf
         return 0;
     rc = 1;
     if (ol_schemas_load(ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir()), &schemas, err, sizeof err)) {
-        fprintf(stderr, "entities: schemas: %s\n", err);
+        ol_esc_eprintf("entities: schemas: %s\n", err);
         goto out;
     }
     w.topic = topic;

@@ -3,6 +3,8 @@
  * FILE (no allocation) or to a growing buffer. */
 #include "ol_escape.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +194,41 @@ int ol_usage_arg(const char *prog, const char *before, const char *arg, const ch
     free(shown);
     /* a failing stderr has nowhere to be reported; the status still is 2 */
     return 2;
+}
+
+void ol_esc_eprintf(const char *fmt, ...)
+{
+    int saved = errno;
+    char small[1024], *line = small, *big = NULL, *shown;
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof small && (big = malloc((size_t)n + 1)) != NULL &&
+        vsnprintf(big, (size_t)n + 1, fmt, again) == n)
+        line = big;
+    va_end(again);
+    if (n < 0) { /* an encoding error: nothing sensible to show */
+        free(big);
+        errno = saved;
+        return;
+    }
+    /* the newline that ends fmt, even when small holds the line cut short */
+    size_t len = strlen(line), flen = strlen(fmt);
+    int nl = flen && fmt[flen - 1] == '\n';
+    if (nl && len && line[len - 1] == '\n')
+        line[--len] = '\0';
+    if ((shown = ol_esc(OL_ESC_TEXT, line)) != NULL) /* one fprintf: one write on the unbuffered stderr */
+        fprintf(stderr, "%s%s", shown, nl ? "\n" : "");
+    else { /* out of memory: the same line in pieces, nothing allocated */
+        ol_esc_fput(stderr, OL_ESC_TEXT, line);
+        if (nl)
+            fputc('\n', stderr);
+    }
+    free(shown);
+    free(big);
+    errno = saved; /* a failing stderr has nowhere to be reported */
 }
 
 const char *ol_esc_a(ol_esc_arena *a, ol_esc_fmt fmt, const char *s)

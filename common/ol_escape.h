@@ -68,6 +68,19 @@ int ol_esc_fput(FILE *f, ol_esc_fmt fmt, const char *s);
  * Every command that names an argument it refuses does it through this. */
 int ol_usage_arg(const char *prog, const char *before, const char *arg, const char *after);
 
+/* fprintf(stderr, fmt, ...) for a message that names a file, a directory or
+ * anything else the user typed or the data holds (a path, an error text
+ * built around one): the formatted line is escaped whole for the terminal
+ * (OL_ESC_TEXT) before it is written, so a path holding "\x1b[2J" or a line
+ * break shows as the text \x1b[2J or \x0a. The program's own words are
+ * printable and come out as they are; one '\n' that ends fmt is kept, any
+ * other control character is shown escaped (fmt is one line). One write,
+ * like ol_usage_arg; out of memory the line is written in pieces, cut at
+ * 1023 bytes when it is longer. errno is kept:
+ *     ol_esc_eprintf("opsledger generate: cannot write %s: %s\n", path, strerror(errno));
+ */
+void ol_esc_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Several escaped strings alive at once, for one printf with widths:
  *   ol_esc_arena a = OL_ESC_ARENA_INIT;
  *   printf("%-14s %s\n", ol_esc_a(&a, OL_ESC_TEXT, id), ol_esc_a(&a, OL_ESC_TEXT, name));

@@ -53,7 +53,7 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         return 0;
     rc = 1;
     if (ol_schemas_load(ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir()), &schemas, err, sizeof err)) {
-        fprintf(stderr, "events: schemas: %s\n", err);
+        ol_esc_eprintf("events: schemas: %s\n", err);
         goto out;
     }
     const ol_schema *s = ol_schemas_for_topic(schemas, topic);
@@ -62,7 +62,7 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(st, "derived"), &c))
         goto out;
     if (ol_derived_readable(st, txn, err, sizeof err)) {
-        fprintf(stderr, "events: %s\n", err);
+        ol_esc_eprintf("events: %s\n", err);
         goto out;
     }
     ol_key pk;
@@ -98,7 +98,7 @@ int ol_service_events(const ol_service *svc, ol_store *st, const ol_config *cfg,
         int32_t wid;
         if (ol_decoder_decode(dec, rows[i].v.mv_data, rows[i].v.mv_size, &wid, err, sizeof err) != OL_CODEC_OK) {
             char *shown = ol_esc(OL_ESC_TEXT, rows[i].key); /* caller (here) frees */
-            fprintf(stderr, "events: %s %s does not decode: %s\n", topic, shown ? shown : "?", err);
+            ol_esc_eprintf("events: %s %s does not decode: %s\n", topic, shown ? shown : "?", err);
             free(shown);
             rc = 1;
             continue;

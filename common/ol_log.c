@@ -1,5 +1,6 @@
 /* ol_log — see ol_log.h. */
 #include "ol_log.h"
+#include "ol_escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,6 +60,9 @@ void ol_log(enum ol_log_level lvl, const char *fmt, ...)
         msg[j++] = body[i] == '\n' ? ' ' : body[i];
     }
     msg[j] = '\0';
-    fprintf(stderr, "ts=%s.%03ldZ level=%s prog=%s msg=\"%s\"%s%s\n", ts, now.tv_nsec / 1000000,
-            names[lvl], g_program, msg, pairs ? " " : "", pairs ? pairs : "");
+    /* escaped whole for the terminal (ol_escape.h): a path, a topic or an
+     * error text in msg or in a pair cannot break the line nor send a
+     * control sequence (ESC is shown as \x1b, CR as \x0d) */
+    ol_esc_eprintf("ts=%s.%03ldZ level=%s prog=%s msg=\"%s\"%s%s\n", ts, now.tv_nsec / 1000000, names[lvl], g_program,
+                   msg, pairs ? " " : "", pairs ? pairs : "");
 }

@@ -1,7 +1,9 @@
 /* ol_log — leveled logfmt lines on stderr.
  *
  * Every line is `ts=... level=... svc=... msg="..." k=v ...` so that a person
- * can grep it and a machine can parse it. The timestamp is wall clock: logs
+ * can grep it and a machine can parse it. The whole line is escaped for the
+ * terminal (ol_esc_eprintf): a path or an error text in msg or a pair
+ * cannot break the line or send a control sequence. The timestamp is wall clock: logs
  * are the only place wall clock appears (never in derived payloads). */
 #ifndef OL_LOG_H
 #define OL_LOG_H

@@ -50,7 +50,7 @@ static int emit_outbox(ol_store *st, const ol_schemas *schemas, const char *file
     MDB_val k, v;
     int rc = -1;
     if (!f) {
-        fprintf(stderr, "replay: %s: %s\n", file, strerror(errno));
+        ol_esc_eprintf("replay: %s: %s\n", file, strerror(errno));
         return -1;
     }
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(st, "outbox"), &c))
@@ -159,41 +159,41 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         return 2;
     }
     if (as_of_s && ol_ts_parse(as_of_s, &as_of)) {
-        fprintf(stderr, "replay: --as-of %s is not an RFC 3339 instant (2026-11-16T09:00:00Z)\n", as_of_s);
+        ol_esc_eprintf("replay: --as-of %s is not an RFC 3339 instant (2026-11-16T09:00:00Z)\n", as_of_s);
         return 2;
     }
     if (!dir_is_empty_or_missing(out)) {
-        fprintf(stderr, "replay: %s already holds a projection; give a fresh directory\n", out);
+        ol_esc_eprintf("replay: %s already holds a projection; give a fresh directory\n", out);
         return 2;
     }
     const char *sdir = ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir());
     if (ol_schemas_load(sdir, &schemas, err, sizeof err)) {
-        fprintf(stderr, "replay: schemas: %s\n", err);
+        ol_esc_eprintf("replay: schemas: %s\n", err);
         goto out;
     }
     if (from_kafka) {
         if (ol_registry_attach(schemas, cfg, err, sizeof err)) { /* schema_registry.url: registry ids */
-            fprintf(stderr, "replay: %s\n", err);
+            ol_esc_eprintf("replay: %s\n", err);
             goto out;
         }
         src = ol_source_kafka_new(cfg, "opsledger-replay", 1);
     } else {
         ol_archive_dir(cfg, archive_flag, archive_dir, sizeof archive_dir);
         if (ol_archive_open(&archive, archive_dir, 1, err, sizeof err)) {
-            fprintf(stderr, "replay: archive: %s\n", err);
+            ol_esc_eprintf("replay: archive: %s\n", err);
             goto out;
         }
         have_archive = 1;
         /* the writer schemas the archive kept by registry id (issue 19), if any */
         if (ol_registry_attach_archive(schemas, cfg, archive.env, err, sizeof err)) {
-            fprintf(stderr, "replay: archive: %s\n", err);
+            ol_esc_eprintf("replay: archive: %s\n", err);
             goto out;
         }
         /* the checkpoints before the snapshot: each was written after its commit */
         ol_archive_checkpoints_path(cfg, archive_dir, cp_flag, cp_path, sizeof cp_path);
         int loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);
         if (loaded < 0 || (loaded == 1 && cp_flag)) {
-            fprintf(stderr, "replay: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
+            ol_esc_eprintf("replay: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
             goto out;
         }
         if (loaded == 1)
@@ -210,7 +210,7 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         src = ol_source_archive_new(&archive, svc->inputs, as_of, have_live ? &live : NULL, 100000, cps, ncps,
                                     cp_path, err, sizeof err);
         if (!src) {
-            fprintf(stderr, "replay: %s\n", err);
+            ol_esc_eprintf("replay: %s\n", err);
             goto out;
         }
     }
@@ -223,14 +223,14 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     ol_runtime_opts o = {.db_path = out, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
                          .stop_at_end = 1, .bulk = 1};
     if (!(rt = ol_runtime_new(svc, cfg, schemas, &o, err, sizeof err))) {
-        fprintf(stderr, "replay: %s\n", err);
+        ol_esc_eprintf("replay: %s\n", err);
         goto out;
     }
     if (ol_runtime_run(rt, src))
         goto out;
     int src_rc = ol_store_sync(ol_runtime_store(rt));
     if (src_rc) {
-        fprintf(stderr, "replay: %s: flushing to disk: %s\n", out, mdb_strerror(src_rc));
+        ol_esc_eprintf("replay: %s: flushing to disk: %s\n", out, mdb_strerror(src_rc));
         goto out;
     }
     if (emit && emit_outbox(ol_runtime_store(rt), schemas, emit))

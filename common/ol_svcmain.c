@@ -34,14 +34,13 @@ int ol_service_open_ro(const ol_service *svc, const char *path, ol_store *st)
     dbs[nd] = NULL;
     struct stat sb;
     if (stat(path, &sb) != 0) { /* the usual cause: not where the service writes */
-        fprintf(stderr,
-                "opsledger-%s: no projection at %s (%s): pass the --data-dir the service runs with "
-                "(opsledger-%s run --data-dir D writes D/%s), or --db DIR\n",
-                svc->name, path, strerror(errno), svc->name, svc->name);
+        ol_esc_eprintf("opsledger-%s: no projection at %s (%s): pass the --data-dir the service runs with "
+                       "(opsledger-%s run --data-dir D writes D/%s), or --db DIR\n",
+                       svc->name, path, strerror(errno), svc->name, svc->name);
         return -1;
     }
     if (ol_store_open(st, path, 1ULL << 30, 1, dbs, err, sizeof err)) {
-        fprintf(stderr, "opsledger-%s: cannot open projection: %s\n", svc->name, err);
+        ol_esc_eprintf("opsledger-%s: cannot open projection: %s\n", svc->name, err);
         return -1;
     }
     return 0;
@@ -202,7 +201,7 @@ static int service_main(const ol_service *svc, const ol_verb *verbs, int args_fi
     ol_config_init(&cfg);
     argc = ol_config_from_args(&cfg, argc, argv, err, sizeof err);
     if (argc < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
+        ol_esc_eprintf("%s: %s\n", prog, err);
         goto out;
     }
     if (argc < 2) {
@@ -233,20 +232,20 @@ static int service_main(const ol_service *svc, const ol_verb *verbs, int args_fi
             goto out;
         }
         if (ol_schemas_load(dir, &schemas, err, sizeof err) || ol_registry_attach(schemas, &cfg, err, sizeof err)) {
-            fprintf(stderr, "%s: schemas: %s\n", prog, err);
+            ol_esc_eprintf("%s: schemas: %s\n", prog, err);
             rc = 1;
             goto out;
         }
         int64_t batch = 50000;
         if (ol_config_get_i64(&cfg, "batch_max", 50000, &batch, err, sizeof err)) {
-            fprintf(stderr, "%s: %s\n", prog, err);
+            ol_esc_eprintf("%s: %s\n", prog, err);
             goto out;
         }
         ol_runtime_opts o = {.db_path = path, .publish = 1, .batch_max = (int)batch, .poll_timeout_ms = 100,
                              .stop_at_end = stop_at_end};
         rt = ol_runtime_new(svc, &cfg, schemas, &o, err, sizeof err);
         if (!rt) {
-            fprintf(stderr, "%s: %s\n", prog, err);
+            ol_esc_eprintf("%s: %s\n", prog, err);
             rc = 1;
             goto out;
         }
@@ -260,7 +259,7 @@ static int service_main(const ol_service *svc, const ol_verb *verbs, int args_fi
             }
             ol_metrics_attach(metrics, rt);
             if (ol_metrics_start(metrics, &cfg, err, sizeof err)) {
-                fprintf(stderr, "%s: %s\n", prog, err);
+                ol_esc_eprintf("%s: %s\n", prog, err);
                 rc = 1;
                 goto out;
             }

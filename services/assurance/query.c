@@ -34,7 +34,7 @@ static int reader_open(struct reader *r, ol_store *st, const ol_config *cfg)
     memset(r, 0, sizeof *r);
     r->st = st;
     if (ol_schemas_load(ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir()), &r->schemas, err, sizeof err)) {
-        fprintf(stderr, "assurance: schemas: %s\n", err);
+        ol_esc_eprintf("assurance: schemas: %s\n", err);
         return -1;
     }
     r->status = ol_decoder_new(r->schemas, ol_schemas_for_topic(r->schemas, "ops.delivery.status"));
@@ -44,7 +44,7 @@ static int reader_open(struct reader *r, ol_store *st, const ol_config *cfg)
         return -1;
     }
     if (ol_derived_readable(st, r->txn, err, sizeof err)) {
-        fprintf(stderr, "assurance: %s\n", err);
+        ol_esc_eprintf("assurance: %s\n", err);
         return -1; /* reader_close releases what is open */
     }
     return 0;
@@ -75,7 +75,7 @@ static json_t *event_json(struct reader *r, const char *topic, const char *key)
         return NULL;
     if (ol_decoder_decode(d, v.mv_data, v.mv_size, &wid, err, sizeof err) != OL_CODEC_OK) {
         char *shown = ol_esc(OL_ESC_TEXT, key); /* freed here */
-        fprintf(stderr, "assurance: stored event %s does not decode: %s\n", shown ? shown : "?", err);
+        ol_esc_eprintf("assurance: stored event %s does not decode: %s\n", shown ? shown : "?", err);
         free(shown);
         return NULL;
     }

@@ -3,6 +3,7 @@
  * cover of every live service (ops.cover.gaps); its inputs, outputs,
  * databases, thresholds, fold and verbs. */
 #include "assurance.h"
+#include "ol_escape.h"
 #include "ol_svcmain.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@ static int threshold(ol_runtime *rt, const char *name, int64_t def, int64_t lo, 
     char err[256];
     int64_t v;
     if (ol_config_get_i64(ol_runtime_config(rt), name, def, &v, err, sizeof err)) {
-        fprintf(stderr, "assurance: %s\n", err);
+        ol_esc_eprintf("assurance: %s\n", err);
         return -1;
     }
     if (v < lo || v > hi) {

@@ -98,7 +98,7 @@ int billing_report_contractors(ol_store *st, const ol_config *cfg, int argc, cha
     char nerr[256];
     ol_names *names = ol_names_load(st, cfg, "hr.person", "name", nerr, sizeof nerr);
     if (!names)
-        fprintf(stderr, "report contractors: names not shown: %s\n", nerr);
+        ol_esc_eprintf("report contractors: names not shown: %s\n", nerr);
     struct ol_table t;
     ol_table_init(&t, 0, "status|invoice|supplier|person|period from|>logged|>hours invoiced|>expected|>invoiced|>difference");
     size_t bad = 0;

@@ -226,7 +226,7 @@ int fc_report_demand(ol_store *st, const ol_config *cfg, int argc, char **argv)
     char nerr[256];
     ol_names *names = ol_names_load(st, cfg, "hr.person", "name", nerr, sizeof nerr);
     if (!names)
-        fprintf(stderr, "report demand: names not shown: %s\n", nerr);
+        ol_esc_eprintf("report demand: names not shown: %s\n", nerr);
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) {
         ol_names_free(names);
         return 1;

@@ -18,7 +18,7 @@ ol_schemas *cli_load_schemas(const ol_config *cfg)
     ol_schemas *s = NULL;
     const char *dir = ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir());
     if (ol_schemas_load(dir, &s, err, sizeof err)) {
-        fprintf(stderr, "opsledger: schemas: %s\n", err);
+        ol_esc_eprintf("opsledger: schemas: %s\n", err);
         return NULL;
     }
     return s;

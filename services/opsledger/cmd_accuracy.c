@@ -169,8 +169,8 @@ static int acc_data_week(struct acc_ctx *c, ol_week *dw)
         rc = 0;
     } else {
         last_line(errf, msg, sizeof msg);
-        fprintf(stderr, "report forecast-accuracy: no actual utilisation to compare with: %s\n",
-                st == 0 ? "the utilisation service has folded nothing yet" : msg);
+        ol_esc_eprintf("report forecast-accuracy: no actual utilisation to compare with: %s\n",
+                       st == 0 ? "the utilisation service has folded nothing yet" : msg);
     }
     free(out);
     return rc;
@@ -204,7 +204,7 @@ static int acc_week_load(struct acc_ctx *c, struct acc_week *a, const char *team
         out = NULL;
         if (st != 0) {
             last_line(errf, msg, sizeof msg);
-            fprintf(stderr, "report forecast-accuracy: replay of the forecast as of %s failed: %s\n", a->as_of, msg);
+            ol_esc_eprintf("report forecast-accuracy: replay of the forecast as of %s failed: %s\n", a->as_of, msg);
             return -2;
         }
     }
@@ -420,7 +420,7 @@ int cmd_accuracy(int argc, char **argv)
             cargv[cargc++] = (char *)c.pass[i];
         cargv[cargc] = NULL;
         if (ol_config_from_args(&cfg, cargc, cargv, err, sizeof err) < 0) {
-            fprintf(stderr, "report forecast-accuracy: %s\n", err);
+            ol_esc_eprintf("report forecast-accuracy: %s\n", err);
             rc = 2;
             goto out;
         }
@@ -428,10 +428,9 @@ int cmd_accuracy(int argc, char **argv)
     ol_archive_dir(&cfg, c.archive, adir, sizeof adir);
     snprintf(p, sizeof p, "%s/data.mdb", adir);
     if (access(p, R_OK) != 0) {
-        fprintf(stderr,
-                "report forecast-accuracy: no audit archive at %s: past forecasts are rebuilt from it (run "
-                "opsledger-archive beside the services, or give --archive DIR)\n",
-                adir);
+        ol_esc_eprintf("report forecast-accuracy: no audit archive at %s: past forecasts are rebuilt from it (run "
+                       "opsledger-archive beside the services, or give --archive DIR)\n",
+                       adir);
         goto out;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -472,7 +471,7 @@ int cmd_accuracy(int argc, char **argv)
             goto out;
         if (r == -1) {
             ol_week_format(w, wk);
-            fprintf(stderr, "report forecast-accuracy: %s: %s\n", wk, a->why);
+            ol_esc_eprintf("report forecast-accuracy: %s: %s\n", wk, a->why);
             missing++;
         }
     }

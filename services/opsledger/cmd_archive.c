@@ -110,7 +110,7 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     }
     ol_archive_dir(cfg, flag, dir, sizeof dir);
     if (ol_archive_open(&st, dir, 1, err, sizeof err)) {
-        fprintf(stderr, "opsledger archive: %s\n", err);
+        ol_esc_eprintf("opsledger archive: %s\n", err);
         return 2;
     }
     have_st = 1;
@@ -118,21 +118,21 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     ol_archive_checkpoints_path(cfg, dir, cp_flag, cp_path, sizeof cp_path);
     loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);
     if (loaded < 0 || (loaded == 1 && cp_flag)) {
-        fprintf(stderr, "opsledger archive: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
+        ol_esc_eprintf("opsledger archive: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
         goto out;
     }
     /* the writer schemas, for the container's metadata (issue 19) */
     if (!(writers = export_writers(cfg, &st, err, sizeof err))) {
-        fprintf(stderr, "opsledger archive: %s\n", err);
+        ol_esc_eprintf("opsledger archive: %s\n", err);
         goto out;
     }
     if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(&st, "records"), &c)) {
-        fprintf(stderr, "opsledger archive: cannot read %s\n", dir);
+        ol_esc_eprintf("opsledger archive: cannot read %s\n", dir);
         goto out;
     }
     int vr = ol_archive_verify(txn, &st, cps, ncps, cp_path, &rep);
     if (vr) {
-        fprintf(stderr, "opsledger archive: %s does not verify, nothing exported: %s\n", dir, rep.msg);
+        ol_esc_eprintf("opsledger archive: %s does not verify, nothing exported: %s\n", dir, rep.msg);
         rc = vr > 0 ? 1 : 2;
         goto out;
     }
@@ -145,7 +145,7 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     have_rec = 1;
     unlink(out);
     if (avro_file_writer_create(out, schema, &w)) {
-        fprintf(stderr, "opsledger archive: %s: %s\n", out, avro_strerror());
+        ol_esc_eprintf("opsledger archive: %s: %s\n", out, avro_strerror());
         goto out;
     }
     MDB_val k, v;
@@ -192,22 +192,22 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
                 avro_value_set_bytes(&b, (void *)hv, hvl);
         }
         if (avro_file_writer_append_value(w, &rec)) {
-            fprintf(stderr, "opsledger archive: %s: %s\n", out, avro_strerror());
+            ol_esc_eprintf("opsledger archive: %s: %s\n", out, avro_strerror());
             goto out;
         }
         n++;
     }
     if (avro_file_writer_close(w)) {
         w = NULL;
-        fprintf(stderr, "opsledger archive: %s: %s\n", out, avro_strerror());
+        ol_esc_eprintf("opsledger archive: %s: %s\n", out, avro_strerror());
         goto out;
     }
     w = NULL;
     if (archive_meta_add(out, "opsledger.writer_schemas", writers, err, sizeof err)) {
-        fprintf(stderr, "opsledger archive: %s\n", err);
+        ol_esc_eprintf("opsledger archive: %s\n", err);
         goto out;
     }
-    fprintf(stderr, "exported %ld records to %s\n", n, out);
+    ol_esc_eprintf("exported %ld records to %s\n", n, out);
     rc = 0;
 out:
     if (w)

@@ -73,7 +73,7 @@ static int wait_ready(const char *file, int timeout_s)
             if (rd_kafka_conf_set(conf, "bootstrap.servers", addr, err, sizeof err) != RD_KAFKA_CONF_OK ||
                 !(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
                 rd_kafka_conf_destroy(conf);
-                fprintf(stderr, "opsledger broker --wait: %s: %s\n", file, err);
+                ol_esc_eprintf("opsledger broker --wait: %s: %s\n", file, err);
                 return 1;
             }
             const struct rd_kafka_metadata *md = NULL;
@@ -186,7 +186,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         return wait_ready(wait_file, timeout_s > 0 ? timeout_s : 30);
     /* an earlier run's file would name a dead address: "ready" is its presence */
     if (bootstrap_file && unlink(bootstrap_file) && errno != ENOENT) {
-        fprintf(stderr, "opsledger broker: cannot remove the old %s: %s\n", bootstrap_file, strerror(errno));
+        ol_esc_eprintf("opsledger broker: cannot remove the old %s: %s\n", bootstrap_file, strerror(errno));
         return 1;
     }
     if (partitions < 1 || partitions > 1024) {
@@ -214,7 +214,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "opsledger broker: %s\n", err);
+        ol_esc_eprintf("opsledger broker: %s\n", err);
         goto out;
     }
     mc = rd_kafka_mock_cluster_new(rk, 1);
@@ -230,7 +230,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         snprintf(tmp, sizeof tmp, "%s.tmp", bootstrap_file);
         FILE *f = fopen(tmp, "w");
         if (!f || fprintf(f, "%s\n", bs) < 0 || fclose(f) || rename(tmp, bootstrap_file)) {
-            fprintf(stderr, "opsledger broker: cannot write %s\n", bootstrap_file);
+            ol_esc_eprintf("opsledger broker: cannot write %s\n", bootstrap_file);
             goto out;
         }
         wrote = 1;
@@ -246,7 +246,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
 out:
     /* gone with the broker: a later --wait must not find a dead address */
     if (wrote && unlink(bootstrap_file) && errno != ENOENT)
-        fprintf(stderr, "opsledger broker: cannot remove %s: %s\n", bootstrap_file, strerror(errno));
+        ol_esc_eprintf("opsledger broker: cannot remove %s: %s\n", bootstrap_file, strerror(errno));
     if (mc)
         rd_kafka_mock_cluster_destroy(mc);
     if (rk)

@@ -72,7 +72,7 @@ static int mkdir_p(const char *path)
             char keep = *c;
             *c = '\0';
             if (mkdir(p, 0777) && errno != EEXIST) {
-                fprintf(stderr, "opsledger generate: cannot create %s: %s\n", p, strerror(errno));
+                ol_esc_eprintf("opsledger generate: cannot create %s: %s\n", p, strerror(errno));
                 free(p);
                 return -1;
             }
@@ -84,7 +84,7 @@ static int mkdir_p(const char *path)
     struct stat st;
     int rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
     if (rc)
-        fprintf(stderr, "opsledger generate: %s is not a directory\n", path);
+        ol_esc_eprintf("opsledger generate: %s is not a directory\n", path);
     free(p);
     return rc;
 }
@@ -106,7 +106,7 @@ static int write_readme(gen_world *w, const char *path)
     FILE *f = fopen(path, "w");
     char s[11] = {0}, e[11] = {0}, sw[9], ew[9], range[64];
     if (!f) {
-        fprintf(stderr, "opsledger generate: cannot write %s: %s\n", path, strerror(errno));
+        ol_esc_eprintf("opsledger generate: cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
     gen_fmt_date(s, w->S);
@@ -172,7 +172,7 @@ static int write_readme(gen_world *w, const char *path)
                "engagement that started long before looks behind its budget; timesheets are published APPROVED\n"
                "(weeks before the last) or SUBMITTED (the last week) directly, approval is not a revision.\n");
     if (fclose(f)) {
-        fprintf(stderr, "opsledger generate: cannot write %s: %s\n", path, strerror(errno));
+        ol_esc_eprintf("opsledger generate: cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -288,7 +288,7 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
     gen_emit_leave(&w);
     gen_emit_rota(&w);
     if (gen_timesheets(&w)) {
-        fprintf(stderr, "opsledger generate: cannot write %s: %s\n", w.sink[T_ENTRY].path, strerror(errno));
+        ol_esc_eprintf("opsledger generate: cannot write %s: %s\n", w.sink[T_ENTRY].path, strerror(errno));
         goto done;
     }
     gen_invoices(&w);
@@ -311,14 +311,14 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
     for (int t = 0; t < T_N; t++) {
         char range[64];
         range_str(&w.sink[t], range, sizeof range);
-        fprintf(stderr, "opsledger generate: %-45s %8ld lines (%ld revisions > 1, %ld duplicates) %s\n",
-                w.sink[t].path, w.sink[t].lines, w.sink[t].amended, w.sink[t].dups, range);
+        ol_esc_eprintf("opsledger generate: %-45s %8ld lines (%ld revisions > 1, %ld duplicates) %s\n", w.sink[t].path,
+                       w.sink[t].lines, w.sink[t].amended, w.sink[t].dups, range);
     }
     long ninv = 0;
     for (int t = 0; t < T_N; t++)
         ninv += w.inval[t].lines;
-    fprintf(stderr, "opsledger generate: %s/invalid/*.jsonl %ld lines that produce must refuse; summary in %s\n", out,
-            ninv, readme);
+    ol_esc_eprintf("opsledger generate: %s/invalid/*.jsonl %ld lines that produce must refuse; summary in %s\n", out,
+                   ninv, readme);
 done:
     for (int t = 0; t < T_N; t++) { /* after an error: whatever is still open */
         if (w.sink[t].f)

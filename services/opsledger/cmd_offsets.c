@@ -96,8 +96,8 @@ static int refuse_if_open(const char *path)
     if (pid == 0)
         return 0;
     if (pid < 0) {
-        fprintf(stderr, "opsledger offsets: cannot tell whether %s is in use (lock.mdb: %s); nothing changed\n", path,
-                strerror(errno));
+        ol_esc_eprintf("opsledger offsets: cannot tell whether %s is in use (lock.mdb: %s); nothing changed\n", path,
+                       strerror(errno));
         return 1;
     }
     char f[64], cmd[256] = "";
@@ -111,10 +111,9 @@ static int refuse_if_open(const char *path)
                 cmd[i] = ' ';
         fclose(c);
     }
-    fprintf(stderr,
-            "opsledger offsets: %s is open by process %d (%s): stop the service first (a reset under a running "
-            "service would be overwritten by its next batch); nothing changed\n",
-            path, (int)pid, cmd[0] ? cmd : "?");
+    ol_esc_eprintf("opsledger offsets: %s is open by process %d (%s): stop the service first (a reset under a running "
+                   "service would be overwritten by its next batch); nothing changed\n",
+                   path, (int)pid, cmd[0] ? cmd : "?");
     return 1;
 }
 
@@ -129,12 +128,12 @@ static int show(const char *service, const char *path, const ol_config *cfg)
     int rc, faults = 0, unknown = 0;
 
     if (ol_store_open(&st, path, 1ULL << 30, OL_STORE_RDONLY, dbs, err, sizeof err)) {
-        fprintf(stderr, "opsledger offsets show: %s\n", err);
+        ol_esc_eprintf("opsledger offsets show: %s\n", err);
         return 1;
     }
     rd_kafka_t *rk = ol_kafka_consumer(cfg, "opsledger-offsets", 0, err, sizeof err);
     if (!rk)
-        fprintf(stderr, "opsledger offsets show: kafka: %s (watermarks unknown)\n", err);
+        ol_esc_eprintf("opsledger offsets show: kafka: %s (watermarks unknown)\n", err);
     if ((rc = mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn))) {
         fprintf(stderr, "opsledger offsets show: %s\n", mdb_strerror(rc));
         if (rk)
@@ -203,9 +202,9 @@ static int show(const char *service, const char *path, const ol_config *cfg)
         rd_kafka_destroy(rk);
     ol_store_close(&st);
     if (faults)
-        fprintf(stderr, "opsledger offsets show: %d stored offset(s) out of the broker's range: the service refuses to "
-                        "run; resolve with opsledger offsets reset %s ...\n",
-                faults, service);
+        ol_esc_eprintf("opsledger offsets show: %d stored offset(s) out of the broker's range: the service refuses to "
+                       "run; resolve with opsledger offsets reset %s ...\n",
+                       faults, service);
     return faults ? 1 : unknown ? 2 : 0;
 }
 
@@ -284,7 +283,7 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     }
     ol_service_db_path(cfg, service, db, path, sizeof path);
     if (!env_exists(path)) {
-        fprintf(stderr, "opsledger offsets: no projection of %s at %s (give --data-dir D or --db DIR)\n", service, path);
+        ol_esc_eprintf("opsledger offsets: no projection of %s at %s (give --data-dir D or --db DIR)\n", service, path);
         return 1;
     }
     if (!strcmp(verb, "show")) {
@@ -323,17 +322,18 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     rc = 1;
     if (ol_config_get_i64(cfg, "map_size", 16LL << 30, &map_bytes, err, sizeof err) ||
         ol_store_open(&st, path, (size_t)map_bytes, 0, dbs, err, sizeof err)) {
-        fprintf(stderr, "opsledger offsets reset: %s\n", err);
+        ol_esc_eprintf("opsledger offsets reset: %s\n", err);
         goto out;
     }
     opened = 1;
     if (!(rk = ol_kafka_consumer(cfg, "opsledger-offsets", 0, err, sizeof err))) {
-        fprintf(stderr, "opsledger offsets reset: kafka: %s\n", err);
+        ol_esc_eprintf("opsledger offsets reset: kafka: %s\n", err);
         goto out;
     }
     if ((mdb = mdb_txn_begin(st.env, NULL, 0, &txn)) ||
         (mdb = read_stored(txn, ol_store_dbi(&st, "meta"), ch, &n))) {
-        fprintf(stderr, "opsledger offsets reset: %s: %s\n", path, mdb > 0 || mdb < -1 ? mdb_strerror(mdb) : "too many offsets");
+        ol_esc_eprintf("opsledger offsets reset: %s: %s\n", path,
+                       mdb > 0 || mdb < -1 ? mdb_strerror(mdb) : "too many offsets");
         goto out;
     }
     int nstored = n;
@@ -353,21 +353,21 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
                 topics[ntopics++] = ch[i].topic;
         }
     if (ntopics == 0) {
-        fprintf(stderr, "opsledger offsets reset: %s has no stored offsets (it reads every partition from the "
-                        "beginning already); nothing changed\n",
-                service);
+        ol_esc_eprintf("opsledger offsets reset: %s has no stored offsets (it reads every partition from the "
+                       "beginning already); nothing changed\n",
+                       service);
         rc = 0;
         goto out;
     }
     for (int t = 0; t < ntopics; t++) {
         int np = ol_kafka_partitions(rk, topics[t], 5000, err, sizeof err);
         if (np <= 0) {
-            fprintf(stderr, "opsledger offsets reset: %s; nothing changed\n", err);
+            ol_esc_eprintf("opsledger offsets reset: %s; nothing changed\n", err);
             goto out;
         }
         if (explicit_off && partition >= np) {
-            fprintf(stderr, "opsledger offsets reset: %s has %d partitions, no partition %lld; nothing changed\n",
-                    topics[t], np, partition);
+            ol_esc_eprintf("opsledger offsets reset: %s has %d partitions, no partition %lld; nothing changed\n",
+                           topics[t], np, partition);
             goto out;
         }
         for (int p = 0; p < np; p++) {
@@ -376,8 +376,8 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
             int64_t lo, hi;
             rd_kafka_resp_err_t e = ol_offsets_watermarks(rk, topics[t], p, 10000, &lo, &hi);
             if (e) {
-                fprintf(stderr, "opsledger offsets reset: watermarks of %s [%d]: %s; nothing changed\n", topics[t], p,
-                        rd_kafka_err2str(e));
+                ol_esc_eprintf("opsledger offsets reset: watermarks of %s [%d]: %s; nothing changed\n", topics[t], p,
+                               rd_kafka_err2str(e));
                 goto out;
             }
             int i = find(ch, n, topics[t], p);
@@ -397,10 +397,10 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
             ch[i].high = hi;
             ch[i].next = to_beginning ? lo : to_end ? hi : offset;
             if (explicit_off && ol_offsets_check(offset, lo, hi) != OL_OFFSETS_IN_RANGE) {
-                fprintf(stderr,
-                        "opsledger offsets reset: offset %lld is outside %s [%d] (low %lld, high %lld): the service "
-                        "would refuse it; nothing changed\n",
-                        offset, topics[t], p, (long long)lo, (long long)hi);
+                ol_esc_eprintf(
+                    "opsledger offsets reset: offset %lld is outside %s [%d] (low %lld, high %lld): the service "
+                    "would refuse it; nothing changed\n",
+                    offset, topics[t], p, (long long)lo, (long long)hi);
                 goto out;
             }
         }
@@ -471,7 +471,7 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     if (!mdb && changed)
         mdb = ol_offsets_put_reset(txn, meta, text, &number);
     if (mdb) {
-        fprintf(stderr, "opsledger offsets reset: %s: %s; nothing changed\n", path, mdb_strerror(mdb));
+        ol_esc_eprintf("opsledger offsets reset: %s: %s; nothing changed\n", path, mdb_strerror(mdb));
         goto out;
     }
     printf("%s%s\n", dry ? "(dry run, nothing written) " : "", text);
@@ -486,7 +486,7 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     mdb = mdb_txn_commit(txn);
     txn = NULL;
     if (mdb) {
-        fprintf(stderr, "opsledger offsets reset: %s: commit: %s; nothing changed\n", path, mdb_strerror(mdb));
+        ol_esc_eprintf("opsledger offsets reset: %s: commit: %s; nothing changed\n", path, mdb_strerror(mdb));
         goto out;
     }
     ol_info("offsets reset|service=%s db=%s record=" OL_OFFSETS_RESET_PREFIX "%06lld by=%s mode=\"%s\" changed=%d",

@@ -16,6 +16,7 @@
 #include "ol_json.h"
 #include "ol_kafka.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +137,7 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
     }
     /* schema_registry.url: frames carry the registry's id of the topic's schema */
     if (ol_registry_attach(schemas, cfg, err, sizeof err) || ol_registry_frame_id(schemas->reg, s, err, sizeof err)) {
-        fprintf(stderr, "opsledger produce: %s\n", err);
+        ol_esc_eprintf("opsledger produce: %s\n", err);
         goto out;
     }
     if (ts_field && ts_field_ok(s, ts_field)) {
@@ -146,11 +147,11 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
         goto out;
     }
     if (file && !(in = fopen(file, "r"))) {
-        perror(file);
+        ol_esc_eprintf("%s: %s\n", file, strerror(errno)); /* perror's line, the path escaped */
         goto out;
     }
     if (!(rk = ol_kafka_producer(cfg, on_delivery, &st, err, sizeof err))) {
-        fprintf(stderr, "opsledger produce: %s\n", err);
+        ol_esc_eprintf("opsledger produce: %s\n", err);
         goto out;
     }
     /* the producer retries without end (message.timeout.ms 0, as the
@@ -177,7 +178,7 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
         size_t klen;
         if (ol_json_line_to_avro(s, line, (size_t)n, &v, err, sizeof err) ||
             ol_validate(s, &v, err, sizeof err)) {
-            fprintf(stderr, "line %ld: %s\n", lineno, err);
+            ol_esc_eprintf("line %ld: %s\n", lineno, err);
             rejected++;
             continue;
         }
@@ -194,7 +195,7 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
             continue;
         }
         if (ol_codec_encode(s, &v, &frame, &flen, errb, sizeof errb)) {
-            fprintf(stderr, "line %ld: %s\n", lineno, errb);
+            ol_esc_eprintf("line %ld: %s\n", lineno, errb);
             rejected++;
             continue;
         }

@@ -133,14 +133,14 @@ int cmd_tail(int argc, char **argv, ol_config *cfg)
         goto out;
     }
     if (!(rk = ol_kafka_consumer(cfg, "opsledger-tail", !follow, err, sizeof err))) {
-        fprintf(stderr, "opsledger tail: %s\n", err);
+        ol_esc_eprintf("opsledger tail: %s\n", err);
         goto out;
     }
     if (cli_broker_ready(rk, cfg, "opsledger tail", 10000))
         goto out;
     int np = ol_kafka_partitions(rk, topic, 10000, err, sizeof err);
     if (np <= 0) {
-        fprintf(stderr, "opsledger tail: %s\n", err);
+        ol_esc_eprintf("opsledger tail: %s\n", err);
         goto out;
     }
     tp = rd_kafka_topic_partition_list_new(np);
@@ -165,7 +165,7 @@ int cmd_tail(int argc, char **argv, ol_config *cfg)
             continue;
         }
         if (m->err) {
-            fprintf(stderr, "opsledger tail: %s\n", rd_kafka_message_errstr(m));
+            ol_esc_eprintf("opsledger tail: %s\n", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }

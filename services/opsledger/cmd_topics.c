@@ -37,14 +37,14 @@ int cmd_topics(int argc, char **argv, ol_config *cfg)
     if (!(schemas = cli_load_schemas(cfg)) || !(topics = cli_all_topics(schemas, &n)))
         goto out;
     if (!(rk = ol_kafka_producer(cfg, NULL, NULL, err, sizeof err))) {
-        fprintf(stderr, "opsledger topics: %s\n", err);
+        ol_esc_eprintf("opsledger topics: %s\n", err);
         goto out;
     }
     nt = calloc(n, sizeof *nt);
     for (size_t i = 0; i < n; i++) {
         nt[i] = rd_kafka_NewTopic_new(topics[i], partitions, rf, err, sizeof err);
         if (!nt[i]) {
-            fprintf(stderr, "opsledger topics: %s: %s\n", topics[i], err);
+            ol_esc_eprintf("opsledger topics: %s: %s\n", topics[i], err);
             goto out;
         }
         if (cli_is_derived(topics[i]) && strcmp(topics[i], "ops.deadletter"))
@@ -54,7 +54,7 @@ int cmd_topics(int argc, char **argv, ol_config *cfg)
     rd_kafka_CreateTopics(rk, nt, n, NULL, q);
     ev = rd_kafka_queue_poll(q, 30000);
     if (!ev || rd_kafka_event_error(ev)) {
-        fprintf(stderr, "opsledger topics: %s\n", ev ? rd_kafka_event_error_string(ev) : "timed out");
+        ol_esc_eprintf("opsledger topics: %s\n", ev ? rd_kafka_event_error_string(ev) : "timed out");
         goto out;
     }
     const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);

@@ -8,6 +8,7 @@
  * checkpoints given. */
 #include "cli.h"
 #include "ol_archive.h"
+#include "ol_escape.h"
 #include "ol_time.h"
 
 #include <stdio.h>
@@ -39,18 +40,18 @@ int cmd_verify(int argc, char **argv, ol_config *cfg)
     ol_archive_dir(cfg, flag, dir, sizeof dir);
     ol_archive_checkpoints_path(cfg, dir, cp_flag, cp_path, sizeof cp_path);
     if (ol_archive_open(&st, dir, 1, err, sizeof err)) {
-        fprintf(stderr, "opsledger verify: %s\n", err);
+        ol_esc_eprintf("opsledger verify: %s\n", err);
         return 2;
     }
     have_st = 1;
     /* the checkpoints before the snapshot: each was written after its commit */
     loaded = ol_archive_checkpoints_load(cp_path, &cps, &ncps, err, sizeof err);
     if (loaded < 0 || (loaded == 1 && cp_flag)) {
-        fprintf(stderr, "opsledger verify: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
+        ol_esc_eprintf("opsledger verify: %s\n", loaded < 0 ? err : "the checkpoint file given does not exist");
         goto out;
     }
     if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn)) {
-        fprintf(stderr, "opsledger verify: cannot read %s\n", dir);
+        ol_esc_eprintf("opsledger verify: cannot read %s\n", dir);
         goto out;
     }
     vr = ol_archive_verify(txn, &st, cps, ncps, cp_path, &rep);
@@ -58,7 +59,7 @@ int cmd_verify(int argc, char **argv, ol_config *cfg)
         if (vr > 0)
             printf("archive %s: %s\n", dir, rep.msg);
         else
-            fprintf(stderr, "opsledger verify: %s: %s\n", dir, rep.msg);
+            ol_esc_eprintf("opsledger verify: %s: %s\n", dir, rep.msg);
         rc = vr > 0 ? 1 : 2;
         goto out;
     }

@@ -65,7 +65,7 @@ static json_t *events(const char *svc, const char *verb, const char *topic, cons
     } else
         close(efd);
     if (unlink(errpath))
-        fprintf(stderr, "report weekly: %s: %s\n", errpath, strerror(errno));
+        ol_esc_eprintf("report weekly: %s: %s\n", errpath, strerror(errno));
     if (status) {
         if (msg[0])
             snprintf(err, errlen, "%s", msg);
@@ -216,7 +216,7 @@ int cmd_weekly(int argc, char **argv)
     ol_week_format(w, wk);
     r = ol_report_weekly(&src, wk, err, sizeof err);
     if (!r) {
-        fprintf(stderr, "report weekly: %s\n", err);
+        ol_esc_eprintf("report weekly: %s\n", err);
         rc = 1;
         goto out;
     }
@@ -233,7 +233,7 @@ int cmd_weekly(int argc, char **argv)
     }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
-        fprintf(stderr, "report weekly: %s: %s\n", out, strerror(errno));
+        ol_esc_eprintf("report weekly: %s: %s\n", out, strerror(errno));
         rc = 1;
         goto out;
     }
@@ -246,11 +246,11 @@ int cmd_weekly(int argc, char **argv)
         rc = 1;
     }
     if (fflush(f) || ferror(f)) {
-        fprintf(stderr, "report weekly: %s: write error\n", out ? out : "stdout");
+        ol_esc_eprintf("report weekly: %s: write error\n", out ? out : "stdout");
         rc = 1;
     }
     if (out && fclose(f)) {
-        fprintf(stderr, "report weekly: %s: %s\n", out, strerror(errno));
+        ol_esc_eprintf("report weekly: %s: %s\n", out, strerror(errno));
         rc = 1;
     }
     for (int i = 0; i < nmissing; i++) {

@@ -1,6 +1,7 @@
 /* gen_util — PRNG, JSON line sinks, time helpers and UK bank holidays for
  * `opsledger generate`. */
 #include "gen_common.h"
+#include "ol_escape.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -170,7 +171,7 @@ int gs_open(gen_sink *s, const char *dir, const char *topic, const char *source,
     s->min_ts = INT64_MAX;
     s->max_ts = INT64_MIN;
     if (!(s->f = fopen(s->path, "w"))) {
-        fprintf(stderr, "opsledger generate: cannot write %s: %s\n", s->path, strerror(errno));
+        ol_esc_eprintf("opsledger generate: cannot write %s: %s\n", s->path, strerror(errno));
         return -1;
     }
     s->fbuf = gen_xalloc(1 << 20);
@@ -429,7 +430,7 @@ int gs_close(gen_sink *s)
         rc = -1;
     s->f = NULL;
     if (rc)
-        fprintf(stderr, "opsledger generate: cannot write %s: %s\n", s->path, strerror(errno));
+        ol_esc_eprintf("opsledger generate: cannot write %s: %s\n", s->path, strerror(errno));
     free(s->fbuf);
     free(s->recs);
     free(s->arena);

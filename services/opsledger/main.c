@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     ol_config_init(&cfg);
     argc = ol_config_from_args(&cfg, argc, argv, err, sizeof err);
     if (argc < 0) {
-        fprintf(stderr, "opsledger: %s\n", err);
+        ol_esc_eprintf("opsledger: %s\n", err);
         ol_config_free(&cfg);
         return 2;
     }

@@ -3,6 +3,7 @@
  * against demand (SPEC section 3 "Headcount and retention"): its inputs,
  * outputs, databases, configuration, fold and verbs. */
 #include "people.h"
+#include "ol_escape.h"
 #include "ol_log.h"
 #include "ol_svcmain.h"
 
@@ -20,7 +21,7 @@ static int setting(const ol_config *cfg, const char *key, int64_t def, int64_t l
     int64_t v;
     char err[256];
     if (ol_config_get_i64(cfg, key, def, &v, err, sizeof err)) {
-        fprintf(stderr, "opsledger-people: %s\n", err);
+        ol_esc_eprintf("opsledger-people: %s\n", err);
         return -1;
     }
     if (v < lo || v > hi) {

@@ -294,7 +294,7 @@ static int token_add(const char *path, const char *name, int role)
      * sees the old list or the new one, never half */
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 || fchmod(fd, 0600) ||
         !(out = fdopen(fd, "w"))) {
-        fprintf(stderr, "opsledger web token add: %s: %s\n", tmp, strerror(errno));
+        ol_esc_eprintf("opsledger web token add: %s: %s\n", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
@@ -306,27 +306,26 @@ static int token_add(const char *path, const char *name, int role)
                 fputs(line, out);
         fclose(in);
     } else if (errno != ENOENT) {
-        fprintf(stderr, "opsledger web token add: %s: %s\n", path, strerror(errno));
+        ol_esc_eprintf("opsledger web token add: %s: %s\n", path, strerror(errno));
         goto out;
     }
     fprintf(out, "%s\t%s\t%s\n", name, web_role_name(role), hh);
     if (fflush(out) || fsync(fileno(out))) {
-        fprintf(stderr, "opsledger web token add: %s: %s\n", tmp, strerror(errno));
+        ol_esc_eprintf("opsledger web token add: %s: %s\n", tmp, strerror(errno));
         goto out;
     }
     if (fclose(out)) {
         out = NULL;
-        fprintf(stderr, "opsledger web token add: %s: %s\n", tmp, strerror(errno));
+        ol_esc_eprintf("opsledger web token add: %s: %s\n", tmp, strerror(errno));
         goto out;
     }
     out = NULL;
     if (rename(tmp, path)) {
-        fprintf(stderr, "opsledger web token add: %s: %s\n", path, strerror(errno));
+        ol_esc_eprintf("opsledger web token add: %s: %s\n", path, strerror(errno));
         goto out;
     }
     printf("%s\n", tok); /* the only place the token ever appears */
-    fprintf(stderr, "token %s (%s) added to %s; keep it: it cannot be shown again\n", name, web_role_name(role),
-            path);
+    ol_esc_eprintf("token %s (%s) added to %s; keep it: it cannot be shown again\n", name, web_role_name(role), path);
     rc = 0;
 out:
     OPENSSL_cleanse(tok, sizeof tok);
@@ -348,10 +347,8 @@ int web_token_main(const char *path, int argc, char **argv)
                 role = argv[++i];
             else if (!name && argv[i][0] != '-')
                 name = argv[i];
-            else {
-                fprintf(stderr, "opsledger web token add: unknown argument %s\n", argv[i]);
-                return 2;
-            }
+            else
+                return ol_usage_arg("opsledger web token add", "unknown argument ", argv[i], NULL);
         }
         if (role && !web_role_parse(role)) {
             fputs("opsledger web token add: role \"", stderr);
@@ -369,7 +366,7 @@ int web_token_main(const char *path, int argc, char **argv)
         FILE *f = fopen(path, "r");
         char line[512];
         if (!f) {
-            fprintf(stderr, "opsledger web token list: %s: %s\n", path, strerror(errno));
+            ol_esc_eprintf("opsledger web token list: %s: %s\n", path, strerror(errno));
             return 1;
         }
         while (fgets(line, sizeof line, f)) { /* names and roles, never the hashes */

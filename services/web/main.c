@@ -1,6 +1,7 @@
 /* opsledger-web — run (fold the read model), serve (the API and pages),
  * token (issue access tokens), plus every service's verbs (see service.c). */
 #include "ol_config.h"
+#include "ol_escape.h"
 #include "ol_svcmain.h"
 #include "web.h"
 
@@ -23,7 +24,7 @@ int main(int argc, char **argv)
         ol_config_init(&cfg);
         argc = ol_config_from_args(&cfg, argc, argv, err, sizeof err);
         if (argc < 0) {
-            fprintf(stderr, "opsledger-web: %s\n", err);
+            ol_esc_eprintf("opsledger-web: %s\n", err);
             ol_config_free(&cfg);
             return 2;
         }

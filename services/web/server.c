@@ -3,6 +3,7 @@
  * is configured), signs people in and routes /api/v1/ and the pages. Every
  * answer carries the security headers; nothing is readable without a token
  * or a session, and no secret is ever logged. */
+#include "ol_escape.h"
 #include "ol_log.h"
 #include "ol_time.h"
 #include "web.h"
@@ -291,10 +292,8 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
             tokens_flag = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--url-file"))
             url_file = argv[++i];
-        else {
-            fprintf(stderr, "opsledger-web serve: unknown argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return ol_usage_arg("opsledger-web serve", "unknown argument ", argv[i], NULL);
     }
     if (!cert != !key) {
         fprintf(stderr, "opsledger-web serve: TLS needs both --tls-cert and --tls-key (web.tls_cert, web.tls_key)\n");
@@ -303,7 +302,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     if (web_tokens_path(cfg, tokens_flag, tokens, sizeof tokens))
         return 1;
     if (cert && (!(cert_pem = slurp(cert, err, sizeof err)) || !(key_pem = slurp(key, err, sizeof err)))) {
-        fprintf(stderr, "opsledger-web serve: %s\n", err);
+        ol_esc_eprintf("opsledger-web serve: %s\n", err);
         goto out;
     }
     s.m.st = st;
@@ -313,7 +312,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     s.m.meta = ol_store_dbi(st, "meta");
     s.tls = cert != NULL;
     if (!(s.auth = web_auth_new(tokens, err, sizeof err)) || web_html_init()) {
-        fprintf(stderr, "opsledger-web serve: %s\n", s.auth ? "cannot hash the style sheet" : err);
+        ol_esc_eprintf("opsledger-web serve: %s\n", s.auth ? "cannot hash the style sheet" : err);
         goto out;
     }
     int64_t cache_mb;
@@ -359,7 +358,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     int64_t per_ip = 0; /* connections from one address: behind a reverse proxy, every one comes from it */
     if (ol_config_get_i64(cfg, "web.per_ip_connections", 32, &per_ip, err, sizeof err)) {
-        fprintf(stderr, "opsledger-web serve: %s\n", err);
+        ol_esc_eprintf("opsledger-web serve: %s\n", err);
         goto out;
     }
     if (per_ip < 1 || per_ip > 256) {
@@ -368,7 +367,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
     }
     ol_http_app_opts o = {listen, cert_pem, key_pem, threads, (unsigned)per_ip};
     if (!(app = ol_http_app_start(&o, handle, &s, err, sizeof err))) {
-        fprintf(stderr, "opsledger-web serve: %s\n", err);
+        ol_esc_eprintf("opsledger-web serve: %s\n", err);
         goto out;
     }
     char url[400];
@@ -379,7 +378,7 @@ int web_serve(ol_store *st, int argc, char **argv, const ol_config *cfg)
         snprintf(tmp, sizeof tmp, "%s.tmp", url_file);
         FILE *f = fopen(tmp, "w");
         if (!f || fprintf(f, "%s\n", url) < 0 || fclose(f) || rename(tmp, url_file)) {
-            fprintf(stderr, "opsledger-web serve: %s: %s\n", url_file, strerror(errno));
+            ol_esc_eprintf("opsledger-web serve: %s: %s\n", url_file, strerror(errno));
             goto out;
         }
     }

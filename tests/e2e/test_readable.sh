@@ -10,7 +10,9 @@
 #     query names a missing or wrong flag (exit 2) before it looks for a
 #     projection (an unknown --rag of query assurance too); every usage
 #     error that echoes an argument shows it escaped for the terminal (an
-#     ESC sequence and a line break in it are \x1b, \x0a); make clean
+#     ESC sequence and a line break in it are \x1b, \x0a), and so does every
+#     error that names a path the user gave (generate --out, produce --file,
+#     --db, replay --out, web token --tokens, verify --archive); make clean
 #     leaves var/;
 #     the README's contract link resolves in a clone;
 #  2. the broker: the bootstrap file is written only when the broker answers,
@@ -145,6 +147,21 @@ evil_usage "opsledger-billing VERB" "$BIN/opsledger-billing" "$EVIL" --db "$T/no
 EVIL_WANT=1 evil_usage "opsledger status --url" "$OPSLEDGER" status "$EVIL" --url http://127.0.0.1:1
 EVIL_WANT=1 evil_usage "produce --timestamp-field" \
     "$OPSLEDGER" produce hr.person --timestamp-field "$EVIL" --file /dev/null
+# a message that names a file or directory the user gave shows it escaped
+# too (ol_esc_eprintf): a path holding an ESC sequence or a line break
+# cannot clear the screen nor forge a line ($T/plain is a file, so a
+# directory under it cannot be made)
+: >"$T/plain"
+EVIL_WANT=2 evil_usage "generate --out (cannot create)" \
+    "$OPSLEDGER" generate --people 20 --weeks 1 --out "$T/plain/$EVIL/sub"
+EVIL_WANT=1 evil_usage "produce --file (cannot open)" "$OPSLEDGER" produce hr.person --file "$T/$EVIL"
+EVIL_WANT=1 evil_usage "offsets show --db (no projection)" "$OPSLEDGER" offsets show margin --db "$T/$EVIL"
+EVIL_WANT=1 evil_usage "opsledger-margin status --db (no projection)" "$BIN/opsledger-margin" status --db "$T/$EVIL"
+EVIL_WANT=1 evil_usage "replay --out (cannot create)" "$BIN/opsledger-margin" replay --from-kafka --out "$T/plain/$EVIL"
+EVIL_WANT=1 evil_usage "web token list --tokens (cannot read)" "$OPSLEDGER" web token list --tokens "$T/$EVIL"
+EVIL_WANT=1 evil_usage "web token add --tokens (cannot write)" \
+    "$OPSLEDGER" web token add n --role ops --tokens "$T/plain/$EVIL"
+EVIL_WANT=2 evil_usage "verify --archive (an error built around the path)" "$OPSLEDGER" verify --archive "$T/$EVIL"
 "$BIN/opsledger-margin" events --db "$T/nowhere" >"$T/u.out" 2>"$T/u.err" </dev/null
 expect $? 2 "$T/u.err" "events --topic T .*finance.margin.weekly" "a service's events without --topic: the usage first, exit 2"
 check "... and not the missing projection" bash -c "! grep -q 'no projection' '$T/u.err'"

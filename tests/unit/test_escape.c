@@ -2,7 +2,9 @@
  * reaches a report (SPEC section 4): the hostile strings of issue 14 item 8
  * (<script>, <img onerror>, a newline and "## heading", a javascript: link,
  * quotes, commas, =1+1, =HYPERLINK, ESC[31m, CR, BEL) in each format, C1
- * and bidi controls, invalid UTF-8, the arena and the JSON helpers.
+ * and bidi controls, invalid UTF-8, the arena and the JSON helpers; the
+ * stderr messages that name a path (ol_esc_eprintf, ol_usage_arg) and the
+ * log lines (ol_log), read back from a file put in place of fd 2.
  * Expected strings are written out by hand. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +13,12 @@
 #include <cmocka.h>
 
 #include "ol_escape.h"
+#include "ol_log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void expect(ol_esc_fmt fmt, const char *in, const char *want)
 {
@@ -163,12 +168,114 @@ static void test_json(void **state)
     json_decref(j);
 }
 
+/* what stderr received while the test ran between capture_start and
+ * capture_end (a temporary file in place of fd 2); caller frees */
+static int g_saved_fd = -1;
+static FILE *g_cap;
+
+static void capture_start(void)
+{
+    fflush(stderr);
+    g_cap = tmpfile();
+    assert_non_null(g_cap);
+    g_saved_fd = dup(2);
+    assert_true(g_saved_fd >= 0);
+    assert_int_equal(dup2(fileno(g_cap), 2), 2);
+}
+
+static char *capture_end(void)
+{
+    fflush(stderr);
+    assert_int_equal(dup2(g_saved_fd, 2), 2);
+    close(g_saved_fd);
+    g_saved_fd = -1;
+    off_t n = lseek(fileno(g_cap), 0, SEEK_END);
+    assert_true(n >= 0);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(pread(fileno(g_cap), buf, (size_t)n, 0), n);
+    buf[n] = '\0';
+    fclose(g_cap);
+    g_cap = NULL;
+    return buf;
+}
+
+/* a message naming a path: the path is shown escaped, the program's words
+ * and strerror as they are, one line; errno is kept */
+static void test_eprintf(void **state)
+{
+    (void)state;
+    const char *path = "out/bad\x1b[2Jdir\nopsledger: FAKE\xc2\x9b\xe2\x80\xae/sub";
+    capture_start();
+    errno = ENOENT;
+    ol_esc_eprintf("opsledger generate: cannot write %s: %s\n", path, strerror(errno));
+    int e = errno;
+    char *got = capture_end();
+    assert_int_equal(e, ENOENT);
+    assert_string_equal(got,
+                        "opsledger generate: cannot write out/bad\\x1b[2Jdir\\x0aopsledger: FAKE\\u009b\\u202e/sub: "
+                        "No such file or directory\n");
+    free(got);
+
+    /* longer than the stack buffer: the whole line, escaped */
+    char *long_path = malloc(3001);
+    assert_non_null(long_path);
+    memset(long_path, 'p', 3000);
+    long_path[2998] = '\x1b';
+    long_path[3000] = '\0';
+    capture_start();
+    ol_esc_eprintf("x: %s is not a directory\n", long_path);
+    got = capture_end();
+    assert_int_equal(strlen(got), 3 + 2998 + 4 + 1 + strlen(" is not a directory\n"));
+    assert_memory_equal(got + 3 + 2998, "\\x1bp is not a directory\n", 25);
+    assert_null(strchr(got, '\x1b'));
+    free(got);
+    free(long_path);
+
+    /* no newline at the end of fmt: none added; a plain line is unchanged */
+    capture_start();
+    ol_esc_eprintf("a %s", "b\n");
+    ol_esc_eprintf("|Zoë %d %s\n", 3, "€ \"q\" a\\b");
+    got = capture_end();
+    assert_string_equal(got, "a b\\x0a|Zoë 3 € \"q\" a\\b\n");
+    free(got);
+}
+
+static void test_usage_arg(void **state)
+{
+    (void)state;
+    capture_start();
+    int rc = ol_usage_arg("query billing", "unknown argument ", "x\x1b[2J\nFAKE", NULL);
+    char *got = capture_end();
+    assert_int_equal(rc, 2);
+    assert_string_equal(got, "query billing: unknown argument x\\x1b[2J\\x0aFAKE\n");
+    free(got);
+}
+
+/* a log line is one line whatever its message and pairs hold */
+static void test_log_line(void **state)
+{
+    (void)state;
+    ol_log_init("test_escape", OL_LOG_INFO);
+    capture_start();
+    ol_error("cannot open %s: gone|path=%s", "a\x1b[2J\nb", "c\x1b]0;t\x07\rd");
+    char *got = capture_end();
+    assert_null(strchr(got, '\x1b'));
+    assert_null(strchr(got, '\r'));
+    assert_null(strchr(got, '\a'));
+    assert_non_null(strstr(got, " level=error prog=test_escape msg=\"cannot open a\\x1b[2J b: gone\" "
+                                "path=c\\x1b]0;t\\x07\\x0dd\n"));
+    assert_ptr_equal(strchr(got, '\n'), got + strlen(got) - 1);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_controls), cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_html),
         cmocka_unit_test(test_markdown),      cmocka_unit_test(test_csv),          cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json),          cmocka_unit_test(test_eprintf),      cmocka_unit_test(test_usage_arg),
+        cmocka_unit_test(test_log_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
