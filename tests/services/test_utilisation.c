@@ -5,6 +5,9 @@
 #include "ol_state.h"
 #include "utilisation/util.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+
 extern const ol_service utilisation_service;
 
 static struct fx *fx_new(void) { return fx_new_for(&utilisation_service); }
@@ -276,6 +279,184 @@ static void test_entries_layout_upgrade(void **state)
     (void)state;
     entries_layout_upgrade(1);
     entries_layout_upgrade(2);
+}
+
+/* issue 15: a service killed while it sums an old directory's entries (one
+ * transaction) leaves the old layout whole or the new one whole; the next
+ * start finishes it, and the sums are the entries' */
+#define KILL_PEOPLE 400
+#define KILL_ENTRIES 40000
+
+static void kill_entry(int i, char *person, size_t pl, char *id, size_t il, char *date, int32_t *minutes,
+                       uint8_t *act, uint8_t *status)
+{
+    snprintf(person, pl, "p-%d", i % KILL_PEOPLE);
+    snprintf(id, il, "e-%d", i);
+    snprintf(date, 11, "2026-%02d-%02d", 1 + (i / KILL_PEOPLE) % 11, 1 + (i * 7) % 28);
+    *minutes = 15 + i % 450;
+    *act = (uint8_t)(i % 6);
+    *status = (uint8_t)(i % 4);
+}
+
+static uint8_t *file_read(const char *dir, size_t *len)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n > 0);
+    rewind(fp);
+    uint8_t *b = malloc((size_t)n);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return b;
+}
+
+static void file_write(const char *dir, const uint8_t *b, size_t len)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* entries, week_time rows, the layout mark (-1: none), and week_time's
+ * minutes and entries summed */
+static void kill_state(const char *dir, size_t *entries, size_t *rows, int32_t *layout, int64_t *minutes,
+                       int64_t *counted)
+{
+    static const char *const dbs[] = {OL_RT_DBS, "people", "leaves", "week_time", "entries", "person_weeks",
+                                      "engagements", "eng_pw", "team_people", "util", "umeta", NULL};
+    ol_store st;
+    MDB_txn *txn;
+    MDB_stat ms;
+    MDB_cursor *c;
+    MDB_val k, v;
+    char err[512];
+    assert_int_equal(ol_store_open(&st, dir, 1 << 28, OL_STORE_RDONLY, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_stat(txn, ol_store_dbi(&st, "entries"), &ms), 0);
+    *entries = ms.ms_entries;
+    assert_int_equal(mdb_stat(txn, ol_store_dbi(&st, "week_time"), &ms), 0);
+    *rows = ms.ms_entries;
+    if (ol_named_get_i32(txn, ol_store_dbi(&st, "umeta"), "entries_layout", layout))
+        *layout = -1;
+    *minutes = *counted = 0;
+    assert_int_equal(mdb_cursor_open(txn, ol_store_dbi(&st, "week_time"), &c), 0);
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        struct util_time t;
+        assert_int_equal(v.mv_size, sizeof t);
+        memcpy(&t, v.mv_data, sizeof t);
+        *minutes += t.minutes;
+        *counted += t.entries;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
+}
+
+static void test_kill_during_entries_upgrade(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    ol_runtime_free(f->rt); /* a directory the service opened once */
+    f->rt = NULL;
+    static const char *const dbs[] = {OL_RT_DBS, "people", "leaves", "week_time", "entries", "person_weeks",
+                                      "engagements", "eng_pw", "team_people", "util", "umeta", NULL};
+    ol_store st;
+    MDB_txn *txn;
+    char err[512], person[32], id[32], date[11];
+    int64_t want_minutes = 0;
+    assert_int_equal(ol_store_open(&st, f->dir, 1 << 28, 0, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    for (int i = 0; i < KILL_ENTRIES; i++) {
+        int32_t minutes;
+        uint8_t act, status;
+        kill_entry(i, person, sizeof person, id, sizeof id, date, &minutes, &act, &status);
+        put_old_entry(txn, ol_store_dbi(&st, "entries"), 1, person, id, date, minutes, act, status,
+                      i % 3 ? "G1" : "");
+        want_minutes += util_time_counted(status, minutes);
+    }
+    MDB_val mk = {strlen("entries_layout"), "entries_layout"};
+    assert_int_equal(mdb_del(txn, ol_store_dbi(&st, "umeta"), &mk, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+    size_t len;
+    uint8_t *old = file_read(f->dir, &len);
+
+    /* -1: no kill, the start runs to its end (the upgrade committed) */
+    static const int delays_us[] = {0, 2000, 5000, 10000, 20000, 40000, 70000, 120000, 200000, 350000, -1};
+    int killed_before_commit = 0;
+    for (size_t d = 0; d < sizeof delays_us / sizeof delays_us[0]; d++) {
+        file_write(f->dir, old, len);
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) { /* the service starting on the old directory */
+            close(go[0]);
+            char one = 1;
+            if (write(go[1], &one, 1) != 1)
+                _exit(3);
+            char e2[512];
+            ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
+            ol_runtime *rt = ol_runtime_new(&utilisation_service, &f->cfg, f->schemas, &o, e2, sizeof e2);
+            ol_runtime_free(rt);
+            _exit(rt ? 0 : 2);
+        }
+        close(go[1]);
+        char one;
+        assert_int_equal(read(go[0], &one, 1), 1);
+        close(go[0]);
+        if (delays_us[d] >= 0) {
+            usleep((useconds_t)delays_us[d]);
+            kill(pid, SIGKILL);
+        }
+        int ws;
+        assert_int_equal(waitpid(pid, &ws, 0), pid);
+        if (delays_us[d] < 0)
+            assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+        /* what the kill left: the old layout whole, or the new one whole */
+        size_t entries, rows;
+        int32_t layout;
+        int64_t minutes, counted;
+        kill_state(f->dir, &entries, &rows, &layout, &minutes, &counted);
+        if (layout == 3) {
+            assert_int_equal(entries, 0);
+            assert_true(rows > 0);
+            assert_int_equal(minutes, want_minutes);
+            assert_int_equal(counted, KILL_ENTRIES);
+        } else {
+            assert_int_equal(layout, -1);
+            assert_int_equal(entries, KILL_ENTRIES);
+            assert_int_equal(rows, 0);
+            if (WIFSIGNALED(ws))
+                killed_before_commit++;
+        }
+        if (delays_us[d] < 0)
+            assert_int_equal(layout, 3);
+        /* the next start finishes it */
+        ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
+        f->rt = ol_runtime_new(&utilisation_service, &f->cfg, f->schemas, &o, err, sizeof err);
+        if (!f->rt)
+            fail_msg("runtime: %s", err);
+        ol_runtime_free(f->rt);
+        f->rt = NULL;
+        kill_state(f->dir, &entries, &rows, &layout, &minutes, &counted);
+        assert_int_equal(layout, 3);
+        assert_int_equal(entries, 0);
+        assert_int_equal(minutes, want_minutes);
+        assert_int_equal(counted, KILL_ENTRIES);
+    }
+    assert_true(killed_before_commit > 0); /* at least one kill landed inside the upgrade */
+    free(old);
+    fx_free(f);
 }
 
 /* the target boundary and truncation (SPEC section 3: utilisation_bp in
@@ -733,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_revisions_and_removal),
         cmocka_unit_test(test_entry_moves_week),
         cmocka_unit_test(test_entries_layout_upgrade),
+        cmocka_unit_test(test_kill_during_entries_upgrade),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_part_time_joiners_leavers),
         cmocka_unit_test(test_late_references),
