@@ -339,6 +339,13 @@ void ol_runtime_handle_signals(ol_runtime *rt)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -427,7 +434,7 @@ static const char *poisoned(const struct poison *p, int np, int index)
 int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
 {
     ol_fold_ctx ctx = {rt, NULL};
-    int64_t t_begin = mono_us(), t_fold = 0, t_flush = 0, t_commit;
+    int64_t t_begin = mono_us(), t_fold = 0, t_flush = 0, t_commit, wall_begin_ms = wall_ms();
     int64_t saved_time = rt->data_time;
     uint64_t saved_seq = rt->outbox_seq;
     int64_t before[C_N];
@@ -451,9 +458,12 @@ again:
     if ((rc = ol_outbox_delete_acked(rt, ctx.txn)))
         goto fail;
     rt->batch_max_ts = INT64_MIN;
+    int64_t min_ts = INT64_MAX; /* for the debug line: how long the oldest record waited to be folded */
     for (int i = 0; i < n; i++) {
         if (recs[i].timestamp_ms > rt->batch_max_ts)
             rt->batch_max_ts = recs[i].timestamp_ms;
+        if (recs[i].timestamp_ms < min_ts)
+            min_ts = recs[i].timestamp_ms;
         if ((rc = ol_rt_fold_one(rt, &ctx, &recs[i], poisoned(poison, npoison, i)))) {
             failed_at = i;
             goto fail;
@@ -498,10 +508,15 @@ again:
     ol_rt_release_tick(rt, 0); /* what the commit wrote counts with the batch */
     t_commit = mono_us();
     ol_metrics_batch_commit(rt->metrics, rt->counters, before, n, t_begin, t_fold, t_flush, t_commit, rt->data_time);
-    if (n > 0) /* OPSLEDGER_LOG_LEVEL=debug: where a batch's time goes (tests/bench/README.md) */
-        ol_debug("batch committed|records=%d fold_ms=%.1f flush_ms=%.1f commit_ms=%.1f emitted=%lld", n,
-                 (double)(t_fold - t_begin) / 1000, (double)(t_flush - t_fold) / 1000,
-                 (double)(t_commit - t_flush) / 1000, (long long)(rt->counters[C_EMITTED] - before[C_EMITTED]));
+    /* OPSLEDGER_LOG_LEVEL=debug: where a batch's time goes (tests/bench/README.md); oldest_wait_ms is
+     * the wall clock at the batch's start minus its oldest record's timestamp (the producer's
+     * CreateTime: meaningful when producer and service share a clock, as in the latency probe) */
+    if (n > 0)
+        ol_debug("batch committed|records=%d fold_ms=%.1f flush_ms=%.1f commit_ms=%.1f emitted=%lld "
+                 "oldest_wait_ms=%lld",
+                 n, (double)(t_fold - t_begin) / 1000, (double)(t_flush - t_fold) / 1000,
+                 (double)(t_commit - t_flush) / 1000, (long long)(rt->counters[C_EMITTED] - before[C_EMITTED]),
+                 (long long)(wall_begin_ms - min_ts));
     return 0;
 fail:
     if (ctx.txn)

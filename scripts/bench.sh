@@ -173,6 +173,9 @@ stop_broker() {
 sample() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$SAMPLES"; }
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2"; } # field NAME FILE (key=value line)
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "nan") printf "%.6f", a / b; else print "nan" }'; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of pid (clock ticks)
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # busy ticks of all cores
+cores() { awk -v a="$1" -v b="$2" -v t0="$3" -v t1="$4" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (t1 > t0) printf "%.2f", (b - a) / hz / (t1 - t0); else print "nan" }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s + 0 > 0) printf "%.1f", n / s; else print "nan" }'; }
 
 # ------------------------------------------------------------ helpers
@@ -428,7 +431,11 @@ if [ -n "${BENCH_LAT_BEFORE:-}" ] && [ -n "$LAT_BATCHES" ]; then
 fi
 for lb in $LAT_BATCHES; do
     for r in $(seq "$RUNS"); do
-      for which in $LAT_BUILDS; do
+      # each probe leaves the broker's partitions longer (its fetch path walks
+      # them, see tests/bench/README.md): the builds take turns going first
+      order=$LAT_BUILDS
+      [ $((r % 2)) -eq 0 ] && [ "$LAT_BUILDS" = "before after" ] && order="after before"
+      for which in $order; do
         k=$((k + 1))
         wk=$("$BIN/opsledger" week "$END_WEEK" $((k + 1))) # a week no other entry is in
         if [ $which = before ]; then lat_bin=$BENCH_LAT_BEFORE lat_dir=$A/before lat_row=" (before)"; else lat_bin=$BIN lat_dir=$A/run1 lat_row=; fi
@@ -448,9 +455,13 @@ for lb in $LAT_BATCHES; do
         done
         sleep 2
         rc=0
+        # CPU each process takes while the probe runs (jiffies of utime +
+        # stime; on 2 cores the broker's share is what the others cannot use)
+        cpu0_b=$(cpu_ticks "$BROKER_PID") cpu0_s=$(cpu_ticks "$LIVE_PID") cpu0_m=$(machine_ticks) t0_cpu=$(date +%s.%N)
         run_wait "$HB/paced_produce" --brokers "$OPSLEDGER_BROKERS" --schemas "$ROOT/schemas" --people "$A_PEOPLE" \
             --week "$wk" --occurred-week "$END_WEEK" --rate "$LAT_RATE" --seconds "$LAT_SECS" --tag "b$lb-r$r-$which" --linger "$LAT_LINGER" \
             >"$WORK/lat.$k" 2>"$LAT_LOG/probe.$k.log" || rc=$?
+        cpu1_b=$(cpu_ticks "$BROKER_PID") cpu1_s=$(cpu_ticks "$LIVE_PID") cpu1_m=$(machine_ticks) t1_cpu=$(date +%s.%N)
         kill -TERM "$LIVE_PID" 2>/dev/null || true
         i=0
         while kill -0 "$LIVE_PID" 2>/dev/null; do
@@ -464,6 +475,9 @@ for lb in $LAT_BATCHES; do
         [ $rc -eq 0 ] || say "latency probe: $(cat "$WORK/lat.$k")"
         sample "latency batch_max=$lb$lat_row" "p50 produce -> PERSON row readable" ms - - "$(field p50_ms "$WORK/lat.$k")"
         sample "latency batch_max=$lb$lat_row" "p99 produce -> PERSON row readable" ms "<=" 100 "$(field p99_ms "$WORK/lat.$k")"
+        sample "latency batch_max=$lb$lat_row" "CPU of the live service while probed" cores - - "$(cores "$cpu0_s" "$cpu1_s" "$t0_cpu" "$t1_cpu")"
+        sample "latency batch_max=$lb$lat_row" "CPU of the embedded broker while probed" cores - - "$(cores "$cpu0_b" "$cpu1_b" "$t0_cpu" "$t1_cpu")"
+        sample "latency batch_max=$lb$lat_row" "CPU of the machine while probed ($(nproc) cores)" cores - - "$(cores "$cpu0_m" "$cpu1_m" "$t0_cpu" "$t1_cpu")"
       done
     done
 done

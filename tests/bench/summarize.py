@@ -20,7 +20,7 @@ def fmt(v, unit):
         return "-"
     if unit in ("records/s", "count"):
         return f"{v:,.0f}"
-    if unit in ("x",):
+    if unit in ("x", "cores"):
         return f"{v:.2f}"
     if unit in ("ms", "MiB"):
         return f"{v:,.1f}"
