@@ -33,25 +33,42 @@ static int mark_tw(ol_fold_ctx *ctx, const char *team, ol_week w)
     return ol_fold_mark(ctx, k.b, k.n);
 }
 
-/* the reporting window [first, last]: from the earliest week anyone logged
- * time (at most history_weeks back) to the week of the data time */
-static int window(ol_fold_ctx *ctx, ol_week *first, ol_week *last)
+/* the oldest week the window may reach: history_weeks back from the week of
+ * the data time */
+static ol_week window_floor(ol_fold_ctx *ctx)
 {
     struct util_state *s = ol_fold_state(ctx);
-    MDB_dbi um = ol_fold_dbi(ctx, "umeta");
-    int64_t dt = ol_fold_data_time(ctx);
-    int32_t min_week;
-    ol_week data_week = ol_week_of((int32_t)(dt / 86400000));
-    int rc = ol_named_get_i32(ol_fold_txn(ctx), um, "min_entry_week", &min_week);
+    ol_week data_week = ol_week_of((int32_t)(ol_fold_data_time(ctx) / 86400000));
+    return ol_week_add(data_week, -(s->history_weeks - 1));
+}
+
+/* the reporting window [first, last]: from the earliest week with an entry
+ * (at most history_weeks back) to the week of the data time. The earliest
+ * week is week_time's first key (week first): the surviving versions', so
+ * an entry amended to a later week takes the window with it, in whatever
+ * order its versions arrived (a stored minimum that only moved back made
+ * the rows depend on the order). Empty (first > last) before any entry. */
+static int window(ol_fold_ctx *ctx, ol_week *first, ol_week *last)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "week_time"), &c);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    int32_t min_week = rc == 0 && k.mv_size >= 4 ? ol_key_get_i32(k.mv_data) : 0;
+    mdb_cursor_close(c);
     if (rc == MDB_NOTFOUND) {
         *first = 1, *last = 0; /* empty */
         return 0;
     }
     if (rc)
         return rc;
-    ol_week floor_week = ol_week_add(data_week, -(s->history_weeks - 1));
+    if (k.mv_size < 4)
+        return MDB_CORRUPTED;
+    ol_week floor_week = window_floor(ctx);
     *first = min_week > floor_week ? min_week : floor_week;
-    *last = data_week;
+    *last = ol_week_of((int32_t)(ol_fold_data_time(ctx) / 86400000));
     return 0;
 }
 
@@ -181,6 +198,44 @@ static int person_week_drop_if_empty(MDB_txn *txn, MDB_dbi wt, MDB_dbi pw, const
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static void eng_pw_key(ol_key *k, const char *eng, const char *person, ol_week w)
+{
+    ol_key_init(k);
+    ol_key_str(k, eng);
+    ol_key_str(k, person);
+    ol_key_i32(k, w);
+}
+
+/* eng_pw holds (engagement, person, week) exactly while a week_time row of
+ * the person-week is on the engagement: dropped with the last such entry,
+ * so the index is a function of the surviving versions like the rest */
+static int eng_pw_drop_if_empty(MDB_txn *txn, MDB_dbi wt, MDB_dbi epw, const char *eng, const char *person,
+                                ol_week w)
+{
+    ol_key pk, k;
+    MDB_cursor *c;
+    MDB_val kv, v;
+    ol_key_init(&pk);
+    ol_key_i32(&pk, w);
+    ol_key_str(&pk, person);
+    ol_key_str(&pk, eng);
+    if (pk.overflow)
+        return -1;
+    int rc = mdb_cursor_open(txn, wt, &c);
+    if (rc)
+        return rc;
+    kv = ol_key_val(&pk);
+    rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    int left = rc == 0 && kv.mv_size > pk.n && !memcmp(kv.mv_data, pk.b, pk.n);
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (left)
+        return 0;
+    eng_pw_key(&k, eng, person, w);
+    return ol_del_key(txn, epw, &k);
+}
+
 /* adds (sign 1) or takes back (sign -1) one version of an entry in its
  * person-week's summed time */
 static int entry_time(MDB_txn *txn, MDB_dbi wt, avro_value_t *v, int sign, ol_week *w, int *fresh)
@@ -203,8 +258,11 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
     if (old) {
         const char *op = ol_av_str(old, "person_id");
         ol_week ow;
+        const char *oeng = ol_av_str(old, "engagement_id");
         if ((rc = entry_time(txn, wt, old, -1, &ow, NULL)) ||
-            (rc = person_week_drop_if_empty(txn, wt, pw, op, ow)) || (rc = mark_pw(ctx, op, ow)))
+            (rc = person_week_drop_if_empty(txn, wt, pw, op, ow)) ||
+            (*oeng && (rc = eng_pw_drop_if_empty(txn, wt, ol_fold_dbi(ctx, "eng_pw"), oeng, op, ow))) ||
+            (rc = mark_pw(ctx, op, ow)))
             return rc;
     }
     /* a row that already held an entry means the person-week is in
@@ -214,20 +272,10 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
         return rc;
     if (*eng) {
         /* remember who logged on the engagement, to reclassify on its change */
-        ol_key_init(&k);
-        ol_key_str(&k, eng);
-        ol_key_str(&k, person);
-        ol_key_i32(&k, w);
+        eng_pw_key(&k, eng, person, w);
         if ((rc = ol_put_key_unless_same(txn, ol_fold_dbi(ctx, "eng_pw"), &k, "", 0)))
             return rc;
     }
-    int32_t min_week;
-    MDB_dbi um = ol_fold_dbi(ctx, "umeta");
-    rc = ol_named_get_i32(txn, um, "min_entry_week", &min_week);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    if ((rc == MDB_NOTFOUND || w < min_week) && (rc = ol_named_put_i32(txn, um, "min_entry_week", w)))
-        return rc;
     return mark_pw(ctx, person, w);
 }
 
@@ -585,25 +633,32 @@ static int flush_org(ol_fold_ctx *ctx, ol_week w)
     return emit_row(ctx, w, SCOPE_ORG, "org", "org", &sum);
 }
 
-/* weeks that entered the window since the last batch, and the week that was
- * the last one (it has now ended: its missing timesheets are due): every
+/* weeks that entered the window since the last batch, the week that was
+ * the last one (it has now ended: its missing timesheets are due), and the
+ * weeks that left it at its start because the earliest entry moved later
+ * (down to the history floor: older weeks keep their last figures): every
  * person's row */
 static int extend_window(ol_fold_ctx *ctx)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
     MDB_dbi um = ol_fold_dbi(ctx, "umeta");
-    ol_week first, last;
+    ol_week first, last, floor_week = window_floor(ctx);
     int32_t of = 1, ol = 0;
     int rc = window(ctx, &first, &last);
-    if (rc || first > last)
+    if (rc)
         return rc;
     int r1 = ol_named_get_i32(txn, um, "window_first", &of), r2 = ol_named_get_i32(txn, um, "window_last", &ol);
     if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND))
         return r1 ? r1 : r2;
     if (r1 || r2)
         of = 1, ol = 0;
-    if (of == first && ol == last)
+    if ((of == first && ol == last) || (first > last && of > ol))
         return 0;
+    /* [left_from, left_to): weeks of the old window before the new start */
+    ol_week after_old = ol_week_add(ol, 1);
+    ol_week left_from = of > floor_week ? of : floor_week, left_to = first <= last && first < after_old ? first : after_old;
+    if (of > ol)
+        left_to = left_from; /* no old window */
     MDB_cursor *c;
     MDB_val k, v;
     if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "people"), &c)))
@@ -612,6 +667,9 @@ static int extend_window(ol_fold_ctx *ctx)
         const char *person = k.mv_data;
         for (ol_week w = first; w <= last; w = ol_week_add(w, 1))
             if ((of > ol || w < of || w >= ol) && (rc = mark_pw(ctx, person, w)))
+                goto out;
+        for (ol_week w = left_from; w < left_to; w = ol_week_add(w, 1))
+            if ((rc = mark_pw(ctx, person, w)))
                 goto out;
     }
 out:

@@ -170,6 +170,42 @@ static int person_weeks_build(MDB_txn *txn, MDB_dbi wt, MDB_dbi pw)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* eng_pw from week_time: (engagement, person, week) for every row on an
+ * engagement (before layout 3 a pair stayed after its last entry left) */
+static int eng_pw_build(MDB_txn *txn, MDB_dbi wt, MDB_dbi epw)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    if ((rc = mdb_drop(txn, epw, 0)) || (rc = mdb_cursor_open(txn, wt, &c)))
+        return rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const char *person = (const char *)k.mv_data + 4;
+        size_t pl = k.mv_size > 4 ? strnlen(person, k.mv_size - 4) : 0;
+        const char *eng = person + pl + 1;
+        if (k.mv_size < 4 + pl + 3 || strnlen(eng, k.mv_size - 4 - pl - 1) != k.mv_size - 4 - pl - 3) {
+            rc = MDB_CORRUPTED; /* week person\0 engagement\0 activity */
+            break;
+        }
+        if (!*eng)
+            continue;
+        ol_key ek;
+        ol_key_init(&ek);
+        ol_key_str(&ek, eng);
+        ol_key_str(&ek, person);
+        ol_key_i32(&ek, ol_key_get_i32(k.mv_data));
+        if (ek.overflow) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        MDB_val kv = ol_key_val(&ek), empty = {0, ""};
+        if ((rc = mdb_put(txn, epw, &kv, &empty, 0)))
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* every team membership gets its member's billable flag (empty before) */
 static int team_flags_build(MDB_txn *txn, MDB_dbi tp, MDB_dbi people)
 {
@@ -211,7 +247,7 @@ int util_layout_upgrade(ol_runtime *rt)
 {
     ol_store *st = ol_runtime_store(rt);
     MDB_dbi um = ol_store_dbi(st, "umeta"), ent = ol_store_dbi(st, "entries"), wt = ol_store_dbi(st, "week_time"),
-            pw = ol_store_dbi(st, "person_weeks"), tp = ol_store_dbi(st, "team_people"),
+            pw = ol_store_dbi(st, "person_weeks"), tp = ol_store_dbi(st, "team_people"), epw = ol_store_dbi(st, "eng_pw"),
             people = ol_store_dbi(st, "people");
     MDB_txn *txn = NULL;
     size_t n = 0;
@@ -230,7 +266,20 @@ int util_layout_upgrade(ol_runtime *rt)
         layout = 1;
     else if (rc)
         goto fail;
+    else if (layout != 1 && layout != 2) {
+        /* a layout this release does not know (a newer one): never guessed at */
+        mdb_txn_abort(txn);
+        ol_error("the timesheet entries are stored in a layout this release does not know|db=%s layout=%d "
+                 "known=1-%d",
+                 st->path, (int)layout, ENTRIES_LAYOUT);
+        return -1;
+    }
+    /* the window's start is now week_time's first week, not a stored minimum */
+    MDB_val mk = {strlen("min_entry_week"), "min_entry_week"};
+    if ((rc = mdb_del(txn, um, &mk, NULL)) && rc != MDB_NOTFOUND)
+        goto fail;
     if ((rc = entries_sum(txn, ent, wt, layout, &n)) || (rc = person_weeks_build(txn, wt, pw)) ||
+        (rc = eng_pw_build(txn, wt, epw)) ||
         (rc = team_flags_build(txn, tp, people)) ||
         (rc = ol_named_put_i32(txn, um, "entries_layout", ENTRIES_LAYOUT)))
         goto fail;

@@ -107,10 +107,11 @@ static void test_revisions_and_removal(void **state)
  * first, with or without the derived events */
 static char *dump_dbs_of(struct fx *f, int with_derived)
 {
-    static const char *const all[] = {"entity",      "people",      "leaves", "week_time", "entries", "person_weeks",
-                                      "engagements", "team_people", "util",   "derived",   NULL};
-    static const char *const projection[] = {"entity",      "people",      "leaves", "week_time", "entries",
-                                             "person_weeks", "engagements", "team_people", "util", NULL};
+    static const char *const all[] = {"entity",      "people", "leaves",      "week_time", "entries", "person_weeks",
+                                      "engagements", "eng_pw", "team_people", "util",      "umeta",   "derived",
+                                      NULL};
+    static const char *const projection[] = {"entity",      "people", "leaves",      "week_time", "entries", "person_weeks",
+                                             "engagements", "eng_pw", "team_people", "util",      "umeta",   NULL};
     return svc_dump_dbs(f, with_derived ? all : projection, 1);
 }
 
@@ -235,6 +236,14 @@ static void entries_layout_upgrade(int layout)
     if (layout == 1) {
         assert_int_equal(mdb_drop(txn, ol_store_dbi(&st, "person_weeks"), 0), 0);
         assert_int_equal(mdb_del(txn, ol_store_dbi(&st, "umeta"), &mk, NULL), 0);
+        /* a pair an older release left in eng_pw after its entry moved away */
+        ol_key sk;
+        ol_key_init(&sk);
+        ol_key_str(&sk, "G1");
+        ol_key_str(&sk, "P1");
+        ol_key_i32(&sk, ol_week_of(20394)); /* a week of November 2025 */
+        MDB_val skv = ol_key_val(&sk), sv = {0, ""};
+        assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "eng_pw"), &skv, &sv, 0), 0);
         /* and team memberships without the billable flag, as they were stored */
         const char *members[] = {"data\0P1", "data\0P2"};
         for (int i = 0; i < 2; i++) {
@@ -456,6 +465,76 @@ static void test_kill_during_entries_upgrade(void **state)
     }
     assert_true(killed_before_commit > 0); /* at least one kill landed inside the upgrade */
     free(old);
+    fx_free(f);
+}
+
+/* The window starts at the earliest week with an entry among the surviving
+ * versions: an entry amended from 2026-W41 to 2026-W46 leaves no rows in
+ * W41..W45 (no time there, and no longer in the window), whether revision 1
+ * was folded first (its rows are then deleted) or arrived late (stale, never
+ * applied). Found by review: a stored minimum that only moved back kept the
+ * window at W41 in arrival order, and the projection depended on the order.
+ * All of the projection is compared, umeta and eng_pw included. */
+static const char *const window_lines[][2] = {
+    {"hr.person", PERSON("P1", "data", "true", 2250, 31, "2024-01-01", "null", 1)},
+    {"hr.person", PERSON("P2", "data", "true", 2250, 31, "2024-01-01", "null", 1)},
+    {"delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 1)},
+    {"timesheet.entry", ENTRY("w1", "E1", 1, "P1", "\"G1\"", "DELIVERY", "2026-10-05", 450, "APPROVED")},
+    {"timesheet.entry", ENTRY("w2", "E1", 2, "P1", "\"G1\"", "DELIVERY", "2026-11-09", 450, "APPROVED")},
+    {"timesheet.entry", ENTRY("w3", "E2", 1, "P2", "null", "INTERNAL", "2026-11-10", 300, "APPROVED")},
+};
+
+static void check_window(struct fx *f)
+{
+    struct util_row r;
+    assert_int_equal(row(f, "2026-W41", SCOPE_PERSON, "P1", &r), MDB_NOTFOUND);
+    assert_int_equal(row(f, "2026-W45", SCOPE_TEAM, "data", &r), MDB_NOTFOUND);
+    assert_int_equal(row(f, "2026-W46", SCOPE_PERSON, "P1", &r), 0);
+    assert_int_equal(r.billable, 450);
+    assert_int_equal(row(f, "2026-W47", SCOPE_PERSON, "P2", &r), 0); /* the data week: capacity only */
+    assert_int_equal(r.logged, 0);
+}
+
+static void test_window_follows_surviving_entries(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"entity",       "people",      "leaves",  "week_time",   "entries",
+                                      "person_weeks", "engagements", "eng_pw",  "team_people", "util",
+                                      "umeta",        "derived",     NULL};
+    svc_order_independence(&utilisation_service, window_lines, sizeof window_lines / sizeof window_lines[0], dbs,
+                           check_window);
+    /* in arrival order, one record per batch: W41..W45 had rows, deleted
+     * when revision 2 moved the window's start */
+    struct fx *f = fx_new();
+    struct util_row r;
+    for (size_t i = 0; i < 4; i++) {
+        add(f, window_lines[i][0], window_lines[i][1]);
+        fold(f);
+    }
+    assert_int_equal(row(f, "2026-W43", SCOPE_PERSON, "P2", &r), 0);
+    add(f, window_lines[4][0], window_lines[4][1]);
+    fold(f);
+    assert_int_equal(row(f, "2026-W43", SCOPE_PERSON, "P2", &r), MDB_NOTFOUND);
+    assert_int_equal(row(f, "2026-W43", SCOPE_TEAM, "data", &r), 0); /* team rows stay, as ever, at zero */
+    fx_free(f);
+}
+
+/* a directory whose entries are in a layout this release does not know (a
+ * newer one) is refused, never guessed at */
+static void test_unknown_layout_refused(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char err[512];
+    ol_store *st = ol_runtime_store(f->rt);
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, 0, &txn), 0);
+    assert_int_equal(ol_named_put_i32(txn, ol_store_dbi(st, "umeta"), "entries_layout", 4), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_runtime_free(f->rt);
+    ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
+    f->rt = ol_runtime_new(&utilisation_service, &f->cfg, f->schemas, &o, err, sizeof err);
+    assert_null(f->rt);
     fx_free(f);
 }
 
@@ -922,6 +1001,8 @@ int main(void)
         cmocka_unit_test(test_week_53),
         cmocka_unit_test(test_missing_timesheet),
         cmocka_unit_test(test_order_independence),
+        cmocka_unit_test(test_window_follows_surviving_entries),
+        cmocka_unit_test(test_unknown_layout_refused),
         cmocka_unit_test(test_team_move),
         cmocka_unit_test(test_team_sums_many_teams),
         cmocka_unit_test(test_batching_independence),
