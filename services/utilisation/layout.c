@@ -274,6 +274,12 @@ int util_layout_upgrade(ol_runtime *rt)
                  st->path, (int)layout, ENTRIES_LAYOUT);
         return -1;
     }
+    MDB_stat es;
+    if ((rc = mdb_stat(txn, ent, &es)))
+        goto fail;
+    if (es.ms_entries) /* the rewrite may take a while on a large directory: say so before */
+        ol_info("summing the timesheet entries per person-week|db=%s entries=%zu from_layout=%d", st->path,
+                (size_t)es.ms_entries, (int)layout);
     /* the window's start is now week_time's first week, not a stored minimum */
     MDB_val mk = {strlen("min_entry_week"), "min_entry_week"};
     if ((rc = mdb_del(txn, um, &mk, NULL)) && rc != MDB_NOTFOUND)

@@ -400,18 +400,17 @@ static void test_kill_during_entries_upgrade(void **state)
     uint8_t *old = file_read(f->dir, &len);
 
     /* -1: no kill, the start runs to its end (the upgrade committed) */
-    static const int delays_us[] = {0, 2000, 5000, 10000, 20000, 40000, 70000, 120000, 200000, 350000, -1};
+    static const int delays_us[] = {0, 500, 1000, 2000, 4000, 8000, 12000, 20000, 30000, 60000, -1};
     int killed_before_commit = 0;
     for (size_t d = 0; d < sizeof delays_us / sizeof delays_us[0]; d++) {
         file_write(f->dir, old, len);
-        int go[2];
-        assert_int_equal(pipe(go), 0);
+        int logp[2];
+        assert_int_equal(pipe(logp), 0);
         pid_t pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0) { /* the service starting on the old directory */
-            close(go[0]);
-            char one = 1;
-            if (write(go[1], &one, 1) != 1)
+        if (pid == 0) { /* the service starting on the old directory, its log into the pipe */
+            close(logp[0]);
+            if (dup2(logp[1], 2) < 0)
                 _exit(3);
             char e2[512];
             ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
@@ -419,14 +418,22 @@ static void test_kill_during_entries_upgrade(void **state)
             ol_runtime_free(rt);
             _exit(rt ? 0 : 2);
         }
-        close(go[1]);
-        char one;
-        assert_int_equal(read(go[0], &one, 1), 1);
-        close(go[0]);
+        close(logp[1]);
+        /* the kill comes the given time after the upgrade said it began */
+        FILE *lf = fdopen(logp[0], "r");
+        assert_non_null(lf);
+        char line[1024];
+        int began = 0;
+        while (!began && fgets(line, sizeof line, lf))
+            began = strstr(line, "summing the timesheet entries per person-week") != NULL;
+        assert_true(began);
         if (delays_us[d] >= 0) {
             usleep((useconds_t)delays_us[d]);
             kill(pid, SIGKILL);
         }
+        while (fgets(line, sizeof line, lf)) /* the rest, until the child ends */
+            ;
+        fclose(lf);
         int ws;
         assert_int_equal(waitpid(pid, &ws, 0), pid);
         if (delays_us[d] < 0)
@@ -463,7 +470,7 @@ static void test_kill_during_entries_upgrade(void **state)
         assert_int_equal(minutes, want_minutes);
         assert_int_equal(counted, KILL_ENTRIES);
     }
-    assert_true(killed_before_commit > 0); /* at least one kill landed inside the upgrade */
+    assert_true(killed_before_commit > 0); /* at least one kill landed after the upgrade began, before its commit */
     free(old);
     fx_free(f);
 }
