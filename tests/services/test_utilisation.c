@@ -296,12 +296,12 @@ static void test_entries_layout_upgrade(void **state)
 #define KILL_PEOPLE 400
 #define KILL_ENTRIES 40000
 
-static void kill_entry(int i, char *person, size_t pl, char *id, size_t il, char *date, int32_t *minutes,
+static void kill_entry(int i, char *person, size_t pl, char *id, size_t il, char date[16], int32_t *minutes,
                        uint8_t *act, uint8_t *status)
 {
     snprintf(person, pl, "p-%d", i % KILL_PEOPLE);
     snprintf(id, il, "e-%d", i);
-    snprintf(date, 11, "2026-%02d-%02d", 1 + (i / KILL_PEOPLE) % 11, 1 + (i * 7) % 28);
+    snprintf(date, 16, "2026-%02u-%02u", 1 + (unsigned)(i / KILL_PEOPLE) % 11, 1 + (unsigned)(i * 7) % 28);
     *minutes = 15 + i % 450;
     *act = (uint8_t)(i % 6);
     *status = (uint8_t)(i % 4);
@@ -380,7 +380,7 @@ static void test_kill_during_entries_upgrade(void **state)
                                       "engagements", "eng_pw", "team_people", "util", "umeta", NULL};
     ol_store st;
     MDB_txn *txn;
-    char err[512], person[32], id[32], date[11];
+    char err[512], person[32], id[32], date[16];
     int64_t want_minutes = 0;
     assert_int_equal(ol_store_open(&st, f->dir, 1 << 28, 0, dbs, err, sizeof err), 0);
     assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
