@@ -198,14 +198,6 @@ static int person_week_drop_if_empty(MDB_txn *txn, MDB_dbi wt, MDB_dbi pw, const
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static void eng_pw_key(ol_key *k, const char *eng, const char *person, ol_week w)
-{
-    ol_key_init(k);
-    ol_key_str(k, eng);
-    ol_key_str(k, person);
-    ol_key_i32(k, w);
-}
-
 /* eng_pw holds (engagement, person, week) exactly while a week_time row of
  * the person-week is on the engagement: dropped with the last such entry,
  * so the index is a function of the surviving versions like the rest */
@@ -232,7 +224,7 @@ static int eng_pw_drop_if_empty(MDB_txn *txn, MDB_dbi wt, MDB_dbi epw, const cha
         return rc;
     if (left)
         return 0;
-    eng_pw_key(&k, eng, person, w);
+    util_eng_pw_key(&k, eng, person, w);
     return ol_del_key(txn, epw, &k);
 }
 
@@ -272,7 +264,7 @@ static int apply_entry(ol_fold_ctx *ctx, avro_value_t *nv, avro_value_t *old)
         return rc;
     if (*eng) {
         /* remember who logged on the engagement, to reclassify on its change */
-        eng_pw_key(&k, eng, person, w);
+        util_eng_pw_key(&k, eng, person, w);
         if ((rc = ol_put_key_unless_same(txn, ol_fold_dbi(ctx, "eng_pw"), &k, "", 0)))
             return rc;
     }

@@ -30,6 +30,14 @@ void util_person_week_key(ol_key *k, const char *person, ol_week w)
     ol_key_i32(k, w);
 }
 
+void util_eng_pw_key(ol_key *k, const char *eng, const char *person, ol_week w)
+{
+    ol_key_init(k);
+    ol_key_str(k, eng);
+    ol_key_str(k, person);
+    ol_key_i32(k, w);
+}
+
 static int time_key(ol_key *k, ol_week w, const char *person, const char *eng, uint8_t activity)
 {
     ol_key_init(k);
@@ -139,67 +147,36 @@ static int entries_sum(MDB_txn *txn, MDB_dbi ent, MDB_dbi wt, int32_t layout, si
     return mdb_drop(txn, ent, 0);
 }
 
-/* person_weeks from week_time: one pair per run of rows of the same week
- * and person */
-static int person_weeks_build(MDB_txn *txn, MDB_dbi wt, MDB_dbi pw)
+/* person_weeks and eng_pw from week_time: (person, week) for every row,
+ * (engagement, person, week) for every row on an engagement (before layout
+ * 3 an eng_pw pair stayed after its last entry left). A pair met again is
+ * put again: a one-time rewrite, in one transaction. */
+static int indexes_build(MDB_txn *txn, MDB_dbi wt, MDB_dbi pw, MDB_dbi epw)
 {
     MDB_cursor *c;
-    MDB_val k, v;
-    uint8_t prev[512];
-    size_t prevn = 0;
+    MDB_val k, v, empty = {0, ""};
     int rc;
-    if ((rc = mdb_drop(txn, pw, 0)) || (rc = mdb_cursor_open(txn, wt, &c)))
+    if ((rc = mdb_drop(txn, pw, 0)) || (rc = mdb_drop(txn, epw, 0)) || (rc = mdb_cursor_open(txn, wt, &c)))
         return rc;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        const uint8_t *p = k.mv_data;
-        size_t wp = 4 + strnlen((const char *)p + 4, k.mv_size - 4) + 1; /* week and person\0 */
-        if (k.mv_size < 5 || wp > k.mv_size || wp > sizeof prev) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        if (wp == prevn && !memcmp(prev, p, wp))
-            continue;
-        memcpy(prev, p, prevn = wp);
-        ol_key pk;
-        util_person_week_key(&pk, (const char *)p + 4, ol_key_get_i32(p));
-        MDB_val kv = ol_key_val(&pk), empty = {0, ""};
-        if ((rc = mdb_put(txn, pw, &kv, &empty, 0)))
-            break;
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-/* eng_pw from week_time: (engagement, person, week) for every row on an
- * engagement (before layout 3 a pair stayed after its last entry left) */
-static int eng_pw_build(MDB_txn *txn, MDB_dbi wt, MDB_dbi epw)
-{
-    MDB_cursor *c;
-    MDB_val k, v;
-    int rc;
-    if ((rc = mdb_drop(txn, epw, 0)) || (rc = mdb_cursor_open(txn, wt, &c)))
-        return rc;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        /* week person\0 engagement\0 activity */
         const char *person = (const char *)k.mv_data + 4;
         size_t pl = k.mv_size > 4 ? strnlen(person, k.mv_size - 4) : 0;
         const char *eng = person + pl + 1;
         if (k.mv_size < 4 + pl + 3 || strnlen(eng, k.mv_size - 4 - pl - 1) != k.mv_size - 4 - pl - 3) {
-            rc = MDB_CORRUPTED; /* week person\0 engagement\0 activity */
-            break;
-        }
-        if (!*eng)
-            continue;
-        ol_key ek;
-        ol_key_init(&ek);
-        ol_key_str(&ek, eng);
-        ol_key_str(&ek, person);
-        ol_key_i32(&ek, ol_key_get_i32(k.mv_data));
-        if (ek.overflow) {
             rc = MDB_CORRUPTED;
             break;
         }
-        MDB_val kv = ol_key_val(&ek), empty = {0, ""};
-        if ((rc = mdb_put(txn, epw, &kv, &empty, 0)))
+        ol_week w = ol_key_get_i32(k.mv_data);
+        ol_key pk, ek;
+        util_person_week_key(&pk, person, w);
+        util_eng_pw_key(&ek, eng, person, w);
+        if (pk.overflow || ek.overflow) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        MDB_val pkv = ol_key_val(&pk), ekv = ol_key_val(&ek);
+        if ((rc = mdb_put(txn, pw, &pkv, &empty, 0)) || (*eng && (rc = mdb_put(txn, epw, &ekv, &empty, 0))))
             break;
     }
     mdb_cursor_close(c);
@@ -284,8 +261,7 @@ int util_layout_upgrade(ol_runtime *rt)
     MDB_val mk = {strlen("min_entry_week"), "min_entry_week"};
     if ((rc = mdb_del(txn, um, &mk, NULL)) && rc != MDB_NOTFOUND)
         goto fail;
-    if ((rc = entries_sum(txn, ent, wt, layout, &n)) || (rc = person_weeks_build(txn, wt, pw)) ||
-        (rc = eng_pw_build(txn, wt, epw)) ||
+    if ((rc = entries_sum(txn, ent, wt, layout, &n)) || (rc = indexes_build(txn, wt, pw, epw)) ||
         (rc = team_flags_build(txn, tp, people)) ||
         (rc = ol_named_put_i32(txn, um, "entries_layout", ENTRIES_LAYOUT)))
         goto fail;

@@ -69,6 +69,7 @@ struct util_state {
 /* layout.c: logged time summed per person-week, and the rewrite of a
  * directory from before that layout */
 void util_person_week_key(ol_key *k, const char *person, ol_week w); /* person_weeks' key */
+void util_eng_pw_key(ol_key *k, const char *eng, const char *person, ol_week w); /* eng_pw's key */
 /* adds minutes and entries (either may be negative: a version taken back)
  * to the person-week's row for the engagement and activity; the row is
  * deleted when no entry is left in it. *fresh (may be NULL) is set when the

@@ -4,6 +4,7 @@
 #include "svc_harness.h"
 #include "ol_state.h"
 #include "utilisation/util.h"
+#include "../unit/test_util.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -307,34 +308,6 @@ static void kill_entry(int i, char *person, size_t pl, char *id, size_t il, char
     *status = (uint8_t)(i % 4);
 }
 
-static uint8_t *file_read(const char *dir, size_t *len)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long n = ftell(fp);
-    assert_true(n > 0);
-    rewind(fp);
-    uint8_t *b = malloc((size_t)n);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    *len = (size_t)n;
-    return b;
-}
-
-static void file_write(const char *dir, const uint8_t *b, size_t len)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(b, 1, len, fp), len);
-    assert_int_equal(fclose(fp), 0);
-}
-
 /* entries, week_time rows, the layout mark (-1: none), and week_time's
  * minutes and entries summed */
 static void kill_state(const char *dir, size_t *entries, size_t *rows, int32_t *layout, int64_t *minutes,
@@ -397,13 +370,13 @@ static void test_kill_during_entries_upgrade(void **state)
     assert_int_equal(mdb_txn_commit(txn), 0);
     ol_store_close(&st);
     size_t len;
-    uint8_t *old = file_read(f->dir, &len);
+    uint8_t *old = tu_data_read(f->dir, &len);
 
     /* -1: no kill, the start runs to its end (the upgrade committed) */
     static const int delays_us[] = {0, 500, 1000, 2000, 4000, 8000, 12000, 20000, 30000, 60000, -1};
     int killed_before_commit = 0;
     for (size_t d = 0; d < sizeof delays_us / sizeof delays_us[0]; d++) {
-        file_write(f->dir, old, len);
+        tu_data_restore(f->dir, old, len);
         int logp[2];
         assert_int_equal(pipe(logp), 0);
         pid_t pid = fork();

@@ -1477,39 +1477,6 @@ static void test_migrates_derived_database(void **state)
     ol_decoder_free(d);
 }
 
-/* reads or writes the whole data file of the fixture's store */
-static uint8_t *data_file_read(fix *f, size_t *len)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/data.mdb", f->db);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long n = ftell(fp);
-    assert_true(n > 0);
-    rewind(fp);
-    uint8_t *b = malloc((size_t)n);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    *len = (size_t)n;
-    return b;
-}
-
-static void data_file_write(fix *f, const uint8_t *b, size_t len)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/lock.mdb", f->db);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/index.snapshot", f->db);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/data.mdb", f->db);
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(b, 1, len, fp), len);
-    assert_int_equal(fclose(fp), 0);
-}
-
 #define KILL_ROWS 40000
 
 static void kill_row(int i, char *key, size_t kl, uint8_t *val, size_t vl)
@@ -1544,13 +1511,13 @@ static void test_kill_during_derived_migration(void **state)
     assert_int_equal(mdb_txn_commit(txn), 0);
     ol_store_close(&st);
     size_t len;
-    uint8_t *old = data_file_read(f, &len);
+    uint8_t *old = tu_data_read(f->db, &len);
 
     /* -1: no kill, the start runs to its end (the rewrite committed) */
     static const int delays_us[] = {0, 1000, 3000, 6000, 10000, 15000, 25000, 40000, 70000, 150000, 300000, -1};
     int killed_before_commit = 0;
     for (size_t d = 0; d < sizeof delays_us / sizeof delays_us[0]; d++) {
-        data_file_write(f, old, len);
+        tu_data_restore(f->db, old, len);
         int go[2];
         assert_int_equal(pipe(go), 0);
         pid_t pid = fork();

@@ -2,6 +2,10 @@
  *
  *   tu_mkdtemp / tu_rmtree   scratch directories under $TMPDIR (or /tmp)
  *   tu_write_file            write a text file into a directory
+ *   tu_data_read / tu_data_restore
+ *                            an LMDB directory's data.mdb copied out, and put
+ *                            back (its lock file and index snapshot removed):
+ *                            a crash test starts each kill from the same bytes
  *   tu_fill_value            deterministic, non-default filler of any Avro
  *                            value: strings "x-<field>", ints 7 (a valid
  *                            date: 1970-01-08), longs 123456789012 (a valid
@@ -67,6 +71,41 @@ static inline void tu_write_file(const char *dir, const char *name, const char *
     assert_int_equal(fputs(text, f) >= 0, 1);
     assert_int_equal(fclose(f), 0);
 }
+
+/* dir/data.mdb whole, in a buffer the caller frees */
+static inline uint8_t *tu_data_read(const char *dir, size_t *len)
+{
+    char path[4096];
+    assert_true(snprintf(path, sizeof path, "%s/data.mdb", dir) < (int)sizeof path);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n > 0);
+    rewind(fp);
+    uint8_t *b = malloc((size_t)n);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return b;
+}
+
+/* dir/data.mdb rewritten with b, the lock file and index snapshot removed */
+static inline void tu_data_restore(const char *dir, const uint8_t *b, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/index.snapshot", dir);
+    unlink(path);
+    assert_true(snprintf(path, sizeof path, "%s/data.mdb", dir) < (int)sizeof path);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
 
 /* ------------------------------------------------------------ the filler */
 static inline int tu_fill_value(avro_value_t *v, const char *field)
