@@ -128,11 +128,19 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         dbs[nd++] = svc->dbs[i];
     dbs[nd] = NULL;
     int64_t writemap;
-    if (ol_config_get_i64(cfg, "lmdb_writemap", 0, &writemap, err, errlen))
+    if (ol_config_get_i64(cfg, "lmdb_writemap", 1, &writemap, err, errlen))
         goto fail;
     if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes,
                       opts->bulk ? OL_STORE_BULK : writemap ? OL_STORE_WRITEMAP : 0, dbs, err, errlen))
         goto fail;
+    int64_t reserve_mib; /* disk blocks allocated ahead of a writemap batch (common/ol_store_reserve.c) */
+    if (ol_config_get_i64(cfg, "lmdb_reserve_mib", 16, &reserve_mib, err, errlen))
+        goto fail;
+    if (reserve_mib < 0 || reserve_mib > 1024) {
+        snprintf(err, errlen, "lmdb_reserve_mib must be 0 to 1024 (MiB), not %lld", (long long)reserve_mib);
+        goto fail;
+    }
+    rt->store.reserve_min = (size_t)reserve_mib << 20;
     rt->meta = ol_store_dbi(&rt->store, "meta");
     rt->versions = ol_store_dbi(&rt->store, "versions");
     int64_t window_days;
@@ -449,7 +457,7 @@ again:
     failed_at = -1;
     ol_metrics_batch_begin(rt->metrics);
     rt->noffs = 0;
-    if ((rc = mdb_txn_begin(rt->store.env, NULL, 0, &ctx.txn))) {
+    if ((rc = ol_store_reserve(&rt->store)) || (rc = mdb_txn_begin(rt->store.env, NULL, 0, &ctx.txn))) {
         char why[300];
         ol_error("cannot begin a write transaction|db=%s error=\"%s\"", rt->store.path,
                  ol_store_strerror(&rt->store, rc, why, sizeof why));

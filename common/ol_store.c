@@ -120,6 +120,37 @@ const char *ol_store_strerror(const ol_store *st, int rc, char *buf, size_t len)
     return buf;
 }
 
+/* the address of the environment's data.mdb mapping, from /proc/self/maps
+ * (mdb_env_info reports it only with MDB_FIXEDMAP); 0 or -1 */
+static int find_map(ol_store *st)
+{
+    char want[4200], line[4400];
+    size_t best = 0;
+    FILE *f;
+    snprintf(want, sizeof want, "%s/data.mdb", st->path);
+    char *real = realpath(want, NULL);
+    if (!(f = fopen("/proc/self/maps", "r"))) {
+        free(real);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2 || off <= 0)
+            continue;
+        char *path = line + off;
+        path[strcspn(path, "\n")] = '\0';
+        if ((strcmp(path, want) && (!real || strcmp(path, real))) || hi - lo <= best)
+            continue;
+        best = hi - lo; /* the large mapping is the data; LMDB also maps the lock file */
+        st->map = (void *)lo;
+        st->map_len = best;
+    }
+    fclose(f);
+    free(real);
+    return st->map ? 0 : -1;
+}
+
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen)
 {
@@ -129,6 +160,7 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
     memset(st, 0, sizeof *st);
     st->lock_fd = -1;
     st->readonly = readonly;
+    st->reserve_min = (size_t)16 << 20;
     st->bulk = !readonly && (flags & OL_STORE_BULK);
     st->writemap = !readonly && (flags & (OL_STORE_BULK | OL_STORE_WRITEMAP));
     if (!readonly) {
@@ -160,6 +192,8 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
         goto fail;
     }
     st->path = strdup(path);
+    if (st->writemap && st->path && find_map(st) == 0)
+        ol_store_guard(st, st->map, st->map_len); /* a full disk is SIGBUS in a writable map */
     if ((rc = mdb_txn_begin(st->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) {
         snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
         goto fail;
@@ -204,37 +238,6 @@ int ol_store_sync(ol_store *st)
     return st->env && st->bulk ? mdb_env_sync(st->env, 1) : 0;
 }
 
-/* the address of the environment's data.mdb mapping, from /proc/self/maps
- * (mdb_env_info reports it only with MDB_FIXEDMAP); 0 or -1 */
-static int find_map(ol_store *st)
-{
-    char want[4200], line[4400];
-    size_t best = 0;
-    FILE *f;
-    snprintf(want, sizeof want, "%s/data.mdb", st->path);
-    char *real = realpath(want, NULL);
-    if (!(f = fopen("/proc/self/maps", "r"))) {
-        free(real);
-        return -1;
-    }
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        int off = 0;
-        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2 || off <= 0)
-            continue;
-        char *path = line + off;
-        path[strcspn(path, "\n")] = '\0';
-        if ((strcmp(path, want) && (!real || strcmp(path, real))) || hi - lo <= best)
-            continue;
-        best = hi - lo; /* the large mapping is the data; LMDB also maps the lock file */
-        st->map = (void *)lo;
-        st->map_len = best;
-    }
-    fclose(f);
-    free(real);
-    return st->map ? 0 : -1;
-}
-
 void ol_store_release(ol_store *st)
 {
     MDB_envinfo info;
@@ -251,6 +254,7 @@ void ol_store_release(ol_store *st)
 
 void ol_store_close(ol_store *st)
 {
+    ol_store_unguard(st);
     if (st->env) {
         int rc = ol_store_sync(st);
         if (rc)

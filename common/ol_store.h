@@ -26,6 +26,11 @@ typedef struct ol_store {
     int lock_fd;     /* the instance lock on <dir>/instance.lock (writable opens), or -1 */
     void *map;       /* ol_store_release: the map's address (LMDB does not give it) */
     size_t map_len;
+    /* ol_store_reserve (writemap stores): blocks allocated under the map */
+    size_t reserve_min; /* the least headroom, bytes (0: none); ol_store_open sets 16 MiB */
+    size_t reserved_to, reserve_end, reserve_growth, map_bytes;
+    int reserve_off; /* the file system has no fallocate */
+    int guard_slot;  /* the SIGBUS guard's slot + 1, or 0 */
     size_t ndbs;
     const char *db_names[OL_STORE_MAX_DBS];
     MDB_dbi dbi[OL_STORE_MAX_DBS];
@@ -57,6 +62,17 @@ typedef struct ol_store {
  * Files are private (SPEC 4): the directory is created 0700 and the LMDB
  * files 0600; an existing directory or file that is group- or
  * world-accessible is tightened to that on a writable open, with a notice. */
+/* Writemap stores (common/ol_store_reserve.c says why): ol_store_reserve
+ * allocates the data file's blocks ahead of the next batch and returns 0 or
+ * an errno (ENOSPC: not even the minimum headroom is free; the caller stops
+ * with ol_store_strerror's "disk full" words before it begins the batch).
+ * ol_store_guard (ol_store_open calls it) turns a SIGBUS in the map into one
+ * "disk full" line on stderr and _exit(1); ol_store_unguard (ol_store_close)
+ * forgets the store. No-ops for other stores. */
+int ol_store_reserve(ol_store *st);
+void ol_store_guard(ol_store *st, void *map, size_t len);
+void ol_store_unguard(ol_store *st);
+
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen);
 /* Flushes a bulk store to disk (a no-op otherwise). 0 or an LMDB error. */

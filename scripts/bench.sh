@@ -98,6 +98,10 @@ if [ -n "${BENCH_SERVICES:-}" ]; then
 fi
 SKIP=" ${BENCH_SKIP:-} "
 skipped() { case $SKIP in *" $1 "*) return 0 ;; esac; return 1; }
+# a replay reads the archive's run-1 directory: the archive runs whenever replay does
+if ! skipped replay && [ -x "$BIN/opsledger-archive" ]; then
+    case " $SERVICES " in *" archive "*) ;; *) SERVICES="$SERVICES archive" ;; esac
+fi
 
 for b in opsledger opsledger-utilisation opsledger-billing; do
     [ -x "$BIN/$b" ] || { echo "bench: $BIN/$b not found (run make binaries)" >&2; exit 1; }
