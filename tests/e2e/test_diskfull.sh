@@ -60,11 +60,11 @@ small_kb=$((size_kb / 3))
 [ "$small_kb" -ge 64 ] || small_kb=64
 echo "  (the clean projection takes ${size_kb} KiB on disk; the small file system has ${small_kb} KiB)"
 
-# full_then_resume LABEL OPTS...: the service on the small file system stops
+# full_then_resume LABEL HOW OPTS...: the service on the small file system stops
 # by itself saying "disk full"; grown, it resumes and ends equal to the clean run
 full_then_resume() {
-    label=$1
-    shift
+    label=$1 how=$2
+    shift 2
     rm -rf "$MNT/data"
     mountpoint -q "$MNT" && umount "$MNT"
     mount -t tmpfs -o "size=${small_kb}k,mode=0700" opsledger-e2e-diskfull "$MNT" ||
@@ -87,6 +87,12 @@ full_then_resume() {
         pass "$label: $SVC says why: $(grep 'disk full' "$T/full.$label.log" | tail -n 1 | sed 's/^ts=[^ ]* //' | cut -c1-200)"
     else
         fail "$label: $SVC says 'disk full' with the bytes free"
+        dump "$T/full.$label.log"
+    fi
+    if grep -q "$how" "$T/full.$label.log"; then
+        pass "$label: the stop comes from the expected layer ($how)"
+    else
+        fail "$label: the stop comes from the expected layer ($how)"
         dump "$T/full.$label.log"
     fi
     r=$(status_of "$SVC" "$MNT/data" records)
@@ -113,15 +119,15 @@ full_then_resume() {
 # the default: the projection's map is written in place (MDB_WRITEMAP), and
 # the disk blocks of the next batch are allocated before it begins, so the
 # service refuses to begin a batch the file system cannot hold
-full_then_resume reserve
+full_then_resume reserve 'cannot begin a write transaction.*disk full'
 # the blocks are not allocated ahead (lmdb_reserve_mib=0): the file system
 # fills part way through the run, a write into the map is SIGBUS, and the
 # backstop turns it into the same message and exit status
-full_then_resume backstop -o lmdb_reserve_mib=0
+full_then_resume backstop 'disk full.*SIGBUS' -o lmdb_reserve_mib=0
 [ "$FULL_RECORDS" -gt 0 ] && pass "backstop: the file system filled part way through ($FULL_RECORDS records committed first)" ||
     fail "backstop: the file system fills part way through the run (0 records were committed first)"
 # without MDB_WRITEMAP (lmdb_writemap=0): LMDB's own write error
-full_then_resume pwrite -o lmdb_writemap=0
+full_then_resume pwrite 'batch aborted, nothing committed.*disk full' -o lmdb_writemap=0
 
 # ------------------------------------------------------------ 4. a replay onto a full disk
 # a replay writes its fresh directory through the map as well
