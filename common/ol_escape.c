@@ -265,6 +265,19 @@ const char *ol_esc_a_cut(ol_esc_arena *a, ol_esc_fmt fmt, const char *s, size_t 
     return e;
 }
 
+const char *ol_esc_a_n(ol_esc_arena *a, ol_esc_fmt fmt, const char *s, size_t n)
+{
+    char *c = strndup(s ? s : "", s ? n : 0);
+    const char *e;
+    if (!c) {
+        a->failed = 1;
+        return k_replacement;
+    }
+    e = ol_esc_a(a, fmt, c);
+    free(c);
+    return e;
+}
+
 void ol_esc_arena_reset(ol_esc_arena *a)
 {
     for (size_t i = 0; i < a->n; i++)

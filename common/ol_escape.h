@@ -99,6 +99,9 @@ const char *ol_esc_a(ol_esc_arena *a, ol_esc_fmt fmt, const char *s);
 /* the same, cut to at most max bytes on a character boundary, for the
  * fixed-width columns of a table ("%-12.12s" would cut a UTF-8 sequence) */
 const char *ol_esc_a_cut(ol_esc_arena *a, ol_esc_fmt fmt, const char *s, size_t max);
+/* the same for the first n bytes of s, which need not end in a NUL (an LMDB
+ * key or value, a line of a longer text); it stops at a NUL within them */
+const char *ol_esc_a_n(ol_esc_arena *a, ol_esc_fmt fmt, const char *s, size_t n);
 void ol_esc_arena_reset(ol_esc_arena *a);
 
 /* json_dumps(j, flags | JSON_ENSURE_ASCII) with DEL written as \u007F: only

@@ -2,6 +2,7 @@
  * status lag and the operator command judge a stored offset by the same
  * rule and print the same words. */
 #include "ol_offsets.h"
+#include "ol_escape.h"
 #include "ol_store.h"
 
 #include <errno.h>
@@ -130,14 +131,26 @@ rd_kafka_resp_err_t ol_offsets_watermarks(rd_kafka_t *rk, const char *topic, int
     }
 }
 
+/* one offset_fault line of status --lag, printed after the total */
+struct lag_fault {
+    char topic[256];
+    int32_t partition;
+    int gone; /* the partition no longer exists */
+    int64_t next, lo, hi;
+    char text[200];
+};
+
 int ol_offsets_print_lag(MDB_txn *txn, MDB_dbi meta, rd_kafka_t *rk, const char *service)
 {
     MDB_cursor *c;
     MDB_val k, v;
     int64_t total = 0;
     int faults = 0, rc;
-    char lines[64][640];
+    struct lag_fault lines[64];
     int nlines = 0, more = 0;
+    /* the topic names come from the projection: escaped for the terminal,
+     * then padded, so that a column holds what the terminal shows */
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
 
     if ((rc = mdb_cursor_open(txn, meta, &c))) {
         printf("  %-40s unknown (%s)\n", "consumer_lag", mdb_strerror(rc));
@@ -146,37 +159,32 @@ int ol_offsets_print_lag(MDB_txn *txn, MDB_dbi meta, rd_kafka_t *rk, const char 
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         char topic[256], text[200];
         int32_t partition;
-        int64_t lo, hi;
+        int64_t lo = -1, hi = -1;
         if (v.mv_size != 8 || !ol_offsets_parse_key(&k, topic, sizeof topic, &partition))
             continue;
         rd_kafka_resp_err_t e = ol_offsets_watermarks(rk, topic, partition, 5000, &lo, &hi);
         int64_t next = (int64_t)ol_be64(v.mv_data);
-        if (ol_offsets_partition_gone(e)) {
-            faults++;
-            if (nlines < 64) {
-                char name[300];
-                snprintf(name, sizeof name, "offset_fault %s/%" PRId32, topic, partition);
-                snprintf(lines[nlines++], sizeof lines[0],
-                         "  %-40s ? (the partition no longer exists: topic recreated with fewer partitions?) "
-                         "stored %" PRId64,
-                         name, next);
-            } else
-                more++;
-            continue;
-        }
-        if (e) {
-            printf("  %-40s unknown (%s [%" PRId32 "]: %s)\n", "consumer_lag", topic, partition, rd_kafka_err2str(e));
+        int gone = ol_offsets_partition_gone(e);
+        if (e && !gone) {
+            printf("  %-40s unknown (%s [%" PRId32 "]: %s)\n", "consumer_lag", ol_esc_a(&esc, OL_ESC_TEXT, topic),
+                   partition, rd_kafka_err2str(e));
+            ol_esc_arena_reset(&esc);
             mdb_cursor_close(c);
             return 2;
         }
-        total += hi - next; /* never clamped: a negative lag is a fault, not zero */
-        if (ol_offsets_lag_text(text, sizeof text, next, lo, hi)) {
+        if (!gone)
+            total += hi - next; /* never clamped: a negative lag is a fault, not zero */
+        if (gone || ol_offsets_lag_text(text, sizeof text, next, lo, hi)) {
             faults++;
             if (nlines < 64) {
-                char name[300];
-                snprintf(name, sizeof name, "offset_fault %s/%" PRId32, topic, partition);
-                snprintf(lines[nlines++], sizeof lines[0], "  %-40s %s stored %" PRId64 ", low %" PRId64
-                         ", high %" PRId64, name, text, next, lo, hi);
+                struct lag_fault *f = &lines[nlines++];
+                snprintf(f->topic, sizeof f->topic, "%s", topic);
+                snprintf(f->text, sizeof f->text, "%s", gone ? "" : text);
+                f->partition = partition;
+                f->gone = gone;
+                f->next = next;
+                f->lo = lo;
+                f->hi = hi;
             } else
                 more++;
         }
@@ -188,10 +196,26 @@ int ol_offsets_print_lag(MDB_txn *txn, MDB_dbi meta, rd_kafka_t *rk, const char 
                "consumer_lag", total, faults, service);
     else
         printf("  %-40s %" PRId64 "\n", "consumer_lag", total);
-    for (int i = 0; i < nlines; i++)
-        printf("%s\n", lines[i]);
+    for (int i = 0; i < nlines; i++) {
+        const struct lag_fault *f = &lines[i];
+        char name[300];
+        snprintf(name, sizeof name, "offset_fault %.255s/%" PRId32, f->topic, f->partition);
+        const char *shown = ol_esc_a(&esc, OL_ESC_TEXT, name);
+        if (f->gone)
+            printf("  %-40s ? (the partition no longer exists: topic recreated with fewer partitions?) stored %" PRId64
+                   "\n",
+                   shown, f->next);
+        else
+            printf("  %-40s %s stored %" PRId64 ", low %" PRId64 ", high %" PRId64 "\n", shown, f->text, f->next,
+                   f->lo, f->hi);
+        ol_esc_arena_reset(&esc);
+    }
     if (more)
         printf("  (%d more out of range; opsledger offsets show %s)\n", more, service);
+    if (esc.failed) { /* a topic shown as U+FFFD: not a good answer */
+        fprintf(stderr, "status: out of memory\n");
+        return 2;
+    }
     return faults ? 1 : 0;
 }
 

@@ -67,8 +67,10 @@ int ol_offsets_partition_gone(rd_kafka_resp_err_t e);
 
 /* `status --lag`: per stored offset, the broker's watermarks and the lag
  * (never clamped: a fault is printed with its cause), then consumer_lag, the
- * total. Reads the meta database in txn. Returns 0, 1 when any offset is out
- * of range, 2 when the broker could not be asked. */
+ * total. Reads the meta database in txn. The topic names, read from it, are
+ * printed escaped for the terminal (ol_escape.h), then padded. Returns 0, 1
+ * when any offset is out of range, 2 when the broker could not be asked (or
+ * out of memory). */
 int ol_offsets_print_lag(MDB_txn *txn, MDB_dbi meta, rd_kafka_t *rk, const char *service);
 
 /* Reset records, meta key "offsets_reset/<n>" (n: six digits, from 1) with

@@ -132,7 +132,9 @@ static int print_lag(MDB_txn *txn, ol_store *st, const ol_config *cfg, const cha
     char err[512];
     rd_kafka_t *rk = ol_kafka_consumer(cfg, "opsledger-status", 0, err, sizeof err);
     if (!rk) {
-        printf("  %-40s unknown (%s)\n", "consumer_lag", err);
+        char *shown = ol_esc(OL_ESC_TEXT, err); /* it can name a broker address from the config */
+        printf("  %-40s unknown (%s)\n", "consumer_lag", shown ? shown : "out of memory");
+        free(shown);
         return 2;
     }
     int rc = ol_offsets_print_lag(txn, ol_store_dbi(st, "meta"), rk, service);
@@ -146,12 +148,17 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
     MDB_cursor *c;
     MDB_val k, v;
     MDB_stat ost;
+    /* the path the user gave, the meta keys (offset/<topic>/<partition>) and
+     * an offsets reset record (the operator's name, topics) as the terminal
+     * is to show them: escaped, then padded */
+    ol_esc_arena esc = OL_ESC_ARENA_INIT;
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc) {
         fprintf(stderr, "status: %s\n", mdb_strerror(rc));
         return 1;
     }
-    printf("service %s (%s)\n", svc->name, st->path);
+    printf("service %s (%s)\n", svc->name, ol_esc_a(&esc, OL_ESC_TEXT, st->path));
+    ol_esc_arena_reset(&esc);
     if ((rc = mdb_cursor_open(txn, ol_store_dbi(st, "meta"), &c)) == 0) {
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             if (k.mv_size == 14 && !memcmp(k.mv_data, "derived_layout", 14))
@@ -163,14 +170,15 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
                     ol_ts_format(ms, ts);
                 printf("  %-40s %s\n", "data_time", ms > 0 ? ts : "none");
             } else if (v.mv_size == 8)
-                printf("  %-40.*s %lld\n", (int)k.mv_size, (const char *)k.mv_data,
+                printf("  %-40s %lld\n", ol_esc_a_n(&esc, OL_ESC_TEXT, k.mv_data, k.mv_size),
                        (long long)ol_be64(v.mv_data));
             else if (ol_offsets_is_reset_key(&k)) {
                 /* an operator's offsets reset: its first line (when, who, what) */
                 const char *t = v.mv_data, *nl = memchr(t, '\n', v.mv_size);
-                printf("  %-40.*s %.*s\n", (int)k.mv_size, (const char *)k.mv_data,
-                       (int)(nl ? (size_t)(nl - t) : v.mv_size), t);
+                printf("  %-40s %s\n", ol_esc_a_n(&esc, OL_ESC_TEXT, k.mv_data, k.mv_size),
+                       ol_esc_a_n(&esc, OL_ESC_TEXT, t, nl ? (size_t)(nl - t) : v.mv_size));
             }
+            ol_esc_arena_reset(&esc);
         }
         mdb_cursor_close(c);
     }
@@ -178,6 +186,10 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
         printf("  %-40s %zu\n", "outbox_depth", ost.ms_entries);
     int lrc = lag ? print_lag(txn, st, cfg, svc->name) : 0;
     mdb_txn_abort(txn);
+    if (esc.failed) { /* a key shown as U+FFFD: not a good answer */
+        fprintf(stderr, "opsledger-%s status: out of memory\n", svc->name);
+        return 1;
+    }
     if (lrc == 1)
         fprintf(stderr, "opsledger-%s status: stored offsets out of range (see offset_fault); `opsledger offsets "
                         "show %s` lists them\n",

@@ -310,9 +310,15 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
     }
     for (int t = 0; t < T_N; t++) {
         char range[64];
+        ol_esc_arena esc = OL_ESC_ARENA_INIT;
         range_str(&w.sink[t], range, sizeof range);
-        ol_esc_eprintf("opsledger generate: %-45s %8ld lines (%ld revisions > 1, %ld duplicates) %s\n", w.sink[t].path,
-                       w.sink[t].lines, w.sink[t].amended, w.sink[t].dups, range);
+        /* the path (under --out) escaped before it is padded, so that the
+         * columns line up as the terminal shows them; escaping it again in
+         * ol_esc_eprintf changes nothing */
+        ol_esc_eprintf("opsledger generate: %-45s %8ld lines (%ld revisions > 1, %ld duplicates) %s\n",
+                       ol_esc_a(&esc, OL_ESC_TEXT, w.sink[t].path), w.sink[t].lines, w.sink[t].amended, w.sink[t].dups,
+                       range);
+        ol_esc_arena_reset(&esc);
     }
     long ninv = 0;
     for (int t = 0; t < T_N; t++)

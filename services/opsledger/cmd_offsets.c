@@ -117,6 +117,26 @@ static int refuse_if_open(const char *path)
     return 1;
 }
 
+/* a reset record (n bytes of t, trailing NULs dropped) on stdout, each line
+ * escaped for the terminal (it names topics and the operator, SUDO_USER
+ * included), the lines after the first indented by indent */
+static void put_record(ol_esc_arena *esc, const char *t, size_t n, const char *indent)
+{
+    while (n && t[n - 1] == '\0')
+        n--;
+    for (;;) {
+        const char *nl = memchr(t, '\n', n);
+        size_t l = nl ? (size_t)(nl - t) : n;
+        fputs(ol_esc_a_n(esc, OL_ESC_TEXT, t, l), stdout);
+        if (!nl)
+            break;
+        printf("\n%s", indent);
+        t = nl + 1;
+        n -= l + 1;
+    }
+    ol_esc_arena_reset(esc);
+}
+
 static int show(const char *service, const char *path, const ol_config *cfg)
 {
     static const char *const dbs[] = {"meta", NULL};
@@ -126,6 +146,7 @@ static int show(const char *service, const char *path, const ol_config *cfg)
     MDB_cursor *c;
     MDB_val k, v;
     int rc, faults = 0, unknown = 0;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT; /* the path and the topics, as stdout shows them */
 
     if (ol_store_open(&st, path, 1ULL << 30, OL_STORE_RDONLY, dbs, err, sizeof err)) {
         ol_esc_eprintf("opsledger offsets show: %s\n", err);
@@ -141,7 +162,7 @@ static int show(const char *service, const char *path, const ol_config *cfg)
         ol_store_close(&st);
         return 1;
     }
-    printf("service %s (%s)\n", service, path);
+    printf("service %s (%s)\n", service, ol_esc_a(&esc, OL_ESC_TEXT, path));
     printf("  %-32s %9s %12s %12s %12s  %s\n", "topic", "partition", "stored", "low", "high", "lag");
     if ((rc = mdb_cursor_open(txn, ol_store_dbi(&st, "meta"), &c)) == 0) {
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -151,23 +172,28 @@ static int show(const char *service, const char *path, const ol_config *cfg)
             if (v.mv_size != 8 || !ol_offsets_parse_key(&k, topic, sizeof topic, &p))
                 continue;
             int64_t next = (int64_t)ol_be64(v.mv_data);
+            /* escaped, then padded: the column holds what the terminal shows */
+            const char *shown = ol_esc_a(&esc, OL_ESC_TEXT, topic);
             rd_kafka_resp_err_t e = rk ? ol_offsets_watermarks(rk, topic, p, 5000, &lo, &hi) : RD_KAFKA_RESP_ERR__FAIL;
             if (rk && ol_offsets_partition_gone(e)) {
                 faults++;
                 printf("  %-32s %9" PRId32 " %12" PRId64 " %12s %12s  ? (the partition no longer exists: topic "
                        "recreated with fewer partitions?)\n",
-                       topic, p, next, "-", "-");
+                       shown, p, next, "-", "-");
+                ol_esc_arena_reset(&esc);
                 continue;
             }
             if (e) {
                 unknown++;
-                printf("  %-32s %9" PRId32 " %12" PRId64 " %12s %12s  unknown (%s)\n", topic, p, next, "?", "?",
+                printf("  %-32s %9" PRId32 " %12" PRId64 " %12s %12s  unknown (%s)\n", shown, p, next, "?", "?",
                        rk ? rd_kafka_err2str(e) : "no broker");
+                ol_esc_arena_reset(&esc);
                 continue;
             }
             faults += ol_offsets_lag_text(text, sizeof text, next, lo, hi);
-            printf("  %-32s %9" PRId32 " %12" PRId64 " %12" PRId64 " %12" PRId64 "  %s\n", topic, p, next, lo, hi,
+            printf("  %-32s %9" PRId32 " %12" PRId64 " %12" PRId64 " %12" PRId64 "  %s\n", shown, p, next, lo, hi,
                    text);
+            ol_esc_arena_reset(&esc);
         }
         mdb_cursor_close(c);
         /* the reset history, every record in full */
@@ -181,17 +207,8 @@ static int show(const char *service, const char *path, const ol_config *cfg)
                 if (first)
                     printf("resets:\n");
                 first = 0;
-                printf("  %.*s ", (int)k.mv_size, (const char *)k.mv_data);
-                const char *t = v.mv_data;
-                size_t n = v.mv_size;
-                while (n && t[n - 1] == '\0')
-                    n--;
-                for (size_t i = 0; i < n; i++) {
-                    if (t[i] == '\n')
-                        fputs("\n      ", stdout);
-                    else
-                        putchar(t[i]);
-                }
+                printf("  %s ", ol_esc_a_n(&esc, OL_ESC_TEXT, k.mv_data, k.mv_size));
+                put_record(&esc, v.mv_data, v.mv_size, "      ");
                 putchar('\n');
             }
             mdb_cursor_close(c);
@@ -201,6 +218,11 @@ static int show(const char *service, const char *path, const ol_config *cfg)
     if (rk)
         rd_kafka_destroy(rk);
     ol_store_close(&st);
+    ol_esc_arena_reset(&esc);
+    if (esc.failed) { /* a name shown as U+FFFD: not a good answer */
+        fprintf(stderr, "opsledger offsets show: out of memory\n");
+        return 1;
+    }
     if (faults)
         ol_esc_eprintf("opsledger offsets show: %d stored offset(s) out of the broker's range: the service refuses to "
                        "run; resolve with opsledger offsets reset %s ...\n",
@@ -312,7 +334,7 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     ol_store st;
     MDB_txn *txn = NULL;
     int opened = 0, n = 0, mdb;
-    char *text = NULL;
+    char *text = NULL, *by_shown = NULL;
     int64_t map_bytes;
 
     if (!ch) {
@@ -417,6 +439,14 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     char at[32], by[300], mode[600];
     now_utc(at, sizeof at);
     who(by, sizeof by);
+    /* the operator's name (SUDO_USER, the passwd entry) is one field of the
+     * record's first line: escaped for the terminal, a line break in it
+     * cannot split the record nor forge a line of it. (The topics in it are
+     * names the broker knows: every one was asked for its partitions.) */
+    if (!(by_shown = ol_esc(OL_ESC_TEXT, by))) {
+        fprintf(stderr, "opsledger offsets reset: out of memory\n");
+        goto out;
+    }
     if (explicit_off)
         snprintf(mode, sizeof mode, "offset %s/%lld=%lld", topic, partition, offset);
     else if (topic && partition >= 0)
@@ -428,13 +458,13 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     int changed = 0;
     for (int i = 0; i < n; i++)
         changed += ch[i].next != ch[i].old;
-    size_t cap = 1024 + (size_t)n * 400, len = 0;
+    size_t cap = 1024 + strlen(by_shown) + (size_t)n * 400, len = 0;
     if (!(text = malloc(cap))) {
         fprintf(stderr, "opsledger offsets reset: out of memory\n");
         goto out;
     }
-    len += (size_t)snprintf(text + len, cap - len, "at=%s by=%s pid=%d mode=\"%s\" changed=%d", at, by, (int)getpid(),
-                            mode, changed);
+    len += (size_t)snprintf(text + len, cap - len, "at=%s by=%s pid=%d mode=\"%s\" changed=%d", at, by_shown,
+                            (int)getpid(), mode, changed);
     for (int i = 0; i < n; i++) {
         char o[24];
         if (ch[i].next == ch[i].old)
@@ -474,7 +504,16 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
         ol_esc_eprintf("opsledger offsets reset: %s: %s; nothing changed\n", path, mdb_strerror(mdb));
         goto out;
     }
-    printf("%s%s\n", dry ? "(dry run, nothing written) " : "", text);
+    {
+        ol_esc_arena esc = OL_ESC_ARENA_INIT;
+        fputs(dry ? "(dry run, nothing written) " : "", stdout);
+        put_record(&esc, text, strlen(text), "");
+        putchar('\n');
+        if (esc.failed) {
+            fprintf(stderr, "opsledger offsets reset: out of memory; nothing changed\n");
+            goto out;
+        }
+    }
     if (dry || !changed) {
         mdb_txn_abort(txn);
         txn = NULL;
@@ -490,7 +529,7 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
         goto out;
     }
     ol_info("offsets reset|service=%s db=%s record=" OL_OFFSETS_RESET_PREFIX "%06lld by=%s mode=\"%s\" changed=%d",
-            service, path, (long long)number, by, mode, changed);
+            service, path, (long long)number, by_shown, mode, changed);
     rc = 0;
 out:
     if (txn)
@@ -500,6 +539,7 @@ out:
     if (opened)
         ol_store_close(&st);
     free(text);
+    free(by_shown);
     free(ch);
     return rc;
 }

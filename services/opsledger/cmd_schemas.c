@@ -35,6 +35,10 @@ static void say_err(const char *what, const char *msg)
     fputc('\n', stderr);
 }
 
+/* the subjects and manifest files of the schemas directory (its files'
+ * words) as stdout shows them: escaped, then padded; reset after each line */
+static ol_esc_arena g_esc = OL_ESC_ARENA_INIT;
+
 /* the current schema of each subject, one at a time: index into s->v or -1 */
 static int next_current(const ol_schemas *s, int from)
 {
@@ -68,7 +72,9 @@ static int do_register(ol_registry *r, const ol_schemas *s, int derived_only, co
                 return 1; /* every other subject would fail the same way */
             continue;
         }
-        printf("%-40s id %ld  (%s)\n", sc->subject, (long)id, sc->file);
+        printf("%-40s id %ld  (%s)\n", ol_esc_a(&g_esc, OL_ESC_TEXT, sc->subject), (long)id,
+               ol_esc_a(&g_esc, OL_ESC_TEXT, sc->file));
+        ol_esc_arena_reset(&g_esc);
     }
     if (n == 0) {
         fprintf(stderr, "opsledger schemas register: no subject matches\n");
@@ -95,13 +101,15 @@ static int do_check(ol_registry *r, const ol_schemas *s, const char *topic)
         free(text);
         n++;
         if (st == OL_REG_NOT_FOUND) {
-            printf("%-40s not registered\n", sc->subject);
+            printf("%-40s not registered\n", ol_esc_a(&g_esc, OL_ESC_TEXT, sc->subject));
+            ol_esc_arena_reset(&g_esc);
         } else if (st) {
             say_err("check", err);
             return 1;
         } else {
-            printf("%-40s %s\n", sc->subject,
+            printf("%-40s %s\n", ol_esc_a(&g_esc, OL_ESC_TEXT, sc->subject),
                    ok ? "compatible" : "INCOMPATIBLE: opsledger's reader cannot read the latest version");
+            ol_esc_arena_reset(&g_esc);
             if (!ok)
                 rc = 1;
         }
@@ -124,7 +132,8 @@ static int do_list(ol_registry *r, const ol_schemas *s)
         char *text = NULL;
         enum ol_reg_status st = ol_registry_latest(r, sc->subject, &id, &version, &text, err, sizeof err);
         if (st == OL_REG_NOT_FOUND) {
-            printf("%-40s %8s %10s  %s\n", sc->subject, "-", "-", "not registered");
+            printf("%-40s %8s %10s  %s\n", ol_esc_a(&g_esc, OL_ESC_TEXT, sc->subject), "-", "-", "not registered");
+            ol_esc_arena_reset(&g_esc);
             continue;
         }
         if (st) {
@@ -133,8 +142,9 @@ static int do_list(ol_registry *r, const ol_schemas *s)
         }
         json_error_t je;
         json_t *j = json_loads(text, 0, &je);
-        printf("%-40s %8d %10ld  %s\n", sc->subject, version, (long)id,
+        printf("%-40s %8d %10ld  %s\n", ol_esc_a(&g_esc, OL_ESC_TEXT, sc->subject), version, (long)id,
                j && json_equal(j, sc->json) ? "same as the manifest" : "differs from the manifest");
+        ol_esc_arena_reset(&g_esc);
         json_decref(j);
         free(text);
     }
@@ -193,5 +203,9 @@ int cmd_schemas(int argc, char **argv, ol_config *cfg)
 out:
     ol_schemas_free(s);
     ol_registry_free(r);
+    if (g_esc.failed && rc == 0) { /* a subject shown as U+FFFD: not a good answer */
+        fprintf(stderr, "opsledger schemas: out of memory\n");
+        rc = 1;
+    }
     return rc;
 }

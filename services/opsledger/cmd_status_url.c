@@ -13,8 +13,10 @@
 #include <string.h>
 
 /* prints one sample line of the exposition when it is an opsledger_ series
- * of `service`: the name with its other labels, then the value */
-static int print_sample(const char *line, size_t len, const char *service)
+ * of `service`: the name with its other labels, then the value, both as the
+ * remote service sent them, so escaped for the terminal (a label value is
+ * data: a topic, a path), the name padded after escaping */
+static int print_sample(ol_esc_arena *esc, const char *line, size_t len, const char *service)
 {
     char want[300], name[1024];
     if (len == 0 || line[0] == '#' || strncmp(line, "opsledger_", 10) != 0 || len >= sizeof name)
@@ -39,11 +41,14 @@ static int print_sample(const char *line, size_t len, const char *service)
         name[nl - 2] = '\0';
     else if (nl >= 2 && name[nl - 1] == '}' && name[nl - 2] == ',')
         memmove(name + nl - 2, "}", 2);
-    printf("  %-60s %s\n", name, value);
+    printf("  %-60s %s\n", ol_esc_a(esc, OL_ESC_TEXT, name), ol_esc_a(esc, OL_ESC_TEXT, value));
+    ol_esc_arena_reset(esc);
     return 1;
 }
 
-static int probe(const char *base, const char *path, const char *label)
+/* the first line of the answer to base + path; the error (it names the URL)
+ * and the body (the remote's words) escaped for the terminal */
+static int probe(ol_esc_arena *esc, const char *base, const char *path, const char *label)
 {
     char url[1200], err[512];
     int status = 0;
@@ -51,13 +56,13 @@ static int probe(const char *base, const char *path, const char *label)
     size_t len = 0;
     snprintf(url, sizeof url, "%s%s", base, path);
     if (ol_http_get(url, 5000, &status, &body, &len, err, sizeof err)) {
-        printf("  %-60s unknown (%s)\n", label, err);
+        printf("  %-60s unknown (%s)\n", label, ol_esc_a(esc, OL_ESC_TEXT, err));
         return -1;
     }
     char *nl = strchr(body, '\n');
     if (nl)
         *nl = '\0';
-    printf("  %-60s %d %s\n", label, status, body);
+    printf("  %-60s %d %s\n", label, status, ol_esc_a(esc, OL_ESC_TEXT, body));
     free(body);
     return status == 200 ? 0 : 1;
 }
@@ -70,6 +75,7 @@ int cmd_status_url(int argc, char **argv)
     size_t len = 0;
     int status = 0, n = 0, rc = 1;
     ol_esc_arena esc = OL_ESC_ARENA_INIT; /* what the user typed, as the messages show it */
+    ol_esc_arena lines = OL_ESC_ARENA_INIT; /* what the remote answered, line by line */
 
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--url") && i + 1 < argc)
@@ -105,22 +111,23 @@ int cmd_status_url(int argc, char **argv)
     for (char *p = body; p < body + len;) {
         char *e = memchr(p, '\n', (size_t)(body + len - p));
         size_t l = e ? (size_t)(e - p) : (size_t)(body + len - p);
-        n += print_sample(p, l, service);
+        n += print_sample(&lines, p, l, service);
         p += l + 1;
     }
     if (n == 0) {
         fprintf(stderr, "opsledger status %s: %s has no opsledger_ series of service \"%s\"\n", sv, mu, sv);
         goto out;
     }
-    int h = probe(base, "/healthz", "healthz");
-    int r = probe(base, "/readyz", "readyz");
+    int h = probe(&lines, base, "/healthz", "healthz");
+    int r = probe(&lines, base, "/readyz", "readyz");
     rc = h < 0 || r < 0 ? 1 : 0;
 out:
     free(body);
-    if (esc.failed && rc == 0) { /* a name shown as U+FFFD: not a good answer */
+    if ((esc.failed || lines.failed) && rc == 0) { /* a name shown as U+FFFD: not a good answer */
         fprintf(stderr, "opsledger status: out of memory\n");
         rc = 1;
     }
     ol_esc_arena_reset(&esc);
+    ol_esc_arena_reset(&lines);
     return rc;
 }

@@ -26,6 +26,7 @@ int cmd_verify(int argc, char **argv, ol_config *cfg)
     int have_st = 0, loaded, vr;
     MDB_txn *txn = NULL;
     int rc = 2;
+    ol_esc_arena esc = OL_ESC_ARENA_INIT; /* the paths and the report, as stdout shows them */
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--archive") && i + 1 < argc)
@@ -56,14 +57,15 @@ int cmd_verify(int argc, char **argv, ol_config *cfg)
     }
     vr = ol_archive_verify(txn, &st, cps, ncps, cp_path, &rep);
     if (vr) {
-        if (vr > 0)
-            printf("archive %s: %s\n", dir, rep.msg);
+        if (vr > 0) /* rep.msg names a topic of the archive and the checkpoint file */
+            printf("archive %s: %s\n", ol_esc_a(&esc, OL_ESC_TEXT, dir), ol_esc_a(&esc, OL_ESC_TEXT, rep.msg));
         else
             ol_esc_eprintf("opsledger verify: %s: %s\n", dir, rep.msg);
         rc = vr > 0 ? 1 : 2;
         goto out;
     }
-    printf("archive %s: %llu records, chain intact, index consistent, head ", dir, (unsigned long long)rep.records);
+    printf("archive %s: %llu records, chain intact, index consistent, head ", ol_esc_a(&esc, OL_ESC_TEXT, dir),
+           (unsigned long long)rep.records);
     for (int i = 0; i < 32; i++)
         printf("%02x", rep.head[i]);
     printf("\n");
@@ -71,12 +73,12 @@ int cmd_verify(int argc, char **argv, ol_config *cfg)
         ol_ts_format(rep.anchor_time, ts);
         printf("head anchored: %zu checkpoints of %s match; the latest, of %s, is record %llu (%llu records "
                "since)\n",
-               rep.anchors, cp_path, ts, (unsigned long long)rep.anchor_seq,
+               rep.anchors, ol_esc_a(&esc, OL_ESC_TEXT, cp_path), ts, (unsigned long long)rep.anchor_seq,
                (unsigned long long)(rep.records - rep.anchor_seq));
     } else {
         printf("WARNING: no checkpoints (%s %s): the end of the archive is not anchored, removed newest records "
                "would not be detected\n",
-               cp_path, loaded == 1 ? "does not exist" : "is empty");
+               ol_esc_a(&esc, OL_ESC_TEXT, cp_path), loaded == 1 ? "does not exist" : "is empty");
     }
     rc = 0;
 out:
@@ -85,5 +87,10 @@ out:
     if (have_st)
         ol_store_close(&st);
     free(cps);
+    if (esc.failed && rc == 0) { /* a path shown as U+FFFD: not a good answer */
+        fprintf(stderr, "opsledger verify: out of memory\n");
+        rc = 2;
+    }
+    ol_esc_arena_reset(&esc);
     return rc;
 }

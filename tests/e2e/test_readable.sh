@@ -21,7 +21,14 @@
 #     data_time as ISO-8601; every query of every service in every format is
 #     well formed (a table holds no JSON copy, CSV rows have the header's
 #     columns, JSON lines parse); a week with no data prints no bare header,
-#     says so and exits 3.
+#     says so and exits 3;
+#  4. what reaches stdout: verify (an archive and a checkpoint file at a
+#     hostile path: intact, unanchored, broken), offsets reset|show and
+#     status (a projection at a hostile path, an operator's name in a reset
+#     record, a topic name from the projection, with --lag too) and status
+#     --url (a remote service's /metrics sample and /healthz body) print
+#     every such string escaped for the terminal, a padded column padded
+#     after escaping.
 #
 # Usage: BUILD=build bash tests/e2e/test_readable.sh   (or via tests/run-e2e.sh)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -292,6 +299,109 @@ for q in "utilisation --week 2020-W01" "billing --week 2020-W01" "forecast --wee
         dump "$T/n.err" stderr
     fi
 done
+
+# 4. ------------------------------------------------------------ stdout
+# what verify, offsets show|reset and status print on STDOUT is escaped for
+# the terminal too (SPEC section 4): a path the user gave (--archive,
+# --checkpoints, --db), a string from the data (a topic name stored in a
+# projection, the operator named in an offsets reset record) and what a
+# remote service answers (status --url) never reach the terminal raw: an
+# ESC sequence or a line break in them shows as \x1b, \x0a, and a padded
+# column is padded after escaping.
+# evil_out LABEL STATUSES CMD...: exit status one of STATUSES, stdout shows
+# SHOWN_OUT (default $SHOWN), and neither stream holds a control byte (but
+# TAB) nor a line that starts with the injected text
+evil_out() {
+    local label=$1 want=$2 shown=${SHOWN_OUT:-$SHOWN}
+    shift 2
+    bounded "$@" >"$T/eo.out" 2>"$T/eo.err" </dev/null
+    local st=$?
+    if [[ " $want " == *" $st "* ]] && ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$T/eo.out" "$T/eo.err" &&
+        ! grep -q '^FAKE' "$T/eo.out" "$T/eo.err" && grep -qF -- "$shown" "$T/eo.out"; then
+        pass "$label: stdout shows the hostile string escaped (no raw control byte, no injected line), exit $st"
+    else
+        fail "$label: stdout shows the hostile string escaped (no raw control byte, no injected line) (exit status $st, wanted $want)"
+        dump "$T/eo.out" stdout
+        dump "$T/eo.err" stderr
+    fi
+}
+# the archive of the scenario, copied to a directory whose name holds ESC
+# [2J and a line break, its checkpoint file beside it (the default path)
+check "opsledger-archive folds to the end" svc_catch_up archive "$D" "$T/archive.log" -o archive_checkpoint_records=4
+AR=$T/ar$EVIL
+cp -r "$D/archive" "$AR" && cp "$D/archive.checkpoints" "$AR.checkpoints"
+evil_out "verify --archive (intact, anchored)" 0 "$OPSLEDGER" verify --archive "$AR"
+check "... which names the checkpoint file escaped as well" \
+    grep -qF "checkpoints of $T/ar${SHOWN}.checkpoints match" "$T/eo.out"
+rm -f "$AR.checkpoints"
+evil_out "verify --archive (no checkpoints: the WARNING line)" 0 "$OPSLEDGER" verify --archive "$AR"
+# a checkpoint that anchors record 1 with another hash: BROKEN, on stdout,
+# naming the checkpoint file
+printf '1 %064d 0 1970-01-01T00:00:00.000Z\n' 0 >"$T/cp$EVIL"
+evil_out "verify --checkpoints (BROKEN, naming the file)" 1 \
+    "$OPSLEDGER" verify --archive "$D/archive" --checkpoints "$T/cp$EVIL"
+
+# a copy of utilisation's projection at a hostile path; an offsets reset
+# there by an operator whose name (SUDO_USER) holds the hostile text (the
+# record keeps it escaped: a line break in it cannot split the record),
+# then, put with mdb_load as a damaged or foreign projection can hold them,
+# a stored offset of a topic whose name holds it (no broker accepts such a
+# name) and a reset record holding ESC, CR and DEL raw
+DB=$T/db$EVIL
+cp -r "$D/utilisation" "$DB"
+SUDO_USER=$EVIL evil_out "offsets reset (the record it prints)" 0 \
+    "$OPSLEDGER" offsets reset utilisation --to-beginning --db "$DB"
+check "... which names the operator escaped, on the record's first line" \
+    grep -qF "by=$SHOWN@" "$T/eo.out"
+evil_out "offsets show (path, reset record)" "0 1 2" "$OPSLEDGER" offsets show utilisation --db "$DB"
+evil_out "status (path, reset record)" 0 "$OPSLEDGER" status utilisation --db "$DB"
+check "... the reset record's first line whole" grep -qF "by=$SHOWN@" "$T/eo.out"
+RAWREC='by=x\x1b[2J\x0dFAKE\x7f'
+printf '%s\n%s\n' 'offset/x\1b[2J\0aFAKE: injected/0' '\00\00\00\00\00\00\00\05' \
+    'offsets_reset/999999' 'at=2026-01-01T00:00:00Z by=x\1b[2J\0dFAKE\7f pid=1 mode="to-end" changed=1\0ahr.person/0 1 -> 2\1b[2J' |
+    mdb_load -T -s meta "$DB" 2>"$T/mdbload.err"
+check "a stored offset of a hostile topic name and a raw reset record are put in the copy" test $? = 0
+evil_out "offsets show (a topic and a reset record from the projection)" "0 1 2" \
+    "$OPSLEDGER" offsets show utilisation --db "$DB"
+check "... the topic in its padded column (escaped, then padded to 32)" \
+    grep -qF "  $(printf '%-32s' "$SHOWN")         0            5 " "$T/eo.out"
+check "... the record escaped, line by line" \
+    bash -c "grep -qF '$RAWREC pid=1' '$T/eo.out' && grep -qF '      hr.person/0 1 -> 2\\x1b[2J' '$T/eo.out'"
+evil_out "status (a topic and a reset record from the projection)" 0 "$OPSLEDGER" status utilisation --db "$DB"
+check "... the topic in its padded column (escaped, then padded to 40)" \
+    grep -qF "  $(printf '%-40s' "offset/$SHOWN/0") 5" "$T/eo.out"
+check "... the record's first line escaped" grep -qF "$(printf '%-40s' offsets_reset/999999) at=2026-01-01T00:00:00Z $RAWREC pid=1" \
+    "$T/eo.out"
+evil_out "status --lag (a topic from the projection)" "0 1 2" "$OPSLEDGER" status utilisation --lag --db "$DB"
+
+# status --url: what a remote service answers (a /metrics sample, a
+# /healthz body) holding ESC, CR and DEL
+python3 - "$T/http.port" <<'EOF' >"$T/http.log" 2>&1 3>&- 4>&- &
+import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = {"/metrics": 'opsledger_records_total{service="utilisation",topic="x\x1b[2J\rFAKE\x7f"} 7\n',
+                "/healthz": "x\x1b[2J\rFAKE\x7f\n", "/readyz": "ready\n"}.get(self.path, "")
+        self.send_response(200 if body else 404)
+        self.end_headers()
+        self.wfile.write(body.encode())
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+EOF
+HTTP_PID=$!
+_track "$HTTP_PID"
+for _ in $(seq 50); do [ -s "$T/http.port" ] && break; sleep 0.1; done
+SHOWN_OUT='x\x1b[2J\x0dFAKE\x7f' evil_out "status --url (a remote /metrics sample and /healthz body)" 0 \
+    "$OPSLEDGER" status utilisation --url "http://127.0.0.1:$(cat "$T/http.port" 2>/dev/null)"
+check "... the sample in its padded column (escaped, then padded to 60)" \
+    grep -qF "  $(printf '%-60s' 'opsledger_records_total{topic="x\x1b[2J\x0dFAKE\x7f"}') 7" "$T/eo.out"
+kill -TERM "$HTTP_PID" 2>/dev/null
+wait "$HTTP_PID" 2>/dev/null
+_untrack "$HTTP_PID"
 
 kill -TERM "$BROKER_PID"
 wait_exit "$BROKER_PID" "$E2E_STOP_TIMEOUT" && check "the broker exits 0 and removes its bootstrap file" \

@@ -136,6 +136,11 @@ static void test_arena(void **state)
     assert_string_equal(ol_esc_a_cut(&a, OL_ESC_TEXT, "Zo\xc3\xab" "e", 3), "Zo");
     assert_string_equal(ol_esc_a_cut(&a, OL_ESC_TEXT, "Zo\xc3\xab" "e", 4), "Zo\xc3\xab");
     assert_string_equal(ol_esc_a_cut(&a, OL_ESC_TEXT, "a\x1b", 10), "a\\x1b");
+    /* n bytes, not NUL-terminated (an LMDB key); a NUL within them ends it */
+    assert_string_equal(ol_esc_a_n(&a, OL_ESC_TEXT, "ab\x1b\ncd", 4), "ab\\x1b\\x0a");
+    assert_string_equal(ol_esc_a_n(&a, OL_ESC_TEXT, "ab\0cd", 5), "ab");
+    assert_string_equal(ol_esc_a_n(&a, OL_ESC_TEXT, NULL, 3), "");
+    assert_int_equal(a.failed, 0);
     ol_esc_arena_reset(&a);
 }
 
