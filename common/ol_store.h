@@ -70,6 +70,14 @@ typedef struct ol_store {
  * "disk full" line on stderr and _exit(1); ol_store_unguard (ol_store_close)
  * forgets the store. No-ops for other stores. */
 int ol_store_reserve(ol_store *st);
+/* The reserve's arithmetic (pure, for tests): the data ends at end, blocks
+ * are allocated up to reserved_to, the largest growth of a batch is growth,
+ * avail bytes are free. Sets [from, to) to allocate (empty: nothing to do);
+ * 0, or ENOSPC when not even min bytes past end are free. */
+typedef struct {
+    size_t end, reserved_to, growth, min, map_bytes, avail;
+} ol_reserve_in;
+int ol_store_reserve_plan(const ol_reserve_in *in, size_t *from, size_t *to);
 void ol_store_guard(ol_store *st, void *map, size_t len);
 void ol_store_unguard(ol_store *st);
 

@@ -12,13 +12,20 @@
  *     allocates the file's blocks (fallocate(2)) from the committed end of
  *     the data through a headroom of twice the largest growth a batch of this
  *     process has made (at least lmdb_reserve_mib, 16 MiB by default, at
- *     most 1 GiB; 0 turns this layer off). When the file system
- *     cannot give even the minimum the batch is not begun and the caller
- *     reports ENOSPC ("disk full: N bytes free ...") and stops cleanly.
+ *     most 1 GiB; 0 turns this layer off), and beyond that minimum at most
+ *     half of what the file system has free (the other services share it).
+ *     When not even the minimum is free the batch is not begun, nothing is
+ *     allocated, and the caller reports ENOSPC ("disk full: N bytes free
+ *     ...") and stops cleanly; a fallocate that fails part way gives its
+ *     blocks back (ext4 and XFS keep them), so a refused batch never leaves
+ *     the file system at 0 bytes free.
  *  2. A SIGBUS handler for the map's address range, the backstop when a
- *     batch outgrows its reserve as the disk fills: it writes one line
- *     ("disk full: N bytes free on the file system of DIR ...") and ends the
- *     process with _exit(1). Nothing of the batch in progress is committed
+ *     batch outgrows its reserve as the disk fills (or on btrfs and ZFS,
+ *     where an allocated block does not promise that a rewrite fits): it
+ *     writes one line naming the cause ("disk full: N bytes free on the file
+ *     system of DIR ...", an I/O error, or data.mdb truncated under the map)
+ *     and ends the process with _exit(1). A SIGBUS sent with kill keeps its
+ *     default action. Nothing of the batch in progress is committed
  *     (LMDB's meta page is written only by the commit), which is the state a
  *     SIGKILL leaves and the crash suite proves safe.
  * The reserved blocks beyond the data stay allocated; LMDB fills them as the
@@ -33,10 +40,36 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
+#include <sys/statfs.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RESERVE_MAX ((size_t)1 << 30)
+
+int ol_store_reserve_plan(const ol_reserve_in *in, size_t *from, size_t *to)
+{
+    size_t want = 2 * in->growth;
+    want = want < in->min ? in->min : want > RESERVE_MAX ? RESERVE_MAX : want;
+    size_t base = in->reserved_to > in->end ? in->reserved_to : in->end; /* below end every page is written */
+    size_t hi = in->end + want, lo = in->end + in->min;
+    if (in->map_bytes && hi > in->map_bytes)
+        hi = in->map_bytes;
+    if (in->map_bytes && lo > in->map_bytes)
+        lo = in->map_bytes;
+    *from = *to = base;
+    if (hi <= base)
+        return 0; /* reserved far enough already */
+    size_t need_lo = lo > base ? lo - base : 0;
+    if (need_lo > in->avail)
+        return ENOSPC; /* not even the minimum is free: refuse before allocating anything */
+    /* beyond the minimum, take at most half of what is free: the other
+     * services and the archive share the file system */
+    size_t spare = (in->avail - need_lo) / 2;
+    if (hi - base > need_lo + spare)
+        hi = base + need_lo + spare;
+    *to = hi > lo ? hi : lo > base ? lo : base;
+    return 0;
+}
 
 /* the committed end of the data, in bytes, and the file's descriptor */
 static int data_end(ol_store *st, size_t *end, int *fd)
@@ -53,18 +86,11 @@ static int data_end(ol_store *st, size_t *end, int *fd)
     return 0;
 }
 
-static int allocate(int fd, size_t from, size_t to)
-{
-    if (to <= from)
-        return 0;
-    int rc = posix_fallocate(fd, (off_t)from, (off_t)(to - from));
-    return rc == EINTR ? posix_fallocate(fd, (off_t)from, (off_t)(to - from)) : rc;
-}
-
 int ol_store_reserve(ol_store *st)
 {
-    size_t end;
+    size_t end, from, to;
     int fd, rc;
+    struct statfs fs;
     if (!st->env || !st->writemap || st->readonly || st->reserve_off || !st->reserve_min)
         return 0;
     if ((rc = data_end(st, &end, &fd)))
@@ -72,26 +98,30 @@ int ol_store_reserve(ol_store *st)
     if (st->reserve_end && end > st->reserve_end && end - st->reserve_end > st->reserve_growth)
         st->reserve_growth = end - st->reserve_end; /* what the batches since the last call added */
     st->reserve_end = end;
-    size_t want = 2 * st->reserve_growth;
-    want = want < st->reserve_min ? st->reserve_min : want > RESERVE_MAX ? RESERVE_MAX : want;
-    size_t to = end + want, floor_to = end + st->reserve_min;
-    if (st->map_bytes && to > st->map_bytes)
-        to = st->map_bytes;
-    if (st->map_bytes && floor_to > st->map_bytes)
-        floor_to = st->map_bytes;
-    if (to <= st->reserved_to)
+    if (fstatfs(fd, &fs))
+        return errno;
+    ol_reserve_in in = {.end = end, .reserved_to = st->reserved_to, .growth = st->reserve_growth,
+                        .min = st->reserve_min, .map_bytes = st->map_bytes,
+                        .avail = (size_t)fs.f_bavail * (size_t)fs.f_bsize};
+    if ((rc = ol_store_reserve_plan(&in, &from, &to)))
+        return rc;
+    if (to <= from)
         return 0;
-    rc = allocate(fd, st->reserved_to, to);
-    if (rc == ENOSPC && floor_to > st->reserved_to) /* less than the headroom free: the minimum will do */
-        rc = allocate(fd, st->reserved_to, to = floor_to);
-    else if (rc == ENOSPC)
-        rc = 0, to = st->reserved_to;
+    /* fallocate(2) itself: glibc's posix_fallocate would emulate a file
+     * system without it by writing a byte into every block */
+    do
+        rc = fallocate(fd, 0, (off_t)from, (off_t)(to - from)) ? errno : 0;
+    while (rc == EINTR);
     if (rc == EOPNOTSUPP || rc == ENOSYS) {
-        st->reserve_off = 1; /* a file system without fallocate: the SIGBUS backstop only */
+        st->reserve_off = 1; /* no fallocate here: the SIGBUS backstop only */
         return 0;
     }
-    if (rc)
-        return rc;
+    if (rc) {
+        /* ext4 and XFS keep what a failed fallocate got: give it back, so
+         * a refused batch does not leave the file system at 0 bytes free */
+        (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from));
+        return rc == EDQUOT ? EDQUOT : rc;
+    }
     st->reserved_to = to;
     return 0;
 }
@@ -102,7 +132,7 @@ int ol_store_reserve(ol_store *st)
 static struct guard {
     uintptr_t lo, hi;
     int fd;
-    char head[64], tail[4400];
+    char pre[3][4400], post[3][4400]; /* the line for a full disk, an I/O error, a truncated file */
 } g_guard[GUARDS];
 static volatile sig_atomic_t g_used[GUARDS];
 static int g_installed;
@@ -117,26 +147,44 @@ static void put(const char *s, size_t n)
     }
 }
 
+static void put_num(unsigned long long v)
+{
+    char num[24], *p = num + sizeof num;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    put(p, (size_t)(num + sizeof num - p));
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
+    if (si->si_code <= 0) { /* sent (kill -BUS), not a fault: the default action */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     uintptr_t a = (uintptr_t)si->si_addr;
     for (int i = 0; i < GUARDS; i++) {
         const struct guard *g = &g_guard[i];
         if (!g_used[i] || a < g->lo || a >= g->hi)
             continue;
-        char num[24], *p = num + sizeof num;
-        struct statvfs v;
-        unsigned long long free_b = fstatvfs(g->fd, &v) == 0 ? (unsigned long long)v.f_bavail * v.f_frsize : 0;
-        do
-            *--p = (char)('0' + free_b % 10);
-        while ((free_b /= 10) > 0);
-        put(g->head, strlen(g->head));
-        put(p, (size_t)(num + sizeof num - p));
-        put(g->tail, strlen(g->tail));
+        struct statfs v;
+        struct stat sb;
+        unsigned long long free_b = fstatfs(g->fd, &v) == 0 ? (unsigned long long)v.f_bavail * v.f_bsize : 0;
+        unsigned long long off = a - g->lo;
+        int k = 1;                 /* a hardware or file-system error */
+        unsigned long long n = free_b;
+        if (fstat(g->fd, &sb) == 0 && (unsigned long long)sb.st_size <= off)
+            k = 2, n = (unsigned long long)sb.st_size; /* the file shrank under the map */
+        else if (si->si_code == BUS_ADRERR && free_b < (4ULL << 20))
+            k = 0; /* the file system could not give the page a block */
+        put(g->pre[k], strlen(g->pre[k]));
+        put_num(n);
+        put(g->post[k], strlen(g->post[k]));
         _exit(1);
     }
-    signal(sig, SIG_DFL); /* not a store's map: the default action on return */
+    signal(sig, SIG_DFL); /* a fault outside every store's map: the default action on return */
 }
 
 void ol_store_guard(ol_store *st, void *map, size_t len)
@@ -150,11 +198,18 @@ void ol_store_guard(ol_store *st, void *map, size_t len)
         struct guard *g = &g_guard[i];
         char *path = ol_esc(OL_ESC_TEXT, st->path);
         g->lo = (uintptr_t)map, g->hi = (uintptr_t)map + len, g->fd = fd;
-        snprintf(g->head, sizeof g->head, "level=error msg=\"disk full: ");
-        snprintf(g->tail, sizeof g->tail,
-                 " bytes free on the file system of %s (a write into the LMDB map failed: SIGBUS); nothing of "
-                 "the batch in progress is committed; free space and restart\"\n",
-                 path ? path : "the store");
+        const char *shown = path ? path : "the store";
+        const char *end = "; nothing of the batch in progress is committed";
+        snprintf(g->pre[0], sizeof g->pre[0], "level=error msg=\"disk full: ");
+        snprintf(g->post[0], sizeof g->post[0],
+                 " bytes free on the file system of %s (SIGBUS writing the LMDB map)%s; free space and restart\"\n",
+                 shown, end);
+        snprintf(g->pre[1], sizeof g->pre[1], "level=error msg=\"I/O error in the LMDB map of %s (SIGBUS; ", shown);
+        snprintf(g->post[1], sizeof g->post[1],
+                 " bytes free on its file system)%s; check the disk and the file system, and restart\"\n", end);
+        snprintf(g->pre[2], sizeof g->pre[2], "level=error msg=\"%s/data.mdb was truncated to ", shown);
+        snprintf(g->post[2], sizeof g->post[2],
+                 " bytes under the LMDB map (SIGBUS)%s; restore the directory or replay the service\"\n", end);
         free(path);
         st->guard_slot = i + 1;
         g_used[i] = 1;

@@ -67,8 +67,9 @@ full_then_resume() {
     shift 2
     rm -rf "$MNT/data"
     mountpoint -q "$MNT" && umount "$MNT"
-    mount -t tmpfs -o "size=${small_kb}k,mode=0700" opsledger-e2e-diskfull "$MNT" ||
-        fail "mount a ${small_kb} KiB tmpfs"
+    fs_kb=${FULL_KB:-$small_kb}
+    mount -t tmpfs -o "size=${fs_kb}k,mode=0700" opsledger-e2e-diskfull "$MNT" ||
+        fail "mount a ${fs_kb} KiB tmpfs"
     svc_catch_up "$SVC" "$MNT/data" "$T/full.$label.log" -o batch_max=100 "$@"
     rc=$?
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -lt 128 ]; then
@@ -120,6 +121,12 @@ full_then_resume() {
 # the disk blocks of the next batch are allocated before it begins, so the
 # service refuses to begin a batch the file system cannot hold
 full_then_resume reserve 'cannot begin a write transaction.*disk full'
+# room for the 16 MiB reserve and half the projection: batches commit while
+# the reserve keeps 16 MiB ahead of the data, then one is refused before it
+# begins (never SIGBUS), with records committed first
+FULL_KB=$((16384 + size_kb / 2)) full_then_resume reserve-midway 'cannot begin a write transaction.*disk full'
+[ "$FULL_RECORDS" -gt 0 ] && pass "reserve-midway: batches committed before the reserve refused one ($FULL_RECORDS records)" ||
+    fail "reserve-midway: batches commit before the reserve refuses one (0 records were committed first)"
 # the blocks are not allocated ahead (lmdb_reserve_mib=0): the file system
 # fills part way through the run, a write into the map is SIGBUS, and the
 # backstop turns it into the same message and exit status

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -607,6 +608,55 @@ static void test_store_dbi_undeclared_aborts(void **state)
     ol_store_close(&st);
 }
 
+/* The writable map's reserve (common/ol_store_reserve.c): how far ahead of
+ * the data the blocks are allocated, and when a batch is refused. */
+static void test_store_reserve_plan(void **state)
+{
+    (void)state;
+    const size_t M = (size_t)1 << 20, G = (size_t)1 << 30;
+    size_t from, to;
+    /* a fresh store: the minimum from the end of the data (below it every page is written) */
+    ol_reserve_in a = {.end = 1 * M, .reserved_to = 0, .growth = 0, .min = 16 * M, .map_bytes = 16 * G, .avail = 100 * G};
+    assert_int_equal(ol_store_reserve_plan(&a, &from, &to), 0);
+    assert_int_equal(from, 1 * M);
+    assert_int_equal(to, 17 * M);
+    /* twice the largest growth of a batch */
+    a.growth = 100 * M;
+    assert_int_equal(ol_store_reserve_plan(&a, &from, &to), 0);
+    assert_int_equal(to, 201 * M);
+    /* at most 1 GiB */
+    a.growth = 3 * G;
+    assert_int_equal(ol_store_reserve_plan(&a, &from, &to), 0);
+    assert_int_equal(to, 1 * M + G);
+    /* never past the map */
+    a.map_bytes = 6 * M;
+    assert_int_equal(ol_store_reserve_plan(&a, &from, &to), 0);
+    assert_int_equal(to, 6 * M);
+    /* already reserved far enough: nothing to allocate */
+    ol_reserve_in b = {.end = 10 * M, .reserved_to = 50 * M, .growth = 10 * M, .min = 16 * M, .map_bytes = 16 * G, .avail = 100 * G};
+    assert_int_equal(ol_store_reserve_plan(&b, &from, &to), 0);
+    assert_int_equal(from, to);
+    /* allocated from where the last reserve ended */
+    b.growth = 40 * M;
+    assert_int_equal(ol_store_reserve_plan(&b, &from, &to), 0);
+    assert_int_equal(from, 50 * M);
+    assert_int_equal(to, 90 * M);
+    /* beyond the minimum, at most half of what is free */
+    ol_reserve_in c = {.end = 1 * M, .reserved_to = 1 * M, .growth = 100 * M, .min = 16 * M, .map_bytes = 16 * G, .avail = 20 * M};
+    assert_int_equal(ol_store_reserve_plan(&c, &from, &to), 0);
+    assert_int_equal(from, 1 * M);
+    assert_int_equal(to, 1 * M + 16 * M + 2 * M);
+    /* not even the minimum free: refused before anything is allocated */
+    c.avail = 15 * M;
+    assert_int_equal(ol_store_reserve_plan(&c, &from, &to), ENOSPC);
+    /* the minimum counts only what is not yet reserved */
+    c.reserved_to = 10 * M;
+    c.avail = 8 * M;
+    assert_int_equal(ol_store_reserve_plan(&c, &from, &to), 0);
+    assert_int_equal(from, 10 * M);
+    assert_true(to >= 17 * M && to <= 10 * M + 8 * M);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_readonly_errors, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_rekey, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_put_unless_same, env_setup, env_teardown),
+        cmocka_unit_test(test_store_reserve_plan),
         cmocka_unit_test_setup_teardown(test_store_concurrent_reader, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_cursor_order, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_dbi_undeclared_aborts, env_setup, env_teardown),
