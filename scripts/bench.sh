@@ -521,7 +521,7 @@ if ! skipped floor; then
     for r in $(seq "$RUNS"); do
         for scale in 1 10; do
             n=$((SF_N * scale))
-            for mode in sync nosync; do
+            for mode in sync pwrite nosync; do
                 f=$WORK/state.$mode.$scale
                 rm -rf "$f"
                 say "state engine, run $r/$RUNS: $n records ($mode)"
@@ -538,6 +538,8 @@ if ! skipped floor; then
                         "$(field rebuild_ms "$WORK/state.$mode.$scale.$r")"
                     sample "state engine (ol_state only)" "index loaded from its snapshot at $at (restart after a stop)" ms "<=" 5000 \
                         "$(field snapshot_load_ms "$WORK/state.$mode.$scale.$r")"
+                elif [ $mode = pwrite ]; then
+                    sample "state engine (ol_state only)" "log + index, $at records, synced, lmdb_writemap=0" records/s - - "$v"
                 else
                     sample "state engine (ol_state only)" "log + index, $at records, no sync (replay)" records/s - - "$v"
                 fi

@@ -189,9 +189,27 @@ static int servable(const struct collect *c, const char *json, size_t len)
     return 1;
 }
 
+/* 1 for a utilisation PERSON row that says the row is gone: the service
+ * deletes a person-week's row when the person is neither employed in a
+ * window week nor has logged time in it, and publishes the key once more
+ * with zero capacity and zero logged time (services/utilisation/fold.c).
+ * The API leaves it out, as `query utilisation` (the projection) does; a
+ * kept row always has capacity or logged time. `history` still lists it. */
+static int gone(const struct collect *c, const char *json, size_t len)
+{
+    static const char *const names[] = {"scope", "capacity_minutes", "logged_minutes"};
+    web_jfield f[3];
+    if (strcmp(c->ep->topic, "ops.utilisation.weekly") || web_json_scalars(json, len, names, 3, f))
+        return 0;
+    return f[0].kind == 2 && f[0].n == 6 && !memcmp(f[0].p, "PERSON", 6) && f[1].kind == 1 && f[1].n == 1 &&
+           f[1].p[0] == '0' && f[2].kind == 1 && f[2].n == 1 && f[2].p[0] == '0';
+}
+
 static int text_row(void *ctx, const char *key, int64_t rev, int64_t ts, const char *json, size_t len)
 {
     struct collect *c = ctx;
+    if (gone(c, json, len))
+        return 0;
     int m = raw_matches(c->ep, c->q, json, len);
     if (m == 0)
         return 0;
@@ -242,7 +260,7 @@ static int parse_row(void *ctx, const char *key, int64_t rev, int64_t ts, const 
 {
     struct collect *c = ctx;
     (void)ts;
-    if (raw_matches(c->ep, c->q, json, len) == 0)
+    if (gone(c, json, len) || raw_matches(c->ep, c->q, json, len) == 0)
         return 0;
     json_t *rec = web_rowcache_get(c->q->m->rows, c->ep->topic, key, rev, json, len);
     if (rec && !matches(c->ep, c->q, rec)) {

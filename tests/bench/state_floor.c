@@ -3,13 +3,15 @@
  * fold: the floor under every service's rate with the state engine of
  * issue 15, printed beside lmdb_floor's (the B-tree layout it replaced).
  *
- *   state_floor DIR RECORDS BATCH sync|nosync
+ *   state_floor DIR RECORDS BATCH sync|pwrite|nosync
  *
  * Workload (issue 15): random 16-byte entity and event ids (as hex), 2 %
  * amendments of an entity seen before (a higher revision), 0.5 % re-sent
  * duplicates, 120-byte versions, one write transaction per BATCH records,
- * committed with a sync (a live service) or without (a replay; one sync at
- * the end, timed). Data time advances as in the generated data set (2 M
+ * committed with a sync (a live service: "sync" writes through the map,
+ * MDB_WRITEMAP, as the services do by default; "pwrite" is LMDB's default
+ * write path, lmdb_writemap=0) or without (a replay; one sync at the end,
+ * timed). Data time advances as in the generated data set (2 M
  * records over 68 weeks: STEP_MS a record), so the dedupe window (35 days)
  * holds the last ~5 weeks' event_ids, as in a service. Each record does what
  * ol_runtime's fold_one does with the state: prefetch its two index slots,
@@ -71,10 +73,11 @@ int main(int argc, char **argv)
     if (argc != 5)
         goto usage;
     long n = atol(argv[2]), batch = atol(argv[3]);
-    int sync = strcmp(argv[4], "nosync") != 0;
-    if (n < 1 || batch < 1)
+    int sync = strcmp(argv[4], "nosync") != 0, pwrite_path = !strcmp(argv[4], "pwrite");
+    if (n < 1 || batch < 1 || (sync && !pwrite_path && strcmp(argv[4], "sync")))
         goto usage;
-    if (ol_store_open(&st, argv[1], (size_t)8 << 30, sync ? 0 : OL_STORE_BULK, dbs, err, sizeof err)) {
+    if (ol_store_open(&st, argv[1], (size_t)8 << 30, !sync ? OL_STORE_BULK : pwrite_path ? 0 : OL_STORE_WRITEMAP, dbs,
+                      err, sizeof err)) {
         fprintf(stderr, "state_floor: %s\n", err);
         return 1;
     }
@@ -87,6 +90,7 @@ int main(int argc, char **argv)
     long made = 0;
     double t0 = now_s();
     for (long done = 0; done < n;) {
+        CHECK(ol_store_reserve(&st)); /* as the runtime does before a batch */
         CHECK(mdb_txn_begin(st.env, NULL, 0, &txn));
         for (long i = 0; i < batch && done < n; i++, done++) {
             uint64_t r = splitmix(&seed) % 1000;
@@ -172,6 +176,6 @@ int main(int argc, char **argv)
     ol_store_close(&st);
     return 0;
 usage:
-    fprintf(stderr, "usage: state_floor DIR RECORDS BATCH sync|nosync\n");
+    fprintf(stderr, "usage: state_floor DIR RECORDS BATCH sync|pwrite|nosync\n");
     return 2;
 }
