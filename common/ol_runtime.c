@@ -128,7 +128,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         dbs[nd++] = svc->dbs[i];
     dbs[nd] = NULL;
     int64_t writemap;
-    if (ol_config_get_i64(cfg, "lmdb_writemap", 1, &writemap, err, errlen))
+    if (ol_config_get_i64(cfg, "lmdb_writemap", 0, &writemap, err, errlen))
         goto fail;
     if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes,
                       opts->bulk ? OL_STORE_BULK : writemap ? OL_STORE_WRITEMAP : 0, dbs, err, errlen))

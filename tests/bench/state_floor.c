@@ -9,8 +9,8 @@
  * amendments of an entity seen before (a higher revision), 0.5 % re-sent
  * duplicates, 120-byte versions, one write transaction per BATCH records,
  * committed with a sync (a live service: "sync" writes through the map,
- * MDB_WRITEMAP, as the services do by default; "pwrite" is LMDB's default
- * write path, lmdb_writemap=0) or without (a replay; one sync at the end,
+ * MDB_WRITEMAP with the reserve, as lmdb_writemap=1 does; "pwrite" is
+ * LMDB's default write path, the services' default) or without (a replay; one sync at the end,
  * timed). Data time advances as in the generated data set (2 M
  * records over 68 weeks: STEP_MS a record), so the dedupe window (35 days)
  * holds the last ~5 weeks' event_ids, as in a service. Each record does what

@@ -13,9 +13,10 @@
 #     "disk full" with the bytes free (before: "Input/output error");
 #  3. the tmpfs is grown (remount), the service restarts and exits 0 at the
 #     end; its projection equals the clean run's, byte for byte.
-#  2 and 3 run three times: with the defaults (MDB_WRITEMAP, blocks reserved
-#  before each batch), with the reserve off (the disk fills part way and the
-#  SIGBUS backstop speaks), and without MDB_WRITEMAP (LMDB's pwrite fails);
+#  2 and 3 run four times: with lmdb_writemap=1 (blocks reserved before each
+#  batch: refused at once, and refused part way), with the reserve off (the
+#  disk fills part way and the SIGBUS backstop speaks), and with the default
+#  pwrite path (LMDB's write fails);
 #  4. a replay (--from-kafka) onto the full tmpfs says "disk full" and stops
 #     with a status below 128, with and without the reserve.
 # Mounting needs root (or CAP_SYS_ADMIN): elsewhere the test says why it is
@@ -53,7 +54,7 @@ produce_dir "$T/gen" || fail "the data set is produced"
 
 # ------------------------------------------------------------ 1. clean run
 # no blocks reserved ahead: du then measures the projection itself
-svc_catch_up "$SVC" "$T/clean" "$T/clean.log" -o batch_max=100 -o lmdb_reserve_mib=0 || fail "clean run: opsledger-$SVC exits 0"
+svc_catch_up "$SVC" "$T/clean" "$T/clean.log" -o batch_max=100 || fail "clean run: opsledger-$SVC exits 0"
 svc_dump "$SVC" "$T/clean" "$T/clean.dump"
 size_kb=$(du -k "$(find "$T/clean" -name data.mdb | head -n 1)" | cut -f1)
 small_kb=$((size_kb / 3))
@@ -117,24 +118,24 @@ full_then_resume() {
 }
 
 # ------------------------------------------------------------ 2, 3. disk full, then space freed
-# the default: the projection's map is written in place (MDB_WRITEMAP), and
-# the disk blocks of the next batch are allocated before it begins, so the
-# service refuses to begin a batch the file system cannot hold
-full_then_resume reserve 'cannot begin a write transaction.*disk full'
+# lmdb_writemap=1: the projection's map is written in place (MDB_WRITEMAP),
+# and the disk blocks of the next batch are allocated before it begins, so
+# the service refuses to begin a batch the file system cannot hold
+full_then_resume reserve 'cannot begin a write transaction.*disk full' -o lmdb_writemap=1
 # room for the 16 MiB reserve and half the projection: batches commit while
 # the reserve keeps 16 MiB ahead of the data, then one is refused before it
 # begins (never SIGBUS), with records committed first
-FULL_KB=$((16384 + size_kb / 2)) full_then_resume reserve-midway 'cannot begin a write transaction.*disk full'
+FULL_KB=$((16384 + size_kb / 2)) full_then_resume reserve-midway 'cannot begin a write transaction.*disk full' -o lmdb_writemap=1
 [ "$FULL_RECORDS" -gt 0 ] && pass "reserve-midway: batches committed before the reserve refused one ($FULL_RECORDS records)" ||
     fail "reserve-midway: batches commit before the reserve refuses one (0 records were committed first)"
 # the blocks are not allocated ahead (lmdb_reserve_mib=0): the file system
 # fills part way through the run, a write into the map is SIGBUS, and the
 # backstop turns it into the same message and exit status
-full_then_resume backstop 'disk full.*SIGBUS' -o lmdb_reserve_mib=0
+full_then_resume backstop 'disk full.*SIGBUS' -o lmdb_writemap=1 -o lmdb_reserve_mib=0
 [ "$FULL_RECORDS" -gt 0 ] && pass "backstop: the file system filled part way through ($FULL_RECORDS records committed first)" ||
     fail "backstop: the file system fills part way through the run (0 records were committed first)"
-# without MDB_WRITEMAP (lmdb_writemap=0): LMDB's own write error
-full_then_resume pwrite 'batch aborted, nothing committed.*disk full' -o lmdb_writemap=0
+# the default, without MDB_WRITEMAP: LMDB's own write error
+full_then_resume pwrite 'batch aborted, nothing committed.*disk full'
 
 # ------------------------------------------------------------ 4. a replay onto a full disk
 # a replay writes its fresh directory through the map as well

@@ -22,8 +22,8 @@ for t in hr.person delivery.engagement delivery.allocation hr.leave timesheet.en
          finance.expense finance.contractor_invoice; do
     run_ol "$E2E_TMP/p.out" "$E2E_TMP/p-$t.err" produce "$t" --file "$FIXTURES/$t.jsonl" || fail "produce $t"
 done
-# map_size=256M: with the default MDB_WRITEMAP valgrind tracks the whole
-# shared map, and the 16G default map took 261 s here instead of 9
+# map_size=256M: with MDB_WRITEMAP (lmdb_writemap=1, a replay) valgrind
+# tracks the whole shared map, and the 16G default map took 261 s, not 9
 for s in utilisation billing archive; do
     E2E_CMD_TIMEOUT=300 bounded valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
         --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=9 \
