@@ -531,7 +531,7 @@ if ! skipped floor; then
                 v=$(field records_per_s "$WORK/state.$mode.$scale.$r")
                 [ $scale = 1 ] && at=N || at="10 x N"
                 if [ $mode = sync ]; then
-                    sample "state engine (ol_state only)" "log + index, $at records, synced, lmdb_writemap=1" records/s ">=" 1500000 "$v"
+                    sample "state engine (ol_state only)" "log + index, $at records, synced, lmdb_writemap=1" records/s - - "$v"
                     sample "state engine (ol_state only)" "index bytes per entity at $at" B "<=" 40 \
                         "$(field bytes_per_entity "$WORK/state.$mode.$scale.$r")"
                     sample "state engine (ol_state only)" "index rebuilt from the log at $at (restart after a crash)" ms - - \
@@ -539,7 +539,7 @@ if ! skipped floor; then
                     sample "state engine (ol_state only)" "index loaded from its snapshot at $at (restart after a stop)" ms "<=" 5000 \
                         "$(field snapshot_load_ms "$WORK/state.$mode.$scale.$r")"
                 elif [ $mode = pwrite ]; then
-                    sample "state engine (ol_state only)" "log + index, $at records, synced, lmdb_writemap=0" records/s - - "$v"
+                    sample "state engine (ol_state only)" "log + index, $at records, synced (the default pwrite path)" records/s ">=" 1500000 "$v"
                 else
                     sample "state engine (ol_state only)" "log + index, $at records, no sync (replay)" records/s - - "$v"
                 fi
@@ -547,7 +547,7 @@ if ! skipped floor; then
             done
         done
         sample "state engine (ol_state only)" "rate at 10 x N / rate at N (synced)" x ">=" 0.8 \
-            "$(div "$(field records_per_s "$WORK/state.sync.10.$r")" "$(field records_per_s "$WORK/state.sync.1.$r")")"
+            "$(div "$(field records_per_s "$WORK/state.pwrite.10.$r")" "$(field records_per_s "$WORK/state.pwrite.1.$r")")"
         rm -rf "$WORK/state.small" && "$HB/state_floor" "$WORK/state.small" 20000 500 sync >"$WORK/state.small.$r" \
             2>"$LOG/state.small.$r.log" || die "state_floor (see $LOG/state.small.$r.log)"
         sample "state engine (ol_state only)" "500 records per synced txn" records/s - - \
