@@ -151,6 +151,15 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         goto fail;
     }
     rt->dedupe_window_ms = window_days * 86400000LL;
+    int64_t snapshot_rows; /* common/ol_state_snapshot.c: a crash restart indexes only the rows after it */
+    if (ol_config_get_i64(cfg, "index_snapshot_rows", 2000000, &snapshot_rows, err, errlen))
+        goto fail;
+    if (snapshot_rows < 0) {
+        snprintf(err, errlen, "index_snapshot_rows must be 0 (at a clean stop only) or a number of log rows, not %lld",
+                 (long long)snapshot_rows);
+        goto fail;
+    }
+    rt->snapshot_rows = (uint64_t)snapshot_rows;
     if (!(rt->state_idx = ol_state_new(rt->versions, rt->dedupe_window_ms))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -235,9 +244,10 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     /* a rebuild at 10 x N takes seconds: say it has begun */
     ol_info("indexing the version log|db=%s snapshot=%s", opts->db_path, access(snap, F_OK) ? "absent" : "present");
     int loaded = ol_state_load(rt->state_idx, txn, snap, why, sizeof why);
-    if (!loaded && strcmp(why, "no snapshot"))
+    if (!loaded && strcmp(why, "no snapshot")) {
         ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
-    unlink(snap); /* used or not, it describes a log that is about to move on */
+        unlink(snap); /* it describes no prefix of this log: the next save replaces it */
+    }
     snprintf(snap, sizeof snap, "%s/index.snapshot.tmp", opts->db_path);
     unlink(snap); /* a save that a kill interrupted */
     if ((rc = ol_state_ready(rt->state_idx, txn))) {
@@ -249,8 +259,10 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     rt->outbox_seq = (uint64_t)seq;
     {
         size_t ne, nid, mem = ol_state_memory(rt->state_idx, &ne, &nid);
-        ol_info("version log indexed|entities=%zu event_ids=%zu index_bytes=%zu build_ms=%.1f from=%s", ne, nid, mem,
-                (double)ol_state_build_us(rt->state_idx) / 1000, loaded ? "snapshot" : "log");
+        ol_info("version log indexed|entities=%zu event_ids=%zu index_bytes=%zu build_ms=%.1f from=%s "
+                "rows_after_snapshot=%llu",
+                ne, nid, mem, (double)ol_state_build_us(rt->state_idx) / 1000, loaded ? "snapshot" : "log",
+                (unsigned long long)ol_state_tail_rows(rt->state_idx));
     }
 
     if (svc->init && svc->init(rt, &rt->state)) {
@@ -286,15 +298,8 @@ void ol_runtime_free(ol_runtime *rt)
         free(rt->out[i].not_content);
     }
     ol_rt_dirty_clear(rt);
-    if (rt->state_idx && rt->store.env && !rt->store.readonly) {
-        /* a clean stop leaves the indexes for the next start (ol_state.c) */
-        char snap[4200];
-        snprintf(snap, sizeof snap, "%s/index.snapshot", rt->store.path);
-        int src = ol_state_save(rt->state_idx, snap);
-        if (src)
-            ol_warn("cannot write the index snapshot; the next start reads the log|path=%s error=\"%s\"", snap,
-                    strerror(src));
-    }
+    if (rt->state_idx && rt->store.env && !rt->store.readonly)
+        ol_rt_save_index(rt, "a clean stop"); /* the next start indexes nothing after it */
     ol_state_free(rt->state_idx);
     free(rt->dirty);
     ol_arena_free(&rt->dirty_keys);
@@ -352,6 +357,31 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes the version log's indexes to <dir>/index.snapshot
+ * (common/ol_state_snapshot.c) in a read transaction that sees the last
+ * commit; why names the occasion in the log. A failure is a warning: the
+ * snapshot only saves a start time. */
+void ol_rt_save_index(ol_runtime *rt, const char *why)
+{
+    char snap[4200];
+    MDB_txn *txn;
+    struct timespec t0, t1;
+    int rc;
+    snprintf(snap, sizeof snap, "%s/index.snapshot", rt->store.path);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((rc = mdb_txn_begin(rt->store.env, NULL, MDB_RDONLY, &txn)) == 0) {
+        rc = ol_state_save(rt->state_idx, txn, snap);
+        mdb_txn_abort(txn);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc)
+        ol_warn("cannot write the index snapshot; a start reads more of the log|path=%s error=\"%s\"", snap,
+                mdb_strerror(rc));
+    else
+        ol_info("index snapshot written|reason=\"%s\" save_ms=%.1f", why,
+                (double)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)) / 1e6);
 }
 
 static int64_t mono_us(void)
@@ -525,6 +555,8 @@ again:
                  n, (double)(t_fold - t_begin) / 1000, (double)(t_flush - t_fold) / 1000,
                  (double)(t_commit - t_flush) / 1000, (long long)(rt->counters[C_EMITTED] - before[C_EMITTED]),
                  (long long)(wall_begin_ms - min_ts));
+    if (n > 0 && ol_state_snapshot_due(rt->state_idx, rt->snapshot_rows))
+        ol_rt_save_index(rt, "index_snapshot_rows appended since the last");
     return 0;
 fail:
     if (ctx.txn)

@@ -70,6 +70,7 @@ struct ol_runtime {
     MDB_dbi meta, versions, derived, outbox, batches;
     ol_state *state_idx;      /* the version log's indexes (ol_state.h) */
     int64_t dedupe_window_ms; /* config dedupe_window_days (default 35) */
+    uint64_t snapshot_rows;   /* config index_snapshot_rows: the indexes saved every so many log rows (0: at a clean stop only) */
     struct topic_io in[OL_MAX_TOPICS];
     size_t nin;
     struct derived_io out[OL_MAX_TOPICS];
@@ -123,6 +124,8 @@ void ol_rt_dirty_clear(ol_runtime *rt);
 /* counts n units of work; releases the map's pages when OL_RELEASE_EVERY units
  * accumulated and OL_RELEASE_INTERVAL_US passed (bulk: OL_RELEASE_EVERY_BULK units) */
 void ol_rt_release_tick(ol_runtime *rt, uint64_t n);
+/* the indexes' snapshot written now (ol_runtime.c); why: the occasion, logged */
+void ol_rt_save_index(ol_runtime *rt, const char *why);
 
 /* ol_runtime_record.c: folds one record of the batch's transaction. 0
  * (folded, skipped as a duplicate or stale, or dead-lettered) or an LMDB

@@ -338,6 +338,7 @@ ol_state *ol_state_new(MDB_dbi log, int64_t window_ms)
     s->log = log;
     s->window_ms = window_ms;
     s->since_ms = INT64_MIN;
+    s->snap_seq = 1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     /* per-process seed: an upstream cannot choose ids that all collide */
@@ -362,10 +363,51 @@ void ol_state_set_window_start(ol_state *s, int64_t since_ms)
         s->since_ms = since_ms;
 }
 
-int ol_state_ready(ol_state *s, MDB_txn *txn)
+/* Indexes the log rows from sequence first to the end (rows are parsed
+ * AHEAD at a time and their slots prefetched before they are indexed, so
+ * that the cache misses of the probes overlap); next_seq follows. 0 or an
+ * LMDB error. */
+int ol_state_index_from(ol_state *s, MDB_txn *txn, uint64_t first)
 {
     MDB_cursor *c;
     MDB_val k, v;
+    uint8_t kb[8];
+    int rc;
+    if ((rc = mdb_cursor_open(txn, s->log, &c)))
+        return rc;
+    enum { AHEAD = 16 };
+    ol_version rows[AHEAD];
+    ol_put_be64(kb, first);
+    k.mv_size = 8, k.mv_data = kb;
+    int more = (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) == 0;
+    while (more) {
+        size_t n = 0;
+        while (more && n < AHEAD) {
+            if ((rc = ol_state_parse(&k, &v, &rows[n])))
+                goto scanned;
+            const ol_version *r = &rows[n++];
+            if (r->kind == 'V')
+                __builtin_prefetch(&s->ent.s[ol_state_hash(s->seed, r->topic, r->topic_len, r->entity_id,
+                                                            r->entity_len) & (s->ent.cap - 1)]);
+            __builtin_prefetch(
+                &s->seen.s[ol_state_hash(s->seed, r->event_id, r->event_len, NULL, 0) & (s->seen.cap - 1)]);
+            more = (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0;
+        }
+        int got = rc; /* 0, MDB_NOTFOUND at the end, or an error */
+        for (size_t i = 0; i < n; i++) {
+            if ((rc = index_row(s, txn, &rows[i])))
+                goto scanned;
+            s->next_seq = rows[i].seq + 1;
+        }
+        rc = got;
+    }
+scanned:
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int ol_state_ready(ol_state *s, MDB_txn *txn)
+{
     struct timespec t0, t1;
     int rc;
     if (s->ready)
@@ -390,42 +432,13 @@ int ol_state_ready(ol_state *s, MDB_txn *txn)
     if ((rc = table_grow(s, &s->seen)))
         return rc;
     s->next_seq = 1;
-    if ((rc = mdb_cursor_open(txn, s->log, &c)))
-        return rc;
-    /* rows are parsed AHEAD at a time and their slots prefetched before they
-     * are indexed, so that the cache misses of the probes overlap */
-    enum { AHEAD = 16 };
-    ol_version rows[AHEAD];
-    int more = (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0;
-    while (more) {
-        size_t n = 0;
-        while (more && n < AHEAD) {
-            if ((rc = ol_state_parse(&k, &v, &rows[n])))
-                goto scanned;
-            const ol_version *r = &rows[n++];
-            if (r->kind == 'V')
-                __builtin_prefetch(&s->ent.s[ol_state_hash(s->seed, r->topic, r->topic_len, r->entity_id,
-                                                            r->entity_len) & (s->ent.cap - 1)]);
-            __builtin_prefetch(
-                &s->seen.s[ol_state_hash(s->seed, r->event_id, r->event_len, NULL, 0) & (s->seen.cap - 1)]);
-            more = (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0;
-        }
-        int got = rc; /* 0, MDB_NOTFOUND at the end, or an error */
-        for (size_t i = 0; i < n; i++) {
-            if ((rc = index_row(s, txn, &rows[i])))
-                goto scanned;
-            s->next_seq = rows[i].seq + 1;
-        }
-        rc = got;
-    }
-scanned:
-    mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND) {
+    if ((rc = ol_state_index_from(s, txn, 1))) {
         ol_error("cannot index the version log|error=\"%s\"", mdb_strerror(rc));
         return rc;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s->build_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    s->tail_rows = 0;
     s->ready = 1;
     return 0;
 }
@@ -514,3 +527,9 @@ size_t ol_state_memory(const ol_state *s, size_t *entities, size_t *event_ids)
 }
 
 int64_t ol_state_build_us(const ol_state *s) { return s->build_us; }
+uint64_t ol_state_tail_rows(const ol_state *s) { return s->tail_rows; }
+
+int ol_state_snapshot_due(const ol_state *s, uint64_t every)
+{
+    return s->ready && every > 0 && s->next_seq - s->snap_seq >= every;
+}

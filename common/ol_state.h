@@ -86,12 +86,19 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
                     int64_t revision, int64_t occurred_at, const char *event_id, const void *frame,
                     size_t frame_len);
 
-/* The snapshot of the indexes (a clean stop writes it; see ol_state.c).
- * save: 0 or an errno (nothing written when the indexes are not current).
- * load: 1 when the snapshot was adopted (it matches the log's end and a
- * sample of its slots the log rows they name), 0 when it was not, with why. */
-int ol_state_save(const ol_state *s, const char *path);
+/* The snapshot of the indexes (ol_state_snapshot.c), written by the
+ * runtime every so many rows and at a clean stop, so that a start indexes
+ * only the rows after it. save: 0 or an errno/LMDB error (nothing written
+ * when the indexes are not current); txn must see every row indexed (a
+ * transaction begun after the last commit). load: 1 when the snapshot was
+ * adopted (the log still holds the row it was taken at, a sample of its
+ * slots match the rows they name) and the rows after it were indexed, 0
+ * when it was not, with why (the caller then builds from the whole log). */
+int ol_state_save(ol_state *s, MDB_txn *txn, const char *path);
 int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t whylen);
+/* 1 when every (> 0) rows were appended since the last snapshot saved or
+ * loaded (or since the start, when there was none) */
+int ol_state_snapshot_due(const ol_state *s, uint64_t every);
 
 /* Parses a log row. 0, or MDB_CORRUPTED. */
 int ol_state_parse(const MDB_val *k, const MDB_val *v, ol_version *out);
@@ -100,6 +107,8 @@ int ol_state_parse(const MDB_val *k, const MDB_val *v, ol_version *out);
 size_t ol_state_memory(const ol_state *s, size_t *entities, size_t *event_ids);
 /* Time the last index build took, in microseconds. */
 int64_t ol_state_build_us(const ol_state *s);
+/* Rows the last load indexed after its snapshot (0 after a full build). */
+uint64_t ol_state_tail_rows(const ol_state *s);
 
 /* The latest version of every entity, in the layout and key order of the
  * old `entity` database (key: topic NUL entity id NUL; value: revision (8,

@@ -67,6 +67,8 @@ struct ol_state {
     int64_t since_ms; /* the dedupe window's start at the last ol_state_seen (never decreases) */
     struct hcache c_ent, c_seen;
     uint64_t gens; /* the last table gen given out */
+    uint64_t snap_seq;  /* next_seq of the last snapshot saved or loaded (1: none) */
+    uint64_t tail_rows; /* rows indexed after the snapshot at the last load (0 after a full build) */
 };
 
 /* the 32-bit hash of a then b (b may be NULL), never 0 */
@@ -74,6 +76,9 @@ uint32_t ol_state_hash(uint64_t seed, const void *a, size_t an, const void *b, s
 /* a zeroed slot array of cap slots (huge pages advised), or NULL */
 struct slot *ol_state_table_alloc(size_t cap);
 void ol_state_table_free(struct table *t);
+/* indexes the log's rows from sequence first to its end (next_seq must be
+ * first); 0 or an LMDB error */
+int ol_state_index_from(ol_state *s, MDB_txn *txn, uint64_t first);
 /* the log row seq: 0, MDB_CORRUPTED when the log lacks it, or an LMDB error */
 int ol_state_row_at(const ol_state *s, MDB_txn *txn, uint64_t seq, ol_version *out);
 

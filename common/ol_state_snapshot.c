@@ -14,13 +14,27 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Layout: magic "OLIDX\0\0\1" | seed | next_seq | since_ms | ent.cap | ent.n
- * | seen.cap | seen.n (8 bytes each, host order: the file never leaves the
- * machine) | the two arrays of 12-byte slots | FNV-1a 64 of all that. A snapshot is used
- * only when its next_seq is the log's (nothing was appended since it was
- * written) and every sampled slot names a log row whose key hashes to it;
- * else the log is read as before. It is derived state: deleting it is safe. */
-static const char SNAP_MAGIC[8] = {'O', 'L', 'I', 'D', 'X', 0, 0, 2}; /* 2: 12-byte slots */
+/* Layout: magic "OLIDX\0\0\3" | seed | next_seq | since_ms | ent.cap | ent.n
+ * | seen.cap | seen.n | fingerprint of log row next_seq - 1 (8 bytes each,
+ * host order: the file never leaves the machine) | the two arrays of
+ * 12-byte slots | FNV-1a 64 of all that.
+ *
+ * A snapshot describes the log up to row next_seq - 1. It is adopted when
+ * the log still holds that row, byte for byte (its fingerprint), and every
+ * sampled slot names a log row whose key hashes to it; the rows appended
+ * since (the tail) are then indexed from the log, exactly as a full build
+ * would index them. The log is append-only (rows are never rewritten or
+ * removed), so an index of its first rows plus the tail is the index of the
+ * whole. A log shorter than the snapshot (a store restored from an older
+ * copy, or one written without sync that lost its end) or holding another
+ * row there (another store's log) refuses it, and the log is read whole.
+ *
+ * The file is written to <path>.tmp and renamed over <path>, without an
+ * fsync: the snapshot is never needed for correctness, only for speed, and
+ * a file that a power loss left short or zeroed fails its checksum (then
+ * the log is read whole). Nothing a snapshot says is trusted over the log. */
+static const char SNAP_MAGIC[8] = {'O', 'L', 'I', 'D', 'X', 0, 0, 3}; /* 3: the last row's fingerprint */
+enum { HEAD_WORDS = 9 };
 
 /* a checksum of the snapshot: FNV-1a over 8-byte words (the parts are
  * whole words: a header of words and arrays of 12-byte slots whose
@@ -36,13 +50,37 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-int ol_state_save(const ol_state *s, const char *path)
+/* the fingerprint of log row seq (FNV-1a 64 of its value's bytes and
+ * length), 0 for seq 0 (an empty log); an LMDB error in *rc */
+static uint64_t row_fingerprint(const ol_state *s, MDB_txn *txn, uint64_t seq, int *rc)
+{
+    uint8_t kb[8];
+    MDB_val k = {8, kb}, v;
+    *rc = 0;
+    if (seq == 0)
+        return 0;
+    ol_put_be64(kb, seq);
+    if ((*rc = mdb_get(txn, s->log, &k, &v)))
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ULL ^ v.mv_size;
+    const uint8_t *p = v.mv_data;
+    for (size_t i = 0; i < v.mv_size; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+int ol_state_save(ol_state *s, MDB_txn *txn, const char *path)
 {
     char tmp[4200];
-    uint64_t head[8] = {0, s->seed, s->next_seq, (uint64_t)s->since_ms, s->ent.cap, s->ent.n, s->seen.cap, s->seen.n};
-    memcpy(&head[0], SNAP_MAGIC, 8);
+    int rc = 0;
     if (!s->ready)
         return 0;
+    s->snap_seq = s->next_seq; /* tried at this row, whatever comes of it: the next try is a period away */
+    uint64_t head[HEAD_WORDS] = {0, s->seed, s->next_seq, (uint64_t)s->since_ms, s->ent.cap, s->ent.n,
+                                 s->seen.cap, s->seen.n, row_fingerprint(s, txn, s->next_seq - 1, &rc)};
+    if (rc)
+        return rc == MDB_NOTFOUND ? EIO : rc; /* MDB_NOTFOUND: the indexes are ahead of this transaction */
+    memcpy(&head[0], SNAP_MAGIC, 8);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -54,7 +92,6 @@ int ol_state_save(const ol_state *s, const char *path)
     } parts[] = {{head, sizeof head},
                  {s->ent.s, s->ent.cap * sizeof(struct slot)},
                  {s->seen.s, s->seen.cap * sizeof(struct slot)}};
-    int rc = 0;
     for (size_t i = 0; i < 3 && !rc; i++) {
         sum = fnv(sum, parts[i].p, parts[i].n);
         const uint8_t *b = parts[i].p;
@@ -68,8 +105,6 @@ int ol_state_save(const ol_state *s, const char *path)
     }
     if (!rc && write(fd, &sum, sizeof sum) != (ssize_t)sizeof sum)
         rc = errno ? errno : EIO;
-    if (!rc && fsync(fd))
-        rc = errno;
     if (close(fd) && !rc)
         rc = errno;
     if (!rc && rename(tmp, path))
@@ -93,7 +128,7 @@ static int read_all(int fd, void *p, size_t n)
 
 int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t whylen)
 {
-    uint64_t head[8], sum, want = 0xcbf29ce484222325ULL;
+    uint64_t head[HEAD_WORDS], sum, want = 0xcbf29ce484222325ULL;
     struct table ent = {0}, seen = {0};
     struct timespec t0, t1;
     MDB_cursor *c = NULL;
@@ -111,7 +146,7 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
         goto out;
     }
     ent.cap = head[4], ent.n = head[5], seen.cap = head[6], seen.n = head[7];
-    if (ent.cap < 1024 || seen.cap < 1024 || ent.n > ent.cap || seen.n > seen.cap) {
+    if (ent.cap < 1024 || seen.cap < 1024 || ent.n > ent.cap || seen.n > seen.cap || head[2] < 1) {
         snprintf(why, whylen, "not a snapshot of this version");
         goto out;
     }
@@ -142,7 +177,7 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
             goto out;
         }
     }
-    /* the log must end where the snapshot was taken */
+    /* the log must hold the row the snapshot was taken at, the same row */
     uint64_t last = 0;
     if ((rc = mdb_cursor_open(txn, s->log, &c)))
         goto out_rc;
@@ -152,9 +187,17 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
         goto out_rc;
     if (rc == 0)
         last = ol_be64(k.mv_data);
-    if (last + 1 != head[2]) {
-        snprintf(why, whylen, "the log moved on since it was written (snapshot at %llu, log at %llu)",
+    if (last + 1 < head[2]) {
+        snprintf(why, whylen, "the log is shorter than the snapshot (snapshot at row %llu, log at %llu)",
                  (unsigned long long)head[2] - 1, (unsigned long long)last);
+        goto out;
+    }
+    uint64_t fp = row_fingerprint(s, txn, head[2] - 1, &rc);
+    if (rc && rc != MDB_NOTFOUND)
+        goto out_rc;
+    if (rc || fp != head[8]) {
+        snprintf(why, whylen, "the log's row %llu is not the one the snapshot was taken at",
+                 (unsigned long long)head[2] - 1);
         goto out;
     }
     /* adopt it, then check a sample of slots against the log they name */
@@ -168,6 +211,10 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
             ol_version row;
             if (!sl->h)
                 continue;
+            if (slot_seq(sl) >= head[2]) { /* a row the snapshot could not have seen */
+                rc = MDB_CORRUPTED;
+                break;
+            }
             if ((rc = ol_state_row_at(s, txn, slot_seq(sl), &row)))
                 break;
             uint32_t h = which ? ol_state_hash(head[1], row.event_id, row.event_len, NULL, 0)
@@ -195,11 +242,24 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
     s->ent.gen = ++s->gens, s->seen.gen = ++s->gens;
     memset(&s->c_ent, 0, sizeof s->c_ent);
     memset(&s->c_seen, 0, sizeof s->c_seen);
-    s->ready = 1;
     close(fd);
+    fd = -1;
+    /* the rows appended since, as a full build would index them */
+    if ((rc = ol_state_index_from(s, txn, head[2]))) {
+        snprintf(why, whylen, "indexing the log after row %llu: %s", (unsigned long long)head[2] - 1,
+                 mdb_strerror(rc));
+        ol_state_table_free(&s->ent);
+        ol_state_table_free(&s->seen);
+        s->ready = 0;
+        return 0;
+    }
+    s->tail_rows = s->next_seq - head[2];
+    s->snap_seq = head[2];
+    s->ready = 1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s->build_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
-    snprintf(why, whylen, "loaded (%zu slots checked against the log)", checked);
+    snprintf(why, whylen, "loaded (%zu slots checked against the log; %llu rows after it indexed)", checked,
+             (unsigned long long)s->tail_rows);
     return 1;
 out_rc:
     snprintf(why, whylen, "%s", mdb_strerror(rc));

@@ -153,7 +153,10 @@ int main(int argc, char **argv)
     char snap[4200], why[300];
     snprintf(snap, sizeof snap, "%s/index.snapshot", argv[1]);
     double t1 = now_s();
-    if (ol_state_save(s, snap)) {
+    CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
+    int saved = ol_state_save(s, txn, snap);
+    mdb_txn_abort(txn);
+    if (saved) {
         fprintf(stderr, "state_floor: cannot write %s\n", snap);
         return 1;
     }

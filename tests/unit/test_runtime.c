@@ -1633,17 +1633,19 @@ static void copy_file(const char *from, const char *to)
     fclose(out);
 }
 
-/* issue 15: a clean stop writes the indexes to <dir>/index.snapshot and the
- * next start loads them instead of reading the log; a snapshot that does not
- * end where the log ends (the log moved on, a copy put back) or does not
- * check out is ignored, so it is never trusted over the log */
+/* issue 15: the indexes are written to <dir>/index.snapshot at a clean stop
+ * and every index_snapshot_rows log rows; a start adopts one that the log
+ * still holds the last row of, then indexes the rows committed after it (a
+ * crash after a periodic snapshot). One that does not check out is ignored
+ * and removed: it is never trusted over the log. */
 static void test_index_snapshot(void **state)
 {
     fix *f = *state;
     char snap[400], old[400];
     struct stat sb;
     const person a = {"e-1", "p-1", "A", 1, 0, 0}, b = {"e-2", "p-2", "B", 1, 0, 0};
-    const person c = {"e-3", "p-3", "C", 1, 0, 0};
+    const person c = {"e-3", "p-3", "C", 1, 0, 0}, d = {"e-4", "p-4", "D", 1, 0, 0};
+    const person b2 = {"e-5", "p-2", "B", 2, 0, 0};
     snprintf(snap, sizeof snap, "%s/index.snapshot", f->db);
     snprintf(old, sizeof old, "%s/old.snapshot", f->dir);
     f->rt = rt_open(f, &toy_service);
@@ -1655,8 +1657,8 @@ static void test_index_snapshot(void **state)
     assert_int_equal(stat(snap, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     copy_file(snap, old);
-    f->rt = rt_open(f, &toy_service); /* loads it, and removes it */
-    assert_int_equal(stat(snap, &sb), -1);
+    f->rt = rt_open(f, &toy_service); /* loads it and keeps it: the log only grows */
+    assert_int_equal(stat(snap, &sb), 0);
     int from = f->nrecs;
     add_person(f, 0, 2, &a); /* a duplicate through the loaded index */
     add_person(f, 0, 3, &c);
@@ -1664,7 +1666,8 @@ static void test_index_snapshot(void **state)
     assert_int_equal(counter(f->rt, "duplicates"), 1);
     assert_int_equal(g_toy.applies, 3);
 
-    /* the snapshot from before e-3, put back: stale, ignored */
+    /* the snapshot from before e-3, put back (as a crash after a periodic
+     * snapshot leaves it): adopted, and e-3's row after it is indexed too */
     ol_runtime_free(f->rt);
     f->rt = NULL;
     copy_file(old, snap);
@@ -1675,7 +1678,7 @@ static void test_index_snapshot(void **state)
     assert_int_equal(counter(f->rt, "duplicates"), 2);
     assert_int_equal(g_toy.applies, 3);
 
-    /* a damaged one: ignored too */
+    /* a damaged one: ignored, and removed at the start */
     ol_runtime_free(f->rt);
     f->rt = NULL;
     FILE *g = fopen(snap, "r+b");
@@ -1684,11 +1687,51 @@ static void test_index_snapshot(void **state)
     fputc(0x7f, g);
     fclose(g);
     f->rt = rt_open(f, &toy_service);
+    assert_int_equal(stat(snap, &sb), -1);
     from = f->nrecs;
     add_person(f, 0, 5, &b);
     fold_from(f, from);
     assert_int_equal(counter(f->rt, "duplicates"), 3);
     assert_int_equal(g_toy.applies, 3);
+
+    /* index_snapshot_rows: written after a batch that reaches the period,
+     * without a stop; a crash after it (the file as the batch left it) is
+     * followed by a start that indexes the later rows */
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    unlink(snap);
+    ol_config_set(&f->cfg, "index_snapshot_rows", "1");
+    f->rt = rt_open(f, &toy_service);
+    from = f->nrecs;
+    add_person(f, 0, 6, &d);
+    fold_from(f, from);
+    assert_int_equal(stat(snap, &sb), 0); /* written by the batch */
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    copy_file(snap, old);
+    from = f->nrecs;
+    add_person(f, 0, 7, &b2); /* a new version of p-2, after the copy */
+    fold_from(f, from);
+    assert_int_equal(g_toy.applies, 5);
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    copy_file(old, snap); /* the crash */
+    f->rt = rt_open(f, &toy_service);
+    from = f->nrecs;
+    add_person(f, 0, 8, &b2); /* p-2's stored version is e-5: a duplicate */
+    add_person(f, 0, 9, &b);  /* revision 1 of p-2, older than the stored one: e-2 is seen anyway */
+    add_person(f, 0, 10, &d);
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "duplicates"), 6);
+    assert_int_equal(g_toy.applies, 5);
+
+    ol_config_set(&f->cfg, "index_snapshot_rows", "-1");
+    char err[512] = "";
+    ol_runtime_opts opts = {.db_path = f->db, .publish = 0};
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    assert_null(ol_runtime_new(&toy_service, &f->cfg, g_all, &opts, err, sizeof err));
+    assert_non_null(strstr(err, "index_snapshot_rows"));
+    ol_config_set(&f->cfg, "index_snapshot_rows", "0");
 }
 
 int main(void)

@@ -47,6 +47,16 @@ static uint64_t rnd(uint64_t *x)
 
 static void idstr(char *b, size_t n, const char *p, long i) { snprintf(b, n, "%s-%08ld-with-some-length", p, i); }
 
+/* the snapshot saved as ol_runtime saves it: after a commit, in a read transaction; 0 or an error */
+static int save(ol_state *s, ol_store *st, const char *snap)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    int rc = ol_state_save(s, txn, snap);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 /* a (re)start as ol_runtime does it: the dedupe window from the data time, then the indexes */
 static ol_state *start(ol_store *st, const char *snap, int use_snapshot, int64_t data_time)
 {
@@ -71,7 +81,8 @@ static void test_state_matches_model(void **state)
     char dir[256], err[300], snap[400], id[64], eid[64];
     uint64_t x = 20261201;
     int64_t now = 1700000000000LL; /* the data time: advances ~1 hour a record, so rows leave the window */
-    long next_eid = 1, restarts = 0, snapshots = 0, aborts = 0;
+    long next_eid = 1, restarts = 0, snapshots = 0, aborts = 0, tails = 0;
+    int have_snapshot = 0;
     ol_store st;
 
     tu_mkdtemp(dir, sizeof dir, "state");
@@ -149,12 +160,21 @@ static void test_state_matches_model(void **state)
             assert_int_equal(mdb_txn_commit(txn), 0);
             committed = m;
         }
-        if (fate == 1 || fate == 2) { /* a restart: the indexes from the log, or from a clean stop's snapshot */
-            int from_snapshot = fate == 2 && !ol_state_save(s, snap);
+        if (fate == 3 || fate == 4) { /* a periodic snapshot (ol_runtime: index_snapshot_rows): the log moves on */
+            assert_int_equal(save(s, &st, snap), 0);
+            have_snapshot = 1;
+        }
+        if (fate == 1 || fate == 2) {
+            /* a restart: the indexes from the log, or from a clean stop's
+             * snapshot, or (a crash) from the last periodic one and the
+             * rows committed after it */
+            int crash = fate == 2 && have_snapshot && rnd(&x) % 2;
+            int from_snapshot = fate == 2 && (crash || (have_snapshot = !save(s, &st, snap)));
             ol_state_free(s);
             s = start(&st, snap, from_snapshot, now);
             restarts++;
             snapshots += from_snapshot;
+            tails += from_snapshot && ol_state_tail_rows(s) > 0;
         }
     }
     /* the model's entities are all there, nothing more */
@@ -164,11 +184,11 @@ static void test_state_matches_model(void **state)
         for (long i = 0; i < ENTITIES; i++)
             n += m.ent[t][i].seq != 0;
     print_message("state: %ld records, %zu entities, %zu event_ids indexed of %ld, %ld aborts, %ld restarts "
-                  "(%ld from a snapshot)\n",
-                  (long)RECORDS, ents, ids, next_eid - 1, aborts, restarts, snapshots);
+                  "(%ld from a snapshot, %ld of them with rows after it)\n",
+                  (long)RECORDS, ents, ids, next_eid - 1, aborts, restarts, snapshots, tails);
     assert_int_equal(ents, n);
     assert_true(n > 1024); /* the entity table grew */
-    assert_true(aborts > 0 && restarts > 0 && snapshots > 0);
+    assert_true(aborts > 0 && restarts > 0 && snapshots > 0 && tails > 0);
     /* the seen index holds the window's event_ids, not the history's */
     assert_true(ids < (size_t)next_eid / 4);
     ol_state_free(s);
@@ -244,7 +264,7 @@ static void test_state_window_edge(void **state)
     assert_int_equal(mdb_txn_commit(txn), 0);
     for (int how = 0; how < 3; how++) { /* 0: live, 1: rebuilt from the log, 2: from a snapshot */
         if (how) {
-            int saved = how == 2 && !ol_state_save(s, snap);
+            int saved = how == 2 && !save(s, &st, snap);
             ol_state_free(s);
             s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
             ol_state_set_window_start(s, t0);
@@ -303,7 +323,7 @@ static void test_state_snapshot_missing_slot_refused(void **state)
         assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", id, 1, 1700000000000LL, eid, "f", 1), 0);
     }
     assert_int_equal(mdb_txn_commit(txn), 0);
-    assert_int_equal(ol_state_save(s, snap), 0);
+    assert_int_equal(save(s, &st, snap), 0);
     ol_state_free(s);
 
     /* the file as written loads */
@@ -319,13 +339,13 @@ static void test_state_snapshot_missing_slot_refused(void **state)
     static uint8_t buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    assert_true(n > 64 + 8 && n < sizeof buf);
-    uint64_t head[8];
+    assert_true(n > 72 + 8 && n < sizeof buf);
+    uint64_t head[9]; /* 9 words (ol_state_snapshot.c) */
     memcpy(head, buf, sizeof head);
     size_t slot = 12, off = 0;
     for (size_t i = 0; i < head[4] && !off; i++) /* head[4]: the entity table's slots */
-        if (memcmp(buf + 64 + i * slot, "\0\0\0\0", 4))
-            off = 64 + i * slot;
+        if (memcmp(buf + sizeof head + i * slot, "\0\0\0\0", 4))
+            off = sizeof head + i * slot;
     assert_true(off > 0);
     memset(buf + off, 0, slot);
     uint64_t sum = snap_fnv(buf, n - 8);
@@ -352,6 +372,152 @@ static void test_state_snapshot_missing_slot_refused(void **state)
     tu_rmtree(dir);
 }
 
+/* copies file a to b: 0 or -1 */
+static int copy_file(const char *a, const char *b)
+{
+    static char buf[1 << 16];
+    FILE *in = fopen(a, "rb"), *out = fopen(b, "wb");
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out))
+        rc = -1;
+    return rc;
+}
+
+/* appends rows [from, to) of a store's history: entity "tail-<i % 40>" in
+ * revision i, event "<tag>-<i>", one committed batch */
+static void append_rows(ol_state *s, ol_store *st, const char *tag, long from, long to)
+{
+    MDB_txn *txn;
+    char id[64], eid[64];
+    assert_int_equal(mdb_txn_begin(st->env, NULL, 0, &txn), 0);
+    for (long i = from; i < to; i++) {
+        idstr(id, sizeof id, "tail", i % 40);
+        idstr(eid, sizeof eid, tag, i);
+        assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", id, i + 1, 1700000000000LL + i, eid, "f", 1), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/* a fresh state of st loaded from snap (1) or not (0), why in why */
+static int load_into(ol_state **s, ol_store *st, const char *snap, char *why, size_t whylen)
+{
+    MDB_txn *txn;
+    *s = ol_state_new(ol_store_dbi(st, "versions"), WINDOW);
+    assert_non_null(*s);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    int loaded = ol_state_load(*s, txn, snap, why, whylen);
+    assert_int_equal(ol_state_ready(*s, txn), 0);
+    mdb_txn_abort(txn);
+    return loaded;
+}
+
+/* A periodic snapshot (a crash after it): the next start adopts it and
+ * indexes the rows committed after it, and answers as a full build does.
+ * A log that does not hold the snapshot's last row as it was (a shorter
+ * log: a store put back from an older copy; another log of the same
+ * length or longer) refuses it. */
+static void test_state_snapshot_tail(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"versions", NULL};
+    char dir[3][256], err[300], snap[400], why[300], id[64], eid[64];
+    ol_store st[3];
+    ol_state *s;
+
+    for (int i = 0; i < 3; i++) {
+        tu_mkdtemp(dir[i], sizeof dir[i], "statetail");
+        assert_int_equal(ol_store_open(&st[i], dir[i], 64u << 20, 0, dbs, err, sizeof err), 0);
+    }
+    snprintf(snap, sizeof snap, "%s/index.snapshot", dir[0]);
+    /* store 0: 300 rows, a snapshot, 700 rows more (the tail), some of
+     * them new versions of entities the snapshot indexed */
+    s = ol_state_new(ol_store_dbi(&st[0], "versions"), WINDOW);
+    append_rows(s, &st[0], "evt", 0, 300);
+    assert_int_equal(save(s, &st[0], snap), 0);
+    assert_int_equal(ol_state_snapshot_due(s, 700), 0);
+    append_rows(s, &st[0], "evt", 300, 1000);
+    assert_int_equal(ol_state_snapshot_due(s, 700), 1);
+    ol_state_free(s);
+
+    assert_int_equal(load_into(&s, &st[0], snap, why, sizeof why), 1);
+    assert_int_equal(ol_state_tail_rows(s), 700);
+    assert_int_equal(ol_state_snapshot_due(s, 700), 1); /* counted from the snapshot's row, not the start */
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(st[0].env, NULL, MDB_RDONLY, &txn), 0);
+    for (long e = 0; e < 40; e++) { /* the latest version of each entity is its last row */
+        ol_version v;
+        idstr(id, sizeof id, "tail", e);
+        assert_int_equal(ol_state_get(s, txn, "hr.person", id, &v), 1);
+        assert_int_equal(v.revision, 1000 - 40 + e + 1);
+        assert_int_equal(v.seq, (uint64_t)(1000 - 40 + e + 1));
+    }
+    for (long i = 0; i < 1000; i += 7) { /* before and after the snapshot */
+        idstr(eid, sizeof eid, "evt", i);
+        assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
+    }
+    idstr(eid, sizeof eid, "evt", 1000);
+    assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 0);
+    size_t ents;
+    ol_state_memory(s, &ents, NULL);
+    assert_int_equal(ents, 40);
+    /* and it goes on appending after the tail */
+    mdb_txn_abort(txn);
+    append_rows(s, &st[0], "evt", 1000, 1010);
+    ol_state_free(s);
+    assert_int_equal(load_into(&s, &st[0], snap, why, sizeof why), 1);
+    assert_int_equal(ol_state_tail_rows(s), 710);
+    ol_state_free(s);
+
+    /* store 1: the same history, but only its first 200 rows (an older copy) */
+    char snap1[400];
+    snprintf(snap1, sizeof snap1, "%s/index.snapshot", dir[1]);
+    s = ol_state_new(ol_store_dbi(&st[1], "versions"), WINDOW);
+    append_rows(s, &st[1], "evt", 0, 200);
+    ol_state_free(s);
+    assert_int_equal(copy_file(snap, snap1), 0);
+    assert_int_equal(load_into(&s, &st[1], snap1, why, sizeof why), 0);
+    assert_non_null(strstr(why, "shorter"));
+    ol_state_memory(s, &ents, NULL); /* read whole instead */
+    assert_int_equal(ents, 40);
+    assert_int_equal(ol_state_tail_rows(s), 0);
+    ol_state_free(s);
+    /* the same history copied in full: the snapshot is valid there too */
+    s = ol_state_new(ol_store_dbi(&st[1], "versions"), WINDOW);
+    append_rows(s, &st[1], "evt", 200, 1000);
+    ol_state_free(s);
+    assert_int_equal(load_into(&s, &st[1], snap1, why, sizeof why), 1);
+    assert_int_equal(ol_state_tail_rows(s), 700);
+    ol_state_free(s);
+
+    /* store 2: as many rows and more, but other events from row 250 on */
+    char snap2[400];
+    snprintf(snap2, sizeof snap2, "%s/index.snapshot", dir[2]);
+    s = ol_state_new(ol_store_dbi(&st[2], "versions"), WINDOW);
+    append_rows(s, &st[2], "evt", 0, 250);
+    append_rows(s, &st[2], "other", 250, 1000);
+    ol_state_free(s);
+    assert_int_equal(copy_file(snap, snap2), 0);
+    assert_int_equal(load_into(&s, &st[2], snap2, why, sizeof why), 0);
+    assert_non_null(strstr(why, "row 300 is not the one"));
+    assert_int_equal(mdb_txn_begin(st[2].env, NULL, MDB_RDONLY, &txn), 0);
+    idstr(eid, sizeof eid, "evt", 280); /* the snapshot's, not this log's */
+    assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 0);
+    idstr(eid, sizeof eid, "other", 280);
+    assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
+    mdb_txn_abort(txn);
+    ol_state_free(s);
+
+    for (int i = 0; i < 3; i++) {
+        ol_store_close(&st[i]);
+        tu_rmtree(dir[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_state_growth_keeps_every_entity),
         cmocka_unit_test(test_state_window_edge),
         cmocka_unit_test(test_state_snapshot_missing_slot_refused),
+        cmocka_unit_test(test_state_snapshot_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
