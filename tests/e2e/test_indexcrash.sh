@@ -21,10 +21,20 @@
 #  4. it then catches up (--stop-at-end); a fresh data directory folds the
 #     same topics undisturbed; the two dumps are byte-identical and the
 #     effect counters (records, folded, duplicates, stale, conflicts, dead
-#     letters), data time and offsets are equal.
+#     letters), data time and offsets are equal;
+#  5. a third data directory folds the same topics in small batches with a
+#     periodic index snapshot (-o batch_max=400 -o index_snapshot_rows=1500:
+#     one every few batches) and is SIGKILLed at random instants
+#     (INDEXCRASH_PERIODIC_KILLS, default 8): mid-batch, mid-save of a
+#     snapshot, mid-start; each start adopts the last snapshot and indexes
+#     the rows committed after it. At least one start must have done that
+#     with rows after the snapshot (its log: from=snapshot
+#     rows_after_snapshot=N, N > 0); then it catches up and equals the
+#     undisturbed run as in 4.
 #
 # Usage: BUILD=build bash tests/e2e/test_indexcrash.sh   (or via tests/run-e2e.sh)
 # Knobs: INDEXCRASH_SEED, INDEXCRASH_KILLS (12), INDEXCRASH_MIN_HITS (3),
+#        INDEXCRASH_PERIODIC_KILLS (8),
 #        INDEXCRASH_PEOPLE (400), INDEXCRASH_WEEKS (10)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -93,7 +103,7 @@ while [ $attempt -lt $((KILLS * 6)) ]; do
     w=0 first=
     while [ $w -lt 5000 ] && kill -0 "$pid" 2>/dev/null; do
         first=
-        read -r first <"$log" 2>/dev/null
+        { read -r first <"$log"; } 2>/dev/null
         case $first in *'indexing the version log'*) break ;; esac
         w=$((w + 1))
         read -r -t 0.002 -u 9 _ 2>/dev/null
@@ -131,6 +141,39 @@ run_check counters "$SVC" "$T/k.status" "$T/ref.status"
 folded2=$(status_of "$SVC" "$T/k" folded)
 check "the re-delivered records folded nothing (folded ${folded1:-?} after the first pass, ${folded2:-?} at the end)" \
     test -n "${folded1:-}" -a "${folded1:-x}" = "${folded2:-y}"
+
+# ------------------------------------------------------------------ 5.
+PERIODIC=(-o batch_max=400 -o index_snapshot_rows=1500)
+t0=$(now_ms)
+svc_catch_up "$SVC" "$T/probe5" "$T/probe5.log" "${PERIODIC[@]}"
+fold_ms=$(($(now_ms) - t0))
+saves=$(grep -c 'index snapshot written.*index_snapshot_rows' "$T/probe5.log")
+echo "  in small batches the data set folds in ${fold_ms} ms, with $saves periodic snapshots"
+check "periodic index snapshots are written while the service folds (got $saves)" test "$saves" -ge 3
+tails=0 pkills=0
+for i in $(seq 1 "${INDEXCRASH_PERIODIC_KILLS:-8}"); do
+    log=$T/periodic.$i.log
+    delay_ms=$((RANDOM % (fold_ms + 1)))
+    svc_start "$SVC" "$T/p" "$log" "${PERIODIC[@]}"
+    pid=$SVC_PID
+    sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+    kill -KILL "$pid" 2>/dev/null && pkills=$((pkills + 1))
+    wait_exit "$pid" 10
+    _untrack "$pid"
+    n=$(sed -n 's/.*version log indexed.*from=snapshot rows_after_snapshot=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+    [ "${n:-0}" -gt 0 ] && tails=$((tails + 1))
+done
+svc_catch_up "$SVC" "$T/p" "$T/periodic.final.log" "${PERIODIC[@]}"
+check "after $pkills kills with periodic snapshots opsledger-$SVC catches up and stops cleanly" test $? -eq 0
+n=$(sed -n 's/.*version log indexed.*from=snapshot rows_after_snapshot=\([0-9]*\).*/\1/p' "$T/periodic.final.log")
+[ "${n:-0}" -gt 0 ] && tails=$((tails + 1))
+echo "  $tails starts adopted a snapshot and indexed the rows committed after it"
+check "a start after a kill adopts the last periodic snapshot and indexes the rows after it (got $tails)" \
+    test "$tails" -ge 1
+svc_dump "$SVC" "$T/p" "$T/p.dump"
+"$BIN/opsledger-$SVC" status --data-dir "$T/p" >"$T/p.status" 2>&1
+run_check dumps "$SVC (killed with periodic snapshots vs undisturbed)" "$T/p.dump" "$T/ref.dump"
+run_check counters "$SVC" "$T/p.status" "$T/ref.status"
 
 stop_broker
 assert_no_leftovers
