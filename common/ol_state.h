@@ -96,6 +96,10 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
  * when it was not, with why (the caller then builds from the whole log). */
 int ol_state_save(ol_state *s, MDB_txn *txn, const char *path);
 int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t whylen);
+/* Where the runtime keeps the snapshot (NULL: none): a build after
+ * ol_state_invalidate loads it and indexes the rows after it, and reads
+ * the whole log only when it is refused. 0 or ENOMEM. */
+int ol_state_use_snapshot(ol_state *s, const char *path);
 /* 1 when every (> 0) rows were appended since the last snapshot saved or
  * loaded (or since the start, when there was none) */
 int ol_state_snapshot_due(const ol_state *s, uint64_t every);

@@ -69,6 +69,7 @@ struct ol_state {
     uint64_t gens; /* the last table gen given out */
     uint64_t snap_seq;  /* next_seq of the last snapshot saved or loaded (1: none) */
     uint64_t tail_rows; /* rows indexed after the snapshot at the last load (0 after a full build) */
+    char *snap_path;    /* ol_state_use_snapshot: tried before a full build once the indexes were invalidated */
 };
 
 /* the 32-bit hash of a then b (b may be NULL), never 0 */

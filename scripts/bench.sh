@@ -534,10 +534,16 @@ if ! skipped floor; then
                     sample "state engine (ol_state only)" "log + index, $at records, synced, lmdb_writemap=1" records/s - - "$v"
                     sample "state engine (ol_state only)" "index bytes per entity at $at" B "<=" 40 \
                         "$(field bytes_per_entity "$WORK/state.$mode.$scale.$r")"
-                    sample "state engine (ol_state only)" "index rebuilt from the log at $at (restart after a crash)" ms - - \
+                    sample "state engine (ol_state only)" "index ready after a crash at $at (last periodic snapshot + the rows after it)" ms "<=" 5000 \
+                        "$(field crash_restart_ms "$WORK/state.$mode.$scale.$r")"
+                    sample "state engine (ol_state only)" "rows after the last periodic snapshot at $at (index_snapshot_rows 2,000,000)" rows - - \
+                        "$(field tail_rows "$WORK/state.$mode.$scale.$r")"
+                    sample "state engine (ol_state only)" "index rebuilt from the whole log at $at (no snapshot)" ms - - \
                         "$(field rebuild_ms "$WORK/state.$mode.$scale.$r")"
-                    sample "state engine (ol_state only)" "index loaded from its snapshot at $at (restart after a stop)" ms "<=" 5000 \
+                    sample "state engine (ol_state only)" "index loaded from its snapshot at $at (restart after a stop)" ms - - \
                         "$(field snapshot_load_ms "$WORK/state.$mode.$scale.$r")"
+                    sample "state engine (ol_state only)" "periodic snapshots written during the $at run (in the rate)" ms - - \
+                        "$(field periodic_save_ms "$WORK/state.$mode.$scale.$r")"
                 elif [ $mode = pwrite ]; then
                     sample "state engine (ol_state only)" "log + index, $at records, synced (the default pwrite path)" records/s ">=" 1500000 "$v"
                 else

@@ -3,7 +3,7 @@
  * fold: the floor under every service's rate with the state engine of
  * issue 15, printed beside lmdb_floor's (the B-tree layout it replaced).
  *
- *   state_floor DIR RECORDS BATCH sync|pwrite|nosync
+ *   state_floor DIR RECORDS BATCH sync|pwrite|nosync [SNAPSHOT_ROWS]
  *
  * Workload (issue 15): random 16-byte entity and event ids (as hex), 2 %
  * amendments of an entity seen before (a higher revision), 0.5 % re-sent
@@ -16,13 +16,19 @@
  * holds the last ~5 weeks' event_ids, as in a service. Each record does what
  * ol_runtime's fold_one does with the state: prefetch its two index slots,
  * look up the entity's stored version, check the event_id against it and
- * against the seen index within the window, append a 'V' row. After the run the directory is
- * opened again and the indexes rebuilt from the log, timed (a restart after
- * a crash); then they are written to a snapshot and loaded from it, timed
- * (a restart after a clean stop).
+ * against the seen index within the window, append a 'V' row. After a
+ * commit that brings SNAPSHOT_ROWS (default 2,000,000: the runtime's
+ * index_snapshot_rows; 0: none) rows since the last snapshot, the indexes
+ * are written to DIR/index.snapshot, as ol_runtime does; the rate includes
+ * those saves. After the run the directory is opened again three times,
+ * each timed: a restart after a crash (the last periodic snapshot loaded
+ * and the rows after it indexed; when there was none, the whole log), the
+ * indexes rebuilt from the whole log (the snapshot removed), and a restart
+ * after a clean stop (a snapshot written at the end, then loaded).
  * Prints one line:
  *   records=R seconds=S records_per_s=X batch=B sync=0|1 entities=E
- *   index_bytes=I bytes_per_entity=P rebuild_ms=M snapshot_save_ms=W
+ *   index_bytes=I bytes_per_entity=P periodic_snapshots=K periodic_save_ms=T
+ *   crash_restart_ms=C tail_rows=Q rebuild_ms=M snapshot_save_ms=W
  *   snapshot_load_ms=S log_bytes=L */
 #include "ol_state.h"
 #include "ol_store.h"
@@ -70,9 +76,14 @@ int main(int argc, char **argv)
     ol_store st;
     MDB_txn *txn;
 
-    if (argc != 5)
+    if (argc != 5 && argc != 6)
         goto usage;
     long n = atol(argv[2]), batch = atol(argv[3]);
+    long snapshot_rows = argc == 6 ? atol(argv[5]) : 2000000;
+    char snap[4200], why[300];
+    snprintf(snap, sizeof snap, "%s/index.snapshot", argv[1]);
+    long periodic = 0;
+    double periodic_s = 0;
     int sync = strcmp(argv[4], "nosync") != 0, pwrite_path = !strcmp(argv[4], "pwrite");
     if (n < 1 || batch < 1 || (sync && !pwrite_path && strcmp(argv[4], "sync")))
         goto usage;
@@ -126,6 +137,18 @@ int main(int argc, char **argv)
         }
         int rc = mdb_txn_commit(txn);
         CHECK(rc);
+        if (snapshot_rows > 0 && ol_state_snapshot_due(s, (uint64_t)snapshot_rows)) { /* as ol_runtime does */
+            double ts = now_s();
+            CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
+            int saved = ol_state_save(s, txn, snap);
+            mdb_txn_abort(txn);
+            if (saved) {
+                fprintf(stderr, "state_floor: cannot write %s: %s\n", snap, mdb_strerror(saved));
+                return 1;
+            }
+            periodic++;
+            periodic_s += now_s() - ts;
+        }
     }
     CHECK(ol_store_sync(&st));
     double secs = now_s() - t0;
@@ -143,6 +166,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "state_floor: %s\n", err);
         return 1;
     }
+    /* after a crash: the last periodic snapshot and the rows after it (the runtime's start) */
+    s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW_MS);
+    ol_state_set_window_start(s, window_start);
+    double tc = now_s();
+    CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
+    int adopted = ol_state_load(s, txn, snap, why, sizeof why);
+    if (periodic && !adopted) {
+        fprintf(stderr, "state_floor: the periodic snapshot was not loaded: %s\n", why);
+        return 1;
+    }
+    CHECK(ol_state_ready(s, txn));
+    mdb_txn_abort(txn);
+    double crash_ms = (now_s() - tc) * 1000;
+    uint64_t tail_rows = adopted ? ol_state_tail_rows(s) : 0;
+    ol_state_free(s);
+    remove(snap);
+    /* the whole log */
     s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW_MS);
     ol_state_set_window_start(s, window_start);
     CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
@@ -150,8 +190,6 @@ int main(int argc, char **argv)
     mdb_txn_abort(txn);
     double rebuild_ms = (double)ol_state_build_us(s) / 1000;
     /* a clean stop writes the snapshot; the next start loads it (timed) */
-    char snap[4200], why[300];
-    snprintf(snap, sizeof snap, "%s/index.snapshot", argv[1]);
     double t1 = now_s();
     CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
     int saved = ol_state_save(s, txn, snap);
@@ -172,13 +210,14 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("records=%ld seconds=%.3f records_per_s=%.0f batch=%ld sync=%d entities=%zu index_bytes=%zu "
-           "bytes_per_entity=%.1f rebuild_ms=%.0f snapshot_save_ms=%.0f snapshot_load_ms=%.0f log_bytes=%zu\n",
-           n, secs, (double)n / secs, batch, sync, ents, bytes, ents ? (double)bytes / (double)ents : 0.0,
-           rebuild_ms, save_ms, (double)ol_state_build_us(s) / 1000, (size_t)(info.me_last_pgno + 1) * ms.ms_psize);
+           "bytes_per_entity=%.1f periodic_snapshots=%ld periodic_save_ms=%.0f crash_restart_ms=%.0f tail_rows=%llu "
+           "rebuild_ms=%.0f snapshot_save_ms=%.0f snapshot_load_ms=%.0f log_bytes=%zu\n",
+           n, secs, (double)n / secs, batch, sync, ents, bytes, ents ? (double)bytes / (double)ents : 0.0, periodic,
+           periodic_s * 1000, crash_ms, (unsigned long long)tail_rows, rebuild_ms, save_ms, (double)ol_state_build_us(s) / 1000, (size_t)(info.me_last_pgno + 1) * ms.ms_psize);
     ol_state_free(s);
     ol_store_close(&st);
     return 0;
 usage:
-    fprintf(stderr, "usage: state_floor DIR RECORDS BATCH sync|pwrite|nosync\n");
+    fprintf(stderr, "usage: state_floor DIR RECORDS BATCH sync|pwrite|nosync [SNAPSHOT_ROWS]\n");
     return 2;
 }
