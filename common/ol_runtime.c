@@ -83,7 +83,7 @@ static int migrate_entity_db(ol_runtime *rt, char *err, size_t errlen)
         txn = NULL;
         goto fail;
     }
-    ol_state_invalidate(rt->state_idx);
+    ol_state_invalidate(rt->state_idx, INT64_MIN); /* before the data time is read: the window is not set yet */
     ol_info("migrated the entity database into the version log|db=%s entities=%zu", rt->store.path, n);
     return 0;
 fail:
@@ -91,7 +91,7 @@ fail:
         mdb_cursor_close(c);
     if (txn)
         mdb_txn_abort(txn);
-    ol_state_invalidate(rt->state_idx);
+    ol_state_invalidate(rt->state_idx, INT64_MIN); /* before the data time is read: the window is not set yet */
     snprintf(err, errlen, "%s: migrating the entity database into the version log: %s", rt->store.path,
              mdb_strerror(rc));
     return -1;
@@ -243,6 +243,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     snprintf(snap, sizeof snap, "%s/index.snapshot", opts->db_path);
     /* a rebuild at 10 x N takes seconds: say it has begun */
     ol_info("indexing the version log|db=%s snapshot=%s", opts->db_path, access(snap, F_OK) ? "absent" : "present");
+    ol_state_use_chain(rt->state_idx, rt->meta);
     int loaded = ol_state_load(rt->state_idx, txn, snap, why, sizeof why);
     if (!loaded && strcmp(why, "no snapshot")) {
         ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
@@ -259,8 +260,29 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    int recorded;
+    rc = ol_state_chain_check(rt->state_idx, txn, &recorded);
     mdb_txn_abort(txn);
     txn = NULL;
+    if (rc && rc != MDB_CORRUPTED) {
+        snprintf(err, errlen, "%s: version log: %s", opts->db_path, mdb_strerror(rc));
+        goto fail;
+    }
+    if (rc == MDB_CORRUPTED)
+        ol_warn("the version log's chain is not the one recorded with it; recording the log's|db=%s", opts->db_path);
+    if ((rc || !recorded) && !rt->store.readonly) { /* a store from before the chain, or one that lost its end */
+        if ((rc = mdb_txn_begin(rt->store.env, NULL, 0, &txn)) == 0) {
+            if ((rc = ol_state_put_chain(rt->state_idx, txn)) == 0)
+                rc = mdb_txn_commit(txn);
+            else
+                mdb_txn_abort(txn);
+            txn = NULL;
+        }
+        if (rc) {
+            snprintf(err, errlen, "%s: recording the version log's chain: %s", opts->db_path, mdb_strerror(rc));
+            goto fail;
+        }
+    }
     rt->outbox_seq = (uint64_t)seq;
     {
         size_t ne, nid, mem = ol_state_memory(rt->state_idx, &ne, &nid);
@@ -538,7 +560,8 @@ again:
         if (rt->counters[c] != before[c] &&
             (rc = ol_meta_add_i64(ctx.txn, rt->meta, ol_rt_counter_names[c], rt->counters[c] - before[c])))
             goto fail;
-    if ((rc = ol_meta_put_i64(ctx.txn, rt->meta, "data_time", rt->data_time)) ||
+    if ((rc = ol_state_put_chain(rt->state_idx, ctx.txn)) || /* after the batch's last append */
+        (rc = ol_meta_put_i64(ctx.txn, rt->meta, "data_time", rt->data_time)) ||
         (rc = ol_meta_put_i64(ctx.txn, rt->meta, "outbox_seq", (int64_t)rt->outbox_seq)))
         goto fail;
     if ((rc = ol_registry_rt_persist(rt, ctx.txn))) /* writer schemas fetched for this batch */
@@ -566,10 +589,12 @@ again:
 fail:
     if (ctx.txn)
         mdb_txn_abort(ctx.txn);
-    ol_state_invalidate(rt->state_idx); /* its indexes may name rows that were rolled back */
     ol_rt_dirty_clear(rt);
     memcpy(rt->counters, before, sizeof before);
     rt->data_time = saved_time;
+    /* its indexes may name rows that were rolled back; the window returns to the committed data time's */
+    ol_state_invalidate(rt->state_idx,
+                        saved_time == INT64_MIN ? INT64_MIN : saved_time - rt->dedupe_window_ms);
     rt->outbox_seq = saved_seq; /* the rows appended were rolled back */
     /* SPEC 4: a record the fold cannot store is a dead letter; only a fault
      * of the environment stops the service. The batch is folded again from

@@ -73,6 +73,11 @@ uint32_t ol_state_hash(uint64_t seed, const void *a, size_t an, const void *b, s
     return r ? r : 1;
 }
 
+uint64_t ol_state_chain_step(uint64_t chain, const void *v, size_t n)
+{
+    return mix(hash_bytes(chain ^ 0x452821e638d01377ULL, v, n) + n);
+}
+
 /* ol_state_hash through the cache c; a new key forgets c's probe */
 static uint32_t hash_cached(const ol_state *s, struct hcache *c, const char *a, size_t an, const char *b, size_t bn)
 {
@@ -357,6 +362,34 @@ void ol_state_free(ol_state *s)
     free(s);
 }
 
+void ol_state_use_chain(ol_state *s, MDB_dbi meta)
+{
+    s->meta = meta;
+    s->has_meta = 1;
+}
+
+int ol_state_put_chain(ol_state *s, MDB_txn *txn)
+{
+    if (!s->has_meta || !s->ready)
+        return 0; /* not ready: nothing was appended since the last commit */
+    return ol_meta_put_i64(txn, s->meta, OL_STATE_CHAIN_KEY, (int64_t)s->chain);
+}
+
+int ol_state_chain_check(ol_state *s, MDB_txn *txn, int *recorded)
+{
+    MDB_val k = {sizeof OL_STATE_CHAIN_KEY - 1, (void *)OL_STATE_CHAIN_KEY}, d;
+    *recorded = 0;
+    if (!s->has_meta || !s->ready)
+        return 0;
+    int rc = mdb_get(txn, s->meta, &k, &d);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    *recorded = 1;
+    return d.mv_size == 8 && ol_be64(d.mv_data) == s->chain ? 0 : MDB_CORRUPTED;
+}
+
 int ol_state_use_snapshot(ol_state *s, const char *path)
 {
     char *p = path ? strdup(path) : NULL;
@@ -367,7 +400,11 @@ int ol_state_use_snapshot(ol_state *s, const char *path)
     return 0;
 }
 
-void ol_state_invalidate(ol_state *s) { s->ready = 0; }
+void ol_state_invalidate(ol_state *s, int64_t since_ms)
+{
+    s->ready = 0;
+    s->since_ms = since_ms; /* the failed batch may have moved it on: its retry asks from the committed one */
+}
 
 void ol_state_set_window_start(ol_state *s, int64_t since_ms)
 {
@@ -389,6 +426,7 @@ int ol_state_index_from(ol_state *s, MDB_txn *txn, uint64_t first)
         return rc;
     enum { AHEAD = 16 };
     ol_version rows[AHEAD];
+    MDB_val vals[AHEAD];
     ol_put_be64(kb, first);
     k.mv_size = 8, k.mv_data = kb;
     int more = (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) == 0;
@@ -397,6 +435,7 @@ int ol_state_index_from(ol_state *s, MDB_txn *txn, uint64_t first)
         while (more && n < AHEAD) {
             if ((rc = ol_state_parse(&k, &v, &rows[n])))
                 goto scanned;
+            vals[n] = v;
             const ol_version *r = &rows[n++];
             if (r->kind == 'V')
                 __builtin_prefetch(&s->ent.s[ol_state_hash(s->seed, r->topic, r->topic_len, r->entity_id,
@@ -410,6 +449,7 @@ int ol_state_index_from(ol_state *s, MDB_txn *txn, uint64_t first)
             if ((rc = index_row(s, txn, &rows[i])))
                 goto scanned;
             s->next_seq = rows[i].seq + 1;
+            s->chain = ol_state_chain_step(s->chain, vals[i].mv_data, vals[i].mv_size);
         }
         rc = got;
     }
@@ -456,6 +496,7 @@ int ol_state_ready(ol_state *s, MDB_txn *txn)
     if ((rc = table_grow(s, &s->seen)))
         return rc;
     s->next_seq = 1;
+    s->chain = 0;
     if ((rc = ol_state_index_from(s, txn, 1))) {
         ol_error("cannot index the version log|error=\"%s\"", mdb_strerror(rc));
         return rc;
@@ -538,6 +579,7 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
     if ((rc = ol_state_parse(&k, &v, &row)) || (rc = index_row(s, txn, &row)))
         return rc;
     s->next_seq++;
+    s->chain = ol_state_chain_step(s->chain, v.mv_data, v.mv_size);
     return 0;
 }
 

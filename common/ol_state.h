@@ -63,8 +63,10 @@ void ol_state_free(ol_state *s);
  * ol_state_invalidate). 0 or an LMDB error. */
 int ol_state_ready(ol_state *s, MDB_txn *txn);
 /* The batch was aborted: the indexes may name rows that were never
- * committed; they are rebuilt before the next use. */
-void ol_state_invalidate(ol_state *s);
+ * committed; they are rebuilt before the next use. since_ms: the dedupe
+ * window's start at the last commit (the aborted batch may have moved it
+ * on; the rebuild must keep the rows its retry can still ask about). */
+void ol_state_invalidate(ol_state *s, int64_t since_ms);
 /* The dedupe window now starts at since_ms (data time - window; it never
  * moves back): an index build leaves out event_ids that left it. */
 void ol_state_set_window_start(ol_state *s, int64_t since_ms);
@@ -96,6 +98,17 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
  * when it was not, with why (the caller then builds from the whole log). */
 int ol_state_save(ol_state *s, MDB_txn *txn, const char *path);
 int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t whylen);
+/* The chain: a 64-bit hash of the log's rows in order, kept in memory
+ * with the indexes. use_chain: the runtime's meta database, where
+ * put_chain records it in each batch's transaction (call it after the
+ * batch's last append), so that a snapshot's prefix is checked against the
+ * log it is loaded into (ol_state_load refuses one whose chain, carried on
+ * over the rows after it, is not the recorded one). chain_check: 0 when
+ * the recorded chain is the indexes' or none is recorded (*recorded 0),
+ * MDB_CORRUPTED when it differs, or an LMDB error. */
+void ol_state_use_chain(ol_state *s, MDB_dbi meta);
+int ol_state_put_chain(ol_state *s, MDB_txn *txn);
+int ol_state_chain_check(ol_state *s, MDB_txn *txn, int *recorded);
 /* Where the runtime keeps the snapshot (NULL: none): a build after
  * ol_state_invalidate loads it and indexes the rows after it, and reads
  * the whole log only when it is refused. 0 or ENOMEM. */

@@ -70,7 +70,17 @@ struct ol_state {
     uint64_t snap_seq;  /* next_seq of the last snapshot saved or loaded (1: none) */
     uint64_t tail_rows; /* rows indexed after the snapshot at the last load (0 after a full build) */
     char *snap_path;    /* ol_state_use_snapshot: tried before a full build once the indexes were invalidated */
+    uint64_t chain;     /* ol_state_chain_step over the log's rows 1 .. next_seq - 1 (0: none) */
+    MDB_dbi meta;       /* ol_state_use_chain: where the committed chain is kept */
+    int has_meta;
 };
+
+/* the chain after one more log row of value v: a 64-bit hash of the whole
+ * log up to it, so that a snapshot's prefix can be checked against the log
+ * without reading it */
+uint64_t ol_state_chain_step(uint64_t chain, const void *v, size_t n);
+/* the meta key of the committed chain */
+#define OL_STATE_CHAIN_KEY "log_chain"
 
 /* the 32-bit hash of a then b (b may be NULL), never 0 */
 uint32_t ol_state_hash(uint64_t seed, const void *a, size_t an, const void *b, size_t bn);

@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Layout: magic "OLIDX\0\0\3" | seed | next_seq | since_ms | ent.cap | ent.n
- * | seen.cap | seen.n | fingerprint of log row next_seq - 1 (8 bytes each,
- * host order: the file never leaves the machine) | the two arrays of
- * 12-byte slots | FNV-1a 64 of all that.
+/* Layout: magic "OLIDX\0\0\4" | seed | next_seq | since_ms | ent.cap | ent.n
+ * | seen.cap | seen.n | fingerprint of log row next_seq - 1 | the chain of
+ * rows 1 .. next_seq - 1 (8 bytes each, host order: the file never leaves
+ * the machine) | the two arrays of 12-byte slots | FNV-1a 64 of all that.
  *
  * A snapshot describes the log up to row next_seq - 1. It is adopted when
  * the log still holds that row, byte for byte (its fingerprint), and every
@@ -25,16 +25,22 @@
  * since (the tail) are then indexed from the log, exactly as a full build
  * would index them. The log is append-only (rows are never rewritten or
  * removed), so an index of its first rows plus the tail is the index of the
- * whole. A log shorter than the snapshot (a store restored from an older
- * copy, or one written without sync that lost its end) or holding another
- * row there (another store's log) refuses it, and the log is read whole.
+ * whole. The chain (ol_state.h) proves it: carried on from the snapshot's
+ * over the rows after it, it must be the one the runtime recorded with the
+ * last commit, so a log whose earlier rows differ (another store's, rows
+ * in another order) refuses the snapshot even when its last row is the
+ * same. A log shorter than the snapshot (a store restored from an older
+ * copy, or one written without sync that lost its end), holding another
+ * row where it was taken, or cut with a later dedupe window start (the
+ * window was lengthened: rows it dropped would be needed) refuses it too,
+ * and the log is read whole.
  *
  * The file is written to <path>.tmp and renamed over <path>, without an
  * fsync: the snapshot is never needed for correctness, only for speed, and
  * a file that a power loss left short or zeroed fails its checksum (then
  * the log is read whole). Nothing a snapshot says is trusted over the log. */
-static const char SNAP_MAGIC[8] = {'O', 'L', 'I', 'D', 'X', 0, 0, 3}; /* 3: the last row's fingerprint */
-enum { HEAD_WORDS = 9 };
+static const char SNAP_MAGIC[8] = {'O', 'L', 'I', 'D', 'X', 0, 0, 4}; /* 4: the last row's fingerprint, the chain */
+enum { HEAD_WORDS = 10 };
 
 /* a checksum of the snapshot: FNV-1a over 8-byte words (the parts are
  * whole words: a header of words and arrays of 12-byte slots whose
@@ -77,7 +83,7 @@ int ol_state_save(ol_state *s, MDB_txn *txn, const char *path)
         return 0;
     s->snap_seq = s->next_seq; /* tried at this row, whatever comes of it: the next try is a period away */
     uint64_t head[HEAD_WORDS] = {0, s->seed, s->next_seq, (uint64_t)s->since_ms, s->ent.cap, s->ent.n,
-                                 s->seen.cap, s->seen.n, row_fingerprint(s, txn, s->next_seq - 1, &rc)};
+                                 s->seen.cap, s->seen.n, row_fingerprint(s, txn, s->next_seq - 1, &rc), s->chain};
     if (rc)
         return rc == MDB_NOTFOUND ? EIO : rc; /* MDB_NOTFOUND: the indexes are ahead of this transaction */
     memcpy(&head[0], SNAP_MAGIC, 8);
@@ -177,6 +183,13 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
             goto out;
         }
     }
+    /* its event_id index dropped the rows that had left the dedupe window
+     * as it stood then: of no use to a window that starts earlier (the
+     * window was made longer, dedupe_window_days) */
+    if ((int64_t)head[3] > s->since_ms) {
+        snprintf(why, whylen, "it was cut with a later dedupe window start than this one (the window was lengthened)");
+        goto out;
+    }
     /* the log must hold the row the snapshot was taken at, the same row */
     uint64_t last = 0;
     if ((rc = mdb_cursor_open(txn, s->log, &c)))
@@ -236,31 +249,47 @@ int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t
     ol_state_table_free(&s->seen);
     s->seed = head[1];
     s->next_seq = head[2];
-    if ((int64_t)head[3] > s->since_ms)
-        s->since_ms = (int64_t)head[3];
     s->ent = ent, s->seen = seen;
     s->ent.gen = ++s->gens, s->seen.gen = ++s->gens;
     memset(&s->c_ent, 0, sizeof s->c_ent);
     memset(&s->c_seen, 0, sizeof s->c_seen);
     close(fd);
     fd = -1;
-    /* the rows appended since, as a full build would index them */
+    /* the rows appended since, as a full build would index them; the
+     * chain carried on over them must be the one recorded with the log */
+    s->chain = head[9];
     if ((rc = ol_state_index_from(s, txn, head[2]))) {
         snprintf(why, whylen, "indexing the log after row %llu: %s", (unsigned long long)head[2] - 1,
                  mdb_strerror(rc));
-        ol_state_table_free(&s->ent);
-        ol_state_table_free(&s->seen);
-        s->ready = 0;
-        return 0;
+        goto refuse_adopted;
+    }
+    s->ready = 1;
+    int recorded;
+    if ((rc = ol_state_chain_check(s, txn, &recorded)) == MDB_CORRUPTED) {
+        snprintf(why, whylen, "the log's rows up to row %llu are not those it indexed (another log, or another order)",
+                 (unsigned long long)head[2] - 1);
+        goto refuse_adopted;
+    }
+    if (rc) {
+        snprintf(why, whylen, "reading the log's chain: %s", mdb_strerror(rc));
+        goto refuse_adopted;
+    }
+    if (s->has_meta && !recorded && s->next_seq > 1) {
+        snprintf(why, whylen, "the log has no recorded chain to check it against");
+        goto refuse_adopted;
     }
     s->tail_rows = s->next_seq - head[2];
     s->snap_seq = head[2];
-    s->ready = 1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s->build_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
     snprintf(why, whylen, "loaded (%zu slots checked against the log; %llu rows after it indexed)", checked,
              (unsigned long long)s->tail_rows);
     return 1;
+refuse_adopted:
+    ol_state_table_free(&s->ent);
+    ol_state_table_free(&s->seen);
+    s->ready = 0;
+    return 0;
 out_rc:
     snprintf(why, whylen, "%s", mdb_strerror(rc));
 out:

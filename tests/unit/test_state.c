@@ -100,6 +100,7 @@ static void test_state_matches_model(void **state)
     for (long done = 0; done < RECORDS;) {
         MDB_txn *txn;
         long batch = 1 + (long)(rnd(&x) % 700);
+        int64_t batch_since = now - WINDOW; /* at least the window of every record committed so far */
         assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
         for (long i = 0; i < batch && done < RECORDS; i++, done++) {
             int t = (int)(rnd(&x) % 2);
@@ -155,7 +156,7 @@ static void test_state_matches_model(void **state)
         uint64_t fate = rnd(&x) % 20;
         if (fate == 0) { /* the batch fails: nothing of it was committed */
             mdb_txn_abort(txn);
-            ol_state_invalidate(s);
+            ol_state_invalidate(s, batch_since);
             m = committed;
             aborts++;
             reloads += have_snapshot; /* the next look-up reloads the snapshot and the rows after it */
@@ -342,8 +343,8 @@ static void test_state_snapshot_missing_slot_refused(void **state)
     static uint8_t buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    assert_true(n > 72 + 8 && n < sizeof buf);
-    uint64_t head[9]; /* 9 words (ol_state_snapshot.c) */
+    assert_true(n > 80 + 8 && n < sizeof buf); /* a header of 10 words, slots, a checksum */
+    uint64_t head[10]; /* 10 words (ol_state_snapshot.c) */
     memcpy(head, buf, sizeof head);
     size_t slot = 12, off = 0;
     for (size_t i = 0; i < head[4] && !off; i++) /* head[4]: the entity table's slots */
@@ -393,7 +394,7 @@ static int copy_file(const char *a, const char *b)
 
 /* appends rows [from, to) of a store's history: entity "tail-<i % 40>" in
  * revision i, event "<tag>-<i>", one committed batch */
-static void append_rows(ol_state *s, ol_store *st, const char *tag, long from, long to)
+static void append_rows(ol_state *s, ol_store *st, const char *tag, long from, long to, const char *frame)
 {
     MDB_txn *txn;
     char id[64], eid[64];
@@ -401,8 +402,10 @@ static void append_rows(ol_state *s, ol_store *st, const char *tag, long from, l
     for (long i = from; i < to; i++) {
         idstr(id, sizeof id, "tail", i % 40);
         idstr(eid, sizeof eid, tag, i);
-        assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", id, i + 1, 1700000000000LL + i, eid, "f", 1), 0);
+        assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", id, i + 1, 1700000000000LL + i, eid, frame, 1), 0);
     }
+    ol_state_use_chain(s, ol_store_dbi(st, "meta")); /* as the runtime does with each commit */
+    assert_int_equal(ol_state_put_chain(s, txn), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
 }
 
@@ -412,6 +415,7 @@ static int load_into(ol_state **s, ol_store *st, const char *snap, char *why, si
     MDB_txn *txn;
     *s = ol_state_new(ol_store_dbi(st, "versions"), WINDOW);
     assert_non_null(*s);
+    ol_state_use_chain(*s, ol_store_dbi(st, "meta"));
     assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
     int loaded = ol_state_load(*s, txn, snap, why, whylen);
     assert_int_equal(ol_state_ready(*s, txn), 0);
@@ -423,16 +427,17 @@ static int load_into(ol_state **s, ol_store *st, const char *snap, char *why, si
  * indexes the rows committed after it, and answers as a full build does.
  * A log that does not hold the snapshot's last row as it was (a shorter
  * log: a store put back from an older copy; another log of the same
- * length or longer) refuses it. */
+ * length or longer), or whose earlier rows differ (the same rows in
+ * another order: the same last row), refuses it. */
 static void test_state_snapshot_tail(void **state)
 {
     (void)state;
-    static const char *const dbs[] = {"versions", NULL};
-    char dir[3][256], err[300], snap[400], why[300], id[64], eid[64];
-    ol_store st[3];
+    static const char *const dbs[] = {"versions", "meta", NULL};
+    char dir[5][256], err[300], snap[400], why[300], id[64], eid[64];
+    ol_store st[5];
     ol_state *s;
 
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         tu_mkdtemp(dir[i], sizeof dir[i], "statetail");
         assert_int_equal(ol_store_open(&st[i], dir[i], 64u << 20, 0, dbs, err, sizeof err), 0);
     }
@@ -440,10 +445,10 @@ static void test_state_snapshot_tail(void **state)
     /* store 0: 300 rows, a snapshot, 700 rows more (the tail), some of
      * them new versions of entities the snapshot indexed */
     s = ol_state_new(ol_store_dbi(&st[0], "versions"), WINDOW);
-    append_rows(s, &st[0], "evt", 0, 300);
+    append_rows(s, &st[0], "evt", 0, 300, "f");
     assert_int_equal(save(s, &st[0], snap), 0);
     assert_int_equal(ol_state_snapshot_due(s, 700), 0);
-    append_rows(s, &st[0], "evt", 300, 1000);
+    append_rows(s, &st[0], "evt", 300, 1000, "f");
     assert_int_equal(ol_state_snapshot_due(s, 700), 1);
     ol_state_free(s);
 
@@ -470,7 +475,7 @@ static void test_state_snapshot_tail(void **state)
     assert_int_equal(ents, 40);
     /* and it goes on appending after the tail */
     mdb_txn_abort(txn);
-    append_rows(s, &st[0], "evt", 1000, 1010);
+    append_rows(s, &st[0], "evt", 1000, 1010, "f");
     ol_state_free(s);
     assert_int_equal(load_into(&s, &st[0], snap, why, sizeof why), 1);
     assert_int_equal(ol_state_tail_rows(s), 710);
@@ -480,7 +485,7 @@ static void test_state_snapshot_tail(void **state)
     char snap1[400];
     snprintf(snap1, sizeof snap1, "%s/index.snapshot", dir[1]);
     s = ol_state_new(ol_store_dbi(&st[1], "versions"), WINDOW);
-    append_rows(s, &st[1], "evt", 0, 200);
+    append_rows(s, &st[1], "evt", 0, 200, "f");
     ol_state_free(s);
     assert_int_equal(copy_file(snap, snap1), 0);
     assert_int_equal(load_into(&s, &st[1], snap1, why, sizeof why), 0);
@@ -491,7 +496,7 @@ static void test_state_snapshot_tail(void **state)
     ol_state_free(s);
     /* the same history copied in full: the snapshot is valid there too */
     s = ol_state_new(ol_store_dbi(&st[1], "versions"), WINDOW);
-    append_rows(s, &st[1], "evt", 200, 1000);
+    append_rows(s, &st[1], "evt", 200, 1000, "f");
     ol_state_free(s);
     assert_int_equal(load_into(&s, &st[1], snap1, why, sizeof why), 1);
     assert_int_equal(ol_state_tail_rows(s), 700);
@@ -501,8 +506,8 @@ static void test_state_snapshot_tail(void **state)
     char snap2[400];
     snprintf(snap2, sizeof snap2, "%s/index.snapshot", dir[2]);
     s = ol_state_new(ol_store_dbi(&st[2], "versions"), WINDOW);
-    append_rows(s, &st[2], "evt", 0, 250);
-    append_rows(s, &st[2], "other", 250, 1000);
+    append_rows(s, &st[2], "evt", 0, 250, "f");
+    append_rows(s, &st[2], "other", 250, 1000, "f");
     ol_state_free(s);
     assert_int_equal(copy_file(snap, snap2), 0);
     assert_int_equal(load_into(&s, &st[2], snap2, why, sizeof why), 0);
@@ -515,10 +520,108 @@ static void test_state_snapshot_tail(void **state)
     mdb_txn_abort(txn);
     ol_state_free(s);
 
-    for (int i = 0; i < 3; i++) {
+    /* store 3: the same 1000 rows, but rows 100 and 101 of the prefix swapped */
+    char snap3[400];
+    snprintf(snap3, sizeof snap3, "%s/index.snapshot", dir[3]);
+    s = ol_state_new(ol_store_dbi(&st[3], "versions"), WINDOW);
+    append_rows(s, &st[3], "evt", 0, 100, "f");
+    append_rows(s, &st[3], "evt", 101, 102, "f");
+    append_rows(s, &st[3], "evt", 100, 101, "f");
+    append_rows(s, &st[3], "evt", 102, 1000, "f");
+    ol_state_free(s);
+    assert_int_equal(copy_file(snap, snap3), 0);
+    assert_int_equal(load_into(&s, &st[3], snap3, why, sizeof why), 0);
+    /* the chain refuses it; the sample of slots may have refused it first */
+    assert_true(strstr(why, "not those it indexed") || strstr(why, "sampled slot"));
+    assert_int_equal(mdb_txn_begin(st[3].env, NULL, MDB_RDONLY, &txn), 0);
+    for (long i = 99; i < 103; i++) { /* read whole: every row's event is there */
+        idstr(eid, sizeof eid, "evt", i);
+        assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
+    }
+    mdb_txn_abort(txn);
+    ol_state_free(s);
+
+    /* store 4: the same rows, ids and order, but row 100 holds another
+     * version (other bytes): no sampled slot can tell, the chain does */
+    char snap4[400];
+    snprintf(snap4, sizeof snap4, "%s/index.snapshot", dir[4]);
+    s = ol_state_new(ol_store_dbi(&st[4], "versions"), WINDOW);
+    append_rows(s, &st[4], "evt", 0, 99, "f");
+    append_rows(s, &st[4], "evt", 99, 100, "g");
+    append_rows(s, &st[4], "evt", 100, 1000, "f");
+    ol_state_free(s);
+    assert_int_equal(copy_file(snap, snap4), 0);
+    assert_int_equal(load_into(&s, &st[4], snap4, why, sizeof why), 0);
+    assert_non_null(strstr(why, "not those it indexed"));
+    ol_state_free(s);
+
+    for (int i = 0; i < 5; i++) {
         ol_store_close(&st[i]);
         tu_rmtree(dir[i]);
     }
+}
+
+/* The dedupe window and the indexes' rebuilds: a snapshot cut with a later
+ * window start than the one asked for now (dedupe_window_days made longer)
+ * dropped rows the longer window needs: refused. And a batch that moved
+ * the window on and then failed: the rebuild for its retry (from the log,
+ * or from a snapshot) keeps the rows that the committed window still
+ * holds. */
+static void test_state_window_moves_back(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"versions", "meta", NULL};
+    const int64_t T = 1700000000000LL;
+    char dir[256], err[300], snap[400], why[300];
+    ol_store st;
+    MDB_txn *txn;
+
+    tu_mkdtemp(dir, sizeof dir, "statewin");
+    snprintf(snap, sizeof snap, "%s/index.snapshot", dir);
+    assert_int_equal(ol_store_open(&st, dir, 64u << 20, 0, dbs, err, sizeof err), 0);
+    ol_state *s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    ol_state_set_window_start(s, T - WINDOW);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", "a", 1, T - 50 * DAY, "late", "f", 1), 0);
+    assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", "b", 1, T - 30 * DAY, "old", "f", 1), 0);
+    assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", "c", 1, T, "now", "f", 1), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(save(s, &st, snap), 0);
+    ol_state_free(s);
+
+    /* restarted with a 60-day window: the 35-day snapshot is refused, the log read whole */
+    s = ol_state_new(ol_store_dbi(&st, "versions"), 60 * DAY);
+    ol_state_set_window_start(s, T - 60 * DAY);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_state_load(s, txn, snap, why, sizeof why), 0);
+    assert_non_null(strstr(why, "window"));
+    assert_int_equal(ol_state_ready(s, txn), 0);
+    assert_int_equal(ol_state_seen(s, txn, "late", T - 60 * DAY), 1);
+    mdb_txn_abort(txn);
+    ol_state_free(s);
+
+    for (int use_snapshot = 0; use_snapshot < 2; use_snapshot++) {
+        s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+        ol_state_set_window_start(s, T - WINDOW);
+        if (use_snapshot)
+            assert_int_equal(ol_state_use_snapshot(s, snap), 0);
+        /* a batch moves data time 10 days on, then fails */
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        assert_int_equal(ol_state_seen(s, txn, "old", T - WINDOW), 1);
+        assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", "d", 1, T + 10 * DAY, "next", "f", 1), 0);
+        assert_int_equal(ol_state_seen(s, txn, "other", T + 10 * DAY - WINDOW), 0);
+        mdb_txn_abort(txn);
+        ol_state_invalidate(s, T - WINDOW);
+        /* its retry asks from the committed data time again */
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        assert_int_equal(ol_state_seen(s, txn, "old", T - WINDOW), 1);
+        ol_version v;
+        assert_int_equal(ol_state_get(s, txn, "hr.person", "d", &v), 0);
+        mdb_txn_abort(txn);
+        ol_state_free(s);
+    }
+    ol_store_close(&st);
+    tu_rmtree(dir);
 }
 
 int main(void)
@@ -529,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_state_window_edge),
         cmocka_unit_test(test_state_snapshot_missing_slot_refused),
         cmocka_unit_test(test_state_snapshot_tail),
+        cmocka_unit_test(test_state_window_moves_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
