@@ -403,7 +403,9 @@ void ol_rt_save_index(ol_runtime *rt, const char *why)
         mdb_txn_abort(txn);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (rc)
+    if (rc == EAGAIN)
+        ol_info("index snapshot not written: the indexes are rebuilt at their next use|reason=\"%s\"", why);
+    else if (rc)
         ol_warn("cannot write the index snapshot; a start reads more of the log|path=%s error=\"%s\"", snap,
                 mdb_strerror(rc));
     else

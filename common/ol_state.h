@@ -90,8 +90,8 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
 
 /* The snapshot of the indexes (ol_state_snapshot.c), written by the
  * runtime every so many rows and at a clean stop, so that a start indexes
- * only the rows after it. save: 0 or an errno/LMDB error (nothing written
- * when the indexes are not current); txn must see every row indexed (a
+ * only the rows after it. save: 0, EAGAIN when the indexes are not current
+ * (nothing written), or an errno/LMDB error; txn must see every row indexed (a
  * transaction begun after the last commit). load: 1 when the snapshot was
  * adopted (the log still holds the row it was taken at, a sample of its
  * slots match the rows they name) and the rows after it were indexed, 0

@@ -80,7 +80,7 @@ int ol_state_save(ol_state *s, MDB_txn *txn, const char *path)
     char tmp[4200];
     int rc = 0;
     if (!s->ready)
-        return 0;
+        return EAGAIN; /* rebuilt at the next use (an aborted batch): nothing current to write */
     s->snap_seq = s->next_seq; /* tried at this row, whatever comes of it: the next try is a period away */
     uint64_t head[HEAD_WORDS] = {0, s->seed, s->next_seq, (uint64_t)s->since_ms, s->ent.cap, s->ent.n,
                                  s->seen.cap, s->seen.n, row_fingerprint(s, txn, s->next_seq - 1, &rc), s->chain};
