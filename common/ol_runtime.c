@@ -239,18 +239,19 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     }
     /* the version log's indexes, built once here (their time is logged) */
     ol_state_set_window_start(rt->state_idx, rt->data_time - rt->dedupe_window_ms);
-    char snap[4200], why[300] = "";
+    char snap[4200], alt[4300], why[900] = "";
     snprintf(snap, sizeof snap, "%s/index.snapshot", opts->db_path);
+    snprintf(alt, sizeof alt, "%s.alt", snap);
     /* a rebuild at 10 x N takes seconds: say it has begun */
-    ol_info("indexing the version log|db=%s snapshot=%s", opts->db_path, access(snap, F_OK) ? "absent" : "present");
+    ol_info("indexing the version log|db=%s snapshot=%s", opts->db_path,
+            access(snap, F_OK) && access(alt, F_OK) ? "absent" : "present");
     ol_state_use_chain(rt->state_idx, rt->meta);
-    int loaded = ol_state_load(rt->state_idx, txn, snap, why, sizeof why);
-    if (!loaded && strcmp(why, "no snapshot")) {
+    /* the newer of the pair, else the older; a refused one is removed */
+    int loaded = ol_state_load_pair(rt->state_idx, txn, snap, why, sizeof why);
+    if (!loaded && strcmp(why, "no snapshot"))
         ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
-        unlink(snap); /* it describes no prefix of this log: the next save replaces it */
-    }
-    snprintf(snap, sizeof snap, "%s/index.snapshot.tmp", opts->db_path);
-    unlink(snap); /* a save that a kill interrupted */
+    snprintf(alt, sizeof alt, "%s.tmp", snap);
+    unlink(alt); /* left by a version that wrote a temporary file and renamed it */
     if ((rc = ol_state_ready(rt->state_idx, txn))) {
         snprintf(err, errlen, "%s: version log: %s", opts->db_path, mdb_strerror(rc));
         goto fail;
@@ -399,7 +400,7 @@ void ol_rt_save_index(ol_runtime *rt, const char *why)
     snprintf(snap, sizeof snap, "%s/index.snapshot", rt->store.path);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((rc = mdb_txn_begin(rt->store.env, NULL, MDB_RDONLY, &txn)) == 0) {
-        rc = ol_state_save(rt->state_idx, txn, snap);
+        rc = ol_state_save_pair(rt->state_idx, txn, snap); /* the older of index.snapshot and .alt */
         mdb_txn_abort(txn);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);

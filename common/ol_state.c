@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 static unsigned day_of(int64_t occurred_at)
 {
@@ -465,16 +464,14 @@ int ol_state_ready(ol_state *s, MDB_txn *txn)
     if (s->ready)
         return 0;
     if (s->snap_path) { /* after an aborted batch: the last snapshot and the rows committed after it */
-        char why[300];
-        if (ol_state_load(s, txn, s->snap_path, why, sizeof why)) {
+        char why[900];
+        if (ol_state_load_pair(s, txn, s->snap_path, why, sizeof why)) {
             ol_info("version log indexes rebuilt from the snapshot|rows_after_snapshot=%llu build_ms=%.1f",
                     (unsigned long long)s->tail_rows, (double)s->build_us / 1000);
             return 0;
         }
-        if (strcmp(why, "no snapshot")) {
+        if (strcmp(why, "no snapshot"))
             ol_info("index snapshot not used; reading the version log|reason=\"%s\"", why);
-            unlink(s->snap_path); /* it describes no prefix of this log */
-        }
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ol_state_table_free(&s->ent);

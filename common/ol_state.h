@@ -98,6 +98,12 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
  * when it was not, with why (the caller then builds from the whole log). */
 int ol_state_save(ol_state *s, MDB_txn *txn, const char *path);
 int ol_state_load(ol_state *s, MDB_txn *txn, const char *path, char *why, size_t whylen);
+/* The runtime's pair of files, base and base.alt: save_pair writes the
+ * older (or broken, or absent) one, so that a kill during a save leaves the
+ * other whole; load_pair tries the newer, then the older, and removes a
+ * file it refuses (1 adopted, 0 not, why as ol_state_load's). */
+int ol_state_save_pair(ol_state *s, MDB_txn *txn, const char *base);
+int ol_state_load_pair(ol_state *s, MDB_txn *txn, const char *base, char *why, size_t whylen);
 /* The chain: a 64-bit hash of the log's rows in order, kept in memory
  * with the indexes. use_chain: the runtime's meta database, where
  * put_chain records it in each batch's transaction (call it after the

@@ -19,7 +19,7 @@
  * against the seen index within the window, append a 'V' row. After a
  * commit that brings SNAPSHOT_ROWS (default 2,000,000: the runtime's
  * index_snapshot_rows; 0: none) rows since the last snapshot, the indexes
- * are written to DIR/index.snapshot, as ol_runtime does; the rate includes
+ * are written to DIR/index.snapshot or .alt, as ol_runtime does; the rate includes
  * those saves. After the run the directory is opened again three times,
  * each timed: a restart after a crash (the last periodic snapshot loaded
  * and the rows after it indexed; when there was none, the whole log), the
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
         if (snapshot_rows > 0 && ol_state_snapshot_due(s, (uint64_t)snapshot_rows)) { /* as ol_runtime does */
             double ts = now_s();
             CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
-            int saved = ol_state_save(s, txn, snap);
+            int saved = ol_state_save_pair(s, txn, snap);
             mdb_txn_abort(txn);
             if (saved) {
                 fprintf(stderr, "state_floor: cannot write %s: %s\n", snap, mdb_strerror(saved));
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     ol_state_set_window_start(s, window_start);
     double tc = now_s();
     CHECK(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn));
-    int adopted = ol_state_load(s, txn, snap, why, sizeof why);
+    int adopted = ol_state_load_pair(s, txn, snap, why, sizeof why);
     if (periodic && !adopted) {
         fprintf(stderr, "state_floor: the periodic snapshot was not loaded: %s\n", why);
         return 1;
@@ -182,6 +182,9 @@ int main(int argc, char **argv)
     uint64_t tail_rows = adopted ? ol_state_tail_rows(s) : 0;
     ol_state_free(s);
     remove(snap);
+    char alt[4300];
+    snprintf(alt, sizeof alt, "%s.alt", snap);
+    remove(alt);
     /* the whole log */
     s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW_MS);
     ol_state_set_window_start(s, window_start);

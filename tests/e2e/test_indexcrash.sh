@@ -67,7 +67,7 @@ folded1=$(status_of "$SVC" "$T/k" folded)
 # the time from a start to the end of indexing (a rebuild from the log),
 # measured on this machine before the re-delivery: the kills' delays are
 # drawn around it
-rm -f "$T/k/$SVC/index.snapshot"
+rm -f "$T/k/$SVC/index.snapshot" "$T/k/$SVC/index.snapshot.alt"
 t0=$(now_ms)
 svc_start "$SVC" "$T/k" "$T/probe.log"
 PROBE=$SVC_PID
@@ -90,7 +90,7 @@ hits=0 kills=0 rebuilds=0 loads=0 attempt=0
 while [ $attempt -lt $((KILLS * 6)) ]; do
     attempt=$((attempt + 1))
     [ $kills -ge "$KILLS" ] && [ $hits -ge "$MIN_HITS" ] && break
-    if [ $((RANDOM % 2)) -eq 0 ]; then rm -f "$T/k/$SVC/index.snapshot"; fi
+    if [ $((RANDOM % 2)) -eq 0 ]; then rm -f "$T/k/$SVC/index.snapshot" "$T/k/$SVC/index.snapshot.alt"; fi
     log=$T/kill.$attempt.log
     # once the start says it indexes, a delay up to 1.2 x the measured
     # build time (in ms): most kills land in the build, some just after
@@ -124,8 +124,7 @@ wait "$NAPPER" 2>/dev/null
 _untrack "$NAPPER"
 echo "  $kills kills, $hits while indexing ($rebuilds with no snapshot: a rebuild from the log; $loads with a snapshot present)"
 check "at least $MIN_HITS kills landed while the service was indexing the version log (got $hits)" test $hits -ge "$MIN_HITS"
-check "a kill while indexing leaves no snapshot or partial snapshot behind" \
-    test ! -e "$T/k/$SVC/index.snapshot.tmp"
+check "no temporary snapshot file is left behind" test ! -e "$T/k/$SVC/index.snapshot.tmp"
 
 # ------------------------------------------------------------------ 4.
 svc_catch_up "$SVC" "$T/k" "$T/final.log"

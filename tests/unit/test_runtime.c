@@ -1633,21 +1633,59 @@ static void copy_file(const char *from, const char *to)
     fclose(out);
 }
 
-/* issue 15: the indexes are written to <dir>/index.snapshot at a clean stop
- * and every index_snapshot_rows log rows; a start adopts one that the log
- * still holds the last row of, then indexes the rows committed after it (a
- * crash after a periodic snapshot). One that does not check out is ignored
- * and removed: it is never trusted over the log. */
+/* the pair of snapshot files (index.snapshot and index.snapshot.alt) of
+ * db copied to (or from, back) dir/<tag>.0 and .1; an absent file is
+ * copied as absent */
+static void snap_pair_copy(const char *db, const char *dir, const char *tag, int back)
+{
+    for (int i = 0; i < 2; i++) {
+        char live[400], kept[400];
+        struct stat sb;
+        snprintf(live, sizeof live, "%s/index.snapshot%s", db, i ? ".alt" : "");
+        snprintf(kept, sizeof kept, "%s/%s.%d", dir, tag, i);
+        const char *from = back ? kept : live, *to = back ? live : kept;
+        unlink(to);
+        if (stat(from, &sb) == 0)
+            copy_file(from, to);
+    }
+}
+
+/* the newer of the pair (by its header's next_seq, the third word) */
+static void snap_newest(const char *db, char *out, size_t n)
+{
+    uint64_t best = 0;
+    snprintf(out, n, "%s/index.snapshot", db);
+    for (int i = 0; i < 2; i++) {
+        char p[400];
+        uint64_t head[3] = {0, 0, 0};
+        snprintf(p, sizeof p, "%s/index.snapshot%s", db, i ? ".alt" : "");
+        FILE *f = fopen(p, "rb");
+        if (f) {
+            if (fread(head, sizeof head, 1, f) != 1)
+                head[2] = 0;
+            fclose(f);
+        }
+        if (head[2] > best)
+            best = head[2], snprintf(out, n, "%s", p);
+    }
+}
+
+/* issue 15: the indexes are written to a pair of files, <dir>/index.snapshot
+ * and .alt (the older of the two each time), at a clean stop and every
+ * index_snapshot_rows log rows; a start adopts the newer one that the log
+ * still holds the last row of (else the older), then indexes the rows
+ * committed after it (a crash after a periodic snapshot). One that does not
+ * check out is ignored and removed: it is never trusted over the log. */
 static void test_index_snapshot(void **state)
 {
     fix *f = *state;
-    char snap[400], old[400];
+    char snap[400], alt[400], newest[400];
     struct stat sb;
     const person a = {"e-1", "p-1", "A", 1, 0, 0}, b = {"e-2", "p-2", "B", 1, 0, 0};
     const person c = {"e-3", "p-3", "C", 1, 0, 0}, d = {"e-4", "p-4", "D", 1, 0, 0};
     const person b2 = {"e-5", "p-2", "B", 2, 0, 0};
     snprintf(snap, sizeof snap, "%s/index.snapshot", f->db);
-    snprintf(old, sizeof old, "%s/old.snapshot", f->dir);
+    snprintf(alt, sizeof alt, "%s/index.snapshot.alt", f->db);
     f->rt = rt_open(f, &toy_service);
     add_person(f, 0, 0, &a);
     add_person(f, 0, 1, &b);
@@ -1656,7 +1694,7 @@ static void test_index_snapshot(void **state)
     f->rt = NULL;
     assert_int_equal(stat(snap, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    copy_file(snap, old);
+    snap_pair_copy(f->db, f->dir, "old", 0);
     f->rt = rt_open(f, &toy_service); /* loads it and keeps it: the log only grows */
     assert_int_equal(stat(snap, &sb), 0);
     int from = f->nrecs;
@@ -1665,12 +1703,17 @@ static void test_index_snapshot(void **state)
     fold_from(f, from);
     assert_int_equal(counter(f->rt, "duplicates"), 1);
     assert_int_equal(g_toy.applies, 3);
-
-    /* the snapshot from before e-3, put back (as a crash after a periodic
-     * snapshot leaves it): adopted, and e-3's row after it is indexed too */
     ol_runtime_free(f->rt);
     f->rt = NULL;
-    copy_file(old, snap);
+    /* the clean stop wrote the other file: the first stays whole */
+    assert_int_equal(stat(alt, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    snap_newest(f->db, newest, sizeof newest);
+    assert_string_equal(newest, alt);
+
+    /* the pair from before e-3, put back (as a crash after a periodic
+     * snapshot leaves it): adopted, and e-3's row after it is indexed too */
+    snap_pair_copy(f->db, f->dir, "old", 1);
     f->rt = rt_open(f, &toy_service);
     from = f->nrecs;
     add_person(f, 0, 4, &c); /* e-3 is known: a duplicate, not folded again */
@@ -1678,16 +1721,18 @@ static void test_index_snapshot(void **state)
     assert_int_equal(counter(f->rt, "duplicates"), 2);
     assert_int_equal(g_toy.applies, 3);
 
-    /* a damaged one: ignored, and removed at the start */
+    /* the newer one damaged: ignored and removed at the start, the older adopted */
     ol_runtime_free(f->rt);
     f->rt = NULL;
-    FILE *g = fopen(snap, "r+b");
+    assert_int_equal(stat(snap, &sb) == 0 && stat(alt, &sb) == 0, 1);
+    snap_newest(f->db, newest, sizeof newest);
+    FILE *g = fopen(newest, "r+b");
     assert_non_null(g);
     fseek(g, 100, SEEK_SET);
     fputc(0x7f, g);
     fclose(g);
     f->rt = rt_open(f, &toy_service);
-    assert_int_equal(stat(snap, &sb), -1);
+    assert_int_equal(stat(newest, &sb), -1);
     from = f->nrecs;
     add_person(f, 0, 5, &b);
     fold_from(f, from);
@@ -1695,11 +1740,12 @@ static void test_index_snapshot(void **state)
     assert_int_equal(g_toy.applies, 3);
 
     /* index_snapshot_rows: written after a batch that reaches the period,
-     * without a stop; a crash after it (the file as the batch left it) is
-     * followed by a start that indexes the later rows */
+     * without a stop; a crash after it (the files as the batch left them)
+     * is followed by a start that indexes the later rows */
     ol_runtime_free(f->rt);
     f->rt = NULL;
     unlink(snap);
+    unlink(alt);
     ol_config_set(&f->cfg, "index_snapshot_rows", "1");
     f->rt = rt_open(f, &toy_service);
     from = f->nrecs;
@@ -1707,14 +1753,14 @@ static void test_index_snapshot(void **state)
     fold_from(f, from);
     assert_int_equal(stat(snap, &sb), 0); /* written by the batch */
     assert_int_equal(sb.st_mode & 0777, 0600);
-    copy_file(snap, old);
+    snap_pair_copy(f->db, f->dir, "crash", 0);
     from = f->nrecs;
     add_person(f, 0, 7, &b2); /* a new version of p-2, after the copy */
     fold_from(f, from);
     assert_int_equal(g_toy.applies, 5);
     ol_runtime_free(f->rt);
     f->rt = NULL;
-    copy_file(old, snap); /* the crash */
+    snap_pair_copy(f->db, f->dir, "crash", 1); /* the crash */
     f->rt = rt_open(f, &toy_service);
     from = f->nrecs;
     add_person(f, 0, 8, &b2); /* p-2's stored version is e-5: a duplicate */

@@ -18,6 +18,8 @@
 #include "ol_store.h"
 #include "test_util.h"
 
+#include <unistd.h>
+
 #define ENTITIES 3000 /* per topic: enough for the tables to grow from 1024 slots */
 #define RECORDS 40000
 #define DAY 86400000LL
@@ -561,6 +563,103 @@ static void test_state_snapshot_tail(void **state)
     }
 }
 
+/* next_seq in the header of snapshot file p (its third word), 0 if none */
+static uint64_t snap_seq_of(const char *p)
+{
+    uint64_t head[3] = {0, 0, 0};
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return 0;
+    if (fread(head, sizeof head, 1, f) != 1)
+        head[2] = 0;
+    fclose(f);
+    return head[2];
+}
+
+/* The runtime's pair of snapshot files: each save writes the older one in
+ * place, so a save that is killed (or a file torn by a power loss) leaves
+ * the other whole. A torn newer file is refused and removed, the older one
+ * adopted with the rows after it; the next save then goes to the broken
+ * one's place, never over the good one. */
+static void test_state_snapshot_pair(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"versions", "meta", NULL};
+    char dir[256], err[300], base[400], alt[400], why[900];
+    ol_store st;
+    ol_state *s;
+    MDB_txn *txn;
+
+    tu_mkdtemp(dir, sizeof dir, "statepair");
+    snprintf(base, sizeof base, "%s/index.snapshot", dir);
+    snprintf(alt, sizeof alt, "%s/index.snapshot.alt", dir);
+    assert_int_equal(ol_store_open(&st, dir, 64u << 20, 0, dbs, err, sizeof err), 0);
+    s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    append_rows(s, &st, "evt", 0, 300, "f");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_state_save_pair(s, txn, base), 0); /* neither exists: the base */
+    mdb_txn_abort(txn);
+    assert_int_equal(snap_seq_of(base), 301);
+    append_rows(s, &st, "evt", 300, 600, "f");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_state_save_pair(s, txn, base), 0); /* the older: .alt (absent) */
+    mdb_txn_abort(txn);
+    assert_int_equal(snap_seq_of(base), 301);
+    assert_int_equal(snap_seq_of(alt), 601);
+    append_rows(s, &st, "evt", 600, 900, "f");
+    ol_state_free(s);
+
+    /* the newer one torn: its middle overwritten, its header intact */
+    FILE *f = fopen(alt, "r+b");
+    assert_non_null(f);
+    fseek(f, 200, SEEK_SET);
+    for (int i = 0; i < 600; i++)
+        fputc(0x33, f);
+    fclose(f);
+    s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    ol_state_use_chain(s, ol_store_dbi(&st, "meta"));
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_state_load_pair(s, txn, base, why, sizeof why), 1);
+    assert_int_equal(ol_state_tail_rows(s), 600); /* the older one, and every row after it */
+    assert_int_equal(access(alt, F_OK), -1);      /* the torn one removed */
+    for (long i = 0; i < 900; i += 13) {
+        char eid[64];
+        idstr(eid, sizeof eid, "evt", i);
+        assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
+    }
+    /* the next save fills the gap, the good one stays */
+    assert_int_equal(ol_state_save_pair(s, txn, base), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(snap_seq_of(base), 301);
+    assert_int_equal(snap_seq_of(alt), 901);
+    ol_state_free(s);
+
+    /* both refused (here: both torn): removed, and the log is read whole */
+    for (int i = 0; i < 2; i++) {
+        f = fopen(i ? alt : base, "r+b");
+        assert_non_null(f);
+        fseek(f, 120, SEEK_SET);
+        fputc(0x44, f);
+        fputc(0x45, f);
+        fclose(f);
+    }
+    s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_state_load_pair(s, txn, base, why, sizeof why), 0);
+    assert_non_null(strstr(why, "checksum"));
+    assert_int_equal(access(base, F_OK) == -1 && access(alt, F_OK) == -1, 1);
+    assert_int_equal(ol_state_load_pair(s, txn, base, why, sizeof why), 0);
+    assert_string_equal(why, "no snapshot");
+    assert_int_equal(ol_state_ready(s, txn), 0);
+    size_t ents;
+    ol_state_memory(s, &ents, NULL);
+    assert_int_equal(ents, 40);
+    mdb_txn_abort(txn);
+    ol_state_free(s);
+    ol_store_close(&st);
+    tu_rmtree(dir);
+}
+
 /* The dedupe window and the indexes' rebuilds: a snapshot cut with a later
  * window start than the one asked for now (dedupe_window_days made longer)
  * dropped rows the longer window needs: refused. And a batch that moved
@@ -633,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_state_snapshot_missing_slot_refused),
         cmocka_unit_test(test_state_snapshot_tail),
         cmocka_unit_test(test_state_window_moves_back),
+        cmocka_unit_test(test_state_snapshot_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,13 +95,15 @@ static inline uint8_t *tu_data_read(const char *dir, size_t *len)
     return b;
 }
 
-/* dir/data.mdb rewritten with b, the lock file and index snapshot removed */
+/* dir/data.mdb rewritten with b, the lock file and index snapshots removed */
 static inline void tu_data_restore(const char *dir, const uint8_t *b, size_t len)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/index.snapshot", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/index.snapshot.alt", dir);
     unlink(path);
     assert_true(snprintf(path, sizeof path, "%s/data.mdb", dir) < (int)sizeof path);
     FILE *fp = fopen(path, "wb");
