@@ -595,9 +595,9 @@ fail:
     ol_rt_dirty_clear(rt);
     memcpy(rt->counters, before, sizeof before);
     rt->data_time = saved_time;
-    /* its indexes may name rows that were rolled back; the window returns to the committed data time's */
-    ol_state_invalidate(rt->state_idx,
-                        saved_time == INT64_MIN ? INT64_MIN : saved_time - rt->dedupe_window_ms);
+    /* the window returns to the committed data time's (the failed attempt may have moved it on) */
+    int64_t committed_since = saved_time == INT64_MIN ? INT64_MIN : saved_time - rt->dedupe_window_ms;
+    ol_state_invalidate(rt->state_idx, committed_since); /* its indexes may name rows that were rolled back */
     rt->outbox_seq = saved_seq; /* the rows appended were rolled back */
     /* SPEC 4: a record the fold cannot store is a dead letter; only a fault
      * of the environment stops the service. The batch is folded again from
