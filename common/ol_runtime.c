@@ -256,7 +256,6 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         snprintf(err, errlen, "%s: version log: %s", opts->db_path, mdb_strerror(rc));
         goto fail;
     }
-    snprintf(snap, sizeof snap, "%s/index.snapshot", opts->db_path);
     if (ol_state_use_snapshot(rt->state_idx, snap)) { /* an aborted batch reloads it (ol_state_ready) */
         snprintf(err, errlen, "out of memory");
         goto fail;

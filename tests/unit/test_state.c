@@ -395,9 +395,11 @@ static int copy_file(const char *a, const char *b)
 }
 
 /* appends rows [from, to) of a store's history: entity "tail-<i % 40>" in
- * revision i, event "<tag>-<i>", one committed batch */
+ * revision i, event "<tag>-<i>", one committed batch; s NULL: through a
+ * fresh state (another process) */
 static void append_rows(ol_state *s, ol_store *st, const char *tag, long from, long to, const char *frame)
 {
+    ol_state *own = s ? NULL : (s = ol_state_new(ol_store_dbi(st, "versions"), WINDOW)); /* NULL: a fresh one */
     MDB_txn *txn;
     char id[64], eid[64];
     assert_int_equal(mdb_txn_begin(st->env, NULL, 0, &txn), 0);
@@ -409,6 +411,7 @@ static void append_rows(ol_state *s, ol_store *st, const char *tag, long from, l
     ol_state_use_chain(s, ol_store_dbi(st, "meta")); /* as the runtime does with each commit */
     assert_int_equal(ol_state_put_chain(s, txn), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_state_free(own);
 }
 
 /* a fresh state of st loaded from snap (1) or not (0), why in why */
@@ -423,6 +426,15 @@ static int load_into(ol_state **s, ol_store *st, const char *snap, char *why, si
     assert_int_equal(ol_state_ready(*s, txn), 0);
     mdb_txn_abort(txn);
     return loaded;
+}
+
+/* snap copied into st's directory dir, then load_into */
+static int load_copy(ol_state **s, ol_store *st, const char *dir, const char *snap, char *why, size_t whylen)
+{
+    char to[400];
+    snprintf(to, sizeof to, "%s/index.snapshot", dir);
+    assert_int_equal(copy_file(snap, to), 0);
+    return load_into(s, st, to, why, whylen);
 }
 
 /* A periodic snapshot (a crash after it): the next start adopts it and
@@ -484,35 +496,23 @@ static void test_state_snapshot_tail(void **state)
     ol_state_free(s);
 
     /* store 1: the same history, but only its first 200 rows (an older copy) */
-    char snap1[400];
-    snprintf(snap1, sizeof snap1, "%s/index.snapshot", dir[1]);
-    s = ol_state_new(ol_store_dbi(&st[1], "versions"), WINDOW);
-    append_rows(s, &st[1], "evt", 0, 200, "f");
-    ol_state_free(s);
-    assert_int_equal(copy_file(snap, snap1), 0);
-    assert_int_equal(load_into(&s, &st[1], snap1, why, sizeof why), 0);
+    append_rows(NULL, &st[1], "evt", 0, 200, "f");
+    assert_int_equal(load_copy(&s, &st[1], dir[1], snap, why, sizeof why), 0);
     assert_non_null(strstr(why, "shorter"));
     ol_state_memory(s, &ents, NULL); /* read whole instead */
     assert_int_equal(ents, 40);
     assert_int_equal(ol_state_tail_rows(s), 0);
     ol_state_free(s);
     /* the same history copied in full: the snapshot is valid there too */
-    s = ol_state_new(ol_store_dbi(&st[1], "versions"), WINDOW);
-    append_rows(s, &st[1], "evt", 200, 1000, "f");
-    ol_state_free(s);
-    assert_int_equal(load_into(&s, &st[1], snap1, why, sizeof why), 1);
+    append_rows(NULL, &st[1], "evt", 200, 1000, "f");
+    assert_int_equal(load_copy(&s, &st[1], dir[1], snap, why, sizeof why), 1);
     assert_int_equal(ol_state_tail_rows(s), 700);
     ol_state_free(s);
 
     /* store 2: as many rows and more, but other events from row 250 on */
-    char snap2[400];
-    snprintf(snap2, sizeof snap2, "%s/index.snapshot", dir[2]);
-    s = ol_state_new(ol_store_dbi(&st[2], "versions"), WINDOW);
-    append_rows(s, &st[2], "evt", 0, 250, "f");
-    append_rows(s, &st[2], "other", 250, 1000, "f");
-    ol_state_free(s);
-    assert_int_equal(copy_file(snap, snap2), 0);
-    assert_int_equal(load_into(&s, &st[2], snap2, why, sizeof why), 0);
+    append_rows(NULL, &st[2], "evt", 0, 250, "f");
+    append_rows(NULL, &st[2], "other", 250, 1000, "f");
+    assert_int_equal(load_copy(&s, &st[2], dir[2], snap, why, sizeof why), 0);
     assert_non_null(strstr(why, "row 300 is not the one"));
     assert_int_equal(mdb_txn_begin(st[2].env, NULL, MDB_RDONLY, &txn), 0);
     idstr(eid, sizeof eid, "evt", 280); /* the snapshot's, not this log's */
@@ -523,16 +523,11 @@ static void test_state_snapshot_tail(void **state)
     ol_state_free(s);
 
     /* store 3: the same 1000 rows, but rows 100 and 101 of the prefix swapped */
-    char snap3[400];
-    snprintf(snap3, sizeof snap3, "%s/index.snapshot", dir[3]);
-    s = ol_state_new(ol_store_dbi(&st[3], "versions"), WINDOW);
-    append_rows(s, &st[3], "evt", 0, 100, "f");
-    append_rows(s, &st[3], "evt", 101, 102, "f");
-    append_rows(s, &st[3], "evt", 100, 101, "f");
-    append_rows(s, &st[3], "evt", 102, 1000, "f");
-    ol_state_free(s);
-    assert_int_equal(copy_file(snap, snap3), 0);
-    assert_int_equal(load_into(&s, &st[3], snap3, why, sizeof why), 0);
+    append_rows(NULL, &st[3], "evt", 0, 100, "f");
+    append_rows(NULL, &st[3], "evt", 101, 102, "f");
+    append_rows(NULL, &st[3], "evt", 100, 101, "f");
+    append_rows(NULL, &st[3], "evt", 102, 1000, "f");
+    assert_int_equal(load_copy(&s, &st[3], dir[3], snap, why, sizeof why), 0);
     /* the chain refuses it; the sample of slots may have refused it first */
     assert_true(strstr(why, "not those it indexed") || strstr(why, "sampled slot"));
     assert_int_equal(mdb_txn_begin(st[3].env, NULL, MDB_RDONLY, &txn), 0);
@@ -545,15 +540,10 @@ static void test_state_snapshot_tail(void **state)
 
     /* store 4: the same rows, ids and order, but row 100 holds another
      * version (other bytes): no sampled slot can tell, the chain does */
-    char snap4[400];
-    snprintf(snap4, sizeof snap4, "%s/index.snapshot", dir[4]);
-    s = ol_state_new(ol_store_dbi(&st[4], "versions"), WINDOW);
-    append_rows(s, &st[4], "evt", 0, 99, "f");
-    append_rows(s, &st[4], "evt", 99, 100, "g");
-    append_rows(s, &st[4], "evt", 100, 1000, "f");
-    ol_state_free(s);
-    assert_int_equal(copy_file(snap, snap4), 0);
-    assert_int_equal(load_into(&s, &st[4], snap4, why, sizeof why), 0);
+    append_rows(NULL, &st[4], "evt", 0, 99, "f");
+    append_rows(NULL, &st[4], "evt", 99, 100, "g");
+    append_rows(NULL, &st[4], "evt", 100, 1000, "f");
+    assert_int_equal(load_copy(&s, &st[4], dir[4], snap, why, sizeof why), 0);
     assert_non_null(strstr(why, "not those it indexed"));
     ol_state_free(s);
 
