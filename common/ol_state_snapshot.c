@@ -110,7 +110,8 @@ int ol_state_save(ol_state *s, MDB_txn *txn, const char *path)
     if (rc)
         return rc == MDB_NOTFOUND ? EIO : rc; /* MDB_NOTFOUND: the indexes are ahead of this transaction */
     memcpy(&head[0], SNAP_MAGIC, 8);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    /* written in place: never through a link someone put there */
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return errno;
     size_t ent_bytes = s->ent.cap * sizeof(struct slot), seen_bytes = s->seen.cap * sizeof(struct slot);

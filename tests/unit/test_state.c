@@ -18,6 +18,7 @@
 #include "ol_store.h"
 #include "test_util.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 #define ENTITIES 3000 /* per topic: enough for the tables to grow from 1024 slots */
@@ -622,6 +623,36 @@ static void test_state_snapshot_pair(void **state)
     mdb_txn_abort(txn);
     assert_int_equal(snap_seq_of(base), 301);
     assert_int_equal(snap_seq_of(alt), 901);
+    ol_state_free(s);
+
+    /* a link put where a snapshot goes is not written through */
+    char victim[400];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    f = fopen(victim, "wb");
+    assert_non_null(f);
+    fputs("keep", f);
+    fclose(f);
+    assert_int_equal(unlink(base), 0);
+    assert_int_equal(symlink(victim, base), 0);
+    s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_state_ready(s, txn), 0);
+    assert_int_equal(ol_state_save(s, txn, base), ELOOP);
+    mdb_txn_abort(txn);
+    ol_state_free(s);
+    f = fopen(victim, "rb");
+    char got[8] = "";
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof got, f));
+    fclose(f);
+    assert_string_equal(got, "keep");
+    assert_int_equal(unlink(base), 0);
+    assert_int_equal(unlink(victim), 0);
+    s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    append_rows(s, &st, "evt", 900, 901, "f");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(ol_state_save(s, txn, base), 0);
+    mdb_txn_abort(txn);
     ol_state_free(s);
 
     /* both refused (here: both torn): removed, and the log is read whole */
