@@ -112,14 +112,37 @@ avro_value_t *ol_fold_new_derived(ol_fold_ctx *ctx, const char *topic)
     return &d->fresh;
 }
 
+/* The stored event of (topic, key) into v, through ctx->derived_c, which it
+ * leaves on that row when found (derived_put then writes there). A cursor
+ * already on the key (checked by reading its current key, never assumed)
+ * is not moved. */
 static int derived_get(ol_fold_ctx *ctx, const char *topic, const char *key, MDB_val *v)
 {
     ol_key k;
     ol_derived_key(&k, topic, key);
     if (k.overflow)
         return MDB_BAD_VALSIZE; /* never a look-up of a truncated key: the record's fold fails (a dead letter) */
-    MDB_val kv = ol_key_val(&k);
-    return mdb_get(ctx->txn, ctx->rt->derived, &kv, v);
+    MDB_val kv = ol_key_val(&k), ck;
+    int rc;
+    if (!ctx->derived_c && (rc = mdb_cursor_open(ctx->txn, ctx->rt->derived, &ctx->derived_c)))
+        return rc;
+    if (mdb_cursor_get(ctx->derived_c, &ck, v, MDB_GET_CURRENT) == 0 && ck.mv_size == kv.mv_size &&
+        !memcmp(ck.mv_data, kv.mv_data, kv.mv_size))
+        return 0;
+    return mdb_cursor_get(ctx->derived_c, &kv, v, MDB_SET_KEY);
+}
+
+/* Stores the event of (topic, key): in place when derived_get just found
+ * the key (the cursor is on it), else a plain insert. */
+static int derived_put(ol_fold_ctx *ctx, const char *topic, const char *key, MDB_val *fv)
+{
+    ol_key k;
+    ol_derived_key(&k, topic, key);
+    MDB_val kv = ol_key_val(&k), ck, cv;
+    if (ctx->derived_c && mdb_cursor_get(ctx->derived_c, &ck, &cv, MDB_GET_CURRENT) == 0 &&
+        ck.mv_size == kv.mv_size && !memcmp(ck.mv_data, kv.mv_data, kv.mv_size))
+        return mdb_cursor_put(ctx->derived_c, &kv, fv, MDB_CURRENT);
+    return mdb_put(ctx->txn, ctx->rt->derived, &kv, fv, 0);
 }
 
 int ol_fold_derived_prev(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t **out)
@@ -146,11 +169,35 @@ int ol_fold_derived_prev(ol_fold_ctx *ctx, const char *topic, const char *key, a
 void ol_derived_event_id(const char *service, const char *key, int64_t revision, char buf[37])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    char in[1024];
-    int n = snprintf(in, sizeof in, "%s%c%s%c%lld", service, 0, key, 0, (long long)revision);
-    if (n < 0 || (size_t)n >= sizeof in)
-        n = (int)sizeof in - 1; /* keys are bounded well below this */
-    SHA256((const unsigned char *)in, (size_t)n, md);
+    char in[1024], digits[24];
+    /* the digest of "service NUL key NUL revision" (decimal), at most 1,023
+     * bytes (keys are bounded well below this). Built and hashed without
+     * snprintf and without OpenSSL 3's one-shot SHA256(), which looks the
+     * algorithm up on every call: a derived event costs one of these, and
+     * the two were 5 % of a replay (issue 15). */
+    size_t n = 0, sl = strlen(service), kl = strlen(key), dl = 0;
+    unsigned long long r = revision < 0 ? 0ULL - (unsigned long long)revision : (unsigned long long)revision;
+    do
+        digits[sizeof digits - 1 - dl++] = (char)('0' + r % 10);
+    while ((r /= 10) && dl < sizeof digits - 1);
+    if (revision < 0)
+        digits[sizeof digits - 1 - dl++] = '-';
+    const struct {
+        const char *p;
+        size_t len;
+    } parts[] = {{service, sl}, {"", 1}, {key, kl}, {"", 1}, {digits + sizeof digits - dl, dl}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t take = parts[i].len < sizeof in - 1 - n ? parts[i].len : sizeof in - 1 - n;
+        memcpy(in + n, parts[i].p, take);
+        n += take;
+    }
+    SHA256_CTX c;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    SHA256_Init(&c);
+    SHA256_Update(&c, in, n);
+    SHA256_Final(md, &c);
+#pragma GCC diagnostic pop
     md[6] = (unsigned char)((md[6] & 0x0f) | 0x80); /* version 8: custom */
     md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     static const char hex[] = "0123456789abcdef";
@@ -444,10 +491,8 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
     memcpy(p, body, blen);
     p += blen;
     size_t olen = (size_t)(p - out);
-    ol_key k;
-    ol_derived_key(&k, topic, key);
-    MDB_val kv = ol_key_val(&k), fv = {olen, out};
-    if ((rc = mdb_put(ctx->txn, rt->derived, &kv, &fv, 0))) {
+    MDB_val fv = {olen, out};
+    if ((rc = derived_put(ctx, topic, key, &fv))) {
         ret = rc < 0 ? rc : -1;
         goto out;
     }
@@ -517,10 +562,8 @@ int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_valu
         ol_error("cannot encode derived event|topic=%s key=%s", topic, key);
         goto out;
     }
-    ol_key k;
-    ol_derived_key(&k, topic, key);
-    MDB_val kv = ol_key_val(&k), fv = {flen, frame};
-    if ((rc = mdb_put(ctx->txn, rt->derived, &kv, &fv, 0))) {
+    MDB_val fv = {flen, frame};
+    if ((rc = derived_put(ctx, topic, key, &fv))) {
         ret = rc < 0 ? rc : -1;
         goto out;
     }

@@ -500,7 +500,7 @@ static const char *poisoned(const struct poison *p, int np, int index)
 
 int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n)
 {
-    ol_fold_ctx ctx = {rt, NULL};
+    ol_fold_ctx ctx = {rt, NULL, NULL};
     int64_t t_begin = mono_us(), t_fold = 0, t_flush = 0, t_commit, wall_begin_ms = wall_ms();
     int64_t saved_time = rt->data_time;
     uint64_t saved_seq = rt->outbox_seq;
@@ -516,6 +516,7 @@ again:
     failed_at = -1;
     ol_metrics_batch_begin(rt->metrics);
     rt->noffs = 0;
+    ctx.derived_c = NULL; /* LMDB freed it with the failed attempt's transaction */
     if ((rc = ol_store_reserve(&rt->store)) || (rc = mdb_txn_begin(rt->store.env, NULL, 0, &ctx.txn))) {
         char why[300];
         ol_error("cannot begin a write transaction|db=%s error=\"%s\"", rt->store.path,
@@ -569,7 +570,7 @@ again:
     if ((rc = ol_registry_rt_persist(rt, ctx.txn))) /* writer schemas fetched for this batch */
         goto fail;
     rc = mdb_txn_commit(ctx.txn);
-    ctx.txn = NULL;
+    ctx.txn = NULL, ctx.derived_c = NULL;
     if (rc)
         goto fail;
     rt->nacked = 0; /* their deletion is committed */

@@ -59,6 +59,12 @@ extern const char *const ol_rt_counter_names[C_N];
 struct ol_fold_ctx {
     ol_runtime *rt;
     MDB_txn *txn;
+    /* a cursor on `derived` in txn (opened at the first look-up, freed by
+     * LMDB with the transaction: NULL whenever txn is new). An emission
+     * reads its key's previous event and then writes the new one, often
+     * after ol_fold_derived_prev read the same key: the cursor, still on
+     * that key, spares the second and third B-tree descents (ol_fold.c). */
+    MDB_cursor *derived_c;
 };
 
 struct ol_runtime {

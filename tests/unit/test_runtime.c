@@ -947,6 +947,9 @@ static void test_derived_event_id(void **state)
     ol_derived_event_id("toy", "PERSON|p-1|2026-W47", 1, b);
     assert_string_equal(a, b);
     assert_string_equal(a, "316e645f-85bb-810f-8e8e-5aa2374527f5");
+    /* a many-digit revision, a quote in the key (the digits are written by hand, not by snprintf) */
+    ol_derived_event_id("utilisation", "TEAM|Data \"x\"|2026-W01", 1234567890123LL, b);
+    assert_string_equal(b, "07ed5871-aa03-8930-83bf-a66d3abb57c2");
     assert_int_equal(strlen(a), 36);
     assert_int_equal(a[8], '-');
     assert_int_equal(a[13], '-');
