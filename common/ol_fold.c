@@ -129,7 +129,7 @@ static int derived_get(ol_fold_ctx *ctx, const char *topic, const char *key, MDB
     if (mdb_cursor_get(ctx->derived_c, &ck, v, MDB_GET_CURRENT) == 0 && ck.mv_size == kv.mv_size &&
         !memcmp(ck.mv_data, kv.mv_data, kv.mv_size))
         return 0;
-    return mdb_cursor_get(ctx->derived_c, &kv, v, MDB_SET_KEY);
+    return mdb_cursor_get(ctx->derived_c, &kv, v, MDB_SET);
 }
 
 /* Stores the event of (topic, key): in place when derived_get just found
