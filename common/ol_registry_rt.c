@@ -169,6 +169,7 @@ int ol_registry_rt_open(ol_runtime *rt, char *err, size_t errlen)
         ol_decoder_use_registry(rt->in[i].dec, r);
         ol_decoder_use_registry(rt->in[i].old, r);
         ol_decoder_use_registry(rt->in[i].lookup, r);
+        rt->in[i].lookup_valid = 0; /* ids now resolve through the registry */
         /* a live reader is checked; a replay (no URL, or not publishing) reads what was kept */
         if (!rt->svc->raw && r->url && rt->opts.publish && check_input(r, rt->in[i].schema, err, errlen))
             return -1;

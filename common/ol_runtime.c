@@ -318,6 +318,7 @@ void ol_runtime_free(ol_runtime *rt)
         ol_decoder_free(rt->in[i].dec);
         ol_decoder_free(rt->in[i].old);
         ol_decoder_free(rt->in[i].lookup);
+        free(rt->in[i].lookup_frame);
     }
     for (size_t i = 0; i < rt->nout; i++) {
         avro_value_decref(&rt->out[i].fresh);
