@@ -52,29 +52,43 @@ int util_time_add(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, const
                   int64_t minutes, int64_t entries, int *fresh)
 {
     ol_key k;
-    MDB_val kv, v;
+    MDB_val kv, look, v;
+    MDB_cursor *c;
     struct util_time t = {0, 0};
     if (time_key(&k, w, person, eng, activity))
         return -1;
-    kv = ol_key_val(&k);
-    int rc = mdb_get(txn, wt, &kv, &v);
-    if (rc == 0) {
-        if (v.mv_size != sizeof t)
-            return MDB_CORRUPTED;
+    kv = look = ol_key_val(&k);
+    /* through a cursor: a row that exists (most entries add to one) is
+     * read and rewritten with one B-tree descent */
+    int rc = mdb_cursor_open(txn, wt, &c), found;
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(c, &look, &v, MDB_SET);
+    found = rc == 0;
+    if (found) {
+        if (v.mv_size != sizeof t) {
+            rc = MDB_CORRUPTED;
+            goto out;
+        }
         memcpy(&t, v.mv_data, sizeof t);
     } else if (rc != MDB_NOTFOUND)
-        return rc;
+        goto out;
     if (fresh)
         *fresh = t.entries == 0;
     t.minutes += minutes;
     t.entries += entries;
     if (t.entries < 0 || (t.entries == 0 && t.minutes != 0))
-        return MDB_CORRUPTED; /* more taken away than was added: not this fold's rows */
-    if (t.entries == 0)
-        return rc == 0 ? mdb_del(txn, wt, &kv, NULL) : 0;
-    v.mv_size = sizeof t;
-    v.mv_data = &t;
-    return mdb_put(txn, wt, &kv, &v, 0);
+        rc = MDB_CORRUPTED; /* more taken away than was added: not this fold's rows */
+    else if (t.entries == 0)
+        rc = found ? mdb_cursor_del(c, 0) : 0;
+    else {
+        v.mv_size = sizeof t;
+        v.mv_data = &t;
+        rc = mdb_cursor_put(c, &kv, &v, found ? MDB_CURRENT : 0);
+    }
+out:
+    mdb_cursor_close(c);
+    return rc;
 }
 
 int util_time_left(MDB_txn *txn, MDB_dbi wt, ol_week w, const char *person, int *left)
