@@ -141,7 +141,13 @@ static int poll_log(struct arch_src *a, ol_record *recs, int max)
         ol_error("batch log|error=\"%s\"", mdb_strerror(rc));
         return -1;
     }
-    const uint8_t *p = v.mv_data;
+    const uint8_t *p = v.mv_data, *end = p + v.mv_size;
+    if (v.mv_size < 12) {
+        ol_error("batch log: batch %llu is %zu bytes, too short to read|error=\"the live database's batch log "
+                 "is damaged\"",
+                 (unsigned long long)a->next_batch, v.mv_size);
+        return -1;
+    }
     int64_t max_ts = (int64_t)ol_be64(p);
     uint32_t nparts = ol_be32(p + 8);
     if (max_ts > a->as_of) {
@@ -151,6 +157,12 @@ static int poll_log(struct arch_src *a, ol_record *recs, int max)
     p += 12;
     int n = 0;
     for (uint32_t i = 0; i < nparts; i++) {
+        if (end - p < 2 || (size_t)(end - p) < 2 + (((size_t)p[0] << 8) | p[1]) + 20) {
+            ol_error("batch log: batch %llu ends inside its part %u|error=\"the live database's batch log is "
+                     "damaged\"",
+                     (unsigned long long)a->next_batch, i + 1);
+            return -1;
+        }
         size_t tl = ((size_t)p[0] << 8) | p[1];
         char topic[256];
         snprintf(topic, sizeof topic, "%.*s", (int)tl, (const char *)p + 2);
@@ -158,28 +170,46 @@ static int poll_log(struct arch_src *a, ol_record *recs, int max)
         int32_t part = (int32_t)ol_be32(p);
         int64_t first = (int64_t)ol_be64(p + 4), last = (int64_t)ol_be64(p + 12);
         p += 20;
-        for (int64_t off = first; off <= last; off++) {
-            ol_key ok;
-            ol_key_init(&ok);
-            ol_key_str(&ok, topic);
-            ol_key_i32(&ok, part);
-            ol_key_i64(&ok, off);
-            MDB_val kk = ol_key_val(&ok), sv;
-            rc = mdb_get(a->txn, a->by_offset, &kk, &sv);
-            if (rc == MDB_NOTFOUND)
-                continue; /* a compacted gap in the topic */
-            if (rc)
-                return -1;
+        /* the archived offsets first..last of the partition, walked in the
+         * by_offset index (a compacted gap in the topic has no entry): one
+         * descent per range, not per record, and a range the log
+         * overstates ends at the partition's last archived offset */
+        ol_key ok;
+        ol_key_init(&ok);
+        ol_key_str(&ok, topic);
+        ol_key_i32(&ok, part);
+        size_t plen = ok.n;
+        ol_key_i64(&ok, first);
+        MDB_val kk = ol_key_val(&ok), sv;
+        MDB_cursor *c;
+        if ((rc = mdb_cursor_open(a->txn, a->by_offset, &c))) {
+            ol_error("archive by_offset|error=\"%s\"", mdb_strerror(rc));
+            return -1;
+        }
+        for (rc = mdb_cursor_get(c, &kk, &sv, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &kk, &sv, MDB_NEXT)) {
+            if (kk.mv_size < plen || memcmp(kk.mv_data, ok.b, plen))
+                break; /* past the partition */
+            if (kk.mv_size != plen + 8 || sv.mv_size != 8 ||
+                ol_key_get_i64((const uint8_t *)kk.mv_data + plen) > last)
+                break;
             ol_arec ar;
-            if (get_row(a, ol_be64(sv.mv_data), &ar))
+            if (get_row(a, ol_be64(sv.mv_data), &ar)) {
+                mdb_cursor_close(c);
                 return -1;
+            }
             if (n == max) {
+                mdb_cursor_close(c);
                 ol_error("a live batch is larger than the replay batch|max=%d", max);
                 return -1;
             }
             to_record(&ar, &recs[n]);
             recs[n].topic = intern(topic);
             n++;
+        }
+        mdb_cursor_close(c);
+        if (rc && rc != MDB_NOTFOUND) {
+            ol_error("archive by_offset|error=\"%s\"", mdb_strerror(rc));
+            return -1;
         }
         struct folded *f = folded_of(a, topic, part, 1);
         if (f && last > f->last)

@@ -170,6 +170,74 @@ static void test_export_reads_back(void **state)
     assert_int_equal(system(args), 0);
 }
 
+/* The replay's record source over a live batch log: each batch names
+ * partitions and offset ranges, walked in the archive's by_offset index.
+ * Offsets the archive does not hold are skipped; a range the log
+ * overstates (last far past the archive) ends at the partition's last
+ * archived record (it counted every offset up to last before: with this
+ * log, 2^40 look-ups); a batch row cut short is an error naming the batch,
+ * never a read past its end. */
+static void put_batch(MDB_txn *txn, MDB_dbi dbi, uint64_t number, const uint8_t *row, size_t len)
+{
+    uint8_t kb[8];
+    ol_put_be64(kb, number);
+    MDB_val k = {8, kb}, v = {len, (void *)row};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+static size_t batch_part(uint8_t *p, const char *topic, int32_t partition, int64_t first, int64_t last)
+{
+    size_t tl = strlen(topic);
+    p[0] = (uint8_t)(tl >> 8), p[1] = (uint8_t)tl;
+    memcpy(p + 2, topic, tl);
+    ol_put_be32(p + 2 + tl, (uint32_t)partition);
+    ol_put_be64(p + 6 + tl, (uint64_t)first);
+    ol_put_be64(p + 14 + tl, (uint64_t)last);
+    return 22 + tl;
+}
+
+static void test_source_walks_batch_ranges(void **state)
+{
+    (void)state;
+    char logdir[64], err[512], args[200];
+    const char *dbs[] = {"batches", NULL};
+    ol_store log, arch;
+    MDB_txn *txn;
+    uint8_t row[256];
+    build_archive();
+    snprintf(logdir, sizeof logdir, "/tmp/ol-blog-XXXXXX");
+    assert_non_null(mkdtemp(logdir));
+    assert_int_equal(ol_store_open(&log, logdir, 16 << 20, 0, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(log.env, NULL, 0, &txn), 0);
+    ol_put_be64(row, 1795000000000ULL);
+    ol_put_be32(row + 8, 2);
+    size_t len = 12;
+    len += batch_part(row + len, "hr.person", 1, 0, 1LL << 40); /* odd i with i % 3 == 1 */
+    len += batch_part(row + len, "timesheet.entry", 0, 5, 20);  /* even i with i % 3 == 0, 5..20 */
+    put_batch(txn, ol_store_dbi(&log, "batches"), 1, row, len);
+    put_batch(txn, ol_store_dbi(&log, "batches"), 2, row, 12 + 5); /* its first part cut short */
+    assert_int_equal(mdb_txn_commit(txn), 0);
+
+    assert_int_equal(ol_archive_open(&arch, g_dir, 1, err, sizeof err), 0);
+    ol_source *src = ol_source_archive_new(&arch, NULL, INT64_MAX, &log, 1000, NULL, 0, "none", err, sizeof err);
+    assert_non_null(src);
+    ol_record recs[64];
+    int n = src->poll(src, recs, 64, 0);
+    static const int64_t want[] = {1, 7, 13, 19, 25, 31, 37, 43, 49, 6, 12, 18};
+    assert_int_equal(n, 12);
+    for (int i = 0; i < n; i++) {
+        assert_string_equal(recs[i].topic, i < 9 ? "hr.person" : "timesheet.entry");
+        assert_int_equal(recs[i].offset, want[i]);
+        assert_int_equal(recs[i].partition, i < 9 ? 1 : 0);
+    }
+    assert_int_equal(src->poll(src, recs, 64, 0), -1); /* batch 2 is damaged */
+    src->close(src);
+    ol_store_close(&arch);
+    ol_store_close(&log);
+    snprintf(args, sizeof args, "rm -rf %s %s", g_dir, logdir);
+    assert_int_equal(system(args), 0);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -186,6 +254,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verify_intact_then_tampered),
         cmocka_unit_test(test_export_reads_back),
+        cmocka_unit_test(test_source_walks_batch_ranges),
     };
     return cmocka_run_group_tests_name("archive", tests, NULL, NULL);
 }
