@@ -127,6 +127,15 @@ avro_value_t *ol_fold_new_derived(ol_fold_ctx *ctx, const char *topic)
     return &d->fresh;
 }
 
+/* 1 when c sits on a row whose key is key (its value into val): read back,
+ * never assumed from the last look-up */
+static int cursor_on(MDB_cursor *c, const MDB_val *key, MDB_val *val)
+{
+    MDB_val ck;
+    return mdb_cursor_get(c, &ck, val, MDB_GET_CURRENT) == 0 && ck.mv_size == key->mv_size &&
+           !memcmp(ck.mv_data, key->mv_data, key->mv_size);
+}
+
 /* The stored event of (topic, key) into v, through ctx->derived_c, which it
  * leaves on that row when found (derived_put then writes there). A cursor
  * already on the key (checked by reading its current key, never assumed)
@@ -137,12 +146,11 @@ static int derived_get(ol_fold_ctx *ctx, const char *topic, const char *key, MDB
     ol_derived_key(&k, topic, key);
     if (k.overflow)
         return MDB_BAD_VALSIZE; /* never a look-up of a truncated key: the record's fold fails (a dead letter) */
-    MDB_val kv = ol_key_val(&k), ck;
+    MDB_val kv = ol_key_val(&k);
     int rc;
     if (!ctx->derived_c && (rc = mdb_cursor_open(ctx->txn, ctx->rt->derived, &ctx->derived_c)))
         return rc;
-    if (mdb_cursor_get(ctx->derived_c, &ck, v, MDB_GET_CURRENT) == 0 && ck.mv_size == kv.mv_size &&
-        !memcmp(ck.mv_data, kv.mv_data, kv.mv_size))
+    if (cursor_on(ctx->derived_c, &kv, v))
         return 0;
     return mdb_cursor_get(ctx->derived_c, &kv, v, MDB_SET);
 }
@@ -153,9 +161,8 @@ static int derived_put(ol_fold_ctx *ctx, const char *topic, const char *key, MDB
 {
     ol_key k;
     ol_derived_key(&k, topic, key);
-    MDB_val kv = ol_key_val(&k), ck, cv;
-    if (ctx->derived_c && mdb_cursor_get(ctx->derived_c, &ck, &cv, MDB_GET_CURRENT) == 0 &&
-        ck.mv_size == kv.mv_size && !memcmp(ck.mv_data, kv.mv_data, kv.mv_size))
+    MDB_val kv = ol_key_val(&k), cv;
+    if (ctx->derived_c && cursor_on(ctx->derived_c, &kv, &cv))
         return mdb_cursor_put(ctx->derived_c, &kv, fv, MDB_CURRENT);
     return mdb_put(ctx->txn, ctx->rt->derived, &kv, fv, 0);
 }
