@@ -221,7 +221,7 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     /* a fresh directory: no sync per batch, one at the end (a crash leaves
      * a directory to delete, and replay refuses a non-empty one) */
     ol_runtime_opts o = {.db_path = out, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
-                         .stop_at_end = 1, .bulk = 1, .no_outbox = emit == NULL};
+                         .stop_at_end = 1, .bulk = 1};
     if (!(rt = ol_runtime_new(svc, cfg, schemas, &o, err, sizeof err))) {
         ol_esc_eprintf("replay: %s\n", err);
         goto out;

@@ -136,9 +136,6 @@ typedef struct ol_runtime_opts {
     int stop_at_end;         /* exit when the source is exhausted and the outbox empty */
     int bulk;                /* a rebuild into a fresh directory: OL_STORE_BULK (no sync per
                                 batch; one at the end, see ol_store.h). Never for live runs. */
-    int no_outbox;           /* 1: derived events and dead letters are counted (and kept in
-                                `derived`), not queued in the outbox: a replay that emits
-                                nothing. Needs publish 0. */
 } ol_runtime_opts;
 
 /* Creates a runtime for svc over an opened schema set. Caller frees. */

@@ -154,6 +154,13 @@ for s in utilisation billing people margin; do
     "$BIN/opsledger-$s" dump --db "$E2E_TMP/now-$s" >"$E2E_TMP/now-$s.txt"
     "$BIN/opsledger-$s" dump --data-dir "$D" >"$E2E_TMP/live-$s-end.txt"
     check "$s replayed as of now equals the live projection" cmp -s "$E2E_TMP/now-$s.txt" "$E2E_TMP/live-$s-end.txt"
+    # a live service started on a rebuilt directory publishes what the rebuild emitted (nothing the
+    # lost directory had not yet published is lost): the outbox holds every emitted event
+    _st=$("$BIN/opsledger" status "$s" --db "$E2E_TMP/now-$s" 2>/dev/null)
+    _em=$(echo "$_st" | awk '$1 == "emitted" { print $2 }')
+    _dp=$(echo "$_st" | awk '$1 == "outbox_depth" { print $2 }')
+    check "$s replayed without --emit keeps its $_em emitted events queued (outbox depth $_dp, dead letters included)" \
+        test "${_em:-0}" -gt 0 -a "${_dp:-0}" -ge "${_em:-1}"
 done
 check "the archive's hash chain verifies" run_ol "$E2E_TMP/v.out" "$E2E_TMP/v.err" verify --data-dir "$D"
 
