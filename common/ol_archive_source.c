@@ -189,8 +189,13 @@ static int poll_log(struct arch_src *a, ol_record *recs, int max)
         for (rc = mdb_cursor_get(c, &kk, &sv, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &kk, &sv, MDB_NEXT)) {
             if (kk.mv_size < plen || memcmp(kk.mv_data, ok.b, plen))
                 break; /* past the partition */
-            if (kk.mv_size != plen + 8 || sv.mv_size != 8 ||
-                ol_key_get_i64((const uint8_t *)kk.mv_data + plen) > last)
+            if (kk.mv_size != plen + 8 || sv.mv_size != 8) { /* verify refuses such an index: never skipped quietly */
+                mdb_cursor_close(c);
+                ol_error("archive by_offset: a malformed entry in partition %d of %s|key_bytes=%zu value_bytes=%zu",
+                         part, topic, kk.mv_size, sv.mv_size);
+                return -1;
+            }
+            if (ol_key_get_i64((const uint8_t *)kk.mv_data + plen) > last)
                 break;
             ol_arec ar;
             if (get_row(a, ol_be64(sv.mv_data), &ar)) {
