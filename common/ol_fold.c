@@ -396,6 +396,73 @@ static int av_skip(avro_schema_t s, const uint8_t **p, const uint8_t *end, int d
     }
 }
 
+/* An emission reads its previous event for a few figures (utilisation's
+ * deltas); decoding all of it with avro-c was 5-7 % of the service's time.
+ * The stored frame is walked field by field instead (av_skip, bounds
+ * checked) when it was written with the schema in force; a frame of another
+ * schema (written before an upgrade) is decoded and resolved as before. */
+int ol_fold_derived_prev_ints(ol_fold_ctx *ctx, const char *topic, const char *key, const char *const *names,
+                              int32_t *out, int n, int32_t def)
+{
+    struct derived_io *d = derived_of(ctx->rt, topic);
+    MDB_val v;
+    int32_t id;
+    if (!d)
+        return -1;
+    int rc = derived_get(ctx, topic, key, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return -1;
+    if (ol_codec_header(v.mv_data, v.mv_size, &id) != OL_CODEC_OK || id != d->schema->id) {
+        avro_value_t *prev;
+        if (ol_fold_derived_prev(ctx, topic, key, &prev) != 1)
+            return -1;
+        for (int i = 0; i < n; i++)
+            out[i] = ol_av_int(prev, names[i], def);
+        return 1;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = def;
+    avro_schema_t s = d->schema->avro;
+    const uint8_t *p = (const uint8_t *)v.mv_data + OL_FRAME_HEADER, *end = (const uint8_t *)v.mv_data + v.mv_size;
+    for (size_t f = 0; f < d->nfields; f++) {
+        avro_schema_t fs = avro_schema_record_field_get_by_index(s, (int)f);
+        const char *fname = avro_schema_record_field_name(s, (int)f);
+        int want = -1;
+        for (int i = 0; i < n && want < 0; i++)
+            if (!strcmp(fname, names[i]))
+                want = i;
+        if (want >= 0) {
+            /* an int, or a union whose current branch is an int (ol_av_int's reading) */
+            int64_t x, branch;
+            size_t u;
+            if (fs && avro_typeof(fs) == AVRO_UNION) {
+                if (!(u = zz_get(p, end, &branch)) || branch < 0 || (size_t)branch >= avro_schema_union_size(fs))
+                    goto corrupt;
+                p += u;
+                fs = avro_schema_union_branch(fs, (int)branch);
+            }
+            if (fs && avro_typeof(fs) == AVRO_INT32) {
+                if (!(u = zz_get(p, end, &x)) || x < INT32_MIN || x > INT32_MAX)
+                    goto corrupt;
+                p += u;
+                out[want] = (int32_t)x;
+                continue;
+            }
+        }
+        if (av_skip(fs, &p, end, 0))
+            goto corrupt;
+    }
+    if (p != end)
+        goto corrupt;
+    return 1;
+corrupt:
+    ol_error("stored derived event does not decode|topic=%s key=%s reason=\"its bytes do not follow the schema\"",
+             topic, key);
+    return -1;
+}
+
 /* 1 when two frames of derived schema d hold the same content: the same
  * header (schema id) and equal bytes in every top-level field that is not
  * envelope or delta (Avro's binary form is the fields' encodings one after

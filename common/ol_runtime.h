@@ -120,6 +120,13 @@ avro_value_t *ol_fold_new_derived(ol_fold_ctx *ctx, const char *topic);
 /* The last emitted value of a derived key (decoded; valid until the next
  * call). 1 found, 0 not, -1 error. */
 int ol_fold_derived_prev(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t **out);
+/* The int fields names[0..n) of the last emitted value of a derived key,
+ * into out[0..n), each as ol_av_int would read it from
+ * ol_fold_derived_prev's value (def when absent, null or not an int), read
+ * from the stored bytes without decoding them. 1 found, 0 not (out left
+ * alone), -1 error. */
+int ol_fold_derived_prev_ints(ol_fold_ctx *ctx, const char *topic, const char *key, const char *const *names,
+                              int32_t *out, int n, int32_t def);
 /* Emits v (from ol_fold_new_derived) for key unless its content equals the
  * last emission: fills event_id, key and revision, stores it and appends it
  * to the outbox. Returns 1 emitted, 0 unchanged, -1 error. */

@@ -321,17 +321,19 @@ static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, cons
 {
     static const char *scope_names[] = {"PERSON", "TEAM", "ORG"};
     char key[600], wk[9];
-    avro_value_t *prev, *v;
+    avro_value_t *v;
     int32_t d_bill = r->billable, d_avail = r->available;
 
     ol_week_format(w, wk);
     snprintf(key, sizeof key, "%s|%s|%s", scope_names[scope], id, wk);
-    int has = ol_fold_derived_prev(ctx, "ops.utilisation.weekly", key, &prev);
+    static const char *const figures[] = {"billable_minutes", "available_minutes"};
+    int32_t before[2];
+    int has = ol_fold_derived_prev_ints(ctx, "ops.utilisation.weekly", key, figures, before, 2, 0);
     if (has < 0)
         return -1;
     if (has) {
-        d_bill -= ol_av_int(prev, "billable_minutes", 0);
-        d_avail -= ol_av_int(prev, "available_minutes", 0);
+        d_bill -= before[0];
+        d_avail -= before[1];
     }
     if (!(v = ol_fold_new_derived(ctx, "ops.utilisation.weekly")))
         return -1;
@@ -360,19 +362,21 @@ static int emit_missing(ol_fold_ctx *ctx, const char *person, const char *team, 
                         const struct util_row *r)
 {
     char key[600], wk[9];
-    avro_value_t *prev, *v;
+    avro_value_t *v;
     int32_t data_day = (int32_t)(ol_fold_data_time(ctx) / 86400000);
     if (data_day < ol_week_monday(w) + 7)
         return 0;
     int32_t missing = r->available > r->logged ? r->available - r->logged : 0;
     ol_week_format(w, wk);
     snprintf(key, sizeof key, "%s|%s", person, wk);
-    int has = ol_fold_derived_prev(ctx, "ops.timesheet.missing", key, &prev);
+    static const char *const figures[] = {"missing_minutes"};
+    int32_t before = 0;
+    int has = ol_fold_derived_prev_ints(ctx, "ops.timesheet.missing", key, figures, &before, 1, 0);
     if (has < 0)
         return -1;
     if (!has && missing == 0)
         return 0;
-    int32_t delta = missing - (has ? ol_av_int(prev, "missing_minutes", 0) : 0);
+    int32_t delta = missing - before;
     if (!(v = ol_fold_new_derived(ctx, "ops.timesheet.missing")))
         return -1;
     if (ol_av_set_str(v, "person_id", person) || ol_av_set_str(v, "team", team) || ol_av_set_str(v, "week", wk) ||

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "ol_av.h"
 #include "ol_codec.h"
 #include "ol_config.h"
 #include "ol_json.h"
@@ -47,6 +48,9 @@ static struct {
     int emits[16];   /* ol_fold_emit() results, in order */
     int nemits;
     int flushes;
+    int prev_checks;   /* emissions whose previous event ol_fold_derived_prev_ints read ... */
+    int prev_mismatch; /* ... and read otherwise than ol_av_int on ol_fold_derived_prev */
+    int32_t prev_cap;  /* capacity_minutes of the last previous event read */
 } g_toy;
 
 static int toy_apply(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old)
@@ -105,6 +109,22 @@ static int toy_flush(ol_fold_ctx *ctx)
             avro_value_get_by_name(v, "week", &f, NULL) || avro_value_set_string(&f, "2026-W47"))
             return -1;
         derived_key(person, key, sizeof key);
+        /* the figures read from the stored bytes equal the decoded event's: an int, an
+         * optional int (union), an enum, a string and an absent field (the last three: def) */
+        static const char *const names[] = {"capacity_minutes", "utilisation_bp", "scope", "week", "no_such"};
+        int32_t fast[5];
+        avro_value_t *pv;
+        int hf = ol_fold_derived_prev_ints(ctx, DERIVED, key, names, fast, 5, -7);
+        int hs = ol_fold_derived_prev(ctx, DERIVED, key, &pv);
+        if (hf != hs)
+            g_toy.prev_mismatch++;
+        else if (hf == 1) {
+            g_toy.prev_checks++;
+            g_toy.prev_cap = fast[0];
+            for (int j = 0; j < 5; j++)
+                if (fast[j] != ol_av_int(pv, names[j], -7) || (j >= 2 && fast[j] != -7))
+                    g_toy.prev_mismatch++;
+        }
         int rc = ol_fold_emit(ctx, DERIVED, key, v);
         if (g_toy.nemits < 16)
             g_toy.emits[g_toy.nemits++] = rc;
@@ -927,6 +947,10 @@ static void test_emit_revisions(void **state)
     derived_get(f, d, "p-1", &rev, eid2, sizeof eid2, &cap);
     assert_int_equal(rev, 3);
     assert_int_equal(cap, 2250);
+    /* the flush read revision 2's figures from its stored bytes before emitting revision 3 */
+    assert_int_equal(g_toy.prev_cap, 2400);
+    assert_int_equal(g_toy.prev_checks, 3);
+    assert_int_equal(g_toy.prev_mismatch, 0);
 
     /* a restart changes nothing: the same content is still "unchanged" */
     rt_reopen(f, &toy_emit_service);
