@@ -167,19 +167,24 @@ static int derived_put(ol_fold_ctx *ctx, const char *topic, const char *key, MDB
     return mdb_put(ctx->txn, ctx->rt->derived, &kv, fv, 0);
 }
 
+/* The stored event of (topic, key) and its topic's io: 1 found, 0 not, -1 error. */
+static int stored_derived(ol_fold_ctx *ctx, const char *topic, const char *key, struct derived_io **d, MDB_val *v)
+{
+    if (!(*d = derived_of(ctx->rt, topic)))
+        return -1;
+    int rc = derived_get(ctx, topic, key, v);
+    return rc == MDB_NOTFOUND ? 0 : rc ? -1 : 1;
+}
+
 int ol_fold_derived_prev(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t **out)
 {
-    struct derived_io *d = derived_of(ctx->rt, topic);
+    struct derived_io *d;
     MDB_val v;
     char err[300];
     int32_t wid;
-    if (!d)
-        return -1;
-    int rc = derived_get(ctx, topic, key, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return -1;
+    int found = stored_derived(ctx, topic, key, &d, &v);
+    if (found != 1)
+        return found;
     if (ol_decoder_decode(d->prev, v.mv_data, v.mv_size, &wid, err, sizeof err)) {
         ol_error("stored derived event does not decode|topic=%s key=%s reason=\"%s\"", topic, key, err);
         return -1;
@@ -404,16 +409,12 @@ static int av_skip(avro_schema_t s, const uint8_t **p, const uint8_t *end, int d
 int ol_fold_derived_prev_ints(ol_fold_ctx *ctx, const char *topic, const char *key, const char *const *names,
                               int32_t *out, int n, int32_t def)
 {
-    struct derived_io *d = derived_of(ctx->rt, topic);
+    struct derived_io *d;
     MDB_val v;
     int32_t id;
-    if (!d)
-        return -1;
-    int rc = derived_get(ctx, topic, key, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return -1;
+    int found = stored_derived(ctx, topic, key, &d, &v);
+    if (found != 1)
+        return found;
     if (ol_codec_header(v.mv_data, v.mv_size, &id) != OL_CODEC_OK || id != d->schema->id) {
         avro_value_t *prev;
         if (ol_fold_derived_prev(ctx, topic, key, &prev) != 1)
