@@ -238,7 +238,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         goto fail;
     }
     /* the version log's indexes, built once here (their time is logged) */
-    ol_state_set_window_start(rt->state_idx, rt->data_time - rt->dedupe_window_ms);
+    ol_state_set_window_start(rt->state_idx, ol_rt_window_start(rt, rt->data_time));
     char snap[4200], alt[4300], why[900] = "";
     snprintf(snap, sizeof snap, "%s/index.snapshot", opts->db_path);
     snprintf(alt, sizeof alt, "%s.alt", snap);
@@ -596,9 +596,9 @@ fail:
     ol_rt_dirty_clear(rt);
     memcpy(rt->counters, before, sizeof before);
     rt->data_time = saved_time;
-    /* the window returns to the committed data time's (the failed attempt may have moved it on) */
-    int64_t committed_since = saved_time == INT64_MIN ? INT64_MIN : saved_time - rt->dedupe_window_ms;
-    ol_state_invalidate(rt->state_idx, committed_since); /* its indexes may name rows that were rolled back */
+    /* its indexes may name rows that were rolled back; the window returns to
+     * the committed data time's (the failed attempt may have moved it on) */
+    ol_state_invalidate(rt->state_idx, ol_rt_window_start(rt, saved_time));
     rt->outbox_seq = saved_seq; /* the rows appended were rolled back */
     /* SPEC 4: a record the fold cannot store is a dead letter; only a fault
      * of the environment stops the service. The batch is folded again from

@@ -134,6 +134,12 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms);
 
 /* ol_runtime.c */
 void ol_rt_dirty_clear(ol_runtime *rt);
+/* the dedupe window's start at data time t (INT64_MIN: no data yet, or a t
+ * so early that the window reaches past the clock's start) */
+static inline int64_t ol_rt_window_start(const ol_runtime *rt, int64_t t)
+{
+    return t < INT64_MIN + rt->dedupe_window_ms ? INT64_MIN : t - rt->dedupe_window_ms;
+}
 /* counts n units of work; releases the map's pages when OL_RELEASE_EVERY units
  * accumulated and OL_RELEASE_INTERVAL_US passed (bulk: OL_RELEASE_EVERY_BULK units) */
 void ol_rt_release_tick(ol_runtime *rt, uint64_t n);

@@ -201,7 +201,7 @@ int ol_rt_fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const c
         rt->counters[C_DUPLICATES]++;
         return 0;
     }
-    int64_t since = rt->data_time == INT64_MIN ? INT64_MIN : rt->data_time - rt->dedupe_window_ms;
+    int64_t since = ol_rt_window_start(rt, rt->data_time);
     if ((rc = ol_state_seen(rt->state_idx, ctx->txn, event_id, since)) < 0 || rc > 1)
         return rc;
     if (rc == 1) {

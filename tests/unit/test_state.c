@@ -50,6 +50,27 @@ static uint64_t rnd(uint64_t *x)
 
 static void idstr(char *b, size_t n, const char *p, long i) { snprintf(b, n, "%s-%08ld-with-some-length", p, i); }
 
+/* whether the indexes have seen event id p-i (idstr), the window unbounded */
+static int seen_id(ol_state *s, MDB_txn *txn, const char *p, long i)
+{
+    char eid[64];
+    idstr(eid, sizeof eid, p, i);
+    return ol_state_seen(s, txn, eid, INT64_MIN);
+}
+
+/* a fresh store in a new directory dir (tag names it) with databases dbs,
+ * the state over its "versions", and the snapshot path in dir */
+static ol_state *fresh_state(char dir[256], const char *tag, const char *const *dbs, ol_store *st, char snap[400])
+{
+    char err[300];
+    tu_mkdtemp(dir, 256, tag);
+    snprintf(snap, 400, "%s/index.snapshot", dir);
+    assert_int_equal(ol_store_open(st, dir, 64u << 20, 0, dbs, err, sizeof err), 0);
+    ol_state *s = ol_state_new(ol_store_dbi(st, "versions"), WINDOW);
+    assert_non_null(s);
+    return s;
+}
+
 /* the snapshot saved as ol_runtime saves it: after a commit, in a read transaction; 0 or an error */
 static int save(ol_state *s, ol_store *st, const char *snap)
 {
@@ -255,15 +276,12 @@ static void test_state_window_edge(void **state)
 {
     (void)state;
     static const char *const dbs[] = {"versions", NULL};
-    char dir[256], err[300], snap[400], why[300];
+    char dir[256], snap[400], why[300];
     const int64_t t0 = 1790000000000LL; /* mid-day */
     ol_store st;
     MDB_txn *txn;
 
-    tu_mkdtemp(dir, sizeof dir, "stateedge");
-    snprintf(snap, sizeof snap, "%s/index.snapshot", dir);
-    assert_int_equal(ol_store_open(&st, dir, 64u << 20, 0, dbs, err, sizeof err), 0);
-    ol_state *s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    ol_state *s = fresh_state(dir, "stateedge", dbs, &st, snap);
     assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
     assert_int_equal(ol_state_append(s, txn, 'V', "hr.leave", "a", 1, t0, "at-edge", "f", 1), 0);
     assert_int_equal(ol_state_append(s, txn, 'V', "hr.leave", "b", 1, t0 - 1, "before-edge", "f", 1), 0);
@@ -315,14 +333,11 @@ static void test_state_snapshot_missing_slot_refused(void **state)
 {
     (void)state;
     static const char *const dbs[] = {"versions", NULL};
-    char dir[256], err[300], snap[400], why[300], id[64], eid[64];
+    char dir[256], snap[400], why[300], id[64], eid[64];
     ol_store st;
     MDB_txn *txn;
 
-    tu_mkdtemp(dir, sizeof dir, "statesnap");
-    snprintf(snap, sizeof snap, "%s/index.snapshot", dir);
-    assert_int_equal(ol_store_open(&st, dir, 64u << 20, 0, dbs, err, sizeof err), 0);
-    ol_state *s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    ol_state *s = fresh_state(dir, "statesnap", dbs, &st, snap);
     assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
     for (long i = 0; i < 50; i++) {
         idstr(id, sizeof id, "snap", i);
@@ -448,7 +463,7 @@ static void test_state_snapshot_tail(void **state)
 {
     (void)state;
     static const char *const dbs[] = {"versions", "meta", NULL};
-    char dir[5][256], err[300], snap[400], why[300], id[64], eid[64];
+    char dir[5][256], err[300], snap[400], why[300], id[64];
     ol_store st[5];
     ol_state *s;
 
@@ -479,12 +494,9 @@ static void test_state_snapshot_tail(void **state)
         assert_int_equal(v.revision, 1000 - 40 + e + 1);
         assert_int_equal(v.seq, (uint64_t)(1000 - 40 + e + 1));
     }
-    for (long i = 0; i < 1000; i += 7) { /* before and after the snapshot */
-        idstr(eid, sizeof eid, "evt", i);
-        assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
-    }
-    idstr(eid, sizeof eid, "evt", 1000);
-    assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 0);
+    for (long i = 0; i < 1000; i += 7) /* before and after the snapshot */
+        assert_int_equal(seen_id(s, txn, "evt", i), 1);
+    assert_int_equal(seen_id(s, txn, "evt", 1000), 0);
     size_t ents;
     ol_state_memory(s, &ents, NULL);
     assert_int_equal(ents, 40);
@@ -516,10 +528,8 @@ static void test_state_snapshot_tail(void **state)
     assert_int_equal(load_copy(&s, &st[2], dir[2], snap, why, sizeof why), 0);
     assert_non_null(strstr(why, "row 300 is not the one"));
     assert_int_equal(mdb_txn_begin(st[2].env, NULL, MDB_RDONLY, &txn), 0);
-    idstr(eid, sizeof eid, "evt", 280); /* the snapshot's, not this log's */
-    assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 0);
-    idstr(eid, sizeof eid, "other", 280);
-    assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
+    assert_int_equal(seen_id(s, txn, "evt", 280), 0); /* the snapshot's, not this log's */
+    assert_int_equal(seen_id(s, txn, "other", 280), 1);
     mdb_txn_abort(txn);
     ol_state_free(s);
 
@@ -532,10 +542,8 @@ static void test_state_snapshot_tail(void **state)
     /* the chain refuses it; the sample of slots may have refused it first */
     assert_true(strstr(why, "not those it indexed") || strstr(why, "sampled slot"));
     assert_int_equal(mdb_txn_begin(st[3].env, NULL, MDB_RDONLY, &txn), 0);
-    for (long i = 99; i < 103; i++) { /* read whole: every row's event is there */
-        idstr(eid, sizeof eid, "evt", i);
-        assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
-    }
+    for (long i = 99; i < 103; i++) /* read whole: every row's event is there */
+        assert_int_equal(seen_id(s, txn, "evt", i), 1);
     mdb_txn_abort(txn);
     ol_state_free(s);
 
@@ -613,11 +621,8 @@ static void test_state_snapshot_pair(void **state)
     assert_int_equal(ol_state_load_pair(s, txn, base, why, sizeof why), 1);
     assert_int_equal(ol_state_tail_rows(s), 600); /* the older one, and every row after it */
     assert_int_equal(access(alt, F_OK), -1);      /* the torn one removed */
-    for (long i = 0; i < 900; i += 13) {
-        char eid[64];
-        idstr(eid, sizeof eid, "evt", i);
-        assert_int_equal(ol_state_seen(s, txn, eid, INT64_MIN), 1);
-    }
+    for (long i = 0; i < 900; i += 13)
+        assert_int_equal(seen_id(s, txn, "evt", i), 1);
     /* the next save fills the gap, the good one stays */
     assert_int_equal(ol_state_save_pair(s, txn, base), 0);
     mdb_txn_abort(txn);
@@ -692,14 +697,11 @@ static void test_state_window_moves_back(void **state)
     (void)state;
     static const char *const dbs[] = {"versions", "meta", NULL};
     const int64_t T = 1700000000000LL;
-    char dir[256], err[300], snap[400], why[300];
+    char dir[256], snap[400], why[300];
     ol_store st;
     MDB_txn *txn;
 
-    tu_mkdtemp(dir, sizeof dir, "statewin");
-    snprintf(snap, sizeof snap, "%s/index.snapshot", dir);
-    assert_int_equal(ol_store_open(&st, dir, 64u << 20, 0, dbs, err, sizeof err), 0);
-    ol_state *s = ol_state_new(ol_store_dbi(&st, "versions"), WINDOW);
+    ol_state *s = fresh_state(dir, "statewin", dbs, &st, snap);
     ol_state_set_window_start(s, T - WINDOW);
     assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
     assert_int_equal(ol_state_append(s, txn, 'V', "hr.person", "a", 1, T - 50 * DAY, "late", "f", 1), 0);
