@@ -517,18 +517,20 @@ static int envelope_parse(const uint8_t *frame, size_t len, size_t *env_len, con
     return 0;
 }
 
-/* The fast path of ol_fold_emit for schemas whose envelope comes first:
- * one encoding, no decoding of the previous event. Avro's binary form is
+/* The emission of an event whose schema has its envelope first, given the
+ * event's frame with a placeholder envelope (ol_codec_encode of a generic
+ * value, or ol_drec_frame): no decoding of the previous event. Avro's binary form is
  * the concatenation of the fields, so the bytes after the envelope are the
  * same whatever the envelope holds, and content_equal compares the previous
  * frame's fields with the new one's, span by span, leaving the envelope and
  * the delta fields out. */
-static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, const char *key, avro_value_t *v)
+static int emit_frame(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, const char *key,
+                      const uint8_t *frame, size_t flen)
 {
     ol_runtime *rt = ctx->rt;
-    char err[300], eid[37];
-    uint8_t *frame = NULL, *out = NULL;
-    size_t flen, klen = strlen(key), env_len, pel, peid_len;
+    char eid[37];
+    uint8_t *out = NULL;
+    size_t klen = strlen(key), env_len, pel, peid_len;
     const char *peid;
     int64_t revision = 0, prev_rev;
     MDB_val prev;
@@ -537,11 +539,6 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
     rc = derived_get(ctx, topic, key, &prev);
     if (rc && rc != MDB_NOTFOUND)
         return -1;
-    /* encode with a placeholder envelope: only the body is used */
-    if (set_envelope(v, "", key, 0) || ol_codec_encode(d->schema, v, &frame, &flen, err, sizeof err)) {
-        ol_error("cannot encode derived event|topic=%s key=%s error=\"%s\"", topic, key, err);
-        goto out;
-    }
     if (envelope_parse(frame, flen, &env_len, &peid, &peid_len, &prev_rev))
         goto out;
     const uint8_t *body = frame + OL_FRAME_HEADER + env_len;
@@ -595,9 +592,47 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
     ol_rt_release_tick(rt, 1); /* a flush can touch much of the map */
     ret = 1;
 out:
-    free(frame);
     free(out);
     return ret;
+}
+
+static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, const char *key, avro_value_t *v)
+{
+    char err[300];
+    uint8_t *frame = NULL;
+    size_t flen;
+    /* encode with a placeholder envelope: only the body is used */
+    if (set_envelope(v, "", key, 0) || ol_codec_encode(d->schema, v, &frame, &flen, err, sizeof err)) {
+        ol_error("cannot encode derived event|topic=%s key=%s error=\"%s\"", topic, key, err);
+        return -1;
+    }
+    int ret = emit_frame(ctx, d, topic, key, frame, flen);
+    free(frame);
+    return ret;
+}
+
+ol_drec *ol_fold_new_rec(ol_fold_ctx *ctx, const char *topic)
+{
+    struct derived_io *d = derived_of(ctx->rt, topic);
+    char why[300];
+    if (!d)
+        return NULL;
+    if (!d->rec && !(d->rec = ol_drec_new(d->schema, why, sizeof why))) {
+        ol_error("no builder for the derived topic|topic=%s error=\"%s\"", topic, why);
+        return NULL;
+    }
+    ol_drec_clear(d->rec);
+    return d->rec;
+}
+
+int ol_fold_emit_rec(ol_fold_ctx *ctx, const char *topic, const char *key, ol_drec *r)
+{
+    struct derived_io *d = derived_of(ctx->rt, topic);
+    const uint8_t *frame;
+    size_t flen;
+    if (!d || r != d->rec || ol_drec_frame(r, key, &frame, &flen))
+        return -1;
+    return emit_frame(ctx, d, topic, key, frame, flen);
 }
 
 int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t *v)

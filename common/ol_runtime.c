@@ -324,6 +324,7 @@ void ol_runtime_free(ol_runtime *rt)
         avro_value_decref(&rt->out[i].fresh);
         ol_decoder_free(rt->out[i].prev);
         free(rt->out[i].not_content);
+        ol_drec_free(rt->out[i].rec);
     }
     ol_rt_dirty_clear(rt);
     if (rt->state_idx && rt->store.env && !rt->store.readonly)

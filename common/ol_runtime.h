@@ -20,6 +20,7 @@
 
 #include "ol_codec.h"
 #include "ol_config.h"
+#include "ol_drec.h"
 #include "ol_schema.h"
 #include "ol_store.h"
 
@@ -131,6 +132,15 @@ int ol_fold_derived_prev_ints(ol_fold_ctx *ctx, const char *topic, const char *k
  * last emission: fills event_id, key and revision, stores it and appends it
  * to the outbox. Returns 1 emitted, 0 unchanged, -1 error. */
 int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_value_t *v);
+/* A derived event of topic built from C values (common/ol_drec.h): the
+ * topic's builder, owned by the runtime and cleared on every call; NULL
+ * (logged) when the topic is not an output or its schema has a field the
+ * builder cannot encode (that topic keeps ol_fold_new_derived). */
+ol_drec *ol_fold_new_rec(ol_fold_ctx *ctx, const char *topic);
+/* ol_fold_emit for a builder from ol_fold_new_rec: the same event, the same
+ * bytes, the same return values (1 emitted, 0 unchanged, -1 error, also
+ * when a field of r was left unset). */
+int ol_fold_emit_rec(ol_fold_ctx *ctx, const char *topic, const char *key, ol_drec *r);
 /* Adds to a named counter of the meta database (reported by `status`). */
 int ol_fold_count(ol_fold_ctx *ctx, const char *counter, int64_t delta);
 

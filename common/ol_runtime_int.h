@@ -53,6 +53,7 @@ struct derived_io {
     const ol_schema *schema;
     avro_value_t fresh; /* ol_fold_new_derived */
     ol_decoder *prev;   /* ol_fold_derived_prev */
+    ol_drec *rec;       /* ol_fold_new_rec's builder (owned; made at its first call) */
     int envelope_first; /* fields 0..2 are event_id (string), key (string), revision (long):
                            ol_fold_emit compares bodies without decoding (ol_fold.c) */
     unsigned char *not_content; /* per top-level field: 1 for the envelope and the delta

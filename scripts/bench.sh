@@ -29,6 +29,8 @@
 # records up to T are loaded and every service is run from offset 0 (RSS at
 # N), then the rest is loaded and every service is run again from offset 0
 # over all SCALE x N records (RSS at SCALE x N). Both on the same broker.
+# Each stage starts with the bare consumer, so the same runs also give every
+# service's rate and ratio to raw at N and at SCALE x N of this data set.
 #
 # Environment (defaults in brackets):
 #   BENCH_RUNS [3]              runs per figure (at least 3 for the issue)
@@ -657,6 +659,17 @@ if [ "$SCALE" -gt 1 ]; then
             load "$B/tail"
         fi
         for r in $(seq "$MEM_RUNS"); do
+            # the ceiling at this size: a bare consumer of everything loaded
+            want=$B_HEAD
+            [ $stage = head ] || want=$B_TOTAL
+            say "phase B $stage, run $r/$MEM_RUNS: raw consumer"
+            run_wait "$HB/rsswrap" "$WORK/raw.$stage.$r" "$TMO" "$HB/raw_consume" "$OPSLEDGER_BROKERS" \
+                "$(echo $ALL_TOPICS | tr ' ' ',')" >"$WORK/raw.$stage.$r.out" 2>"$LOG/raw.$stage.$r.log" ||
+                die "raw consumer (see $LOG/raw.$stage.$r.log)"
+            [ "$(field records "$WORK/raw.$stage.$r.out")" -eq "$want" ] ||
+                die "raw consumer read $(field records "$WORK/raw.$stage.$r.out") of $want records: raise BENCH_PARTITIONS_B"
+            raw_b=$(rate "$want" "$(secs "$WORK/raw.$stage.$r")")
+            echo "$raw_b" >"$WORK/raw.rate.$stage.$r"
             for s in $SERVICES; do
                 say "memory $stage, run $r/$MEM_RUNS: $s"
                 d=$B/$stage.$r
@@ -666,6 +679,8 @@ if [ "$SCALE" -gt 1 ]; then
                 check_records "$s" "$d/$s" "$n"
                 n=$READ
                 echo "memory $stage $s run $r: $n records in $(secs "$WORK/mem.$stage.$s.$r") s, peak RSS $(mib "$WORK/mem.$stage.$s.$r" maxrss_kb) MiB" >>"$NOTES"
+                v=$(rate "$n" "$(secs "$WORK/mem.$stage.$s.$r")")
+                echo "$v" >"$WORK/rate.$stage.$s.$r"
                 rm -rf "$d"
             done
         done
@@ -690,6 +705,21 @@ if [ "$SCALE" -gt 1 ]; then
         sample "memory floor (LMDB only)" "dirty pages of one batch, trees of ${SCALE}xN rows" MiB - - "$b"
         sample "memory floor (LMDB only)" "${SCALE}xN / N" x - - "$(div "$b" "$a")"
     fi
+    # issue 15's rate target at N and at SCALE x N of the same data set:
+    # each service from offset 0 to caught up beside the bare consumer
+    for r in $(seq "$MEM_RUNS"); do
+        sample raw "all input topics from offset 0, phase B at N ($B_HEAD records)" records/s - - "$(cat "$WORK/raw.rate.head.$r")"
+        sample raw "all input topics from offset 0 at ${SCALE}xN ($B_TOTAL records)" records/s - - "$(cat "$WORK/raw.rate.all.$r")"
+        for s in $SERVICES; do
+            a=$(cat "$WORK/rate.head.$s.$r")
+            b=$(cat "$WORK/rate.all.$s.$r")
+            sample "$s" "offset 0 to caught up, phase B at N" records/s - - "$a"
+            sample "$s" "ratio to raw, phase B at N" x ">=" 0.5 "$(div "$a" "$(cat "$WORK/raw.rate.head.$r")")"
+            sample "$s" "offset 0 to caught up at ${SCALE}xN" records/s - - "$b"
+            sample "$s" "ratio to raw at ${SCALE}xN" x ">=" 0.5 "$(div "$b" "$(cat "$WORK/raw.rate.all.$r")")"
+            sample "$s" "rate at ${SCALE}xN / rate at N (phase B)" x - - "$(div "$b" "$a")"
+        done
+    done
     for s in $SERVICES; do
         for r in $(seq "$MEM_RUNS"); do
             a=$(mib "$WORK/mem.head.$s.$r" maxrss_kb)

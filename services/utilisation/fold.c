@@ -321,7 +321,7 @@ static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, cons
 {
     static const char *scope_names[] = {"PERSON", "TEAM", "ORG"};
     char key[600], wk[9];
-    avro_value_t *v;
+    ol_drec *v;
     int32_t d_bill = r->billable, d_avail = r->available;
 
     ol_week_format(w, wk);
@@ -335,24 +335,24 @@ static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, cons
         d_bill -= before[0];
         d_avail -= before[1];
     }
-    if (!(v = ol_fold_new_derived(ctx, "ops.utilisation.weekly")))
+    if (!(v = ol_fold_new_rec(ctx, "ops.utilisation.weekly")))
         return -1;
-    if (ol_av_set_enum(v, "scope", scope) || ol_av_set_str(v, "scope_id", id) || ol_av_set_str(v, "week", wk) ||
-        ol_av_set_str(v, "team", team) || ol_av_set_int(v, "capacity_minutes", r->capacity) ||
-        ol_av_set_int(v, "leave_minutes", r->leave) || ol_av_set_int(v, "available_minutes", r->available) ||
-        ol_av_set_int(v, "billable_minutes", r->billable) ||
-        ol_av_set_int(v, "sales_support_minutes", r->nonbill[NB_SALES]) ||
-        ol_av_set_int(v, "training_minutes", r->nonbill[NB_TRAINING]) ||
-        ol_av_set_int(v, "internal_minutes", r->nonbill[NB_INTERNAL]) ||
-        ol_av_set_int(v, "bench_minutes", r->nonbill[NB_BENCH]) ||
-        ol_av_set_int(v, "live_support_minutes", r->nonbill[NB_LIVE]) ||
-        ol_av_set_int(v, "non_billable_delivery_minutes", r->nonbill[NB_DELIVERY]) ||
-        ol_av_set_int(v, "unclassified_minutes", r->unclassified) || ol_av_set_int(v, "logged_minutes", r->logged) ||
-        ol_av_set_opt_int(v, "utilisation_bp", r->has_bp, r->bp) || ol_av_set_int(v, "target_bp", r->target_bp) ||
-        ol_av_set_bool(v, "below_target", r->below) || ol_av_set_int(v, "people", r->people) ||
-        ol_av_set_int(v, "delta_billable_minutes", d_bill) || ol_av_set_int(v, "delta_available_minutes", d_avail))
+    if (ol_drec_enum(v, "scope", scope) || ol_drec_str(v, "scope_id", id) || ol_drec_str(v, "week", wk) ||
+        ol_drec_str(v, "team", team) || ol_drec_int(v, "capacity_minutes", r->capacity) ||
+        ol_drec_int(v, "leave_minutes", r->leave) || ol_drec_int(v, "available_minutes", r->available) ||
+        ol_drec_int(v, "billable_minutes", r->billable) ||
+        ol_drec_int(v, "sales_support_minutes", r->nonbill[NB_SALES]) ||
+        ol_drec_int(v, "training_minutes", r->nonbill[NB_TRAINING]) ||
+        ol_drec_int(v, "internal_minutes", r->nonbill[NB_INTERNAL]) ||
+        ol_drec_int(v, "bench_minutes", r->nonbill[NB_BENCH]) ||
+        ol_drec_int(v, "live_support_minutes", r->nonbill[NB_LIVE]) ||
+        ol_drec_int(v, "non_billable_delivery_minutes", r->nonbill[NB_DELIVERY]) ||
+        ol_drec_int(v, "unclassified_minutes", r->unclassified) || ol_drec_int(v, "logged_minutes", r->logged) ||
+        ol_drec_opt_int(v, "utilisation_bp", r->has_bp, r->bp) || ol_drec_int(v, "target_bp", r->target_bp) ||
+        ol_drec_bool(v, "below_target", r->below) || ol_drec_int(v, "people", r->people) ||
+        ol_drec_int(v, "delta_billable_minutes", d_bill) || ol_drec_int(v, "delta_available_minutes", d_avail))
         return -1;
-    int rc = ol_fold_emit(ctx, "ops.utilisation.weekly", key, v);
+    int rc = ol_fold_emit_rec(ctx, "ops.utilisation.weekly", key, v);
     return rc < 0 ? rc : 0;
 }
 
@@ -362,7 +362,7 @@ static int emit_missing(ol_fold_ctx *ctx, const char *person, const char *team, 
                         const struct util_row *r)
 {
     char key[600], wk[9];
-    avro_value_t *v;
+    ol_drec *v;
     int32_t data_day = (int32_t)(ol_fold_data_time(ctx) / 86400000);
     if (data_day < ol_week_monday(w) + 7)
         return 0;
@@ -377,13 +377,13 @@ static int emit_missing(ol_fold_ctx *ctx, const char *person, const char *team, 
     if (!has && missing == 0)
         return 0;
     int32_t delta = missing - before;
-    if (!(v = ol_fold_new_derived(ctx, "ops.timesheet.missing")))
+    if (!(v = ol_fold_new_rec(ctx, "ops.timesheet.missing")))
         return -1;
-    if (ol_av_set_str(v, "person_id", person) || ol_av_set_str(v, "team", team) || ol_av_set_str(v, "week", wk) ||
-        ol_av_set_int(v, "available_minutes", r->available) || ol_av_set_int(v, "logged_minutes", r->logged) ||
-        ol_av_set_int(v, "missing_minutes", missing) || ol_av_set_int(v, "delta_missing_minutes", delta))
+    if (ol_drec_str(v, "person_id", person) || ol_drec_str(v, "team", team) || ol_drec_str(v, "week", wk) ||
+        ol_drec_int(v, "available_minutes", r->available) || ol_drec_int(v, "logged_minutes", r->logged) ||
+        ol_drec_int(v, "missing_minutes", missing) || ol_drec_int(v, "delta_missing_minutes", delta))
         return -1;
-    int rc = ol_fold_emit(ctx, "ops.timesheet.missing", key, v);
+    int rc = ol_fold_emit_rec(ctx, "ops.timesheet.missing", key, v);
     return rc < 0 ? rc : 0;
 }
 
