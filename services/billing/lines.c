@@ -120,7 +120,8 @@ static int emit_line(ol_fold_ctx *ctx, const char *key, ol_week w, const char *e
                      const char *expense, struct bill_line *l, const char *currency, const char *bill_to,
                      const char *client, const char *role)
 {
-    avro_value_t *prev, *v;
+    avro_value_t *prev;
+    ol_drec *v;
     char wk[9];
     int64_t d_amount = l->amount;
     int32_t d_minutes = l->approved;
@@ -132,22 +133,22 @@ static int emit_line(ol_fold_ctx *ctx, const char *key, ol_week w, const char *e
         d_minutes -= ol_av_int(prev, "approved_minutes", 0);
     }
     ol_week_format(w, wk);
-    if (!(v = ol_fold_new_derived(ctx, "finance.billing.line")))
+    if (!(v = ol_fold_new_rec(ctx, "finance.billing.line")))
         return -1;
-    if (ol_av_set_enum(v, "kind", l->kind) || ol_av_set_str(v, "engagement_id", eng) ||
-        ol_av_set_opt_str(v, "person_id", person) || ol_av_set_opt_str(v, "expense_id", expense) ||
-        ol_av_set_str(v, "week", wk) || ol_av_set_str(v, "client", client) || ol_av_set_str(v, "bill_to", bill_to) ||
-        ol_av_set_opt_str(v, "role", role && *role ? role : NULL) ||
-        ol_av_set_int(v, "approved_minutes", l->approved) || ol_av_set_int(v, "pending_minutes", l->pending) ||
-        ol_av_set_int(v, "unpriced_minutes", l->unpriced) ||
-        ol_av_set_opt_long(v, "day_rate_minor", l->has_rate, l->day_rate) ||
-        ol_av_set_int(v, "minutes_per_day", l->minutes_per_day) || ol_av_set_long(v, "amount_minor", l->amount) ||
-        ol_av_set_long(v, "delta_minor", d_amount) || ol_av_set_int(v, "delta_minutes", d_minutes) ||
-        ol_av_set_str(v, "currency", currency) || ol_av_set_bool(v, "priced", l->priced) ||
-        ol_av_set_bool(v, "post_close", l->post_close) ||
-        ol_av_set_enum(v, "period_status", l->closed ? PERIOD_CLOSED : PERIOD_OPEN))
+    if (ol_drec_enum(v, "kind", l->kind) || ol_drec_str(v, "engagement_id", eng) ||
+        ol_drec_opt_str(v, "person_id", person) || ol_drec_opt_str(v, "expense_id", expense) ||
+        ol_drec_str(v, "week", wk) || ol_drec_str(v, "client", client) || ol_drec_str(v, "bill_to", bill_to) ||
+        ol_drec_opt_str(v, "role", role && *role ? role : NULL) ||
+        ol_drec_int(v, "approved_minutes", l->approved) || ol_drec_int(v, "pending_minutes", l->pending) ||
+        ol_drec_int(v, "unpriced_minutes", l->unpriced) ||
+        ol_drec_opt_long(v, "day_rate_minor", l->has_rate, l->day_rate) ||
+        ol_drec_int(v, "minutes_per_day", l->minutes_per_day) || ol_drec_long(v, "amount_minor", l->amount) ||
+        ol_drec_long(v, "delta_minor", d_amount) || ol_drec_int(v, "delta_minutes", d_minutes) ||
+        ol_drec_str(v, "currency", currency) || ol_drec_bool(v, "priced", l->priced) ||
+        ol_drec_bool(v, "post_close", l->post_close) ||
+        ol_drec_enum(v, "period_status", l->closed ? PERIOD_CLOSED : PERIOD_OPEN))
         return -1;
-    int rc = ol_fold_emit(ctx, "finance.billing.line", key, v);
+    int rc = ol_fold_emit_rec(ctx, "finance.billing.line", key, v);
     if (rc < 0)
         return rc;
     return store_line(ctx, w, eng, person ? person : expense, l, currency, bill_to, client, role ? role : "");

@@ -242,18 +242,18 @@ static void runout(struct fc_budget *b, const struct spend *lines, size_t nl, co
 static int emit_budget(ol_fold_ctx *ctx, const char *eng, const struct fc_budget *b, const char *currency)
 {
     char as_of[9], out[9];
-    avro_value_t *v;
+    ol_drec *v;
     ol_week_format(b->as_of, as_of);
     ol_week_format(b->runout, out);
-    if (!(v = ol_fold_new_derived(ctx, "ops.forecast.engagement")))
+    if (!(v = ol_fold_new_rec(ctx, "ops.forecast.engagement")))
         return -1;
-    if (ol_av_set_str(v, "engagement_id", eng) || ol_av_set_str(v, "currency", currency) ||
-        ol_av_set_long(v, "spent_to_date_minor", b->spent) || ol_av_set_long(v, "forecast_to_complete_minor", b->ftc) ||
-        ol_av_set_long(v, "estimate_at_completion_minor", b->eac) || ol_av_set_long(v, "budget_minor", b->budget) ||
-        ol_av_set_opt_str(v, "budget_runs_out_week", b->has_runout ? out : NULL) ||
-        ol_av_set_str(v, "as_of_week", as_of))
+    if (ol_drec_str(v, "engagement_id", eng) || ol_drec_str(v, "currency", currency) ||
+        ol_drec_long(v, "spent_to_date_minor", b->spent) || ol_drec_long(v, "forecast_to_complete_minor", b->ftc) ||
+        ol_drec_long(v, "estimate_at_completion_minor", b->eac) || ol_drec_long(v, "budget_minor", b->budget) ||
+        ol_drec_opt_str(v, "budget_runs_out_week", b->has_runout ? out : NULL) ||
+        ol_drec_str(v, "as_of_week", as_of))
         return -1;
-    int rc = ol_fold_emit(ctx, "ops.forecast.engagement", eng, v);
+    int rc = ol_fold_emit_rec(ctx, "ops.forecast.engagement", eng, v);
     return rc < 0 ? rc : 0;
 }
 

@@ -18,7 +18,8 @@ static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, cons
 {
     static const char *scope_names[] = {"PERSON", "TEAM", "ORG"};
     char key[600], wk[9];
-    avro_value_t *prev, *v;
+    avro_value_t *prev;
+    ol_drec *v;
 
     ol_week_format(w, wk);
     snprintf(key, sizeof key, "%s|%s|%s", scope_names[scope], id, wk);
@@ -27,15 +28,15 @@ static int emit_row(ol_fold_ctx *ctx, ol_week w, int scope, const char *id, cons
         if (has <= 0)
             return has;
     }
-    if (!(v = ol_fold_new_derived(ctx, "ops.forecast.weekly")))
+    if (!(v = ol_fold_new_rec(ctx, "ops.forecast.weekly")))
         return -1;
-    if (ol_av_set_enum(v, "scope", scope) || ol_av_set_str(v, "scope_id", id) || ol_av_set_str(v, "week", wk) ||
-        ol_av_set_int(v, "available_minutes", r->available) || ol_av_set_int(v, "allocated_minutes", r->allocated) ||
-        ol_av_set_int(v, "proposed_minutes", r->proposed) || ol_av_set_int(v, "billable_minutes", r->billable) ||
-        ol_av_set_opt_int(v, "utilisation_bp", r->has_bp, r->bp) || ol_av_set_int(v, "bench_minutes", r->bench) ||
-        ol_av_set_bool(v, "overallocated", r->over))
+    if (ol_drec_enum(v, "scope", scope) || ol_drec_str(v, "scope_id", id) || ol_drec_str(v, "week", wk) ||
+        ol_drec_int(v, "available_minutes", r->available) || ol_drec_int(v, "allocated_minutes", r->allocated) ||
+        ol_drec_int(v, "proposed_minutes", r->proposed) || ol_drec_int(v, "billable_minutes", r->billable) ||
+        ol_drec_opt_int(v, "utilisation_bp", r->has_bp, r->bp) || ol_drec_int(v, "bench_minutes", r->bench) ||
+        ol_drec_bool(v, "overallocated", r->over))
         return -1;
-    int rc = ol_fold_emit(ctx, "ops.forecast.weekly", key, v);
+    int rc = ol_fold_emit_rec(ctx, "ops.forecast.weekly", key, v);
     return rc < 0 ? rc : 0;
 }
 

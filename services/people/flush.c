@@ -328,7 +328,8 @@ static int emit_row(ol_fold_ctx *ctx, int scope, const char *id, ol_week w, cons
 {
     static const char *const names[] = {"ROLE", "TEAM", "ORG", "EMPLOYMENT"};
     char key[600], wk[9];
-    avro_value_t *prev, *v;
+    avro_value_t *prev;
+    ol_drec *v;
     ol_week_format(w, wk);
     snprintf(key, sizeof key, "%s|%s|%s", names[scope], id, wk);
     if (only_if_prev) {
@@ -336,20 +337,20 @@ static int emit_row(ol_fold_ctx *ctx, int scope, const char *id, ol_week w, cons
         if (has <= 0)
             return has;
     }
-    if (!(v = ol_fold_new_derived(ctx, "ops.headcount.weekly")))
+    if (!(v = ol_fold_new_rec(ctx, "ops.headcount.weekly")))
         return -1;
-    if (ol_av_set_enum(v, "scope", scope) || ol_av_set_str(v, "scope_id", id) || ol_av_set_str(v, "week", wk) ||
-        ol_av_set_int(v, "headcount", r->headcount) || ol_av_set_int(v, "fte_bp", r->fte_bp) ||
-        ol_av_set_int(v, "joiners", r->joiners) || ol_av_set_int(v, "leavers", r->leavers) ||
-        ol_av_set_int(v, "window_leavers", r->window_leavers) ||
-        ol_av_set_int(v, "avg_headcount_x100", r->avg_x100) ||
-        ol_av_set_opt_int(v, "attrition_bp", r->has_attrition, r->attrition_bp) ||
-        ol_av_set_opt_int(v, "median_tenure_days", r->has_tenure, r->tenure_days) ||
-        ol_av_set_opt_int(v, "dm_supply_fte_bp", r->has_dm, r->dm_supply_bp) ||
-        ol_av_set_opt_int(v, "dm_demand_fte_bp", r->has_dm, r->dm_demand_bp) ||
-        ol_av_set_opt_int(v, "dm_ratio_bp", r->has_ratio, r->ratio_bp) || ol_av_set_bool(v, "dm_ahead", r->ahead))
+    if (ol_drec_enum(v, "scope", scope) || ol_drec_str(v, "scope_id", id) || ol_drec_str(v, "week", wk) ||
+        ol_drec_int(v, "headcount", r->headcount) || ol_drec_int(v, "fte_bp", r->fte_bp) ||
+        ol_drec_int(v, "joiners", r->joiners) || ol_drec_int(v, "leavers", r->leavers) ||
+        ol_drec_int(v, "window_leavers", r->window_leavers) ||
+        ol_drec_int(v, "avg_headcount_x100", r->avg_x100) ||
+        ol_drec_opt_int(v, "attrition_bp", r->has_attrition, r->attrition_bp) ||
+        ol_drec_opt_int(v, "median_tenure_days", r->has_tenure, r->tenure_days) ||
+        ol_drec_opt_int(v, "dm_supply_fte_bp", r->has_dm, r->dm_supply_bp) ||
+        ol_drec_opt_int(v, "dm_demand_fte_bp", r->has_dm, r->dm_demand_bp) ||
+        ol_drec_opt_int(v, "dm_ratio_bp", r->has_ratio, r->ratio_bp) || ol_drec_bool(v, "dm_ahead", r->ahead))
         return -1;
-    return ol_fold_emit(ctx, "ops.headcount.weekly", key, v) < 0 ? -1 : 0;
+    return ol_fold_emit_rec(ctx, "ops.headcount.weekly", key, v) < 0 ? -1 : 0;
 }
 
 static int cmp_key(const ol_key *a, const void *b, size_t bn)
