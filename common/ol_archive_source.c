@@ -32,6 +32,7 @@ struct arch_src {
     int log_done;
     uint64_t next_seq;    /* archive-order phase: next row to look at */
     MDB_cursor *tail_c;   /* ... read through this cursor on records (next_row) */
+    MDB_cursor *row_c;    /* the batch-log phase's cursor on records (get_row) */
     uint64_t total_rows;
     struct folded *folded;
     size_t nfolded;
@@ -116,13 +117,16 @@ static const char *intern(const char *t)
     return g_topics[g_ntopics++];
 }
 
+/* Row seq, through a cursor kept for the batch-log phase: the rows of one
+ * batch are neighbours in the archive, and LMDB finds a key on the leaf
+ * page its cursor is on without descending the tree again. */
 static int get_row(struct arch_src *a, uint64_t seq, ol_arec *ar)
 {
     uint8_t kb[8];
     ol_put_be64(kb, seq);
     MDB_val k = {8, kb}, v;
-    int rc = mdb_get(a->txn, a->records, &k, &v);
-    if (rc)
+    int rc = a->row_c ? 0 : mdb_cursor_open(a->txn, a->records, &a->row_c);
+    if (rc || (rc = mdb_cursor_get(a->row_c, &k, &v, MDB_SET_KEY)))
         return rc;
     return ol_archive_parse(seq, &v, ar) ? MDB_CORRUPTED : 0;
 }
@@ -310,7 +314,9 @@ static void arch_close(ol_source *s)
 {
     struct arch_src *a = s->ctx;
     if (a->tail_c)
-        mdb_cursor_close(a->tail_c); /* a read-only transaction's cursor is closed by hand */
+        mdb_cursor_close(a->tail_c); /* a read-only transaction's cursors are closed by hand */
+    if (a->row_c)
+        mdb_cursor_close(a->row_c);
     if (a->txn)
         mdb_txn_abort(a->txn);
     if (a->log_txn)

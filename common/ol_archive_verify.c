@@ -70,7 +70,10 @@ static void describe(const ol_arec *a, char *out, size_t outlen)
 }
 
 /* the index entry of row a must be a's seq */
-static int check_index(MDB_txn *txn, MDB_dbi by_offset, const ol_arec *a, ol_archive_report *rep)
+/* ix: a cursor on by_offset kept across records: consecutive records are
+ * mostly neighbouring offsets of one partition, which LMDB finds on the
+ * leaf page the cursor is on without a descent from the root */
+static int check_index(MDB_cursor *ix, const ol_arec *a, ol_archive_report *rep)
 {
     ol_key ok;
     char what[400];
@@ -80,7 +83,7 @@ static int check_index(MDB_txn *txn, MDB_dbi by_offset, const ol_arec *a, ol_arc
     ol_key_i32(&ok, a->partition);
     ol_key_i64(&ok, a->offset);
     MDB_val kv = ol_key_val(&ok);
-    int rc = mdb_get(txn, by_offset, &kv, &sv);
+    int rc = mdb_cursor_get(ix, &kv, &sv, MDB_SET_KEY);
     if (rc == MDB_NOTFOUND) {
         describe(a, what, sizeof what); /* only on failure: a per-record snprintf was 1.4 % of a replay */
         snprintf(rep->msg, sizeof rep->msg, "BROKEN at record %llu (%s): it is missing from the by_offset index",
@@ -146,7 +149,7 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
                       const char *cp_path, ol_archive_report *rep)
 {
     MDB_dbi records = ol_store_dbi(st, "records"), by_offset = ol_store_dbi(st, "by_offset");
-    MDB_cursor *c = NULL;
+    MDB_cursor *c = NULL, *ix = NULL;
     MDB_val k, v;
     MDB_stat ist;
     uint8_t want[32];
@@ -157,6 +160,11 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
     memset(rep, 0, sizeof *rep);
     if ((g = mdb_cursor_open(txn, records, &c))) {
         snprintf(rep->msg, sizeof rep->msg, "records: %s", mdb_strerror(g));
+        return -1;
+    }
+    if ((g = mdb_cursor_open(txn, by_offset, &ix))) {
+        snprintf(rep->msg, sizeof rep->msg, "by_offset: %s", mdb_strerror(g));
+        mdb_cursor_close(c);
         return -1;
     }
     for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -180,7 +188,7 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
                      (unsigned long long)seq, what);
             goto out;
         }
-        if ((rc = check_index(txn, by_offset, &a, rep)))
+        if ((rc = check_index(ix, &a, rep)))
             goto out;
         rc = 1;
         while (ci < ncps && cps[ci].seq < seq)
@@ -228,6 +236,7 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
     }
     rc = 0;
 out:
+    mdb_cursor_close(ix);
     mdb_cursor_close(c);
     return rc;
 }

@@ -170,6 +170,58 @@ static void test_export_reads_back(void **state)
     assert_int_equal(system(args), 0);
 }
 
+/* The by_offset index is checked record by record: an entry re-pointed at
+ * another record, or one moved to an offset no record has (the count of
+ * entries unchanged), is named with its record. */
+static void index_entry(int i, ol_key *ok)
+{
+    ol_key_init(ok);
+    ol_key_str(ok, i % 2 ? "hr.person" : "timesheet.entry");
+    ol_key_i32(ok, i % 3);
+    ol_key_i64(ok, i);
+}
+
+static void test_verify_index_tampered(void **state)
+{
+    (void)state;
+    char args[512], out[4096], err[256];
+    for (int tamper = 0; tamper < 2; tamper++) {
+        ol_store st;
+        MDB_txn *txn;
+        ol_key ok;
+        uint8_t kb[8];
+        build_archive();
+        assert_int_equal(ol_archive_open(&st, g_dir, 0, err, sizeof err), 0);
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        MDB_dbi ix = ol_store_dbi(&st, "by_offset");
+        index_entry(23, &ok);
+        MDB_val k = ol_key_val(&ok);
+        if (tamper == 0) {
+            ol_put_be64(kb, 24); /* record 23's entry points at record 24 */
+            MDB_val v = {8, kb};
+            assert_int_equal(mdb_put(txn, ix, &k, &v, 0), 0);
+        } else {
+            assert_int_equal(mdb_del(txn, ix, &k, NULL), 0); /* moved to offset 1000 */
+            ol_key_init(&ok);
+            ol_key_str(&ok, "hr.person");
+            ol_key_i32(&ok, 23 % 3);
+            ol_key_i64(&ok, 1000);
+            MDB_val nk = ol_key_val(&ok);
+            ol_put_be64(kb, 23);
+            MDB_val v = {8, kb};
+            assert_int_equal(mdb_put(txn, ix, &nk, &v, 0), 0);
+        }
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        ol_store_close(&st);
+        snprintf(args, sizeof args, "verify --archive %s", g_dir);
+        assert_int_not_equal(run(args, out, sizeof out), 0);
+        assert_non_null(strstr(out, "BROKEN at record 23"));
+        assert_non_null(strstr(out, tamper == 0 ? "points it at record 24 instead" : "missing from the by_offset index"));
+        snprintf(args, sizeof args, "rm -rf %s", g_dir);
+        assert_int_equal(system(args), 0);
+    }
+}
+
 /* The replay's record source over a live batch log: each batch names
  * partitions and offset ranges, walked in the archive's by_offset index.
  * Offsets the archive does not hold are skipped; a range the log
@@ -335,6 +387,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verify_intact_then_tampered),
         cmocka_unit_test(test_export_reads_back),
+        cmocka_unit_test(test_verify_index_tampered),
         cmocka_unit_test(test_source_walks_batch_ranges),
         cmocka_unit_test(test_source_tail_in_archive_order),
     };
