@@ -61,6 +61,18 @@ int ol_codec_encode(const ol_schema *s, avro_value_t *v, uint8_t **out, size_t *
     return 0;
 }
 
+size_t ol_codec_put_long(uint8_t *p, int64_t n)
+{
+    uint64_t u = ((uint64_t)n << 1) ^ (uint64_t)(n >> 63);
+    size_t i = 0;
+    while (u >= 0x80) {
+        p[i++] = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    p[i++] = (uint8_t)u;
+    return i;
+}
+
 enum ol_codec_err ol_codec_header(const void *buf, size_t len, int32_t *schema_id)
 {
     const uint8_t *b = buf;

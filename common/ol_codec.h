@@ -47,6 +47,9 @@ int ol_codec_encode(const ol_schema *s, avro_value_t *v, uint8_t **out, size_t *
 
 /* Reads the header. Returns OL_CODEC_OK, SHORT or MAGIC. */
 enum ol_codec_err ol_codec_header(const void *buf, size_t len, int32_t *schema_id);
+/* Writes n as an Avro long (zig-zag varint; ints are written the same way)
+ * at p, which has room for 10 bytes; returns the bytes written. */
+size_t ol_codec_put_long(uint8_t *p, int64_t n);
 
 typedef struct ol_decoder ol_decoder;
 

@@ -40,17 +40,6 @@ struct ol_drec {
 
 static int is_opt(enum kind k) { return k == K_OPT_STR || k == K_OPT_INT || k == K_OPT_LONG; }
 
-static size_t zz_put(uint8_t *p, int64_t n)
-{
-    uint64_t u = ((uint64_t)n << 1) ^ (uint64_t)(n >> 63);
-    size_t i = 0;
-    while (u >= 0x80) {
-        p[i++] = (uint8_t)(u | 0x80);
-        u >>= 7;
-    }
-    p[i++] = (uint8_t)u;
-    return i;
-}
 
 /* the kind of a top-level field's schema t: 0, or -1 when not encodable */
 static int kind_of(avro_schema_t t, enum kind *k, int *nsymbols)
@@ -272,26 +261,26 @@ int ol_drec_frame(ol_drec *r, const char *key, const uint8_t **frame, size_t *le
     uint32_t id = (uint32_t)r->schema->id;
     *p++ = 0;
     *p++ = (uint8_t)(id >> 24), *p++ = (uint8_t)(id >> 16), *p++ = (uint8_t)(id >> 8), *p++ = (uint8_t)id;
-    p += zz_put(p, 0); /* event_id "" */
-    p += zz_put(p, (int64_t)klen);
+    p += ol_codec_put_long(p, 0); /* event_id "" */
+    p += ol_codec_put_long(p, (int64_t)klen);
     memcpy(p, key, klen);
     p += klen;
-    p += zz_put(p, 0); /* revision 0 */
+    p += ol_codec_put_long(p, 0); /* revision 0 */
     for (size_t i = 0; i < r->n; i++) {
         const struct field *f = &r->f[i];
         int opt = is_opt(f->kind);
         if (opt)
-            p += zz_put(p, f->null ? 0 : 1); /* the branch: null is the first */
+            p += ol_codec_put_long(p, f->null ? 0 : 1); /* the branch: null is the first */
         if (opt && f->null)
             continue;
         if (f->kind == K_STR || f->kind == K_OPT_STR) {
-            p += zz_put(p, (int64_t)f->len);
+            p += ol_codec_put_long(p, (int64_t)f->len);
             memcpy(p, r->buf + f->off, f->len);
             p += f->len;
         } else if (f->kind == K_BOOL) {
             *p++ = (uint8_t)(f->i != 0);
         } else {
-            p += zz_put(p, f->i); /* int, long, an enum's index */
+            p += ol_codec_put_long(p, f->i); /* int, long, an enum's index */
         }
     }
     *frame = r->frame;

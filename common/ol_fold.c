@@ -266,17 +266,6 @@ int ol_fold_envelope_first(const ol_schema *s)
 }
 
 /* ---- Avro binary: zig-zag varint longs, strings as length + bytes */
-static size_t zz_put(uint8_t *p, int64_t n)
-{
-    uint64_t u = ((uint64_t)n << 1) ^ (uint64_t)(n >> 63);
-    size_t i = 0;
-    while (u >= 0x80) {
-        p[i++] = (uint8_t)(u | 0x80);
-        u >>= 7;
-    }
-    p[i++] = (uint8_t)u;
-    return i;
-}
 
 /* reads a long at p (at most end); bytes used, 0 when malformed */
 static size_t zz_get(const uint8_t *p, const uint8_t *end, int64_t *out)
@@ -568,13 +557,13 @@ static int emit_frame(ol_fold_ctx *ctx, struct derived_io *d, const char *topic,
     uint8_t *p = out;
     memcpy(p, frame, OL_FRAME_HEADER);
     p += OL_FRAME_HEADER;
-    p += zz_put(p, 36);
+    p += ol_codec_put_long(p, 36);
     memcpy(p, eid, 36);
     p += 36;
-    p += zz_put(p, (int64_t)klen);
+    p += ol_codec_put_long(p, (int64_t)klen);
     memcpy(p, key, klen);
     p += klen;
-    p += zz_put(p, revision);
+    p += ol_codec_put_long(p, revision);
     memcpy(p, body, blen);
     p += blen;
     size_t olen = (size_t)(p - out);
