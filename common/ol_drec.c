@@ -124,15 +124,18 @@ void ol_drec_clear(ol_drec *r)
     r->next = 0;
 }
 
-/* the field called name, set to be given a value of kind k (or of its
- * nullable form when opt): NULL (logged) when there is none of that kind */
-static struct field *slot(ol_drec *r, const char *name, enum kind k, enum kind opt)
+/* the field called name, set to be given a value of kind k: NULL (logged)
+ * when there is none, or it is of another kind (a nullable field takes
+ * only the opt_ setters, a plain one only the others) */
+static struct field *slot(ol_drec *r, const char *name, enum kind k)
 {
     struct field *f = NULL;
-    if (r->next < r->n && r->f[r->next].alias == name)
+    /* a name pointer seen before is confirmed by its bytes: a caller may
+     * pass names from a buffer it reuses */
+    if (r->next < r->n && r->f[r->next].alias == name && !strcmp(r->f[r->next].name, name))
         f = &r->f[r->next]; /* setters usually follow the schema's order */
     for (size_t i = 0; !f && i < r->n; i++)
-        if (r->f[i].alias == name)
+        if (r->f[i].alias == name && !strcmp(r->f[i].name, name))
             f = &r->f[i];
     for (size_t i = 0; !f && i < r->n; i++)
         if (!strcmp(r->f[i].name, name)) {
@@ -143,7 +146,7 @@ static struct field *slot(ol_drec *r, const char *name, enum kind k, enum kind o
         ol_error("derived event has no such field|topic=%s field=%s", r->schema->topic, name);
         return NULL;
     }
-    if (f->kind != k && f->kind != opt) {
+    if (f->kind != k) {
         f->set = 0; /* a refused value leaves no older one behind */
         ol_error("derived event field set with a value of another type|topic=%s field=%s type=%s", r->schema->topic,
                  name, kind_names[f->kind]);
@@ -155,9 +158,9 @@ static struct field *slot(ol_drec *r, const char *name, enum kind k, enum kind o
     return f;
 }
 
-static int set_num(ol_drec *r, const char *name, enum kind k, enum kind opt, int present, int64_t v)
+static int set_num(ol_drec *r, const char *name, enum kind k, int present, int64_t v)
 {
-    struct field *f = slot(r, name, k, opt);
+    struct field *f = slot(r, name, k);
     if (!f)
         return -1;
     if (!present && !is_opt(f->kind)) {
@@ -170,23 +173,23 @@ static int set_num(ol_drec *r, const char *name, enum kind k, enum kind opt, int
     return 0;
 }
 
-int ol_drec_int(ol_drec *r, const char *name, int32_t v) { return set_num(r, name, K_INT, K_INT, 1, v); }
-int ol_drec_long(ol_drec *r, const char *name, int64_t v) { return set_num(r, name, K_LONG, K_LONG, 1, v); }
-int ol_drec_bool(ol_drec *r, const char *name, int v) { return set_num(r, name, K_BOOL, K_BOOL, 1, v != 0); }
+int ol_drec_int(ol_drec *r, const char *name, int32_t v) { return set_num(r, name, K_INT, 1, v); }
+int ol_drec_long(ol_drec *r, const char *name, int64_t v) { return set_num(r, name, K_LONG, 1, v); }
+int ol_drec_bool(ol_drec *r, const char *name, int v) { return set_num(r, name, K_BOOL, 1, v != 0); }
 
 int ol_drec_opt_int(ol_drec *r, const char *name, int present, int32_t v)
 {
-    return set_num(r, name, K_OPT_INT, K_OPT_INT, present, v);
+    return set_num(r, name, K_OPT_INT, present, v);
 }
 
 int ol_drec_opt_long(ol_drec *r, const char *name, int present, int64_t v)
 {
-    return set_num(r, name, K_OPT_LONG, K_OPT_LONG, present, v);
+    return set_num(r, name, K_OPT_LONG, present, v);
 }
 
 int ol_drec_enum(ol_drec *r, const char *name, int v)
 {
-    struct field *f = slot(r, name, K_ENUM, K_ENUM);
+    struct field *f = slot(r, name, K_ENUM);
     if (!f)
         return -1;
     if (v < 0 || v >= f->nsymbols) {
@@ -199,9 +202,9 @@ int ol_drec_enum(ol_drec *r, const char *name, int v)
     return 0;
 }
 
-static int set_str(ol_drec *r, const char *name, enum kind opt, const char *s)
+static int set_str(ol_drec *r, const char *name, enum kind k, const char *s)
 {
-    struct field *f = slot(r, name, K_STR, opt);
+    struct field *f = slot(r, name, k);
     if (!f)
         return -1;
     if (!s) {

@@ -35,8 +35,10 @@ void ol_drec_free(ol_drec *r);
 /* forgets every value set */
 void ol_drec_clear(ol_drec *r);
 
-/* Setters: 0, or -1 (logged) when the field does not exist, is of another
- * kind or the value is out of range. Strings are copied. */
+/* Setters: 0, or -1 (logged, and the field left unset) when the field
+ * does not exist, is of another kind (a nullable field takes only the opt_
+ * setters, a plain one only the others) or the value is out of range.
+ * Names are compared by their bytes; values are copied. */
 int ol_drec_str(ol_drec *r, const char *name, const char *s);
 int ol_drec_int(ol_drec *r, const char *name, int32_t v);
 int ol_drec_long(ol_drec *r, const char *name, int64_t v);

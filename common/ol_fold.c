@@ -619,7 +619,13 @@ int ol_fold_emit_rec(ol_fold_ctx *ctx, const char *topic, const char *key, ol_dr
     struct derived_io *d = derived_of(ctx->rt, topic);
     const uint8_t *frame;
     size_t flen;
-    if (!d || r != d->rec || ol_drec_frame(r, key, &frame, &flen))
+    if (!d)
+        return -1;
+    if (r != d->rec) {
+        ol_error("derived event built for another topic|topic=%s key=%s", topic, key);
+        return -1;
+    }
+    if (ol_drec_frame(r, key, &frame, &flen))
         return -1;
     return emit_frame(ctx, d, topic, key, frame, flen);
 }

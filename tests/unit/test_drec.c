@@ -141,7 +141,9 @@ static void fill_both(const ol_schema *s, avro_value_t *gv, ol_drec *r, uint64_t
 /* for n value sets: the builder's frame is avro-c's, byte for byte */
 static void same_bytes(const ol_schema *s, int n)
 {
-    char why[300], err[300], key[64];
+    char why[300], err[300], key[400], long_team[201];
+    memset(long_team, 't', 200);
+    long_team[200] = 0;
     ol_drec *r = ol_drec_new(s, why, sizeof why);
     assert_non_null(r);
     avro_value_t gv;
@@ -150,7 +152,8 @@ static void same_bytes(const ol_schema *s, int n)
         const uint8_t *frame;
         uint8_t *want;
         size_t len, wlen;
-        snprintf(key, sizeof key, "PERSON|p-%d|2026-W%02d", v, v % 53 + 1);
+        /* every fifth key longer than 127 bytes: a two-byte length */
+        snprintf(key, sizeof key, "PERSON|p-%d|%s|2026-W%02d", v, v % 5 ? "" : long_team, v % 53 + 1);
         avro_value_reset(&gv);
         ol_drec_clear(r);
         fill_both(s, &gv, r, (uint64_t)v, key);
@@ -188,10 +191,11 @@ static void test_every_derived_schema_it_builds(void **state)
         same_bytes(&all->v[i], 60);
         built++;
     }
-    /* at least utilisation's two outputs */
-    assert_true(built >= 2);
-    static const char *const used[] = {"ops.utilisation.weekly", "ops.timesheet.missing"};
-    for (int i = 0; i < 2; i++) {
+    assert_true(built >= 6);
+    /* every topic a service emits through the builder */
+    static const char *const used[] = {"ops.utilisation.weekly", "ops.timesheet.missing", "finance.billing.line",
+                                       "ops.forecast.weekly",    "ops.forecast.engagement", "ops.headcount.weekly"};
+    for (size_t i = 0; i < sizeof used / sizeof *used; i++) {
         ol_drec *r = ol_drec_new(ol_schemas_for_topic(all, used[i]), err, sizeof err);
         assert_non_null(r);
         ol_drec_free(r);
@@ -228,12 +232,19 @@ static void test_refuses_what_it_was_not_given(void **state)
     assert_int_equal(ol_drec_enum(r, "e", -1), -1);
     assert_int_equal(ol_drec_str(r, "s", NULL), -1);
     assert_int_equal(ol_drec_int(r, "nope", 1), -1);
+    /* a nullable field takes only the opt_ setters, a plain one only the
+     * others, whatever the value */
+    assert_int_equal(ol_drec_opt_str(r, "s", "x"), -1);
+    assert_int_equal(ol_drec_str(r, "os", "x"), -1);
+    assert_int_equal(ol_drec_int(r, "oi", 1), -1);
+    assert_int_equal(ol_drec_opt_int(r, "i", 1, 1), -1);
     /* a refused setter leaves its field unset: the frame is refused until
      * each is set again */
     assert_int_equal(ol_drec_frame(r, "k", &frame, &len), -1);
     assert_int_equal(ol_drec_str(r, "s", "y"), 0);
     assert_int_equal(ol_drec_int(r, "i", 1), 0);
     assert_int_equal(ol_drec_opt_int(r, "oi", 1, 4), 0);
+    assert_int_equal(ol_drec_opt_str(r, "os", NULL), 0);
     assert_int_equal(ol_drec_frame(r, "k", &frame, &len), -1); /* e still unset */
     assert_int_equal(ol_drec_enum(r, "e", 0), 0);
     assert_int_equal(ol_drec_frame(r, "k", &frame, &len), 0);
@@ -241,6 +252,30 @@ static void test_refuses_what_it_was_not_given(void **state)
     ol_drec_clear(r);
     assert_int_equal(ol_drec_str(r, "s", "x"), 0);
     assert_int_equal(ol_drec_frame(r, "k", &frame, &len), -1);
+    ol_drec_free(r);
+
+    /* names from one buffer the caller reuses: each found by its bytes,
+     * never by the address it was last seen at */
+    r = ol_drec_new(&s, why, sizeof why);
+    assert_non_null(r);
+    assert_int_equal(ol_drec_str(r, "s", "first"), 0);
+    snprintf(name, sizeof name, "%s", "os");
+    assert_int_equal(ol_drec_opt_str(r, name, "x-os"), 0);
+    snprintf(name, sizeof name, "%s", "s");
+    assert_int_equal(ol_drec_str(r, name, "x-s"), 0);
+    snprintf(name, sizeof name, "%s", "os");
+    assert_int_equal(ol_drec_opt_str(r, name, "y-os"), 0);
+    assert_int_equal(ol_drec_int(r, "i", 1), 0);
+    assert_int_equal(ol_drec_long(r, "l", 2), 0);
+    assert_int_equal(ol_drec_bool(r, "b", 0), 0);
+    assert_int_equal(ol_drec_enum(r, "e", 1), 0);
+    assert_int_equal(ol_drec_opt_int(r, "oi", 0, 0), 0);
+    assert_int_equal(ol_drec_opt_long(r, "ol", 0, 0), 0);
+    assert_int_equal(ol_drec_frame(r, "k", &frame, &len), 0);
+    /* header 5, "" 1, "k" 2, revision 1; then s = "x-s" and os = branch 1, "y-os" */
+    static const uint8_t body[] = {6, 'x', '-', 's', 2, 4, 0, 2, 2, 8, 'y', '-', 'o', 's', 0, 0};
+    assert_int_equal(len, 9 + sizeof body);
+    assert_memory_equal(frame + 9, body, sizeof body);
     ol_drec_free(r);
     drop_schema(&s);
 
