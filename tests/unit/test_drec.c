@@ -203,6 +203,16 @@ static void test_every_derived_schema_it_builds(void **state)
     ol_schemas_free(all);
 }
 
+/* i = 1, l = 2, b, e, oi null: the numeric fields of every_kind_json */
+static void set_numbers(ol_drec *r, int b, int e)
+{
+    assert_int_equal(ol_drec_int(r, "i", 1), 0);
+    assert_int_equal(ol_drec_long(r, "l", 2), 0);
+    assert_int_equal(ol_drec_bool(r, "b", b), 0);
+    assert_int_equal(ol_drec_enum(r, "e", e), 0);
+    assert_int_equal(ol_drec_opt_int(r, "oi", 0, 0), 0);
+}
+
 static void test_refuses_what_it_was_not_given(void **state)
 {
     (void)state;
@@ -216,12 +226,8 @@ static void test_refuses_what_it_was_not_given(void **state)
     /* everything set: a frame; a field by a name in another buffer is found */
     snprintf(name, sizeof name, "%s", "s");
     assert_int_equal(ol_drec_str(r, name, "x"), 0);
-    assert_int_equal(ol_drec_int(r, "i", 1), 0);
-    assert_int_equal(ol_drec_long(r, "l", 2), 0);
-    assert_int_equal(ol_drec_bool(r, "b", 1), 0);
-    assert_int_equal(ol_drec_enum(r, "e", 2), 0);
+    set_numbers(r, 1, 2);
     assert_int_equal(ol_drec_opt_str(r, "os", NULL), 0);
-    assert_int_equal(ol_drec_opt_int(r, "oi", 0, 0), 0);
     assert_int_equal(ol_drec_opt_long(r, "ol", 1, 5), 0);
     assert_int_equal(ol_drec_frame(r, "k", &frame, &len), 0);
     /* wrong kinds, range, null where none is allowed, no such field: refused */
@@ -265,11 +271,7 @@ static void test_refuses_what_it_was_not_given(void **state)
     assert_int_equal(ol_drec_str(r, name, "x-s"), 0);
     snprintf(name, sizeof name, "%s", "os");
     assert_int_equal(ol_drec_opt_str(r, name, "y-os"), 0);
-    assert_int_equal(ol_drec_int(r, "i", 1), 0);
-    assert_int_equal(ol_drec_long(r, "l", 2), 0);
-    assert_int_equal(ol_drec_bool(r, "b", 0), 0);
-    assert_int_equal(ol_drec_enum(r, "e", 1), 0);
-    assert_int_equal(ol_drec_opt_int(r, "oi", 0, 0), 0);
+    set_numbers(r, 0, 1);
     assert_int_equal(ol_drec_opt_long(r, "ol", 0, 0), 0);
     assert_int_equal(ol_drec_frame(r, "k", &frame, &len), 0);
     /* header 5, "" 1, "k" 2, revision 1; then s = "x-s" and os = branch 1, "y-os" */
