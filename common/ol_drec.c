@@ -9,6 +9,7 @@
 
 #include "ol_codec.h"
 #include "ol_log.h"
+#include "ol_runtime_int.h" /* ol_fold_envelope_first */
 
 #include <avro.h>
 #include <stdlib.h>
@@ -20,7 +21,6 @@ static const char *const kind_names[] = {"string",           "int",          "lo
 
 struct field {
     const char *name;  /* the schema's (avro-c owns it) */
-    const char *alias; /* the last name pointer a setter was called with */
     enum kind kind;
     int nsymbols;      /* K_ENUM */
     int set, null;
@@ -39,7 +39,6 @@ struct ol_drec {
 };
 
 static int is_opt(enum kind k) { return k == K_OPT_STR || k == K_OPT_INT || k == K_OPT_LONG; }
-
 
 /* the kind of a top-level field's schema t: 0, or -1 when not encodable */
 static int kind_of(avro_schema_t t, enum kind *k, int *nsymbols)
@@ -69,23 +68,14 @@ static int kind_of(avro_schema_t t, enum kind *k, int *nsymbols)
 
 ol_drec *ol_drec_new(const ol_schema *s, char *why, size_t whylen)
 {
-    static const char *const envelope[] = {"event_id", "key", "revision"};
-    static const avro_type_t env_types[] = {AVRO_STRING, AVRO_STRING, AVRO_INT64};
     ol_drec *r = NULL;
     size_t nf;
 
-    if (!s || !s->avro || !is_avro_record(s->avro) || (nf = avro_schema_record_size(s->avro)) < 3) {
+    if (!ol_fold_envelope_first(s)) {
         snprintf(why, whylen, "not a record with the envelope event_id, key, revision first");
         return NULL;
     }
-    for (int i = 0; i < 3; i++) {
-        const char *n = avro_schema_record_field_name(s->avro, i);
-        avro_schema_t t = avro_schema_record_field_get_by_index(s->avro, i);
-        if (!n || strcmp(n, envelope[i]) || !t || avro_typeof(t) != env_types[i]) {
-            snprintf(why, whylen, "not a record with the envelope event_id, key, revision first");
-            return NULL;
-        }
-    }
+    nf = avro_schema_record_size(s->avro);
     if (!(r = calloc(1, sizeof *r)) || !(r->f = calloc(nf - 3 ? nf - 3 : 1, sizeof *r->f))) {
         snprintf(why, whylen, "out of memory");
         goto fail;
@@ -130,18 +120,11 @@ void ol_drec_clear(ol_drec *r)
 static struct field *slot(ol_drec *r, const char *name, enum kind k)
 {
     struct field *f = NULL;
-    /* a name pointer seen before is confirmed by its bytes: a caller may
-     * pass names from a buffer it reuses */
-    if (r->next < r->n && r->f[r->next].alias == name && !strcmp(r->f[r->next].name, name))
+    if (r->next < r->n && !strcmp(r->f[r->next].name, name))
         f = &r->f[r->next]; /* setters usually follow the schema's order */
     for (size_t i = 0; !f && i < r->n; i++)
-        if (r->f[i].alias == name && !strcmp(r->f[i].name, name))
+        if (!strcmp(r->f[i].name, name))
             f = &r->f[i];
-    for (size_t i = 0; !f && i < r->n; i++)
-        if (!strcmp(r->f[i].name, name)) {
-            f = &r->f[i];
-            f->alias = name;
-        }
     if (!f) {
         ol_error("derived event has no such field|topic=%s field=%s", r->schema->topic, name);
         return NULL;
