@@ -104,7 +104,8 @@ ol_metrics *ol_metrics_new(const char *service, const char *const *inputs, const
     }
     if (m->nout > OL_M_MAX_TOPICS)
         m->nout = OL_M_MAX_TOPICS; /* the rest count as "other": the runtime allows no more anyway */
-    if (pthread_mutex_init(&m->stop_mu, NULL) || pthread_cond_init(&m->stop_cv, NULL)) {
+    if (pthread_mutex_init(&m->stop_mu, NULL) || pthread_cond_init(&m->stop_cv, NULL) ||
+        pthread_rwlock_init(&m->env_lock, NULL)) {
         pthread_mutex_destroy(&m->lag_mu);
         free(m->service);
         free_list(m->inputs);
@@ -130,6 +131,7 @@ void ol_metrics_free(ol_metrics *m)
     free(m->lag);
     pthread_mutex_destroy(&m->lag_mu);
     pthread_mutex_destroy(&m->stop_mu);
+    pthread_rwlock_destroy(&m->env_lock);
     pthread_cond_destroy(&m->stop_cv);
     free(m->service);
     free_list(m->inputs);
@@ -144,6 +146,22 @@ void ol_metrics_set_store(ol_metrics *m, MDB_env *env, MDB_dbi outbox, MDB_dbi m
     m->env = env;
     m->outbox = outbox;
     m->meta = meta;
+}
+
+void ol_metrics_store_hold(ol_metrics *m)
+{
+    if (!m)
+        return;
+    pthread_rwlock_wrlock(&m->env_lock);
+    m->env = NULL;
+}
+
+void ol_metrics_store_resume(ol_metrics *m, MDB_env *env)
+{
+    if (!m)
+        return;
+    m->env = env;
+    pthread_rwlock_unlock(&m->env_lock);
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -433,13 +451,18 @@ static void render_lag(ol_metrics *m, ol_metrics_buf *b)
     pthread_mutex_unlock(&m->lag_mu);
 }
 
+static int64_t outbox_depth_held(ol_metrics *m);
+
 static void render_store(ol_metrics *m, ol_metrics_buf *b)
 {
     MDB_envinfo info;
     MDB_stat st;
-    if (!m->env)
+    pthread_rwlock_rdlock(&m->env_lock);
+    if (!m->env) {
+        pthread_rwlock_unlock(&m->env_lock);
         return;
-    int64_t depth = ol_metrics_outbox_depth(m);
+    }
+    int64_t depth = outbox_depth_held(m);
     if (depth >= 0)
         simple(b, m, "opsledger_outbox_depth", "gauge",
                "Derived events and dead letters committed but not yet acknowledged by the broker.", depth);
@@ -451,9 +474,11 @@ static void render_store(ol_metrics *m, ol_metrics_buf *b)
                "Configured LMDB map size (map_size): the store is full when used reaches it.",
                (int64_t)info.me_mapsize);
     }
+    pthread_rwlock_unlock(&m->env_lock);
 }
 
-int64_t ol_metrics_outbox_depth(ol_metrics *m)
+/* under env_lock */
+static int64_t outbox_depth_held(ol_metrics *m)
 {
     MDB_txn *txn;
     MDB_stat st;
@@ -462,6 +487,14 @@ int64_t ol_metrics_outbox_depth(ol_metrics *m)
     int rc = mdb_stat(txn, m->outbox, &st);
     mdb_txn_abort(txn);
     return rc ? -1 : (int64_t)st.ms_entries;
+}
+
+int64_t ol_metrics_outbox_depth(ol_metrics *m)
+{
+    pthread_rwlock_rdlock(&m->env_lock);
+    int64_t depth = outbox_depth_held(m);
+    pthread_rwlock_unlock(&m->env_lock);
+    return depth;
 }
 
 int ol_metrics_render(ol_metrics *m, ol_metrics_buf *b)

@@ -48,6 +48,11 @@ void ol_metrics_free(ol_metrics *m);
 /* The LMDB environment read on each scrape (outbox depth, map use); dbi
  * of the outbox and meta databases. Set once, before ol_metrics_start. */
 void ol_metrics_set_store(ol_metrics *m, MDB_env *env, MDB_dbi outbox, MDB_dbi meta);
+/* Around a reopen of that environment (the runtime switching LMDB's write
+ * path): hold waits for every scrape and lag refresh reading it and keeps
+ * them out; resume hands them the new environment. NULL m: no-ops. */
+void ol_metrics_store_hold(ol_metrics *m);
+void ol_metrics_store_resume(ol_metrics *m, MDB_env *env);
 
 /* ---- the run loop's side (one thread) */
 void ol_metrics_batch_begin(ol_metrics *m);                  /* an attempt of a batch starts: pending = 0 */

@@ -41,7 +41,9 @@ struct ol_metrics {
     /* the run loop's own, unpublished until the batch commits */
     int64_t pend_dl[OL_DL_N];
     int64_t pend_emit[OL_M_MAX_TOPICS + 1];
-    /* read on a scrape */
+    /* read on a scrape and by the lag thread, under env_lock: the run loop
+     * reopens the environment when it switches LMDB's write path */
+    pthread_rwlock_t env_lock;
     MDB_env *env;
     MDB_dbi outbox, meta;
     /* the lag table: written by the lag thread, read by the scrape */

@@ -19,11 +19,15 @@ static int64_t stored_next(ol_metrics *m, const char *topic, int32_t partition)
 {
     MDB_txn *txn;
     int64_t next = 0;
-    if (mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn))
+    pthread_rwlock_rdlock(&m->env_lock);
+    if (!m->env || mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) {
+        pthread_rwlock_unlock(&m->env_lock);
         return -1;
+    }
     if (ol_meta_offset_get(txn, m->meta, topic, partition, &next))
         next = -1;
     mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&m->env_lock);
     return next;
 }
 

@@ -58,6 +58,11 @@ typedef struct ol_source {
     int (*start)(struct ol_source *src, ol_runtime *rt);
     int (*poll)(struct ol_source *src, ol_record *recs, int max, int timeout_ms);
     int (*at_end)(struct ol_source *src);
+    /* optional: how many records are known to be waiting beyond what poll()
+     * has handed out (a Kafka source: the high watermarks it last saw minus
+     * its positions), -1 when not known yet; the runtime switches LMDB's
+     * write path on it (lmdb_writemap = auto, ol_runtime.c) */
+    int64_t (*backlog)(struct ol_source *src);
     void (*close)(struct ol_source *src);
     void *ctx;
 } ol_source;

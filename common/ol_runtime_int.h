@@ -81,6 +81,9 @@ struct ol_runtime {
     const ol_schemas *schemas;
     ol_runtime_opts opts;
     ol_store store;
+    /* lmdb_writemap = auto: the write path follows the source's backlog */
+    int writemap_auto;
+    int64_t writemap_backlog; /* records behind at which MDB_WRITEMAP is taken; back under batch_max */
     MDB_dbi meta, versions, derived, outbox, batches;
     ol_state *state_idx;      /* the version log's indexes (ol_state.h) */
     int64_t dedupe_window_ms; /* config dedupe_window_days (default 35) */

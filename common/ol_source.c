@@ -42,6 +42,12 @@ static int array_at_end(ol_source *s)
     return a->pos >= a->n;
 }
 
+static int64_t array_backlog(ol_source *s)
+{
+    struct array_src *a = s->ctx;
+    return (int64_t)(a->n - a->pos);
+}
+
 static void array_close(ol_source *s)
 {
     free(s->ctx);
@@ -62,6 +68,7 @@ ol_source *ol_source_array_new(const ol_record *recs, size_t n)
     s->ctx = a;
     s->poll = array_poll;
     s->at_end = array_at_end;
+    s->backlog = array_backlog;
     s->close = array_close;
     return s;
 }
@@ -83,7 +90,9 @@ struct kafka_src {
         char topic[128];
         int32_t partition;
         int eof;
+        int64_t start; /* the offset assigned at start, or RD_KAFKA_OFFSET_BEGINNING */
     } *parts;
+    rd_kafka_topic_partition_list_t *pos; /* kafka_backlog's list of the assigned partitions */
     int64_t last_err_log;
     ol_header *hdrs; /* every header of the batch; they point into the messages */
     size_t nhdrs, caphdrs;
@@ -277,6 +286,7 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
             snprintf(k->parts[k->nparts].topic, sizeof k->parts[0].topic, "%s", svc->inputs[i]);
             k->parts[k->nparts].partition = p;
             k->parts[k->nparts].eof = 0;
+            k->parts[k->nparts].start = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
             k->nparts++;
         }
         faults += ol_source_check_gone(rt, svc->name, svc->inputs[i], n);
@@ -403,10 +413,46 @@ static int kafka_at_end(ol_source *s)
     return k->nparts > 0 && k->neof == k->nparts;
 }
 
+/* the watermarks are those librdkafka cached from its last fetch of each
+ * partition (no request is made); a partition not fetched yet is left out,
+ * and none fetched is -1. A partition nothing was consumed from yet counts
+ * from where it was assigned. */
+static int64_t kafka_backlog(ol_source *s)
+{
+    struct kafka_src *k = s->ctx;
+    int64_t total = 0;
+    int known = 0;
+    if (!k->rk || !k->nparts)
+        return -1;
+    if (!k->pos) {
+        if (!(k->pos = rd_kafka_topic_partition_list_new(k->nparts)))
+            return -1;
+        for (int i = 0; i < k->nparts; i++)
+            rd_kafka_topic_partition_list_add(k->pos, k->parts[i].topic, k->parts[i].partition);
+    }
+    if (rd_kafka_position(k->rk, k->pos))
+        return -1;
+    for (int i = 0; i < k->pos->cnt && i < k->nparts; i++) {
+        int64_t lo, hi, at = k->pos->elems[i].offset;
+        if (rd_kafka_get_watermark_offsets(k->rk, k->parts[i].topic, k->parts[i].partition, &lo, &hi) || hi < 0)
+            continue;
+        if (at < 0)
+            at = k->parts[i].start >= 0 ? k->parts[i].start : lo;
+        if (at < 0)
+            continue;
+        known = 1;
+        if (hi > at)
+            total += hi - at;
+    }
+    return known ? total : -1;
+}
+
 static void kafka_close(ol_source *s)
 {
     struct kafka_src *k = s->ctx;
     release_batch(k);
+    if (k->pos)
+        rd_kafka_topic_partition_list_destroy(k->pos);
     if (k->q)
         rd_kafka_queue_destroy(k->q);
     if (k->rk) {
@@ -438,6 +484,7 @@ ol_source *ol_source_kafka_new(const ol_config *cfg, const char *group, int stop
     s->start = kafka_start;
     s->poll = kafka_poll;
     s->at_end = kafka_at_end;
+    s->backlog = kafka_backlog;
     s->close = kafka_close;
     return s;
 }

@@ -151,11 +151,97 @@ static int find_map(ol_store *st)
     return st->map ? 0 : -1;
 }
 
+/* The environment of an ol_store whose path, lock and flags are set:
+ * created, opened, and its databases opened (named dbs, or the names it
+ * had when dbs is NULL). On failure the environment is closed again and
+ * err says why; the lock and the path are the caller's to release. */
+static int env_open(ol_store *st, size_t map_bytes, const char *const *dbs, char *err, size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    const char *path = st->path;
+    int rc, readonly = st->readonly;
+    const char *names[OL_STORE_MAX_DBS];
+    size_t nnames = 0;
+
+    if (!dbs) { /* a reopen: the same databases, in the same order */
+        for (; nnames < st->ndbs; nnames++)
+            names[nnames] = st->db_names[nnames];
+    } else
+        for (; dbs[nnames]; nnames++) {
+            if (nnames == OL_STORE_MAX_DBS) {
+                snprintf(err, errlen, "%s: too many databases", path);
+                return -1;
+            }
+            names[nnames] = dbs[nnames];
+        }
+    MDB_dbi before[OL_STORE_MAX_DBS];
+    size_t nbefore = st->ndbs;
+    memcpy(before, st->dbi, sizeof before);
+    st->ndbs = 0;
+    if ((rc = mdb_env_create(&st->env)) || (rc = mdb_env_set_maxdbs(st->env, OL_STORE_MAX_DBS)) ||
+        (rc = mdb_env_set_mapsize(st->env, map_bytes)) || (rc = mdb_env_set_maxreaders(st->env, 126))) {
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    /* MDB_NOTLS: readers may be used across threads; read-only opens never
+     * take the write lock, so queries run beside the live service. */
+    rc = mdb_env_open(st->env, path,
+                      (readonly ? MDB_RDONLY : 0) | (st->writemap ? MDB_WRITEMAP : 0) | (st->bulk ? MDB_NOSYNC : 0) |
+                          MDB_NOTLS, 0600);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    st->map = NULL;
+    if (st->writemap && find_map(st) == 0)
+        ol_store_guard(st, st->map, st->map_len); /* a full disk is SIGBUS in a writable map */
+    if ((rc = mdb_txn_begin(st->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) {
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    for (size_t i = 0; i < nnames; i++) {
+        rc = mdb_dbi_open(txn, names[i], readonly ? 0 : MDB_CREATE, &st->dbi[st->ndbs]);
+        if (rc == MDB_NOTFOUND && readonly) {
+            /* a directory an older release wrote, not yet opened by this
+             * release's service (which creates and upgrades what it needs) */
+            snprintf(err, errlen,
+                     "%s: database %s is missing: this release of the service has not opened the directory yet "
+                     "(written by an older opsledger, or not this service's directory); if it is this service's, "
+                     "start the service once (it upgrades the directory), then ask again",
+                     path, names[i]);
+            goto fail;
+        }
+        if (rc) {
+            snprintf(err, errlen, "%s: database %s: %s", path, names[i], mdb_strerror(rc));
+            goto fail;
+        }
+        /* a reopen hands out the handles it had: callers keep them */
+        if (!dbs && (i >= nbefore || st->dbi[st->ndbs] != before[i])) {
+            snprintf(err, errlen, "%s: database %s: another handle after reopening", path, names[i]);
+            goto fail;
+        }
+        st->db_names[st->ndbs++] = names[i];
+    }
+    if ((rc = mdb_txn_commit(txn))) {
+        txn = NULL;
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    ol_store_unguard(st);
+    if (st->env)
+        mdb_env_close(st->env);
+    st->env = NULL;
+    return -1;
+}
+
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen)
 {
-    MDB_txn *txn = NULL;
-    int rc, readonly = (flags & OL_STORE_RDONLY) != 0;
+    int readonly = (flags & OL_STORE_RDONLY) != 0;
 
     memset(st, 0, sizeof *st);
     st->lock_fd = -1;
@@ -177,60 +263,39 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
         snprintf(file, sizeof file, "%s/lock.mdb", path);
         make_private(file, 0600);
     }
-    if ((rc = mdb_env_create(&st->env)) || (rc = mdb_env_set_maxdbs(st->env, OL_STORE_MAX_DBS)) ||
-        (rc = mdb_env_set_mapsize(st->env, map_bytes)) || (rc = mdb_env_set_maxreaders(st->env, 126))) {
-        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
-        goto fail;
+    if (!(st->path = strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        ol_store_close(st);
+        return -1;
     }
-    /* MDB_NOTLS: readers may be used across threads; read-only opens never
-     * take the write lock, so queries run beside the live service. */
-    rc = mdb_env_open(st->env, path,
-                      (readonly ? MDB_RDONLY : 0) | (st->writemap ? MDB_WRITEMAP : 0) | (st->bulk ? MDB_NOSYNC : 0) |
-                          MDB_NOTLS, 0600);
-    if (rc) {
-        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
-        goto fail;
-    }
-    st->path = strdup(path);
-    if (st->writemap && st->path && find_map(st) == 0)
-        ol_store_guard(st, st->map, st->map_len); /* a full disk is SIGBUS in a writable map */
-    if ((rc = mdb_txn_begin(st->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) {
-        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
-        goto fail;
-    }
-    for (size_t i = 0; dbs && dbs[i]; i++) {
-        if (st->ndbs == OL_STORE_MAX_DBS) {
-            snprintf(err, errlen, "%s: too many databases", path);
-            goto fail;
-        }
-        rc = mdb_dbi_open(txn, dbs[i], readonly ? 0 : MDB_CREATE, &st->dbi[st->ndbs]);
-        if (rc == MDB_NOTFOUND && readonly) {
-            /* a directory an older release wrote, not yet opened by this
-             * release's service (which creates and upgrades what it needs) */
-            snprintf(err, errlen,
-                     "%s: database %s is missing: this release of the service has not opened the directory yet "
-                     "(written by an older opsledger, or not this service's directory); if it is this service's, "
-                     "start the service once (it upgrades the directory), then ask again",
-                     path, dbs[i]);
-            goto fail;
-        }
-        if (rc) {
-            snprintf(err, errlen, "%s: database %s: %s", path, dbs[i], mdb_strerror(rc));
-            goto fail;
-        }
-        st->db_names[st->ndbs++] = dbs[i];
-    }
-    if ((rc = mdb_txn_commit(txn))) {
-        txn = NULL;
-        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
-        goto fail;
+    if (env_open(st, map_bytes, dbs, err, errlen)) {
+        ol_store_close(st);
+        return -1;
     }
     return 0;
-fail:
-    if (txn)
-        mdb_txn_abort(txn);
-    ol_store_close(st);
-    return -1;
+}
+
+int ol_store_set_writemap(ol_store *st, int on, char *err, size_t errlen)
+{
+    MDB_envinfo info;
+    int rc;
+    on = on != 0;
+    if (!st->env || st->readonly || st->bulk) {
+        snprintf(err, errlen, "%s: not a live writable store", st->path ? st->path : "?");
+        return -1;
+    }
+    if (st->writemap == on)
+        return 0;
+    if ((rc = mdb_env_info(st->env, &info))) {
+        snprintf(err, errlen, "%s: %s", st->path, mdb_strerror(rc));
+        return -1;
+    }
+    /* every commit of either path is synced: nothing is pending here */
+    ol_store_unguard(st);
+    mdb_env_close(st->env);
+    st->env = NULL;
+    st->writemap = on;
+    return env_open(st, info.me_mapsize, NULL, err, errlen);
 }
 
 int ol_store_sync(ol_store *st)

@@ -83,6 +83,14 @@ void ol_store_unguard(ol_store *st);
 
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,
                   char *err, size_t errlen);
+/* Switches a live writable store (not bulk) between LMDB's two write
+ * paths: MDB_WRITEMAP (on: pages written in place in the shared map,
+ * file-backed) and pwrite (off: dirty pages malloc'd, LMDB's default).
+ * Closes and reopens the environment between transactions, keeping the
+ * instance lock and every database handle (an error if LMDB would hand out
+ * another). Every commit of both paths is synced, so nothing is pending.
+ * 0, or -1 with err set and the store unusable (no environment). */
+int ol_store_set_writemap(ol_store *st, int on, char *err, size_t errlen);
 /* Flushes a bulk store to disk (a no-op otherwise). 0 or an LMDB error. */
 int ol_store_sync(ol_store *st);
 /* Gives the pages of the memory map this process touched back to the

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -454,6 +455,59 @@ static void test_store_put_unless_same(void **state)
     ol_store_close(&st);
 }
 
+/* ol_store_set_writemap: the environment reopened on the other write path
+ * keeps its handles, its rows and its instance lock, and takes writes;
+ * MDB_WRITEMAP sizes data.mdb to the map (sparse), which is how a run shows
+ * it took the map */
+static void test_store_switch_write_path(void **state)
+{
+    envfix *f = *state;
+    ol_store st, other;
+    MDB_txn *txn;
+    MDB_val k = {3, "key"}, v;
+    char err[512] = "", file[400];
+    struct stat sb;
+    assert_int_equal(ol_store_open(&st, f->path, 4 << 20, 0, DBS, err, sizeof err), 0);
+    MDB_dbi a = ol_store_dbi(&st, "alpha"), b = ol_store_dbi(&st, "beta");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    v = (MDB_val){5, "first"};
+    assert_int_equal(mdb_put(txn, a, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    snprintf(file, sizeof file, "%s/data.mdb", f->path);
+    assert_int_equal(stat(file, &sb), 0);
+    assert_true(sb.st_size < (4 << 20));
+
+    for (int on = 1; on >= 0; on--) {
+        assert_int_equal(ol_store_set_writemap(&st, on, err, sizeof err), 0);
+        assert_int_equal(st.writemap, on);
+        assert_int_equal(ol_store_dbi(&st, "alpha"), a);
+        assert_int_equal(ol_store_dbi(&st, "beta"), b);
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        assert_int_equal(mdb_get(txn, a, &k, &v), 0);
+        assert_int_equal(v.mv_size, on ? 5 : 6);
+        assert_memory_equal(v.mv_data, on ? "first" : "second", v.mv_size);
+        v = on ? (MDB_val){6, "second"} : (MDB_val){5, "third"};
+        assert_int_equal(mdb_put(txn, a, &k, &v, 0), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        if (on) {
+            assert_int_equal(stat(file, &sb), 0);
+            assert_int_equal(sb.st_size, 4 << 20);
+        }
+        /* the instance lock was kept through the reopen */
+        assert_int_equal(ol_store_open(&other, f->path, 4 << 20, 0, DBS, err, sizeof err), -1);
+    }
+    assert_int_equal(ol_store_set_writemap(&st, 0, err, sizeof err), 0); /* already: nothing to do */
+    ol_store_close(&st);
+    assert_int_equal(ol_store_open(&st, f->path, 4 << 20, OL_STORE_RDONLY, DBS, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, ol_store_dbi(&st, "alpha"), &k, &v), 0);
+    assert_memory_equal(v.mv_data, "third", 5);
+    mdb_txn_abort(txn);
+    /* not for read-only stores */
+    assert_int_equal(ol_store_set_writemap(&st, 1, err, sizeof err), -1);
+    ol_store_close(&st);
+}
+
 static void test_store_readonly_errors(void **state)
 {
     envfix *f = *state;
@@ -668,6 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_readonly_errors, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_rekey, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_put_unless_same, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_switch_write_path, env_setup, env_teardown),
         cmocka_unit_test(test_store_reserve_plan),
         cmocka_unit_test_setup_teardown(test_store_concurrent_reader, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_cursor_order, env_setup, env_teardown),
