@@ -1,0 +1,76 @@
+#!/bin/bash
+# tests/e2e/test_writepath.sh — LMDB's write path follows the backlog
+# (lmdb_writemap=auto, the default; README, state engine; issue 15).
+#
+#  1. a service catches up a backlog larger than lmdb_writemap_backlog with
+#     its metrics endpoint on (its lag thread reads the environment the
+#     switch reopens): it takes the map ("path=writemap"), is back on pwrite
+#     once under one batch behind ("path=pwrite"), exits 0, and its
+#     projection equals a run on pwrite throughout (relcheck dumps);
+#  2. restarted with nothing new to read it does not take the map (a
+#     partition it has not consumed from yet counts from its stored offset,
+#     not from the partition's start);
+#  3. lmdb_writemap=2 is refused, naming the key.
+#
+# Usage: BUILD=build bash tests/e2e/test_writepath.sh   (or via tests/run-e2e.sh)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/rellib.sh"
+e2e_init writepath
+T=$E2E_TMP
+START=$(date +%s)
+SVC=utilisation
+
+gen_data "$T/gen" --people 30 --weeks 4 --seed 21
+start_broker || {
+    e2e_finish
+    exit 1
+}
+produce_dir "$T/gen" || fail "the data set is produced"
+
+# ------------------------------------------------------------ 1. catch-up
+svc_catch_up "$SVC" "$T/auto" "$T/auto.log" -o batch_max=100 -o lmdb_writemap_backlog=300 \
+    -o metrics.listen=127.0.0.1:0 -o metrics.lag_interval=100
+rc=$?
+check "the catch-up with lmdb_writemap=auto exits 0 (got $rc)" [ "$rc" -eq 0 ]
+if grep -q 'msg="LMDB write path switched".*path=writemap' "$T/auto.log" &&
+    grep -q 'msg="LMDB write path switched".*path=pwrite' "$T/auto.log"; then
+    pass "it took the map while behind and went back to pwrite once caught up"
+else
+    fail "it took the map while behind and went back to pwrite once caught up"
+    dump "$T/auto.log"
+fi
+svc_catch_up "$SVC" "$T/pwrite" "$T/pwrite.log" -o batch_max=100 -o lmdb_writemap=0 ||
+    fail "the run on pwrite throughout exits 0"
+check "the run on pwrite throughout never switches" bash -c "! grep -q 'write path switched' '$T/pwrite.log'"
+svc_dump "$SVC" "$T/auto" "$T/auto.dump"
+svc_dump "$SVC" "$T/pwrite" "$T/pwrite.dump"
+run_check dumps "$SVC" "$T/auto.dump" "$T/pwrite.dump"
+
+# ------------------------------------------------------------ 2. restart, caught up
+svc_catch_up "$SVC" "$T/auto" "$T/restart.log" -o batch_max=100 -o lmdb_writemap_backlog=300 ||
+    fail "the restart exits 0"
+if grep -q 'write path switched' "$T/restart.log"; then
+    fail "a restart with nothing to read stays on pwrite"
+    dump "$T/restart.log"
+else
+    pass "a restart with nothing to read stays on pwrite"
+fi
+
+# ------------------------------------------------------------ 3. a bad value
+bounded "$BIN/opsledger-$SVC" run --data-dir "$T/bad" --stop-at-end -o lmdb_writemap=2 >"$T/bad.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "lmdb_writemap must be auto, 0 or 1" "$T/bad.log"; then
+    pass "lmdb_writemap=2 is refused (exit $rc), naming the key"
+else
+    fail "lmdb_writemap=2 is refused, naming the key (exit $rc)"
+    dump "$T/bad.log"
+fi
+
+stop_broker
+assert_no_leftovers
+echo "e2e writepath: runtime $(($(date +%s) - START))s"
+e2e_finish
+exit $?
