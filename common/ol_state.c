@@ -555,6 +555,8 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
         return rc;
     if (tl > 255 || il > OL_STATE_MAX_ID || el > OL_STATE_MAX_ID)
         return MDB_BAD_VALSIZE;
+    if (kind != 'V' && kind != 'S')
+        return EINVAL;
     if (kind != 'V')
         frame_len = 0;
     uint8_t kb[8];
@@ -572,8 +574,11 @@ int ol_state_append(ol_state *s, MDB_txn *txn, char kind, const char *topic, con
     p[0] = (uint8_t)(el >> 8), p[1] = (uint8_t)el, memcpy(p + 2, event_id, el), p += 2 + el;
     if (frame_len)
         memcpy(p, frame, frame_len);
-    ol_version row;
-    if ((rc = ol_state_parse(&k, &v, &row)) || (rc = index_row(s, txn, &row)))
+    /* the row as ol_state_parse would read it back, from what was just written */
+    const ol_version row = {.seq = s->next_seq, .kind = kind, .revision = revision, .occurred_at = occurred_at,
+                            .topic = topic, .topic_len = tl, .entity_id = entity_id, .entity_len = il,
+                            .event_id = event_id, .event_len = el, .frame = frame, .frame_len = frame_len};
+    if ((rc = index_row(s, txn, &row)))
         return rc;
     s->next_seq++;
     s->chain = ol_state_chain_step(s->chain, v.mv_data, v.mv_size);
