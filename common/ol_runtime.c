@@ -140,7 +140,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         snprintf(err, errlen, "lmdb_writemap must be auto, 0 or 1, not %s", wm);
         goto fail;
     }
-    if (ol_config_get_i64(cfg, "lmdb_writemap_backlog", 4LL * rt->opts.batch_max, &rt->writemap_backlog, err,
+    if (ol_config_get_i64(cfg, "lmdb_writemap_backlog", 2LL * rt->opts.batch_max, &rt->writemap_backlog, err,
                           errlen))
         goto fail;
     if (rt->writemap_backlog < 1) {
