@@ -130,6 +130,8 @@ int ol_outbox_publish(ol_runtime *rt, int timeout_ms)
         ol_error("the producer failed; stopping so that a restart re-sends the outbox");
         return -1;
     }
+    if (!rt->store.env)
+        return -1; /* the store could not be reopened (ol_runtime.c): a restart re-sends the outbox */
     if (rt->outbox_seq > rt->enqueued_seq) {
         if ((rc = mdb_txn_begin(rt->store.env, NULL, MDB_RDONLY, &txn)) ||
             (rc = mdb_cursor_open(txn, rt->outbox, &cur))) {
@@ -195,7 +197,7 @@ void ol_outbox_stop(ol_runtime *rt, int flush_ms)
         return;
     ol_outbox_publish(rt, 0);
     rd_kafka_flush(rt->producer, flush_ms);
-    if (rt->nacked) {
+    if (rt->nacked && rt->store.env) {
         MDB_txn *txn;
         int rc = mdb_txn_begin(rt->store.env, NULL, 0, &txn);
         if (rc == 0) {

@@ -78,6 +78,10 @@ static int load_cache(ol_runtime *rt, ol_registry *r, char *err, size_t errlen)
     }
     r->dbi = dbi;
     r->have_dbi = 1;
+    if (ol_store_track_db(&rt->store, DBNAME, dbi)) { /* ol_store_set_writemap reopens it with the store's */
+        snprintf(err, errlen, "%s: too many databases", rt->store.path);
+        return -1;
+    }
     ol_info("schema registry|url=%s cached_schemas=%zu", ol_registry_url(r), n);
     return 0;
 fail:

@@ -143,9 +143,9 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     if (ol_config_get_i64(cfg, "lmdb_writemap_backlog", 2LL * rt->opts.batch_max, &rt->writemap_backlog, err,
                           errlen))
         goto fail;
-    if (rt->writemap_backlog < 1) {
-        snprintf(err, errlen, "lmdb_writemap_backlog must be at least 1 (records), not %lld",
-                 (long long)rt->writemap_backlog);
+    if (rt->writemap_backlog <= rt->opts.batch_max) { /* at or under batch_max the switch would flap */
+        snprintf(err, errlen, "lmdb_writemap_backlog must be more than batch_max (%d records), not %lld",
+                 rt->opts.batch_max, (long long)rt->writemap_backlog);
         goto fail;
     }
     if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes,
@@ -678,6 +678,12 @@ static int switch_write_path(ol_runtime *rt, ol_source *src)
     ol_metrics_store_hold(rt->metrics);
     int rc = ol_store_set_writemap(&rt->store, want, err, sizeof err);
     ol_metrics_store_resume(rt->metrics, rt->store.env);
+    if (rc > 0) { /* still on the path it had: go on there, and stop switching */
+        rt->writemap_auto = 0;
+        ol_warn("cannot switch LMDB's write path; staying on %s|db=%s error=\"%s\"",
+                rt->store.writemap ? "writemap" : "pwrite", rt->store.path, err);
+        return 0;
+    }
     if (rc) {
         ol_error("cannot reopen the store to switch LMDB's write path|db=%s error=\"%s\"", rt->store.path, err);
         return -1;

@@ -295,7 +295,27 @@ int ol_store_set_writemap(ol_store *st, int on, char *err, size_t errlen)
     mdb_env_close(st->env);
     st->env = NULL;
     st->writemap = on;
-    return env_open(st, info.me_mapsize, NULL, err, errlen);
+    /* the reserve measures a batch's growth from its last call: what the
+     * pwrite path wrote since is not one batch's */
+    st->reserve_end = 0;
+    if (env_open(st, info.me_mapsize, NULL, err, errlen) == 0)
+        return 0;
+    /* back on the path it had, so that the service can go on */
+    char again[256];
+    st->writemap = !on;
+    return env_open(st, info.me_mapsize, NULL, again, sizeof again) == 0 ? 1 : -1;
+}
+
+int ol_store_track_db(ol_store *st, const char *name, MDB_dbi dbi)
+{
+    for (size_t i = 0; i < st->ndbs; i++)
+        if (!strcmp(st->db_names[i], name))
+            return st->dbi[i] == dbi ? 0 : -1;
+    if (st->ndbs == OL_STORE_MAX_DBS)
+        return -1;
+    st->db_names[st->ndbs] = name;
+    st->dbi[st->ndbs++] = dbi;
+    return 0;
 }
 
 int ol_store_sync(ol_store *st)

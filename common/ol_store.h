@@ -87,10 +87,17 @@ int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, c
  * paths: MDB_WRITEMAP (on: pages written in place in the shared map,
  * file-backed) and pwrite (off: dirty pages malloc'd, LMDB's default).
  * Closes and reopens the environment between transactions, keeping the
- * instance lock and every database handle (an error if LMDB would hand out
- * another). Every commit of both paths is synced, so nothing is pending.
- * 0, or -1 with err set and the store unusable (no environment). */
+ * instance lock and every database handle, those of ol_store_track_db
+ * included (an error if LMDB would hand out another). Every commit of both
+ * paths is synced, so nothing is pending. 0 switched; 1 not switched, err
+ * says why, and the store reopened on the path it had; -1 with err set and
+ * the store unusable (no environment). */
 int ol_store_set_writemap(ol_store *st, int on, char *err, size_t errlen);
+/* A database opened after ol_store_open (name: a string that outlives the
+ * store; dbi: its handle, committed): ol_store_dbi finds it, and a reopen
+ * opens it again and checks the handle. 0, or -1 (no room, or the name is
+ * tracked with another handle). */
+int ol_store_track_db(ol_store *st, const char *name, MDB_dbi dbi);
 /* Flushes a bulk store to disk (a no-op otherwise). 0 or an LMDB error. */
 int ol_store_sync(ol_store *st);
 /* Gives the pages of the memory map this process touched back to the

@@ -134,6 +134,8 @@ static int write_checkpoint(struct ckpt *ck, int force)
     uint8_t hash[32];
     char err[512];
     int64_t now = clock_ms(CLOCK_MONOTONIC);
+    if (!ol_runtime_store(ck->rt)->env)
+        return -1; /* the store could not be reopened: nothing to checkpoint */
     int rc = read_row_hash(ol_runtime_store(ck->rt), 0, &seq, hash);
     if (rc) {
         ol_error("checkpoint: cannot read the head|error=\"%s\"", mdb_strerror(rc));

@@ -209,6 +209,18 @@ check "a registry down at start is retried with a clear message, then the servic
 check "a restart reads the writer schemas from its LMDB (cached_schemas=5, nothing fetched)" \
     bash -c "grep -q 'cached_schemas=5' '$T/r2.log' && ! grep -q 'writer schema fetched' '$T/r2.log'"
 
+# ------------------------------------------------------------- the write path switched while schemas are saved
+# small batches and a small lmdb_writemap_backlog: a fresh directory takes
+# LMDB's map while it still fetches writer schemas and saves them in its
+# cache database, which must survive the environment's reopen
+bounded "$UTIL" run --data-dir "$T/s" --stop-at-end -o batch_max=20 -o lmdb_writemap_backlog=60 >/dev/null 2>"$T/s.log" ||
+    { fail "a run that switches LMDB's write path folds"; dump "$T/s.log"; }
+check "... it switched both ways, and saved a writer schema after taking the map" \
+    awk '/write path switched.*path=writemap/ && !w { w = NR } /writer schema fetched/ && w && NR > w { f = 1 }
+         /write path switched.*path=pwrite/ { p = 1 } END { exit !(w && f && p) }' "$T/s.log"
+bounded "$UTIL" run --data-dir "$T/s" --stop-at-end >/dev/null 2>"$T/s2.log" || fail "its restart"
+check "... its restart reads the 5 writer schemas from its LMDB" grep -q 'cached_schemas=5' "$T/s2.log"
+
 # ------------------------------------------------------------- archive: replay and export without a registry
 bounded "$BIN/opsledger-archive" run --data-dir "$T/a" --stop-at-end >/dev/null 2>"$T/a.log" || { fail "the archive runs"; dump "$T/a.log"; }
 stats() { python3 -c 'import json,sys,urllib.request as u; print(json.load(u.urlopen(sys.argv[1]))["requests"])' "$URL/_double/stats"; }

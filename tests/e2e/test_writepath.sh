@@ -10,7 +10,8 @@
 #  2. restarted with nothing new to read it does not take the map (a
 #     partition it has not consumed from yet counts from its stored offset,
 #     not from the partition's start);
-#  3. lmdb_writemap=2 is refused, naming the key.
+#  3. lmdb_writemap=2 is refused, naming the key, and so is an
+#     lmdb_writemap_backlog at batch_max (the switch would flap).
 #
 # Usage: BUILD=build bash tests/e2e/test_writepath.sh   (or via tests/run-e2e.sh)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -67,6 +68,16 @@ if [ "$rc" -ne 0 ] && grep -q "lmdb_writemap must be auto, 0 or 1" "$T/bad.log";
 else
     fail "lmdb_writemap=2 is refused, naming the key (exit $rc)"
     dump "$T/bad.log"
+fi
+
+bounded "$BIN/opsledger-$SVC" run --data-dir "$T/bad2" --stop-at-end -o batch_max=100 -o lmdb_writemap_backlog=100 \
+    >"$T/bad2.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "lmdb_writemap_backlog must be more than batch_max" "$T/bad2.log"; then
+    pass "lmdb_writemap_backlog at batch_max is refused (exit $rc): the switch would flap"
+else
+    fail "lmdb_writemap_backlog at batch_max is refused (exit $rc)"
+    dump "$T/bad2.log"
 fi
 
 stop_broker

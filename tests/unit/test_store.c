@@ -497,6 +497,27 @@ static void test_store_switch_write_path(void **state)
         assert_int_equal(ol_store_open(&other, f->path, 4 << 20, 0, DBS, err, sizeof err), -1);
     }
     assert_int_equal(ol_store_set_writemap(&st, 0, err, sizeof err), 0); /* already: nothing to do */
+
+    /* a database opened after the store (the schema registry's cache) and
+     * tracked keeps working through a switch */
+    MDB_dbi extra;
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "extra", MDB_CREATE, &extra), 0);
+    v = (MDB_val){4, "kept"};
+    assert_int_equal(mdb_put(txn, extra, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(ol_store_track_db(&st, "extra", extra), 0);
+    assert_int_equal(ol_store_track_db(&st, "extra", extra), 0); /* again: the same handle */
+    assert_int_equal(ol_store_track_db(&st, "extra", extra + 1), -1);
+    for (int on = 1; on >= 0; on--) {
+        assert_int_equal(ol_store_set_writemap(&st, on, err, sizeof err), 0);
+        assert_int_equal(ol_store_dbi(&st, "extra"), extra);
+        assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+        assert_int_equal(mdb_get(txn, extra, &k, &v), 0);
+        assert_memory_equal(v.mv_data, "kept", 4);
+        assert_int_equal(mdb_put(txn, extra, &k, &v, 0), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+    }
     ol_store_close(&st);
     assert_int_equal(ol_store_open(&st, f->path, 4 << 20, OL_STORE_RDONLY, DBS, err, sizeof err), 0);
     assert_int_equal(mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn), 0);
