@@ -418,6 +418,62 @@ done
 [ "$(wc -l <"$WORK/q.util1.out")" -gt 3 ] || die "report utilisation printed nothing: $(cat "$WORK/q.util1.out")"
 }
 
+# ------------------------------------------------------------ metrics (issue 16)
+# before the latency probes: their records (in small message sets) would
+# push some partitions past the broker's retention, and this phase reads
+# every partition from offset 0
+# utilisation from offset 0 with metrics.listen on, three ways, interleaved
+# per run: no scraper, a scraper every 1 s (Prometheus's habit, at a short
+# interval), and a scraper every 0.1 s whose curl times give the /metrics
+# latency while the service folds at full rate (p99 over every scrape)
+# metrics_run VARIANT INTERVAL_S RUN: sets MRATE (records/s); latencies of the
+# scrapes in $WORK/scrape.VARIANT.RUN
+metrics_run() {
+    local v=$1 iv=$2 r=$3 d=$WORK/metrics.$1 log=$LOG/metrics.$1.$3.log port= n
+    rm -rf "$d"
+    : >"$WORK/scrape.$v.$r"
+    "$HB/rsswrap" "$WORK/metrics.$v.$r" "$TMO" "$BIN/opsledger-utilisation" run --stop-at-end --data-dir "$d" \
+        -o batch_max="$BATCH" -o map_size="$MAP" -o metrics.listen=127.0.0.1:0 ${BENCH_SVC_OPTS:-} 2>"$log" &
+    local pid=$!
+    CUR_PID=$pid
+    if [ "$iv" != 0 ]; then
+        while kill -0 "$pid" 2>/dev/null; do
+            [ -n "$port" ] || port=$(sed -n 's/.*msg="metrics listening".*address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
+            [ -z "$port" ] || curl -s -o /dev/null --max-time 2 -w '%{time_total}\n' "http://127.0.0.1:$port/metrics" \
+                >>"$WORK/scrape.$v.$r" 2>/dev/null || true
+            sleep "$iv"
+        done
+    fi
+    wait "$pid" || die "opsledger-utilisation with metrics ($v) failed (see $log)"
+    CUR_PID=
+    # records the latency probes added to timesheet.entry (none when this runs first)
+    extra=0
+    for lf in "$WORK"/lat.*; do
+        [ -s "$lf" ] && extra=$((extra + $(field produced "$lf")))
+    done
+    check_records utilisation "$d/utilisation" \
+        "$(($(count_lines "$A/input" $(base_inputs utilisation "$d/utilisation")) + extra))"
+    n=$READ
+    MRATE=$(rate "$n" "$(secs "$WORK/metrics.$v.$r")")
+    echo "metrics $v run $r: $n records in $(secs "$WORK/metrics.$v.$r") s, $(grep -c . "$WORK/scrape.$v.$r") scrapes" >>"$NOTES"
+}
+if ! skipped metrics && command -v curl >/dev/null 2>&1; then
+    for r in $(seq "$RUNS"); do
+        say "metrics run $r/$RUNS: no scraper, 1 s scraper, 0.1 s scraper"
+        metrics_run none 0 "$r"
+        r0=$MRATE
+        metrics_run 1s 1 "$r"
+        r1=$MRATE
+        metrics_run fast 0.1 "$r"
+        sample "metrics" "fold rate, metrics on, no scraper" records/s - - "$r0"
+        sample "metrics" "fold rate, scraped every 1 s" records/s - - "$r1"
+        sample "metrics" "scraped every 1 s / no scraper" x ">=" 0.98 "$(div "$r1" "$r0")"
+        p99=$(sort -n "$WORK/scrape.fast.$r" | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+            i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; printf "%.2f", a[i] * 1000 }')
+        sample "metrics" "/metrics scrape p99 while folding, $P_A partitions/topic" ms "<=" 5 "$p99"
+    done
+fi
+
 # ------------------------------------------------------------ latency
 LAT_LOG=$LOG/latency
 mkdir -p "$LAT_LOG"
@@ -561,59 +617,6 @@ if ! skipped floor; then
         sample "state engine (ol_state only)" "500 records per synced txn" records/s - - \
             "$(field records_per_s "$WORK/state.small.$r")"
         rm -rf "$WORK/state.small"
-    done
-fi
-
-# ------------------------------------------------------------ metrics (issue 16)
-# utilisation from offset 0 with metrics.listen on, three ways, interleaved
-# per run: no scraper, a scraper every 1 s (Prometheus's habit, at a short
-# interval), and a scraper every 0.1 s whose curl times give the /metrics
-# latency while the service folds at full rate (p99 over every scrape)
-# metrics_run VARIANT INTERVAL_S RUN: sets MRATE (records/s); latencies of the
-# scrapes in $WORK/scrape.VARIANT.RUN
-metrics_run() {
-    local v=$1 iv=$2 r=$3 d=$WORK/metrics.$1 log=$LOG/metrics.$1.$3.log port= n
-    rm -rf "$d"
-    : >"$WORK/scrape.$v.$r"
-    "$HB/rsswrap" "$WORK/metrics.$v.$r" "$TMO" "$BIN/opsledger-utilisation" run --stop-at-end --data-dir "$d" \
-        -o batch_max="$BATCH" -o map_size="$MAP" -o metrics.listen=127.0.0.1:0 ${BENCH_SVC_OPTS:-} 2>"$log" &
-    local pid=$!
-    CUR_PID=$pid
-    if [ "$iv" != 0 ]; then
-        while kill -0 "$pid" 2>/dev/null; do
-            [ -n "$port" ] || port=$(sed -n 's/.*msg="metrics listening".*address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
-            [ -z "$port" ] || curl -s -o /dev/null --max-time 2 -w '%{time_total}\n' "http://127.0.0.1:$port/metrics" \
-                >>"$WORK/scrape.$v.$r" 2>/dev/null || true
-            sleep "$iv"
-        done
-    fi
-    wait "$pid" || die "opsledger-utilisation with metrics ($v) failed (see $log)"
-    CUR_PID=
-    # the latency probes (run before this) added their records to timesheet.entry
-    extra=0
-    for lf in "$WORK"/lat.*; do
-        [ -s "$lf" ] && extra=$((extra + $(field produced "$lf")))
-    done
-    check_records utilisation "$d/utilisation" \
-        "$(($(count_lines "$A/input" $(base_inputs utilisation "$d/utilisation")) + extra))"
-    n=$READ
-    MRATE=$(rate "$n" "$(secs "$WORK/metrics.$v.$r")")
-    echo "metrics $v run $r: $n records in $(secs "$WORK/metrics.$v.$r") s, $(grep -c . "$WORK/scrape.$v.$r") scrapes" >>"$NOTES"
-}
-if ! skipped metrics && command -v curl >/dev/null 2>&1; then
-    for r in $(seq "$RUNS"); do
-        say "metrics run $r/$RUNS: no scraper, 1 s scraper, 0.1 s scraper"
-        metrics_run none 0 "$r"
-        r0=$MRATE
-        metrics_run 1s 1 "$r"
-        r1=$MRATE
-        metrics_run fast 0.1 "$r"
-        sample "metrics" "fold rate, metrics on, no scraper" records/s - - "$r0"
-        sample "metrics" "fold rate, scraped every 1 s" records/s - - "$r1"
-        sample "metrics" "scraped every 1 s / no scraper" x ">=" 0.98 "$(div "$r1" "$r0")"
-        p99=$(sort -n "$WORK/scrape.fast.$r" | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-            i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; printf "%.2f", a[i] * 1000 }')
-        sample "metrics" "/metrics scrape p99 while folding, $P_A partitions/topic" ms "<=" 5 "$p99"
     done
 fi
 
