@@ -60,25 +60,23 @@ else
     pass "a restart with nothing to read stays on pwrite"
 fi
 
-# ------------------------------------------------------------ 3. a bad value
-bounded "$BIN/opsledger-$SVC" run --data-dir "$T/bad" --stop-at-end -o lmdb_writemap=2 >"$T/bad.log" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ] && grep -q "lmdb_writemap must be auto, 0 or 1" "$T/bad.log"; then
-    pass "lmdb_writemap=2 is refused (exit $rc), naming the key"
-else
-    fail "lmdb_writemap=2 is refused, naming the key (exit $rc)"
-    dump "$T/bad.log"
-fi
-
-bounded "$BIN/opsledger-$SVC" run --data-dir "$T/bad2" --stop-at-end -o batch_max=100 -o lmdb_writemap_backlog=100 \
-    >"$T/bad2.log" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ] && grep -q "lmdb_writemap_backlog must be more than batch_max" "$T/bad2.log"; then
-    pass "lmdb_writemap_backlog at batch_max is refused (exit $rc): the switch would flap"
-else
-    fail "lmdb_writemap_backlog at batch_max is refused (exit $rc)"
-    dump "$T/bad2.log"
-fi
+# ------------------------------------------------------------ 3. bad values
+# refused LABEL PATTERN OPTION...: the service exits non-zero saying PATTERN
+refused() {
+    local label=$1 pattern=$2 log=$T/refused.$RANDOM.log rc
+    shift 2
+    bounded "$BIN/opsledger-$SVC" run --data-dir "$T/bad" --stop-at-end "$@" >"$log" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ] && grep -q "$pattern" "$log"; then
+        pass "$label is refused (exit $rc), naming the key"
+    else
+        fail "$label is refused, naming the key (exit $rc)"
+        dump "$log"
+    fi
+}
+refused "lmdb_writemap=2" "lmdb_writemap must be auto, 0 or 1" -o lmdb_writemap=2
+refused "lmdb_writemap_backlog at batch_max (the switch would flap)" "lmdb_writemap_backlog must be more than batch_max" \
+    -o batch_max=100 -o lmdb_writemap_backlog=100
 
 stop_broker
 assert_no_leftovers
