@@ -130,14 +130,12 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     /* lmdb_writemap: 0 pwrite, 1 MDB_WRITEMAP, auto (the default) pwrite
      * while caught up and MDB_WRITEMAP while a backlog of at least
      * lmdb_writemap_backlog records is folded (switch_write_path) */
-    int64_t writemap = 0;
     const char *wm = ol_config_get(cfg, "lmdb_writemap", "auto");
+    int writemap = !strcmp(wm, "1");
     if (!strcmp(wm, "auto"))
         rt->writemap_auto = !opts->bulk;
-    else if (ol_config_get_i64(cfg, "lmdb_writemap", 0, &writemap, err, errlen))
-        goto fail;
-    else if (writemap != 0 && writemap != 1) {
-        snprintf(err, errlen, "lmdb_writemap must be auto, 0 or 1, not %s", wm);
+    else if (!writemap && strcmp(wm, "0")) {
+        snprintf(err, errlen, "lmdb_writemap must be auto, 0 or 1, not \"%s\"", wm);
         goto fail;
     }
     if (ol_config_get_i64(cfg, "lmdb_writemap_backlog", 2LL * rt->opts.batch_max, &rt->writemap_backlog, err,

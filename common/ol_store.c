@@ -235,6 +235,10 @@ fail:
     if (st->env)
         mdb_env_close(st->env);
     st->env = NULL;
+    if (!dbs) { /* a failed reopen keeps the list, for the next attempt */
+        st->ndbs = nbefore;
+        memcpy(st->dbi, before, sizeof before);
+    }
     return -1;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -529,6 +530,45 @@ static void test_store_switch_write_path(void **state)
     ol_store_close(&st);
 }
 
+/* a switch whose reopen fails (here: MDB_WRITEMAP sizes data.mdb to the
+ * map, and RLIMIT_FSIZE forbids that) goes back to the path it had with
+ * every database, and the store takes writes there */
+static void test_store_switch_falls_back(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    MDB_txn *txn;
+    MDB_val k = {3, "key"}, v = {5, "first"};
+    char err[512] = "";
+    struct rlimit old, small;
+    assert_int_equal(ol_store_open(&st, f->path, 8 << 20, 0, DBS, err, sizeof err), 0);
+    MDB_dbi a = ol_store_dbi(&st, "alpha");
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, a, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    small = old;
+    small.rlim_cur = 1 << 20; /* above the data, under the 8 MiB map */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int rc = ol_store_set_writemap(&st, 1, err, sizeof err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(rc, 1);
+    assert_true(err[0] != '\0');
+    assert_int_equal(st.writemap, 0);
+    assert_int_equal(st.ndbs, 3);
+    assert_int_equal(ol_store_dbi(&st, "alpha"), a);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_get(txn, a, &k, &v), 0);
+    assert_memory_equal(v.mv_data, "first", 5);
+    v = (MDB_val){6, "second"};
+    assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "beta"), &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+}
+
 static void test_store_readonly_errors(void **state)
 {
     envfix *f = *state;
@@ -744,6 +784,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_rekey, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_put_unless_same, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_switch_write_path, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_store_switch_falls_back, env_setup, env_teardown),
         cmocka_unit_test(test_store_reserve_plan),
         cmocka_unit_test_setup_teardown(test_store_concurrent_reader, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_cursor_order, env_setup, env_teardown),
