@@ -288,7 +288,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         ol_warn("the version log's chain is not the one recorded with it; recording the log's|db=%s", opts->db_path);
     if ((rc || !recorded) && !rt->store.readonly) { /* a store from before the chain, or one that lost its end */
         if ((rc = mdb_txn_begin(rt->store.env, NULL, 0, &txn)) == 0) {
-            if ((rc = ol_state_put_chain(rt->state_idx, txn)) == 0)
+            if ((rc = ol_state_record_chain(rt->state_idx, txn)) == 0)
                 rc = mdb_txn_commit(txn);
             else
                 mdb_txn_abort(txn);

@@ -114,6 +114,12 @@ int ol_state_load_pair(ol_state *s, MDB_txn *txn, const char *base, char *why, s
  * MDB_CORRUPTED when it differs, or an LMDB error. */
 void ol_state_use_chain(ol_state *s, MDB_dbi meta);
 int ol_state_put_chain(ol_state *s, MDB_txn *txn);
+/* put_chain for a store whose recorded chain is missing or wrong (before
+ * the chain, or recorded by the single-lane hash of 2026-12-02 and
+ * earlier, whose key it removes) */
+int ol_state_record_chain(ol_state *s, MDB_txn *txn);
+/* 1 for a meta key the chain is kept under (`status` does not print them) */
+int ol_state_is_chain_key(const void *key, size_t len);
 int ol_state_chain_check(ol_state *s, MDB_txn *txn, int *recorded);
 /* Where the runtime keeps the snapshot (NULL: none): a build after
  * ol_state_invalidate loads it and indexes the rows after it, and reads

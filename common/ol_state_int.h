@@ -1,6 +1,6 @@
 /* ol_state_int.h — the in-memory indexes of ol_state, shared by the live
  * index code (ol_state.c) and its snapshot (ol_state_snapshot.c). Nothing
- * outside those two files includes this. */
+ * else includes this but tests/unit/test_state.c, for the chain's hash. */
 #ifndef OL_STATE_INT_H
 #define OL_STATE_INT_H
 
@@ -80,7 +80,7 @@ struct ol_state {
  * without reading it */
 uint64_t ol_state_chain_step(uint64_t chain, const void *v, size_t n);
 /* the meta key of the committed chain */
-#define OL_STATE_CHAIN_KEY "log_chain"
+#define OL_STATE_CHAIN_KEY "log_chain2" /* 2: hash_row's four lanes; a store with only the first is recorded anew */
 
 /* the 32-bit hash of a then b (b may be NULL), never 0 */
 uint32_t ol_state_hash(uint64_t seed, const void *a, size_t an, const void *b, size_t bn);

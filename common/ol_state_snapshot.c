@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Layout: magic "OLIDX\0\0\4" | seed | next_seq | since_ms | ent.cap | ent.n
+/* Layout: magic "OLIDX\0\0\5" | seed | next_seq | since_ms | ent.cap | ent.n
  * | seen.cap | seen.n | fingerprint of log row next_seq - 1 | the chain of
  * rows 1 .. next_seq - 1 (8 bytes each, host order: the file never leaves
  * the machine) | the two arrays of 12-byte slots | FNV-1a 64 of all that.
@@ -41,7 +41,7 @@
  * that a power loss left short or zeroed fails its checksum (then the
  * other file, or the whole log, is read). Nothing a snapshot says is
  * trusted over the log. */
-static const char SNAP_MAGIC[8] = {'O', 'L', 'I', 'D', 'X', 0, 0, 4}; /* 4: the last row's fingerprint, the chain */
+static const char SNAP_MAGIC[8] = {'O', 'L', 'I', 'D', 'X', 0, 0, 5}; /* 4: the last row's fingerprint, the chain; 5: the chain's four lanes */
 enum { HEAD_WORDS = 10 };
 
 /* a checksum of the snapshot: FNV-1a over 8-byte words (the parts are

@@ -43,6 +43,9 @@ else
     dump "$T/second.log"
 fi
 check "status reads beside the running instance" bounded "$BIN/opsledger-$SVC" status --data-dir "$T/run"
+bounded "$BIN/opsledger-$SVC" status --data-dir "$T/run" >"$T/status.out" 2>&1
+check "status lists no internal check values (the version log's chain, the derived layout)" \
+    sh -c 'grep -q "^  batches " "$1" && ! grep -q "log_chain\|derived_layout" "$1"' _ "$T/status.out"
 check "dump reads beside the running instance" svc_dump "$SVC" "$T/run" "$T/live.dump"
 kill -KILL "$first"
 wait "$first" 2>/dev/null

@@ -1782,6 +1782,79 @@ static void snap_newest(const char *db, char *out, size_t n)
  * still holds the last row of (else the older), then indexes the rows
  * committed after it (a crash after a periodic snapshot). One that does not
  * check out is ignored and removed: it is never trusted over the log. */
+/* 2026-12-02: the chain's hash has four lanes, so a directory written
+ * before records a value under the old key ("log_chain") that the new
+ * hash cannot reproduce, and an index snapshot of the old format. The
+ * start reads the whole log, records the chain under "log_chain2",
+ * removes the old key (status would print it), and a duplicate is still
+ * one; the next start adopts the snapshot the clean stop wrote. */
+static void test_chain_key_upgraded(void **state)
+{
+    fix *f = *state;
+    static const char *const dbs[] = {OL_RT_DBS, "toy", NULL};
+    const person a = {"e-1", "p-1", "A", 1, 0, 0}, b = {"e-2", "p-2", "B", 1, 0, 0};
+    char err[512], snap[400];
+    ol_store st;
+    MDB_txn *txn;
+    int64_t chain, old;
+    f->rt = rt_open(f, &toy_service);
+    add_person(f, 0, 0, &a);
+    add_person(f, 0, 1, &b);
+    fold_from(f, 0);
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    /* what a build of 2026-12-02 or earlier left: the old key, the old snapshot format */
+    assert_int_equal(ol_store_open(&st, f->db, 1 << 24, 0, dbs, err, sizeof err), 0);
+    assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
+    MDB_dbi meta = ol_store_dbi(&st, "meta");
+    assert_int_equal(ol_meta_get_i64(txn, meta, "log_chain2", &chain), 0);
+    MDB_val nk = {strlen("log_chain2"), "log_chain2"};
+    assert_int_equal(mdb_del(txn, meta, &nk, NULL), 0);
+    assert_int_equal(ol_meta_put_i64(txn, meta, "log_chain", 0x5eed), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ol_store_close(&st);
+    for (int i = 0; i < 2; i++) {
+        snprintf(snap, sizeof snap, "%s/index.snapshot%s", f->db, i ? ".alt" : "");
+        FILE *g = fopen(snap, "r+b");
+        if (!g)
+            continue;
+        fseek(g, 7, SEEK_SET);
+        fputc(4, g); /* the format before the four lanes */
+        fclose(g);
+    }
+
+    f->rt = rt_open(f, &toy_service);
+    int from = f->nrecs;
+    add_person(f, 0, 2, &a); /* e-1 again: a duplicate */
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "duplicates"), 1);
+    assert_int_equal(g_toy.applies, 2);
+    ol_store *rs = ol_runtime_store(f->rt);
+    MDB_val ok = {strlen("log_chain"), "log_chain"}, v;
+    assert_int_equal(mdb_txn_begin(rs->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, ol_store_dbi(rs, "meta"), &nk, &v), 0);
+    assert_int_equal(mdb_get(txn, ol_store_dbi(rs, "meta"), &ok, &v), MDB_NOTFOUND);
+    assert_int_equal(ol_meta_get_i64(txn, ol_store_dbi(rs, "meta"), "log_chain2", &old), 0);
+    mdb_txn_abort(txn);
+    assert_true(old != 0);
+    assert_true(old == chain); /* recorded anew: the same log (a duplicate appends nothing), the same chain */
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    /* the clean stop wrote the new format, and the next start adopts it */
+    snap_newest(f->db, snap, sizeof snap);
+    FILE *g = fopen(snap, "rb");
+    assert_non_null(g);
+    fseek(g, 7, SEEK_SET);
+    assert_int_equal(fgetc(g), 5);
+    fclose(g);
+    f->rt = rt_open(f, &toy_service);
+    from = f->nrecs;
+    add_person(f, 0, 3, &b); /* e-2 again */
+    fold_from(f, from);
+    assert_int_equal(counter(f->rt, "duplicates"), 2);
+    assert_int_equal(g_toy.applies, 2);
+}
+
 static void test_index_snapshot(void **state)
 {
     fix *f = *state;
@@ -1912,6 +1985,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_during_derived_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_version_always_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_key_upgraded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_path_follows_backlog, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

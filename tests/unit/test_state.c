@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ol_state.h"
+#include "ol_state_int.h" /* ol_state_chain_step, for test_state_chain_sees_every_byte */
 #include "ol_store.h"
 #include "test_util.h"
 
@@ -746,6 +747,51 @@ static void test_state_window_moves_back(void **state)
     tu_rmtree(dir);
 }
 
+/* The chain is what refuses a snapshot taken of another log with the same
+ * row count (test_state_snapshot_tail): it must change with every byte of
+ * every row, wherever the byte sits (each of the row hash's four lanes,
+ * the whole-word tail, the partial last word), with the row's length and
+ * with the chain before it, and a word moved to another lane must not
+ * cancel out. Rows of 0-300 bytes, every byte flipped in turn. */
+static void test_state_chain_sees_every_byte(void **state)
+{
+    (void)state;
+    uint8_t row[300];
+    uint64_t x = 12345;
+    for (size_t i = 0; i < sizeof row; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        row[i] = (uint8_t)(x >> 56);
+    }
+    const uint64_t c0 = 0x0123456789abcdefULL;
+    for (size_t n = 0; n <= sizeof row; n++) {
+        uint64_t base = ol_state_chain_step(c0, row, n);
+        assert_true(base != ol_state_chain_step(c0 ^ 1, row, n)); /* the chain before it */
+        if (n < sizeof row) {
+            uint8_t keep = row[n];
+            row[n] = 0; /* one more byte, zero: the length tells them apart */
+            assert_true(base != ol_state_chain_step(c0, row, n + 1));
+            row[n] = keep;
+        }
+        for (size_t i = 0; i < n; i++) {
+            row[i] ^= (uint8_t)(1u << (i % 8));
+            uint64_t flipped = ol_state_chain_step(c0, row, n);
+            row[i] ^= (uint8_t)(1u << (i % 8));
+            if (flipped == base)
+                fail_msg("row of %zu bytes: flipping byte %zu left the chain unchanged", n, i);
+        }
+        for (size_t w = 0; w + 16 <= n; w += 8) { /* two neighbouring words swapped */
+            uint8_t t[8];
+            if (!memcmp(row + w, row + w + 8, 8))
+                continue;
+            memcpy(t, row + w, 8), memcpy(row + w, row + w + 8, 8), memcpy(row + w + 8, t, 8);
+            uint64_t swapped = ol_state_chain_step(c0, row, n);
+            memcpy(t, row + w, 8), memcpy(row + w, row + w + 8, 8), memcpy(row + w + 8, t, 8);
+            if (swapped == base)
+                fail_msg("row of %zu bytes: swapping words at %zu and %zu left the chain unchanged", n, w, w + 8);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -756,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_state_snapshot_tail),
         cmocka_unit_test(test_state_window_moves_back),
         cmocka_unit_test(test_state_snapshot_pair),
+        cmocka_unit_test(test_state_chain_sees_every_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
