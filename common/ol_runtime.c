@@ -448,8 +448,9 @@ static int64_t mono_us(void)
  * same speed (tests/bench/README.md). It costs ~20 ms (up to ~75 ms) on a
  * catch-up's heap, so it runs only while writing through the map (a
  * catch-up or a replay, at most once a second or every
- * OL_RELEASE_EVERY_BULK records) and once when a catch-up ends, never in
- * the live regime's small batches, whose latency it would add to. */
+ * OL_RELEASE_EVERY_BULK records) and once when a catch-up ends, not on
+ * the pwrite path that live batches take by default, whose latency it
+ * would add to (with lmdb_writemap=1 the operator chose the map live). */
 static void trim_heap(void)
 {
     (void)malloc_trim(0); /* 1 released, 0 nothing to release: either is fine */
