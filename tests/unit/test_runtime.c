@@ -1782,6 +1782,18 @@ static void snap_newest(const char *db, char *out, size_t n)
  * still holds the last row of (else the older), then indexes the rows
  * committed after it (a crash after a periodic snapshot). One that does not
  * check out is ignored and removed: it is never trusted over the log. */
+/* a fresh runtime folds a and b (offsets 0 and 1) and stops cleanly
+ * (which writes the index snapshot) */
+static void fold_two_and_stop(fix *f, const person *a, const person *b)
+{
+    f->rt = rt_open(f, &toy_service);
+    add_person(f, 0, 0, a);
+    add_person(f, 0, 1, b);
+    fold_from(f, 0);
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+}
+
 /* 2026-12-02: the chain's hash has four lanes, so a directory written
  * before records a value under the old key ("log_chain") that the new
  * hash cannot reproduce, and an index snapshot of the old format. The
@@ -1797,12 +1809,7 @@ static void test_chain_key_upgraded(void **state)
     ol_store st;
     MDB_txn *txn;
     int64_t chain, old;
-    f->rt = rt_open(f, &toy_service);
-    add_person(f, 0, 0, &a);
-    add_person(f, 0, 1, &b);
-    fold_from(f, 0);
-    ol_runtime_free(f->rt);
-    f->rt = NULL;
+    fold_two_and_stop(f, &a, &b);
     /* what a build of 2026-12-02 or earlier left: the old key, the old snapshot format */
     assert_int_equal(ol_store_open(&st, f->db, 1 << 24, 0, dbs, err, sizeof err), 0);
     assert_int_equal(mdb_txn_begin(st.env, NULL, 0, &txn), 0);
@@ -1867,12 +1874,7 @@ static void test_index_snapshot(void **state)
     const person b2 = {"e-5", "p-2", "B", 2, 0, 0};
     snprintf(snap, sizeof snap, "%s/index.snapshot", f->db);
     snprintf(alt, sizeof alt, "%s/index.snapshot.alt", f->db);
-    f->rt = rt_open(f, &toy_service);
-    add_person(f, 0, 0, &a);
-    add_person(f, 0, 1, &b);
-    fold_from(f, 0);
-    ol_runtime_free(f->rt);
-    f->rt = NULL;
+    fold_two_and_stop(f, &a, &b);
     assert_int_equal(stat(snap, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     snap_pair_copy(f->db, f->dir, "old", 0);
