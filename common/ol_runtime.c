@@ -450,7 +450,9 @@ static int64_t mono_us(void)
  * catch-up or a replay, at most once a second or every
  * OL_RELEASE_EVERY_BULK records) and once when a catch-up ends, not on
  * the pwrite path that live batches take by default, whose latency it
- * would add to (with lmdb_writemap=1 the operator chose the map live). */
+ * would add to (with lmdb_writemap=1 the operator chose the map live).
+ * A trim at a release tick counts in the batch's commit time, as the
+ * release of the map's pages does. */
 static void trim_heap(void)
 {
     (void)malloc_trim(0); /* 1 released, 0 nothing to release: either is fine */
@@ -706,10 +708,11 @@ static int switch_write_path(ol_runtime *rt, ol_source *src)
         ol_error("cannot reopen the store to switch LMDB's write path|db=%s error=\"%s\"", rt->store.path, err);
         return -1;
     }
-    if (!want) /* caught up: what the catch-up's batches left free in the heap goes back */
-        trim_heap();
     ol_info("LMDB write path switched|db=%s path=%s backlog=%lld reopen_ms=%.1f", rt->store.path,
             want ? "writemap" : "pwrite", (long long)behind, (double)(mono_us() - t0) / 1000);
+    if (!want) /* caught up: what the catch-up's batches left free in the heap goes back (after the
+                * reopen was timed) */
+        trim_heap();
     return 0;
 }
 
