@@ -74,8 +74,10 @@ rd_kafka_t *ol_kafka_consumer(const ol_config *c, const char *group, int partiti
     ol_config_set(&tmp, "kafka.fetch.wait.max.ms", "10");
     /* bounded prefetch: with librdkafka's default (64 MiB) the local queue
      * holds as much of the backlog as fits, so the resident set grows with
-     * the history; the fold is far slower than the fetch and 8 MiB ahead
-     * keeps it busy (4 MiB measurably slowed the archive, 8 MiB did not) */
+     * the history; 8 MiB ahead keeps a fold busy. Each time the queue
+     * fills, librdkafka 2.0 stops fetching for a second unless woken:
+     * ol_source.c (nudge_fetcher) wakes it when the queue runs dry while
+     * records are known to be waiting */
     ol_config_set(&tmp, "kafka.queued.max.messages.kbytes", "8192");
     for (size_t i = 0; i < c->n; i++)
         ol_config_set(&tmp, c->kv[i].key, c->kv[i].value);

@@ -11,7 +11,10 @@
 #     partition it has not consumed from yet counts from its stored offset,
 #     not from the partition's start);
 #  3. lmdb_writemap=2 is refused, naming the key, and so is an
-#     lmdb_writemap_backlog at batch_max (the switch would flap).
+#     lmdb_writemap_backlog at batch_max (the switch would flap);
+#  4. a catch-up whose prefetch queue keeps filling does not sleep a
+#     second each time (librdkafka 2.0's fetch back-off; the source wakes
+#     the fetcher), and its projection equals the others.
 #
 # Usage: BUILD=build bash tests/e2e/test_writepath.sh   (or via tests/run-e2e.sh)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -77,6 +80,25 @@ refused() {
 refused "lmdb_writemap=2" "lmdb_writemap must be auto, 0 or 1" -o lmdb_writemap=2
 refused "lmdb_writemap_backlog at batch_max (the switch would flap)" "lmdb_writemap_backlog must be more than batch_max" \
     -o batch_max=100 -o lmdb_writemap_backlog=100
+
+# ------------------------------------------------------------ 4. a full prefetch queue
+# librdkafka 2.0 stops fetching once its queue holds queued.min.messages,
+# and its broker thread then sleeps a second however soon the queue drains
+# (common/ol_source.c, nudge_fetcher). With the queue held to 20 messages
+# and fetches of 2 KiB, the data set takes dozens of fetches, each of which
+# fills the queue: a catch-up that slept each time took 16 s on the machine
+# that wrote this test, and 0-1 s when the source wakes the fetcher. The bound is a stall detector with a wide
+# margin either way, not a speed target (make bench has those); the
+# projection must equal the runs above.
+t0=$SECONDS
+svc_catch_up "$SVC" "$T/smallq" "$T/smallq.log" -o batch_max=100 -o kafka.queued.min.messages=20 \
+    -o kafka.fetch.max.bytes=2048 -o kafka.max.partition.fetch.bytes=2048 -o kafka.message.max.bytes=2048 ||
+    fail "the catch-up with 20 queued messages exits 0"
+took=$((SECONDS - t0))
+check "a catch-up whose prefetch queue keeps filling does not sleep a second each time (${took} s, bound 8 s)" \
+    [ "$took" -lt 8 ]
+svc_dump "$SVC" "$T/smallq" "$T/smallq.dump"
+run_check dumps "$SVC" "$T/smallq.dump" "$T/pwrite.dump"
 
 stop_broker
 assert_no_leftovers
