@@ -367,6 +367,11 @@ static int kafka_poll(ol_source *s, ol_record *out, int max, int timeout_ms)
             break;
         k->nbatch += got;
     }
+    /* a large batch that emptied the queue: the fetcher may be asleep with
+     * the fold about to run, so it is woken now to refill during the fold
+     * (a trickle's small batches are left alone) */
+    if (k->nbatch >= 1000 && rd_kafka_queue_length(k->q) == 0)
+        nudge_fetcher(k);
     for (ssize_t i = 0; i < k->nbatch; i++) {
         rd_kafka_message_t *m = k->batch[i];
         const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
@@ -472,7 +477,8 @@ static int64_t kafka_backlog(ol_source *s)
     return known ? total : -1;
 }
 
-/* Called when the consumer queue is empty. librdkafka 2.0 (Debian 12's)
+/* Called when the consumer queue is empty (before waiting for a record,
+ * and after a large batch drained it). librdkafka 2.0 (Debian 12's)
  * stops fetching a partition once the queue holds queued.min.messages or
  * queued.max.messages.kbytes (8 MiB here, ol_kafka.c), and its broker
  * thread then sleeps a full second (rd_kafka_max_block_ms) before it looks
