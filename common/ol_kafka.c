@@ -77,7 +77,7 @@ rd_kafka_t *ol_kafka_consumer(const ol_config *c, const char *group, int partiti
      * the resident set grows with the history. 10,000 messages (at most
      * 8 MiB) ahead keep a fold busy: each time the queue fills, librdkafka
      * 2.0 stops fetching for a second unless woken, and ol_source.c
-     * (nudge_fetcher) wakes it when a batch drains the queue while records
+     * (queue_emptied) wakes it when a batch drains the queue while records
      * are known to be waiting. Against 100,000: peak anonymous memory of a
      * catch-up at 2 M records 145-160 MiB instead of 185-205, its wall time
      * 0-10 % longer (smaller batches; tests/bench/README.md) */

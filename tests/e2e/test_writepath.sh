@@ -84,7 +84,7 @@ refused "lmdb_writemap_backlog at batch_max (the switch would flap)" "lmdb_write
 # ------------------------------------------------------------ 4. a full prefetch queue
 # librdkafka 2.0 stops fetching once its queue holds queued.min.messages,
 # and its broker thread then sleeps a second however soon the queue drains
-# (common/ol_source.c, nudge_fetcher). With the queue held to 20 messages
+# (common/ol_source.c, queue_emptied). With the queue held to 20 messages
 # and fetches of 2 KiB, the data set takes dozens of fetches, each of which
 # fills the queue: a catch-up that slept each time took 16 s on the machine
 # that wrote this test, and 0-1 s when the source wakes the fetcher. The bound is a stall detector with a wide
