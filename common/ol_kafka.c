@@ -79,7 +79,7 @@ rd_kafka_t *ol_kafka_consumer(const ol_config *c, const char *group, int partiti
      * 2.0 stops fetching for a second unless woken, and ol_source.c
      * (queue_emptied) wakes it when a batch drains the queue while records
      * are known to be waiting. Against 100,000: peak anonymous memory of a
-     * catch-up at 2 M records 145-160 MiB instead of 185-205, its wall time
+     * catch-up at 2 M records 145-161 MiB instead of 185-205, its wall time
      * 0-10 % longer (smaller batches; tests/bench/README.md) */
     ol_config_set(&tmp, "kafka.queued.max.messages.kbytes", "8192");
     ol_config_set(&tmp, "kafka.queued.min.messages", "10000");

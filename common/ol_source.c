@@ -94,7 +94,6 @@ struct kafka_src {
     } *parts;
     rd_kafka_topic_partition_list_t *pos; /* kafka_backlog's list of the assigned partitions */
     int last_pi;                          /* part_index's last answer: a fetch's messages come in runs */
-    int nudge_from;                       /* where queue_emptied looks for a partition behind next */
     /* records and payload bytes taken since the queue was last seen empty,
      * and the amounts (half of queued.min.messages and of
      * queued.max.messages.kbytes) from which the fetcher may have stopped */
@@ -503,37 +502,46 @@ static int64_t kafka_backlog(ol_source *s)
  * queued.max.messages.kbytes (8 MiB), and its broker thread then sleeps a
  * full second (rd_kafka_max_block_ms) before it looks again, however soon
  * the queue drains: a catch-up folded a batch, found the queue empty and
- * waited ~0.7 s of every second (librdkafka issue #2879; 2.1 added
- * fetch.queue.backoff.ms for it). Any request wakes the broker thread,
- * which then finds the partitions fetchable again.
+ * waited ~0.7 s of every second (librdkafka issue #2879; 2.2.0 added
+ * fetch.queue.backoff.ms for it). Any request to a broker wakes its
+ * thread, which then finds its partitions fetchable again.
  *
  * Called when the queue is seen empty (before waiting for a record, and
  * after a batch drained it). Only when at least half the threshold's
  * records or bytes were taken since it was last seen empty can the
- * fetcher have stopped on it; then, when a partition is known to be behind
- * (records between our position and the high watermark of its last
- * fetch), its leader is asked for its watermarks (one small round trip;
- * the answer is not needed). The partition is taken in turn from those
- * behind, so that with several brokers successive nudges wake each
- * leader. A live service's small batches never ask: a request per poll
- * slowed the embedded broker's fetches and took the live latency's p99
- * from 38 to 608 ms (tests/bench/README.md). */
+ * fetcher have stopped on it; then every partition known to be behind
+ * (records between our position and the high watermark of its last fetch)
+ * goes into one offsets-for-times look-up of the latest offset (-1), which
+ * librdkafka sends as one ListOffsets request to each leader involved, so
+ * that with several brokers each leader's thread is woken; the answer is
+ * not needed. rd_kafka_offsets_for_times, not
+ * rd_kafka_query_watermark_offsets: 2.0's watermark query ignores its
+ * timeout when the leader is unreachable (librdkafka issue #2588, fixed in
+ * 2.3.0), and a broker lost mid-catch-up then hung the service, SIGTERM
+ * included (tests/e2e/test_outage.sh); this call waits 100 ms at most.
+ * A live service's small batches never ask: a request per poll slowed the
+ * embedded broker's fetches and took the live latency's p99 from 38 to
+ * 608 ms (tests/bench/README.md). */
 static void queue_emptied(struct kafka_src *k)
 {
     int full = k->taken >= k->full_records || k->taken_bytes >= k->full_bytes;
     k->taken = k->taken_bytes = 0;
     if (!full || read_positions(k))
         return;
-    for (int n = 0; n < k->nparts; n++) {
-        int i = (k->nudge_from + n) % k->nparts;
-        if (part_behind(k, i) > 0) {
-            int64_t lo, hi;
-            k->nudge_from = i + 1;
-            (void)rd_kafka_query_watermark_offsets(k->rk, k->parts[i].topic, k->parts[i].partition, &lo, &hi, 100);
-            ol_debug("woke the fetcher|topic=%s partition=%d", k->parts[i].topic, (int)k->parts[i].partition);
+    rd_kafka_topic_partition_list_t *ask = NULL;
+    for (int i = 0; i < k->nparts; i++) {
+        if (part_behind(k, i) <= 0)
+            continue;
+        if (!ask && !(ask = rd_kafka_topic_partition_list_new(k->nparts)))
             return;
-        }
+        rd_kafka_topic_partition_list_add(ask, k->parts[i].topic, k->parts[i].partition)->offset =
+            RD_KAFKA_OFFSET_END;
     }
+    if (!ask)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(k->rk, ask, 100);
+    ol_debug("woke the fetcher|partitions=%d|answer=%s", ask->cnt, rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(ask);
 }
 
 static void kafka_close(ol_source *s)

@@ -14,7 +14,11 @@
 #     lmdb_writemap_backlog at batch_max (the switch would flap);
 #  4. a catch-up whose prefetch queue keeps filling does not sleep a
 #     second each time (librdkafka 2.0's fetch back-off; the source wakes
-#     the fetcher), and its projection equals the others.
+#     the fetcher), and its projection equals the others;
+#  5. the broker is killed while that catch-up is under way: the service,
+#     which wakes the fetcher with a request to the dead leader, must
+#     still stop on SIGTERM within E2E_STOP_TIMEOUT (librdkafka 2.0's
+#     watermark query ignored its time-out and hung it for ever).
 #
 # Usage: BUILD=build bash tests/e2e/test_writepath.sh   (or via tests/run-e2e.sh)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -100,7 +104,43 @@ check "a catch-up whose prefetch queue keeps filling does not sleep a second eac
 svc_dump "$SVC" "$T/smallq" "$T/smallq.dump"
 run_check dumps "$SVC" "$T/smallq.dump" "$T/pwrite.dump"
 
-stop_broker
+# ------------------------------------------------- 5. broker lost mid-catch-up
+# The same small queue, batches of 10 so that the catch-up lasts: the
+# service is frozen as soon as it has folded something, the broker is
+# killed, the service resumes and so finds its queue empty with partitions
+# behind, asks their dead leader (queue_emptied), and must still stop on
+# SIGTERM. It exits 0 or with an error naming the broker: either is fine,
+# a hang is not.
+total=$(count_inputs "$SVC" "$T"/gen/*.jsonl)
+svc_start "$SVC" "$T/lost" "$T/lost.log" -o batch_max=10 -o kafka.queued.min.messages=20 \
+    -o kafka.fetch.max.bytes=2048 -o kafka.max.partition.fetch.bytes=2048 -o kafka.message.max.bytes=2048 \
+    -X socket.timeout.ms=2000 -X reconnect.backoff.max.ms=500
+LOST_PID=$SVC_PID
+r=0
+for _ in $(seq 200); do
+    r=$(status_of "$SVC" "$T/lost" records)
+    [ "${r:-0}" -gt 0 ] && break
+    sleep 0.05
+done
+kill -STOP "$LOST_PID"
+r=$(status_of "$SVC" "$T/lost" records)
+kill -KILL "$BROKER_PID"
+wait_exit "$BROKER_PID" 5
+_untrack "$BROKER_PID"
+BROKER_PID=
+kill -CONT "$LOST_PID"
+check "the broker was killed mid-catch-up (${r:-none} of $total records folded)" \
+    [ "${r:-0}" -gt 0 ] && [ "${r:-0}" -lt "$total" ]
+sleep 2
+t0=$(now_ms)
+svc_stop "$LOST_PID"
+if [ "$WAIT_STATUS" -ne 999 ]; then
+    pass "the service stopped on SIGTERM $(($(now_ms) - t0)) ms after it, its broker gone (status $WAIT_STATUS)"
+else
+    fail "the service stops on SIGTERM within ${E2E_STOP_TIMEOUT}s after losing its broker mid-catch-up"
+    dump "$T/lost.log"
+fi
+
 assert_no_leftovers
 echo "e2e writepath: runtime $(($(date +%s) - START))s"
 e2e_finish
