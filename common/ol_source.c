@@ -540,7 +540,7 @@ static void queue_emptied(struct kafka_src *k)
     if (!ask)
         return;
     rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(k->rk, ask, 100);
-    ol_debug("woke the fetcher|partitions=%d|answer=%s", ask->cnt, rd_kafka_err2str(err));
+    ol_debug("woke the fetcher|partitions=%d answer=\"%s\"", ask->cnt, rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(ask);
 }
 

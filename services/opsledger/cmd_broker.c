@@ -4,7 +4,9 @@
  * the SPEC created up front because the mock cluster has no CreateTopics.
  * Prints its bootstrap address on stdout and writes it to --bootstrap-file
  * once every topic exists (a stale file of an earlier run is removed first),
- * so that the file means "ready". `opsledger broker --wait FILE` is the
+ * so that the file means "ready". --broker-count N starts N brokers, the
+ * partitions' leaders spread over them (what a client of a real cluster
+ * meets: one connection and one fetcher per leader). `opsledger broker --wait FILE` is the
  * readiness wait for scripts: it returns, printing the address, once the
  * broker named in FILE answers. */
 #include "cli.h"
@@ -156,7 +158,7 @@ out:
 
 int cmd_broker(int argc, char **argv, ol_config *cfg)
 {
-    int partitions = 8, rc = 1, wrote = 0;
+    int partitions = 8, brokers = 1, rc = 1, wrote = 0;
     const char *bootstrap_file = NULL;
     char err[512];
     rd_kafka_t *rk = NULL;
@@ -170,6 +172,8 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--partitions") && i + 1 < argc)
             partitions = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--broker-count") && i + 1 < argc)
+            brokers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bootstrap-file") && i + 1 < argc)
             bootstrap_file = argv[++i];
         else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
@@ -177,7 +181,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
             timeout_s = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: opsledger broker [--partitions N] [--bootstrap-file F]\n"
+            fprintf(stderr, "usage: opsledger broker [--partitions N] [--broker-count N] [--bootstrap-file F]\n"
                             "       opsledger broker --wait F [--timeout SECONDS]   (until the broker of F answers)\n");
             return 2;
         }
@@ -191,6 +195,10 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     }
     if (partitions < 1 || partitions > 1024) {
         fprintf(stderr, "opsledger broker: --partitions must be 1..1024\n");
+        return 2;
+    }
+    if (brokers < 1 || brokers > 16) {
+        fprintf(stderr, "opsledger broker: --broker-count must be 1..16\n");
         return 2;
     }
     /* handlers first: a SIGTERM right after the address is printed must
@@ -217,7 +225,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         ol_esc_eprintf("opsledger broker: %s\n", err);
         goto out;
     }
-    mc = rd_kafka_mock_cluster_new(rk, 1);
+    mc = rd_kafka_mock_cluster_new(rk, brokers);
     if (!mc) {
         fprintf(stderr, "opsledger broker: cannot start the mock cluster\n");
         goto out;
@@ -237,7 +245,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     }
     printf("%s\n", bs);
     fflush(stdout);
-    ol_info("broker ready|bootstrap=%s topics=%zu partitions=%d", bs, ntopics, partitions);
+    ol_info("broker ready|bootstrap=%s brokers=%d topics=%zu partitions=%d", bs, brokers, ntopics, partitions);
 
     while (!g_stop)
         sigsuspend(&old);
