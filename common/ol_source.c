@@ -513,12 +513,16 @@ static int64_t kafka_backlog(ol_source *s)
  * (records between our position and the high watermark of its last fetch)
  * goes into one offsets-for-times look-up of the latest offset (-1), which
  * librdkafka sends as one ListOffsets request to each leader involved, so
- * that with several brokers each leader's thread is woken; the answer is
- * not needed. rd_kafka_offsets_for_times, not
- * rd_kafka_query_watermark_offsets: 2.0's watermark query ignores its
- * timeout when the leader is unreachable (librdkafka issue #2588, fixed in
- * 2.3.0), and a broker lost mid-catch-up then hung the service, SIGTERM
- * included (tests/e2e/test_outage.sh); this call waits 100 ms at most.
+ * that with several brokers each leader's thread is woken (a partition
+ * whose leader is not in the metadata cache gets none: librdkafka
+ * refreshes the metadata instead). The time-out is 0: the call returns
+ * once the requests are queued, and librdkafka drops the answers (its
+ * callback takes the reply queue's destruction, the path any time-out
+ * takes), so the fold never waits a round trip. rd_kafka_offsets_for_times,
+ * not rd_kafka_query_watermark_offsets: 2.0's watermark query ignores its
+ * time-out when the leader is unreachable (librdkafka issue #2588, fixed
+ * in 2.3.0), and a broker lost mid-catch-up then hung the service, SIGTERM
+ * included (tests/e2e/test_writepath.sh, section 5).
  * A live service's small batches never ask: a request per poll slowed the
  * embedded broker's fetches and took the live latency's p99 from 38 to
  * 608 ms (tests/bench/README.md). */
@@ -539,8 +543,11 @@ static void queue_emptied(struct kafka_src *k)
     }
     if (!ask)
         return;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(k->rk, ask, 100);
-    ol_debug("woke the fetcher|partitions=%d answer=\"%s\"", ask->cnt, rd_kafka_err2str(err));
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(k->rk, ask, 0);
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) /* sent, the answer not awaited */
+        ol_debug("woke the fetcher|partitions=%d", ask->cnt);
+    else
+        ol_debug("woke the fetcher|partitions=%d error=\"%s\"", ask->cnt, rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(ask);
 }
 

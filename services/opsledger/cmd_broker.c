@@ -4,9 +4,10 @@
  * the SPEC created up front because the mock cluster has no CreateTopics.
  * Prints its bootstrap address on stdout and writes it to --bootstrap-file
  * once every topic exists (a stale file of an earlier run is removed first),
- * so that the file means "ready". --broker-count N starts N brokers, the
- * partitions' leaders spread over them (what a client of a real cluster
- * meets: one connection and one fetcher per leader). `opsledger broker --wait FILE` is the
+ * so that the file means "ready". --broker-count N starts N brokers (the
+ * bootstrap address is then their N addresses) and puts partition p's
+ * leader on broker p mod N + 1: what a client of a real cluster meets, one
+ * connection and one fetcher per leader. `opsledger broker --wait FILE` is the
  * readiness wait for scripts: it returns, printing the address, once the
  * broker named in FILE answers. */
 #include "cli.h"
@@ -45,6 +46,15 @@ static void broker_log(const rd_kafka_t *rk, int level, const char *fac, const c
 static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk, (void)level, (void)fac, (void)buf; /* refused connections while the broker starts */
+}
+
+/* a whole number in [lo, hi], or lo - 1 (out of range) for anything else */
+static int int_arg(const char *s, int lo, int hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || end == s || *end || v < lo || v > hi ? lo - 1 : (int)v;
 }
 
 static double now_s(void)
@@ -107,20 +117,25 @@ static int wait_ready(const char *file, int timeout_s)
 struct topic_job {
     rd_kafka_mock_cluster_t *mc;
     const char *topic;
-    int partitions;
+    int partitions, brokers;
     rd_kafka_resp_err_t err;
 };
 
+/* the topic, then with several brokers its leaders in turn: partition p
+ * on broker p mod N + 1 (the mock cluster itself picks each leader at
+ * random among the first three brokers) */
 static void *create_topic(void *arg)
 {
     struct topic_job *j = arg;
     j->err = rd_kafka_mock_topic_create(j->mc, j->topic, j->partitions, 1);
+    for (int p = 0; !j->err && j->brokers > 1 && p < j->partitions; p++)
+        j->err = rd_kafka_mock_partition_set_leader(j->mc, j->topic, p, p % j->brokers + 1);
     return NULL;
 }
 
 /* every topic at once: each creation waits for the mock cluster's thread
  * (about 250 ms), one after the other they took 5 s */
-static int create_topics(rd_kafka_mock_cluster_t *mc, const char **topics, size_t n, int partitions)
+static int create_topics(rd_kafka_mock_cluster_t *mc, const char **topics, size_t n, int partitions, int brokers)
 {
     struct topic_job *jobs = calloc(n ? n : 1, sizeof *jobs);
     pthread_t *th = calloc(n ? n : 1, sizeof *th);
@@ -132,7 +147,7 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const char **topics, size_
         goto out;
     }
     for (; started < n; started++) {
-        jobs[started] = (struct topic_job){mc, topics[started], partitions, RD_KAFKA_RESP_ERR_NO_ERROR};
+        jobs[started] = (struct topic_job){mc, topics[started], partitions, brokers, RD_KAFKA_RESP_ERR_NO_ERROR};
         int e = pthread_create(&th[started], NULL, create_topic, &jobs[started]);
         if (e) {
             fprintf(stderr, "opsledger broker: cannot start a thread: %s\n", strerror(e));
@@ -171,9 +186,9 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     int timeout_s = 30;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--partitions") && i + 1 < argc)
-            partitions = atoi(argv[++i]);
+            partitions = int_arg(argv[++i], 1, 1024);
         else if (!strcmp(argv[i], "--broker-count") && i + 1 < argc)
-            brokers = atoi(argv[++i]);
+            brokers = int_arg(argv[++i], 1, 16);
         else if (!strcmp(argv[i], "--bootstrap-file") && i + 1 < argc)
             bootstrap_file = argv[++i];
         else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
@@ -188,11 +203,6 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     }
     if (wait_file)
         return wait_ready(wait_file, timeout_s > 0 ? timeout_s : 30);
-    /* an earlier run's file would name a dead address: "ready" is its presence */
-    if (bootstrap_file && unlink(bootstrap_file) && errno != ENOENT) {
-        ol_esc_eprintf("opsledger broker: cannot remove the old %s: %s\n", bootstrap_file, strerror(errno));
-        return 1;
-    }
     if (partitions < 1 || partitions > 1024) {
         fprintf(stderr, "opsledger broker: --partitions must be 1..1024\n");
         return 2;
@@ -200,6 +210,11 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     if (brokers < 1 || brokers > 16) {
         fprintf(stderr, "opsledger broker: --broker-count must be 1..16\n");
         return 2;
+    }
+    /* an earlier run's file would name a dead address: "ready" is its presence */
+    if (bootstrap_file && unlink(bootstrap_file) && errno != ENOENT) {
+        ol_esc_eprintf("opsledger broker: cannot remove the old %s: %s\n", bootstrap_file, strerror(errno));
+        return 1;
     }
     /* handlers first: a SIGTERM right after the address is printed must
      * still stop the broker cleanly; SIGTERM stays blocked except inside
@@ -230,7 +245,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         fprintf(stderr, "opsledger broker: cannot start the mock cluster\n");
         goto out;
     }
-    if (create_topics(mc, topics, ntopics, partitions))
+    if (create_topics(mc, topics, ntopics, partitions, brokers))
         goto out;
     const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
     if (bootstrap_file) {
