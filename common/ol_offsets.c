@@ -109,6 +109,49 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* One ListOffsets look-up (which: RD_KAFKA_OFFSET_BEGINNING or _END) of
+ * topic/partition within timeout_ms. rd_kafka_offsets_for_times, not
+ * rd_kafka_query_watermark_offsets: librdkafka 2.0's watermark query waits
+ * for its answers without looking at its time-out, and while the leader
+ * cannot be reached its requests are retried for ever (librdkafka issue
+ * #2588, fixed in 2.3.0): a service starting, or the metrics' lag thread,
+ * would hang, deaf to SIGTERM. This call keeps its deadline; an answer
+ * after it is dropped by librdkafka. */
+static rd_kafka_resp_err_t list_offset(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t which,
+                                       int timeout_ms, int64_t *out)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    if (!l)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = which;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l, timeout_ms);
+    if (!e)
+        e = l->elems[0].err;
+    if (!e && l->elems[0].offset < 0)
+        e = RD_KAFKA_RESP_ERR__FAIL;
+    if (!e)
+        *out = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return e;
+}
+
+/* both watermarks, each look-up within its share of timeout_ms */
+static rd_kafka_resp_err_t query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int timeout_ms,
+                                            int64_t *low, int64_t *high)
+{
+    int64_t lo = -1, hi = -1;
+    int64_t t0 = mono_ms();
+    rd_kafka_resp_err_t e = list_offset(rk, topic, partition, RD_KAFKA_OFFSET_BEGINNING, timeout_ms, &lo);
+    int left = timeout_ms - (int)(mono_ms() - t0);
+    if (!e)
+        e = list_offset(rk, topic, partition, RD_KAFKA_OFFSET_END, left > 100 ? left : 100, &hi);
+    if (e)
+        return e;
+    *low = lo < hi ? lo : hi; /* an empty partition: both its end */
+    *high = hi;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 rd_kafka_resp_err_t ol_offsets_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int timeout_ms,
                                           int64_t *low, int64_t *high)
 {
@@ -116,8 +159,8 @@ rd_kafka_resp_err_t ol_offsets_watermarks(rd_kafka_t *rk, const char *topic, int
     rd_kafka_resp_err_t e;
     for (;;) {
         int64_t left = deadline - mono_ms();
-        e = rd_kafka_query_watermark_offsets(rk, topic, partition, low, high,
-                                             (int)(left < 1000 ? 1000 : left > 5000 ? 5000 : left));
+        e = query_watermarks(rk, topic, partition, (int)(left < 1000 ? 1000 : left > 5000 ? 5000 : left), low,
+                             high);
         if (!e)
             return e;
         /* a broker still starting, a leader being elected: ask again */
