@@ -147,8 +147,10 @@ static rd_kafka_resp_err_t query_watermarks(rd_kafka_t *rk, const char *topic, i
         e = list_offset(rk, topic, partition, RD_KAFKA_OFFSET_END, left > 100 ? left : 100, &hi);
     if (e)
         return e;
-    *low = lo < hi ? lo : hi; /* an empty partition: both its end */
-    *high = hi;
+    /* in order, as the watermark query gave them (a topic recreated between
+     * the two look-ups could answer a start past the end) */
+    *low = lo < hi ? lo : hi;
+    *high = lo < hi ? hi : lo;
     return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 

@@ -513,9 +513,10 @@ static int64_t kafka_backlog(ol_source *s)
  * (records between our position and the high watermark of its last fetch)
  * goes into one offsets-for-times look-up of the latest offset (-1), which
  * librdkafka sends as one ListOffsets request to each leader involved, so
- * that with several brokers each leader's thread is woken (a partition
- * whose leader is not in the metadata cache gets none: librdkafka
- * refreshes the metadata instead). The time-out is 0: the call returns
+ * that with several brokers each leader's thread is woken (when a
+ * partition's leader is not in the metadata cache, nothing is sent:
+ * librdkafka refreshes the metadata instead, and the next empty queue
+ * asks again; the debug line cannot tell). The time-out is 0: the call returns
  * once the requests are queued, and librdkafka drops the answers (its
  * callback takes the reply queue's destruction, the path any time-out
  * takes), so the fold never waits a round trip. rd_kafka_offsets_for_times,
