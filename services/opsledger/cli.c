@@ -278,3 +278,18 @@ int cli_broker_ready(rd_kafka_t *rk, const ol_config *cfg, const char *prog, int
     ol_esc_arena_reset(&esc);
     return -1;
 }
+
+int cli_parse_long(const char *prog, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        char what[128];
+        snprintf(what, sizeof what, "%s must be an integer in %ld..%ld, got '", opt, lo, hi);
+        (void)ol_usage_arg(prog, what, s, "'");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}

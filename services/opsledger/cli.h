@@ -52,4 +52,8 @@ int cli_check_topic(const ol_schemas *s, const char *topic, const char *prog);
  * which address was tried and how to set OPSLEDGER_BROKERS, returns -1 */
 int cli_broker_ready(rd_kafka_t *rk, const ol_config *cfg, const char *prog, int timeout_ms);
 
+/* option opt's value s as a whole number in [lo, hi] into *out: 0, or -1
+ * after "PROG: OPT must be an integer in LO..HI, got 'S'" on stderr */
+int cli_parse_long(const char *prog, const char *opt, const char *s, long lo, long hi, long *out);
+
 #endif

@@ -48,15 +48,6 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const ch
     (void)rk, (void)level, (void)fac, (void)buf; /* refused connections while the broker starts */
 }
 
-/* a whole number in [lo, hi], or lo - 1 (out of range) for anything else */
-static int int_arg(const char *s, int lo, int hi)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return errno || end == s || *end || v < lo || v > hi ? lo - 1 : (int)v;
-}
-
 static double now_s(void)
 {
     struct timespec t;
@@ -173,7 +164,8 @@ out:
 
 int cmd_broker(int argc, char **argv, ol_config *cfg)
 {
-    int partitions = 8, brokers = 1, rc = 1, wrote = 0;
+    long partitions = 8, brokers = 1, timeout_s = 30;
+    int rc = 1, wrote = 0;
     const char *bootstrap_file = NULL;
     char err[512];
     rd_kafka_t *rk = NULL;
@@ -183,18 +175,22 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     size_t ntopics = 0;
 
     const char *wait_file = NULL;
-    int timeout_s = 30;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--partitions") && i + 1 < argc)
-            partitions = int_arg(argv[++i], 1, 1024);
-        else if (!strcmp(argv[i], "--broker-count") && i + 1 < argc)
-            brokers = int_arg(argv[++i], 1, 16);
+        if (!strcmp(argv[i], "--partitions") && i + 1 < argc) {
+            if (cli_parse_long("opsledger broker", "--partitions", argv[++i], 1, 1024, &partitions))
+                return 2;
+        } else if (!strcmp(argv[i], "--broker-count") && i + 1 < argc) {
+            if (cli_parse_long("opsledger broker", "--broker-count", argv[++i], 1, 16, &brokers))
+                return 2;
+        }
         else if (!strcmp(argv[i], "--bootstrap-file") && i + 1 < argc)
             bootstrap_file = argv[++i];
         else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
             wait_file = argv[++i];
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-            timeout_s = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+            if (cli_parse_long("opsledger broker", "--timeout", argv[++i], 1, 86400, &timeout_s))
+                return 2;
+        }
         else {
             fprintf(stderr, "usage: opsledger broker [--partitions N] [--broker-count N] [--bootstrap-file F]\n"
                             "       opsledger broker --wait F [--timeout SECONDS]   (until the broker of F answers)\n");
@@ -202,15 +198,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         }
     }
     if (wait_file)
-        return wait_ready(wait_file, timeout_s > 0 ? timeout_s : 30);
-    if (partitions < 1 || partitions > 1024) {
-        fprintf(stderr, "opsledger broker: --partitions must be 1..1024\n");
-        return 2;
-    }
-    if (brokers < 1 || brokers > 16) {
-        fprintf(stderr, "opsledger broker: --broker-count must be 1..16\n");
-        return 2;
-    }
+        return wait_ready(wait_file, (int)timeout_s);
     /* an earlier run's file would name a dead address: "ready" is its presence */
     if (bootstrap_file && unlink(bootstrap_file) && errno != ENOENT) {
         ol_esc_eprintf("opsledger broker: cannot remove the old %s: %s\n", bootstrap_file, strerror(errno));
@@ -240,12 +228,12 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         ol_esc_eprintf("opsledger broker: %s\n", err);
         goto out;
     }
-    mc = rd_kafka_mock_cluster_new(rk, brokers);
+    mc = rd_kafka_mock_cluster_new(rk, (int)brokers);
     if (!mc) {
         fprintf(stderr, "opsledger broker: cannot start the mock cluster\n");
         goto out;
     }
-    if (create_topics(mc, topics, ntopics, partitions, brokers))
+    if (create_topics(mc, topics, ntopics, (int)partitions, (int)brokers))
         goto out;
     const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
     if (bootstrap_file) {
@@ -260,7 +248,7 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
     }
     printf("%s\n", bs);
     fflush(stdout);
-    ol_info("broker ready|bootstrap=%s brokers=%d topics=%zu partitions=%d", bs, brokers, ntopics, partitions);
+    ol_info("broker ready|bootstrap=%s brokers=%ld topics=%zu partitions=%ld", bs, brokers, ntopics, partitions);
 
     while (!g_stop)
         sigsuspend(&old);

@@ -48,21 +48,6 @@ static void usage(FILE *f)
           f);
 }
 
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        char what[128];
-        snprintf(what, sizeof what, "%s must be an integer in %ld..%ld, got '", opt, lo, hi);
-        (void)ol_usage_arg("opsledger generate", what, s, "'");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static int mkdir_p(const char *path)
 {
     char *p = gen_xalloc(strlen(path) + 1);
@@ -213,13 +198,13 @@ int cmd_generate(int argc, char **argv, ol_config *cfg)
             return rc;
         }
         if (!strcmp(a, "--people")) {
-            if (parse_long(a, v, 20, 1000000, &people))
+            if (cli_parse_long("opsledger generate", a, v, 20, 1000000, &people))
                 return 2;
         } else if (!strcmp(a, "--engagements")) {
-            if (parse_long(a, v, 6, 100000, &engagements))
+            if (cli_parse_long("opsledger generate", a, v, 6, 100000, &engagements))
                 return 2;
         } else if (!strcmp(a, "--weeks")) {
-            if (parse_long(a, v, 1, 260, &weeks))
+            if (cli_parse_long("opsledger generate", a, v, 1, 260, &weeks))
                 return 2;
         } else if (!strcmp(a, "--seed")) {
             char *e2;
