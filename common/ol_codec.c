@@ -2,6 +2,7 @@
  * the decoder; the body scan and the schema resolution the decoder calls are
  * in ol_resolve.c (through ol_codec_int.h). */
 #include "ol_codec_int.h"
+#include "ol_flatdec.h"
 #include "ol_registry.h"
 
 #include <stdio.h>
@@ -97,6 +98,7 @@ struct resolver {
     avro_value_t wvalue;
     int incompatible;
     char reason[160];
+    ol_flatdec *flat; /* the writer is a flat record: read in one pass (ol_flatdec.h); NULL: general path */
 };
 
 struct ol_decoder {
@@ -141,6 +143,7 @@ void ol_decoder_free(ol_decoder *d)
     for (size_t i = 0; i < d->nr; i++) {
         if (d->r[i].by_copy)
             avro_value_decref(&d->r[i].wvalue);
+        ol_flatdec_free(d->r[i].flat);
     }
     free(d->r);
     avro_value_decref(&d->value);
@@ -167,6 +170,7 @@ static struct resolver *resolver_for(ol_decoder *d, int32_t frame_id, const ol_s
     struct resolver *r = &d->r[d->nr++];
     memset(r, 0, sizeof *r);
     r->writer_id = frame_id;
+    r->flat = ol_flatdec_new(w->avro); /* NULL (not flat, or no memory): the general path */
     if (w == d->reader)
         return r;
     if (avro_generic_value_new(w->iface, &r->wvalue)) {
@@ -228,11 +232,22 @@ enum ol_codec_err ol_decoder_decode(ol_decoder *d, const void *buf, size_t len, 
         snprintf(err, errlen, "schema id %d cannot be read as id %d: %s", *writer_id, d->reader->id, r->reason);
         return OL_CODEC_INCOMPATIBLE;
     }
-    /* check every length, index and count against the writer schema and
-     * the bytes there are before avro-c allocates anything */
     char why[300];
     size_t body = len - OL_FRAME_HEADER, used;
+    int rc;
+    /* a flat writer is read in one pass; what that pass does not accept
+     * (including every fault) takes the general path below, which names it */
     avro_value_reset(&d->value);
+    if (r->flat) {
+        avro_value_t *dst = r->by_copy ? &r->wvalue : &d->value;
+        if (r->by_copy)
+            avro_value_reset(dst);
+        if (ol_flatdec_read(r->flat, (const uint8_t *)buf + OL_FRAME_HEADER, body, dst) == 0)
+            goto read;
+        avro_value_reset(dst);
+    }
+    /* check every length, index and count against the writer schema and
+     * the bytes there are before avro-c allocates anything */
     if (ol_resolve_scan((const uint8_t *)buf + OL_FRAME_HEADER, body, w->avro, &used, why, sizeof why)) {
         snprintf(err, errlen, "avro body of schema id %d does not decode: %s", *writer_id, why);
         return OL_CODEC_BODY;
@@ -242,7 +257,6 @@ enum ol_codec_err ol_decoder_decode(ol_decoder *d, const void *buf, size_t len, 
         return OL_CODEC_TRAILING;
     }
     avro_reader_memory_set_source(d->mem, (const char *)buf + OL_FRAME_HEADER, (int64_t)(len - OL_FRAME_HEADER));
-    int rc;
     if (r->by_copy) {
         avro_value_reset(&r->wvalue);
         rc = avro_value_read(d->mem, &r->wvalue);
@@ -254,6 +268,7 @@ enum ol_codec_err ol_decoder_decode(ol_decoder *d, const void *buf, size_t len, 
         avro_value_reset(&d->value);
         return OL_CODEC_BODY;
     }
+read:
     if (r->by_copy) {
         enum ol_codec_err ce = ol_resolve_value(d->reader, &d->value, &r->wvalue, why, sizeof why);
         if (ce != OL_CODEC_OK) {

@@ -581,6 +581,7 @@ again:
             goto fail;
     }
     t_fold = mono_us();
+    size_t marked = rt->ndirty; /* for the debug line: marks before the flush merges repeats */
     if (rt->svc->flush && (rc = rt->svc->flush(&ctx)))
         goto fail;
     t_flush = mono_us();
@@ -622,10 +623,10 @@ again:
      * CreateTime: meaningful when producer and service share a clock, as in the latency probe) */
     if (n > 0)
         ol_debug("batch committed|records=%d fold_ms=%.1f flush_ms=%.1f commit_ms=%.1f emitted=%lld "
-                 "oldest_wait_ms=%lld",
+                 "oldest_wait_ms=%lld marked=%zu",
                  n, (double)(t_fold - t_begin) / 1000, (double)(t_flush - t_fold) / 1000,
                  (double)(t_commit - t_flush) / 1000, (long long)(rt->counters[C_EMITTED] - before[C_EMITTED]),
-                 (long long)(wall_begin_ms - min_ts));
+                 (long long)(wall_begin_ms - min_ts), marked);
     if (n > 0 && ol_state_snapshot_due(rt->state_idx, rt->snapshot_rows))
         ol_rt_save_index(rt, "index_snapshot_rows appended since the last");
     return 0;
