@@ -23,7 +23,7 @@ struct field {
 struct ol_flatdec {
     size_t nfields;
     struct field *fields;
-    char *scratch; /* a string and its NUL, for avro_value_set_string_len */
+    char *scratch; /* a string and its NUL, for avro_value_set_string_len (under REUSE_MAX bytes) */
     size_t scratch_cap;
 };
 
@@ -118,8 +118,36 @@ static int get_long(const uint8_t **pp, const uint8_t *end, int64_t *out)
     return -1;
 }
 
+/* A string longer than this is handed to the value in a buffer of its
+ * own, freed at the value's next reset (as avro-c's reader does), instead
+ * of through the scratch buffer and the value's reusable one: a decoder
+ * that once saw a huge string does not keep that much memory for ever. */
+#define REUSE_MAX 4096
+
+static void free_owned(avro_wrapped_buffer_t *self)
+{
+    free((void *)self->buf);
+}
+
+static int give_string(avro_value_t *v, const uint8_t *s, size_t len)
+{
+    char *b = malloc(len + 1);
+    if (!b)
+        return -1;
+    memcpy(b, s, len);
+    b[len] = '\0';
+    avro_wrapped_buffer_t wb = {b, len + 1, NULL, free_owned, NULL, NULL};
+    if (avro_value_give_string_len(v, &wb)) {
+        free(b);
+        return -1;
+    }
+    return 0;
+}
+
 static int set_string(ol_flatdec *f, avro_value_t *v, const uint8_t *s, size_t len)
 {
+    if (len >= REUSE_MAX)
+        return give_string(v, s, len);
     if (len + 1 > f->scratch_cap) {
         size_t cap = f->scratch_cap ? f->scratch_cap : 64;
         while (cap < len + 1)

@@ -19,6 +19,8 @@
 #include "ol_schema.h"
 #include "test_util.h"
 
+#include <malloc.h>
+
 static ol_schemas *g_all;
 
 static int load_schemas(void **state)
@@ -51,6 +53,8 @@ static uint64_t next(void)
 
 /* a value of sc at the edges of its kind: long and int extremes, strings of
  * 0-299 bytes of any byte (NUL included), every enum symbol, both branches */
+static size_t g_max_str = 300; /* strings of 0 .. g_max_str - 1 bytes */
+
 static void fill(avro_value_t *v, avro_schema_t sc)
 {
     static const int64_t longs[] = {0, 1, -1, 63, -64, 64, 8191, -8193, INT64_MAX, INT64_MIN, 123456789012LL};
@@ -63,8 +67,8 @@ static void fill(avro_value_t *v, avro_schema_t sc)
     case AVRO_INT32: assert_int_equal(avro_value_set_int(v, ints[next() % 10]), 0); break;
     case AVRO_INT64: assert_int_equal(avro_value_set_long(v, longs[next() % 11]), 0); break;
     case AVRO_STRING: {
-        char buf[301];
-        size_t n = next() % 300;
+        static char buf[1 << 20];
+        size_t n = next() % g_max_str;
         for (size_t i = 0; i < n; i++)
             buf[i] = (char)(next() & 0xff);
         buf[n] = '\0';
@@ -122,7 +126,7 @@ static int general(const ol_schema *s, const uint8_t *p, size_t n, avro_value_t 
  * equal bytes written again */
 static void same_value(avro_value_t *a, avro_value_t *b)
 {
-    uint8_t x[8192], y[8192];
+    static uint8_t x[1 << 18], y[1 << 18];
     assert_true(avro_value_equal(a, b));
     size_t n = 0;
     assert_int_equal(avro_value_get_size(a, &n), 0);
@@ -257,6 +261,101 @@ static void test_mutations_agree(void **state)
     assert_true(refused > 1000);
 }
 
+/* strings either side of the length the reader stops reusing buffers at
+ * (4,096 bytes), through the decoder itself (ol_decoder_decode: frame
+ * header, the fast path, the jump past the general one), against the
+ * general path */
+static void test_long_strings_through_the_decoder(void **state)
+{
+    (void)state;
+    const ol_schema *s = ol_schemas_for_topic(g_all, "timesheet.entry");
+    ol_decoder *d = ol_decoder_new(g_all, s);
+    assert_non_null(d);
+    avro_value_t v, slow;
+    assert_int_equal(avro_generic_value_new(s->iface, &v), 0);
+    assert_int_equal(avro_generic_value_new(s->iface, &slow), 0);
+    g_max_str = 9000;
+    for (int i = 0; i < 200; i++) {
+        uint8_t *frame;
+        size_t len;
+        char err[300];
+        int32_t wid;
+        avro_value_reset(&v);
+        fill(&v, s->avro);
+        assert_int_equal(ol_codec_encode(s, &v, &frame, &len, err, sizeof err), 0);
+        assert_int_equal(ol_decoder_decode(d, frame, len, &wid, err, sizeof err), OL_CODEC_OK);
+        assert_int_equal(wid, s->id);
+        assert_int_equal(general(s, frame + OL_FRAME_HEADER, len - OL_FRAME_HEADER, &slow), 0);
+        same_value(ol_decoder_value(d), &slow);
+        same_value(ol_decoder_value(d), &v);
+        free(frame);
+    }
+    g_max_str = 300;
+    avro_value_decref(&v);
+    avro_value_decref(&slow);
+    ol_decoder_free(d);
+}
+
+/* a decoder that read a huge string does not keep that memory once it
+ * reads a small record (the general path did not either) */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+static void test_huge_string_not_kept(void **state)
+{
+    (void)state;
+    /* under AddressSanitizer glibc's counters do not see the heap */
+    size_t h0 = heap_in_use();
+    void *probe = malloc(1 << 20);
+    assert_non_null(probe);
+    memset(probe, 1, 1 << 20);
+    int measurable = heap_in_use() >= h0 + (1 << 20);
+    free(probe);
+    if (!measurable)
+        skip();
+    const ol_schema *s = ol_schemas_for_topic(g_all, "timesheet.entry");
+    ol_decoder *d = ol_decoder_new(g_all, s);
+    avro_value_t v;
+    assert_int_equal(avro_generic_value_new(s->iface, &v), 0);
+    uint8_t *small, *huge;
+    size_t small_len, huge_len;
+    char err[300], *big = malloc(900001);
+    int32_t wid;
+    assert_non_null(big);
+    memset(big, 'x', 900000);
+    big[900000] = '\0';
+    fill(&v, s->avro);
+    assert_int_equal(ol_codec_encode(s, &v, &small, &small_len, err, sizeof err), 0);
+    /* every string field 900 kB */
+    for (size_t i = 0; i < avro_schema_record_size(s->avro); i++) {
+        avro_value_t f, b;
+        assert_int_equal(avro_value_get_by_index(&v, i, &f, NULL), 0);
+        if (avro_value_get_type(&f) == AVRO_STRING)
+            assert_int_equal(avro_value_set_string(&f, big), 0);
+        else if (avro_value_get_type(&f) == AVRO_UNION && avro_value_get_current_branch(&f, &b) == 0 &&
+                 avro_value_get_type(&b) == AVRO_STRING)
+            assert_int_equal(avro_value_set_string(&b, big), 0);
+    }
+    assert_int_equal(ol_codec_encode(s, &v, &huge, &huge_len, err, sizeof err), 0);
+    avro_value_decref(&v);
+    free(big);
+    assert_true(huge_len > 3 * 900000);
+    assert_int_equal(ol_decoder_decode(d, small, small_len, &wid, err, sizeof err), OL_CODEC_OK);
+    size_t before = heap_in_use();
+    assert_int_equal(ol_decoder_decode(d, huge, huge_len, &wid, err, sizeof err), OL_CODEC_OK);
+    assert_true(heap_in_use() > before + 2 * 900000); /* the measure sees the strings */
+    assert_int_equal(ol_decoder_decode(d, small, small_len, &wid, err, sizeof err), OL_CODEC_OK);
+    size_t after = heap_in_use();
+    if (after > before + 64 * 1024)
+        fail_msg("the decoder keeps %zu bytes after a huge record", after - before);
+    free(small);
+    free(huge);
+    ol_decoder_free(d);
+}
+
 /* longer encodings than needed (a varint may take up to ten bytes, and
  * the tenth byte's bits past 64 are dropped, as avro-c drops them) are read
  * as the general path reads them; an eleventh byte is refused by both */
@@ -305,6 +404,8 @@ int main(void)
         cmocka_unit_test(test_flat_topics),
         cmocka_unit_test(test_reads_what_avro_reads),
         cmocka_unit_test(test_mutations_agree),
+        cmocka_unit_test(test_long_strings_through_the_decoder),
+        cmocka_unit_test(test_huge_string_not_kept),
         cmocka_unit_test(test_varint_edges),
     };
     return cmocka_run_group_tests(tests, load_schemas, free_schemas);
