@@ -4,6 +4,7 @@
  * through the value's setters, which reuse the value's own buffers. */
 #include "ol_flatdec.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,9 +125,13 @@ static int get_long(const uint8_t **pp, const uint8_t *end, int64_t *out)
  * that once saw a huge string does not keep that much memory for ever. */
 #define REUSE_MAX 4096
 
+/* avro-c keeps the wrapped buffer inside its value's storage, where it is
+ * not always aligned (a union's branch): read the field through memcpy */
 static void free_owned(avro_wrapped_buffer_t *self)
 {
-    free((void *)self->buf);
+    void *buf;
+    memcpy(&buf, (const char *)self + offsetof(avro_wrapped_buffer_t, buf), sizeof buf);
+    free(buf);
 }
 
 static int give_string(avro_value_t *v, const uint8_t *s, size_t len)
