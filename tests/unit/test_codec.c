@@ -20,24 +20,6 @@
 
 static ol_schemas *g_all;
 
-static int load_schemas(void **state)
-{
-    char err[512];
-    (void)state;
-    if (ol_schemas_load(ol_schemas_default_dir(), &g_all, err, sizeof err)) {
-        fprintf(stderr, "cannot load schemas: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int free_schemas(void **state)
-{
-    (void)state;
-    ol_schemas_free(g_all);
-    g_all = NULL;
-    return 0;
-}
 
 /* number of schema lines of the manifest, counted independently */
 static size_t manifest_lines(const char *dir)
@@ -820,5 +802,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mutations_never_crash, evo_setup, evo_teardown),
         cmocka_unit_test(test_union_branch_out_of_range),
     };
-    return cmocka_run_group_tests(tests, load_schemas, free_schemas);
+    tu_schemas_out = &g_all;
+    return cmocka_run_group_tests(tests, tu_schemas_load, tu_schemas_free);
 }

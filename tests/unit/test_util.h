@@ -14,10 +14,15 @@
  *                            branch, arrays and maps 2 items, nested records
  *                            recursively.
  *   tu_set_*                 set a (possibly nullable) field by name
+ *   tu_schemas_load / tu_schemas_free
+ *                            the repository's schemas/, as cmocka group
+ *                            setup and teardown (into *tu_schemas_out)
  *
  * Include after <cmocka.h>. */
 #ifndef OL_TEST_UTIL_H
 #define OL_TEST_UTIL_H
+
+#include "ol_schema.h"
 
 #include <avro.h>
 #include <dirent.h>
@@ -283,6 +288,28 @@ static inline int32_t tu_get_int(avro_value_t *v, const char *name)
     int32_t x = 0;
     assert_int_equal(avro_value_get_int(&f, &x), 0);
     return x;
+}
+
+/* set before cmocka_run_group_tests: where tu_schemas_load puts the set */
+static ol_schemas **tu_schemas_out;
+
+static inline int tu_schemas_load(void **state)
+{
+    char err[512];
+    (void)state;
+    if (ol_schemas_load(ol_schemas_default_dir(), tu_schemas_out, err, sizeof err)) {
+        fprintf(stderr, "cannot load schemas: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static inline int tu_schemas_free(void **state)
+{
+    (void)state;
+    ol_schemas_free(*tu_schemas_out);
+    *tu_schemas_out = NULL;
+    return 0;
 }
 
 #endif
