@@ -324,6 +324,53 @@ static void test_enum_index_out_of_range(void **state)
     ol_decoder_free(d);
 }
 
+/* a boolean byte other than 0 or 1 is a bad body, named, whichever path
+ * reads the record (the flat reader leaves it to the bounds scan) */
+static void test_boolean_byte_out_of_range(void **state)
+{
+    (void)state;
+    const ol_schema *person = topic_schema("hr.person");
+    ol_decoder *d = ol_decoder_new(g_all, person);
+    avro_value_t v;
+    uint8_t *yes, *no;
+    size_t ny, nn;
+    char err[512];
+    int32_t wid;
+    assert_non_null(d);
+    assert_int_equal(avro_generic_value_new(person->iface, &v), 0);
+    assert_int_equal(tu_fill_value(&v, NULL), 0);
+    tu_set_bool(&v, "billable", 1);
+    assert_int_equal(ol_codec_encode(person, &v, &yes, &ny, err, sizeof err), 0);
+    tu_set_bool(&v, "billable", 0);
+    assert_int_equal(ol_codec_encode(person, &v, &no, &nn, err, sizeof err), 0);
+    avro_value_decref(&v);
+    /* the one byte that differs is the boolean's */
+    assert_int_equal(ny, nn);
+    size_t at = SIZE_MAX;
+    for (size_t i = 0; i < ny; i++)
+        if (yes[i] != no[i]) {
+            assert_int_equal(at, SIZE_MAX);
+            at = i;
+        }
+    assert_true(at != SIZE_MAX && yes[at] == 1 && no[at] == 0);
+    static const uint8_t bad[] = {0x02, 0x7f, 0x80, 0xff};
+    for (size_t i = 0; i < sizeof bad; i++) {
+        yes[at] = bad[i];
+        memset(err, 0, sizeof err);
+        enum ol_codec_err e = ol_decoder_decode(d, yes, ny, &wid, err, sizeof err);
+        if (e != OL_CODEC_BODY || !strstr(err, "boolean byte"))
+            fail_msg("boolean byte 0x%02x: expected bad_body naming it, got %s (%s)", bad[i], ol_codec_err_name(e),
+                     err);
+    }
+    /* both valid bytes still read */
+    yes[at] = 1;
+    assert_int_equal(ol_decoder_decode(d, yes, ny, &wid, err, sizeof err), OL_CODEC_OK);
+    assert_int_equal(ol_decoder_decode(d, no, nn, &wid, err, sizeof err), OL_CODEC_OK);
+    free(yes);
+    free(no);
+    ol_decoder_free(d);
+}
+
 /* ------------------------------------------------------------ evolution */
 static const char *const THING_V1 =
     "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"com.opsledger.test\",\"fields\":["
@@ -796,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_framing_errors),
         cmocka_unit_test(test_corrupt_lengths),
         cmocka_unit_test(test_enum_index_out_of_range),
+        cmocka_unit_test(test_boolean_byte_out_of_range),
         cmocka_unit_test_setup_teardown(test_evolution, evo_setup, evo_teardown),
         cmocka_unit_test_setup_teardown(test_incompatible_writer, evo_setup, evo_teardown),
         cmocka_unit_test_setup_teardown(test_evolution_defaults, evo_setup, evo_teardown),
