@@ -182,16 +182,14 @@ int cmd_broker(int argc, char **argv, ol_config *cfg)
         } else if (!strcmp(argv[i], "--broker-count") && i + 1 < argc) {
             if (cli_parse_long("opsledger broker", "--broker-count", argv[++i], 1, 16, &brokers))
                 return 2;
-        }
-        else if (!strcmp(argv[i], "--bootstrap-file") && i + 1 < argc)
+        } else if (!strcmp(argv[i], "--bootstrap-file") && i + 1 < argc) {
             bootstrap_file = argv[++i];
-        else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
+        } else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
             wait_file = argv[++i];
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
             if (cli_parse_long("opsledger broker", "--timeout", argv[++i], 1, 86400, &timeout_s))
                 return 2;
-        }
-        else {
+        } else {
             fprintf(stderr, "usage: opsledger broker [--partitions N] [--broker-count N] [--bootstrap-file F]\n"
                             "       opsledger broker --wait F [--timeout SECONDS]   (until the broker of F answers)\n");
             return 2;
