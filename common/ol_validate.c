@@ -14,7 +14,15 @@
  * overrides the default. Composite keys of three identifiers and a week stay
  * under LMDB's 511-byte key limit. A string holding a NUL byte is rejected
  * (C code would read it truncated: two ids that differ after the NUL would be
- * one). */
+ * one), and so is one that is not UTF-8 (Avro strings are UTF-8; JSON
+ * outputs could not carry it, and two spellings of one id would differ).
+ *
+ * Ranges: a field with "ol.not_before": "other" (a sibling field of the same
+ * record, both dates or integers) must not be below that field when both
+ * are present: a leave, allocation, engagement, employment or invoice period
+ * that ends before it starts is a dead letter here, naming both values, in
+ * every service alike, never a record one service folds and another
+ * refuses in its fold. */
 #include "ol_json_int.h"
 
 #include "ol_time.h"
@@ -77,6 +85,54 @@ static size_t string_limit(json_t *field, const jt_type *t)
     return ol_validate_string_limit(name, json_is_integer(m) ? json_integer_value(m) : 0);
 }
 
+/* the offset of the first byte of s[0..n) that is not well-formed UTF-8
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
+ * n when all of it is */
+static size_t utf8_bad_at(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) { /* eight ASCII bytes at a time: ids are ASCII */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char b = s[i];
+        size_t len;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if (b >= 0xc2 && b <= 0xdf)
+            len = 2;
+        else if (b >= 0xe0 && b <= 0xef) {
+            len = 3;
+            if (b == 0xe0)
+                lo = 0xa0; /* overlong */
+            else if (b == 0xed)
+                hi = 0x9f; /* surrogates */
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            len = 4;
+            if (b == 0xf0)
+                lo = 0x90; /* overlong */
+            else if (b == 0xf4)
+                hi = 0x8f; /* above U+10FFFF */
+        } else
+            return i;
+        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+                return i;
+        i += len;
+    }
+    return n;
+}
+
 static int check_string(jt_ctx *c, json_t *field, const jt_type *t, const char *str, size_t n)
 {
     const char *fmt = json_string_value(attr(field, t, "ol.format"));
@@ -90,6 +146,10 @@ static int check_string(jt_ctx *c, json_t *field, const jt_type *t, const char *
         return ol_jt_fail(c, "holds a NUL byte at byte %zu (strings must not contain NUL)", (size_t)(nul - str));
     if (n > limit)
         return ol_jt_fail(c, "%zu bytes, longer than the limit of %zu bytes for this field", n, limit);
+    size_t bad = utf8_bad_at(str, n);
+    if (bad < n)
+        return ol_jt_fail(c, "not UTF-8: byte %zu is 0x%02x (Avro strings are UTF-8)", bad,
+                          (unsigned)(unsigned char)str[bad]);
     if (!fmt)
         return 0;
     if (!strcmp(fmt, "iso_week"))
@@ -125,6 +185,77 @@ static int check_not_empty(jt_ctx *c, const char *name, avro_value_t *v)
     return 0;
 }
 
+/* an int or long value, through a union's current branch: 0 with *x set, 1
+ * null (or no branch), -1 another type */
+static int int_value(avro_value_t *v, int64_t *x)
+{
+    avro_value_t b;
+    int32_t i32;
+    if (avro_value_get_type(v) == AVRO_UNION) {
+        if (avro_value_get_current_branch(v, &b))
+            return 1;
+        v = &b;
+    }
+    switch (avro_value_get_type(v)) {
+    case AVRO_NULL:
+        return 1;
+    case AVRO_INT32:
+        if (avro_value_get_int(v, &i32))
+            return -1;
+        *x = i32;
+        return 0;
+    case AVRO_INT64:
+        return avro_value_get_long(v, x) ? -1 : 0;
+    default:
+        return -1;
+    }
+}
+
+static int is_date_type(json_t *node)
+{
+    json_t *b;
+    size_t i;
+    if (json_is_array(node)) {
+        json_array_foreach(node, i, b) if (is_date_type(b)) return 1;
+        return 0;
+    }
+    return json_is_object(node) && json_is_string(json_object_get(node, "logicalType")) &&
+           !strcmp(json_string_value(json_object_get(node, "logicalType")), "date");
+}
+
+/* "ol.not_before": the field f of record value v must not be below its
+ * sibling (see the top of this file); called with f's name pushed */
+static int check_not_before(jt_ctx *c, json_t *fields, json_t *f, avro_value_t *v)
+{
+    const char *other = json_string_value(json_object_get(f, "ol.not_before"));
+    const char *name = json_string_value(json_object_get(f, "name"));
+    avro_value_t a, b;
+    int64_t x, y;
+    char tx[25], ty[25];
+    json_t *g;
+    size_t i;
+    if (!other)
+        return 0;
+    json_array_foreach(fields, i, g) if (json_is_string(json_object_get(g, "name")) &&
+                                         !strcmp(json_string_value(json_object_get(g, "name")), other)) break;
+    if (i == json_array_size(fields) || avro_value_get_by_name(v, name, &a, NULL) ||
+        avro_value_get_by_name(v, other, &b, NULL))
+        return ol_jt_fail(c, "schema: ol.not_before names \"%s\", which is not a field of this record", other);
+    int ra = int_value(&a, &x), rb = int_value(&b, &y);
+    if (ra < 0 || rb < 0)
+        return ol_jt_fail(c, "schema: ol.not_before compares \"%s\", which is not a date or an integer", other);
+    if (ra || rb || x >= y)
+        return 0;
+    if (is_date_type(json_object_get(f, "type")) && DAYS_SHOWABLE(x) && DAYS_SHOWABLE(y)) {
+        ol_date_format((int32_t)x, tx);
+        ol_date_format((int32_t)y, ty);
+    } else {
+        snprintf(tx, sizeof tx, "%lld", (long long)x);
+        snprintf(ty, sizeof ty, "%lld", (long long)y);
+    }
+    return ol_jt_fail(c, "%s is before %s %s: a range must not end before it starts", tx, other, ty);
+}
+
 static int validate(jt_ctx *c, json_t *node, json_t *field, avro_value_t *v, int depth)
 {
     int top = c->path[0] == '\0', disc, rc;
@@ -149,6 +280,13 @@ static int validate(jt_ctx *c, json_t *node, json_t *field, avro_value_t *v, int
             rc = validate(c, json_object_get(f, "type"), f, &child, depth + 1);
             if (rc == 0 && top)
                 rc = check_not_empty(c, name, &child);
+            ol_jt_pop(c, mark);
+            if (rc)
+                return -1;
+        }
+        json_array_foreach(json_object_get(t.obj, "fields"), i, f) { /* the fields are valid: now their ranges */
+            mark = ol_jt_push(c, json_string_value(json_object_get(f, "name")), 0);
+            rc = check_not_before(c, json_object_get(t.obj, "fields"), f, v);
             ol_jt_pop(c, mark);
             if (rc)
                 return -1;
@@ -221,6 +359,7 @@ struct ol_vprog {
     int fmt;             /* F_*: ol.format of a string */
     size_t max_bytes;    /* a string's size limit */
     int not_empty;       /* top-level event_id or entity id */
+    size_t not_before;   /* ol.not_before: 1 + the index of the sibling this field must not be below (0: none) */
     int has_min, has_max;
     int min_real, max_real;
     int64_t min, max;
@@ -276,6 +415,16 @@ static struct ol_vprog *compile(const ol_schema *s, json_t *node, json_t *field,
             const char *name = json_string_value(json_object_get(f, "name"));
             if (!name || !(p->child[i] = compile(s, json_object_get(f, "type"), f, depth + 1, 0)))
                 goto fail;
+            const char *other = json_string_value(json_object_get(f, "ol.not_before"));
+            json_t *g;
+            size_t j;
+            if (other) {
+                json_array_foreach(fields, j, g) if (json_is_string(json_object_get(g, "name")) &&
+                                                     !strcmp(json_string_value(json_object_get(g, "name")), other)) break;
+                if (j == p->n)
+                    goto fail; /* a schema error: validate() names it for every record */
+                p->child[i]->not_before = j + 1;
+            }
             if (top_record &&
                 (!strcmp(name, "event_id") || (s->entity_field && !strcmp(name, s->entity_field))))
                 p->child[i]->not_empty = 1;
@@ -374,6 +523,18 @@ static int check(const struct ol_vprog *p, avro_value_t *v)
         for (size_t i = 0; i < p->n; i++)
             if (avro_value_get_by_index(v, i, &child, NULL) || check(p->child[i], &child))
                 return -1;
+        for (size_t i = 0; i < p->n; i++) {
+            avro_value_t other;
+            int64_t x, y;
+            if (!p->child[i]->not_before)
+                continue;
+            if (avro_value_get_by_index(v, i, &child, NULL) ||
+                avro_value_get_by_index(v, p->child[i]->not_before - 1, &other, NULL))
+                return -1;
+            int ra = int_value(&child, &x), rb = int_value(&other, &y);
+            if (ra < 0 || rb < 0 || (!ra && !rb && x < y))
+                return -1;
+        }
         return 0;
     case K_UNION:
         if (avro_value_get_discriminant(v, &disc) || disc < 0 || (size_t)disc >= p->n ||
@@ -405,7 +566,7 @@ static int check(const struct ol_vprog *p, avro_value_t *v)
         if (avro_value_get_string(v, &str, &size))
             return -1;
         size_t n = size ? size - 1 : 0;
-        if (n > p->max_bytes || memchr(str, '\0', n))
+        if (n > p->max_bytes || memchr(str, '\0', n) || utf8_bad_at(str, n) < n)
             return -1;
         if (p->fmt == F_NONE)
             return 0;

@@ -18,13 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#define FX_MAX_RECORDS 256 /* records added before a fold */
+
 struct fx {
     ol_schemas *schemas;
     ol_config cfg;
     char dir[256];
     ol_runtime *rt;
-    ol_record recs[64];
-    uint8_t *frames[64];
+    ol_record recs[FX_MAX_RECORDS];
+    uint8_t *frames[FX_MAX_RECORDS];
     int n;
     int64_t next_offset;
 };
@@ -81,6 +83,8 @@ static void add(struct fx *f, const char *topic, const char *json)
     char err[512];
     size_t len;
     assert_non_null(s);
+    if (f->n >= FX_MAX_RECORDS)
+        fail_msg("more than %d records added before a fold", FX_MAX_RECORDS);
     assert_int_equal(avro_generic_value_new(s->iface, &v), 0);
     if (ol_json_line_to_avro(s, json, strlen(json), &v, err, sizeof err))
         fail_msg("%s: %s", json, err);

@@ -230,17 +230,30 @@ static void test_three_way_and_withdrawal(void **state)
     fx_free(f);
 }
 
-/* an invoice whose period ends before it starts is a dead letter; the rest folds */
+/* an invoice whose period ends before it starts is a dead letter; the rest
+ * folds. 70 of them in one batch (a supplier's export with its columns
+ * swapped) are 70 dead letters from validation, the batch is folded once:
+ * before, each failed in margin's fold, the batch was folded again per
+ * record, and the 65th stopped the service on every restart. */
 static void test_hostile_invoice(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
     add(f, "delivery.engagement", ENG("G1", "TIME_AND_MATERIALS", "GBP"));
     add(f, "hr.person", PERSON("K1", "CONTRACTOR", 2250, 31, 50000, "GBP"));
-    add(f, "finance.contractor_invoice", INVOICE("BAD", 1, "K1", "2026-11-18", "2026-11-12", 1800, 100, "GBP", "RECEIVED"));
+    for (int i = 0; i < 70; i++) {
+        char line[1024];
+        snprintf(line, sizeof line,
+                 "{\"event_id\":\"i-bad-%d\",\"occurred_at\":\"" AT "\",\"source\":\"fin\",\"revision\":1,"
+                 "\"invoice_id\":\"BAD-%d\",\"person_id\":\"K1\",\"supplier\":\"Acme Contracting\","
+                 "\"period_first_day\":\"2026-11-18\",\"period_last_day\":\"2026-11-12\",\"minutes_invoiced\":1800,"
+                 "\"amount_minor\":100,\"currency\":\"GBP\",\"status\":\"RECEIVED\"}",
+                 i, i);
+        add(f, "finance.contractor_invoice", line);
+    }
     add(f, "timesheet.entry", ENTRY("k1", "K1", "\"G1\"", "DELIVERY", "2026-11-12", 450, "APPROVED"));
     fold(f);
-    assert_int_equal(fx_counter(f, "deadletters"), 1);
+    assert_int_equal(fx_counter(f, "deadletters"), 70);
     assert_int_equal(row_of(f, "G1", "2026-W46", "GBP").uninvoiced_minutes, 450); /* no invoice covers it */
     fx_free(f);
 }

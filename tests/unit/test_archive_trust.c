@@ -6,9 +6,12 @@
  *    catch a bug in it);
  *  - a flipped byte, a deleted middle row, two swapped rows (the index kept
  *    consistent, as a careful forger would), an index entry pointed at another
- *    record, and a deleted tail (anchored by a checkpoint) are each refused by
+ *    record, an index entry no record owns, a record removed from the middle
+ *    (named as missing), and a deleted tail (anchored by a checkpoint) are
+ *    each refused by
  *    `opsledger verify`, `opsledger replay` and `opsledger archive export`,
  *    with the record named;
+ *  - a checkpoint line torn by a kill mid-append is ignored, not a refusal;
  *  - a truncated, empty or foreign data.mdb is a clear error, never SIGBUS.
  * Runs the real tool (build/bin/opsledger) like test_archive.c. */
 #include <setjmp.h>
@@ -350,6 +353,48 @@ static void test_index_redirected_refused(void **state)
     remove_archive();
 }
 
+/* row 25 removed (row and index entry), the rows after it left where they
+ * are: verify names the gap itself, record 25 missing, not the hash of the
+ * row after it (which also breaks, and would send an auditor to the wrong
+ * record) */
+static void test_gap_named_as_missing(void **state)
+{
+    (void)state;
+    char out[8192];
+    ol_store st;
+    MDB_txn *txn;
+    build_archive(N, 15);
+    open_rw(&st, &txn);
+    del_row(txn, &st, 25);
+    commit_close(&st, txn);
+    all_refuse("BROKEN at record 25: it is missing", 1);
+    assert_int_equal(verify(out, sizeof out), 1);
+    if (strstr(out, "record 26"))
+        fail_msg("verify blamed the row after the gap: %s", out);
+    remove_archive();
+}
+
+/* an index entry that no record owns (an offset the archive never held,
+ * pointed at a real record): every row checks out against the index, only
+ * the count of entries shows the plant */
+static void test_extra_index_entry_refused(void **state)
+{
+    (void)state;
+    ol_store st;
+    MDB_txn *txn;
+    ol_key ok;
+    uint8_t kb[8];
+    build_archive(N, 15);
+    open_rw(&st, &txn);
+    MDB_val ik = index_key(&ok, "timesheet.entry", 0, 999999);
+    ol_put_be64(kb, 10);
+    MDB_val sv = {8, kb};
+    assert_int_equal(mdb_put(txn, ol_store_dbi(&st, "by_offset"), &ik, &sv, MDB_NOOVERWRITE), 0);
+    commit_close(&st, txn);
+    all_refuse("an entry for no record", 1);
+    remove_archive();
+}
+
 /* ------------------------------------------------------------ the head */
 
 static void write_checkpoint(const char *path, uint64_t seq, const uint8_t hash[32])
@@ -410,6 +455,41 @@ static void test_deleted_tail_detected_by_checkpoint(void **state)
     remove_archive();
 }
 
+/* the service appends a checkpoint line, then a newline; a kill between
+ * the two leaves a torn last line. It is no checkpoint yet: verify and
+ * replay use the lines before it and run, never refuse the archive. */
+static void test_torn_checkpoint_line_ignored(void **state)
+{
+    (void)state;
+    char out[8192], cp[128];
+    ol_store st;
+    MDB_txn *txn;
+    size_t len;
+    build_archive(N, 15);
+    snprintf(cp, sizeof cp, "%s.checkpoints", g_dir);
+    open_rw(&st, &txn);
+    uint8_t *r40 = get_row(txn, &st, 40, &len), *r50 = get_row(txn, &st, N, &len);
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
+    write_checkpoint(cp, 40, r40);
+    write_checkpoint(cp, N, r50);
+    /* the last line cut after its hash's first 63 digits, no newline */
+    FILE *f = fopen(cp, "r+");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_int_equal(fclose(f), 0);
+    long line = (long)strlen(" 1795000100000 2026-11-18T11:08:20.000Z\n") + 1;
+    assert_int_equal(truncate(cp, size - line), 0);
+    assert_int_equal(verify(out, sizeof out), 0);
+    if (!strstr(out, "head anchored: 1 checkpoints") || !strstr(out, "is record 40"))
+        fail_msg("verify does not report the one whole checkpoint, record 40: %s", out);
+    assert_int_equal(replay(out, sizeof out), 0);
+    free(r40);
+    free(r50);
+    remove_archive();
+}
+
 /* ------------------------------------------------------------ the file */
 
 static void set_data_mdb(const char *how)
@@ -454,6 +534,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_deleted_middle_row_refused),
         cmocka_unit_test(test_swapped_rows_refused),
         cmocka_unit_test(test_index_redirected_refused),
+        cmocka_unit_test(test_gap_named_as_missing),
+        cmocka_unit_test(test_extra_index_entry_refused),
+        cmocka_unit_test(test_torn_checkpoint_line_ignored),
         cmocka_unit_test(test_deleted_tail_detected_by_checkpoint),
         cmocka_unit_test(test_damaged_file_is_a_clear_error),
     };

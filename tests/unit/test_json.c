@@ -41,7 +41,8 @@ static const char *const AVSC =
     " {\"name\":\"currency\",\"type\":\"string\",\"ol.format\":\"currency\"},\n"
     " {\"name\":\"minutes_per_day\",\"type\":\"int\",\"default\":450},\n"
     " {\"name\":\"previous_activity\",\"type\":[\"null\",\"Activity\"],\"default\":null},\n"
-    " {\"name\":\"left_on\",\"type\":[\"null\",{\"type\":\"int\",\"logicalType\":\"date\"}],\"default\":null},\n"
+    " {\"name\":\"left_on\",\"type\":[\"null\",{\"type\":\"int\",\"logicalType\":\"date\"}],\"default\":null,"
+    "\"ol.not_before\":\"work_date\"},\n"
     " {\"name\":\"billable\",\"type\":\"boolean\",\"default\":true},\n"
     " {\"name\":\"tags\",\"type\":{\"type\":\"map\",\"values\":\"long\"},\"default\":{}},\n"
     " {\"name\":\"note\",\"type\":\"bytes\",\"default\":\"\"}\n"
@@ -383,10 +384,29 @@ static void test_validate(void **state)
                    "field \"currency\": expected currency of 3 letters A-Z, got \"EURO\"");
     expect_invalid(fx, "event_id", "\"\"", "field \"event_id\": empty");
     expect_invalid(fx, "entry_id", "\"\"", "field \"entry_id\": empty");
+    /* ol.not_before: a range that ends before it starts, in both paths (the
+     * compiled check sends it to validate(), which names both values) */
+    expect_invalid(fx, "left_on", "\"2026-11-15\"",
+                   "field \"left_on\": 2026-11-15 is before work_date 2026-11-16: a range must not end before it "
+                   "starts");
+    expect_invalid(fx, "left_on", "\"1970-01-01\"",
+                   "field \"left_on\": 1970-01-01 is before work_date 2026-11-16: a range must not end before it "
+                   "starts");
+    {
+        const char *pass[] = {"\"2026-11-16\"", "null"}; /* the same day; no end */
+        for (int i = 0; i < 2; i++) {
+            json_t *o = full_with("left_on", pass[i]);
+            assert_int_equal(ol_json_to_avro(fx->s, o, &fx->v, fx->err, sizeof fx->err), 0);
+            json_decref(o);
+            if (ol_validate(fx->s, &fx->v, fx->err, sizeof fx->err))
+                fail_msg("left_on %s: %s", pass[i], fx->err);
+        }
+    }
     /* edges that pass */
     {
         json_t *o = full_with("minutes", "1440");
         assert_int_equal(json_object_set_new(o, "work_date", json_string("2100-12-31")), 0);
+        assert_int_equal(json_object_set_new(o, "left_on", json_string("2100-12-31")), 0);
         assert_int_equal(json_object_set_new(o, "occurred_at", json_string("1970-01-01T00:00:00Z")), 0);
         assert_int_equal(ol_json_to_avro(fx->s, o, &fx->v, fx->err, sizeof fx->err), 0);
         json_decref(o);

@@ -1198,6 +1198,49 @@ static void test_nul_in_strings_dead_lettered(void **state)
     }
 }
 
+/* Avro strings are UTF-8: a string that is not (a stray 0xff, an overlong
+ * '/', a UTF-16 surrogate, a code point above U+10FFFF, a sequence cut
+ * short) is a dead letter naming the field and the byte, never an id that
+ * JSON outputs (tail, replay --emit, query --format json) drop or mangle.
+ * Well-formed multi-byte text folds. */
+static void test_invalid_utf8_dead_lettered(void **state)
+{
+    fix *f = *state;
+    const person a = {"e-1", "p-1", "A", 1, 0, 0}, ok = {"e-9", "p-9", "Z", 1, 0, 0};
+    static const struct {
+        const char *s;
+        size_t n, bad;
+    } cases[] = {
+        {"p-\xff\xfe-bad", 8, 2}, {"p-\xc0\xaf", 4, 2}, {"p-\xed\xa0\x80", 5, 2},
+        {"p-\xf4\x90\x80\x80", 6, 2}, {"p-0123456\xe2\x82", 11, 9},
+    };
+    const size_t nc = sizeof cases / sizeof cases[0];
+    f->rt = rt_open(f, &toy_service);
+    for (size_t i = 0; i < nc; i++) {
+        person p = a;
+        char eid[16];
+        snprintf(eid, sizeof eid, "e-%zu", i + 1);
+        p.event_id = eid;
+        add_person_raw_field(f, (int64_t)i, &p, "person_id", cases[i].s, cases[i].n);
+    }
+    /* h\u00e9l\u20ac\U0001F600: two-, three- and four-byte forms */
+    add_person_raw_field(f, (int64_t)nc, &ok, "team", "h\xc3\xa9l\xe2\x82\xac\xf0\x9f\x98\x80", 11);
+    fold_from(f, 0);
+    assert_int_equal(counter(f->rt, "deadletters"), (int64_t)nc);
+    int64_t rev;
+    char name[64];
+    assert_int_equal(toy_row(f->rt, "p-9", &rev, name, sizeof name), 1);
+    for (size_t i = 0; i < nc; i++) {
+        outbox_row o;
+        outbox_get(f->rt, (uint64_t)i + 1, &o);
+        char want[96];
+        snprintf(want, sizeof want, "field \"person_id\": not UTF-8: byte %zu is 0x%02x", cases[i].bad,
+                 (unsigned)(unsigned char)cases[i].s[cases[i].bad]);
+        if (!strstr(header(&o, "ol.reason"), want))
+            fail_msg("dead letter %zu: \"%s\" lacks \"%s\"", i, header(&o, "ol.reason"), want);
+    }
+}
+
 /* SPEC 4: one instance per data directory; the lock dies with its owner */
 static void test_second_instance_refused(void **state)
 {
@@ -1979,6 +2022,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_env_fault_aborts_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fold_failing_everything_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_in_strings_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_instance_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_with_nothing_dirty, setup, teardown),
         cmocka_unit_test(test_derived_event_id),
