@@ -32,6 +32,10 @@
  * before the failure counts as the service's own fault and stops it: a fold
  * that fails on every record is a bug or an environment, not bad input */
 #define OL_MAX_POISON 64
+/* the most bytes of a bad record's value a dead letter carries (its first
+ * bytes; headers give the whole size and SHA-256): half of Kafka's default
+ * message.max.bytes, so a dead letter always fits */
+#define OL_DEADLETTER_MAX_VALUE ((size_t)512 * 1024)
 
 struct topic_io {
     const char *topic;

@@ -9,6 +9,7 @@
 #include "ol_log.h"
 
 #include <errno.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,26 +49,44 @@ int ol_rt_note_offset(ol_runtime *rt, const ol_record *r)
     return 0;
 }
 
-/* Dead letter: the original bytes, with why and where in the headers. */
+/* Dead letter: the original bytes, with why and where in the headers. A
+ * value over OL_DEADLETTER_MAX_VALUE is cut to its first that many bytes,
+ * and the headers say so, with its size and SHA-256 (the whole record stays
+ * at its source offset and in the archive): a copy near Kafka's message
+ * limit (1,000,000 bytes by default; the headers come on top) was refused
+ * by the producer, which stopped the service on every restart with nothing
+ * more published. */
 static int dead_letter(ol_runtime *rt, MDB_txn *txn, const ol_record *r, const char *reason)
 {
-    char key[400], part[16], off[24];
+    char key[400], part[16], off[24], size[24], hex[65];
     /* schemas/README.md: the key is <source topic>|<partition>|<offset> */
     snprintf(key, sizeof key, "%s|%d|%lld", r->topic, r->partition, (long long)r->offset);
     snprintf(part, sizeof part, "%d", r->partition);
     snprintf(off, sizeof off, "%lld", (long long)r->offset);
-    ol_header h[] = {
+    ol_header h[8] = {
         {"ol.reason", reason, strlen(reason)},
         {"ol.service", rt->svc->name, strlen(rt->svc->name)},
         {"ol.source.topic", r->topic, strlen(r->topic)},
         {"ol.source.partition", part, strlen(part)},
         {"ol.source.offset", off, strlen(off)},
     };
-    ol_warn("dead letter|service=%s topic=%s partition=%d offset=%lld reason=\"%s\"", rt->svc->name, r->topic,
-            r->partition, (long long)r->offset, reason);
+    size_t nh = 5, vlen = r->value_len;
+    if (vlen > OL_DEADLETTER_MAX_VALUE) {
+        uint8_t md[SHA256_DIGEST_LENGTH];
+        SHA256(r->value, r->value_len, md);
+        for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        snprintf(size, sizeof size, "%zu", r->value_len);
+        h[nh++] = (ol_header){"ol.value.truncated", "true", 4};
+        h[nh++] = (ol_header){"ol.value.bytes", size, strlen(size)};
+        h[nh++] = (ol_header){"ol.value.sha256", hex, 64};
+        vlen = OL_DEADLETTER_MAX_VALUE;
+    }
+    ol_warn("dead letter|service=%s topic=%s partition=%d offset=%lld bytes=%zu reason=\"%s\"", rt->svc->name,
+            r->topic, r->partition, (long long)r->offset, r->value_len, reason);
     rt->counters[C_DEADLETTERS]++;
     ol_metrics_deadletter(rt->metrics, reason);
-    return ol_outbox_append(rt, txn, "ops.deadletter", key, strlen(key), h, 5, r->value, r->value_len);
+    return ol_outbox_append(rt, txn, "ops.deadletter", key, strlen(key), h, nh, r->value, vlen);
 }
 
 static int str_field(avro_value_t *v, const char *name, const char **out)

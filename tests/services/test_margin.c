@@ -230,6 +230,37 @@ static void test_three_way_and_withdrawal(void **state)
     fx_free(f);
 }
 
+/* K2's invoice of 101 for 6 minutes over 2026-11-02..20, where K2 logged 3
+ * minutes on G1 in each of W45, W46 and W47 (9 in all):
+ *   shares by week: 101 x 3 / 9 = 33.67 -> 34, 34, and the last takes the
+ *   remainder 101 - 68 = 33, so the three sum to the invoice exactly;
+ *   three-way: invoiced - logged = 6 - 9 = -3 minutes = 101 x -3 / 6 =
+ *   -50.5 -> -51 (half away from zero); billed (G1 is T&M) - logged = 0. */
+static void test_invoice_split_sums_and_rounds(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "delivery.engagement", ENG("G1", "TIME_AND_MATERIALS", "GBP"));
+    add(f, "hr.person", PERSON("K2", "CONTRACTOR", 2250, 31, 50000, "GBP"));
+    add(f, "timesheet.entry", ENTRY("s1", "K2", "\"G1\"", "DELIVERY", "2026-11-02", 3, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("s2", "K2", "\"G1\"", "DELIVERY", "2026-11-09", 3, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("s3", "K2", "\"G1\"", "DELIVERY", "2026-11-16", 3, "APPROVED"));
+    add(f, "finance.contractor_invoice", INVOICE("INV9", 1, "K2", "2026-11-02", "2026-11-20", 6, 101, "GBP", "RECEIVED"));
+    fold(f);
+    int64_t w45 = row_of(f, "G1", "2026-W45", "GBP").contractor_cost, w46 = row_of(f, "G1", "2026-W46", "GBP").contractor_cost,
+            w47 = row_of(f, "G1", "2026-W47", "GBP").contractor_cost;
+    assert_int_equal(w45, 34);
+    assert_int_equal(w46, 34);
+    assert_int_equal(w47, 33);
+    assert_int_equal(w45 + w46 + w47, 101);
+    const char *k = "CONTRACTOR|K2|INV9";
+    assert_int_equal(ev(f, k, "minutes_logged"), 9);
+    assert_int_equal(ev(f, k, "invoiced_minus_logged_minutes"), -3);
+    assert_int_equal(ev(f, k, "invoiced_minus_logged_minor"), -51);
+    assert_int_equal(ev(f, k, "billed_minus_logged_minor"), 0);
+    fx_free(f);
+}
+
 /* an invoice whose period ends before it starts is a dead letter; the rest
  * folds. 70 of them in one batch (a supplier's export with its columns
  * swapped) are 70 dead letters from validation, the batch is folded once:
@@ -276,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engagement_week),
         cmocka_unit_test(test_three_way_and_withdrawal),
+        cmocka_unit_test(test_invoice_split_sums_and_rounds),
         cmocka_unit_test(test_hostile_invoice),
         cmocka_unit_test(test_order_independence),
     };

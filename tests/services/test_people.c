@@ -125,6 +125,8 @@ static void test_org_leaver_last_day_part_time(void **state)
     /* per role and team; the contractor is apart */
     assert_int_equal(row_of(f, HC_ROLE, "ENGINEER", "2026-W45").headcount, 3);
     assert_int_equal(row_of(f, HC_ROLE, "ENGINEER", "2026-W46").headcount, 2);
+    /* an even headcount: E1 314 and E2 258 days at Sunday 2026-11-15, the lower middle value */
+    assert_int_equal(row_of(f, HC_ROLE, "ENGINEER", "2026-W46").tenure_days, 258);
     assert_int_equal(row_of(f, HC_TEAM, "beta", "2026-W45").leavers, 1);
     assert_int_equal(row_of(f, HC_TEAM, "beta", "2026-W46").headcount, 0);
     assert_int_equal(row_of(f, HC_TEAM, "alpha", "2026-W46").fte_bp, 26000);
@@ -256,6 +258,32 @@ static void test_dm_supply_demand(void **state)
     fx_free(f);
 }
 
+/* "ahead of demand" is 10,000 <= ratio <= the ceiling (11,500), both ends
+ * included. D2 works 2,070 minutes a week (414 a day), demand in 2026-W48 is
+ * one CONFIRMED allocation at 80 % Monday to Friday: supply 2,070 x 10,000 /
+ * 2,250 = 9,200 bp, demand 80 x 5 x 20 = 8,000 bp, ratio 2,070 x 10,000 x
+ * 500 / (400 x 2,250) = 11,500: exactly the ceiling, so ahead. At 79 %
+ * (demand 395 percent-days) the ratio is 11,645: over the ceiling, not. */
+static void test_dm_ratio_at_ceiling(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("D2", "alpha", "DELIVERY_MANAGER", "EMPLOYEE", 2070, 31, "2025-01-01", "null", 1));
+    add(f, "delivery.allocation", ALLOC("B1", "\"D2\"", "DELIVERY_MANAGER", 80, "2026-11-23", "2026-11-27", "CONFIRMED"));
+    add(f, "delivery.allocation", ALLOC("B2", "\"D2\"", "DELIVERY_MANAGER", 79, "2026-11-30", "2026-12-04", "CONFIRMED"));
+    fold(f);
+    struct hc_row r = row_of(f, HC_ROLE, "DELIVERY_MANAGER", "2026-W48");
+    assert_int_equal(r.dm_supply_bp, 9200);
+    assert_int_equal(r.dm_demand_bp, 8000);
+    assert_int_equal(r.ratio_bp, 11500);
+    assert_int_equal(r.ahead, 1);
+    assert_int_equal(ev(f, "ROLE|DELIVERY_MANAGER|2026-W48", "dm_ahead"), 1);
+    r = row_of(f, HC_ROLE, "DELIVERY_MANAGER", "2026-W49");
+    assert_int_equal(r.ratio_bp, 11645);
+    assert_int_equal(r.ahead, 0);
+    fx_free(f);
+}
+
 /* the rows are those of the final state whatever the batching: folded in
  * two batches whose data weeks differ (2026-W46, then 2026-W50) or in one,
  * the rows and the derived events' keys and contents are the same, and no
@@ -345,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_rejoiner_and_restated_leaver),
         cmocka_unit_test(test_window_across_w53),
         cmocka_unit_test(test_dm_supply_demand),
+        cmocka_unit_test(test_dm_ratio_at_ceiling),
         cmocka_unit_test(test_rows_independent_of_batching),
         cmocka_unit_test(test_hostile_dates),
         cmocka_unit_test(test_order_independence),
