@@ -21,6 +21,7 @@
 #include "ol_archive.h"
 #include "ol_codec.h"
 #include "ol_escape.h"
+#include "ol_file.h"
 #include "ol_json.h"
 #include "ol_log.h"
 #include "ol_registry.h"
@@ -44,7 +45,7 @@ static int dir_is_empty_or_missing(const char *path)
 /* Every outbox row as a JSON line: topic, key, headers, decoded value. */
 static int emit_outbox(ol_store *st, const ol_schemas *schemas, const char *file)
 {
-    FILE *f = fopen(file, "w");
+    FILE *f = ol_fopen_private(file, "w");
     MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     MDB_val k, v;

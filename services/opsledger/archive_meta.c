@@ -7,6 +7,7 @@
  * again with the extra entry, and the data blocks copied unchanged, through
  * a temporary file renamed over the original. */
 #include "cli.h"
+#include "ol_file.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -117,7 +118,7 @@ int archive_meta_add(const char *path, const char *key, const char *value, char 
         goto out;
     }
     meta = NULL;
-    if (!(out = fopen(tmp, "wb"))) {
+    if (!(out = ol_fopen_private(tmp, "wb"))) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         goto out;
     }

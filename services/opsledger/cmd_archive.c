@@ -7,6 +7,8 @@
  * not verify is refused with the record named, exit 1. */
 #include "cli.h"
 #include "ol_escape.h"
+#include "ol_file.h"
+#include <errno.h>
 #include "ol_registry.h"
 #include "ol_archive.h"
 #include "ol_time.h"
@@ -144,6 +146,11 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     }
     have_rec = 1;
     unlink(out);
+    FILE *made = ol_fopen_private(out, "wb"); /* owner-only: avro-c's fopen would follow the umask */
+    if (!made || fclose(made)) {
+        ol_esc_eprintf("opsledger archive: %s: %s\n", out, strerror(errno));
+        goto out;
+    }
     if (avro_file_writer_create(out, schema, &w)) {
         ol_esc_eprintf("opsledger archive: %s: %s\n", out, avro_strerror());
         goto out;

@@ -8,6 +8,7 @@
  * report, not fatal; none readable at all is exit 1, some is exit 3. */
 #include "cli.h"
 #include "ol_escape.h"
+#include "ol_file.h"
 #include "ol_time.h"
 #include "report/ol_report.h"
 
@@ -231,7 +232,7 @@ int cmd_weekly(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    FILE *f = out ? fopen(out, "w") : stdout;
+    FILE *f = out ? ol_fopen_private(out, "w") : stdout;
     if (!f) {
         ol_esc_eprintf("report weekly: %s: %s\n", out, strerror(errno));
         rc = 1;

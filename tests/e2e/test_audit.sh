@@ -90,8 +90,10 @@ kill_tracked_services
 
 # 1. replay as of T: byte-identical projections
 for s in utilisation billing people margin; do
-    run_ol "$E2E_TMP/r.out" "$E2E_TMP/r-$s.err" replay "$s" --as-of "$T" --out "$E2E_TMP/replay-$s" \
-        --emit "$E2E_TMP/emit-$s.jsonl" --data-dir "$D" || { fail "replay $s as of $T"; dump "$E2E_TMP/r-$s.err"; }
+    # under umask 000: the emitted events are the rebuilt projection's figures, owner-only like it
+    (umask 000 && run_ol "$E2E_TMP/r.out" "$E2E_TMP/r-$s.err" replay "$s" --as-of "$T" --out "$E2E_TMP/replay-$s" \
+        --emit "$E2E_TMP/emit-$s.jsonl" --data-dir "$D") || { fail "replay $s as of $T"; dump "$E2E_TMP/r-$s.err"; }
+    [ "$(stat -c %a "$E2E_TMP/emit-$s.jsonl")" = 600 ] || fail "replay --emit FILE is owner-only (0600) under umask 000"
     "$BIN/opsledger-$s" dump --db "$E2E_TMP/replay-$s" >"$E2E_TMP/replay-$s-T.txt"
     if cmp -s "$E2E_TMP/live-$s-T.txt" "$E2E_TMP/replay-$s-T.txt"; then
         pass "$s replayed as of T is byte-identical to the live projection at T"

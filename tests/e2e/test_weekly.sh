@@ -176,8 +176,12 @@ check "Markdown has the title and eight section headings" \
     test "$(grep -c '^## [1-8]\. ' "$T/weekly.md")" = 8 -a "$(grep -c "^# Weekly delivery and operations report, $W" "$T/weekly.md")" = 1
 
 # 4. HTML, rendered by headless Chromium
-run_ol "$T/out.txt" "$T/html.err" report weekly --week "$W" --format html --out "$T/weekly.html" --data-dir "$D" ||
-    fail "report weekly --format html --out FILE"
+# written under umask 000 over a file left world-writable: the report holds
+# people's names and amounts, so it is created owner-only like state files
+: >"$T/weekly.html" && chmod 666 "$T/weekly.html"
+(umask 000 && run_ol "$T/out.txt" "$T/html.err" report weekly --week "$W" --format html --out "$T/weekly.html" \
+    --data-dir "$D") || fail "report weekly --format html --out FILE"
+check "report --out FILE is owner-only (0600) whatever the umask" test "$(stat -c %a "$T/weekly.html")" = 600
 check "the HTML is self-contained (no script, no external reference)" \
     bash -c "! grep -Eiq '<script|<link|src=|https?://|@import' '$T/weekly.html'"
 check "the HTML has two inline SVG charts" test "$(grep -c '<svg ' "$T/weekly.html")" = 2

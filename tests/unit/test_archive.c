@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define N 50
@@ -116,7 +117,19 @@ static void test_export_reads_back(void **state)
     snprintf(args, sizeof args,
              "archive export --archive %s --from 2026-11-18T11:06:51Z --to 2026-11-18T11:07:20Z --out %s", g_dir,
              file);
-    assert_int_equal(run(args, out, sizeof out), 0);
+    /* under umask 0, over a world-writable file: the export is the archive's
+     * content (names, costs), owner-only like the archive */
+    FILE *pre = fopen(file, "w");
+    assert_non_null(pre);
+    assert_int_equal(fclose(pre), 0);
+    assert_int_equal(chmod(file, 0666), 0);
+    mode_t old = umask(0);
+    int rc_export = run(args, out, sizeof out);
+    umask(old);
+    assert_int_equal(rc_export, 0);
+    struct stat sb;
+    assert_int_equal(stat(file, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
 
     avro_file_reader_t r;
     assert_int_equal(avro_file_reader(file, &r), 0);
