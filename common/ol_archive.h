@@ -22,6 +22,16 @@
 
 #define OL_ARCHIVE_DBS "records", "by_offset"
 
+/* A writer schema in the chain (issue 19 with a Schema Registry): a row of
+ * topic OL_ARCHIVE_SCHEMA_TOPIC (no Kafka topic can be named so), partition
+ * -1, offset the registry id, no key, value the registry's schema text, no
+ * headers, appended once per id just before the first record framed with
+ * it (timestamp: that record's). It is not in by_offset. The copy in
+ * `registry_schemas`, which replay and export read, must equal it: verify
+ * refuses an archive where it does not (a schema edited or added outside
+ * the chain would change how the chained bytes decode). */
+#define OL_ARCHIVE_SCHEMA_TOPIC "@schema"
+
 typedef struct ol_arec {
     uint64_t seq;
     const uint8_t *hash; /* 32 bytes */
@@ -89,7 +99,8 @@ int ol_archive_checkpoint_append(const char *path, uint64_t seq, const uint8_t h
                                  size_t errlen);
 
 typedef struct ol_archive_report {
-    uint64_t records;     /* rows checked */
+    uint64_t records;     /* rows checked, writer schema rows included */
+    uint64_t schemas;     /* of which writer schema rows */
     uint8_t head[32];     /* hash of the last row (zeros when empty) */
     size_t anchors;       /* checkpoints matched */
     uint64_t anchor_seq;  /* the highest checkpointed record matched */

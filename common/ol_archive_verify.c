@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -145,6 +146,60 @@ static int name_extra_entry(MDB_txn *txn, MDB_dbi records, MDB_dbi by_offset, ol
 
 static void fmt_time(int64_t ms, char ts[25]) { ol_ts_format(ms, ts); }
 
+/* a writer schema row of the chain (OL_ARCHIVE_SCHEMA_TOPIC) */
+struct chained_schema {
+    int32_t id;
+    uint64_t seq;
+    const void *text; /* in the read transaction's map */
+    size_t len;
+};
+
+/* every registry_schemas entry (which replay and export read) must equal
+ * the chain's row for its id: 0, 1 broken (rep->msg), -1 cannot read */
+static int check_kept_schemas(MDB_txn *txn, const struct chained_schema *cs, size_t ncs, ol_archive_report *rep)
+{
+    MDB_dbi kept;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_dbi_open(txn, "registry_schemas", 0, &kept);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* written without a registry */
+    if (rc || (rc = mdb_cursor_open(txn, kept, &c))) {
+        snprintf(rep->msg, sizeof rep->msg, "registry_schemas: %s", mdb_strerror(rc));
+        return -1;
+    }
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        int32_t id = k.mv_size == 4 ? (int32_t)ol_be32(k.mv_data) : -1;
+        const struct chained_schema *m = NULL;
+        for (size_t i = 0; i < ncs; i++)
+            if (cs[i].id == id)
+                m = &cs[i]; /* the last one: a re-anchoring would come later */
+        if (!m) {
+            snprintf(rep->msg, sizeof rep->msg,
+                     "BROKEN: the writer schema of registry id %ld (registry_schemas) is not in the chain: it was "
+                     "added outside the archive service, and a replay would read records with it (an archive "
+                     "written before schemas were chained gets them at its service's next start)",
+                     (long)id);
+            mdb_cursor_close(c);
+            return 1;
+        }
+        if (m->len != v.mv_size || memcmp(m->text, v.mv_data, v.mv_size)) {
+            snprintf(rep->msg, sizeof rep->msg,
+                     "BROKEN at record %llu: the writer schema of registry id %ld in registry_schemas differs from "
+                     "the one the chain holds at this record: a replay would read records with the edited one",
+                     (unsigned long long)m->seq, (long)id);
+            mdb_cursor_close(c);
+            return 1;
+        }
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) {
+        snprintf(rep->msg, sizeof rep->msg, "registry_schemas: %s", mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpoint *cps, size_t ncps,
                       const char *cp_path, ol_archive_report *rep)
 {
@@ -153,7 +208,8 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
     MDB_val k, v;
     MDB_stat ist;
     uint8_t want[32];
-    size_t ci = 0;
+    size_t ci = 0, ncs = 0, capcs = 0;
+    struct chained_schema *cs = NULL;
     char what[400], ts[25];
     int g, rc = 1;
 
@@ -188,7 +244,20 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
                      (unsigned long long)seq, what);
             goto out;
         }
-        if ((rc = check_index(ix, &a, rep)))
+        if (a.partition == -1 && !strcmp(a.topic, OL_ARCHIVE_SCHEMA_TOPIC)) { /* not in by_offset */
+            if (ncs == capcs) {
+                size_t nc = capcs ? capcs * 2 : 16;
+                struct chained_schema *n = realloc(cs, nc * sizeof *n);
+                if (!n) {
+                    snprintf(rep->msg, sizeof rep->msg, "out of memory");
+                    rc = -1;
+                    goto out;
+                }
+                cs = n, capcs = nc;
+            }
+            cs[ncs++] = (struct chained_schema){(int32_t)a.offset, seq, a.value, a.value_len};
+            rep->schemas++;
+        } else if ((rc = check_index(ix, &a, rep)))
             goto out;
         rc = 1;
         while (ci < ncps && cps[ci].seq < seq)
@@ -220,7 +289,7 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
         rc = -1;
         goto out;
     }
-    if (ist.ms_entries != rep->records) {
+    if (ist.ms_entries != rep->records - rep->schemas) {
         rc = name_extra_entry(txn, records, by_offset, rep);
         goto out;
     }
@@ -234,8 +303,9 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
                  (unsigned long long)rep->records + 1, (unsigned long long)last->seq);
         goto out;
     }
-    rc = 0;
+    rc = check_kept_schemas(txn, cs, ncs, rep);
 out:
+    free(cs);
     mdb_cursor_close(ix);
     mdb_cursor_close(c);
     return rc;

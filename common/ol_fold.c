@@ -6,6 +6,7 @@
 #include "ol_runtime_int.h"
 #include "ol_av.h"
 #include "ol_log.h"
+#include "ol_registry.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -13,6 +14,11 @@
 #include <string.h>
 
 MDB_txn *ol_fold_txn(ol_fold_ctx *ctx) { return ctx->txn; }
+
+const char *ol_fold_writer_schema_text(ol_fold_ctx *ctx, int32_t id)
+{
+    return ctx->rt->schemas ? ol_registry_cached_text(ctx->rt->schemas->reg, id) : NULL;
+}
 MDB_dbi ol_fold_dbi(ol_fold_ctx *ctx, const char *name) { return ol_store_dbi(&ctx->rt->store, name); }
 void *ol_fold_state(ol_fold_ctx *ctx) { return ctx->rt->state; }
 const ol_config *ol_fold_config(ol_fold_ctx *ctx) { return ctx->rt->cfg; }

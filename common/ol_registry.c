@@ -167,6 +167,12 @@ int ol_registry_cached(const ol_registry *r, int32_t id)
     return entry_of(r, id) != NULL;
 }
 
+const char *ol_registry_cached_text(const ol_registry *r, int32_t id)
+{
+    const struct ol_reg_entry *e = r ? entry_of(r, id) : NULL;
+    return e ? e->text : NULL;
+}
+
 int ol_registry_cache_put(ol_registry *r, int32_t id, const char *schema, int pending)
 {
     json_error_t je;

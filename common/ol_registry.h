@@ -94,6 +94,9 @@ enum ol_reg_status ol_registry_writer(ol_registry *r, int32_t id, const ol_schem
                                       char *err, size_t errlen);
 /* 1 when id's schema text is in the cache */
 int ol_registry_cached(const ol_registry *r, int32_t id);
+/* id's schema text when it is in the cache (r may be NULL), else NULL;
+ * owned by the cache */
+const char *ol_registry_cached_text(const ol_registry *r, int32_t id);
 /* Adds a schema text to the cache (from LMDB or an archive); 0 or -1 on
  * memory. `pending` 1: not yet saved, listed by ol_registry_pending. */
 int ol_registry_cache_put(ol_registry *r, int32_t id, const char *schema, int pending);

@@ -111,6 +111,10 @@ MDB_txn *ol_fold_txn(ol_fold_ctx *ctx);
 MDB_dbi ol_fold_dbi(ol_fold_ctx *ctx, const char *name);
 void *ol_fold_state(ol_fold_ctx *ctx);
 const ol_config *ol_fold_config(ol_fold_ctx *ctx);
+/* the Schema Registry's text of writer schema id, when a registry is
+ * configured and the id was fetched (for this batch or before); NULL
+ * otherwise. Owned by the runtime. */
+const char *ol_fold_writer_schema_text(ol_fold_ctx *ctx, int32_t id);
 /* data time: the latest occurred_at seen by this service (persisted) */
 int64_t ol_fold_data_time(ol_fold_ctx *ctx);
 /* Marks a key dirty for flush (deduplicated, returned sorted). */

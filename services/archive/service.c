@@ -17,6 +17,7 @@
 #include "ol_svcmain.h"
 #include "ol_time.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +28,71 @@ static const char *const inputs[] = {"hr.person", "hr.leave", "delivery.engageme
                                      "finance.period", "delivery.risk", "ops.rota",
                                      /* derived topics other services consume, so their replays see them */
                                      "finance.billing.line", "ops.forecast.engagement", "ops.timesheet.missing", NULL};
-static const char *const dbs[] = {OL_ARCHIVE_DBS, NULL};
+/* schema_rows: registry id (4, BE) -> the seq of its writer schema row
+ * (OL_ARCHIVE_SCHEMA_TOPIC); key "anchored" once the schemas an archive
+ * kept before they were chained have been appended (archive_init) */
+static const char *const dbs[] = {OL_ARCHIVE_DBS, "schema_rows", NULL};
+#define ANCHORED_KEY "anchored"
+
+/* appends r to the chain; its seq in *seq */
+static int append_row(MDB_txn *txn, MDB_dbi records, const ol_record *r, uint64_t *seq)
+{
+    uint8_t prev[32] = {0}, kb[8], *row = NULL;
+    size_t len;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    *seq = 1;
+    if ((rc = mdb_cursor_open(txn, records, &c)))
+        return rc;
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    if (rc == 0) {
+        *seq = ol_be64(k.mv_data) + 1;
+        memcpy(prev, v.mv_data, 32);
+    }
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (ol_archive_row(r, prev, &row, &len))
+        return -1;
+    ol_put_be64(kb, *seq);
+    k.mv_size = 8;
+    k.mv_data = kb;
+    v.mv_size = len;
+    v.mv_data = row;
+    rc = mdb_put(txn, records, &k, &v, MDB_APPEND);
+    free(row);
+    return rc;
+}
+
+/* the writer schema `text` of registry id into the chain, unless it is
+ * there already */
+static int anchor_schema(MDB_txn *txn, MDB_dbi records, MDB_dbi rows, int32_t id, const char *text, int64_t ts)
+{
+    uint8_t ib[4], sb[8];
+    ol_put_be32(ib, (uint32_t)id);
+    MDB_val k = {4, ib}, v;
+    uint64_t seq;
+    int rc = mdb_get(txn, rows, &k, &v);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    const ol_record sr = {.topic = OL_ARCHIVE_SCHEMA_TOPIC, .partition = -1, .offset = id, .timestamp_ms = ts,
+                          .value = text, .value_len = strlen(text)};
+    if ((rc = append_row(txn, records, &sr, &seq)))
+        return rc;
+    ol_put_be64(sb, seq);
+    v.mv_size = 8;
+    v.mv_data = sb;
+    return mdb_put(txn, rows, &k, &v, 0);
+}
 
 static int archive_record(ol_fold_ctx *ctx, const ol_record *r)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
     MDB_dbi records = ol_fold_dbi(ctx, "records"), by_offset = ol_fold_dbi(ctx, "by_offset");
-    uint8_t prev[32] = {0}, kb[8], *row = NULL;
-    uint64_t seq = 1;
-    size_t len;
-    MDB_cursor *c;
-    MDB_val k, v;
+    uint8_t kb[8];
+    uint64_t seq;
+    MDB_val v;
     int rc;
 
     /* no duplicate: a record already archived (a re-delivery) is skipped */
@@ -51,30 +106,75 @@ static int archive_record(ol_fold_ctx *ctx, const ol_record *r)
         return 0;
     if (rc != MDB_NOTFOUND)
         return rc;
-
-    if ((rc = mdb_cursor_open(txn, records, &c)))
-        return rc;
-    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-    if (rc == 0) {
-        seq = ol_be64(k.mv_data) + 1;
-        memcpy(prev, v.mv_data, 32);
+    /* framed with a registry id: its writer schema goes into the chain first */
+    const uint8_t *f = r->value;
+    if (r->value_len >= 5 && f[0] == 0) {
+        int32_t id = (int32_t)ol_be32(f + 1);
+        const char *text = ol_fold_writer_schema_text(ctx, id);
+        if (text && (rc = anchor_schema(txn, records, ol_fold_dbi(ctx, "schema_rows"), id, text, r->timestamp_ms)))
+            return rc;
     }
-    mdb_cursor_close(c);
-    if (rc && rc != MDB_NOTFOUND)
+    if ((rc = append_row(txn, records, r, &seq)))
         return rc;
-    if (ol_archive_row(r, prev, &row, &len))
-        return -1;
     ol_put_be64(kb, seq);
-    k.mv_size = 8;
-    k.mv_data = kb;
-    v.mv_size = len;
-    v.mv_data = row;
-    rc = mdb_put(txn, records, &k, &v, MDB_APPEND);
-    free(row);
-    if (rc)
-        return rc;
     MDB_val sv = {8, kb};
     return mdb_put(txn, by_offset, &okv, &sv, 0);
+}
+
+/* An archive written before writer schemas were chained keeps them in
+ * registry_schemas only: at its first start they are appended to the chain
+ * once (anchored from then on: what was edited before cannot be told), and
+ * the key "anchored" says so; a schema that later appears there without a
+ * chain row is then refused by verify. */
+static int anchor_kept_schemas(ol_store *st)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    MDB_dbi kept, rows = ol_store_dbi(st, "schema_rows");
+    MDB_val k = {sizeof ANCHORED_KEY - 1, (void *)ANCHORED_KEY}, v;
+    struct timespec now;
+    size_t n = 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t ts = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_get(txn, rows, &k, &v)) != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return rc; /* 0: done before */
+    }
+    rc = mdb_dbi_open(txn, "registry_schemas", 0, &kept);
+    if (rc == 0 && !(rc = mdb_cursor_open(txn, kept, &c))) {
+        MDB_val ik, iv;
+        for (rc = mdb_cursor_get(c, &ik, &iv, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &ik, &iv, MDB_NEXT)) {
+            if (ik.mv_size != 4)
+                continue;
+            char *text = strndup(iv.mv_data, iv.mv_size);
+            if (!text) {
+                rc = ENOMEM;
+                break;
+            }
+            rc = anchor_schema(txn, ol_store_dbi(st, "records"), rows, (int32_t)ol_be32(ik.mv_data), text, ts);
+            free(text);
+            if (rc)
+                break;
+            n++;
+        }
+        mdb_cursor_close(c);
+    }
+    if (rc == MDB_NOTFOUND) /* no registry_schemas, or the end of it */
+        rc = 0;
+    v.mv_size = 0;
+    v.mv_data = "";
+    if (rc || (rc = mdb_put(txn, rows, &k, &v, 0))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    if ((rc = mdb_txn_commit(txn)))
+        return rc;
+    if (n)
+        ol_info("writer schemas kept outside the chain appended to it|schemas=%zu", n);
+    return 0;
 }
 
 /* ---- checkpoints */
@@ -214,6 +314,12 @@ static int archive_init(ol_runtime *rt, void **state)
     }
     ck->interval_ms = secs * 1000;
     if (check_head(ck)) {
+        free(ck);
+        return -1;
+    }
+    int rc = anchor_kept_schemas(ol_runtime_store(rt));
+    if (rc) {
+        ol_error("cannot append the kept writer schemas to the chain|error=\"%s\"", mdb_strerror(rc));
         free(ck);
         return -1;
     }

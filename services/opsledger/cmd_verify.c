@@ -69,6 +69,9 @@ int cmd_verify(int argc, char **argv, ol_config *cfg)
     for (int i = 0; i < 32; i++)
         printf("%02x", rep.head[i]);
     printf("\n");
+    if (rep.schemas)
+        printf("writer schemas: %llu in the chain, and the copies replay and export read match them\n",
+               (unsigned long long)rep.schemas);
     if (rep.anchors) {
         ol_ts_format(rep.anchor_time, ts);
         printf("head anchored: %zu checkpoints of %s match; the latest, of %s, is record %llu (%llu records "

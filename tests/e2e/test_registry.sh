@@ -282,6 +282,68 @@ print("ok", sorted(w["schemas"]))
 PY
 check "archive export writes the writer schemas by registry id into the container's metadata" test $? = 0
 
+# ------------------------------------------------------------- archive: the writer schemas are in the chain
+# registry_schemas decides how the chained bytes decode: a copy edited or
+# added outside the chain must be refused, never replayed
+OPSLEDGER_CONFIG= run_ol "$T/verify.out" "$T/verify.err" verify --archive "$T/a/archive"
+check "verify: every writer schema is a row of the chain and registry_schemas matches them" \
+    grep -q "^writer schemas: [1-9][0-9]* in the chain" "$T/verify.out"
+# tamper_kept DIR ID EDIT: rewrites registry_schemas[ID] in a copy of the archive
+# (EDIT "swap": the first enum's symbols reversed; "new": a schema for an id the chain never held)
+tamper_kept() {
+    rm -rf "$1" && cp -r "$T/a/archive" "$1" || return 1
+    mdb_dump -s registry_schemas "$1" >"$1.dump" 2>/dev/null || return 1
+    python3 - "$1.dump" "$2" "$3" "$T/a/archive" <<'PY' >"$1.load" || return 1
+import json, struct, sys, subprocess
+dump, rid, edit = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lines = open(dump).read().split("\n")
+body = lines[lines.index("HEADER=END") + 1:lines.index("DATA=END")]
+pairs = dict(zip(body[0::2], body[1::2]))
+key = " " + struct.pack(">i", rid).hex()
+if edit == "swap":
+    text = json.loads(bytes.fromhex(pairs[key].strip()).decode())
+    def swap(t):
+        if isinstance(t, dict):
+            if t.get("type") == "enum":
+                t["symbols"].reverse()
+                return True
+            return any(swap(v) for v in t.values())
+        if isinstance(t, list):
+            return any(swap(v) for v in t)
+        return False
+    assert swap(text)
+    new = json.dumps(text, separators=(",", ":"))
+else:
+    new = open(dump).read() and json.dumps({"type": "record", "name": "Person", "fields": []})
+pairs[key] = " " + new.encode().hex()
+print("\n".join(lines[:lines.index("HEADER=END") + 1]))
+for k, v in pairs.items():
+    print(k); print(v)
+print("DATA=END")
+PY
+    mdb_load -s registry_schemas "$1" <"$1.load" 2>"$1.err"
+}
+if tamper_kept "$T/swapped" "$V2" swap; then
+    OPSLEDGER_CONFIG= run_ol "$T/v2.out" "$T/v2.err" verify --archive "$T/swapped"
+    check "an enum's symbols swapped in a kept writer schema: verify exits 1 naming the id and the record" \
+        bash -c "test $? = 1 && grep -q 'writer schema of registry id $V2 in registry_schemas differs' '$T/v2.out'"
+    OPSLEDGER_CONFIG= bounded "$OPSLEDGER" replay utilisation --as-of 2100-01-01T00:00:00Z --archive "$T/swapped" \
+        --no-batch-log --out "$T/replay-swapped" >/dev/null 2>"$T/replay-swapped.log"
+    check "... and a replay refuses it (exit 1), folding nothing" \
+        bash -c "test $? = 1 && grep -q 'registry id $V2' '$T/replay-swapped.log' && test ! -e '$T/replay-swapped/data.mdb'"
+else
+    fail "a copy of the archive with a kept writer schema edited (mdb_dump / mdb_load)"
+    dump "$T/swapped.err"
+fi
+if tamper_kept "$T/added" 999999 new; then
+    OPSLEDGER_CONFIG= run_ol "$T/v3.out" "$T/v3.err" verify --archive "$T/added"
+    check "a writer schema added to registry_schemas for an id the chain never held: verify exits 1 naming it" \
+        bash -c "test $? = 1 && grep -q 'registry id 999999 (registry_schemas) is not in the chain' '$T/v3.out'"
+else
+    fail "a copy of the archive with a writer schema added (mdb_dump / mdb_load)"
+    dump "$T/added.err"
+fi
+
 # ------------------------------------------------------------- a stop while waiting commits nothing
 python3 - "$OPSLEDGER_SCHEMAS/hr.leave.avsc" "$T/leave.v2.avsc" <<'PY'
 import json, sys
