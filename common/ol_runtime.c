@@ -98,6 +98,52 @@ fail:
     return -1;
 }
 
+/* A data directory belongs to one service (meta key "service", written at
+ * its first start; a directory from before gets it then). A directory of
+ * another service (a copied data.mdb, a --data-dir mix-up) is refused
+ * before anything is read or rewritten: folded on, it would take that
+ * service's offsets for the topics both read, skip those records for good
+ * and publish the other's outbox. 0, or -1 with err. */
+static int check_owner(ol_runtime *rt, const ol_service *svc, const char *path, char *err, size_t errlen)
+{
+    static const char key[] = "service";
+    MDB_val k = {sizeof key - 1, (void *)key}, v;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(rt->store.env, NULL, rt->store.readonly ? MDB_RDONLY : 0, &txn);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+        return -1;
+    }
+    rc = mdb_get(txn, rt->meta, &k, &v);
+    if (rc == 0) {
+        int same = v.mv_size == strlen(svc->name) && !memcmp(v.mv_data, svc->name, v.mv_size);
+        mdb_txn_abort(txn);
+        if (same)
+            return 0;
+        snprintf(err, errlen,
+                 "%s holds the projection of opsledger-%.*s, not of opsledger-%s: each service keeps its own data "
+                 "directory (<data_dir>/<service>); point this one at its own (nothing was changed)",
+                 path, (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data, svc->name);
+        return -1;
+    }
+    if (rc == MDB_NOTFOUND && !rt->store.readonly) {
+        v.mv_size = strlen(svc->name);
+        v.mv_data = (void *)svc->name;
+        if ((rc = mdb_put(txn, rt->meta, &k, &v, 0)) == 0) {
+            rc = mdb_txn_commit(txn);
+            txn = NULL;
+        }
+    } else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc) {
+        snprintf(err, errlen, "%s: recording its service: %s", path, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol_schemas *schemas,
                            const ol_runtime_opts *opts, char *err, size_t errlen)
 {
@@ -160,6 +206,8 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     rt->store.reserve_min = (size_t)reserve_mib << 20;
     rt->meta = ol_store_dbi(&rt->store, "meta");
     rt->versions = ol_store_dbi(&rt->store, "versions");
+    if (check_owner(rt, svc, opts->db_path, err, errlen)) /* before anything rewrites the directory */
+        goto fail;
     int64_t window_days;
     if (ol_config_get_i64(cfg, "dedupe_window_days", 35, &window_days, err, errlen))
         goto fail;

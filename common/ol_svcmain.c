@@ -165,6 +165,8 @@ static int status(const ol_service *svc, ol_store *st, const ol_config *cfg, int
                 continue; /* the derived database's format mark (ol_derived.c), nothing to act on */
             if (ol_state_is_chain_key(k.mv_data, k.mv_size))
                 continue; /* the version log's check value (ol_state.h), nothing to act on */
+            if (k.mv_size == 7 && !memcmp(k.mv_data, "service", 7))
+                continue; /* the directory's owner (ol_runtime.c check_owner): the first line says it */
             if (v.mv_size == 8 && k.mv_size == 9 && !memcmp(k.mv_data, "data_time", 9)) {
                 char ts[25]; /* the latest occurred_at folded, for people: ISO-8601 UTC */
                 int64_t ms = (int64_t)ol_be64(v.mv_data);

@@ -1292,6 +1292,39 @@ static void test_huge_dead_letter_cut(void **state)
     free(v);
 }
 
+/* A data directory belongs to the service that first ran in it: another
+ * service started on it (a data.mdb copied across, a --data-dir mix-up) is
+ * refused, naming both, before anything in it changes; the owner still
+ * opens it. Before: billing folded on in utilisation's directory, took its
+ * offsets for the topics both read and skipped those records for good. */
+static void test_foreign_directory_refused(void **state)
+{
+    fix *f = *state;
+    static const ol_service other = {.name = "other", .inputs = TOY_INPUTS, .dbs = TOY_DBS, .apply = toy_apply};
+    const person a = {"e-1", "p-1", "A", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    add_person(f, 0, 0, &a);
+    fold_from(f, 0);
+    ol_runtime_free(f->rt);
+    f->rt = NULL;
+    char data[600], before[64], after[64];
+    snprintf(data, sizeof data, "%s/data.mdb", f->db);
+    struct stat sb;
+    assert_int_equal(stat(data, &sb), 0);
+    snprintf(before, sizeof before, "%lld.%ld", (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+    char err[512] = "";
+    ol_runtime_opts opts = {.db_path = f->db, .publish = 0};
+    ol_runtime *rt = ol_runtime_new(&other, &f->cfg, g_all, &opts, err, sizeof err);
+    assert_null(rt);
+    if (!strstr(err, "holds the projection of opsledger-toy, not of opsledger-other"))
+        fail_msg("unexpected error: %s", err);
+    assert_int_equal(stat(data, &sb), 0);
+    snprintf(after, sizeof after, "%lld.%ld", (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+    assert_string_equal(before, after); /* nothing was written */
+    f->rt = rt_open(f, &toy_service);
+    assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 1);
+}
+
 /* SPEC 4: one instance per data directory; the lock dies with its owner */
 static void test_second_instance_refused(void **state)
 {
@@ -2075,6 +2108,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nul_in_strings_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_utf8_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_dead_letter_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_directory_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_instance_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_with_nothing_dirty, setup, teardown),
         cmocka_unit_test(test_derived_event_id),
