@@ -407,6 +407,7 @@ ol_store *ol_runtime_store(ol_runtime *rt) { return &rt->store; }
 const ol_service *ol_runtime_service(ol_runtime *rt) { return rt->svc; }
 const ol_config *ol_runtime_config(ol_runtime *rt) { return rt->cfg; }
 void ol_runtime_stop(ol_runtime *rt) { rt->stop = 1; }
+int ol_runtime_stopping(const ol_runtime *rt) { return rt->stop != 0; }
 
 int64_t ol_runtime_offset(ol_runtime *rt, const char *topic, int32_t partition)
 {
@@ -774,8 +775,13 @@ int ol_runtime_run(ol_runtime *rt, ol_source *src)
         ol_error("out of memory");
         return -1;
     }
-    if (src->start && src->start(src, rt))
+    if (src->start && src->start(src, rt)) {
+        if (rt->stop) { /* asked to stop while the source waited for its broker: a clean stop */
+            ol_info("stopped before the record source was ready|service=%s", rt->svc->name);
+            rc = 0;
+        }
         goto out;
+    }
     ol_info("running|service=%s db=%s", rt->svc->name, rt->store.path);
     ol_metrics_loop_alive(rt->metrics);
     while (!rt->stop) {

@@ -174,6 +174,9 @@ int ol_runtime_run(ol_runtime *rt, ol_source *src);
 /* Folds exactly these records as one batch (tests, replay). */
 int ol_runtime_fold_batch(ol_runtime *rt, const ol_record *recs, int n);
 void ol_runtime_stop(ol_runtime *rt);
+/* 1 once a stop was asked (signal or ol_runtime_stop): a source that waits
+ * at its start (for a broker) gives up then */
+int ol_runtime_stopping(const ol_runtime *rt);
 /* Installs SIGINT/SIGTERM handlers that call ol_runtime_stop(rt). */
 void ol_runtime_handle_signals(ol_runtime *rt);
 

@@ -158,12 +158,20 @@ static int part_index(struct kafka_src *k, const char *topic, int32_t p)
 
 /* 1 (logged) when the stored next offset of topic/partition is out of the
  * broker's range, 2 (logged) when the range cannot be had; 0 when in range */
-static int ol_source_check_offset(rd_kafka_t *rk, const char *service, const char *topic, int32_t partition,
-                                  int64_t next)
+static int ol_source_check_offset(ol_runtime *rt, rd_kafka_t *rk, const char *service, const char *topic,
+                                  int32_t partition, int64_t next)
 {
     char msg[1024];
     int64_t lo, hi;
-    rd_kafka_resp_err_t e = ol_offsets_watermarks(rk, topic, partition, 30000, &lo, &hi);
+    rd_kafka_resp_err_t e;
+    /* up to 30 s for an answer, asked a second at a time: a stop is heard */
+    for (int waited = 0;; waited++) {
+        e = ol_offsets_watermarks(rk, topic, partition, 1000, &lo, &hi);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT || waited >= 29)
+            break;
+        if (ol_runtime_stopping(rt))
+            return 2;
+    }
     if (e) {
         ol_error("cannot check a stored offset against the broker (not started)|service=%s topic=%s "
                  "partition=%d stored_offset=%lld error=\"%s\"",
@@ -281,12 +289,17 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
     }
     for (size_t i = 0; svc->inputs[i]; i++) {
         int n;
-        /* the broker may still be starting: retry metadata for a while */
+        /* the broker may still be starting: retry metadata for about a
+         * minute, in half-second asks so that a SIGTERM is heard at once
+         * (it was not, for up to a minute, with 2 s asks and no check) */
         for (int attempt = 0;; attempt++) {
-            n = ol_kafka_partitions(k->rk, svc->inputs[i], 2000, err, sizeof err);
-            if (n > 0 || attempt >= 30)
+            if (ol_runtime_stopping(rt))
+                goto out;
+            n = ol_kafka_partitions(k->rk, svc->inputs[i], 500, err, sizeof err);
+            if (n > 0 || attempt >= 120)
                 break;
-            ol_warn("waiting for topic|topic=%s error=\"%s\"", svc->inputs[i], err);
+            if (attempt % 4 == 0) /* every ~2 s, as before */
+                ol_warn("waiting for topic|topic=%s error=\"%s\"", svc->inputs[i], err);
         }
         if (n <= 0) {
             ol_error("no partitions|topic=%s error=\"%s\"", svc->inputs[i], err);
@@ -299,7 +312,7 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
         k->parts = np;
         for (int p = 0; p < n; p++) {
             int64_t next = ol_runtime_offset(rt, svc->inputs[i], p);
-            int chk = next >= 0 ? ol_source_check_offset(k->rk, svc->name, svc->inputs[i], p, next) : 0;
+            int chk = next >= 0 ? ol_source_check_offset(rt, k->rk, svc->name, svc->inputs[i], p, next) : 0;
             if (chk == 2) /* no answer from the broker: not the next partition's 30 s too */
                 goto out;
             if (chk) {

@@ -165,6 +165,31 @@ for svc in $SERVICES; do
     run_check counters "$svc" "$T/run.$svc.status" "$T/clean.$svc.status"
 done
 stop_broker
+
+# ------------------------------------------------------------------ 6. no broker at start
+# a service started while no broker answers waits for it (about a minute),
+# but a SIGTERM during that wait stops it at once, cleanly (systemd's
+# TimeoutStopSec is 30 s; before, the wait ignored the signal for up to 60 s)
+OPSLEDGER_BROKERS=127.0.0.1:9 "$BIN/opsledger-utilisation" run --data-dir "$T/nobroker" >"$T/nobroker.log" 2>&1 &
+NB=$!
+sleep 3
+T0=$(date +%s%N)
+kill -TERM "$NB"
+NB_STATUS=0
+for _ in $(seq 1 100); do kill -0 "$NB" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$NB" 2>/dev/null; then
+    kill -KILL "$NB"
+    wait "$NB" 2>/dev/null
+    fail "waiting for an absent broker at start: SIGTERM stops the service within 10 s"
+else
+    wait "$NB"
+    NB_STATUS=$?
+    NB_MS=$((($(date +%s%N) - T0) / 1000000))
+    check "waiting for an absent broker at start: SIGTERM stops the service within 3 s, status 0 (took ${NB_MS} ms)" \
+        test "$NB_STATUS" = 0 -a "$NB_MS" -lt 3000
+    check "... and it says it stopped before its record source was ready" \
+        grep -q "stopped before the record source was ready" "$T/nobroker.log"
+fi
 assert_no_leftovers
 
 echo "e2e outage: runtime $(($(date +%s) - START))s"
