@@ -315,6 +315,52 @@ char *ol_esc_json_dumps(const json_t *j, size_t flags)
     return out;
 }
 
+/* the length of the well-formed UTF-8 sequence at s (n bytes left), 0 when
+ * the byte at s does not start one (RFC 3629) */
+static size_t utf8_len_at(const unsigned char *s, size_t n)
+{
+    unsigned char b = s[0];
+    unsigned lo = 0x80, hi = 0xbf;
+    size_t len;
+    if (b < 0x80)
+        return 1;
+    if (b >= 0xc2 && b <= 0xdf)
+        len = 2;
+    else if (b >= 0xe0 && b <= 0xef) {
+        len = 3;
+        lo = b == 0xe0 ? 0xa0 : 0x80;
+        hi = b == 0xed ? 0x9f : 0xbf;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+        len = 4;
+        lo = b == 0xf0 ? 0x90 : 0x80;
+        hi = b == 0xf4 ? 0x8f : 0xbf;
+    } else
+        return 0;
+    if (len > n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+json_t *ol_esc_json_strn(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    struct sink k = {NULL, NULL, 0, 0, 0};
+    json_t *j;
+    if ((j = json_stringn(p ? p : "", p ? n : 0)))
+        return j; /* valid UTF-8 (the usual case) */
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_len_at(s + i, n - i);
+        put(&k, len ? (const char *)s + i : REPLACEMENT, len ? len : 3);
+        i += len ? len : 1;
+    }
+    j = k.err ? NULL : json_stringn(k.b ? k.b : "", k.b ? k.n : 0);
+    free(k.b);
+    return j;
+}
+
 json_t *ol_esc_json_str(const char *str)
 {
     const unsigned char *s = (const unsigned char *)(str ? str : "");

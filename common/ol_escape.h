@@ -112,5 +112,11 @@ char *ol_esc_json_dumps(const json_t *j, size_t flags);
  * refuses invalid UTF-8, which would drop the whole row); a new reference
  * the caller owns (json_pack "o" steals it). NULL only when out of memory */
 json_t *ol_esc_json_str(const char *s);
+/* The same for n bytes that may hold NUL (a Kafka key or header value): a
+ * JSON string of them, each byte that is not part of well-formed UTF-8 as
+ * U+FFFD (a NUL stays, as \u0000). NULL only out of memory: jansson's own
+ * json_stringn returns NULL on invalid UTF-8, and a caller that set the
+ * field with it lost the field. */
+json_t *ol_esc_json_strn(const void *p, size_t n);
 
 #endif

@@ -60,10 +60,10 @@ static int emit_outbox(ol_store *st, const ol_schemas *schemas, const char *file
         const uint8_t *p = v.mv_data;
         size_t tl = ((size_t)p[0] << 8) | p[1];
         json_t *o = json_object();
-        json_object_set_new(o, "topic", json_stringn((const char *)p + 2, tl));
+        json_object_set_new(o, "topic", ol_esc_json_strn(p + 2, tl));
         p += 2 + tl;
         size_t kl = ol_be32(p);
-        json_object_set_new(o, "key", json_stringn((const char *)p + 4, kl));
+        json_object_set_new(o, "key", ol_esc_json_strn(p + 4, kl));
         p += 4 + kl;
         size_t nh = ((size_t)p[0] << 8) | p[1];
         p += 2;
@@ -74,7 +74,7 @@ static int emit_outbox(ol_store *st, const ol_schemas *schemas, const char *file
             snprintf(name, sizeof name, "%.*s", (int)nl, (const char *)p + 2);
             p += 2 + nl;
             size_t hl = ol_be32(p);
-            json_object_set_new(h, name, json_stringn((const char *)p + 4, hl));
+            json_object_set_new(h, name, ol_esc_json_strn(p + 4, hl));
             p += 4 + hl;
         }
         if (nh)

@@ -57,7 +57,7 @@ static json_t *record_json(const ol_schemas *s, const rd_kafka_message_t *m)
         ol_ts_format(t, ts);
         json_object_set_new(o, "timestamp", json_string(ts));
     }
-    json_object_set_new(o, "key", m->key ? json_stringn(m->key, m->key_len) : json_null());
+    json_object_set_new(o, "key", m->key ? ol_esc_json_strn(m->key, m->key_len) : json_null());
 
     rd_kafka_headers_t *hdrs = NULL;
     if (rd_kafka_message_headers(m, &hdrs) == 0 && hdrs) {
@@ -65,8 +65,11 @@ static json_t *record_json(const ol_schemas *s, const rd_kafka_message_t *m)
         const char *name;
         const void *val;
         size_t sz;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &sz) == 0; i++)
-            json_object_set_new(h, name, val ? json_stringn(val, sz) : json_null());
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &sz) == 0; i++) {
+            json_t *nk = ol_esc_json_strn(name, strlen(name)); /* a name that is not UTF-8 is kept too */
+            json_object_set_new(h, nk ? json_string_value(nk) : "?", val ? ol_esc_json_strn(val, sz) : json_null());
+            json_decref(nk);
+        }
         json_object_set_new(o, "headers", h);
     }
     const ol_schema *w = NULL;

@@ -207,6 +207,37 @@ static char *capture_end(void)
 
 /* a message naming a path: the path is shown escaped, the program's words
  * and strerror as they are, one line; errno is kept */
+/* bytes from Kafka (a key, a header value) as a JSON string: invalid UTF-8
+ * becomes U+FFFD byte by byte, a NUL stays (\u0000), valid text is kept;
+ * jansson's json_stringn gave NULL, and tail and replay --emit lost the
+ * field (found by review: a key "p-\xff\xfe-bad" printed no "key") */
+static void test_json_bytes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *want; /* json_dumps with JSON_ENCODE_ANY | JSON_ENSURE_ASCII */
+    } cases[] = {
+        {"p-\xff\xfe-bad", 8, "\"p-\\uFFFD\\uFFFD-bad\""},
+        {"a\0b", 3, "\"a\\u0000b\""},
+        {"h\xc3\xa9", 3, "\"h\\u00E9\""},
+        {"\xed\xa0\x80", 3, "\"\\uFFFD\\uFFFD\\uFFFD\""}, /* a surrogate: three bad bytes */
+        {"\xe2\x82", 2, "\"\\uFFFD\\uFFFD\""},                 /* cut short */
+        {"", 0, "\"\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *j = ol_esc_json_strn(cases[i].in, cases[i].n);
+        assert_non_null(j);
+        char *d = json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+        assert_non_null(d);
+        if (strcmp(d, cases[i].want))
+            fail_msg("case %zu: %s, want %s", i, d, cases[i].want);
+        free(d);
+        json_decref(j);
+    }
+}
+
 static void test_eprintf(void **state)
 {
     (void)state;
@@ -280,7 +311,7 @@ int main(void)
         cmocka_unit_test(test_text_controls), cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_html),
         cmocka_unit_test(test_markdown),      cmocka_unit_test(test_csv),          cmocka_unit_test(test_arena),
         cmocka_unit_test(test_json),          cmocka_unit_test(test_eprintf),      cmocka_unit_test(test_usage_arg),
-        cmocka_unit_test(test_log_line),
+        cmocka_unit_test(test_log_line),      cmocka_unit_test(test_json_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
