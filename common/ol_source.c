@@ -293,7 +293,7 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
          * minute, in half-second asks so that a SIGTERM is heard at once
          * (it was not, for up to a minute, with 2 s asks and no check) */
         for (int attempt = 0;; attempt++) {
-            if (ol_runtime_stopping(rt))
+            if (ol_runtime_stopping(rt)) /* a SIGTERM while the broker is awaited */
                 goto out;
             n = ol_kafka_partitions(k->rk, svc->inputs[i], 500, err, sizeof err);
             if (n > 0 || attempt >= 120)

@@ -1220,7 +1220,7 @@ static void test_invalid_utf8_dead_lettered(void **state)
         size_t n, bad;
     } cases[] = {
         {"p-\xff\xfe-bad", 8, 2}, {"p-\xc0\xaf", 4, 2}, {"p-\xed\xa0\x80", 5, 2},
-        {"p-\xf4\x90\x80\x80", 6, 2}, {"p-0123456\xe2\x82", 11, 9},
+        {"p-\xf4\x90\x80\x80", 6, 2}, {"p-0123456\xe2\x82", 11, 9}, {"p-\xe0\x80\xaf", 5, 2},
     };
     const size_t nc = sizeof cases / sizeof cases[0];
     f->rt = rt_open(f, &toy_service);
