@@ -231,13 +231,13 @@ int ol_drec_frame(ol_drec *r, const char *key, const uint8_t **frame, size_t *le
     size_t need = OL_FRAME_HEADER + 12 + klen + r->n * 11 + r->used;
     for (size_t i = 0; i < r->n; i++)
         if (!r->f[i].set) {
-            ol_error("derived event field not set|topic=%s field=%s key=%s", r->schema->topic, r->f[i].name, key);
+            ol_error("derived event field not set|topic=%s field=%s key=%s", r->schema->topic, r->f[i].name, ol_log_q(key));
             return -1;
         }
     if (need > r->fcap) {
         uint8_t *nf = realloc(r->frame, need);
         if (!nf) {
-            ol_error("out of memory|topic=%s key=%s", r->schema->topic, key);
+            ol_error("out of memory|topic=%s key=%s", r->schema->topic, ol_log_q(key));
             return -1;
         }
         r->frame = nf;

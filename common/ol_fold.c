@@ -98,7 +98,8 @@ int ol_fold_lookup(ol_fold_ctx *ctx, const char *topic, const char *entity_id, a
     }
     t->lookup_valid = 0;
     if (ol_decoder_decode(t->lookup, ver.frame, ver.frame_len, &wid, err, sizeof err)) {
-        ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", topic, entity_id, err);
+        ol_error("stored entity does not decode|topic=%s entity=%s reason=%s", topic, ol_log_q(entity_id),
+                 ol_log_q(err));
         return -1;
     }
     if (ver.frame_len > t->lookup_cap) {
@@ -192,7 +193,7 @@ int ol_fold_derived_prev(ol_fold_ctx *ctx, const char *topic, const char *key, a
     if (found != 1)
         return found;
     if (ol_decoder_decode(d->prev, v.mv_data, v.mv_size, &wid, err, sizeof err)) {
-        ol_error("stored derived event does not decode|topic=%s key=%s reason=\"%s\"", topic, key, err);
+        ol_error("stored derived event does not decode|topic=%s key=%s reason=%s", topic, ol_log_q(key), ol_log_q(err));
         return -1;
     }
     *out = ol_decoder_value(d->prev);
@@ -455,7 +456,7 @@ int ol_fold_derived_prev_ints(ol_fold_ctx *ctx, const char *topic, const char *k
     return 1;
 corrupt:
     ol_error("stored derived event does not decode|topic=%s key=%s reason=\"its bytes do not follow the schema\"",
-             topic, key);
+             topic, ol_log_q(key));
     return -1;
 }
 
@@ -540,12 +541,12 @@ static int emit_frame(ol_fold_ctx *ctx, struct derived_io *d, const char *topic,
     size_t blen = flen - OL_FRAME_HEADER - env_len;
     if (rc == 0) {
         if (envelope_parse(prev.mv_data, prev.mv_size, &pel, &peid, &peid_len, &prev_rev)) {
-            ol_error("stored derived event does not decode|topic=%s key=%s", topic, key);
+            ol_error("stored derived event does not decode|topic=%s key=%s", topic, ol_log_q(key));
             goto out;
         }
         int same = content_equal(d, frame, flen, prev.mv_data, prev.mv_size);
         if (same < 0) {
-            ol_error("derived event does not parse|topic=%s key=%s", topic, key);
+            ol_error("derived event does not parse|topic=%s key=%s", topic, ol_log_q(key));
             goto out;
         }
         if (same) {
@@ -598,7 +599,7 @@ static int emit_fast(ol_fold_ctx *ctx, struct derived_io *d, const char *topic, 
     size_t flen;
     /* encode with a placeholder envelope: only the body is used */
     if (set_envelope(v, "", key, 0) || ol_codec_encode(d->schema, v, &frame, &flen, err, sizeof err)) {
-        ol_error("cannot encode derived event|topic=%s key=%s error=\"%s\"", topic, key, err);
+        ol_error("cannot encode derived event|topic=%s key=%s error=%s", topic, ol_log_q(key), ol_log_q(err));
         return -1;
     }
     int ret = emit_frame(ctx, d, topic, key, frame, flen);
@@ -628,7 +629,7 @@ int ol_fold_emit_rec(ol_fold_ctx *ctx, const char *topic, const char *key, ol_dr
     if (!d)
         return -1;
     if (r != d->rec) {
-        ol_error("derived event built for another topic|topic=%s key=%s", topic, key);
+        ol_error("derived event built for another topic|topic=%s key=%s", topic, ol_log_q(key));
         return -1;
     }
     if (ol_drec_frame(r, key, &frame, &flen))
@@ -672,7 +673,7 @@ int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_valu
             goto out;
         int same = content_equal(d, frame, flen, prev.mv_data, prev.mv_size);
         if (same < 0) {
-            ol_error("derived event does not parse|topic=%s key=%s", topic, key);
+            ol_error("derived event does not parse|topic=%s key=%s", topic, ol_log_q(key));
             goto out;
         }
         if (same) {
@@ -685,7 +686,7 @@ int ol_fold_emit(ol_fold_ctx *ctx, const char *topic, const char *key, avro_valu
     revision++;
     ol_derived_event_id(rt->svc->name, key, revision, eid);
     if (set_envelope(v, eid, key, revision) || ol_codec_encode(d->schema, v, &frame, &flen, err, sizeof err)) {
-        ol_error("cannot encode derived event|topic=%s key=%s", topic, key);
+        ol_error("cannot encode derived event|topic=%s key=%s", topic, ol_log_q(key));
         goto out;
     }
     MDB_val fv = {flen, frame};

@@ -31,6 +31,28 @@ int ol_log_level_parse(const char *s, enum ol_log_level *out)
     return -1;
 }
 
+const char *ol_log_q(const char *s)
+{
+    static _Thread_local char ring[8][480];
+    static _Thread_local unsigned next;
+    char *out = ring[next++ % 8];
+    size_t j = 0, cap = sizeof ring[0];
+    out[j++] = '"';
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (j + 7 >= cap) { /* room for an escape, the mark and the closing quote */
+            memcpy(out + j, "...", 3);
+            j += 3;
+            break;
+        }
+        if (*p == '"' || *p == '\\')
+            out[j++] = '\\';
+        out[j++] = *p;
+    }
+    out[j++] = '"';
+    out[j] = '\0';
+    return out;
+}
+
 void ol_log(enum ol_log_level lvl, const char *fmt, ...)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};

@@ -16,6 +16,14 @@ int ol_log_level_parse(const char *s, enum ol_log_level *out);
  *   ol_log(OL_LOG_INFO, "batch committed|records=%d", n);  */
 void ol_log(enum ol_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* s as one quoted logfmt value: "..." with " and \\ escaped, cut at about
+ * 400 bytes ("..." then). For pairs whose value comes from the data (an
+ * id, a key, a dead letter's reason, which quotes field names): written
+ * raw as k=%s or k=\"%s\", a quote or a space in it ended the value early,
+ * and an id such as `x" level=debug` forged a pair. Points into one of 8
+ * per-thread buffers: use it in the log call's arguments only. */
+const char *ol_log_q(const char *s);
+
 #define ol_debug(...) ol_log(OL_LOG_DEBUG, __VA_ARGS__)
 #define ol_info(...) ol_log(OL_LOG_INFO, __VA_ARGS__)
 #define ol_warn(...) ol_log(OL_LOG_WARN, __VA_ARGS__)

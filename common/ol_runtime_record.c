@@ -82,8 +82,8 @@ static int dead_letter(ol_runtime *rt, MDB_txn *txn, const ol_record *r, const c
         h[nh++] = (ol_header){"ol.value.sha256", hex, 64};
         vlen = OL_DEADLETTER_MAX_VALUE;
     }
-    ol_warn("dead letter|service=%s topic=%s partition=%d offset=%lld bytes=%zu reason=\"%s\"", rt->svc->name,
-            r->topic, r->partition, (long long)r->offset, r->value_len, reason);
+    ol_warn("dead letter|service=%s topic=%s partition=%d offset=%lld bytes=%zu reason=%s", rt->svc->name,
+            r->topic, r->partition, (long long)r->offset, r->value_len, ol_log_q(reason));
     rt->counters[C_DEADLETTERS]++;
     ol_metrics_deadletter(rt->metrics, reason);
     return ol_outbox_append(rt, txn, "ops.deadletter", key, strlen(key), h, nh, r->value, vlen);
@@ -244,7 +244,8 @@ int ol_rt_fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const c
             return remember_seen(rt, ctx, t->topic, entity_id, revision, occurred_at, event_id); /* stale */
         }
         if (ol_decoder_decode(t->old, old.frame, old.frame_len, &wid, err, sizeof err)) {
-            ol_error("stored entity does not decode|topic=%s entity=%s reason=\"%s\"", t->topic, entity_id, err);
+            ol_error("stored entity does not decode|topic=%s entity=%s reason=%s", t->topic, ol_log_q(entity_id),
+                     ol_log_q(err));
             return MDB_CORRUPTED; /* the store, not this record: a fault of the environment */
         }
         oldv = ol_decoder_value(t->old);
@@ -259,12 +260,12 @@ int ol_rt_fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const c
                 if (cmp < 0 || (cmp == 0 && strlen(event_id) <= old.event_len)) {
                     ol_warn("conflict: equal revision, different content; kept the larger event_id|topic=%s "
                             "entity=%s revision=%lld",
-                            t->topic, entity_id, (long long)revision);
+                            t->topic, ol_log_q(entity_id), (long long)revision);
                     kept = 1;
                 } else
                     ol_warn("conflict: equal revision, different content; took the larger event_id|topic=%s "
                             "entity=%s revision=%lld",
-                            t->topic, entity_id, (long long)revision);
+                            t->topic, ol_log_q(entity_id), (long long)revision);
             }
             if (kept) /* the same content again, or a conflict the stored version won */
                 return remember_seen(rt, ctx, t->topic, entity_id, revision, occurred_at, event_id);

@@ -117,7 +117,7 @@ static int apply_invoice(ol_fold_ctx *ctx, avro_value_t *v, int put)
     inv.minutes = ol_av_int(v, "minutes_invoiced", 0);
     inv.status = (uint8_t)ol_av_enum(v, "status");
     if (inv.last < inv.first) { /* no period to spread over: a dead letter, never a guess */
-        ol_error("finance.contractor_invoice period_last_day is before period_first_day|invoice=%s", id);
+        ol_error("finance.contractor_invoice period_last_day is before period_first_day|invoice=%s", ol_log_q(id));
         return -1;
     }
     ol_key_init(&k);

@@ -25,7 +25,7 @@ static int apply_person(ol_fold_ctx *ctx, avro_value_t *nv)
     p.working_days = (uint8_t)ol_av_int(nv, "working_days", 31);
     p.employment = (uint8_t)ol_av_enum(nv, "employment");
     if (p.left < p.joined) { /* no stint to count: a dead letter, never a guess */
-        ol_error("hr.person left_on is before joined_on|person=%s", id);
+        ol_error("hr.person left_on is before joined_on|person=%s", ol_log_q(id));
         return -1;
     }
     ol_key_init(&k);

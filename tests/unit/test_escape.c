@@ -305,13 +305,37 @@ static void test_log_line(void **state)
     free(got);
 }
 
+/* a value from the data is one logfmt value whatever it holds: a dead
+ * letter's reason quotes field names, and an id can hold quotes and
+ * spaces; written raw, `x" level=debug y="` forged a pair */
+static void test_log_quoted_values(void **state)
+{
+    (void)state;
+    ol_log_init("test_escape", OL_LOG_INFO);
+    capture_start();
+    ol_warn("dead letter|reason=%s entity=%s", ol_log_q("invalid: field \"person_id\": not UTF-8"),
+            ol_log_q("x\" level=debug y=\"\\"));
+    char *got = capture_end();
+    assert_non_null(strstr(got, " reason=\"invalid: field \\\"person_id\\\": not UTF-8\" "
+                                "entity=\"x\\\" level=debug y=\\\"\\\\\"\n"));
+    free(got);
+    /* a long value is cut, still closed */
+    char big[2000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    const char *q = ol_log_q(big);
+    assert_true(strlen(q) < 480);
+    assert_int_equal(q[strlen(q) - 1], '"');
+    assert_non_null(strstr(q, "...\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_controls), cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_html),
         cmocka_unit_test(test_markdown),      cmocka_unit_test(test_csv),          cmocka_unit_test(test_arena),
         cmocka_unit_test(test_json),          cmocka_unit_test(test_eprintf),      cmocka_unit_test(test_usage_arg),
-        cmocka_unit_test(test_log_line),      cmocka_unit_test(test_json_bytes),
+        cmocka_unit_test(test_log_line),      cmocka_unit_test(test_json_bytes),   cmocka_unit_test(test_log_quoted_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
