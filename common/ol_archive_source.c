@@ -6,6 +6,7 @@
  * phase looks records up by is the one the chain vouches for. */
 #include "ol_archive.h"
 #include "ol_log.h"
+#include "ol_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,17 @@ static int poll_log(struct arch_src *a, ol_record *recs, int max)
     uint32_t nparts = ol_be32(p + 8);
     if (max_ts > a->as_of) {
         a->log_done = 1; /* this batch holds knowledge from after the instant */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (max_ts > now_ms + 300000) { /* no clock says it is later: a producer's clock or timestamp is wrong */
+            char ts[25];
+            ol_ts_format(max_ts, ts);
+            ol_warn("the live service folded a batch holding a record timestamped in the future; the replay leaves "
+                    "that batch and the ones after it to the archive's order and as_of, so its figures may differ "
+                    "from the live projection's|batch=%llu max_timestamp=%s",
+                    (unsigned long long)a->next_batch, ts);
+        }
         return 0;
     }
     p += 12;

@@ -244,5 +244,23 @@ run_ol "$E2E_TMP/p.out" "$E2E_TMP/p.err" produce timesheet.entry --file "$IN/lag
 lag=$("$BIN/opsledger" status utilisation --lag --data-dir "$D" 2>/dev/null | awk '$1=="consumer_lag"{print $2}')
 check "status --lag shows the one record not yet folded (got '$lag')" test "$lag" = 1
 
+# a record whose Kafka timestamp is in the future (a producer's clock ahead,
+# or a data time given as the timestamp): live services fold it at once, a
+# replay as of now leaves it out (knowledge time is the Kafka timestamp);
+# the archive says so when it archives it, and the replay when it meets the
+# live batch that folded it
+echo '{"event_id":"t-future","occurred_at":"2099-01-05T09:00:00Z","source":"test","revision":1,"entry_id":"E-future","person_id":"P1","engagement_id":"G1","activity":"DELIVERY","work_date":"2026-11-17","minutes":30,"status":"SUBMITTED"}' >"$IN/future.jsonl"
+run_ol "$E2E_TMP/p.out" "$E2E_TMP/pf.err" produce timesheet.entry --file "$IN/future.jsonl" --timestamp-field occurred_at ||
+    fail "produce a record timestamped in 2099"
+bounded "$BIN/opsledger-archive" run --data-dir "$D" --stop-at-end >/dev/null 2>"$E2E_TMP/fa.log" </dev/null
+check "the archive warns of a record timestamped in the future, naming it" \
+    grep -q 'record timestamped in the future.*topic=timesheet.entry.*timestamp=2099-01-05T09:00:00.000Z' "$E2E_TMP/fa.log"
+bounded "$BIN/opsledger-utilisation" run --data-dir "$D" --stop-at-end >/dev/null 2>"$E2E_TMP/fu.log" </dev/null
+NOW=$(date -u -d "+2 seconds" +%Y-%m-%dT%H:%M:%SZ) # past every record but the future one
+run_ol "$E2E_TMP/r.out" "$E2E_TMP/rf.err" replay utilisation --as-of "$NOW" --out "$E2E_TMP/replay-future" --data-dir "$D"
+check "a replay as of now says the live service folded a batch timestamped in the future" \
+    grep -q 'folded a batch holding a record timestamped in the future.*max_timestamp=2099-01-05T09:00:00.000Z' \
+    "$E2E_TMP/rf.err"
+
 stop_broker
 e2e_finish
