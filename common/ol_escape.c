@@ -315,10 +315,9 @@ char *ol_esc_json_dumps(const json_t *j, size_t flags)
     return out;
 }
 
-/* the length of the well-formed UTF-8 sequence at s (n bytes left), 0 when
- * the byte at s does not start one (RFC 3629) */
-static size_t utf8_len_at(const unsigned char *s, size_t n)
+size_t ol_utf8_len_at(const void *p, size_t n)
 {
+    const unsigned char *s = p;
     unsigned char b = s[0];
     unsigned lo = 0x80, hi = 0xbf;
     size_t len;
@@ -352,7 +351,7 @@ json_t *ol_esc_json_strn(const void *p, size_t n)
     if ((j = json_stringn(p ? p : "", p ? n : 0)))
         return j; /* valid UTF-8 (the usual case) */
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_len_at(s + i, n - i);
+        size_t len = ol_utf8_len_at(s + i, n - i);
         put(&k, len ? (const char *)s + i : REPLACEMENT, len ? len : 3);
         i += len ? len : 1;
     }

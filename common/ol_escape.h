@@ -119,4 +119,10 @@ json_t *ol_esc_json_str(const char *s);
  * field with it lost the field. */
 json_t *ol_esc_json_strn(const void *p, size_t n);
 
+/* The length of the well-formed UTF-8 sequence at p (n >= 1 bytes left),
+ * 0 when the byte at p does not start one (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). The one place these rules live:
+ * validation refuses strings by them, outputs replace bytes by them. */
+size_t ol_utf8_len_at(const void *p, size_t n);
+
 #endif

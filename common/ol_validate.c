@@ -24,6 +24,7 @@
  * every service alike, never a record one service folds and another
  * refuses in its fold. */
 #include "ol_json_int.h"
+#include "ol_escape.h"
 
 #include "ol_time.h"
 
@@ -86,8 +87,7 @@ static size_t string_limit(json_t *field, const jt_type *t)
 }
 
 /* the offset of the first byte of s[0..n) that is not well-formed UTF-8
- * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
- * n when all of it is */
+ * (ol_utf8_len_at), or n when all of it is */
 static size_t utf8_bad_at(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -101,33 +101,9 @@ static size_t utf8_bad_at(const char *str, size_t n)
                 continue;
             }
         }
-        unsigned char b = s[i];
-        size_t len;
-        unsigned lo = 0x80, hi = 0xbf;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if (b >= 0xc2 && b <= 0xdf)
-            len = 2;
-        else if (b >= 0xe0 && b <= 0xef) {
-            len = 3;
-            if (b == 0xe0)
-                lo = 0xa0; /* overlong */
-            else if (b == 0xed)
-                hi = 0x9f; /* surrogates */
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            len = 4;
-            if (b == 0xf0)
-                lo = 0x90; /* overlong */
-            else if (b == 0xf4)
-                hi = 0x8f; /* above U+10FFFF */
-        } else
+        size_t len = ol_utf8_len_at(s + i, n - i);
+        if (!len)
             return i;
-        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k < len; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-                return i;
         i += len;
     }
     return n;

@@ -408,22 +408,33 @@ static void write_checkpoint(const char *path, uint64_t seq, const uint8_t hash[
     assert_int_equal(fclose(f), 0);
 }
 
+/* a fresh archive of N rows and its checkpoint file (path in cp) as the
+ * service writes it: lines for record 40 and for the head; rows 40 and N
+ * copied into *r40 and *r50 (the caller frees them) */
+static void archive_with_checkpoints(char *cp, size_t cplen, uint8_t **r40, uint8_t **r50)
+{
+    ol_store st;
+    MDB_txn *txn;
+    size_t len;
+    build_archive(N, 15);
+    snprintf(cp, cplen, "%s.checkpoints", g_dir);
+    open_rw(&st, &txn);
+    *r40 = get_row(txn, &st, 40, &len);
+    *r50 = get_row(txn, &st, N, &len);
+    mdb_txn_abort(txn);
+    ol_store_close(&st);
+    write_checkpoint(cp, 40, *r40);
+    write_checkpoint(cp, N, *r50);
+}
+
 static void test_deleted_tail_detected_by_checkpoint(void **state)
 {
     (void)state;
     char out[8192], cp[128], args[512];
     ol_store st;
     MDB_txn *txn;
-    size_t len;
-    build_archive(N, 15);
-    /* checkpoints as the service writes them: at 40 and at the head */
-    snprintf(cp, sizeof cp, "%s.checkpoints", g_dir);
-    open_rw(&st, &txn);
-    uint8_t *r40 = get_row(txn, &st, 40, &len), *r50 = get_row(txn, &st, N, &len);
-    write_checkpoint(cp, 40, r40);
-    write_checkpoint(cp, N, r50);
-    mdb_txn_abort(txn);
-    ol_store_close(&st);
+    uint8_t *r40, *r50;
+    archive_with_checkpoints(cp, sizeof cp, &r40, &r50); /* checkpoints at 40 and at the head */
     assert_int_equal(verify(out, sizeof out), 0);
     if (!strstr(out, "head anchored"))
         fail_msg("verify does not report the anchor: %s", out);
@@ -462,17 +473,8 @@ static void test_torn_checkpoint_line_ignored(void **state)
 {
     (void)state;
     char out[8192], cp[128];
-    ol_store st;
-    MDB_txn *txn;
-    size_t len;
-    build_archive(N, 15);
-    snprintf(cp, sizeof cp, "%s.checkpoints", g_dir);
-    open_rw(&st, &txn);
-    uint8_t *r40 = get_row(txn, &st, 40, &len), *r50 = get_row(txn, &st, N, &len);
-    mdb_txn_abort(txn);
-    ol_store_close(&st);
-    write_checkpoint(cp, 40, r40);
-    write_checkpoint(cp, N, r50);
+    uint8_t *r40, *r50;
+    archive_with_checkpoints(cp, sizeof cp, &r40, &r50);
     /* the last line cut after its hash's first 63 digits, no newline */
     FILE *f = fopen(cp, "r+");
     assert_non_null(f);
