@@ -101,6 +101,7 @@ int ol_archive_checkpoint_append(const char *path, uint64_t seq, const uint8_t h
 typedef struct ol_archive_report {
     uint64_t records;     /* rows checked, writer schema rows included */
     uint64_t schemas;     /* of which writer schema rows */
+    uint64_t unanchored;  /* writer schemas kept by an archive from before they were chained (warn) */
     uint8_t head[32];     /* hash of the last row (zeros when empty) */
     size_t anchors;       /* checkpoints matched */
     uint64_t anchor_seq;  /* the highest checkpointed record matched */

@@ -374,6 +374,10 @@ ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, i
         snprintf(err, errlen, "archive %s does not verify, nothing replayed: %s", archive->path, rep.msg);
         goto fail;
     }
+    if (rep.unanchored)
+        ol_warn("the archive keeps writer schemas outside its chain (written before 2026-12-03): nothing proves "
+                "them; start opsledger-archive on it once to chain them from then on|archive=%s schemas=%llu",
+                archive->path, (unsigned long long)rep.unanchored);
     if (batch_log) {
         if ((rc = mdb_txn_begin(batch_log->env, NULL, MDB_RDONLY, &a->log_txn))) {
             snprintf(err, errlen, "batch log %s: %s", batch_log->path, mdb_strerror(rc));

@@ -154,48 +154,68 @@ struct chained_schema {
     size_t len;
 };
 
-/* every registry_schemas entry (which replay and export read) must equal
- * the chain's row for its id: 0, 1 broken (rep->msg), -1 cannot read */
+/* registry_schemas (which replay and export read) must hold exactly the
+ * chain's writer schema rows: each chained id with the same bytes, and no
+ * other id. An archive whose chain holds no writer schema row at all was
+ * written before they were chained (2026-12-03): what it keeps is accepted
+ * as before, counted in rep->unanchored for the caller to warn about. 0, 1
+ * broken (rep->msg), -1 cannot read */
 static int check_kept_schemas(MDB_txn *txn, const struct chained_schema *cs, size_t ncs, ol_archive_report *rep)
 {
     MDB_dbi kept;
     MDB_cursor *c;
     MDB_val k, v;
+    size_t nkept = 0;
     int rc = mdb_dbi_open(txn, "registry_schemas", 0, &kept);
     if (rc == MDB_NOTFOUND)
-        return 0; /* written without a registry */
-    if (rc || (rc = mdb_cursor_open(txn, kept, &c))) {
+        rc = 0; /* written without a registry: no copy; chained ids are then missing from it, below */
+    else if (rc || (rc = mdb_cursor_open(txn, kept, &c))) {
         snprintf(rep->msg, sizeof rep->msg, "registry_schemas: %s", mdb_strerror(rc));
         return -1;
-    }
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        int32_t id = k.mv_size == 4 ? (int32_t)ol_be32(k.mv_data) : -1;
-        const struct chained_schema *m = NULL;
-        for (size_t i = 0; i < ncs; i++)
-            if (cs[i].id == id)
-                m = &cs[i]; /* the last one: a re-anchoring would come later */
-        if (!m) {
-            snprintf(rep->msg, sizeof rep->msg,
-                     "BROKEN: the writer schema of registry id %ld (registry_schemas) is not in the chain: it was "
-                     "added outside the archive service, and a replay would read records with it (an archive "
-                     "written before schemas were chained gets them at its service's next start)",
-                     (long)id);
-            mdb_cursor_close(c);
-            return 1;
+    } else {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            int32_t id = k.mv_size == 4 ? (int32_t)ol_be32(k.mv_data) : -1;
+            const struct chained_schema *m = NULL;
+            nkept++;
+            for (size_t i = 0; i < ncs && !m; i++)
+                if (cs[i].id == id)
+                    m = &cs[i];
+            if (!m && ncs == 0) {
+                rep->unanchored++; /* a pre-chain archive: accepted as before */
+                continue;
+            }
+            if (!m) {
+                snprintf(rep->msg, sizeof rep->msg,
+                         "BROKEN: the writer schema of registry id %ld (registry_schemas) is not in the chain: it "
+                         "was added outside the archive service, and a replay would read records with it",
+                         (long)id);
+                mdb_cursor_close(c);
+                return 1;
+            }
+            if (m->len != v.mv_size || memcmp(m->text, v.mv_data, v.mv_size)) {
+                snprintf(rep->msg, sizeof rep->msg,
+                         "BROKEN at record %llu: the writer schema of registry id %ld in registry_schemas differs "
+                         "from the one the chain holds at this record: a replay would read records with the "
+                         "edited one",
+                         (unsigned long long)m->seq, (long)id);
+                mdb_cursor_close(c);
+                return 1;
+            }
         }
-        if (m->len != v.mv_size || memcmp(m->text, v.mv_data, v.mv_size)) {
-            snprintf(rep->msg, sizeof rep->msg,
-                     "BROKEN at record %llu: the writer schema of registry id %ld in registry_schemas differs from "
-                     "the one the chain holds at this record: a replay would read records with the edited one",
-                     (unsigned long long)m->seq, (long)id);
-            mdb_cursor_close(c);
-            return 1;
+        mdb_cursor_close(c);
+        if (rc != MDB_NOTFOUND) {
+            snprintf(rep->msg, sizeof rep->msg, "registry_schemas: %s", mdb_strerror(rc));
+            return -1;
         }
     }
-    mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND) {
-        snprintf(rep->msg, sizeof rep->msg, "registry_schemas: %s", mdb_strerror(rc));
-        return -1;
+    /* ids are unique in both (checked while reading the chain), so equal
+     * counts with every kept id matched mean every chained id is kept */
+    if (ncs && nkept != ncs) {
+        snprintf(rep->msg, sizeof rep->msg,
+                 "BROKEN: the chain holds %zu writer schemas but registry_schemas %zu: one was removed from it, and "
+                 "a replay would not read the records framed with it",
+                 ncs, nkept);
+        return 1;
     }
     return 0;
 }
@@ -245,6 +265,16 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
             goto out;
         }
         if (a.partition == -1 && !strcmp(a.topic, OL_ARCHIVE_SCHEMA_TOPIC)) { /* not in by_offset */
+            int dup = 0;
+            for (size_t i = 0; i < ncs; i++)
+                dup |= cs[i].id == a.offset;
+            if (a.offset < 0 || a.offset > INT32_MAX || a.key || a.nheaders || dup) {
+                snprintf(rep->msg, sizeof rep->msg,
+                         "BROKEN at record %llu: a writer schema row the archive service does not write (%s)",
+                         (unsigned long long)seq,
+                         dup ? "a second one for its registry id" : "an id out of range, a key or headers");
+                goto out;
+            }
             if (ncs == capcs) {
                 size_t nc = capcs ? capcs * 2 : 16;
                 struct chained_schema *n = realloc(cs, nc * sizeof *n);

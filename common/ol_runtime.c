@@ -104,6 +104,46 @@ fail:
  * before anything is read or rewritten: folded on, it would take that
  * service's offsets for the topics both read, skip those records for good
  * and publish the other's outbox. 0, or -1 with err. */
+static int foreign(const ol_service *svc, const char *path, const MDB_val *owner, char *err, size_t errlen)
+{
+    if (owner->mv_size == strlen(svc->name) && !memcmp(owner->mv_data, svc->name, owner->mv_size))
+        return 0;
+    snprintf(err, errlen,
+             "%s holds the projection of opsledger-%.*s, not of opsledger-%s: each service keeps its own data "
+             "directory (<data_dir>/<service>); point this one at its own (nothing was changed)",
+             path, (int)(owner->mv_size > 64 ? 64 : owner->mv_size), (const char *)owner->mv_data, svc->name);
+    return -1;
+}
+
+/* the owner read before the directory is opened for writing (which would
+ * create this service's databases in it): read-only, without creating
+ * anything; a directory that is new or cannot be read this way is left to
+ * check_owner after the open */
+static int peek_owner(const ol_service *svc, const char *path, char *err, size_t errlen)
+{
+    static const char key[] = "service";
+    char file[4200];
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_val k = {sizeof key - 1, (void *)key}, v;
+    int rc = 0;
+    snprintf(file, sizeof file, "%s/data.mdb", path);
+    if (access(file, F_OK))
+        return 0;
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) || mdb_env_open(env, path, MDB_RDONLY, 0600) ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "meta", 0, &meta) ||
+        mdb_get(txn, meta, &k, &v))
+        rc = 0;
+    else
+        rc = foreign(svc, path, &v, err, errlen);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    return rc;
+}
+
 static int check_owner(ol_runtime *rt, const ol_service *svc, const char *path, char *err, size_t errlen)
 {
     static const char key[] = "service";
@@ -116,15 +156,9 @@ static int check_owner(ol_runtime *rt, const ol_service *svc, const char *path, 
     }
     rc = mdb_get(txn, rt->meta, &k, &v);
     if (rc == 0) {
-        int same = v.mv_size == strlen(svc->name) && !memcmp(v.mv_data, svc->name, v.mv_size);
+        int bad = foreign(svc, path, &v, err, errlen);
         mdb_txn_abort(txn);
-        if (same)
-            return 0;
-        snprintf(err, errlen,
-                 "%s holds the projection of opsledger-%.*s, not of opsledger-%s: each service keeps its own data "
-                 "directory (<data_dir>/<service>); point this one at its own (nothing was changed)",
-                 path, (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data, svc->name);
-        return -1;
+        return bad;
     }
     if (rc == MDB_NOTFOUND && !rt->store.readonly) {
         v.mv_size = strlen(svc->name);
@@ -193,6 +227,8 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
                  rt->opts.batch_max, (long long)rt->writemap_backlog);
         goto fail;
     }
+    if (peek_owner(svc, opts->db_path, err, errlen)) /* before opening creates this service's databases */
+        goto fail;
     if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes,
                       opts->bulk ? OL_STORE_BULK : writemap ? OL_STORE_WRITEMAP : 0, dbs, err, errlen))
         goto fail;

@@ -116,6 +116,16 @@ static int archive_record(ol_fold_ctx *ctx, const ol_record *r)
     MDB_val v;
     int rc;
 
+    /* framed with a registry id: its writer schema goes into the chain first
+     * (a re-delivery too: the runtime keeps every id it fetched, and each
+     * one kept must be chained, see archive_init) */
+    const uint8_t *f = r->value;
+    if (r->value_len >= 5 && f[0] == 0) {
+        int32_t id = (int32_t)ol_be32(f + 1);
+        const char *text = ol_fold_writer_schema_text(ctx, id);
+        if (text && (rc = anchor_schema(txn, records, ol_fold_dbi(ctx, "schema_rows"), id, text, r->timestamp_ms)))
+            return rc;
+    }
     /* no duplicate: a record already archived (a re-delivery) is skipped */
     ol_key ok;
     ol_key_init(&ok);
@@ -127,14 +137,6 @@ static int archive_record(ol_fold_ctx *ctx, const ol_record *r)
         return 0;
     if (rc != MDB_NOTFOUND)
         return rc;
-    /* framed with a registry id: its writer schema goes into the chain first */
-    const uint8_t *f = r->value;
-    if (r->value_len >= 5 && f[0] == 0) {
-        int32_t id = (int32_t)ol_be32(f + 1);
-        const char *text = ol_fold_writer_schema_text(ctx, id);
-        if (text && (rc = anchor_schema(txn, records, ol_fold_dbi(ctx, "schema_rows"), id, text, r->timestamp_ms)))
-            return rc;
-    }
     warn_if_future(r);
     if ((rc = append_row(txn, records, r, &seq)))
         return rc;
@@ -148,6 +150,44 @@ static int archive_record(ol_fold_ctx *ctx, const ol_record *r)
  * once (anchored from then on: what was edited before cannot be told), and
  * the key "anchored" says so; a schema that later appears there without a
  * chain row is then refused by verify. */
+/* Once migrated, every schema in registry_schemas was chained in the batch
+ * that kept it: one that is not was put there by hand, and the runtime would
+ * serve it from its cache and this service chain it as if fetched. Refused:
+ * MDB_CORRUPTED (logged, naming the id). */
+static int check_kept_chained(ol_store *st)
+{
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    MDB_dbi kept;
+    MDB_val k, v;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_dbi_open(txn, "registry_schemas", 0, &kept);
+    if (rc == 0 && !(rc = mdb_cursor_open(txn, kept, &c))) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            MDB_val row;
+            if (k.mv_size != 4)
+                continue;
+            int g = mdb_get(txn, ol_store_dbi(st, "schema_rows"), &k, &row);
+            if (g == MDB_NOTFOUND) {
+                ol_error("registry_schemas holds a writer schema the chain does not: it was put there outside "
+                         "this service; restore the archive (opsledger verify names it)|registry_id=%ld",
+                         (long)(int32_t)ol_be32(k.mv_data));
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            if (g) {
+                rc = g;
+                break;
+            }
+        }
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int anchor_kept_schemas(ol_store *st)
 {
     MDB_txn *txn;
@@ -163,7 +203,7 @@ static int anchor_kept_schemas(ol_store *st)
         return rc;
     if ((rc = mdb_get(txn, rows, &k, &v)) != MDB_NOTFOUND) {
         mdb_txn_abort(txn);
-        return rc; /* 0: done before */
+        return rc ? rc : check_kept_chained(st); /* migrated before */
     }
     rc = mdb_dbi_open(txn, "registry_schemas", 0, &kept);
     if (rc == 0 && !(rc = mdb_cursor_open(txn, kept, &c))) {

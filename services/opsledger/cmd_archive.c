@@ -138,6 +138,10 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
         rc = vr > 0 ? 1 : 2;
         goto out;
     }
+    if (rep.unanchored)
+        ol_esc_eprintf("opsledger archive: WARNING: %s keeps %llu writer schemas outside its chain (written before "
+                       "2026-12-03): nothing proves them\n",
+                       dir, (unsigned long long)rep.unanchored);
     rc = 1;
     if (avro_schema_from_json_length(ARCHIVED_RECORD_SCHEMA, sizeof ARCHIVED_RECORD_SCHEMA - 1, &schema) ||
         !(iface = avro_generic_class_from_schema(schema)) || avro_generic_value_new(iface, &rec)) {

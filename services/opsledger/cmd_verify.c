@@ -72,6 +72,10 @@ int cmd_verify(int argc, char **argv, ol_config *cfg)
     if (rep.schemas)
         printf("writer schemas: %llu in the chain, and the copies replay and export read match them\n",
                (unsigned long long)rep.schemas);
+    if (rep.unanchored)
+        printf("WARNING: %llu writer schemas are kept outside the chain (an archive written before 2026-12-03): "
+               "nothing proves them; start opsledger-archive on it once to chain them from then on\n",
+               (unsigned long long)rep.unanchored);
     if (rep.anchors) {
         ol_ts_format(rep.anchor_time, ts);
         printf("head anchored: %zu checkpoints of %s match; the latest, of %s, is record %llu (%llu records "

@@ -1300,7 +1300,8 @@ static void test_huge_dead_letter_cut(void **state)
 static void test_foreign_directory_refused(void **state)
 {
     fix *f = *state;
-    static const ol_service other = {.name = "other", .inputs = TOY_INPUTS, .dbs = TOY_DBS, .apply = toy_apply};
+    static const char *const other_dbs[] = {"toy", "other_only", NULL};
+    static const ol_service other = {.name = "other", .inputs = TOY_INPUTS, .dbs = other_dbs, .apply = toy_apply};
     const person a = {"e-1", "p-1", "A", 1, 0, 0};
     f->rt = rt_open(f, &toy_service);
     add_person(f, 0, 0, &a);
@@ -1320,7 +1321,17 @@ static void test_foreign_directory_refused(void **state)
         fail_msg("unexpected error: %s", err);
     assert_int_equal(stat(data, &sb), 0);
     snprintf(after, sizeof after, "%lld.%ld", (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
-    assert_string_equal(before, after); /* nothing was written */
+    assert_string_equal(before, after); /* nothing was written: not even the other's databases created */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, f->db, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "other_only", 0, &dbi), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
     f->rt = rt_open(f, &toy_service);
     assert_int_equal(ol_runtime_offset(f->rt, TOPIC, 0), 1);
 }
