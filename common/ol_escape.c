@@ -348,7 +348,9 @@ json_t *ol_esc_json_strn(const void *p, size_t n)
     const unsigned char *s = p;
     struct sink k = {NULL, NULL, 0, 0, 0};
     json_t *j;
-    if ((j = json_stringn(p ? p : "", p ? n : 0)))
+    if (!p)
+        n = 0, s = (const unsigned char *)"";
+    if ((j = json_stringn((const char *)s, n)))
         return j; /* valid UTF-8 (the usual case) */
     for (size_t i = 0; i < n;) {
         size_t len = ol_utf8_len_at(s + i, n - i);

@@ -9,13 +9,16 @@
 FILE *ol_fopen_private(const char *path, const char *mode)
 {
     struct stat sb;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* not O_TRUNC: the mode is made private before anything is cut, so a
+     * file this user may write but not chmod is refused, not emptied */
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return NULL;
     FILE *f = NULL;
     /* a regular file that was there before keeps its mode otherwise; a
      * device or a pipe (--out /dev/stdout) is left as it is */
-    if (fstat(fd, &sb) == 0 && (!S_ISREG(sb.st_mode) || fchmod(fd, 0600) == 0))
+    if (fstat(fd, &sb) == 0 &&
+        (!S_ISREG(sb.st_mode) || (fchmod(fd, 0600) == 0 && ftruncate(fd, 0) == 0)))
         f = fdopen(fd, mode);
     if (!f) {
         int e = errno;

@@ -175,10 +175,11 @@ int ol_outbox_publish(ol_runtime *rt, int timeout_ms)
                     rd_kafka_headers_destroy(hdrs);
                 if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                     break; /* the rest goes next round */
+                char shown[256];
+                snprintf(shown, sizeof shown, "%.*s", (int)(klen > 200 ? 200 : klen), (const char *)key);
                 ol_error("produce refused an outbox row; stopping so that a restart tries it again|seq=%llu "
-                         "topic=%s key=\"%.*s\" value_bytes=%zu error=\"%s\"",
-                         (unsigned long long)seq, topic, (int)(klen > 200 ? 200 : klen), (const char *)key, vlen,
-                         rd_kafka_err2str(e));
+                         "topic=%s key=%s value_bytes=%zu error=\"%s\"",
+                         (unsigned long long)seq, topic, ol_log_q(shown), vlen, rd_kafka_err2str(e));
                 mdb_cursor_close(cur);
                 mdb_txn_abort(txn);
                 return -1;

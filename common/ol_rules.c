@@ -34,5 +34,11 @@ int64_t ol_round_div(__int128 n, int64_t d)
         r = -r;
     if (2 * r >= d)
         q += n < 0 ? -1 : 1;
+    /* beyond 64 bits only for amounts no ledger holds (money is bounded by
+     * ol.max on input): the nearest 64-bit value, never one of the other sign */
+    if (q > INT64_MAX)
+        return INT64_MAX;
+    if (q < INT64_MIN)
+        return INT64_MIN;
     return (int64_t)q;
 }

@@ -295,9 +295,20 @@ static int kafka_start(ol_source *s, ol_runtime *rt)
         for (int attempt = 0;; attempt++) {
             if (ol_runtime_stopping(rt)) /* a SIGTERM while the broker is awaited */
                 goto out;
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             n = ol_kafka_partitions(k->rk, svc->inputs[i], 500, err, sizeof err);
             if (n > 0 || attempt >= 120)
                 break;
+            /* a broker that answers at once (the topic is not there yet)
+             * is asked again after the rest of the half second, so the wait
+             * is about a minute either way */
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            long spent_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+            for (long left = 500 - spent_ms; left > 0 && !ol_runtime_stopping(rt); left -= 100) {
+                struct timespec d = {0, (left > 100 ? 100 : left) * 1000000L};
+                nanosleep(&d, NULL);
+            }
             if (attempt % 4 == 0) /* every ~2 s, as before */
                 ol_warn("waiting for topic|topic=%s error=\"%s\"", svc->inputs[i], err);
         }

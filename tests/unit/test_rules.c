@@ -47,6 +47,10 @@ static void test_round_div(void **state)
     assert_int_equal(ol_round_div(225, 450), 1);   /* 0.5 -> 1 */
     assert_int_equal(ol_round_div(-675, 450), -2); /* away from zero */
     assert_int_equal(ol_round_div(-224, 450), 0);
+    /* a quotient beyond 64 bits (10^15 x 10^6 minutes / 1) is the nearest 64-bit value, never wrapped to the
+     * other sign */
+    assert_true(ol_round_div((__int128)1000000000000000LL * 1000000, 1) == INT64_MAX);
+    assert_true(ol_round_div(-(__int128)1000000000000000LL * 1000000, 1) == INT64_MIN);
     /* 7 days x 1440 minutes x 9e15 per day would overflow 64 bits before dividing */
     assert_true(ol_round_div((__int128)7 * 1440 * 9000000000000000LL, 1440) == 63000000000000000LL);
 }
