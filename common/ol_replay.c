@@ -42,18 +42,14 @@ static int dir_is_empty_or_missing(const char *path)
     return access(p, F_OK) != 0;
 }
 
-/* Every outbox row as a JSON line: topic, key, headers, decoded value. */
-static int emit_outbox(ol_store *st, const ol_schemas *schemas, const char *file)
+/* Every outbox row as a JSON line to f (opened before the replay, closed
+ * here): topic, key, headers, decoded value. */
+static int emit_outbox(ol_store *st, const ol_schemas *schemas, FILE *f, const char *file)
 {
-    FILE *f = ol_fopen_private(file, "w");
     MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     MDB_val k, v;
     int rc = -1;
-    if (!f) {
-        ol_esc_eprintf("replay: %s: %s\n", file, strerror(errno));
-        return -1;
-    }
     if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) || mdb_cursor_open(txn, ol_store_dbi(st, "outbox"), &c))
         goto out;
     for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -112,8 +108,10 @@ out:
         mdb_cursor_close(c);
     if (txn)
         mdb_txn_abort(txn);
-    if (fclose(f))
+    if (fclose(f) && rc == 0) {
+        ol_esc_eprintf("replay: %s: %s\n", file, strerror(errno));
         rc = -1;
+    }
     return rc;
 }
 
@@ -128,6 +126,7 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     char err[512], archive_dir[4096], live_dir[4096];
     ol_schemas *schemas = NULL;
     ol_runtime *rt = NULL;
+    FILE *emit_f = NULL;
     ol_source *src = NULL;
     ol_store archive = {0}, live = {0};
     int have_archive = 0, have_live = 0;
@@ -165,6 +164,11 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     }
     if (!dir_is_empty_or_missing(out)) {
         ol_esc_eprintf("replay: %s already holds a projection; give a fresh directory\n", out);
+        return 2;
+    }
+    /* --emit opened now: a path it cannot write is said before the replay, not after it */
+    if (emit && !(emit_f = ol_fopen_private(emit, "w"))) {
+        ol_esc_eprintf("replay: --emit %s: %s\n", emit, strerror(errno));
         return 2;
     }
     const char *sdir = ol_config_get(cfg, "schemas_dir", ol_schemas_default_dir());
@@ -234,8 +238,12 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         ol_esc_eprintf("replay: %s: flushing to disk: %s\n", out, mdb_strerror(src_rc));
         goto out;
     }
-    if (emit && emit_outbox(ol_runtime_store(rt), schemas, emit))
-        goto out;
+    if (emit) {
+        FILE *f = emit_f;
+        emit_f = NULL;
+        if (emit_outbox(ol_runtime_store(rt), schemas, f, emit))
+            goto out;
+    }
     rc = 0;
 out:
     if (src)
@@ -247,5 +255,9 @@ out:
         ol_store_close(&live);
     ol_schemas_free(schemas);
     free(cps);
+    if (emit_f) { /* the replay failed before emitting: nothing half-written is left */
+        fclose(emit_f);
+        unlink(emit);
+    }
     return rc;
 }

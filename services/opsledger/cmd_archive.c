@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char ARCHIVED_RECORD_SCHEMA[] =
@@ -70,13 +71,13 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
 {
     const char *from_s = NULL, *to_s = NULL, *out = NULL, *flag = NULL, *cp_flag = NULL;
     int64_t from = INT64_MIN, to = INT64_MAX;
-    char dir[4096], err[512], cp_path[4200];
+    char dir[4096], err[512], cp_path[4200], tmp[4200];
     ol_archive_checkpoint *cps = NULL;
     ol_archive_report rep;
     size_t ncps = 0;
     int loaded;
     ol_store st;
-    int have_st = 0, rc = 2;
+    int have_st = 0, have_tmp = 0, rc = 2;
     MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     avro_schema_t schema = NULL;
@@ -110,6 +111,14 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
                         "--out FILE.avro\n");
         return 2;
     }
+    struct stat osb;
+    if (lstat(out, &osb) == 0 && !S_ISREG(osb.st_mode)) { /* a pipe, a device, a link: never replaced */
+        ol_esc_eprintf("opsledger archive: --out %s is not a regular file; give a file path (the export is "
+                       "written beside it, then renamed over it)\n",
+                       out);
+        return 2;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
     ol_archive_dir(cfg, flag, dir, sizeof dir);
     if (ol_archive_open(&st, dir, 1, err, sizeof err)) {
         ol_esc_eprintf("opsledger archive: %s\n", err);
@@ -149,14 +158,17 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
         goto out;
     }
     have_rec = 1;
-    unlink(out);
-    FILE *made = ol_fopen_private(out, "wb"); /* owner-only: avro-c's fopen would follow the umask */
+    /* written to a file of its own beside --out, renamed over it once
+     * whole: a failed export leaves --out as it was (before, it was removed
+     * first and a cut-short file left in its place) */
+    FILE *made = ol_fopen_private(tmp, "wb"); /* owner-only: avro-c's fopen would follow the umask */
+    have_tmp = made != NULL;
     if (!made || fclose(made)) {
-        ol_esc_eprintf("opsledger archive: %s: %s\n", out, strerror(errno));
+        ol_esc_eprintf("opsledger archive: %s: %s\n", tmp, strerror(errno));
         goto out;
     }
-    if (avro_file_writer_create(out, schema, &w)) {
-        ol_esc_eprintf("opsledger archive: %s: %s\n", out, avro_strerror());
+    if (avro_file_writer_create(tmp, schema, &w)) {
+        ol_esc_eprintf("opsledger archive: %s: %s\n", tmp, avro_strerror());
         goto out;
     }
     MDB_val k, v;
@@ -203,26 +215,33 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
                 avro_value_set_bytes(&b, (void *)hv, hvl);
         }
         if (avro_file_writer_append_value(w, &rec)) {
-            ol_esc_eprintf("opsledger archive: %s: %s\n", out, avro_strerror());
+            ol_esc_eprintf("opsledger archive: %s: %s\n", tmp, avro_strerror());
             goto out;
         }
         n++;
     }
     if (avro_file_writer_close(w)) {
         w = NULL;
-        ol_esc_eprintf("opsledger archive: %s: %s\n", out, avro_strerror());
+        ol_esc_eprintf("opsledger archive: %s: %s\n", tmp, avro_strerror());
         goto out;
     }
     w = NULL;
-    if (archive_meta_add(out, "opsledger.writer_schemas", writers, err, sizeof err)) {
+    if (archive_meta_add(tmp, "opsledger.writer_schemas", writers, err, sizeof err)) {
         ol_esc_eprintf("opsledger archive: %s\n", err);
         goto out;
     }
+    if (rename(tmp, out)) {
+        ol_esc_eprintf("opsledger archive: %s: %s\n", out, strerror(errno));
+        goto out;
+    }
+    have_tmp = 0;
     ol_esc_eprintf("exported %ld records to %s\n", n, out);
     rc = 0;
 out:
     if (w)
         avro_file_writer_close(w);
+    if (have_tmp)
+        unlink(tmp); /* nothing half-written is left */
     if (c)
         mdb_cursor_close(c);
     if (txn)

@@ -179,6 +179,28 @@ static void test_export_reads_back(void **state)
     avro_value_iface_decref(iface);
     avro_schema_decref(s);
     avro_file_reader_close(r);
+
+    /* an export that fails part way (here: the file size limit) leaves the
+     * previous export as it was, and no partial file beside it */
+    struct stat good;
+    assert_int_equal(stat(file, &good), 0);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "sh -c 'ulimit -f 4; trap \"\" XFSZ; exec %s archive export --archive %s --out %s' "
+             ">/dev/null 2>&1", g_tool, g_dir, file);
+    assert_int_not_equal(system(cmd), 0);
+    assert_int_equal(stat(file, &sb), 0);
+    assert_int_equal(sb.st_size, good.st_size);
+    assert_true(sb.st_mtim.tv_sec == good.st_mtim.tv_sec && sb.st_mtim.tv_nsec == good.st_mtim.tv_nsec);
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp- >/dev/null", g_dir);
+    assert_int_not_equal(system(cmd), 0); /* grep found no temporary file */
+    /* a pipe (or a device) at --out is refused, never replaced by a file */
+    snprintf(cmd, sizeof cmd, "%s/pipe", g_dir);
+    assert_int_equal(mkfifo(cmd, 0600), 0);
+    snprintf(args, sizeof args, "archive export --archive %s --out %s/pipe", g_dir, g_dir);
+    assert_int_equal(run(args, out, sizeof out), 2);
+    assert_non_null(strstr(out, "is not a regular file"));
+    assert_int_equal(stat(cmd, &sb), 0);
+    assert_true(S_ISFIFO(sb.st_mode));
     snprintf(args, sizeof args, "rm -rf %s", g_dir);
     assert_int_equal(system(args), 0);
 }

@@ -589,6 +589,27 @@ static void test_torn_checkpoint_line_ignored(void **state)
     remove_archive();
 }
 
+/* replay --emit to a path it cannot write is refused before the replay
+ * (exit 2, naming it), so no projection is built that a second try would
+ * then refuse as already there */
+static void test_emit_path_checked_first(void **state)
+{
+    (void)state;
+    char out[8192], args[1024], dir[256];
+    struct stat sb;
+    build_archive(N, 15);
+    snprintf(dir, sizeof dir, "%s/replay-emit", g_dir);
+    snprintf(args, sizeof args,
+             "replay billing --as-of 2100-01-01T00:00:00Z --archive %s --no-batch-log --out %s --emit "
+             "/nonexistent-dir/e.jsonl --data-dir %s/data",
+             g_dir, dir, g_dir);
+    assert_int_equal(run(args, out, sizeof out), 2);
+    if (!strstr(out, "--emit /nonexistent-dir/e.jsonl"))
+        fail_msg("the --emit path is not named: %s", out);
+    assert_int_not_equal(stat(dir, &sb), 0); /* nothing replayed */
+    remove_archive();
+}
+
 /* ------------------------------------------------------------ the file */
 
 static void set_data_mdb(const char *how)
@@ -637,6 +658,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_extra_index_entry_refused),
         cmocka_unit_test(test_torn_checkpoint_line_ignored),
         cmocka_unit_test(test_writer_schema_rows),
+        cmocka_unit_test(test_emit_path_checked_first),
         cmocka_unit_test(test_deleted_tail_detected_by_checkpoint),
         cmocka_unit_test(test_damaged_file_is_a_clear_error),
     };
