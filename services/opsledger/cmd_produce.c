@@ -219,11 +219,17 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
         }
         rd_kafka_poll(rk, 0);
     }
+    int read_err = ferror(in) ? errno : 0; /* a directory (EISDIR) or an I/O error, not the end of the input */
     if (rd_kafka_flush(rk, 60000))
         fprintf(stderr, "opsledger produce: timed out waiting for the broker\n");
     fprintf(stderr, "produced %ld records to %s (%ld acknowledged), rejected %ld lines\n", sent, topic,
             st.delivered, rejected);
     rc = (rejected || st.delivered != sent) ? 1 : 0;
+    if (read_err) {
+        ol_esc_eprintf("opsledger produce: %s: cannot read after line %ld: %s\n", file ? file : "stdin", lineno,
+                       strerror(read_err));
+        rc = 1;
+    }
 out:
     free(line);
     if (have_v)

@@ -7,6 +7,7 @@
 #include "ol_escape.h"
 #include "ol_time.h"
 #include "web.h"
+#include "ol_json.h"
 #include "web_api.h"
 #include "web_cache.h"
 
@@ -424,6 +425,13 @@ static int rows(web_req *q, const web_endpoint *ep, struct collect *c, ol_http_r
             g = web_arg(q, ep->f[0].param);
             if (g && !*g)
                 g = NULL;
+            if (g && strlen(g) > OL_ID_MAX_BYTES) { /* no stored id is longer: a 400, not a failed read */
+                char msg[160];
+                snprintf(msg, sizeof msg, "parameter %s: at most %d bytes", ep->f[0].param, OL_ID_MAX_BYTES);
+                *answered = 1;
+                rc = web_json_error(r, 400, ep->f[0].param, msg);
+                goto out;
+            }
         }
         if (scan_group(c, ep->g == G_NONE ? "" : g, err, sizeof err))
             rc = -1;

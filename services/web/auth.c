@@ -281,6 +281,10 @@ static int token_add(const char *path, const char *name, int role)
         fprintf(stderr, "opsledger web token add: NAME must be 1 to 63 bytes\n");
         return 2;
     }
+    if (name[0] == '#') { /* the token file's comment mark: the line would be read as a comment */
+        fprintf(stderr, "opsledger web token add: NAME must not start with '#'\n");
+        return 2;
+    }
     if (RAND_bytes(r, sizeof r) != 1) {
         fprintf(stderr, "opsledger web token add: no random bytes from libcrypto\n");
         return 1;

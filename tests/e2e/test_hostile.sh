@@ -146,6 +146,13 @@ for svc in $SERVICES; do
     run_check dumps "$svc (with the hostile records vs without them)" "$T/run.$svc.dump" "$T/clean.$svc.dump"
     run_check counters "$svc" "$T/run.$svc.status" "$T/clean.$svc.status" records=$nh deadletters=$nh nooffsets
 done
+
+# opsledger produce from something that is not a file of lines: a
+# directory is a read error (exit 1, named), never "produced 0 records"
+bounded "$OPSLEDGER" produce hr.person --file "$T" >"$T/pdir.out" 2>"$T/pdir.err"
+PDIR=$?
+check "produce --file DIRECTORY exits 1 naming the read error (got $PDIR)" \
+    sh -c "[ $PDIR -eq 1 ] && grep -q 'cannot read after line 0: Is a directory' '$T/pdir.err'"
 stop_broker
 assert_no_leftovers
 

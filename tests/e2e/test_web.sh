@@ -146,6 +146,9 @@ done
 run_ol "$T/badrole.out" "$T/badrole.err" web token add t-bad --role boss --data-dir "$D"
 check "a token for an unknown role is refused (exit 2), naming the role" \
     bash -c "test $? = 2 && grep -q 'role \"boss\" is not one of exec, ops, finance' '$T/badrole.err'"
+run_ol "$T/hash.out" "$T/hash.err" web token add '#ops-team' --role ops --data-dir "$D"
+check "a token name starting with '#' (the tokens file's comment mark) is refused (exit 2)" \
+    bash -c "test $? = 2 && grep -q \"must not start with '#'\" '$T/hash.err'"
 check "the tokens file is 0600" test "$(stat -c %a "$D/web-tokens")" = 600
 check "the tokens file holds no token, only hashes" bash -c "! grep -qF '$(cat "$T/token.exec")' '$D/web-tokens'"
 

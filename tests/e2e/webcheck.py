@@ -492,6 +492,16 @@ check("a query of 500 arguments (%d bytes) is answered 414 with the headers (got
       % (len(many), st, st2), st == 414 and "frame-ancestors 'none'" in h.get("content-security-policy", "")
       and st2 == 200)
 
+# ---- a parameter longer than any stored id is a 400 naming it, never a 500
+long_bad = []
+for ep, param in (("risks", "engagement"), ("allocations", "person"), ("expenses", "engagement"),
+                  ("leave", "person")):
+    st, _, d = req("/api/v1/%s?%s=%s" % (ep, param, "x" * 600), "exec")
+    if st != 400 or param.encode() not in d:
+        long_bad.append((ep, st, d[:120]))
+check("a 600-byte id parameter of risks, allocations, expenses and leave is answered 400 naming it: %s"
+      % long_bad, not long_bad)
+
 # ---- a NUL byte in an argument is refused, naming it; as_of is bounded
 bad = []
 for path, param in (("utilisation?week=%s&scope=org&as_of=2026-11-20T09:00:00Z%%00junk" % W, "as_of"),
