@@ -276,6 +276,40 @@ else
     dump "$T/openssl.log"
 fi
 
+# the answer cache holds what web.cache_mb says, counting the heap its
+# entries hold: any signed-in user asking 8,000 distinct small questions
+# made a 1 MiB cache take ~34 MB (a 74-byte answer kept a 4 KiB buffer)
+"$BIN/opsledger-web" serve --data-dir "$D" --listen 127.0.0.1:0 --url-file "$T/cache-url" -o web.cache_mb=1 \
+    >"$T/cache.log" 2>&1 &
+CACHE_PID=$!
+_track "$CACHE_PID"
+for _ in $(seq 100); do [ -s "$T/cache-url" ] && break; sleep 0.1; done
+if python3 - "$(cat "$T/cache-url" 2>/dev/null)" "$(cat "$T/token.ops")" "$CACHE_PID" >"$T/cache.out" 2>&1 <<'PY'
+import http.client, sys, urllib.parse
+url, tok, pid = urllib.parse.urlparse(sys.argv[1]), sys.argv[2], sys.argv[3]
+def rss():
+    for l in open("/proc/%s/status" % pid):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+c = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+def ask(i):
+    c.request("GET", "/api/v1/people?team=r%d" % i, headers={"Authorization": "Bearer " + tok})
+    r = c.getresponse(); r.read()
+    assert r.status == 200, r.status
+for i in range(500):  # warm: threads, arenas, the read model
+    ask(i)
+before = rss()
+for i in range(500, 8500):
+    ask(i)
+grown = rss() - before
+print("VmRSS grew %d KiB over 8,000 cached answers (web.cache_mb=1)" % grown)
+sys.exit(0 if grown < 8 * 1024 else 1)
+PY
+then pass "$(cat "$T/cache.out")"; else fail "the answer cache stays near web.cache_mb: $(cat "$T/cache.out")"; fi
+kill -TERM "$CACHE_PID" 2>/dev/null
+wait_exit "$CACHE_PID" 10
+_untrack "$CACHE_PID"
+
 kill -TERM "$SERVE_PID" 2>/dev/null
 if wait_exit "$SERVE_PID" 10 && [ "$WAIT_STATUS" = 0 ]; then pass "serve stops on SIGTERM with status 0"; else
     fail "serve stops on SIGTERM with status 0"
