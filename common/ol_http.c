@@ -1,6 +1,7 @@
 /* ol_http — see ol_http.h. Exists to keep libmicrohttpd and sockets out of
  * the metrics code. */
 #include "ol_http.h"
+#include "ol_http_guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +20,23 @@ struct ol_http {
     ol_http_bound sock;
     ol_http_handler h;
     void *ctx;
+    ol_http_guard *guard;
 };
+
+/* /metrics, /healthz and /readyz: connections in all, from one address, and
+ * the seconds a connection has to deliver a whole request. Trickling
+ * clients held all 32 slots for as long as they trickled (libmicrohttpd's
+ * timeout counts idleness only), so liveness probes failed and the service
+ * was restarted: found by review, 2026-12-03. */
+#define METRICS_CONNECTIONS 64
+#define METRICS_PER_IP 16
+#define METRICS_REQUEST_SECONDS 5
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)con_cls, (void)toe;
+    ol_http_guard_request_done(c);
+}
 
 /* splits "HOST:PORT", "[V6]:PORT", ":PORT", "PORT" into host (default
  * 127.0.0.1) and port text. 0 or -1. */
@@ -80,6 +97,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = (void *)&first_call_seen;
         return MHD_YES;
     }
+    ol_http_guard_answering(c);
     if (s->h(s->ctx, url, &r)) {
         free(r.body);
         r.body = NULL, r.len = 0, r.status = 500;
@@ -164,12 +182,23 @@ ol_http *ol_http_start(const char *listen_on, ol_http_handler h, void *ctx, char
         return NULL;
     }
     /* one internal thread serves every connection in turn: a scrape renders
-     * in well under a millisecond, and a slow client is cut off at 10 s */
+     * in well under a millisecond; an idle client is cut off at 10 s, and
+     * one that has not delivered its request within 5 s too (ol_http_guard) */
+    if (!(s->guard = ol_http_guard_new(METRICS_CONNECTIONS, METRICS_REQUEST_SECONDS))) {
+        snprintf(err, errlen, "out of memory (connection table)");
+        close(s->sock.fd);
+        free(s);
+        return NULL;
+    }
     s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (s->sock.family == AF_INET6 ? MHD_USE_IPv6 : 0),
                             0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->sock.fd,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_PER_IP,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_NOTIFY_CONNECTION,
+                            ol_http_guard_notify, s->guard, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                             MHD_OPTION_END);
     if (!s->d) {
+        ol_http_guard_free(s->guard);
         snprintf(err, errlen, "metrics.listen \"%s\": libmicrohttpd did not start", listen_on);
         close(s->sock.fd);
         free(s);
@@ -186,6 +215,7 @@ void ol_http_stop(ol_http *s)
     if (!s)
         return;
     MHD_stop_daemon(s->d); /* joins the thread and closes the listening socket */
+    ol_http_guard_free(s->guard);
     free(s);
 }
 
