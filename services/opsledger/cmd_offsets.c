@@ -364,8 +364,24 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
      * (--topic) or having a stored offset */
     const char *topics[OFF_MAX];
     int ntopics = 0;
-    if (topic)
+    if (topic) {
+        /* a topic the service has read (it stored an offset for it): the
+         * tool does not link the services, so this is what says the topic
+         * is one of its inputs; a misspelt or foreign topic is refused, not
+         * stored as a reset that nothing reads (found by review) */
+        int known = 0;
+        for (int i = 0; i < nstored && !known; i++)
+            known = !strcmp(ch[i].topic, topic);
+        if (!known) {
+            ol_esc_eprintf("opsledger offsets reset: --topic %s: %s has no stored offset for it (not one of its "
+                           "inputs, or not read yet: `opsledger offsets show %s` lists what it reads); nothing "
+                           "changed\n",
+                           topic, service, service);
+            rc = 2;
+            goto out;
+        }
         topics[ntopics++] = topic;
+    }
     else
         for (int i = 0; i < nstored; i++) {
             int dup = 0;

@@ -112,6 +112,15 @@ else
 fi
 
 # ------------------------------------------------------------------ 2. operator reset
+# a topic the service does not read (misspelt, or another service's) is
+# refused, naming it, and nothing is stored
+"$OPSLEDGER" offsets reset "$SVC" --topic hr.persons --partition 0 --offset 0 --data-dir "$T/run" \
+    >"$T/badtopic.out" 2>"$T/badtopic.err"
+rc=$?
+"$OPSLEDGER" status "$SVC" --data-dir "$T/run" >"$T/badtopic.status" 2>&1
+check "offsets reset --topic hr.persons (not read by $SVC) is refused, naming it (exit $rc), nothing stored" \
+    bash -c "[ $rc -eq 2 ] && grep -q -- '--topic hr.persons: $SVC has no stored offset for it' '$T/badtopic.err' &&
+             ! grep -q 'hr.persons\|offsets_reset' '$T/badtopic.status'"
 "$OPSLEDGER" offsets reset "$SVC" --to-beginning --data-dir "$T/run" >"$T/reset.out" 2>"$T/reset.err"
 rc=$?
 check "offsets reset $SVC --to-beginning exits 0 (exit $rc)" [ "$rc" -eq 0 ]
