@@ -5,6 +5,8 @@
  * their headers, never skipped. Without --follow it stops at the end of
  * every partition. */
 #include "cli.h"
+
+#include <limits.h>
 #include "ol_registry.h"
 #include "ol_codec.h"
 #include "ol_escape.h"
@@ -115,8 +117,10 @@ int cmd_tail(int argc, char **argv, ol_config *cfg)
             from_beginning = 1;
         else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
             follow = 1;
-        else if (!strcmp(argv[i], "--count") && i + 1 < argc)
-            count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+            if (cli_parse_long("opsledger tail", "--count", argv[++i], 1, LONG_MAX, &count))
+                return 2; /* "abc", 0 or -1 printed nothing, or everything, with exit 0 */
+        }
         else if (!topic && argv[i][0] != '-')
             topic = argv[i];
         else {

@@ -153,6 +153,12 @@ bounded "$OPSLEDGER" produce hr.person --file "$T" >"$T/pdir.out" 2>"$T/pdir.err
 PDIR=$?
 check "produce --file DIRECTORY exits 1 naming the read error (got $PDIR)" \
     sh -c "[ $PDIR -eq 1 ] && grep -q 'cannot read after line 0: Is a directory' '$T/pdir.err'"
+for bad in abc 0 -1; do
+    bounded "$OPSLEDGER" tail hr.person --count "$bad" >"$T/tailc.out" 2>"$T/tailc.err"
+    TC=$?
+    check "tail --count $bad is refused (exit 2), naming the value (got $TC)" \
+        sh -c "[ $TC -eq 2 ] && grep -q -- \"--count must be an integer in 1..\" '$T/tailc.err'"
+done
 stop_broker
 assert_no_leftovers
 
