@@ -63,7 +63,7 @@ static int dead_letter(ol_runtime *rt, MDB_txn *txn, const ol_record *r, const c
     snprintf(key, sizeof key, "%s|%d|%lld", r->topic, r->partition, (long long)r->offset);
     snprintf(part, sizeof part, "%d", r->partition);
     snprintf(off, sizeof off, "%lld", (long long)r->offset);
-    ol_header h[8] = {
+    ol_header h[9] = {
         {"ol.reason", reason, strlen(reason)},
         {"ol.service", rt->svc->name, strlen(rt->svc->name)},
         {"ol.source.topic", r->topic, strlen(r->topic)},
@@ -71,6 +71,8 @@ static int dead_letter(ol_runtime *rt, MDB_txn *txn, const ol_record *r, const c
         {"ol.source.offset", off, strlen(off)},
     };
     size_t nh = 5, vlen = r->value_len;
+    if (r->key && r->key_len <= 4096) /* the record's own key, so that it can be sent again as it was */
+        h[nh++] = (ol_header){"ol.source.key", r->key, r->key_len};
     if (vlen > OL_DEADLETTER_MAX_VALUE) {
         uint8_t md[SHA256_DIGEST_LENGTH];
         SHA256(r->value, r->value_len, md);

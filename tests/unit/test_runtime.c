@@ -392,8 +392,8 @@ typedef struct {
     char topic[128];
     char key[512];
     size_t nh;
-    char hname[8][64];
-    char hval[8][600];
+    char hname[12][64];
+    char hval[12][600];
     uint8_t value[2048]; /* the value's first bytes */
     size_t vlen;         /* its whole size */
 } outbox_row;
@@ -418,7 +418,7 @@ static void outbox_get(ol_runtime *rt, uint64_t seq, outbox_row *o)
     p += 4 + kl;
     o->nh = ((size_t)p[0] << 8) | p[1];
     p += 2;
-    assert_true(o->nh <= 8);
+    assert_true(o->nh <= 12);
     for (size_t i = 0; i < o->nh; i++) {
         size_t nl = ((size_t)p[0] << 8) | p[1];
         snprintf(o->hname[i], sizeof o->hname[i], "%.*s", (int)nl, (const char *)p + 2);
@@ -715,6 +715,11 @@ static void test_bad_records_dead_lettered(void **state)
         assert_string_equal(header(&o, "ol.source.partition"), num);
         snprintf(num, sizeof num, "%lld", (long long)r->offset);
         assert_string_equal(header(&o, "ol.source.offset"), num);
+        /* the record's own key, to send it again as it was (the raw ones had none) */
+        if (r->key)
+            assert_string_equal(header(&o, "ol.source.key"), r->key);
+        else
+            assert_false(has_header(&o, "ol.source.key"));
     }
     assert_int_equal(counter(f->rt, "outbox_seq"), 7);
 }
