@@ -30,7 +30,7 @@ struct ol_http {
  * was restarted: found by review, 2026-12-03. */
 #define METRICS_CONNECTIONS 64
 #define METRICS_PER_IP 16
-#define METRICS_REQUEST_SECONDS 5
+#define METRICS_REQUEST_SECONDS 10 /* = the idle timeout: a keep-alive scrape connection lasts as before */
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -183,7 +183,8 @@ ol_http *ol_http_start(const char *listen_on, ol_http_handler h, void *ctx, char
     }
     /* one internal thread serves every connection in turn: a scrape renders
      * in well under a millisecond; an idle client is cut off at 10 s, and
-     * one that has not delivered its request within 5 s too (ol_http_guard) */
+     * one that has not delivered a whole request 10 s after the previous one
+     * (or its start) too (ol_http_guard) */
     if (!(s->guard = ol_http_guard_new(METRICS_CONNECTIONS, METRICS_REQUEST_SECONDS))) {
         snprintf(err, errlen, "out of memory (connection table)");
         close(s->sock.fd);

@@ -35,6 +35,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* -1 (errno set) when path cannot be written: a directory, a file without
+ * write permission, a parent directory that is not writable, or one that
+ * does not exist (unless it is the --out directory, which the replay makes) */
+static int emit_unwritable(const char *path, const char *out)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            errno = EISDIR;
+            return -1;
+        }
+        return access(path, W_OK);
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (stat(dir, &sb)) {
+        size_t ol = strlen(out);
+        while (ol > 1 && out[ol - 1] == '/')
+            ol--;
+        if (strlen(dir) == ol && !strncmp(dir, out, ol))
+            return 0; /* --out, made by the replay */
+        errno = ENOENT;
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return access(dir, W_OK);
+}
+
 static int dir_is_empty_or_missing(const char *path)
 {
     char p[4200];
@@ -126,7 +164,6 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     char err[512], archive_dir[4096], live_dir[4096];
     ol_schemas *schemas = NULL;
     ol_runtime *rt = NULL;
-    FILE *emit_f = NULL;
     ol_source *src = NULL;
     ol_store archive = {0}, live = {0};
     int have_archive = 0, have_live = 0;
@@ -166,8 +203,10 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         ol_esc_eprintf("replay: %s already holds a projection; give a fresh directory\n", out);
         return 2;
     }
-    /* --emit opened now: a path it cannot write is said before the replay, not after it */
-    if (emit && !(emit_f = ol_fopen_private(emit, "w"))) {
+    /* --emit checked now, touched only once the replay is done: a path it
+     * cannot write is said before a whole replay, not after it; a file
+     * already there (a previous run's, a device) is left alone until then */
+    if (emit && emit_unwritable(emit, out)) {
         ol_esc_eprintf("replay: --emit %s: %s\n", emit, strerror(errno));
         return 2;
     }
@@ -239,8 +278,11 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         goto out;
     }
     if (emit) {
-        FILE *f = emit_f;
-        emit_f = NULL;
+        FILE *f = ol_fopen_private(emit, "w");
+        if (!f) {
+            ol_esc_eprintf("replay: --emit %s: %s\n", emit, strerror(errno));
+            goto out;
+        }
         if (emit_outbox(ol_runtime_store(rt), schemas, f, emit))
             goto out;
     }
@@ -255,9 +297,5 @@ out:
         ol_store_close(&live);
     ol_schemas_free(schemas);
     free(cps);
-    if (emit_f) { /* the replay failed before emitting: nothing half-written is left */
-        fclose(emit_f);
-        unlink(emit);
-    }
     return rc;
 }

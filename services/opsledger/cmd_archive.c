@@ -7,8 +7,8 @@
  * not verify is refused with the record named, exit 1. */
 #include "cli.h"
 #include "ol_escape.h"
-#include "ol_file.h"
 #include <errno.h>
+#include <fcntl.h>
 #include "ol_registry.h"
 #include "ol_archive.h"
 #include "ol_time.h"
@@ -40,6 +40,31 @@ static const char ARCHIVED_RECORD_SCHEMA[] =
  * the writer schemas the archive kept by registry id, or, when it kept none
  * (no registry), the manifest's schemas by their ids. malloc'ed, or NULL
  * with err. */
+/* fsync of a file, and of the directory holding a path: 0, or -1 (errno) */
+static int sync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = fd < 0 || fsync(fd) ? -1 : 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = e;
+    return rc;
+}
+
+static int sync_dir_of(const char *path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    return sync_path(dir);
+}
+
 static char *export_writers(const ol_config *cfg, ol_store *st, char *err, size_t errlen)
 {
     json_t *schemas = ol_registry_archive_schemas(st->env, err, errlen), *doc = NULL;
@@ -118,7 +143,7 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
                        out);
         return 2;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
     ol_archive_dir(cfg, flag, dir, sizeof dir);
     if (ol_archive_open(&st, dir, 1, err, sizeof err)) {
         ol_esc_eprintf("opsledger archive: %s\n", err);
@@ -161,10 +186,10 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
     /* written to a file of its own beside --out, renamed over it once
      * whole: a failed export leaves --out as it was (before, it was removed
      * first and a cut-short file left in its place) */
-    FILE *made = ol_fopen_private(tmp, "wb"); /* owner-only: avro-c's fopen would follow the umask */
-    have_tmp = made != NULL;
-    if (!made || fclose(made)) {
-        ol_esc_eprintf("opsledger archive: %s: %s\n", tmp, strerror(errno));
+    int tfd = mkstemp(tmp); /* a name of its own (O_EXCL), 0600: avro-c's fopen would follow the umask */
+    have_tmp = tfd >= 0;
+    if (tfd < 0 || close(tfd)) {
+        ol_esc_eprintf("opsledger archive: cannot write beside --out %s: %s\n", out, strerror(errno));
         goto out;
     }
     if (avro_file_writer_create(tmp, schema, &w)) {
@@ -230,7 +255,7 @@ int cmd_archive(int argc, char **argv, ol_config *cfg)
         ol_esc_eprintf("opsledger archive: %s\n", err);
         goto out;
     }
-    if (rename(tmp, out)) {
+    if (sync_path(tmp) || rename(tmp, out) || sync_dir_of(out)) { /* durable before and after its name moves */
         ol_esc_eprintf("opsledger archive: %s: %s\n", out, strerror(errno));
         goto out;
     }

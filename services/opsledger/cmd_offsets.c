@@ -365,20 +365,24 @@ int cmd_offsets(int argc, char **argv, ol_config *cfg)
     const char *topics[OFF_MAX];
     int ntopics = 0;
     if (topic) {
-        /* a topic the service has read (it stored an offset for it): the
-         * tool does not link the services, so this is what says the topic
-         * is one of its inputs; a misspelt or foreign topic is refused, not
-         * stored as a reset that nothing reads (found by review) */
+        /* a topic opsledger knows (a misspelt one is refused, naming the
+         * nearest: the embedded broker would create it); one the service has
+         * no stored offset for may be an input not read yet (kept, said) or
+         * another service's (the tool does not link the services to ask) */
         int known = 0;
         for (int i = 0; i < nstored && !known; i++)
             known = !strcmp(ch[i].topic, topic);
         if (!known) {
-            ol_esc_eprintf("opsledger offsets reset: --topic %s: %s has no stored offset for it (not one of its "
-                           "inputs, or not read yet: `opsledger offsets show %s` lists what it reads); nothing "
-                           "changed\n",
-                           topic, service, service);
-            rc = 2;
-            goto out;
+            ol_schemas *sch = cli_load_schemas(cfg);
+            int bad = !sch || cli_check_topic(sch, topic, "opsledger offsets reset");
+            ol_schemas_free(sch);
+            if (bad) {
+                rc = 2;
+                goto out;
+            }
+            ol_esc_eprintf("opsledger offsets reset: note: %s has no stored offset for %s yet; if it is not one of "
+                           "its inputs, this reset is never read\n",
+                           service, topic);
         }
         topics[ntopics++] = topic;
     }

@@ -164,7 +164,7 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
     }
     have_v = 1;
     ssize_t n;
-    while ((n = getline(&line, &cap, in)) >= 0) {
+    while ((errno = 0, n = getline(&line, &cap, in)) >= 0) { /* errno: only getline's, below */
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
@@ -219,7 +219,9 @@ int cmd_produce(int argc, char **argv, ol_config *cfg)
         }
         rd_kafka_poll(rk, 0);
     }
-    int read_err = ferror(in) ? errno : 0; /* a directory (EISDIR) or an I/O error, not the end of the input */
+    /* a directory (EISDIR), an I/O error, or a line too long for memory
+     * (glibc's getline: ENOMEM without the stream's error flag), not the end */
+    int read_err = ferror(in) ? (errno ? errno : EIO) : errno == ENOMEM ? ENOMEM : 0;
     if (rd_kafka_flush(rk, 60000))
         fprintf(stderr, "opsledger produce: timed out waiting for the broker\n");
     fprintf(stderr, "produced %ld records to %s (%ld acknowledged), rejected %ld lines\n", sent, topic,

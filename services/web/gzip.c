@@ -57,7 +57,8 @@ int web_gzip(const char *in, size_t len, char **out, size_t *outlen)
         free(buf);
         return -1;
     }
-    *out = buf;
+    char *fit = realloc(buf, n ? n : 1); /* deflateBound is about the input's size: the cache counts what is kept */
+    *out = fit ? fit : buf;
     *outlen = n;
     return 0;
 }

@@ -198,23 +198,25 @@ check "/readyz answers 200 once caught up" \
     test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/readyz")" = 200
 check "an unknown path answers 404" \
     test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/nope")" = 404
-# clients that trickle a request (a header line a second, slowloris) hold
-# their slots 5 s at most: /healthz answers again within a few seconds
-# while they keep trickling (before, for as long as they trickled)
+# clients that trickle a request (a header line a second, slowloris) from
+# four addresses (16 each: the per-address limit) fill all 64 slots; each is
+# cut 10 s after it connected, so /healthz answers again within seconds of
+# that while they keep trickling (before: never, for as long as they did)
 if python3 - "$MPORT" >"$T/slow.out" 2>&1 <<'PY'
 import socket, sys, time, urllib.request
 port = int(sys.argv[1])
 slow = []
-for _ in range(40):
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=2)
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
-        slow.append(s)
-    except OSError:
-        break
+for src in ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"):
+    for _ in range(16):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=(src, 0))
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        except OSError:
+            break
 start = time.time()
 ok_at = None
-while time.time() - start < 20:
+while time.time() - start < 25:
     for s in slow:
         try:
             s.sendall(b"X-Slow: 1\r\n")  # never the blank line that ends a request
@@ -227,9 +229,9 @@ while time.time() - start < 20:
     except Exception:
         pass
     time.sleep(1)
-print("%d trickling connections opened; /healthz answered 200 after %s s" % (len(slow),
-      "%.1f" % ok_at if ok_at is not None else "never (20 s)"))
-sys.exit(0 if ok_at is not None and ok_at < 12 else 1)
+print("%d trickling connections from 4 addresses; /healthz answered 200 after %s s" % (len(slow),
+      "%.1f" % ok_at if ok_at is not None else "never (25 s)"))
+sys.exit(0 if ok_at is not None and ok_at < 16 and len(slow) == 64 else 1)
 PY
 then pass "$(cat "$T/slow.out")"; else fail "slow clients do not starve /healthz: $(cat "$T/slow.out")"; fi
 run_ol "$T/status.out" "$T/status.err" status utilisation --url "http://127.0.0.1:$MPORT"

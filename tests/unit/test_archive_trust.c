@@ -607,6 +607,29 @@ static void test_emit_path_checked_first(void **state)
     if (!strstr(out, "--emit /nonexistent-dir/e.jsonl"))
         fail_msg("the --emit path is not named: %s", out);
     assert_int_not_equal(stat(dir, &sb), 0); /* nothing replayed */
+    /* a replay that fails (the archive missing) leaves a file already at
+     * --emit as it was: a previous run's events, or a device */
+    char prev[300];
+    snprintf(prev, sizeof prev, "%s/prev.jsonl", g_dir);
+    FILE *pf = fopen(prev, "w");
+    assert_non_null(pf);
+    fputs("keep me\n", pf);
+    assert_int_equal(fclose(pf), 0);
+    snprintf(args, sizeof args,
+             "replay billing --as-of 2100-01-01T00:00:00Z --archive %s/missing --no-batch-log --out %s --emit %s "
+             "--data-dir %s/data",
+             g_dir, dir, prev, g_dir);
+    assert_int_not_equal(run(args, out, sizeof out), 0);
+    assert_int_equal(stat(prev, &sb), 0);
+    assert_int_equal(sb.st_size, 8);
+    /* --emit inside the --out directory the replay makes */
+    snprintf(args, sizeof args,
+             "replay billing --as-of 2100-01-01T00:00:00Z --archive %s --no-batch-log --out %s --emit %s/e.jsonl "
+             "--data-dir %s/data",
+             g_dir, dir, dir, g_dir);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    snprintf(prev, sizeof prev, "%s/e.jsonl", dir);
+    assert_int_equal(stat(prev, &sb), 0);
     remove_archive();
 }
 
