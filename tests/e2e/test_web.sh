@@ -281,6 +281,10 @@ fi
 # made a 1 MiB cache take ~35 MB (a 74-byte answer kept a 4 KiB buffer);
 # counting the answers' lengths alone, even with that buffer shrunk, lets
 # 16,000 entries' structs grow it by ~9 MB
+# (not under AddressSanitizer: its quarantine keeps freed memory resident)
+if nm "$BIN/opsledger-web" 2>/dev/null | grep -q __asan_init; then
+pass "skipped: the answer cache's resident memory under AddressSanitizer"
+else
 "$BIN/opsledger-web" serve --data-dir "$D" --listen 127.0.0.1:0 --url-file "$T/cache-url" -o web.cache_mb=1 \
     >"$T/cache.log" 2>&1 &
 CACHE_PID=$!
@@ -311,6 +315,7 @@ then pass "$(cat "$T/cache.out")"; else fail "the answer cache stays near web.ca
 kill -TERM "$CACHE_PID" 2>/dev/null
 wait_exit "$CACHE_PID" 10
 _untrack "$CACHE_PID"
+fi
 
 kill -TERM "$SERVE_PID" 2>/dev/null
 if wait_exit "$SERVE_PID" 10 && [ "$WAIT_STATUS" = 0 ]; then pass "serve stops on SIGTERM with status 0"; else
