@@ -3,8 +3,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+void ol_dirname(const char *path, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", path);
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        snprintf(out, outlen, ".");
+    else if (slash == out)
+        out[1] = '\0';
+    else
+        *slash = '\0';
+}
 
 FILE *ol_fopen_private(const char *path, const char *mode)
 {

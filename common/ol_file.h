@@ -13,4 +13,8 @@
  * The caller fcloses it. */
 FILE *ol_fopen_private(const char *path, const char *mode);
 
+/* the directory part of path into out ("." without a slash, "/" for a file
+ * at the root) */
+void ol_dirname(const char *path, char *out, size_t outlen);
+
 #endif

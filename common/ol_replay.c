@@ -49,14 +49,7 @@ static int emit_unwritable(const char *path, const char *out)
         return access(path, W_OK);
     }
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    ol_dirname(path, dir, sizeof dir);
     if (stat(dir, &sb)) {
         size_t ol = strlen(out);
         while (ol > 1 && out[ol - 1] == '/')

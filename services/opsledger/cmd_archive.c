@@ -7,6 +7,7 @@
  * not verify is refused with the record named, exit 1. */
 #include "cli.h"
 #include "ol_escape.h"
+#include "ol_file.h"
 #include <errno.h>
 #include <fcntl.h>
 #include "ol_registry.h"
@@ -54,14 +55,7 @@ static int sync_path(const char *path)
 static int sync_dir_of(const char *path)
 {
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    ol_dirname(path, dir, sizeof dir);
     return sync_path(dir);
 }
 
