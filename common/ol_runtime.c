@@ -98,86 +98,6 @@ fail:
     return -1;
 }
 
-/* A data directory belongs to one service (meta key "service", written at
- * its first start; a directory from before gets it then). A directory of
- * another service (a copied data.mdb, a --data-dir mix-up) is refused
- * before anything is read or rewritten: folded on, it would take that
- * service's offsets for the topics both read, skip those records for good
- * and publish the other's outbox. 0, or -1 with err. */
-static int foreign(const ol_service *svc, const char *path, const MDB_val *owner, char *err, size_t errlen)
-{
-    if (owner->mv_size == strlen(svc->name) && !memcmp(owner->mv_data, svc->name, owner->mv_size))
-        return 0;
-    snprintf(err, errlen,
-             "%s holds the projection of opsledger-%.*s, not of opsledger-%s: each service keeps its own data "
-             "directory (<data_dir>/<service>); point this one at its own (nothing was changed)",
-             path, (int)(owner->mv_size > 64 ? 64 : owner->mv_size), (const char *)owner->mv_data, svc->name);
-    return -1;
-}
-
-/* the owner read before the directory is opened for writing (which would
- * create this service's databases in it): read-only, without creating
- * anything; a directory that is new or cannot be read this way is left to
- * check_owner after the open */
-static int peek_owner(const ol_service *svc, const char *path, char *err, size_t errlen)
-{
-    static const char key[] = "service";
-    char file[4200];
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi meta;
-    MDB_val k = {sizeof key - 1, (void *)key}, v;
-    int rc = 0;
-    snprintf(file, sizeof file, "%s/data.mdb", path);
-    if (access(file, F_OK))
-        return 0;
-    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) || mdb_env_open(env, path, MDB_RDONLY, 0600) ||
-        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "meta", 0, &meta) ||
-        mdb_get(txn, meta, &k, &v))
-        rc = 0;
-    else
-        rc = foreign(svc, path, &v, err, errlen);
-    if (txn)
-        mdb_txn_abort(txn);
-    if (env)
-        mdb_env_close(env);
-    return rc;
-}
-
-static int check_owner(ol_runtime *rt, const ol_service *svc, const char *path, char *err, size_t errlen)
-{
-    static const char key[] = "service";
-    MDB_val k = {sizeof key - 1, (void *)key}, v;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(rt->store.env, NULL, rt->store.readonly ? MDB_RDONLY : 0, &txn);
-    if (rc) {
-        snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
-        return -1;
-    }
-    rc = mdb_get(txn, rt->meta, &k, &v);
-    if (rc == 0) {
-        int bad = foreign(svc, path, &v, err, errlen);
-        mdb_txn_abort(txn);
-        return bad;
-    }
-    if (rc == MDB_NOTFOUND && !rt->store.readonly) {
-        v.mv_size = strlen(svc->name);
-        v.mv_data = (void *)svc->name;
-        if ((rc = mdb_put(txn, rt->meta, &k, &v, 0)) == 0) {
-            rc = mdb_txn_commit(txn);
-            txn = NULL;
-        }
-    } else if (rc == MDB_NOTFOUND)
-        rc = 0;
-    if (txn)
-        mdb_txn_abort(txn);
-    if (rc) {
-        snprintf(err, errlen, "%s: recording its service: %s", path, mdb_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
 ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol_schemas *schemas,
                            const ol_runtime_opts *opts, char *err, size_t errlen)
 {
@@ -227,7 +147,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
                  rt->opts.batch_max, (long long)rt->writemap_backlog);
         goto fail;
     }
-    if (peek_owner(svc, opts->db_path, err, errlen)) /* before opening creates this service's databases */
+    if (ol_rt_peek_owner(svc, opts->db_path, err, errlen)) /* before opening creates this service's databases */
         goto fail;
     if (ol_store_open(&rt->store, opts->db_path, (size_t)map_bytes,
                       opts->bulk ? OL_STORE_BULK : writemap ? OL_STORE_WRITEMAP : 0, dbs, err, errlen))
@@ -242,7 +162,7 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
     rt->store.reserve_min = (size_t)reserve_mib << 20;
     rt->meta = ol_store_dbi(&rt->store, "meta");
     rt->versions = ol_store_dbi(&rt->store, "versions");
-    if (check_owner(rt, svc, opts->db_path, err, errlen)) /* before anything rewrites the directory */
+    if (ol_rt_check_owner(rt, svc, opts->db_path, err, errlen)) /* before anything rewrites the directory */
         goto fail;
     int64_t window_days;
     if (ol_config_get_i64(cfg, "dedupe_window_days", 35, &window_days, err, errlen))

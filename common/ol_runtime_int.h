@@ -162,6 +162,14 @@ int ol_rt_fold_one(ol_runtime *rt, ol_fold_ctx *ctx, const ol_record *r, const c
 /* notes the record's offset among the batch's next offsets: 0 or -1 (memory) */
 int ol_rt_note_offset(ol_runtime *rt, const ol_record *r);
 
+/* ol_runtime_owner.c: the meta key naming the service a directory belongs
+ * to; the owner read before the directory is opened for writing, and
+ * checked (or recorded, at the first start) once it is open. 0, or -1 with
+ * err naming both services. */
+#define OL_META_SERVICE_KEY "service"
+int ol_rt_peek_owner(const ol_service *svc, const char *path, char *err, size_t errlen);
+int ol_rt_check_owner(ol_runtime *rt, const ol_service *svc, const char *path, char *err, size_t errlen);
+
 /* ol_fold.c: 1 when the schema's first fields are event_id (string), key
  * (string) and revision (long), in that order */
 int ol_fold_envelope_first(const ol_schema *s);
