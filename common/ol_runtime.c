@@ -160,6 +160,12 @@ ol_runtime *ol_runtime_new(const ol_service *svc, const ol_config *cfg, const ol
         goto fail;
     }
     rt->store.reserve_min = (size_t)reserve_mib << 20;
+    const char *pf = ol_config_get(cfg, "lmdb_prefault", "1"); /* common/ol_store_prefault.c */
+    if (strcmp(pf, "0") && strcmp(pf, "1")) {
+        snprintf(err, errlen, "lmdb_prefault must be 0 or 1, not \"%s\"", pf);
+        goto fail;
+    }
+    rt->store.prefault_off = !strcmp(pf, "0");
     rt->meta = ol_store_dbi(&rt->store, "meta");
     rt->versions = ol_store_dbi(&rt->store, "versions");
     if (ol_rt_check_owner(rt, svc, opts->db_path, err, errlen)) /* before anything rewrites the directory */

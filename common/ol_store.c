@@ -295,6 +295,7 @@ int ol_store_set_writemap(ol_store *st, int on, char *err, size_t errlen)
         return -1;
     }
     /* every commit of either path is synced: nothing is pending here */
+    ol_store_prefault_stop(st); /* its thread works in the map that closes */
     ol_store_unguard(st);
     mdb_env_close(st->env);
     st->env = NULL;
@@ -343,6 +344,7 @@ void ol_store_release(ol_store *st)
 
 void ol_store_close(ol_store *st)
 {
+    ol_store_prefault_stop(st);
     ol_store_unguard(st);
     if (st->env) {
         int rc = ol_store_sync(st);

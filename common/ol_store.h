@@ -31,6 +31,8 @@ typedef struct ol_store {
     size_t reserved_to, reserve_end, reserve_growth, map_bytes;
     int reserve_off; /* the file system has no fallocate */
     int guard_slot;  /* the SIGBUS guard's slot + 1, or 0 */
+    struct ol_prefault *prefault; /* ol_store_prefault's thread, or NULL */
+    int prefault_off;             /* lmdb_prefault = 0, or the thread could not start */
     size_t ndbs;
     const char *db_names[OL_STORE_MAX_DBS];
     MDB_dbi dbi[OL_STORE_MAX_DBS];
@@ -79,6 +81,14 @@ typedef struct {
 } ol_reserve_in;
 int ol_store_reserve_plan(const ol_reserve_in *in, size_t *from, size_t *to);
 void ol_store_guard(ol_store *st, void *map, size_t len);
+/* Writemap stores (common/ol_store_prefault.c says why): hands the blocks
+ * reserved in [end, reserved_to) of the map to a thread that faults them in
+ * ahead of LMDB (started at the first call; nothing when prefault_off is
+ * set, the store is not a writemap store, or the kernel refuses the
+ * advice). ol_store_prefault_stop stops and joins it (ol_store_close and
+ * ol_store_set_writemap call it before the map goes away). */
+void ol_store_prefault(ol_store *st, size_t end, size_t reserved_to);
+void ol_store_prefault_stop(ol_store *st);
 void ol_store_unguard(ol_store *st);
 
 int ol_store_open(ol_store *st, const char *path, size_t map_bytes, int flags, const char *const *dbs,

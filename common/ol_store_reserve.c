@@ -105,8 +105,10 @@ int ol_store_reserve(ol_store *st)
                         .avail = (size_t)fs.f_bavail * (size_t)fs.f_bsize};
     if ((rc = ol_store_reserve_plan(&in, &from, &to)))
         return rc;
-    if (to <= from)
+    if (to <= from) {
+        ol_store_prefault(st, end, st->reserved_to); /* what is reserved and not yet faulted in */
         return 0;
+    }
     /* fallocate(2) itself: glibc's posix_fallocate would emulate a file
      * system without it by writing a byte into every block */
     do
@@ -123,6 +125,7 @@ int ol_store_reserve(ol_store *st)
         return rc == EDQUOT ? EDQUOT : rc;
     }
     st->reserved_to = to;
+    ol_store_prefault(st, end, to);
     return 0;
 }
 

@@ -772,6 +772,74 @@ static void test_store_reserve_plan(void **state)
     assert_true(to >= 17 * M && to <= 10 * M + 8 * M);
 }
 
+/* pages of the map [from, to) that are present in this process's page
+ * tables (/proc/self/pagemap bit 63): what the prefault thread prepares */
+static size_t present_pages(const ol_store *st, size_t from, size_t to)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+    size_t n = 0;
+    if (fd < 0)
+        return (size_t)-1;
+    for (size_t off = from; off < to; off += (size_t)ps) {
+        uint64_t e = 0;
+        uintptr_t va = (uintptr_t)st->map + off;
+        if (pread(fd, &e, sizeof e, (off_t)(va / (uintptr_t)ps * sizeof e)) != (ssize_t)sizeof e)
+            break;
+        n += (size_t)(e >> 63);
+    }
+    close(fd);
+    return n;
+}
+
+/* The reserved blocks beyond the data are faulted in by the prefault
+ * thread (common/ol_store_prefault.c) before LMDB writes there, and with
+ * lmdb_prefault = 0 they are not; closing the store, or switching its
+ * write path, stops the thread before the map goes away (ASan runs this). */
+static void test_store_prefault(void **state)
+{
+    envfix *f = *state;
+    ol_store st;
+    char err[512] = "";
+    MDB_envinfo info;
+    MDB_stat stat;
+    const size_t M = (size_t)1 << 20;
+    for (int off = 1; off >= 0; off--) {
+        char dir[400];
+        snprintf(dir, sizeof dir, "%s/pf%d", f->path, off);
+        assert_int_equal(ol_store_open(&st, dir, 64 * M, OL_STORE_WRITEMAP, DBS, err, sizeof err), 0);
+        assert_non_null(st.map);
+        st.prefault_off = off;
+        st.reserve_min = 8 * M;
+        assert_int_equal(ol_store_reserve(&st), 0);
+        if (st.reserve_off) {
+            ol_store_close(&st);
+            skip(); /* no fallocate on this file system: no reserve, nothing to fault in */
+        }
+        assert_int_equal(mdb_env_info(st.env, &info), 0);
+        assert_int_equal(mdb_env_stat(st.env, &stat), 0);
+        size_t end = ((size_t)info.me_last_pgno + 1) * stat.ms_psize, want = 8 * M / (size_t)sysconf(_SC_PAGESIZE);
+        assert_true(st.reserved_to >= end + 8 * M);
+        size_t got = 0;
+        for (int tries = 0; tries < (off ? 10 : 500) && got < want; tries++) {
+            usleep(10000);
+            got = present_pages(&st, end, end + 8 * M);
+        }
+        if (off)
+            assert_int_equal(got, 0); /* nothing touches the reserve but LMDB */
+        else
+            assert_int_equal(got, want);
+        if (!off) {
+            /* a switch to pwrite closes the map: the thread is stopped first */
+            assert_int_equal(ol_store_set_writemap(&st, 0, err, sizeof err), 0);
+            assert_null(st.prefault);
+            assert_int_equal(ol_store_set_writemap(&st, 1, err, sizeof err), 0);
+            assert_int_equal(ol_store_reserve(&st), 0);
+        }
+        ol_store_close(&st);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +854,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_switch_write_path, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_switch_falls_back, env_setup, env_teardown),
         cmocka_unit_test(test_store_reserve_plan),
+        cmocka_unit_test_setup_teardown(test_store_prefault, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_concurrent_reader, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_cursor_order, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_store_dbi_undeclared_aborts, env_setup, env_teardown),
