@@ -87,8 +87,11 @@ int billing_mark_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_
 /* changed_at of tag + strings (NULL-terminated); raises *max to it when
  * present; 0 or an LMDB error */
 int billing_changed_at_max(ol_fold_ctx *ctx, uint8_t tag, const char *a, const char *b, int64_t *max);
-/* raises *max to the at of every change of role's rate on eng covering day */
-int billing_rate_changed_max(ol_fold_ctx *ctx, const char *eng, const char *role, int32_t day, int64_t *max);
+/* role's rate changes on eng (struct rate_change[], pointing into the store
+ * until its next write; empty when there are none): 0 or an LMDB error */
+int billing_rate_changes(ol_fold_ctx *ctx, const char *eng, const char *role, MDB_val *changes);
+/* raises *max to the at of every one of those changes covering day */
+void billing_rate_changes_max(const MDB_val *changes, int32_t day, int64_t *max);
 
 /* lines.c */
 int billing_time_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w);

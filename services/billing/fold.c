@@ -223,25 +223,27 @@ static int touch_rates(ol_fold_ctx *ctx, const char *eng, avro_value_t *old, avr
     return 0;
 }
 
-int billing_rate_changed_max(ol_fold_ctx *ctx, const char *eng, const char *role, int32_t day, int64_t *max)
+int billing_rate_changes(ol_fold_ctx *ctx, const char *eng, const char *role, MDB_val *changes)
 {
     ol_key k;
     changed_key(&k, 'R', eng, role);
-    MDB_val kv = ol_key_val(&k), v;
-    int rc = mdb_get(ol_fold_txn(ctx), ol_fold_dbi(ctx, "changed_at"), &kv, &v);
+    MDB_val kv = ol_key_val(&k);
+    int rc = mdb_get(ol_fold_txn(ctx), ol_fold_dbi(ctx, "changed_at"), &kv, changes);
     if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
+        *changes = (MDB_val){0, NULL};
+    else if (rc)
         return rc;
-    if (v.mv_size % sizeof(struct rate_change))
-        return MDB_CORRUPTED;
-    for (size_t i = 0; i < v.mv_size / sizeof(struct rate_change); i++) {
+    return changes->mv_size % sizeof(struct rate_change) ? MDB_CORRUPTED : 0;
+}
+
+void billing_rate_changes_max(const MDB_val *changes, int32_t day, int64_t *max)
+{
+    for (size_t i = 0; i < changes->mv_size / sizeof(struct rate_change); i++) {
         struct rate_change r;
-        memcpy(&r, (const uint8_t *)v.mv_data + i * sizeof r, sizeof r);
+        memcpy(&r, (const uint8_t *)changes->mv_data + i * sizeof r, sizeof r);
         if (day >= r.first && day <= r.last && r.at > *max)
             *max = r.at;
     }
-    return 0;
 }
 
 /* the `at` kept in an index row (struct bill_entry / bill_alloc start with

@@ -13,20 +13,62 @@
 #include "ol_av.h"
 #include "ol_log.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* the role of person on eng at day: the CONFIRMED allocation covering it
- * (the latest starting one, then the largest id, when several do), else "";
- * raises *at to the `at` of every allocation covering the day, whatever its
- * status (a cancelled one is why the day is priced otherwise) */
-static int allocation_role(ol_fold_ctx *ctx, const char *person, const char *eng, int32_t day, char *role,
-                           size_t rl, int64_t *at)
+/* A time line prices each of its days from the same few rows: the
+ * person's allocations on the engagement, the rate card's rows for a role
+ * and that role's rate changes. They are read once per line into a
+ * struct day_rows and evaluated day by day (issue 15: read again for every
+ * day, they were 10 % of a billing replay). Nothing is written to the
+ * store between the reading and the line's last day, so `changes` may
+ * point into LMDB's pages; the arrays are the line's, freed by
+ * day_rows_free. */
+struct alloc_row {
+    struct bill_alloc a;
+    char role[128];
+};
+struct card_row {
+    int32_t from;
+    int64_t rate;
+};
+struct day_rows {
+    struct alloc_row *alloc;
+    size_t nalloc, alloc_cap;
+    int have_role;  /* card and changes are role's */
+    char role[128];
+    struct card_row *card;
+    size_t ncard, card_cap;
+    MDB_val changes; /* the role's rate changes (struct rate_change[]), or empty */
+};
+
+static void day_rows_free(struct day_rows *r)
+{
+    free(r->alloc);
+    free(r->card);
+}
+
+/* grows *arr (elements of size) to hold one more; 0 or ENOMEM */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 8;
+    void *p = realloc(*arr, c * size);
+    if (!p)
+        return ENOMEM;
+    *arr = p, *cap = c;
+    return 0;
+}
+
+/* the allocations of person on eng, in key order (ids ascending) */
+static int read_allocs(ol_fold_ctx *ctx, const char *person, const char *eng, struct day_rows *r)
 {
     MDB_cursor *c;
     ol_key p;
-    int rc, best_first = INT32_MIN;
-    role[0] = '\0';
+    int rc;
     ol_key_init(&p);
     ol_key_str(&p, person);
     ol_key_str(&p, eng);
@@ -36,37 +78,76 @@ static int allocation_role(ol_fold_ctx *ctx, const char *person, const char *eng
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size < p.n || memcmp(k.mv_data, p.b, p.n))
             break;
-        struct bill_alloc a;
-        memcpy(&a, v.mv_data, sizeof a);
-        if (day >= a.first && day <= a.last && a.at > *at)
-            *at = a.at;
-        if (a.status != ALLOC_CONFIRMED || day < a.first || day > a.last || a.first < best_first)
-            continue;
-        best_first = a.first; /* keys ascend by id, so ties go to the larger id */
-        snprintf(role, rl, "%s", (const char *)v.mv_data + sizeof a);
+        if (v.mv_size < sizeof(struct bill_alloc)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if ((rc = grow((void **)&r->alloc, &r->alloc_cap, r->nalloc, sizeof *r->alloc)))
+            break;
+        struct alloc_row *a = &r->alloc[r->nalloc++];
+        memcpy(&a->a, v.mv_data, sizeof a->a);
+        snprintf(a->role, sizeof a->role, "%.*s", (int)(v.mv_size - sizeof a->a), (const char *)v.mv_data + sizeof a->a);
     }
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
-/* the rate_card row for role with the latest effective_from on or before day */
-static int rate_for(avro_value_t *eng, const char *role, int32_t day, int64_t *rate)
+/* the role of the person on the engagement at day: the CONFIRMED allocation
+ * covering it (the latest starting one, then the largest id, when several
+ * do), else ""; raises *at to the `at` of every allocation covering the
+ * day, whatever its status (a cancelled one is why the day is priced
+ * otherwise) */
+static void allocation_role(const struct day_rows *r, int32_t day, char *role, size_t rl, int64_t *at)
+{
+    int32_t best_first = INT32_MIN;
+    role[0] = '\0';
+    for (size_t i = 0; i < r->nalloc; i++) {
+        const struct bill_alloc *a = &r->alloc[i].a;
+        if (day >= a->first && day <= a->last && a->at > *at)
+            *at = a->at;
+        if (a->status != ALLOC_CONFIRMED || day < a->first || day > a->last || a->first < best_first)
+            continue;
+        best_first = a->first; /* keys ascend by id, so ties go to the larger id */
+        snprintf(role, rl, "%s", r->alloc[i].role);
+    }
+}
+
+/* reads the card's rows for role (in card order) and role's rate changes,
+ * unless they are role's already */
+static int use_role(ol_fold_ctx *ctx, avro_value_t *eng, const char *eng_id, const char *role, struct day_rows *r)
 {
     avro_value_t card;
     size_t n = 0;
+    int rc;
+    if (r->have_role && !strcmp(r->role, role))
+        return 0;
+    r->have_role = 1;
+    snprintf(r->role, sizeof r->role, "%s", role);
+    r->ncard = 0;
+    if (ol_av_field(eng, "rate_card", &card) == 0 && avro_value_get_size(&card, &n) == 0)
+        for (size_t i = 0; i < n; i++) {
+            avro_value_t row;
+            if (avro_value_get_by_index(&card, i, &row, NULL) || strcmp(ol_av_str(&row, "role"), role))
+                continue;
+            if ((rc = grow((void **)&r->card, &r->card_cap, r->ncard, sizeof *r->card)))
+                return rc;
+            r->card[r->ncard++] = (struct card_row){ol_av_int(&row, "effective_from", INT32_MAX),
+                                                     ol_av_long(&row, "day_rate_minor", 0)};
+        }
+    return billing_rate_changes(ctx, eng_id, role, &r->changes);
+}
+
+/* the role's card row with the latest effective_from on or before day
+ * (the later row of two alike) */
+static int rate_for(const struct day_rows *r, int32_t day, int64_t *rate)
+{
     int32_t best = INT32_MIN;
     int found = 0;
-    if (ol_av_field(eng, "rate_card", &card) || avro_value_get_size(&card, &n))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        avro_value_t row;
-        if (avro_value_get_by_index(&card, i, &row, NULL))
+    for (size_t i = 0; i < r->ncard; i++) {
+        if (r->card[i].from > day || r->card[i].from < best)
             continue;
-        int32_t from = ol_av_int(&row, "effective_from", INT32_MAX);
-        if (strcmp(ol_av_str(&row, "role"), role) || from > day || from < best)
-            continue;
-        best = from;
-        *rate = ol_av_long(&row, "day_rate_minor", 0);
+        best = r->card[i].from;
+        *rate = r->card[i].rate;
         found = 1;
     }
     return found;
@@ -221,22 +302,27 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
         if ((rc = billing_changed_at_max(ctx, 'P', person_id, NULL, &person_at)))
             return rc;
         /* the engagement scratch value is still valid: lookups above were of other topics */
+        struct day_rows rows = {0};
+        if ((rc = read_allocs(ctx, person_id, eng_id, &rows)))
+            goto rows_done;
         for (int d = 0; d < 7; d++) {
             if (!approved[d])
                 continue;
             int64_t rate = 0;
             l.approved += approved[d];
-            if ((rc = allocation_role(ctx, person_id, eng_id, mon + d, role, sizeof role, &inputs_at)))
-                return rc;
+            allocation_role(&rows, mon + d, role, sizeof role, &inputs_at);
             if (!role[0]) { /* the HR role prices the day: the person's role counts */
                 snprintf(role, sizeof role, "%s", hr_role);
                 if (person_at > inputs_at)
                     inputs_at = person_at;
             }
-            if (role[0] && (rc = billing_rate_changed_max(ctx, eng_id, role, mon + d, &inputs_at)))
-                return rc;
+            if (role[0]) {
+                if ((rc = use_role(ctx, eng, eng_id, role, &rows)))
+                    goto rows_done;
+                billing_rate_changes_max(&rows.changes, mon + d, &inputs_at);
+            }
             snprintf(last_role, sizeof last_role, "%s", role);
-            if (!role[0] || !rate_for(eng, role, mon + d, &rate)) {
+            if (!role[0] || !rate_for(&rows, mon + d, &rate)) {
                 l.unpriced += approved[d];
                 l.has_rate = 0;
                 continue;
@@ -245,6 +331,10 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
             l.day_rate = rate;
             sum += (__int128)approved[d] * rate;
         }
+    rows_done:
+        day_rows_free(&rows);
+        if (rc)
+            return rc;
         if (!has_prev && l.approved == 0 && l.pending == 0)
             return 0;
     }

@@ -595,6 +595,55 @@ static void test_proposed_allocation_sets_no_role(void **state)
     fx_free(f);
 }
 
+
+/* A line reads its allocations, card rows and rate changes once and prices
+ * each day from them (services/billing/lines.c): the role may change and
+ * change back within the week. P1 is a CONSULTANT, CONFIRMED as SENIOR on
+ * Wednesday only, beside nine PROPOSED SENIOR allocations for the whole
+ * week (more rows than the first array holds); CONSULTANT rises from
+ * 60,000 to 66,000 on Thursday. 450 minutes approved each day, 450 a day:
+ * Mon 60,000 + Tue 60,000 + Wed 90,000 + Thu 66,000 + Fri 66,000 = 342,000;
+ * the line's day rate is its last priced day's, Friday's 66,000. */
+static void test_roles_change_within_a_line(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *days[] = {"2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13"};
+    char buf[512];
+    add(f, "hr.person", PERSON("P1", "CONSULTANT", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement",
+        ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450,
+                   RATE("CONSULTANT", 60000, "2026-01-01") "," RATE("SENIOR", 90000, "2026-01-01") ","
+                       RATE("CONSULTANT", 66000, "2026-11-12")));
+    for (int i = 1; i <= 9; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "A0%d", i);
+        snprintf(buf, sizeof buf,
+                 "{\"event_id\":\"a-%s\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"res\",\"revision\":1,"
+                 "\"allocation_id\":\"%s\",\"engagement_id\":\"G1\",\"person_id\":\"P1\",\"role\":\"SENIOR\","
+                 "\"percent\":10,\"first_day\":\"2026-11-09\",\"last_day\":\"2026-11-15\",\"status\":\"PROPOSED\"}",
+                 id, id);
+        add(f, "delivery.allocation", buf);
+    }
+    add(f, "delivery.allocation", ALLOC("A10", "P1", "G1", "SENIOR", "2026-11-11", "2026-11-11", "CONFIRMED"));
+    for (int d = 0; d < 5; d++) {
+        snprintf(buf, sizeof buf,
+                 "{\"event_id\":\"e-%d\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\",\"revision\":1,"
+                 "\"entry_id\":\"E%d\",\"person_id\":\"P1\",\"engagement_id\":\"G1\",\"activity\":\"DELIVERY\","
+                 "\"work_date\":\"%s\",\"minutes\":450,\"status\":\"APPROVED\"}",
+                 d, d, days[d]);
+        add(f, "timesheet.entry", buf);
+    }
+    fold(f);
+    const char *k = "G1|P1|2026-W46";
+    assert_int_equal(line(f, k, "amount_minor"), 342000);
+    assert_int_equal(line(f, k, "approved_minutes"), 2250);
+    assert_int_equal(line(f, k, "unpriced_minutes"), 0);
+    assert_int_equal(line(f, k, "day_rate_minor"), 66000);
+    assert_int_equal(line(f, k, "priced"), 1);
+    fx_free(f);
+}
+
 /* a line of a week whose period is OPEN is never post_close, however it
  * changes: only a CLOSED week's lines are */
 static void test_open_period_not_post_close(void **state)
@@ -627,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_post_close_reopened),
         cmocka_unit_test(test_reconciliation_tolerances), cmocka_unit_test(test_proposed_allocation_sets_no_role),
         cmocka_unit_test(test_open_period_not_post_close),
+        cmocka_unit_test(test_roles_change_within_a_line),
     };
     return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
 }
