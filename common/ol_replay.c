@@ -13,11 +13,13 @@
  * event (and dead letter) the rebuild would publish, as JSON lines, in
  * publication order.
  *
- * The archive is verified before anything is folded, in the snapshot the
- * replay reads: the file, the chain, the by_offset index and the
- * checkpoints (--checkpoints FILE, default the archive's own checkpoint
- * file; checked whenever present). One that does not verify is refused with
- * the record named and exit status 1. */
+ * The archive is verified in the snapshot the replay reads: the file
+ * first, then the chain, the by_offset index and the checkpoints
+ * (--checkpoints FILE, default the archive's own checkpoint file; checked
+ * whenever present) in a thread beside the fold (ol_archive_source.c). One
+ * that does not verify is refused with the record named and exit status
+ * 1, and what the replay had built from it is removed (unbuild): nothing
+ * is left in --out, nothing written to --emit. */
 #include "ol_archive.h"
 #include "ol_codec.h"
 #include "ol_escape.h"
@@ -71,6 +73,24 @@ static int dir_is_empty_or_missing(const char *path)
     char p[4200];
     snprintf(p, sizeof p, "%s/data.mdb", path);
     return access(p, F_OK) != 0;
+}
+
+/* Removes what a replay refused part way made in out: the files the
+ * runtime creates there, and out itself when the replay made it (out held
+ * no projection before; anything else in it is not the replay's). */
+static void unbuild(const char *out, int made_out)
+{
+    static const char *const made[] = {"data.mdb", "lock.mdb", "instance.lock", "index.snapshot",
+                                       "index.snapshot.tmp"};
+    char p[4200];
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", out, made[i]);
+        if (unlink(p) && errno != ENOENT)
+            ol_warn("replay: could not remove what the refused replay built|file=%s error=\"%s\"", p,
+                    strerror(errno));
+    }
+    if (made_out)
+        (void)rmdir(out); /* fails, and says nothing, when something else is in it */
 }
 
 /* Every outbox row as a JSON line to f (opened before the replay, closed
@@ -196,6 +216,8 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         ol_esc_eprintf("replay: %s already holds a projection; give a fresh directory\n", out);
         return 2;
     }
+    struct stat out_sb;
+    int made_out = stat(out, &out_sb) != 0; /* the replay makes out: it removes it if it refuses */
     /* --emit checked now, touched only once the replay is done: a path it
      * cannot write is said before a whole replay, not after it; a file
      * already there (a previous run's, a device) is left alone until then */
@@ -263,8 +285,16 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         ol_esc_eprintf("replay: %s\n", err);
         goto out;
     }
-    if (ol_runtime_run(rt, src))
+    if (ol_runtime_run(rt, src)) {
+        const char *why = have_archive ? ol_source_archive_refused(src) : NULL;
+        if (why) {
+            ol_esc_eprintf("replay: %s\n", why);
+            ol_runtime_free(rt);
+            rt = NULL;
+            unbuild(out, made_out);
+        }
         goto out;
+    }
     int src_rc = ol_store_sync(ol_runtime_store(rt));
     if (src_rc) {
         ol_esc_eprintf("replay: %s: flushing to disk: %s\n", out, mdb_strerror(src_rc));

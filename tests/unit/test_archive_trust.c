@@ -197,6 +197,37 @@ static void all_refuse(const char *what, int verify_rc)
     int rc = replay(out, sizeof out);
     if (rc == 0 || !strstr(out, what))
         fail_msg("replay exited %d and did not name '%s': %s", rc, what, out);
+    /* the archive is verified while the replay folds (ol_archive_source.c):
+     * a refused replay removes what it built, the directory it made too,
+     * and leaves alone what was in a directory it was given */
+    char dir[300], file[400], args[1024];
+    struct stat sb;
+    static int calls;
+    calls++;
+    snprintf(dir, sizeof dir, "%s/refused-new-%d", g_dir, calls);
+    snprintf(args, sizeof args,
+             "replay billing --as-of 2100-01-01T00:00:00Z --archive %s --no-batch-log --out %s --data-dir %s/data",
+             g_dir, dir, g_dir);
+    assert_int_not_equal(run(args, out, sizeof out), 0);
+    if (stat(dir, &sb) == 0)
+        fail_msg("a refused replay left the directory it made: %s", dir);
+    snprintf(dir, sizeof dir, "%s/refused-given-%d", g_dir, calls);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(file, sizeof file, "%s/mine.txt", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(args, sizeof args,
+             "replay billing --as-of 2100-01-01T00:00:00Z --archive %s --no-batch-log --out %s --data-dir %s/data",
+             g_dir, dir, g_dir);
+    assert_int_not_equal(run(args, out, sizeof out), 0);
+    assert_int_equal(stat(file, &sb), 0);
+    static const char *const made[] = {"data.mdb", "lock.mdb", "instance.lock", "index.snapshot"};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        snprintf(file, sizeof file, "%s/%s", dir, made[i]);
+        if (stat(file, &sb) == 0)
+            fail_msg("a refused replay left %s", file);
+    }
     rc = export(out, sizeof out);
     if (rc == 0 || !strstr(out, what))
         fail_msg("export exited %d and did not name '%s': %s", rc, what, out);
