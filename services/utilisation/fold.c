@@ -446,137 +446,9 @@ static int flush_person(ol_fold_ctx *ctx, const char *person, ol_week w, ol_week
     return emit_missing(ctx, person, team, w, &row);
 }
 
-/* Team-weeks: each the sum over the team's members whose billable flag is
- * set (team_people) of their person rows in the week. A week's dirty teams
- * are summed in one pass: their members are read (team_people, a range per
- * team), sorted by person, and merged with the week's person rows, which
- * the util database holds in the same person order. Looking each member's
- * row up instead cost a B-tree descent per member of every dirty team in
- * every batch, however few records it held (issue 15: 12 % of the live
- * service's time at 5,000 people). */
-struct member {
-    size_t person; /* offset in the name buffer */
-    size_t team;   /* index of the team among the week's dirty teams */
-};
-
-struct members {
-    struct member *v;
-    size_t n, cap;
-    char *names;
-    size_t len, names_cap;
-};
-
-static int member_cmp(const void *a, const void *b, void *names)
-{
-    const struct member *x = a, *y = b;
-    return strcmp((const char *)names + x->person, (const char *)names + y->person);
-}
-
-static int members_add(struct members *m, const char *person, size_t pl, size_t team)
-{
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 256;
-        struct member *v = realloc(m->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        m->v = v, m->cap = cap;
-    }
-    if (m->len + pl + 1 > m->names_cap) {
-        size_t cap = m->names_cap ? 2 * m->names_cap : 8192;
-        while (cap < m->len + pl + 1)
-            cap *= 2;
-        char *nb = realloc(m->names, cap);
-        if (!nb)
-            return -1;
-        m->names = nb, m->names_cap = cap;
-    }
-    memcpy(m->names + m->len, person, pl);
-    m->names[m->len + pl] = '\0';
-    m->v[m->n++] = (struct member){m->len, team};
-    m->len += pl + 1;
-    return 0;
-}
-
-/* the billable members of team t (index ti) */
-static int members_of(MDB_cursor *c, const char *team, size_t ti, struct members *m)
-{
-    ol_key tk;
-    ol_key_init(&tk);
-    ol_key_str(&tk, team);
-    if (tk.overflow)
-        return -1;
-    MDB_val k = ol_key_val(&tk), v;
-    int rc;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size <= tk.n || memcmp(k.mv_data, tk.b, tk.n))
-            break;
-        const char *person = (const char *)k.mv_data + tk.n;
-        size_t pl = strnlen(person, k.mv_size - tk.n);
-        if (v.mv_size != 1 || pl + 1 != k.mv_size - tk.n) /* the member's billable flag (layout.c) */
-            return MDB_CORRUPTED;
-        if (*(const uint8_t *)v.mv_data && members_add(m, person, pl, ti))
-            return -1;
-    }
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-/* sums[i] = the person rows of week w of the members of teams[i] */
-static int team_sums(ol_fold_ctx *ctx, ol_week w, const char *const *teams, size_t nt, struct util_row *sums)
-{
-    MDB_txn *txn = ol_fold_txn(ctx);
-    struct members m = {0};
-    MDB_cursor *c = NULL;
-    int rc;
-    memset(sums, 0, nt * sizeof *sums);
-    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "team_people"), &c)))
-        return rc;
-    for (size_t i = 0; i < nt && !rc; i++)
-        rc = members_of(c, teams[i], i, &m);
-    mdb_cursor_close(c);
-    c = NULL;
-    if (rc || !m.n)
-        goto out;
-    qsort_r(m.v, m.n, sizeof *m.v, member_cmp, m.names);
-
-    ol_key wk;
-    ol_key_init(&wk);
-    ol_key_i32(&wk, w);
-    ol_key_u8(&wk, SCOPE_PERSON);
-    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "util"), &c)))
-        goto out;
-    MDB_val k = ol_key_val(&wk), v;
-    size_t j = 0;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && j < m.n;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size <= wk.n || memcmp(k.mv_data, wk.b, wk.n))
-            break;
-        const char *person = (const char *)k.mv_data + wk.n;
-        if (!memchr(person, '\0', k.mv_size - wk.n) || v.mv_size < sizeof(struct util_row)) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        while (j < m.n && strcmp(m.names + m.v[j].person, person) < 0)
-            j++;
-        struct util_row r;
-        int have = 0;
-        for (size_t e = j; e < m.n && !strcmp(m.names + m.v[e].person, person); e++) {
-            if (!have)
-                memcpy(&r, v.mv_data, sizeof r), have = 1;
-            util_row_add(&sums[m.v[e].team], &r);
-        }
-    }
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-out:
-    if (c)
-        mdb_cursor_close(c);
-    free(m.v);
-    free(m.names);
-    return rc;
-}
-
 /* the dirty teams of week w (teams[0..nt)): summed, stored and emitted */
-static int flush_teams(ol_fold_ctx *ctx, ol_week w, const char *const *teams, size_t nt)
+static int flush_teams(ol_fold_ctx *ctx, ol_week w, const char *const *teams, size_t nt,
+                       struct util_member_cache *mc)
 {
     struct util_state *s = ol_fold_state(ctx);
     MDB_dbi util = ol_fold_dbi(ctx, "util");
@@ -584,7 +456,7 @@ static int flush_teams(ol_fold_ctx *ctx, ol_week w, const char *const *teams, si
     int rc;
     if (!sums)
         return -1;
-    rc = team_sums(ctx, w, teams, nt, sums);
+    rc = util_team_sums(ctx, w, teams, nt, sums, mc);
     for (size_t i = 0; i < nt && !rc; i++) {
         util_row_finish(&sums[i], s->target_bp, 1);
         if (!(rc = util_row_put(ol_fold_txn(ctx), util, w, SCOPE_TEAM, teams[i], &sums[i], teams[i])))
@@ -696,6 +568,7 @@ int util_flush(ol_fold_ctx *ctx)
             rc = ol_weekset_add(&teams, name, w);
     }
     ol_weekset_sort(&teams);
+    struct util_member_cache mc = {0};
     const char **names = malloc((teams.n ? teams.n : 1) * sizeof *names);
     if (!names)
         rc = -1;
@@ -705,10 +578,11 @@ int util_flush(ol_fold_ctx *ctx)
         size_t nt = 0;
         for (; i < teams.n && ol_weekset_week(teams.v[i]) == w; i++)
             names[nt++] = ol_weekset_name(teams.v[i]);
-        if (!(rc = flush_teams(ctx, w, names, nt)))
+        if (!(rc = flush_teams(ctx, w, names, nt, &mc)))
             rc = ol_weekset_add(&orgs, "", w);
     }
     free(names);
+    util_member_cache_free(&mc);
     ol_weekset_sort(&orgs);
     for (size_t i = 0; i < orgs.n && !rc; i++)
         rc = flush_org(ctx, ol_weekset_week(orgs.v[i]));

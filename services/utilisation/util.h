@@ -100,6 +100,27 @@ int util_row_get(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *i
 int util_row_put(MDB_txn *txn, MDB_dbi util, ol_week w, int scope, const char *id, const struct util_row *row,
                  const char *team);
 
+/* teams.c: the person rows of week w of the billable members of each of
+ * teams[0..nt), summed into sums[0..nt). The members, read and sorted, are
+ * kept in mc across the weeks of one flush (valid for one flush: only the
+ * fold writes team_people); mc starts zeroed, util_member_cache_free ends
+ * it. 0, an LMDB error or -1. */
+struct util_members {
+    struct member *v;
+    size_t n, cap;
+    char *names;
+    size_t len, names_cap;
+};
+struct util_member_cache {
+    struct util_members m;
+    char *teams; /* the teams they are of, NUL-separated, in order */
+    size_t teams_len, teams_cap, nt;
+    int valid;
+};
+int util_team_sums(ol_fold_ctx *ctx, ol_week w, const char *const *teams, size_t nt, struct util_row *sums,
+                   struct util_member_cache *mc);
+void util_member_cache_free(struct util_member_cache *mc);
+
 /* query.c */
 int util_query(ol_store *st, int argc, char **argv, const ol_config *cfg);
 int util_report(ol_store *st, int argc, char **argv, const ol_config *cfg);

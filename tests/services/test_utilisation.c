@@ -845,6 +845,19 @@ static void test_team_sums_many_teams(void **state)
     assert_int_equal(r.logged, 510);
     assert_int_equal(row(f, "2026-W46", SCOPE_ORG, "org", &r), 0);
     assert_int_equal(r.billable, 750);
+    /* one batch, one dirty team a week (W45: t, by B; W46: t2, by b): the
+     * members a flush keeps from one week's teams (teams.c) are never used
+     * for another's. W45 t: a's 300 + B's 30; W46 t2: a1's 300 + b's 60 */
+    add(f, "timesheet.entry", ENTRY("e7", "E7", 1, "B", "null", "INTERNAL", "2026-11-04", 30, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e8", "E8", 1, "b", "\"G1\"", "DELIVERY", "2026-11-13", 60, "APPROVED"));
+    fold(f);
+    assert_int_equal(row(f, "2026-W45", SCOPE_TEAM, "t", &r), 0);
+    assert_int_equal(r.logged, 330);
+    assert_int_equal(r.nonbill[NB_INTERNAL], 330);
+    assert_int_equal(row(f, "2026-W46", SCOPE_TEAM, "t2", &r), 0);
+    assert_int_equal(r.billable, 360);
+    assert_int_equal(r.logged, 360);
+    assert_int_equal(r.people, 2);
     fx_free(f);
 }
 
