@@ -6,6 +6,7 @@
 #include "ol_entities.h"
 #include "ol_escape.h"
 #include "ol_format.h"
+#include "ol_json.h"
 #include "ol_table.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@
 
 struct inv_row {
     struct bill_recon r;
-    char invoice[128], person[128], supplier[128], currency[8];
+    char invoice[OL_ID_MAX_BYTES + 1], person[OL_ID_MAX_BYTES + 1], supplier[OL_ID_MAX_BYTES + 1], currency[8];
 };
 
 static const char *status_name(int s)

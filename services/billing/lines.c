@@ -11,6 +11,7 @@
 #include "billing.h"
 #include "ol_rules.h"
 #include "ol_av.h"
+#include "ol_json.h"
 #include "ol_log.h"
 
 #include <errno.h>
@@ -26,9 +27,10 @@
  * store between the reading and the line's last day, so `changes` may
  * point into LMDB's pages; the arrays are the line's, freed by
  * day_rows_free. */
+#define ROLE_BUF (OL_ID_MAX_BYTES + 1) /* a role of the most bytes validation lets through, and its NUL */
 struct alloc_row {
     struct bill_alloc a;
-    char role[128];
+    char role[ROLE_BUF];
 };
 struct card_row {
     int32_t from;
@@ -37,8 +39,9 @@ struct card_row {
 struct day_rows {
     struct alloc_row *alloc;
     size_t nalloc, alloc_cap;
-    int have_role;  /* card and changes are role's */
-    char role[128];
+    int have_allocs; /* alloc[] is read (at the line's first approved day) */
+    int have_role;   /* card and changes are role's */
+    char role[ROLE_BUF];
     struct card_row *card;
     size_t ncard, card_cap;
     MDB_val changes; /* the role's rate changes (struct rate_change[]), or empty */
@@ -239,7 +242,7 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
 {
     avro_value_t *eng, *person, *prev;
     struct bill_line l;
-    char key[600], wk[9], hr_role[128] = "", role[128] = "", last_role[128] = "";
+    char key[600], wk[9], hr_role[ROLE_BUF] = "", role[ROLE_BUF] = "", last_role[ROLE_BUF] = "";
     int32_t approved[7] = {0}, mon = ol_week_monday(w);
     int64_t inputs_at = INT64_MIN, person_at = INT64_MIN; /* see set_post_close */
     __int128 sum = 0;
@@ -303,13 +306,16 @@ int billing_time_line(ol_fold_ctx *ctx, const char *eng_id, const char *person_i
             return rc;
         /* the engagement scratch value is still valid: lookups above were of other topics */
         struct day_rows rows = {0};
-        if ((rc = read_allocs(ctx, person_id, eng_id, &rows)))
-            goto rows_done;
         for (int d = 0; d < 7; d++) {
             if (!approved[d])
                 continue;
             int64_t rate = 0;
             l.approved += approved[d];
+            if (!rows.have_allocs) { /* a line with nothing approved reads no allocation */
+                rows.have_allocs = 1;
+                if ((rc = read_allocs(ctx, person_id, eng_id, &rows)))
+                    goto rows_done;
+            }
             allocation_role(&rows, mon + d, role, sizeof role, &inputs_at);
             if (!role[0]) { /* the HR role prices the day: the person's role counts */
                 snprintf(role, sizeof role, "%s", hr_role);

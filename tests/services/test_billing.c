@@ -616,7 +616,7 @@ static void test_roles_change_within_a_line(void **state)
                    RATE("CONSULTANT", 60000, "2026-01-01") "," RATE("SENIOR", 90000, "2026-01-01") ","
                        RATE("CONSULTANT", 66000, "2026-11-12")));
     for (int i = 1; i <= 9; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "A0%d", i);
         snprintf(buf, sizeof buf,
                  "{\"event_id\":\"a-%s\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"res\",\"revision\":1,"
@@ -641,6 +641,49 @@ static void test_roles_change_within_a_line(void **state)
     assert_int_equal(line(f, k, "unpriced_minutes"), 0);
     assert_int_equal(line(f, k, "day_rate_minor"), 66000);
     assert_int_equal(line(f, k, "priced"), 1);
+    fx_free(f);
+}
+
+
+/* A role of 128 bytes, the most validation lets through, is that role: the
+ * day is not priced at the rate of the role of its first 127 bytes (the
+ * line's buffers once held 127 bytes and a NUL, so it was: found by review,
+ * 2026-12-03). P1's HR role is 127 S's and a Y; the card prices only the
+ * 127 S's, so the day is unpriced; P2's is the 127 S's, priced 50,000. */
+static void test_role_of_the_longest_size(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char r127[128], r128[129], buf[1024];
+    memset(r127, 'S', 127), r127[127] = '\0';
+    memcpy(r128, r127, 127), r128[127] = 'Y', r128[128] = '\0';
+    const char *who[][2] = {{"P1", r128}, {"P2", r127}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof buf,
+                 "{\"event_id\":\"p-%s\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"hr\",\"revision\":1,"
+                 "\"person_id\":\"%s\",\"name\":\"N\",\"team\":\"data\",\"role\":\"%s\",\"billable\":true,"
+                 "\"employment\":\"EMPLOYEE\",\"supplier\":null,\"weekly_capacity_minutes\":2250,\"working_days\":31,"
+                 "\"day_cost_minor\":40000,\"currency\":\"GBP\",\"joined_on\":\"2024-01-01\",\"left_on\":null}",
+                 who[i][0], who[i][0], who[i][1]);
+        add(f, "hr.person", buf);
+    }
+    snprintf(buf, sizeof buf,
+             "{\"event_id\":\"g-G1\",\"occurred_at\":\"2026-11-01T09:00:00Z\",\"source\":\"res\",\"revision\":1,"
+             "\"engagement_id\":\"G1\",\"client\":\"Acme\",\"name\":\"Build\",\"billing\":\"TIME_AND_MATERIALS\","
+             "\"lead\":\"SELF\",\"bill_to\":\"Acme Ltd\",\"currency\":\"GBP\",\"minutes_per_day\":450,"
+             "\"budget_minor\":100000000,\"starts_on\":\"2026-01-01\",\"ends_on\":\"2027-06-30\",\"rate_card\":["
+             "{\"role\":\"%s\",\"day_rate_minor\":50000,\"effective_from\":\"2026-01-01\"}],\"status\":\"ACTIVE\"}",
+             r127);
+    add(f, "delivery.engagement", buf);
+    add(f, "timesheet.entry", ENTRY("e1", "E1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e2", "E2", 1, "P2", "G1", "2026-11-09", 450, "APPROVED"));
+    fold(f);
+    assert_int_equal(fx_counter(f, "dead_letters"), 0);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "amount_minor"), 0);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "unpriced_minutes"), 450);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "priced"), 0);
+    assert_int_equal(line(f, "G1|P2|2026-W46", "amount_minor"), 50000);
+    assert_int_equal(line(f, "G1|P2|2026-W46", "priced"), 1);
     fx_free(f);
 }
 
@@ -677,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_reconciliation_tolerances), cmocka_unit_test(test_proposed_allocation_sets_no_role),
         cmocka_unit_test(test_open_period_not_post_close),
         cmocka_unit_test(test_roles_change_within_a_line),
+        cmocka_unit_test(test_role_of_the_longest_size),
     };
     return cmocka_run_group_tests_name("billing", tests, NULL, NULL);
 }
