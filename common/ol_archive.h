@@ -140,8 +140,8 @@ ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, i
                                  int batch_max, const ol_archive_checkpoint *cps, size_t ncps, const char *cp_path,
                                  char *err, size_t errlen);
 /* Why an archive source refused its archive ("archive DIR does not verify,
- * nothing replayed: BROKEN at record ..."), or NULL: the archive verified,
- * or its verification has not ended. */
-const char *ol_source_archive_refused(const ol_source *s);
+ * nothing replayed: BROKEN at record ..."), or NULL: the archive verified.
+ * Waits for the verification when it still runs. */
+const char *ol_source_archive_refused(ol_source *s);
 
 #endif

@@ -10,9 +10,10 @@
  * replay at 2 M records, on one core while the other waited). The source
  * reports its end only after the verification passed; when it fails, or
  * the source fails for any reason while it runs, the source waits for it
- * and fails, and ol_source_archive_refused says why: the replay then
- * removes what it built (ol_replay.c), so nothing built from an archive
- * that does not verify is left, emitted or published. When the two
+ * and fails, and ol_source_archive_refused says why: the replay builds in
+ * a directory of its own and moves it to --out only after a clean end
+ * (ol_replay.c), so nothing built from an archive that does not verify is
+ * left, emitted or published. When the two
  * snapshots differ (the archive service committed in between, three times)
  * or no thread starts, the source verifies first, as before. */
 #include "ol_archive.h"
@@ -404,9 +405,10 @@ static int arch_at_end(ol_source *s)
     return a->at_end && verify_join(a) == 0;
 }
 
-const char *ol_source_archive_refused(const ol_source *s)
+const char *ol_source_archive_refused(ol_source *s)
 {
-    const struct arch_src *a = s->ctx;
+    struct arch_src *a = s->ctx;
+    (void)verify_join(a);
     return a->refused[0] ? a->refused : NULL;
 }
 

@@ -18,8 +18,10 @@
  * (--checkpoints FILE, default the archive's own checkpoint file; checked
  * whenever present) in a thread beside the fold (ol_archive_source.c). One
  * that does not verify is refused with the record named and exit status
- * 1, and what the replay had built from it is removed (unbuild): nothing
- * is left in --out, nothing written to --emit. */
+ * 1. The projection is built in "<out>.replay-<pid>" and moved into --out
+ * only once the replay ended and the archive verified (publish_build):
+ * --out never holds a partial projection or one built from an archive
+ * that does not verify, and --emit is written after the move. */
 #include "ol_archive.h"
 #include "ol_codec.h"
 #include "ol_escape.h"
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,22 +78,65 @@ static int dir_is_empty_or_missing(const char *path)
     return access(p, F_OK) != 0;
 }
 
-/* Removes what a replay refused part way made in out: the files the
- * runtime creates there, and out itself when the replay made it (out held
- * no projection before; anything else in it is not the replay's). */
-static void unbuild(const char *out, int made_out)
+/* The replay builds in a directory of its own beside --out,
+ * "<out>.replay-<pid>", and moves the files into --out only once the
+ * replay ended and the archive verified (ol_archive_source.c verifies it
+ * beside the fold): --out never holds a projection that is partial, or
+ * built from an archive that does not verify. A replay that fails removes
+ * its build directory; one killed leaves it, under that name, for the
+ * operator to delete. */
+static void remove_build(const char *build)
 {
-    static const char *const made[] = {"data.mdb", "lock.mdb", "instance.lock", "index.snapshot",
-                                       "index.snapshot.tmp"};
-    char p[4200];
-    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", out, made[i]);
-        if (unlink(p) && errno != ENOENT)
-            ol_warn("replay: could not remove what the refused replay built|file=%s error=\"%s\"", p,
-                    strerror(errno));
+    DIR *d = opendir(build);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) && errno != ENOENT)
+            ol_warn("replay: could not remove what the failed replay built|dir=%s file=%s error=\"%s\"", build,
+                    ol_log_q(e->d_name), strerror(errno));
     }
-    if (made_out)
-        (void)rmdir(out); /* fails, and says nothing, when something else is in it */
+    closedir(d);
+    if (rmdir(build) && errno != ENOENT)
+        ol_warn("replay: could not remove the failed replay's directory|dir=%s error=\"%s\"", build, strerror(errno));
+}
+
+/* Moves every file of build into out (made 0700 when missing), then
+ * removes build. 0, or -1 said on stderr. */
+static int publish_build(const char *build, const char *out)
+{
+    if (mkdir(out, 0700) && errno != EEXIST) {
+        ol_esc_eprintf("replay: %s: %s\n", out, strerror(errno));
+        return -1;
+    }
+    DIR *d = opendir(build);
+    if (!d) {
+        ol_esc_eprintf("replay: %s: %s\n", build, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    char from[8600], to[8600];
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (snprintf(from, sizeof from, "%s/%s", build, e->d_name) >= (int)sizeof from ||
+            snprintf(to, sizeof to, "%s/%s", out, e->d_name) >= (int)sizeof to) {
+            ol_esc_eprintf("replay: %s: path too long\n", out);
+            rc = -1;
+        } else if (rename(from, to)) {
+            ol_esc_eprintf("replay: moving %s to %s: %s\n", from, to, strerror(errno));
+            rc = -1;
+        }
+    }
+    closedir(d);
+    if (!rc && rmdir(build)) {
+        ol_esc_eprintf("replay: %s: %s\n", build, strerror(errno));
+        rc = -1;
+    }
+    return rc;
 }
 
 /* Every outbox row as a JSON line to f (opened before the replay, closed
@@ -216,8 +262,13 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         ol_esc_eprintf("replay: %s already holds a projection; give a fresh directory\n", out);
         return 2;
     }
-    struct stat out_sb;
-    int made_out = stat(out, &out_sb) != 0; /* the replay makes out: it removes it if it refuses */
+    /* the build directory beside out (see publish_build) */
+    char build[4300];
+    size_t ol = strlen(out);
+    while (ol > 1 && out[ol - 1] == '/')
+        ol--;
+    snprintf(build, sizeof build, "%.*s.replay-%ld", (int)ol, out, (long)getpid());
+    int building = 0; /* build was made: removed unless published */
     /* --emit checked now, touched only once the replay is done: a path it
      * cannot write is said before a whole replay, not after it; a file
      * already there (a previous run's, a device) is left alone until then */
@@ -279,41 +330,55 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     }
     /* a fresh directory: no sync per batch, one at the end (a crash leaves
      * a directory to delete, and replay refuses a non-empty one) */
-    ol_runtime_opts o = {.db_path = out, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
+    ol_runtime_opts o = {.db_path = build, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
                          .stop_at_end = 1, .bulk = 1};
+    building = 1;
     if (!(rt = ol_runtime_new(svc, cfg, schemas, &o, err, sizeof err))) {
         ol_esc_eprintf("replay: %s\n", err);
         goto out;
     }
-    if (ol_runtime_run(rt, src)) {
-        const char *why = have_archive ? ol_source_archive_refused(src) : NULL;
-        if (why) {
-            ol_esc_eprintf("replay: %s\n", why);
-            ol_runtime_free(rt);
-            rt = NULL;
-            unbuild(out, made_out);
-        }
+    if (ol_runtime_run(rt, src))
         goto out;
-    }
     int src_rc = ol_store_sync(ol_runtime_store(rt));
     if (src_rc) {
-        ol_esc_eprintf("replay: %s: flushing to disk: %s\n", out, mdb_strerror(src_rc));
+        ol_esc_eprintf("replay: %s: flushing to disk: %s\n", build, mdb_strerror(src_rc));
         goto out;
     }
+    if (have_archive && ol_source_archive_refused(src))
+        goto out; /* not reached: the source ends only once the archive verified */
+    ol_runtime_free(rt);
+    rt = NULL;
+    if (publish_build(build, out))
+        goto out;
+    building = 0;
     if (emit) {
-        FILE *f = ol_fopen_private(emit, "w");
-        if (!f) {
-            ol_esc_eprintf("replay: --emit %s: %s\n", emit, strerror(errno));
+        ol_store done;
+        FILE *f = NULL;
+        if (ol_service_open_ro(svc, out, &done)) {
+            ol_esc_eprintf("replay: %s: cannot open the replayed projection\n", out);
             goto out;
         }
-        if (emit_outbox(ol_runtime_store(rt), schemas, f, emit))
+        if (!(f = ol_fopen_private(emit, "w")))
+            ol_esc_eprintf("replay: --emit %s: %s\n", emit, strerror(errno));
+        int erc = f ? emit_outbox(&done, schemas, f, emit) : -1;
+        ol_store_close(&done);
+        if (erc)
             goto out;
     }
     rc = 0;
 out:
+    if (rc && src && have_archive) {
+        /* the archive's verification ends first: a refusal is said even
+         * when the replay failed for another reason before it (a full map) */
+        const char *why = ol_source_archive_refused(src);
+        if (why)
+            ol_esc_eprintf("replay: %s\n", why);
+    }
     if (src)
         src->close(src);
     ol_runtime_free(rt);
+    if (rc && building)
+        remove_build(build);
     if (have_archive)
         ol_store_close(&archive);
     if (have_live)

@@ -197,9 +197,11 @@ static void all_refuse(const char *what, int verify_rc)
     int rc = replay(out, sizeof out);
     if (rc == 0 || !strstr(out, what))
         fail_msg("replay exited %d and did not name '%s': %s", rc, what, out);
-    /* the archive is verified while the replay folds (ol_archive_source.c):
-     * a refused replay removes what it built, the directory it made too,
-     * and leaves alone what was in a directory it was given */
+    /* the archive is verified while the replay folds (ol_archive_source.c),
+     * which builds beside --out and moves its files there only after a
+     * clean end (ol_replay.c): a refused replay leaves no --out, no build
+     * directory, and a given --out as it was; so does one that also fails
+     * for another reason first (a map too small), still naming the refusal */
     char dir[300], file[400], args[1024];
     struct stat sb;
     static int calls;
@@ -228,6 +230,21 @@ static void all_refuse(const char *what, int verify_rc)
         if (stat(file, &sb) == 0)
             fail_msg("a refused replay left %s", file);
     }
+    snprintf(dir, sizeof dir, "%s/refused-small-%d", g_dir, calls);
+    snprintf(args, sizeof args,
+             "replay billing --as-of 2100-01-01T00:00:00Z --archive %s --no-batch-log --out %s --data-dir %s/data "
+             "-o map_size=64K",
+             g_dir, dir, g_dir);
+    rc = run(args, out, sizeof out);
+    if (rc == 0 || !strstr(out, what))
+        fail_msg("a replay with a small map exited %d and did not name the refusal '%s': %s", rc, what, out);
+    if (stat(dir, &sb) == 0)
+        fail_msg("a refused replay with a small map left %s", dir);
+    /* no build directory beside them either ("<out>.replay-<pid>") */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -d %s/*.replay-* >/dev/null 2>&1", g_dir);
+    if (system(cmd) == 0)
+        fail_msg("a refused replay left its build directory in %s", g_dir);
     rc = export(out, sizeof out);
     if (rc == 0 || !strstr(out, what))
         fail_msg("export exited %d and did not name '%s': %s", rc, what, out);
