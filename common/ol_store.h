@@ -81,13 +81,16 @@ typedef struct {
 } ol_reserve_in;
 int ol_store_reserve_plan(const ol_reserve_in *in, size_t *from, size_t *to);
 void ol_store_guard(ol_store *st, void *map, size_t len);
-/* Writemap stores (common/ol_store_prefault.c says why): hands the blocks
+/* Bulk stores (common/ol_store_prefault.c says why): hands the blocks
  * reserved in [end, reserved_to) of the map to a thread that faults them in
  * ahead of LMDB (started at the first call; nothing when prefault_off is
- * set, the store is not a writemap store, or the kernel refuses the
- * advice). ol_store_prefault_stop stops and joins it (ol_store_close and
- * ol_store_set_writemap call it before the map goes away). */
+ * set or the store is not a bulk store). ol_store_prefault_refused is 1
+ * once the kernel refused the advice (the thread then stops faulting, and
+ * says so once). ol_store_prefault_stop stops and joins the thread
+ * (ol_store_close and ol_store_set_writemap call it before the map goes
+ * away). */
 void ol_store_prefault(ol_store *st, size_t end, size_t reserved_to);
+int ol_store_prefault_refused(ol_store *st);
 void ol_store_prefault_stop(ol_store *st);
 void ol_store_unguard(ol_store *st);
 

@@ -792,10 +792,12 @@ static size_t present_pages(const ol_store *st, size_t from, size_t to)
     return n;
 }
 
-/* The reserved blocks beyond the data are faulted in by the prefault
- * thread (common/ol_store_prefault.c) before LMDB writes there, and with
- * lmdb_prefault = 0 they are not; closing the store, or switching its
- * write path, stops the thread before the map goes away (ASan runs this). */
+/* The reserved blocks beyond the data of a bulk store (a replay) are
+ * faulted in by the prefault thread (common/ol_store_prefault.c) before
+ * LMDB writes there, and with lmdb_prefault = 0 they are not, nor on a
+ * store that syncs every commit (the zeros would be written twice);
+ * closing the store stops the thread before the map goes away (ASan runs
+ * this). Skipped where the kernel refuses the advice (before Linux 5.14). */
 static void test_store_prefault(void **state)
 {
     envfix *f = *state;
@@ -804,12 +806,14 @@ static void test_store_prefault(void **state)
     MDB_envinfo info;
     MDB_stat stat;
     const size_t M = (size_t)1 << 20;
-    for (int off = 1; off >= 0; off--) {
+    for (int c = 0; c < 3; c++) { /* 0: bulk, 1: bulk with lmdb_prefault = 0, 2: synced writemap */
         char dir[400];
-        snprintf(dir, sizeof dir, "%s/pf%d", f->path, off);
-        assert_int_equal(ol_store_open(&st, dir, 64 * M, OL_STORE_WRITEMAP, DBS, err, sizeof err), 0);
+        snprintf(dir, sizeof dir, "%s/pf%d", f->path, c);
+        assert_int_equal(ol_store_open(&st, dir, 64 * M, c == 2 ? OL_STORE_WRITEMAP : OL_STORE_BULK, DBS, err,
+                                       sizeof err),
+                         0);
         assert_non_null(st.map);
-        st.prefault_off = off;
+        st.prefault_off = c == 1;
         st.reserve_min = 8 * M;
         assert_int_equal(ol_store_reserve(&st), 0);
         if (st.reserve_off) {
@@ -821,21 +825,19 @@ static void test_store_prefault(void **state)
         size_t end = ((size_t)info.me_last_pgno + 1) * stat.ms_psize, want = 8 * M / (size_t)sysconf(_SC_PAGESIZE);
         assert_true(st.reserved_to >= end + 8 * M);
         size_t got = 0;
-        for (int tries = 0; tries < (off ? 10 : 500) && got < want; tries++) {
+        for (int tries = 0; tries < (c ? 10 : 500) && got < want && !ol_store_prefault_refused(&st); tries++) {
             usleep(10000);
             got = present_pages(&st, end, end + 8 * M);
         }
-        if (off)
+        if (c == 0 && ol_store_prefault_refused(&st)) {
+            ol_store_close(&st);
+            skip(); /* the kernel has no MADV_POPULATE_WRITE */
+        }
+        if (c)
             assert_int_equal(got, 0); /* nothing touches the reserve but LMDB */
         else
             assert_int_equal(got, want);
-        if (!off) {
-            /* a switch to pwrite closes the map: the thread is stopped first */
-            assert_int_equal(ol_store_set_writemap(&st, 0, err, sizeof err), 0);
-            assert_null(st.prefault);
-            assert_int_equal(ol_store_set_writemap(&st, 1, err, sizeof err), 0);
-            assert_int_equal(ol_store_reserve(&st), 0);
-        }
+        assert_int_equal(st.prefault != NULL, c == 0);
         ol_store_close(&st);
     }
 }
