@@ -120,16 +120,10 @@ typedef struct ol_archive_report {
 int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpoint *cps, size_t ncps,
                       const char *cp_path, ol_archive_report *rep);
 
-/* A source of archived records with Kafka timestamp <= as_of_ms. It
+/* A source of archived records with Kafka timestamp <= as_of_ms. It first
  * verifies the archive in the snapshot it reads (ol_archive_verify with
- * cps, the checkpoints loaded beforehand; cps and cp_path must outlive the
- * source), in a thread of its own while the records are folded, and
- * reports its end only once that passed; when it fails, the source fails
- * (poll returns -1) and ol_source_archive_refused says why, and the caller
- * must discard everything it built from the records (ol_replay.c does).
- * When no second transaction on the same snapshot or no thread can be had,
- * it verifies first and returns NULL with err when the archive does not
- * verify. When
+ * cps, the checkpoints loaded beforehand) and returns NULL with err when it
+ * does not verify: a replay never folds an archive it has not checked. When
  * batch_log (a service's environment with its `batches` database) is given,
  * Only records of `topics` (NULL-terminated: the service's inputs) are
  * yielded; it first yields exactly the batches the live service committed, while
@@ -139,9 +133,5 @@ int ol_archive_verify(MDB_txn *txn, const ol_store *st, const ol_archive_checkpo
 ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, int64_t as_of_ms, ol_store *batch_log,
                                  int batch_max, const ol_archive_checkpoint *cps, size_t ncps, const char *cp_path,
                                  char *err, size_t errlen);
-/* Why an archive source refused its archive ("archive DIR does not verify,
- * nothing replayed: BROKEN at record ..."), or NULL: the archive verified.
- * Waits for the verification when it still runs. */
-const char *ol_source_archive_refused(ol_source *s);
 
 #endif

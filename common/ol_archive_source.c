@@ -1,27 +1,13 @@
 /* ol_archive_source — replays the archive as a record source (see
  * ol_archive.h): first the live service's own batches from its batch log,
- * then whatever else the archive holds up to the as-of instant.
- *
- * The archive is verified (chain, by_offset index, checkpoints) in the very
- * snapshot the source reads: two read transactions begun back to back are
- * the same snapshot when LMDB gives them the same transaction id, and the
- * verification runs in a thread of its own on the second while the replay
- * folds from the first (issue 15: verifying first was 1.4 s of a 13 s
- * replay at 2 M records, on one core while the other waited). The source
- * reports its end only after the verification passed; when it fails, or
- * the source fails for any reason while it runs, the source waits for it
- * and fails, and ol_source_archive_refused says why: the replay builds in
- * a directory of its own and moves it to --out only after a clean end
- * (ol_replay.c), so nothing built from an archive that does not verify is
- * left, emitted or published. When the two
- * snapshots differ (the archive service committed in between, three times)
- * or no thread starts, the source verifies first, as before. */
+ * then whatever else the archive holds up to the as-of instant. Nothing is
+ * yielded before the whole archive verified in the very snapshot the source
+ * reads (chain, by_offset index, checkpoints), so the index the batch-log
+ * phase looks records up by is the one the chain vouches for. */
 #include "ol_archive.h"
 #include "ol_log.h"
 #include "ol_time.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,17 +38,6 @@ struct arch_src {
     struct folded *folded;
     size_t nfolded;
     int at_end;
-    /* the verification (see the top of the file) */
-    const ol_archive_checkpoint *cps;
-    size_t ncps;
-    const char *cp_path;
-    MDB_txn *vtxn;       /* its own transaction, the same snapshot as txn */
-    pthread_t vthread;
-    int vrunning;        /* the thread was started and not yet joined */
-    atomic_int vfinished; /* set by the thread as it ends */
-    int vrc;             /* ol_archive_verify's result, once joined */
-    ol_archive_report vrep;
-    char refused[1400];  /* why the archive was refused, or "" */
     /* progress */
     uint64_t yielded;
     double started, last_report;
@@ -299,64 +274,11 @@ static int wanted(struct arch_src *a, const char *topic)
     return a->topics == NULL;
 }
 
-static void *verify_main(void *arg)
-{
-    struct arch_src *a = arg;
-    a->vrc = ol_archive_verify(a->vtxn, a->archive, a->cps, a->ncps, a->cp_path, &a->vrep);
-    atomic_store(&a->vfinished, 1);
-    return NULL;
-}
-
-/* What a finished verification says: 0 verified, -1 refused (a->refused
- * set). */
-static int verify_result(struct arch_src *a)
-{
-    if (a->vrc) {
-        snprintf(a->refused, sizeof a->refused, "archive %s does not verify, nothing replayed: %s",
-                 a->archive->path, a->vrep.msg);
-        return -1;
-    }
-    if (a->vrep.unanchored)
-        ol_warn("the archive keeps writer schemas outside its chain (written before 2026-12-03): nothing proves "
-                "them; start opsledger-archive on it once to chain them from then on|archive=%s schemas=%llu",
-                a->archive->path, (unsigned long long)a->vrep.unanchored);
-    return 0;
-}
-
-/* Waits for the verification thread, if it runs: 0 verified, -1 refused. */
-static int verify_join(struct arch_src *a)
-{
-    if (!a->vrunning)
-        return a->refused[0] ? -1 : 0;
-    pthread_join(a->vthread, NULL);
-    a->vrunning = 0;
-    mdb_txn_abort(a->vtxn); /* MDB_NOTLS: any thread may end it */
-    a->vtxn = NULL;
-    return verify_result(a);
-}
-
-static int arch_poll_rows(ol_source *s, ol_record *recs, int max);
-
-/* A failure of the source while the verification runs is reported as the
- * archive's refusal when the archive does not verify (a redirected index
- * makes rows unreadable before the chain says why); at the end the source
- * waits for the verification. */
 static int arch_poll(ol_source *s, ol_record *recs, int max, int timeout_ms)
 {
     struct arch_src *a = s->ctx;
-    (void)timeout_ms;
-    if ((a->vrunning && atomic_load(&a->vfinished) && verify_join(a)) || a->refused[0])
-        return -1;
-    int n = arch_poll_rows(s, recs, max);
-    if ((n < 0 || a->at_end) && verify_join(a))
-        return -1;
-    return n;
-}
-
-static int arch_poll_rows(ol_source *s, ol_record *recs, int max)
-{
-    struct arch_src *a = s->ctx;
     int n = 0;
+    (void)timeout_ms;
     if (a->at_end)
         return 0;
     g_ntopics = 0;
@@ -398,24 +320,11 @@ static int arch_poll_rows(ol_source *s, ol_record *recs, int max)
     return n;
 }
 
-/* at the end only once the archive verified (arch_poll then fails) */
-static int arch_at_end(ol_source *s)
-{
-    struct arch_src *a = s->ctx;
-    return a->at_end && verify_join(a) == 0;
-}
-
-const char *ol_source_archive_refused(ol_source *s)
-{
-    struct arch_src *a = s->ctx;
-    (void)verify_join(a);
-    return a->refused[0] ? a->refused : NULL;
-}
+static int arch_at_end(ol_source *s) { return ((struct arch_src *)s->ctx)->at_end; }
 
 static void arch_close(ol_source *s)
 {
     struct arch_src *a = s->ctx;
-    (void)verify_join(a); /* the thread reads the archive that closes after this */
     if (a->tail_c)
         mdb_cursor_close(a->tail_c); /* a read-only transaction's cursors are closed by hand */
     if (a->row_c)
@@ -435,6 +344,7 @@ ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, i
 {
     ol_source *s = calloc(1, sizeof *s);
     struct arch_src *a = calloc(1, sizeof *a);
+    ol_archive_report rep;
     MDB_stat st;
     int rc;
     snprintf(err, errlen, "out of memory");
@@ -452,42 +362,22 @@ ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, i
     a->next_seq = 1;
     a->tty = isatty(2);
     a->started = a->last_report = now_s();
-    a->cps = cps, a->ncps = ncps, a->cp_path = cp_path;
-    for (int tries = 0;; tries++) { /* two transactions on one snapshot (see the top of the file) */
-        if ((rc = mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &a->txn))) {
-            snprintf(err, errlen, "archive %s: %s", archive->path, mdb_strerror(rc));
-            goto fail;
-        }
-        if (mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &a->vtxn) == 0 &&
-            mdb_txn_id(a->vtxn) == mdb_txn_id(a->txn))
-            break;
-        if (a->vtxn)
-            mdb_txn_abort(a->vtxn);
-        a->vtxn = NULL;
-        if (tries == 2)
-            break; /* verified first, below */
-        mdb_txn_abort(a->txn);
-        a->txn = NULL;
-    }
-    if ((rc = mdb_stat(a->txn, ol_store_dbi(archive, "records"), &st))) {
+    if ((rc = mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &a->txn)) ||
+        (rc = mdb_stat(a->txn, ol_store_dbi(archive, "records"), &st))) {
         snprintf(err, errlen, "archive %s: %s", archive->path, mdb_strerror(rc));
         goto fail;
     }
     a->records = ol_store_dbi(archive, "records");
     a->by_offset = ol_store_dbi(archive, "by_offset");
     a->total_rows = st.ms_entries;
-    if (a->vtxn && pthread_create(&a->vthread, NULL, verify_main, a) == 0)
-        a->vrunning = 1;
-    else {
-        if (a->vtxn)
-            mdb_txn_abort(a->vtxn);
-        a->vtxn = NULL;
-        a->vrc = ol_archive_verify(a->txn, archive, cps, ncps, cp_path, &a->vrep);
-        if (verify_result(a)) {
-            snprintf(err, errlen, "%s", a->refused);
-            goto fail;
-        }
+    if ((rc = ol_archive_verify(a->txn, archive, cps, ncps, cp_path, &rep))) {
+        snprintf(err, errlen, "archive %s does not verify, nothing replayed: %s", archive->path, rep.msg);
+        goto fail;
     }
+    if (rep.unanchored)
+        ol_warn("the archive keeps writer schemas outside its chain (written before 2026-12-03): nothing proves "
+                "them; start opsledger-archive on it once to chain them from then on|archive=%s schemas=%llu",
+                archive->path, (unsigned long long)rep.unanchored);
     if (batch_log) {
         if ((rc = mdb_txn_begin(batch_log->env, NULL, MDB_RDONLY, &a->log_txn))) {
             snprintf(err, errlen, "batch log %s: %s", batch_log->path, mdb_strerror(rc));
@@ -502,7 +392,6 @@ ol_source *ol_source_archive_new(ol_store *archive, const char *const *topics, i
     return s;
 fail:
     if (a) {
-        (void)verify_join(a);
         if (a->txn)
             mdb_txn_abort(a->txn);
         free(a->folded);

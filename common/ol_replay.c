@@ -13,15 +13,11 @@
  * event (and dead letter) the rebuild would publish, as JSON lines, in
  * publication order.
  *
- * The archive is verified in the snapshot the replay reads: the file
- * first, then the chain, the by_offset index and the checkpoints
- * (--checkpoints FILE, default the archive's own checkpoint file; checked
- * whenever present) in a thread beside the fold (ol_archive_source.c). One
- * that does not verify is refused with the record named and exit status
- * 1. The projection is built in "<out>.replay-<pid>" and moved into --out
- * only once the replay ended and the archive verified (publish_build):
- * --out never holds a partial projection or one built from an archive
- * that does not verify, and --emit is written after the move. */
+ * The archive is verified before anything is folded, in the snapshot the
+ * replay reads: the file, the chain, the by_offset index and the
+ * checkpoints (--checkpoints FILE, default the archive's own checkpoint
+ * file; checked whenever present). One that does not verify is refused with
+ * the record named and exit status 1. */
 #include "ol_archive.h"
 #include "ol_codec.h"
 #include "ol_escape.h"
@@ -36,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,67 +71,6 @@ static int dir_is_empty_or_missing(const char *path)
     char p[4200];
     snprintf(p, sizeof p, "%s/data.mdb", path);
     return access(p, F_OK) != 0;
-}
-
-/* The replay builds in a directory of its own beside --out,
- * "<out>.replay-<pid>", and moves the files into --out only once the
- * replay ended and the archive verified (ol_archive_source.c verifies it
- * beside the fold): --out never holds a projection that is partial, or
- * built from an archive that does not verify. A replay that fails removes
- * its build directory; one killed leaves it, under that name, for the
- * operator to delete. */
-static void remove_build(const char *build)
-{
-    DIR *d = opendir(build);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) && errno != ENOENT)
-            ol_warn("replay: could not remove what the failed replay built|dir=%s file=%s error=\"%s\"", build,
-                    ol_log_q(e->d_name), strerror(errno));
-    }
-    closedir(d);
-    if (rmdir(build) && errno != ENOENT)
-        ol_warn("replay: could not remove the failed replay's directory|dir=%s error=\"%s\"", build, strerror(errno));
-}
-
-/* Moves every file of build into out (made 0700 when missing), then
- * removes build. 0, or -1 said on stderr. */
-static int publish_build(const char *build, const char *out)
-{
-    if (mkdir(out, 0700) && errno != EEXIST) {
-        ol_esc_eprintf("replay: %s: %s\n", out, strerror(errno));
-        return -1;
-    }
-    DIR *d = opendir(build);
-    if (!d) {
-        ol_esc_eprintf("replay: %s: %s\n", build, strerror(errno));
-        return -1;
-    }
-    struct dirent *e;
-    char from[8600], to[8600];
-    int rc = 0;
-    while (!rc && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (snprintf(from, sizeof from, "%s/%s", build, e->d_name) >= (int)sizeof from ||
-            snprintf(to, sizeof to, "%s/%s", out, e->d_name) >= (int)sizeof to) {
-            ol_esc_eprintf("replay: %s: path too long\n", out);
-            rc = -1;
-        } else if (rename(from, to)) {
-            ol_esc_eprintf("replay: moving %s to %s: %s\n", from, to, strerror(errno));
-            rc = -1;
-        }
-    }
-    closedir(d);
-    if (!rc && rmdir(build)) {
-        ol_esc_eprintf("replay: %s: %s\n", build, strerror(errno));
-        rc = -1;
-    }
-    return rc;
 }
 
 /* Every outbox row as a JSON line to f (opened before the replay, closed
@@ -262,13 +196,6 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         ol_esc_eprintf("replay: %s already holds a projection; give a fresh directory\n", out);
         return 2;
     }
-    /* the build directory beside out (see publish_build) */
-    char build[4300];
-    size_t ol = strlen(out);
-    while (ol > 1 && out[ol - 1] == '/')
-        ol--;
-    snprintf(build, sizeof build, "%.*s.replay-%ld", (int)ol, out, (long)getpid());
-    int building = 0; /* build was made: removed unless published */
     /* --emit checked now, touched only once the replay is done: a path it
      * cannot write is said before a whole replay, not after it; a file
      * already there (a previous run's, a device) is left alone until then */
@@ -330,9 +257,8 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
     }
     /* a fresh directory: no sync per batch, one at the end (a crash leaves
      * a directory to delete, and replay refuses a non-empty one) */
-    ol_runtime_opts o = {.db_path = build, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
+    ol_runtime_opts o = {.db_path = out, .publish = 0, .batch_max = 100000, .poll_timeout_ms = 100,
                          .stop_at_end = 1, .bulk = 1};
-    building = 1;
     if (!(rt = ol_runtime_new(svc, cfg, schemas, &o, err, sizeof err))) {
         ol_esc_eprintf("replay: %s\n", err);
         goto out;
@@ -341,44 +267,23 @@ int ol_service_replay(const ol_service *svc, ol_config *cfg, int argc, char **ar
         goto out;
     int src_rc = ol_store_sync(ol_runtime_store(rt));
     if (src_rc) {
-        ol_esc_eprintf("replay: %s: flushing to disk: %s\n", build, mdb_strerror(src_rc));
+        ol_esc_eprintf("replay: %s: flushing to disk: %s\n", out, mdb_strerror(src_rc));
         goto out;
     }
-    if (have_archive && ol_source_archive_refused(src))
-        goto out; /* not reached: the source ends only once the archive verified */
-    ol_runtime_free(rt);
-    rt = NULL;
-    if (publish_build(build, out))
-        goto out;
-    building = 0;
     if (emit) {
-        ol_store done;
-        FILE *f = NULL;
-        if (ol_service_open_ro(svc, out, &done)) {
-            ol_esc_eprintf("replay: %s: cannot open the replayed projection\n", out);
+        FILE *f = ol_fopen_private(emit, "w");
+        if (!f) {
+            ol_esc_eprintf("replay: --emit %s: %s\n", emit, strerror(errno));
             goto out;
         }
-        if (!(f = ol_fopen_private(emit, "w")))
-            ol_esc_eprintf("replay: --emit %s: %s\n", emit, strerror(errno));
-        int erc = f ? emit_outbox(&done, schemas, f, emit) : -1;
-        ol_store_close(&done);
-        if (erc)
+        if (emit_outbox(ol_runtime_store(rt), schemas, f, emit))
             goto out;
     }
     rc = 0;
 out:
-    if (rc && src && have_archive) {
-        /* the archive's verification ends first: a refusal is said even
-         * when the replay failed for another reason before it (a full map) */
-        const char *why = ol_source_archive_refused(src);
-        if (why)
-            ol_esc_eprintf("replay: %s\n", why);
-    }
     if (src)
         src->close(src);
     ol_runtime_free(rt);
-    if (rc && building)
-        remove_build(build);
     if (have_archive)
         ol_store_close(&archive);
     if (have_live)

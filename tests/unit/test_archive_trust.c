@@ -197,11 +197,13 @@ static void all_refuse(const char *what, int verify_rc)
     int rc = replay(out, sizeof out);
     if (rc == 0 || !strstr(out, what))
         fail_msg("replay exited %d and did not name '%s': %s", rc, what, out);
-    /* the archive is verified while the replay folds (ol_archive_source.c),
-     * which builds beside --out and moves its files there only after a
-     * clean end (ol_replay.c): a refused replay leaves no --out, no build
-     * directory, and a given --out as it was; so does one that also fails
-     * for another reason first (a map too small), still naming the refusal */
+    /* a refused replay folds nothing (the archive is verified before the
+     * first record is read: ol_archive_source.c): it leaves no --out, and a
+     * given --out as it was; so does one that would also fail for another
+     * reason (a map too small), naming the refusal. A replay that verified
+     * the archive beside its fold was built and taken back (2026-12-03,
+     * tests/bench/README.md): these checks are what a change of that kind
+     * must keep */
     char dir[300], file[400], args[1024];
     struct stat sb;
     static int calls;
@@ -240,11 +242,6 @@ static void all_refuse(const char *what, int verify_rc)
         fail_msg("a replay with a small map exited %d and did not name the refusal '%s': %s", rc, what, out);
     if (stat(dir, &sb) == 0)
         fail_msg("a refused replay with a small map left %s", dir);
-    /* no build directory beside them either ("<out>.replay-<pid>") */
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "ls -d %s/*.replay-* >/dev/null 2>&1", g_dir);
-    if (system(cmd) == 0)
-        fail_msg("a refused replay left its build directory in %s", g_dir);
     rc = export(out, sizeof out);
     if (rc == 0 || !strstr(out, what))
         fail_msg("export exited %d and did not name '%s': %s", rc, what, out);
