@@ -36,9 +36,11 @@ int64_t ol_round_div(__int128 n, int64_t d)
         q += n < 0 ? -1 : 1;
     /* beyond 64 bits only for amounts no ledger holds (money is bounded by
      * ol.max on input): the nearest 64-bit value, never one of the other sign */
-    if (q > INT64_MAX)
-        return INT64_MAX;
-    if (q < INT64_MIN)
-        return INT64_MIN;
-    return (int64_t)q;
+    return ol_money_clamp(q);
 }
+
+int64_t ol_money_clamp(__int128 v) { return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : (int64_t)v; }
+
+int64_t ol_money_add(int64_t a, int64_t b) { return ol_money_clamp((__int128)a + b); }
+
+int64_t ol_money_sub(int64_t a, int64_t b) { return ol_money_clamp((__int128)a - b); }

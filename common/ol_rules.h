@@ -25,4 +25,14 @@ int ol_leave_part(int cap, int portion);
  * minutes x day rates never overflow before the one rounding of a line. */
 int64_t ol_round_div(__int128 n, int64_t d);
 
+/* Sums and differences of money (minor units) that saturate: beyond 64 bits
+ * the nearest 64-bit value, never one of the other sign (as ol_round_div).
+ * A sum of amounts that each fit (derived billing lines, invoices, forged or
+ * saturated upstream) must not wrap: signed overflow is undefined in C, and a
+ * wrapped spend reads as a huge credit. ol_money_clamp narrows a 128-bit
+ * figure the same way. */
+int64_t ol_money_add(int64_t a, int64_t b);
+int64_t ol_money_sub(int64_t a, int64_t b);
+int64_t ol_money_clamp(__int128 v);
+
 #endif

@@ -213,7 +213,7 @@ static int emit_line(ol_fold_ctx *ctx, const char *key, ol_week w, const char *e
     if (has < 0)
         return -1;
     if (has) {
-        d_amount -= ol_av_long(prev, "amount_minor", 0);
+        d_amount = ol_money_sub(d_amount, ol_av_long(prev, "amount_minor", 0));
         d_minutes -= ol_av_int(prev, "approved_minutes", 0);
     }
     ol_week_format(w, wk);

@@ -10,6 +10,7 @@
 #include "billing.h"
 #include "ol_escape.h"
 #include "ol_format.h"
+#include "ol_rules.h"
 #include "ol_state.h"
 #include "ol_table.h"
 
@@ -263,9 +264,9 @@ static int add_total(const struct line_view *lv, void *arg)
     }
     struct total *t = &r->t[i];
     if (lv->l.kind == KIND_EXPENSE)
-        t->expenses += lv->l.amount;
+        t->expenses = ol_money_add(t->expenses, lv->l.amount);
     else
-        t->amount += lv->l.amount;
+        t->amount = ol_money_add(t->amount, lv->l.amount);
     t->approved += lv->l.approved;
     t->pending += lv->l.pending;
     t->unpriced += lv->l.unpriced;
@@ -339,9 +340,9 @@ static int expenses_report(ol_store *st, ol_week w)
         snprintf(last_sup, sizeof last_sup, "%s", sup);
         snprintf(last_cur, sizeof last_cur, "%s", cur);
         if (x.status != EXP_REJECTED)
-            sum += x.amount;
+            sum = ol_money_add(sum, x.amount);
         if (x.status == EXP_APPROVED && x.rechargeable)
-            recharge += x.amount;
+            recharge = ol_money_add(recharge, x.amount);
     }
     mdb_cursor_close(c);
     mdb_txn_abort(txn);
@@ -409,8 +410,8 @@ int billing_report(ol_store *st, int argc, char **argv, const ol_config *cfg)
         ol_table_row(&tb, t->client, strcmp(t->bill_to, t->client) ? t->bill_to : "", n, ap, a, b, pe, un,
                      t->unpriced ? "held: no rate" : "");
         snprintf(cur, sizeof cur, "%s", t->currency);
-        ct += t->amount;
-        ce += t->expenses;
+        ct = ol_money_add(ct, t->amount);
+        ce = ol_money_add(ce, t->expenses);
     }
     int rc = tb.failed;
     ol_table_print(stdout, &tb);

@@ -118,7 +118,7 @@ int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id)
     }
 
     int32_t dmin = r.minutes_invoiced - r.logged;
-    int64_t damt = r.invoiced - r.expected;
+    int64_t damt = ol_money_sub(r.invoiced, r.expected);
     if (withdrawn)
         r.status = REC_WITHDRAWN;
     else if (nover)
@@ -129,7 +129,7 @@ int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id)
         r.status = REC_OVER;
     else if (-dmin > st->tol_minutes)
         r.status = REC_UNDER;
-    else if (!rate_ok || damt > st->tol_minor || -damt > st->tol_minor)
+    else if (!rate_ok || damt > st->tol_minor || damt < -st->tol_minor)
         r.status = REC_RATE_MISMATCH;
     else
         r.status = REC_MATCHED;
@@ -139,9 +139,9 @@ int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id)
         rc = -1;
         goto out;
     }
-    int64_t delta = damt - (has ? ol_av_long(prev, "amount_invoiced_minor", 0) -
-                                      ol_av_long(prev, "amount_expected_minor", 0)
-                                : 0);
+    int64_t delta = ol_money_sub(damt, has ? ol_money_sub(ol_av_long(prev, "amount_invoiced_minor", 0),
+                                                          ol_av_long(prev, "amount_expected_minor", 0))
+                                           : 0);
     rc = -1;
     if (!(v = ol_fold_new_derived(ctx, "finance.contractor.reconciliation")))
         goto out;

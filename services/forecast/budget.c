@@ -209,7 +209,7 @@ static int spent_to_date(ol_fold_ctx *ctx, const char *eng, const char *currency
             *lines = s;
         }
         (*lines)[(*nl)++] = (struct spend){l.week, l.amount};
-        b->spent += l.amount;
+        b->spent = ol_money_add(b->spent, l.amount);
     }
     mdb_cursor_close(c);
     if (*nl)
@@ -221,7 +221,7 @@ static void runout(struct fc_budget *b, const struct spend *lines, size_t nl, co
 {
     int64_t cum = 0;
     for (size_t i = 0; i < nl; i++) {
-        cum += lines[i].amount;
+        cum = ol_money_add(cum, lines[i].amount);
         if ((i + 1 == nl || lines[i + 1].week != lines[i].week) && cum > b->budget) {
             b->runout = lines[i].week;
             b->has_runout = 1;
@@ -231,7 +231,7 @@ static void runout(struct fc_budget *b, const struct spend *lines, size_t nl, co
     __int128 num = 0;
     for (int i = 0; i < f->nweeks; i++) {
         num += f->week[i];
-        if (b->spent + ol_round_div(num, den) > b->budget) {
+        if (ol_money_add(b->spent, ol_round_div(num, den)) > b->budget) {
             b->runout = ol_week_of(f->from + 7 * i);
             b->has_runout = 1;
             return;
@@ -299,7 +299,7 @@ int fc_engagement(ol_fold_ctx *ctx, const char *eng)
     for (int i = 0; i < f.nweeks; i++)
         total += f.week[i];
     b.ftc = ol_round_div(total, den);
-    b.eac = b.spent + b.ftc;
+    b.eac = ol_money_add(b.spent, b.ftc);
     b.unpriced_minutes = (int32_t)(f.unpriced / 100);
     runout(&b, lines, nl, &f, den);
 

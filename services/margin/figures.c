@@ -146,7 +146,8 @@ static int sum_money(MDB_txn *txn, MDB_dbi dbi, const char *eng, ol_week w, stru
             rc = -1;
             break;
         }
-        *(int64_t *)((char *)r + field) += amount;
+        int64_t *sum = (int64_t *)((char *)r + field);
+        *sum = ol_money_add(*sum, amount);
     }
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -283,9 +284,9 @@ static int contractor_cost(ol_fold_ctx *ctx, const char *person, const struct mg
         for (size_t i = 0; i < s.n; i++)
             if (s.v[i].week == w && !strcmp(s.v[i].eng, eng)) {
                 if (p->employment == MG_PARTNER)
-                    r->partner_cost += s.v[i].amount;
+                    r->partner_cost = ol_money_add(r->partner_cost, s.v[i].amount);
                 else
-                    r->contractor_cost += s.v[i].amount;
+                    r->contractor_cost = ol_money_add(r->contractor_cost, s.v[i].amount);
             }
         free(s.v);
     }
@@ -344,7 +345,7 @@ static int emit_eng(ol_fold_ctx *ctx, const char *eng, ol_week w, const char *co
         ol_av_set_long(v, "partner_cost_minor", r->partner_cost) ||
         ol_av_set_long(v, "expense_cost_minor", r->expense_cost) || ol_av_set_long(v, "cost_minor", r->cost) ||
         ol_av_set_long(v, "margin_minor", r->margin) || ol_av_set_opt_long(v, "margin_bp", (int)r->has_bp, r->margin_bp) ||
-        ol_av_set_long(v, "delta_margin_minor", r->margin - prev_margin) ||
+        ol_av_set_long(v, "delta_margin_minor", ol_money_sub(r->margin, prev_margin)) ||
         ol_av_set_int(v, "employee_minutes", r->employee_minutes) ||
         ol_av_set_int(v, "contractor_minutes", r->contractor_minutes) ||
         ol_av_set_int(v, "uninvoiced_minutes", r->uninvoiced_minutes) ||
@@ -476,7 +477,7 @@ int mg_engagement_week(ol_fold_ctx *ctx, const char *eng, ol_week w)
             if (cost < 0)
                 r->uncosted_minutes += total;
             else {
-                r->employee_cost += cost;
+                r->employee_cost = ol_money_add(r->employee_cost, cost);
                 r->employee_minutes += total;
             }
         } else
@@ -492,10 +493,11 @@ int mg_engagement_week(ol_fold_ctx *ctx, const char *eng, ol_week w)
     ew.n = kept;
     for (size_t i = 0; i < ew.n; i++) {
         struct mg_row *r = &ew.c[i].r;
-        r->cost = r->employee_cost + r->contractor_cost + r->partner_cost + r->expense_cost;
-        r->margin = r->revenue - r->cost;
+        r->cost = ol_money_add(ol_money_add(r->employee_cost, r->contractor_cost),
+                               ol_money_add(r->partner_cost, r->expense_cost));
+        r->margin = ol_money_sub(r->revenue, r->cost);
         r->has_bp = r->revenue != 0;
-        r->margin_bp = r->revenue ? (int64_t)((__int128)r->margin * 10000 / r->revenue) : 0;
+        r->margin_bp = r->revenue ? ol_money_clamp((__int128)r->margin * 10000 / r->revenue) : 0;
     }
     rc = store_eng(ctx, eng, w, &ew);
 out:

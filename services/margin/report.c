@@ -10,6 +10,7 @@
 #include "margin.h"
 #include "ol_escape.h"
 #include "ol_format.h"
+#include "ol_rules.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -163,14 +164,15 @@ static void print_text(ol_week w, struct erow *er, size_t ne, struct crow *cr, s
         int64_t rev = 0, cost = 0;
         for (size_t j = i; j < ne; j++)
             if (!strcmp(er[j].code, er[i].code)) {
-                rev += er[j].r.revenue;
-                cost += er[j].r.cost;
+                rev = ol_money_add(rev, er[j].r.revenue);
+                cost = ol_money_add(cost, er[j].r.cost);
             }
         ol_esc_arena_reset(&esc);
         ol_fmt_money(a, sizeof a, rev);
         ol_fmt_money(b, sizeof b, cost);
-        ol_fmt_money(m, sizeof m, rev - cost);
-        ol_fmt_bp(p, sizeof p, rev != 0, rev ? (int32_t)((__int128)(rev - cost) * 10000 / rev) : 0);
+        int64_t margin = ol_money_sub(rev, cost), bp = rev ? ol_money_clamp((__int128)margin * 10000 / rev) : 0;
+        ol_fmt_money(m, sizeof m, margin);
+        ol_fmt_bp(p, sizeof p, rev != 0, bp > INT32_MAX ? INT32_MAX : bp < INT32_MIN ? INT32_MIN : (int32_t)bp);
         printf("  total %s: revenue %s, cost %s, margin %s (%s)\n", ol_esc_a(&esc, OL_ESC_TEXT, er[i].code), a, b, m,
                p);
     }

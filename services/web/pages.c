@@ -2,6 +2,7 @@
  * person and an engagement. Each reads the SAME rows as the API (through
  * web_api_rows with the page's arguments), so a figure on a page is the
  * API's figure in units people read. pages_more.c has the others. */
+#include "ol_rules.h"
 #include "ol_time.h"
 #include "web_api.h"
 #include "web_html.h"
@@ -154,7 +155,7 @@ static int page_home(web_req *q, ol_http_resp *r)
         {
             json_t *s = json_object_get(sum, web_s(it, "currency"));
             json_object_set_new(sum, web_s(it, "currency"),
-                                json_integer((s ? json_integer_value(s) : 0) + web_i(it, "amount_minor")));
+                                json_integer(ol_money_add(s ? json_integer_value(s) : 0, web_i(it, "amount_minor"))));
         }
         wb_printf(&b, "<h2>Billing, %s</h2><table><tr><th>currency</th><th>amount</th></tr>", cur);
         json_object_foreach(sum, k, v)

@@ -499,6 +499,32 @@ static void test_budget(void **state)
     fx_free(f);
 }
 
+/* Two forged (or saturated) billing lines of 6,000,000,000,000,000,000 each
+ * on one engagement: their sum is past int64. Spend saturates at INT64_MAX
+ * (ol_money_add), the budget has run out in the first of their weeks; it
+ * must not wrap to a negative spend that reads as a credit and no runout. */
+static void test_budget_spend_saturates(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char s[32];
+    add(f, "delivery.engagement", ENG("G3", "TIME_AND_MATERIALS", 450, 1500000, "2026-12-18", "", "ACTIVE", 1));
+    add(f, "hr.person", PERSON("P8", "data", "CONSULTANT", "true", 2250, 31, "2024-01-01", "null", 1));
+    ADD_LINE("G3|P8|2026-W45", 1, "TIME", "G3", "\"P8\"", "null", "2026-W45", 6000000000000000000, "GBP");
+    ADD_LINE("G3|P9|2026-W45", 1, "TIME", "G3", "\"P9\"", "null", "2026-W45", 6000000000000000000, "GBP");
+    fold(f);
+    assert_int_equal(meta(f, "deadletters"), 0);
+    struct fc_budget b = budget_of(f, "G3");
+    assert_true(b.spent == INT64_MAX);
+    assert_true(b.eac == INT64_MAX);
+    assert_true(emitted(f, "ops.forecast.engagement", "G3", "spent_to_date_minor") == INT64_MAX);
+    assert_true(emitted(f, "ops.forecast.engagement", "G3", "estimate_at_completion_minor") == INT64_MAX);
+    assert_int_equal(b.has_runout, 1);
+    assert_int_equal(emitted_str(f, "ops.forecast.engagement", "G3", "budget_runs_out_week", s, sizeof s), 0);
+    assert_string_equal(s, "2026-W45");
+    fx_free(f);
+}
+
 /* the data time reaching W48 moves the horizon: W46 and W47 leave it, 2027-W05
  * and W06 enter it, engagements are re-forecast as of W48 */
 static void test_horizon_moves(void **state)
@@ -588,7 +614,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_holiday_part_timer), cmocka_unit_test(test_overallocation),
         cmocka_unit_test(test_open_roles_demand),  cmocka_unit_test(test_leaver_joiner),
-        cmocka_unit_test(test_budget),             cmocka_unit_test(test_horizon_moves),
+        cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_budget_spend_saturates),             cmocka_unit_test(test_horizon_moves),
         cmocka_unit_test(test_order_independence),
     };
     return cmocka_run_group_tests_name("forecast", tests, NULL, NULL);

@@ -289,6 +289,52 @@ static void test_hostile_invoice(void **state)
     fx_free(f);
 }
 
+/* Two forged (or saturated) billing lines of 6,000,000,000,000,000,000 on
+ * one engagement-week: revenue saturates at INT64_MAX (ol_money_add) and the
+ * margin is INT64_MAX - 200,000 (E1's cost, 5 x 450 x 40,000 / 450), never a
+ * wrapped negative revenue; the margin in basis points is 9,999 (10,000 x
+ * (INT64_MAX - 200,000) / INT64_MAX, truncated), and a restatement of one
+ * line to 1,000 gives a delta that saturates too. */
+static void test_money_saturates(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "delivery.engagement", ENG("G1", "TIME_AND_MATERIALS", "GBP"));
+    add(f, "hr.person", PERSON("E1", "EMPLOYEE", 2250, 31, 40000, "GBP"));
+    for (int d = 9; d <= 13; d++) {
+        char id[8], day[16], line[1024];
+        snprintf(id, sizeof id, "s%d", d);
+        snprintf(day, sizeof day, "2026-11-%02d", d);
+        snprintf(line, sizeof line,
+                 "{\"event_id\":\"t-%s\",\"occurred_at\":\"" AT "\",\"source\":\"ts\",\"revision\":1,"
+                 "\"entry_id\":\"%s\",\"person_id\":\"E1\",\"engagement_id\":\"G1\",\"activity\":\"DELIVERY\","
+                 "\"work_date\":\"%s\",\"minutes\":450,\"status\":\"APPROVED\"}",
+                 id, id, day);
+        add(f, "timesheet.entry", line);
+    }
+    add(f, "finance.billing.line", LINE("G1|E1|2026-W46", 1, "TIME", "G1", "2026-W46", 6000000000000000000, "GBP"));
+    add(f, "finance.billing.line", LINE("G1|E2|2026-W46", 1, "TIME", "G1", "2026-W46", 6000000000000000000, "GBP"));
+    fold(f);
+    assert_int_equal(fx_counter(f, "deadletters"), 0);
+    struct mg_row r = row_of(f, "G1", "2026-W46", "GBP");
+    assert_true(r.revenue == INT64_MAX);
+    assert_int_equal(r.employee_cost, 200000);
+    assert_true(r.margin == INT64_MAX - 200000);
+    assert_int_equal(r.margin_bp, 9999);
+    assert_true(ev(f, "G1|2026-W46|GBP", "revenue_minor") == INT64_MAX);
+    assert_true(ev(f, "G1|2026-W46|GBP", "margin_minor") == INT64_MAX - 200000);
+    /* a cost beyond the revenue: the margin saturates below, never wraps above */
+    add(f, "finance.billing.line", LINE("G1|E1|2026-W46", 2, "TIME", "G1", "2026-W46", 1000, "GBP"));
+    add(f, "finance.billing.line", LINE("G1|E2|2026-W46", 2, "TIME", "G1", "2026-W46", -6000000000000000000, "GBP"));
+    add(f, "finance.billing.line", LINE("G1|E3|2026-W46", 1, "TIME", "G1", "2026-W46", -6000000000000000000, "GBP"));
+    fold(f);
+    r = row_of(f, "G1", "2026-W46", "GBP");
+    assert_true(r.revenue == INT64_MIN);
+    assert_true(r.margin == INT64_MIN);
+    assert_true(ev(f, "G1|2026-W46|GBP", "delta_margin_minor") == INT64_MIN);
+    fx_free(f);
+}
+
 static const char *const margin_dbs[] = {"persons", "engs",     "entries", "eng_entries", "lines", "invoices",
                                          "expenses", "rows",    "entity",  "derived",     NULL};
 
@@ -309,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_three_way_and_withdrawal),
         cmocka_unit_test(test_invoice_split_sums_and_rounds),
         cmocka_unit_test(test_hostile_invoice),
+        cmocka_unit_test(test_money_saturates),
         cmocka_unit_test(test_order_independence),
     };
     return cmocka_run_group_tests_name("margin", tests, NULL, NULL);

@@ -55,12 +55,32 @@ static void test_round_div(void **state)
     assert_true(ol_round_div((__int128)7 * 1440 * 9000000000000000LL, 1440) == 63000000000000000LL);
 }
 
+/* money sums saturate: the nearest 64-bit value, never the other sign */
+static void test_money_saturates(void **state)
+{
+    (void)state;
+    assert_true(ol_money_add(40, 2) == 42);
+    assert_true(ol_money_add(-40, -2) == -42);
+    assert_true(ol_money_add(INT64_MAX - 1, 1) == INT64_MAX);
+    assert_true(ol_money_add(6000000000000000000LL, 6000000000000000000LL) == INT64_MAX);
+    assert_true(ol_money_add(-6000000000000000000LL, -6000000000000000000LL) == INT64_MIN);
+    assert_true(ol_money_add(INT64_MAX, INT64_MIN) == -1);
+    assert_true(ol_money_sub(40, 42) == -2);
+    assert_true(ol_money_sub(INT64_MIN, 1) == INT64_MIN);
+    assert_true(ol_money_sub(0, INT64_MIN) == INT64_MAX);
+    assert_true(ol_money_sub(INT64_MAX, -1) == INT64_MAX);
+    assert_true(ol_money_clamp((__int128)INT64_MAX + 1) == INT64_MAX);
+    assert_true(ol_money_clamp((__int128)INT64_MIN - 1) == INT64_MIN);
+    assert_true(ol_money_clamp(-12345) == -12345);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_day_capacity),
         cmocka_unit_test(test_leave_part),
         cmocka_unit_test(test_round_div),
+        cmocka_unit_test(test_money_saturates),
     };
     return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
 }
