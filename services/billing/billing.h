@@ -3,7 +3,8 @@
  *
  * Projection databases:
  *   ep_entries  engagement\0 person\0 week(i32) entry\0 -> struct bill_entry
- *   pd_entries  person\0 day(i32) entry\0               -> struct bill_entry
+ *               (every entry once: one without an engagement under "";
+ *               reconciliation reads a person's through pe, layout.c)
  *   pe          person\0 engagement\0                   -> ""
  *   wk_lines    week(i32) engagement\0 person\0         -> ""
  *   allocs      person\0 engagement\0 allocation\0      -> struct bill_alloc + role\0
@@ -96,6 +97,15 @@ void billing_rate_changes_max(const MDB_val *changes, int32_t day, int64_t *max)
 /* lines.c */
 int billing_time_line(ol_fold_ctx *ctx, const char *eng, const char *person, ol_week w);
 int billing_expense_line(ol_fold_ctx *ctx, const char *expense_id);
+
+/* layout.c */
+/* ep_entries key of an entry: engagement (may be empty), person, its week, id */
+void billing_entry_key(ol_key *k, const char *eng, const char *person, int32_t work_date, const char *id);
+/* A directory from before ep_entries held every entry (a second index,
+ * pd_entries, keyed by person and day): its entries without an engagement
+ * move into ep_entries and pd_entries is dropped, in one transaction. 0, or
+ * -1 logged. */
+int billing_layout_upgrade(ol_runtime *rt);
 
 /* recon.c */
 int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id);

@@ -272,11 +272,9 @@ static int64_t entry_at(ol_fold_ctx *ctx, const ol_event *ev, avro_value_t *old)
 {
     if (old && fields_equal(old, ev->value, ENTRY_FIELDS)) {
         ol_key k;
-        ol_key_init(&k);
-        ol_key_str(&k, ol_av_str(old, "person_id"));
-        ol_key_i32(&k, ol_av_int(old, "work_date", 0));
-        ol_key_str(&k, ol_av_str(old, "entry_id"));
-        int64_t at = row_at(ctx, "pd_entries", &k);
+        billing_entry_key(&k, ol_av_str(old, "engagement_id"), ol_av_str(old, "person_id"),
+                          ol_av_int(old, "work_date", 0), ol_av_str(old, "entry_id"));
+        int64_t at = row_at(ctx, "ep_entries", &k);
         if (at != INT64_MIN)
             return at;
     }
@@ -326,6 +324,8 @@ static int mark_from_ep(ol_fold_ctx *ctx, const MDB_val *k, const MDB_val *v, si
     const int32_t *range = arg; /* optional [first, last] day filter */
     (void)v;
     (void)plen;
+    if (!*eng)
+        return 0; /* an entry without an engagement is on no line */
     if (range) {
         struct bill_entry e;
         memcpy(&e, v->mv_data, sizeof e);
@@ -390,27 +390,18 @@ static int entry_index(ol_fold_ctx *ctx, avro_value_t *v, int put, int64_t at)
     ol_week w = ol_week_of(e.work_date);
     MDB_val ev = {sizeof e, &e};
 
-    ol_key_init(&k);
-    ol_key_str(&k, person);
-    ol_key_i32(&k, e.work_date);
-    ol_key_str(&k, id);
+    /* one row an entry, those without an engagement under "" (recon counts them) */
+    billing_entry_key(&k, eng, person, e.work_date, id);
+    if (k.overflow)
+        return -1;
     MDB_val kv = ol_key_val(&k);
-    if ((rc = put ? ol_put_unless_same(txn, ol_fold_dbi(ctx, "pd_entries"), &kv, &ev)
-                  : ol_del_key(txn, ol_fold_dbi(ctx, "pd_entries"), &k)))
+    if ((rc = put ? ol_put_unless_same(txn, ol_fold_dbi(ctx, "ep_entries"), &kv, &ev)
+                  : ol_del_key(txn, ol_fold_dbi(ctx, "ep_entries"), &k)))
         return rc;
     if ((rc = mark_invoices(ctx, person, &e.work_date)))
         return rc;
     if (!*eng)
         return 0;
-    ol_key_init(&k);
-    ol_key_str(&k, eng);
-    ol_key_str(&k, person);
-    ol_key_i32(&k, w);
-    ol_key_str(&k, id);
-    kv = ol_key_val(&k);
-    if ((rc = put ? ol_put_unless_same(txn, ol_fold_dbi(ctx, "ep_entries"), &kv, &ev)
-                  : ol_del_key(txn, ol_fold_dbi(ctx, "ep_entries"), &k)))
-        return rc;
     if (put) {
         ol_key_init(&k);
         ol_key_str(&k, person);

@@ -19,31 +19,72 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int logged_minutes(ol_fold_ctx *ctx, const char *person, int32_t first, int32_t last, int32_t *out)
+/* adds the APPROVED minutes of person's entries under eng (c: ep_entries)
+ * worked in [first, last] to *sum */
+static int logged_under(MDB_cursor *c, const char *eng, const char *person, int32_t first, int32_t last,
+                        int64_t *sum)
 {
-    MDB_cursor *c;
     ol_key p;
+    ol_week wl = ol_week_of(last);
     int rc;
-    *out = 0;
-    ol_key_init(&p);
-    ol_key_str(&p, person);
-    ol_key_i32(&p, first);
-    if ((rc = mdb_cursor_open(ol_fold_txn(ctx), ol_fold_dbi(ctx, "pd_entries"), &c)))
-        return rc;
-    size_t plen = p.n - 4;
-    MDB_val k = ol_key_val(&p), v;
+    billing_entry_key(&p, eng, person, first, "");
+    if (p.overflow)
+        return -1;
+    size_t plen = p.n - 5; /* eng\0 person\0, before the week and the empty id */
+    MDB_val k = {plen + 4, p.b}, v;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size < plen + 4 || memcmp(k.mv_data, p.b, plen))
             break;
-        if (ol_key_get_i32((const uint8_t *)k.mv_data + plen) > last)
+        if (ol_key_get_i32((const uint8_t *)k.mv_data + plen) > wl)
             break;
         struct bill_entry e;
+        if (v.mv_size < sizeof e)
+            return MDB_CORRUPTED;
         memcpy(&e, v.mv_data, sizeof e);
-        if (e.status == ENTRY_APPROVED)
-            *out += e.minutes;
+        if (e.status == ENTRY_APPROVED && e.work_date >= first && e.work_date <= last)
+            *sum += e.minutes;
     }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* the APPROVED minutes person logged in [first, last], any activity and
+ * engagement: under every engagement pe names for the person (it gains one
+ * with the first entry there and never loses it) and under "" (none) */
+static int logged_minutes(ol_fold_ctx *ctx, const char *person, int32_t first, int32_t last, int32_t *out)
+{
+    MDB_txn *txn = ol_fold_txn(ctx);
+    MDB_cursor *c = NULL, *pc = NULL;
+    int64_t sum = 0;
+    ol_key p;
+    int rc;
+    *out = 0;
+    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "ep_entries"), &c)) ||
+        (rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "pe"), &pc)) ||
+        (rc = logged_under(c, "", person, first, last, &sum)))
+        goto out;
+    ol_key_init(&p);
+    ol_key_str(&p, person);
+    MDB_val k = ol_key_val(&p), v;
+    for (rc = mdb_cursor_get(pc, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(pc, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= p.n || memcmp(k.mv_data, p.b, p.n))
+            break;
+        const char *eng = (const char *)k.mv_data + p.n;
+        if (!memchr(eng, '\0', k.mv_size - p.n)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if ((rc = logged_under(c, eng, person, first, last, &sum)))
+            break;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    *out = sum > INT32_MAX ? INT32_MAX : (int32_t)sum;
+out:
+    if (pc)
+        mdb_cursor_close(pc);
+    if (c)
+        mdb_cursor_close(c);
+    return rc;
 }
 
 int billing_reconcile(ol_fold_ctx *ctx, const char *invoice_id)

@@ -10,8 +10,8 @@ static const char *const inputs[] = {"delivery.engagement", "delivery.allocation
                                      "timesheet.entry", "finance.expense", "finance.contractor_invoice",
                                      "finance.period", NULL};
 static const char *const outputs[] = {"finance.billing.line", "finance.contractor.reconciliation", NULL};
-static const char *const dbs[] = {"ep_entries", "pd_entries", "pe", "wk_lines", "allocs", "expenses",
-                                  "exp_by_eng", "invoices", "lines", "recon", "changed_at", NULL};
+static const char *const dbs[] = {"ep_entries", "pe",    "wk_lines", "allocs", "expenses", "exp_by_eng",
+                                  "invoices",   "lines", "recon",    "changed_at", NULL};
 
 static int billing_init(ol_runtime *rt, void **state)
 {
@@ -27,6 +27,8 @@ static int billing_init(ol_runtime *rt, void **state)
     if (ol_config_get_i64(ol_runtime_config(rt), "billing.recon_tolerance_minor", 1, &v, err, sizeof err) || v < 0)
         goto fail;
     s->tol_minor = v;
+    if (billing_layout_upgrade(rt))
+        goto fail;
     *state = s;
     return 0;
 fail:

@@ -3,6 +3,7 @@
  * deltas, post-close marking, expenses and contractor reconciliation. */
 #include "fixture.h"
 #include "billing/billing.h"
+#include "svc_harness.h"
 
 extern const ol_service billing_service;
 
@@ -262,6 +263,133 @@ static void test_reconciliation(void **state)
     fold(f);
     assert_int_equal(recon(f, "I1", "minutes_logged"), 1800);
     assert_int_equal(recon(f, "I1", "status"), 1); /* OVER_INVOICED */
+    fx_free(f);
+}
+
+/* an entry with engagement_id null, as timesheet.entry JSON */
+#define INTERNAL(eid, id, rev, person, date, min)                                                                 \
+    "{\"event_id\":\"" eid "\",\"occurred_at\":\"2026-11-13T17:00:00Z\",\"source\":\"ts\",\"revision\":" #rev      \
+    ",\"entry_id\":\"" id "\",\"person_id\":\"" person "\",\"engagement_id\":null,\"activity\":\"INTERNAL\","      \
+    "\"work_date\":\"" date "\",\"minutes\":" #min ",\"status\":\"APPROVED\"}"
+
+/* C1 (50,000 a day of 2,250 / 5 = 450 minutes) invoices I1 for Wednesday
+ * 2026-11-11 to Tuesday 11-17 (two weeks), 1,350 minutes, 150,000. Approved
+ * inside it: E2 450 (G1, Wed), E3 300 (G2, Thu), E4 150 (no engagement, Fri),
+ * E5 450 (G2, Mon of W47) = 1,350 -> MATCHED, expected 1,350 x 50,000 x 5 /
+ * 2,250 = 150,000. Not counted: E1 (Tue 11-10) and E7 (Wed 11-18) outside,
+ * E6 SUBMITTED. */
+static void reconciliation_scenario(struct fx *f)
+{
+    add(f, "hr.person", PERSON("C1", "ENGINEER", "CONTRACTOR", 2250, 31, 50000));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, ""));
+    add(f, "delivery.engagement", ENGAGEMENT("G2", "TIME_AND_MATERIALS", 450, ""));
+    add(f, "timesheet.entry", ENTRY("e1", "E1", 1, "C1", "G1", "2026-11-10", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e2", "E2", 1, "C1", "G1", "2026-11-11", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e3", "E3", 1, "C1", "G2", "2026-11-12", 300, "APPROVED"));
+    add(f, "timesheet.entry", INTERNAL("e4", "E4", 1, "C1", "2026-11-13", 150));
+    add(f, "timesheet.entry", ENTRY("e5", "E5", 1, "C1", "G2", "2026-11-16", 450, "APPROVED"));
+    add(f, "timesheet.entry", ENTRY("e6", "E6", 1, "C1", "G1", "2026-11-17", 200, "SUBMITTED"));
+    add(f, "timesheet.entry", ENTRY("e7", "E7", 1, "C1", "G1", "2026-11-18", 450, "APPROVED"));
+    add(f, "finance.contractor_invoice", INVOICE("I1", "C1", "2026-11-11", "2026-11-17", 1350, 150000, "RECEIVED"));
+}
+
+/* E3 moves to no engagement on Tue 11-10 (outside): 1,050 logged, OVER_INVOICED,
+ * expected 1,050 x 50,000 x 5 / 2,250 = 116,666.67 -> 116,667. E4 moves to G2
+ * on Sat 11-14 with 300: 450 + 300 + 450 = 1,200, expected 133,333.33 ->
+ * 133,333. */
+static void reconciliation_moves(struct fx *f)
+{
+    add(f, "timesheet.entry", INTERNAL("e3b", "E3", 2, "C1", "2026-11-10", 300));
+    fold(f);
+    assert_int_equal(recon(f, "I1", "minutes_logged"), 1050);
+    assert_int_equal(recon(f, "I1", "amount_expected_minor"), 116667);
+    assert_int_equal(recon(f, "I1", "status"), 1); /* OVER_INVOICED */
+    add(f, "timesheet.entry", ENTRY("e4b", "E4", 2, "C1", "G2", "2026-11-14", 300, "APPROVED"));
+    fold(f);
+    assert_int_equal(recon(f, "I1", "minutes_logged"), 1200);
+    assert_int_equal(recon(f, "I1", "amount_expected_minor"), 133333);
+}
+
+/* a contractor's approved minutes are counted under every engagement and none,
+ * across the weeks of the period, and follow an entry that moves */
+static void test_reconciliation_across_engagements(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    reconciliation_scenario(f);
+    fold(f);
+    assert_int_equal(recon(f, "I1", "minutes_logged"), 1350);
+    assert_int_equal(recon(f, "I1", "amount_expected_minor"), 150000);
+    assert_int_equal(recon(f, "I1", "status"), 0); /* MATCHED */
+    reconciliation_moves(f);
+    fx_free(f);
+}
+
+/* A directory from before 2026-12-03 kept every entry twice: ep_entries held
+ * those with an engagement, pd_entries (person, day, entry) all of them.
+ * Opened by this release, its entries without an engagement move into
+ * ep_entries, pd_entries is dropped, and the projection is the one a fresh
+ * fold leaves; reconciliation then reads them. */
+static void test_entries_layout_upgrade(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"ep_entries", "pe", "wk_lines", "lines", "recon", NULL};
+    struct fx *f = fx_new();
+    reconciliation_scenario(f);
+    fold(f);
+    char *fresh = svc_dump_dbs(f, dbs, 0);
+
+    /* back to the old layout */
+    ol_store *st = ol_runtime_store(f->rt);
+    MDB_txn *txn;
+    MDB_dbi pd, ep = ol_store_dbi(st, "ep_entries");
+    MDB_cursor *c;
+    MDB_val k, v;
+    size_t internal = 0;
+    assert_int_equal(mdb_txn_begin(st->env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "pd_entries", MDB_CREATE, &pd), 0);
+    assert_int_equal(mdb_cursor_open(txn, ep, &c), 0);
+    int rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const char *eng = k.mv_data, *person = eng + strlen(eng) + 1, *id = person + strlen(person) + 1 + 4;
+        struct bill_entry e;
+        memcpy(&e, v.mv_data, sizeof e);
+        ol_key pk;
+        ol_key_init(&pk);
+        ol_key_str(&pk, person);
+        ol_key_i32(&pk, e.work_date);
+        ol_key_str(&pk, id);
+        MDB_val pkv = ol_key_val(&pk), val = {sizeof e, &e};
+        assert_int_equal(mdb_put(txn, pd, &pkv, &val, 0), 0);
+        if (!*eng) {
+            assert_int_equal(mdb_cursor_del(c, 0), 0);
+            internal++;
+        }
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(internal, 1); /* E4 */
+    char *old = svc_dump_dbs(f, dbs, 0);
+    assert_string_not_equal(old, fresh);
+
+    /* opened again: upgraded */
+    char err[512];
+    ol_runtime_free(f->rt);
+    ol_runtime_opts o = {.db_path = f->dir, .publish = 0, .batch_max = 100};
+    f->rt = ol_runtime_new(&billing_service, &f->cfg, f->schemas, &o, err, sizeof err);
+    if (!f->rt)
+        fail_msg("runtime: %s", err);
+    char *upgraded = svc_dump_dbs(f, dbs, 0);
+    assert_string_equal(upgraded, fresh);
+    st = ol_runtime_store(f->rt);
+    assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "pd_entries", 0, &pd), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    reconciliation_moves(f);
+    free(fresh);
+    free(old);
+    free(upgraded);
     fx_free(f);
 }
 
@@ -712,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_line_with_rate_rise), cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_unpriced),            cmocka_unit_test(test_post_close_and_non_tm),
         cmocka_unit_test(test_expense_lines),       cmocka_unit_test(test_reconciliation),
+        cmocka_unit_test(test_reconciliation_across_engagements), cmocka_unit_test(test_entries_layout_upgrade),
         cmocka_unit_test(test_same_figures_not_republished),
         cmocka_unit_test(test_same_reconciliation_not_republished),
         cmocka_unit_test(test_post_close_is_data_time),
