@@ -17,6 +17,9 @@
  * one), and so is one that is not UTF-8 (Avro strings are UTF-8; JSON
  * outputs could not carry it, and two spellings of one id would differ).
  *
+ * An identifier that derived keys join with '|' (*_id but event_id, team, role)
+ * must not hold '|': two keys would be one (key_part).
+ *
  * Ranges: a field with "ol.not_before": "other" (a sibling field of the same
  * record, both dates or integers) must not be below that field when both
  * are present: a leave, allocation, engagement, employment or invoice period
@@ -78,6 +81,19 @@ size_t ol_validate_string_limit(const char *name, long long attr_max)
     return OL_TEXT_MAX_BYTES;
 }
 
+/* 1 for a field whose value derived keys join with '|' (SPEC 2: person_id +
+ * week, engagement_id + person_id + week or expense_id, role + week, team +
+ * week, ...): every *_id but event_id (never part of a key), team and role.
+ * Such a value holding '|' would make two keys one: an expense_id
+ * "G1|P1|2026-W46" named a time line. */
+static int key_part(json_t *field)
+{
+    const char *name = json_is_object(field) ? json_string_value(json_object_get(field, "name")) : NULL;
+    size_t n = name ? strlen(name) : 0;
+    return name && ((n >= 3 && !strcmp(name + n - 3, "_id") && strcmp(name, "event_id")) || !strcmp(name, "team") ||
+                    !strcmp(name, "role"));
+}
+
 /* the size limit of a string field (see the top of this file) */
 static size_t string_limit(json_t *field, const jt_type *t)
 {
@@ -126,6 +142,11 @@ static int check_string(jt_ctx *c, json_t *field, const jt_type *t, const char *
     if (bad < n)
         return ol_jt_fail(c, "not UTF-8: byte %zu is 0x%02x (Avro strings are UTF-8)", bad,
                           (unsigned)(unsigned char)str[bad]);
+    const char *bar = key_part(field) ? memchr(str, '|', n) : NULL;
+    if (bar)
+        return ol_jt_fail(c, "holds '|' at byte %zu, the separator of derived keys (an identifier must not "
+                             "contain it)",
+                          (size_t)(bar - str));
     if (!fmt)
         return 0;
     if (!strcmp(fmt, "iso_week"))
@@ -334,6 +355,7 @@ struct ol_vprog {
     avro_type_t atype;
     int fmt;             /* F_*: ol.format of a string */
     size_t max_bytes;    /* a string's size limit */
+    int key_part;        /* a string derived keys join with '|' (key_part()) */
     int not_empty;       /* top-level event_id or entity id */
     size_t not_before;   /* ol.not_before: 1 + the index of the sibling this field must not be below (0: none) */
     int has_min, has_max;
@@ -436,6 +458,7 @@ static struct ol_vprog *compile(const ol_schema *s, json_t *node, json_t *field,
         json_t *fj = attr(field, &t, "ol.format");
         const char *fmt = json_string_value(fj);
         p->max_bytes = string_limit(field, &t);
+        p->key_part = key_part(field);
         if (fj && !fmt)
             return p; /* a non-string ol.format: validate() ignores it too */
         if (!fmt)
@@ -542,7 +565,8 @@ static int check(const struct ol_vprog *p, avro_value_t *v)
         if (avro_value_get_string(v, &str, &size))
             return -1;
         size_t n = size ? size - 1 : 0;
-        if (n > p->max_bytes || memchr(str, '\0', n) || utf8_bad_at(str, n) < n)
+        if (n > p->max_bytes || memchr(str, '\0', n) || utf8_bad_at(str, n) < n ||
+            (p->key_part && memchr(str, '|', n)))
             return -1;
         if (p->fmt == F_NONE)
             return 0;

@@ -393,6 +393,25 @@ static void test_entries_layout_upgrade(void **state)
     fx_free(f);
 }
 
+/* An expense_id that reads as a time line's key ("G1|P1|2026-W46") is a dead
+ * letter: before, its EXPENSE line took the key of the time line, and the
+ * web (which keeps a key's latest revision) lost the time line. */
+static void test_expense_id_with_key_separator(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    add(f, "hr.person", PERSON("P1", "ENGINEER", "EMPLOYEE", 2250, 31, 40000));
+    add(f, "delivery.engagement", ENGAGEMENT("G1", "TIME_AND_MATERIALS", 450, RATE("ENGINEER", 60000, "2026-01-01")));
+    add(f, "timesheet.entry", ENTRY("t1", "T1", 1, "P1", "G1", "2026-11-09", 450, "APPROVED"));
+    add(f, "finance.expense", EXPENSE("x1", "G1|P1|2026-W46", 1, 99, "true", "APPROVED"));
+    fold(f);
+    assert_int_equal(fx_counter(f, "deadletters"), 1);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "amount_minor"), 60000);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "revision"), 1);
+    assert_int_equal(line(f, "G1|P1|2026-W46", "kind"), KIND_TIME);
+    fx_free(f);
+}
+
 /* issue 14 item 9 (SPEC section 2): a recompute that gives the figures last
  * emitted publishes nothing, even though the previous emission carried
  * non-zero deltas; a real change is emitted with deltas against the last
@@ -840,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_line_with_rate_rise), cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_unpriced),            cmocka_unit_test(test_post_close_and_non_tm),
         cmocka_unit_test(test_expense_lines),       cmocka_unit_test(test_reconciliation),
+        cmocka_unit_test(test_expense_id_with_key_separator),
         cmocka_unit_test(test_reconciliation_across_engagements), cmocka_unit_test(test_entries_layout_upgrade),
         cmocka_unit_test(test_same_figures_not_republished),
         cmocka_unit_test(test_same_reconciliation_not_republished),

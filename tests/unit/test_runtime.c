@@ -1254,6 +1254,34 @@ static void test_invalid_utf8_dead_lettered(void **state)
     }
 }
 
+/* Derived keys join identifiers with '|' (SPEC 2): an id, team or role
+ * holding it is a dead letter naming the field and the byte, never a key
+ * that reads as another (an expense_id "G1|P1|2026-W46" replaced that time
+ * line on the web). Free text (a name) may hold it. */
+static void test_key_separator_in_ids_dead_lettered(void **state)
+{
+    fix *f = *state;
+    const person a = {"e-1", "p-1", "A", 1, 0, 0}, b = {"e-2", "p-2", "B", 1, 0, 0};
+    const person ok = {"e-3", "p-3", "C", 1, 0, 0};
+    f->rt = rt_open(f, &toy_service);
+    add_person_raw_field(f, 0, &a, "person_id", "p-1|2026-W46", 12);
+    add_person_raw_field(f, 1, &b, "team", "data|org", 8);
+    add_person_raw_field(f, 2, &ok, "name", "Smith | Jones", 13);
+    fold_from(f, 0);
+    assert_int_equal(counter(f->rt, "deadletters"), 2);
+    int64_t rev;
+    char name[64];
+    assert_int_equal(toy_row(f->rt, "p-3", &rev, name, sizeof name), 1);
+    assert_string_equal(name, "Smith | Jones");
+    const char *want[] = {"field \"person_id\": holds '|' at byte 3", "field \"team\": holds '|' at byte 4"};
+    for (int i = 0; i < 2; i++) {
+        outbox_row o;
+        outbox_get(f->rt, (uint64_t)i + 1, &o);
+        if (!strstr(header(&o, "ol.reason"), want[i]))
+            fail_msg("dead letter %d: \"%s\" lacks \"%s\"", i, header(&o, "ol.reason"), want[i]);
+    }
+}
+
 /* A dead letter must fit in a Kafka message: a bad record of 999,950 bytes
  * (under Kafka's default limit of 1,000,000, which the dead letter's
  * headers then pushed it over) is dead-lettered with its first 512 KiB and
@@ -2123,6 +2151,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fold_failing_everything_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_in_strings_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_utf8_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_separator_in_ids_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_dead_letter_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_directory_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_instance_refused, setup, teardown),
