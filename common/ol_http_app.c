@@ -146,6 +146,35 @@ static enum MHD_Result find_nul(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
+/* the first query argument whose name was already given (names compared
+ * with their lengths: a NUL in one is found by find_nul) */
+struct dups {
+    struct {
+        const char *k;
+        size_t n;
+    } a[MAX_ARGS];
+    int n;
+    const char *dup;
+};
+
+static enum MHD_Result find_dup(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                const char *value, size_t value_size)
+{
+    struct dups *d = cls;
+    (void)kind, (void)value, (void)value_size;
+    for (int i = 0; i < d->n; i++)
+        if (d->a[i].n == key_size && !memcmp(d->a[i].k, key, key_size)) {
+            d->dup = key;
+            return MHD_NO;
+        }
+    if (d->n >= MAX_ARGS) /* not reached: more than MAX_ARGS is 414 before */
+        return MHD_NO;
+    d->a[d->n].k = key;
+    d->a[d->n].n = key_size;
+    d->n++;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -198,9 +227,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     memset(&r, 0, sizeof r);
     r.status = 500;
     r.content_type = "text/plain; charset=utf-8";
-    ol_http_req req = {method, url, p ? p->buf : "", p ? p->n : 0, s->tls, c, NULL};
-    if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, find_nul, &req.nul_arg) < 0)
+    ol_http_req req = {method, url, p ? p->buf : "", p ? p->n : 0, s->tls, c, NULL, NULL};
+    struct dups dups;
+    dups.n = 0;
+    dups.dup = NULL;
+    if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, find_nul, &req.nul_arg) < 0 ||
+        MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, find_dup, &dups) < 0)
         return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
+    req.dup_arg = dups.dup;
     if (s->h(s->ctx, &req, &r)) {
         if (r.release)
             r.release(r.release_cls);

@@ -22,6 +22,10 @@ typedef struct ol_http_req {
     const char *nul_arg; /* the first query argument holding a NUL byte (%00; its name up to
                           * a NUL), or NULL: ol_http_app_arg would cut it short, so the
                           * handler refuses the request (400 naming it) */
+    const char *dup_arg; /* the first query argument given twice or more, or NULL:
+                          * ol_http_app_arg reads its first value while
+                          * ol_http_app_query_key sorts them all, so the handler
+                          * refuses the request (400 naming it) before any cache */
 } ol_http_req;
 
 #define OL_HTTP_MAX_HEADERS 12

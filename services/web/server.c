@@ -164,9 +164,10 @@ static int sign_in(struct server *s, const ol_http_req *req, ol_http_resp *r)
     return redirect(r, "/") || ol_http_resp_header(r, "Set-Cookie", cookie);
 }
 
-/* the request's arguments as a whole: a NUL byte in one (req->nul_arg) or a
- * malformed or out-of-range as_of is a message (the parameter is nul_arg,
- * else as_of); else NULL, and *as_of / as_of_text are set when given */
+/* the request's arguments as a whole: a NUL byte in one (req->nul_arg), an
+ * argument given twice (req->dup_arg) or a malformed or out-of-range as_of is
+ * a message (the parameter is nul_arg, else dup_arg, else as_of: bad_param);
+ * else NULL, and *as_of / as_of_text are set when given */
 static const char *bad_arg(const ol_http_req *req, int64_t *as_of, char as_of_text[32])
 {
     /* 1970-01-01 to 9999-12-31 (nothing was published before 1970; ol_ts_format
@@ -175,6 +176,10 @@ static const char *bad_arg(const ol_http_req *req, int64_t *as_of, char as_of_te
     int64_t ms;
     if (req->nul_arg)
         return "holds a NUL byte";
+    /* the handlers read an argument's first value and the answer cache's key
+     * holds them all sorted: week=A&week=B and week=B&week=A shared a key */
+    if (req->dup_arg)
+        return "is repeated: give each query argument once";
     const char *v = ol_http_app_arg(req, "as_of");
     if (!v || !*v)
         return NULL;
@@ -256,8 +261,9 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
     }
     if (bad) {
         char msg[300];
-        snprintf(msg, sizeof msg, "parameter %.60s: %s", req->nul_arg ? req->nul_arg : "as_of", bad);
-        rc = api ? web_json_error(r, 400, req->nul_arg ? req->nul_arg : "as_of", msg) : web_error_page(&q, r, 400, msg);
+        const char *param = req->nul_arg ? req->nul_arg : req->dup_arg ? req->dup_arg : "as_of";
+        snprintf(msg, sizeof msg, "parameter %.60s: %s", param, bad);
+        rc = api ? web_json_error(r, 400, param, msg) : web_error_page(&q, r, 400, msg);
     } else
         rc = api ? web_api(&q, path + 8, r) : web_page(&q, path, r);
     mdb_txn_abort(q.txn);

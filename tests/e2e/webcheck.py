@@ -528,6 +528,34 @@ check("a page with a bad as_of or a NUL is a 400 page whose banner has the data'
       st == 400 and "Data as of" in d.decode() and "as_of" in d.decode()
       and st2 == 400 and "Data as of" in d2.decode() and "team" in d2.decode())
 
+# ---- a repeated query argument is refused (400 naming it) before the answer
+# cache is consulted: the cache's key sorts the arguments while the handler
+# read the first occurrence, so week=W43&week=W44 could be served W44's answer
+bad = []
+for role_path in ("utilisation?week=2026-W44&week=2026-W45&x=1&scope=org",
+                  "utilisation?week=2026-W45&week=2026-W44&x=2&scope=org",
+                  "utilisation?week=2026-W44&week=2026-W45&x=2&scope=org",
+                  "utilisation?week=%s&scope=org&as_of=%s&as_of=2026-01-01T00:00:00Z" % (W, A.t1),
+                  "utilisation?week=%s&scope=org&as_of=2026-01-01T00:00:00Z&as_of=%s" % (W, A.t1)):
+    st, h, d = req("/api/v1/" + role_path, "exec")
+    try:
+        body = json.loads(d)
+    except ValueError:
+        body = {}
+    param = "as_of" if "as_of=" in role_path else "week"
+    if st != 400 or h.get("content-type") != "application/json" or body.get("parameter") != param \
+            or "repeated" not in body.get("error", ""):
+        bad.append((role_path, st, body.get("parameter"), body.get("error")))
+for path, param in (("/utilisation?team=a&team=b", "team"), ("/weekly?week=%s&week=2026-W44" % W, "week"),
+                    ("/?as_of=%s&as_of=%s" % (A.t1, A.t1), "as_of"), ("/cover?x%3Cb%3E=1&x%3Cb%3E=2", "x<b>")):
+    st, h, d = req(path, cookie=cookie)
+    html = d.decode("utf-8", "replace")
+    if st != 400 or "text/html" not in h.get("content-type", "") or "repeated" not in html \
+            or ("parameter %s" % param.replace("<", "&lt;").replace(">", "&gt;")) not in html or "<b>" in html:
+        bad.append((path, st))
+check("a repeated query argument is 400 naming it, API (JSON) and pages (escaped HTML), whatever was asked "
+      "before: %s" % (bad or "all"), not bad)
+
 # ---- slow clients (slowloris): one address holds at most 32 connections, and
 # a request that is not complete 15 s after the connection (or its previous
 # request) is cut, however it trickles; another address is still answered
