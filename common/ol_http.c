@@ -8,11 +8,14 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ol_http {
@@ -221,56 +224,87 @@ void ol_http_stop(ol_http *s)
 }
 
 /* ------------------------------------------------------------------ client */
+void ol_http_url_shown(const char *url, char *out, size_t outlen)
+{
+    const char *scheme_end = strstr(url, "://"), *at = scheme_end ? strrchr(scheme_end + 3, '@') : NULL;
+    if (!outlen)
+        return;
+    if (at)
+        snprintf(out, outlen, "%.*s%s", (int)(scheme_end + 3 - url), url, at + 1);
+    else
+        snprintf(out, outlen, "%s", url);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int ol_http_get(const char *url, int timeout_ms, int *status, char **body, size_t *len, char *err, size_t errlen)
 {
-    char hostport[300], host[256], port[16], req[700];
+    char hostport[300], host[256], port[16], req[700], shown[600];
     const char *path;
     struct addrinfo hints, *ai = NULL;
     char *buf = NULL;
     size_t n = 0, cap = 0;
     int fd = -1, rc = -1, grc;
+    /* one deadline for the whole request: a per-read timeout let a server
+     * trickling a line a second hold `status --url` for ever (review) */
+    int64_t deadline = mono_ms() + timeout_ms;
 
     *body = NULL;
     *len = 0;
+    ol_http_url_shown(url, shown, sizeof shown);
     if (strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "%s: only http:// URLs", url);
+        snprintf(err, errlen, "%s: only http:// URLs", shown);
         return -1;
     }
     const char *hp = url + 7, *slash = strchr(hp, '/');
     path = slash ? slash : "/metrics";
     size_t hpl = slash ? (size_t)(slash - hp) : strlen(hp);
-    if (hpl == 0 || hpl >= sizeof hostport || strpbrk(path, "\r\n ")) {
-        snprintf(err, errlen, "%s: expected http://HOST:PORT[/PATH]", url);
+    if (hpl == 0 || hpl >= sizeof hostport || strpbrk(path, "\r\n ") || memchr(hp, '@', hpl) ||
+        strchr(path, '@')) {
+        snprintf(err, errlen, "%s: expected http://HOST:PORT[/PATH]", shown);
         return -1;
     }
     snprintf(hostport, sizeof hostport, "%.*s", (int)hpl, hp);
     if (ol_http_split_hostport(hostport, host, sizeof host, port, sizeof port)) {
-        snprintf(err, errlen, "%s: expected http://HOST:PORT[/PATH]", url);
+        snprintf(err, errlen, "%s: expected http://HOST:PORT[/PATH]", shown);
         return -1;
     }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     if ((grc = getaddrinfo(host, port, &hints, &ai))) {
-        snprintf(err, errlen, "%s: %s", host, gai_strerror(grc));
+        snprintf(err, errlen, "%s: %s", shown, gai_strerror(grc));
         return -1;
     }
+    /* connect and send are bounded by the socket timeouts (the whole
+     * deadline), every read by poll with what is left of it */
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-        snprintf(err, errlen, "%s: %s", hostport, strerror(errno));
+        snprintf(err, errlen, "%s: %s", shown, errno == EINPROGRESS ? "timed out connecting" : strerror(errno));
         goto out;
     }
     int rl = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
                       path, hostport);
     if (rl < 0 || (size_t)rl >= sizeof req || send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) {
-        snprintf(err, errlen, "%s: cannot send the request: %s", hostport, strerror(errno));
+        snprintf(err, errlen, "%s: cannot send the request: %s", shown, strerror(errno));
         goto out;
     }
     for (;;) {
         if (cap - n < 4096) {
+            if (cap >= OL_HTTP_GET_MAX + (size_t)4096) {
+                snprintf(err, errlen, "%s: answer larger than %u MiB", shown, OL_HTTP_GET_MAX >> 20);
+                goto out;
+            }
             size_t ncap = cap ? cap * 2 : 65536;
+            if (ncap > OL_HTTP_GET_MAX + (size_t)4096)
+                ncap = OL_HTTP_GET_MAX + (size_t)4096;
             char *nb = realloc(buf, ncap + 1);
             if (!nb) {
                 snprintf(err, errlen, "out of memory");
@@ -279,19 +313,38 @@ int ol_http_get(const char *url, int timeout_ms, int *status, char **body, size_
             buf = nb;
             cap = ncap;
         }
-        ssize_t r = recv(fd, buf + n, cap - n, 0);
+        int64_t left = deadline - mono_ms();
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0) {
+            if (pr == 0)
+                snprintf(err, errlen, "%s: no complete answer within %d%s", shown,
+                         timeout_ms % 1000 ? timeout_ms : timeout_ms / 1000, timeout_ms % 1000 ? " ms" : " s");
+            else
+                snprintf(err, errlen, "%s: %s", shown, strerror(errno));
+            goto out;
+        }
+        ssize_t r = recv(fd, buf + n, cap - n, MSG_DONTWAIT);
         if (r < 0) {
-            snprintf(err, errlen, "%s: %s", hostport, errno == EAGAIN ? "timed out" : strerror(errno));
+            if (errno == EAGAIN || errno == EINTR)
+                continue;
+            snprintf(err, errlen, "%s: %s", shown, strerror(errno));
             goto out;
         }
         if (r == 0)
             break;
         n += (size_t)r;
+        if (n > OL_HTTP_GET_MAX) {
+            snprintf(err, errlen, "%s: answer larger than %u MiB", shown, OL_HTTP_GET_MAX >> 20);
+            goto out;
+        }
     }
     buf[n] = '\0';
     char *hdr_end = strstr(buf, "\r\n\r\n");
     if (!hdr_end || sscanf(buf, "HTTP/%*d.%*d %d", status) != 1) {
-        snprintf(err, errlen, "%s: not an HTTP response", hostport);
+        snprintf(err, errlen, "%s: not an HTTP response", shown);
         goto out;
     }
     size_t off = (size_t)(hdr_end + 4 - buf);

@@ -57,9 +57,18 @@ int ol_http_bind(const char *listen_on, const char *what, int backlog, ol_http_b
 void ol_http_stop(ol_http *s);
 
 /* GET url ("http://HOST:PORT[/PATH]", PATH default "/metrics"), at most
- * timeout_ms for connecting and for each read. *body (malloc'ed, NUL-
+ * timeout_ms for the whole request (connecting, sending and reading the
+ * answer to its end: a server trickling bytes cannot hold it longer), and an
+ * answer of at most OL_HTTP_GET_MAX bytes. *body (malloc'ed, NUL-
  * terminated, caller frees) gets the response body. 0 with *status, or -1
- * with err. */
+ * with err, which names the URL as ol_http_url_shown writes it. */
+#define OL_HTTP_GET_MAX (16u << 20)
 int ol_http_get(const char *url, int timeout_ms, int *status, char **body, size_t *len, char *err, size_t errlen);
+
+/* url as a message may show it: without user info, i.e. without everything
+ * from just after "://" to the LAST '@' (a password may hold '@', '/', '?'
+ * or '#', so no earlier delimiter can be trusted to end it; a '@' later in
+ * the path hides a little more, never a secret). Cut to fit outlen. */
+void ol_http_url_shown(const char *url, char *out, size_t outlen);
 
 #endif

@@ -8,9 +8,31 @@
 #include "ol_escape.h"
 #include "ol_http.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* the three requests (/metrics, /healthz, /readyz) share one deadline: a
+ * server that trickles its answers cannot hold `status --url` longer */
+#define STATUS_URL_MS 10000
+static int64_t g_deadline;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* what is left of the deadline (at least 1 ms: ol_http_get then says it
+ * timed out, naming the URL) */
+static int left_ms(void)
+{
+    int64_t l = g_deadline - now_ms();
+    return l < 1 ? 1 : l > STATUS_URL_MS ? STATUS_URL_MS : (int)l;
+}
 
 /* prints one sample line of the exposition when it is an opsledger_ series
  * of `service`: the name with its other labels, then the value, both as the
@@ -55,7 +77,7 @@ static int probe(ol_esc_arena *esc, const char *base, const char *path, const ch
     char *body = NULL;
     size_t len = 0;
     snprintf(url, sizeof url, "%s%s", base, path);
-    if (ol_http_get(url, 5000, &status, &body, &len, err, sizeof err)) {
+    if (ol_http_get(url, left_ms(), &status, &body, &len, err, sizeof err)) {
         printf("  %-60s unknown (%s)\n", label, ol_esc_a(esc, OL_ESC_TEXT, err));
         return -1;
     }
@@ -99,7 +121,8 @@ int cmd_status_url(int argc, char **argv)
         base[--bl] = '\0';
     snprintf(murl, sizeof murl, "%s/metrics", base);
     const char *sv = ol_esc_a(&esc, OL_ESC_TEXT, service), *mu = ol_esc_a(&esc, OL_ESC_TEXT, murl);
-    if (ol_http_get(murl, 5000, &status, &body, &len, err, sizeof err)) {
+    g_deadline = now_ms() + STATUS_URL_MS;
+    if (ol_http_get(murl, left_ms(), &status, &body, &len, err, sizeof err)) {
         fprintf(stderr, "opsledger status %s: %s\n", sv, ol_esc_a(&esc, OL_ESC_TEXT, err));
         goto out;
     }

@@ -15,9 +15,13 @@
 #include "ol_http_app.h"
 #include "ol_metrics.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 static void test_dl_class(void **state)
 {
@@ -191,6 +195,78 @@ static void test_http_bind(void **state)
     ol_http_stop(m);
 }
 
+/* a server of one connection that misbehaves after its status line: trickles
+ * a line every 50 ms (at most 100 lines, then closes), or sends 17 MiB at once */
+struct bad_server {
+    ol_http_bound b;
+    int oversized;
+    pthread_t t;
+};
+
+static void *bad_serve(void *arg)
+{
+    struct bad_server *s = arg;
+    static char chunk[65536];
+    char req[2048];
+    int fd = accept(s->b.fd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    if (recv(fd, req, sizeof req, 0) > 0 && send(fd, "HTTP/1.0 200 OK\r\n\r\n", 19, MSG_NOSIGNAL) == 19) {
+        memset(chunk, 'x', sizeof chunk);
+        for (int i = 0; i < (s->oversized ? 17 * 16 : 100); i++) {
+            if (s->oversized ? send(fd, chunk, sizeof chunk, MSG_NOSIGNAL) < 0
+                             : send(fd, "opsledger_x 1\n", 14, MSG_NOSIGNAL) != 14)
+                break; /* the client gave up */
+            if (!s->oversized)
+                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static void bad_get(int oversized, const char *want)
+{
+    struct bad_server s = {.oversized = oversized};
+    char err[512], url[128];
+    int status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    assert_int_equal(ol_http_bind("127.0.0.1:0", "test", 4, &s.b, err, sizeof err), 0);
+    assert_int_equal(pthread_create(&s.t, NULL, bad_serve, &s), 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", s.b.port);
+    /* 1 s in all: a trickle of 5 s (a line every 50 ms) is past it, although
+     * no single read waits more than 50 ms */
+    assert_int_equal(ol_http_get(url, 1000, &status, &body, &len, err, sizeof err), -1);
+    assert_null(body);
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s: %s", url, want);
+    assert_string_equal(err, msg);
+    assert_int_equal(pthread_join(s.t, NULL), 0);
+    close(s.b.fd);
+}
+
+/* `opsledger status --url` against a server that never finishes: a deadline
+ * on the whole answer and a cap on its size, each named with the URL */
+static void test_http_get_bounded(void **state)
+{
+    char err[512];
+    int status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    (void)state;
+    bad_get(0, "no complete answer within 1 s");
+    bad_get(1, "answer larger than 16 MiB");
+    /* the URL is named without its credentials */
+    assert_int_equal(ol_http_get("http://ops:s3cr@t/x@127.0.0.1:1/metrics", 1000, &status, &body, &len, err,
+                                 sizeof err), -1);
+    assert_null(strstr(err, "s3cr"));
+    assert_null(strstr(err, "t/x"));
+    assert_non_null(strstr(err, "127.0.0.1:1"));
+    assert_int_equal(ol_http_get("ftp://ops:s3cr@t@127.0.0.1:1/", 1000, &status, &body, &len, err, sizeof err), -1);
+    assert_null(strstr(err, "s3cr"));
+}
+
 /* answers the first repeated query argument's name, or "-" */
 static int dup_handler(void *ctx, const ol_http_req *req, ol_http_resp *r)
 {
@@ -240,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_exposition),
         cmocka_unit_test(test_http_roundtrip),
         cmocka_unit_test(test_http_app_repeated_arg),
+        cmocka_unit_test(test_http_get_bounded),
         cmocka_unit_test(test_http_bind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
