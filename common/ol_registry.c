@@ -2,6 +2,7 @@
  * in-memory cache of writer schemas by id (what the decoder asks), and the
  * derived topics' manifest id -> registry id map the publisher applies. */
 #include "ol_registry_int.h"
+#include "ol_http.h"
 #include "ol_log.h"
 
 #include <curl/curl.h>
@@ -62,12 +63,10 @@ int ol_registry_from_config(const ol_config *cfg, ol_registry **out, char *err, 
     size_t ul = strlen(r->url);
     while (ul > 0 && r->url[ul - 1] == '/')
         r->url[--ul] = '\0';
-    /* https://user:pass@host -> https://host in every message */
-    char *scheme_end = strstr(r->url, "://") + 3, *at = strchr(scheme_end, '@'), *slash = strchr(scheme_end, '/');
-    if (at && (!slash || at < slash))
-        snprintf(r->url_shown, strlen(url) + 1, "%.*s%s", (int)(scheme_end - r->url), r->url, at + 1);
-    else
-        snprintf(r->url_shown, strlen(url) + 1, "%s", r->url);
+    /* https://user:pass@host -> https://host in every message: the user info
+     * runs to the LAST '@' (a password may hold '@' or '/'; the first '@', or
+     * a '/' before it, showed part or all of the password: review) */
+    ol_http_url_shown(r->url, r->url_shown, strlen(url) + 1);
     r->userinfo = dup_opt(cfg, "schema_registry.basic_auth_user_info", &fail);
     r->ca = dup_opt(cfg, "schema_registry.ssl.ca.location", &fail);
     r->cert = dup_opt(cfg, "schema_registry.ssl.certificate.location", &fail);

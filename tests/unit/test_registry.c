@@ -126,6 +126,22 @@ static void test_config(void **state)
     assert_string_equal(ol_registry_url(r), "https://registry:8081"); /* no user info in messages */
     assert_true(ol_registry_auto_register(r));
     ol_registry_free(r);
+    /* a password holding '@' or '/' (or both, or '?', '#'): the user info
+     * ends at the LAST '@', and none of it is shown (review: the first '@'
+     * showed "PASS99@127.0.0.1", a '/' before it showed user and password) */
+    static const char *const secret_urls[][2] = {
+        {"http://reg:WRONG@PASS99@127.0.0.1:8081", "http://127.0.0.1:8081"},
+        {"http://reg:WRONG/PASS99@127.0.0.1:8081/", "http://127.0.0.1:8081"},
+        {"https://reg:W/R@O?N#G@PASS99@registry:8081/ctx", "https://registry:8081/ctx"},
+        {"http://PASS99@registry", "http://registry"},
+        {"http://registry:8081/", "http://registry:8081"}};
+    for (size_t i = 0; i < sizeof secret_urls / sizeof secret_urls[0]; i++) {
+        ol_config_set(&cfg, "schema_registry.url", secret_urls[i][0]);
+        assert_int_equal(ol_registry_from_config(&cfg, &r, err, sizeof err), 0);
+        assert_string_equal(ol_registry_url(r), secret_urls[i][1]);
+        assert_null(strstr(ol_registry_url(r), "PASS99"));
+        ol_registry_free(r);
+    }
     assert_int_equal(ol_config_is_secret("schema_registry.basic_auth_user_info"), 1);
     ol_config_free(&cfg);
 }
