@@ -17,7 +17,11 @@ static const char *const inputs[] = {
     "ops.forecast.weekly",    "ops.forecast.engagement", "ops.forecast.demand", "ops.delivery.status",
     "ops.cover.gaps",         "hr.person",              "delivery.engagement", "timesheet.entry",
     "hr.leave",               "delivery.risk",          "finance.expense",     "finance.period",
-    "ops.headcount.weekly",   "finance.margin.weekly",  "delivery.allocation", NULL};
+    "ops.headcount.weekly",   "finance.margin.weekly",  "delivery.allocation",
+    /* the weekly report's "received in the last 4 weeks" is the invoice's
+     * occurred_at (common/report): without it /weekly listed fewer
+     * invoices to chase than `report weekly` (review) */
+    "finance.contractor_invoice", NULL};
 static const char *const outputs[] = {NULL};
 static const char *const dbs[] = {WEB_DBS, NULL};
 
@@ -34,7 +38,8 @@ const char *web_key_of(const char *topic, json_t *rec)
     } ids[] = {{"hr.person", "person_id"},          {"delivery.engagement", "engagement_id"},
                {"timesheet.entry", "entry_id"},     {"hr.leave", "leave_id"},
                {"delivery.risk", "risk_id"},        {"finance.expense", "expense_id"},
-               {"finance.period", "iso_week"},    {"delivery.allocation", "allocation_id"}};
+               {"finance.period", "iso_week"},    {"delivery.allocation", "allocation_id"},
+               {"finance.contractor_invoice", "invoice_id"}};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (!strcmp(topic, ids[i].topic))
             return str(rec, ids[i].field);

@@ -56,6 +56,26 @@ v.update(event_id="hostile-1", revision=v["revision"] + 1, occurred_at="2026-11-
 print(json.dumps(v))
 PY
 cat "$T/hostile.jsonl" >>"$T/gen/hr.person.jsonl"
+# a contractor invoice to chase in the weekly report: received in $W for a
+# period (2026-W41) outside the report's last 4 weeks, with no time logged
+# then, so it is not MATCHED and the report lists it only by the day it was
+# received (finance.contractor_invoice's occurred_at, which the web must fold
+# for /weekly to equal `report weekly`)
+python3 - "$T/gen/hr.person.jsonl" >"$T/invoice.jsonl" <<'PY'
+import json, sys
+last = {}
+for line in open(sys.argv[1]):
+    v = json.loads(line)
+    last[v["person_id"]] = v
+p = next(v for k, v in sorted(last.items()) if v["employment"] == "CONTRACTOR")
+print(json.dumps({"event_id": "web-invoice-1", "occurred_at": "2026-11-18T10:00:00Z", "source": "finance",
+                  "revision": 1, "invoice_id": "inv-web-chase-1", "person_id": p["person_id"],
+                  "supplier": p["supplier"] or "Web Check Ltd", "period_first_day": "2026-10-05",
+                  "period_last_day": "2026-10-09", "minutes_invoiced": 2250, "amount_minor": 225000,
+                  "currency": p["currency"], "status": "RECEIVED"}))
+PY
+check "a contractor invoice to chase is made" test -s "$T/invoice.jsonl"
+cat "$T/invoice.jsonl" >>"$T/gen/finance.contractor_invoice.jsonl"
 check "the scenario is produced to the broker" produce_dir "$T/gen"
 
 fold_all() {
