@@ -21,6 +21,15 @@ static int need(web_req *q, ol_http_resp *r, const char *name, const char **v)
     return 1;
 }
 
+/* the 404 page of an id with no record as of the request's instant (the id
+ * is escaped by web_error_page) */
+static int unknown_id(web_req *q, ol_http_resp *r, const char *what, const char *id)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, "id: no %s \"%.300s\" (as of that instant).", what, id);
+    return web_error_page(q, r, 404, msg);
+}
+
 /* the page's week: ?week=, else the current one; 0, or 1 (page answered) */
 static int page_week(web_req *q, web_buf *b, ol_http_resp *r, char w[9])
 {
@@ -93,6 +102,15 @@ int web_page_person(web_req *q, ol_http_resp *r)
     char name[200], cur[9], weeks[12][9], t[48];
     if (need(q, r, "id", &id))
         return 0;
+    /* an unknown id is 404, as the API answers for an unknown key (it was a
+     * 200 page with empty tables: review) */
+    const char *pj;
+    size_t pl;
+    int known = web_get_text(q->m, q->txn, "hr.person", id, q->as_of, &pj, &pl, NULL, NULL);
+    if (known < 0)
+        return -1;
+    if (!known)
+        return unknown_id(q, r, "person", id);
     web_buf b = {0};
     web_person_name(q, id, name, sizeof name);
     web_page_begin(&b, q, name);
@@ -158,7 +176,9 @@ int web_page_engagement(web_req *q, ol_http_resp *r)
     json_t *e = NULL, *f = NULL, *it;
     size_t i;
     if (web_get(q->m, q->txn, "delivery.engagement", id, q->as_of, &e, NULL, NULL))
-        e = NULL;
+        return -1;
+    if (!e) /* 404, as the API for an unknown key (it was an empty 200 page: review) */
+        return unknown_id(q, r, "engagement", id);
     web_page_begin(&b, q, e && *web_s(e, "name") ? web_s(e, "name") : id);
     if (e) {
         wb_puts(&b, "<p>Client ");
@@ -493,10 +513,14 @@ int web_page_cover(web_req *q, ol_http_resp *r)
     char from[11], to[11], cur[9];
     json_t *it;
     size_t i;
-    web_page_begin(&b, q, "Live-service cover");
     const char *a = web_arg(q, "from");
     int32_t d;
-    if (a && *a && ol_date_parse(a, &d) == 0)
+    /* a malformed day is 400 naming it, as on every other page and the API
+     * (it silently showed the default fortnight: review) */
+    if (a && *a && ol_date_parse(a, &d))
+        return web_error_page(q, r, 400, "from: expected a day like 2026-11-16");
+    web_page_begin(&b, q, "Live-service cover");
+    if (a && *a)
         ;
     else if (web_current_week(q, cur) == 0) { /* next week, from its Monday */
         ol_week w;

@@ -561,6 +561,23 @@ for path, param in (("/utilisation?team=a&team=b", "team"), ("/weekly?week=%s&we
 check("a repeated query argument is 400 naming it, API (JSON) and pages (escaped HTML), whatever was asked "
       "before: %s" % (bad or "all"), not bad)
 
+# ---- an unknown person or engagement is a 404 page (as the API answers 404
+# for an unknown key), its id escaped; a malformed cover day is 400 naming it
+bad = []
+for path, code, want in (("/person?id=nobody", 404, "nobody"), ("/engagement?id=nobody", 404, "nobody"),
+                         ("/person?id=%3Cb%3Ex", 404, "&lt;b&gt;x"), ("/engagement?id=%3Cb%3Ex", 404, "&lt;b&gt;x"),
+                         ("/cover?from=garbage", 400, "from"), ("/cover?from=2026-13-01", 400, "from"),
+                         ("/cover?from=%3Cb%3E", 400, "from")):
+    st, h, d = req(path, cookie=cookie)
+    html = d.decode("utf-8", "replace")
+    if st != code or "text/html" not in h.get("content-type", "") or want not in html or "<b>" in html \
+            or "Data as of" not in html:
+        bad.append((path, st))
+st, _, _ = req("/person?id=p-0001", cookie=cookie)
+st2, _, _ = req("/cover?from=2026-11-16", cookie=cookie)
+check("unknown person or engagement pages are 404, a malformed cover day 400, escaped: %s; a known person %d, "
+      "a good day %d" % (bad or "all", st, st2), not bad and st == 200 and st2 == 200)
+
 # ---- slow clients (slowloris): one address holds at most 32 connections, and
 # a request that is not complete 15 s after the connection (or its previous
 # request) is cut, however it trickles; another address is still answered
