@@ -5,6 +5,7 @@
  * or a session, and no secret is ever logged. */
 #include "ol_escape.h"
 #include "ol_log.h"
+#include "ol_metrics.h"
 #include "ol_time.h"
 #include "web.h"
 #include "web_cache.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,75 @@ struct server {
     web_auth *auth;
     web_cache *cache; /* finished answers by request and snapshot (cache.c) */
     int tls;
+    atomic_ullong answers[4]; /* by status class: 2xx (and 1xx), 3xx, 4xx, 5xx (/metrics) */
 };
+
+/* /metrics of `serve` (SPEC 5: every service serves /metrics, /healthz and
+ * /readyz; the fold's are on run's metrics.listen): its answers by status
+ * class, the answer cache, the read model's data time and the process */
+static int serve_metrics(struct server *s, ol_http_resp *r)
+{
+    static const char *const cls[] = {"2xx", "3xx", "4xx", "5xx"};
+    ol_metrics_buf b = {NULL, 0, 0, 0};
+    unsigned long long hits = 0, misses = 0;
+    MDB_txn *txn;
+    int64_t dt = 0;
+    if (mdb_txn_begin(s->m.st->env, NULL, MDB_RDONLY, &txn) == 0) {
+        dt = web_data_time(&s->m, txn);
+        mdb_txn_abort(txn);
+    }
+    web_cache_stats(s->cache, &hits, &misses);
+    ol_mbuf_printf(&b, "# HELP opsledger_web_requests_total Answers of opsledger-web serve, by status class.\n"
+                       "# TYPE opsledger_web_requests_total counter\n");
+    for (int i = 0; i < 4; i++)
+        ol_mbuf_printf(&b, "opsledger_web_requests_total{service=\"web\",code=\"%s\"} %llu\n", cls[i],
+                       (unsigned long long)atomic_load(&s->answers[i]));
+    ol_mbuf_printf(&b,
+                   "# HELP opsledger_web_cache_hits_total Answers served from the answer cache.\n"
+                   "# TYPE opsledger_web_cache_hits_total counter\n"
+                   "opsledger_web_cache_hits_total{service=\"web\"} %llu\n"
+                   "# HELP opsledger_web_cache_misses_total Answers rendered (not in the answer cache).\n"
+                   "# TYPE opsledger_web_cache_misses_total counter\n"
+                   "opsledger_web_cache_misses_total{service=\"web\"} %llu\n",
+                   hits, misses);
+    if (dt > 0)
+        ol_mbuf_printf(&b,
+                       "# HELP opsledger_data_time_seconds Data time of the read model served: the latest "
+                       "occurred_at folded, seconds since the epoch.\n"
+                       "# TYPE opsledger_data_time_seconds gauge\n"
+                       "opsledger_data_time_seconds{service=\"web\"} %.3f\n",
+                       (double)dt / 1000);
+    ol_metrics_render_process(&b, "web");
+    if (b.oom) {
+        free(b.p);
+        return -1;
+    }
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->body = b.p;
+    r->len = b.n;
+    return 0;
+}
+
+/* /readyz of `serve`: ready when a read transaction of the read model opens
+ * (the fold's lag is run's /readyz) */
+static int serve_readyz(struct server *s, ol_http_resp *r)
+{
+    web_buf b = {0};
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->m.st->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        wb_printf(&b, "not ready: the read model cannot be read (%s)\n", mdb_strerror(rc));
+        return wb_reply(&b, r, 503, "text/plain; charset=utf-8");
+    }
+    int64_t dt = web_data_time(&s->m, txn);
+    mdb_txn_abort(txn);
+    char t[32] = "";
+    if (dt > 0)
+        ol_ts_format(dt, t);
+    wb_printf(&b, "ready: read model open, %s%s\n", dt > 0 ? "data as of " : "nothing folded yet", t);
+    return wb_reply(&b, r, 200, "text/plain; charset=utf-8");
+}
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig)
@@ -192,9 +262,8 @@ static const char *bad_arg(const ol_http_req *req, int64_t *as_of, char as_of_te
     return NULL;
 }
 
-static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
+static int handle_req(struct server *s, const ol_http_req *req, ol_http_resp *r)
 {
-    struct server *s = ctx;
     char sid[65], name[64] = "";
     const char *path = req->path;
     int role = WEB_ROLE_NONE, rc = -1;
@@ -206,6 +275,11 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
         wb_puts(&b, "ok\n");
         return wb_reply(&b, r, 200, "text/plain; charset=utf-8");
     }
+    /* unauthenticated, as every service's metrics endpoints (SPEC 5) */
+    if (!strcmp(path, "/metrics"))
+        return serve_metrics(s, r);
+    if (!strcmp(path, "/readyz"))
+        return serve_readyz(s, r);
     if (!strcmp(path, "/favicon.ico")) { /* browsers ask for it: no icon, and no 404 in their console */
         r->status = 204;
         return 0;
@@ -273,6 +347,16 @@ static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
      * an answer that cannot be kept is still sent compressed when large */
     if (!rc && r->status == 200 && web_cache_put(cacheable ? s->cache : NULL, key, txnid, gz, r, first_header))
         rc = -1;
+    return rc;
+}
+
+/* every answer counted by its status class (a -1 is the listener's 500) */
+static int handle(void *ctx, const ol_http_req *req, ol_http_resp *r)
+{
+    struct server *s = ctx;
+    int rc = handle_req(s, req, r);
+    int st = rc ? 500 : r->status;
+    atomic_fetch_add(&s->answers[st >= 500 ? 3 : st >= 400 ? 2 : st >= 300 ? 1 : 0], 1);
     return rc;
 }
 

@@ -578,6 +578,26 @@ st2, _, _ = req("/cover?from=2026-11-16", cookie=cookie)
 check("unknown person or engagement pages are 404, a malformed cover day 400, escaped: %s; a known person %d, "
       "a good day %d" % (bad or "all", st, st2), not bad and st == 200 and st2 == 200)
 
+# ---- serve's own /metrics and /readyz (SPEC 5: every service serves them),
+# unauthenticated like the other services' metrics endpoints
+st, h, d = req("/metrics")
+text = d.decode("utf-8", "replace")
+st_r, h_r, d_r = req("/readyz")
+st_h, _, _ = req("/healthz")
+check("serve answers /metrics without a token (%d, %s) with opsledger_ series of service \"web\"; /readyz %d (%s); "
+      "/healthz %d" % (st, h.get("content-type"), st_r, d_r[:60], st_h),
+      st == 200 and h.get("content-type", "").startswith("text/plain; version=0.0.4")
+      and 'opsledger_build_info{service="web"' in text and "opsledger_web_requests_total{" in text
+      and 'opsledger_data_time_seconds{service="web"}' in text and st_r == 200 and d_r.startswith(b"ready")
+      and st_h == 200)
+import shutil
+if shutil.which("promtool"):
+    p = subprocess.run(["promtool", "check", "metrics"], input=d, capture_output=True, timeout=60)
+    check("serve's /metrics passes promtool check metrics (%s)" % (p.stdout + p.stderr).decode()[:300].strip(),
+          p.returncode == 0 and st == 200 and "opsledger_" in text)
+else:
+    print("  (promtool not installed: serve's /metrics not checked by it)")
+
 # ---- slow clients (slowloris): one address holds at most 32 connections, and
 # a request that is not complete 15 s after the connection (or its previous
 # request) is cut, however it trickles; another address is still answered
