@@ -101,6 +101,10 @@ int billing_expense_line(ol_fold_ctx *ctx, const char *expense_id);
 /* layout.c */
 /* ep_entries key of an entry: engagement (may be empty), person, its week, id */
 void billing_entry_key(ol_key *k, const char *eng, const char *person, int32_t work_date, const char *id);
+/* Calls fn for every engagement pe lists for person (pc: a cursor on pe),
+ * until fn returns non-zero (returned). 0, MDB_CORRUPTED, an LMDB error, or
+ * -1 when person is too long for a key. */
+int billing_each_engagement(MDB_cursor *pc, const char *person, int (*fn)(const char *eng, void *arg), void *arg);
 /* A directory from before ep_entries held every entry (a second index,
  * pd_entries, keyed by person and day): its entries without an engagement
  * move into ep_entries and pd_entries is dropped, in one transaction. 0, or

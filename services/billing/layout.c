@@ -24,42 +24,65 @@ void billing_entry_key(ol_key *k, const char *eng, const char *person, int32_t w
     ol_key_str(k, id);
 }
 
+int billing_each_engagement(MDB_cursor *pc, const char *person, int (*fn)(const char *eng, void *arg), void *arg)
+{
+    ol_key p;
+    int rc;
+    ol_key_init(&p);
+    ol_key_str(&p, person);
+    if (p.overflow)
+        return -1;
+    MDB_val k = ol_key_val(&p), v;
+    for (rc = mdb_cursor_get(pc, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(pc, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= p.n || memcmp(k.mv_data, p.b, p.n))
+            break;
+        const char *eng = (const char *)k.mv_data + p.n;
+        if (!memchr(eng, '\0', k.mv_size - p.n))
+            return MDB_CORRUPTED;
+        if ((rc = fn(eng, arg)))
+            return rc;
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct find_entry {
+    MDB_txn *txn;
+    MDB_dbi ep;
+    const char *person, *id;
+    int32_t day;
+    int found;
+};
+
+/* 1 (stop) when ep_entries holds the entry under eng */
+static int entry_under(const char *eng, void *arg)
+{
+    struct find_entry *f = arg;
+    ol_key k;
+    MDB_val kv, v;
+    billing_entry_key(&k, eng, f->person, f->day, f->id);
+    if (k.overflow)
+        return 0;
+    kv = ol_key_val(&k);
+    int rc = mdb_get(f->txn, f->ep, &kv, &v);
+    if (rc == 0)
+        f->found = 1;
+    return rc == MDB_NOTFOUND ? 0 : rc ? rc : 1;
+}
+
 /* 1 when ep_entries holds entry id of person on day under an engagement pe
  * lists for the person, 0 when not, or an LMDB error (negated) */
 static int under_engagement(MDB_txn *txn, MDB_dbi ep, MDB_dbi pe, const char *person, int32_t day, const char *id)
 {
     MDB_cursor *c;
-    ol_key p, k;
-    MDB_val kv, v;
-    int rc, found = 0;
+    struct find_entry f = {txn, ep, person, id, day, 0};
+    int rc;
     if ((rc = mdb_cursor_open(txn, pe, &c)))
         return -rc;
-    ol_key_init(&p);
-    ol_key_str(&p, person);
-    kv = ol_key_val(&p);
-    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0 && !found;
-         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
-        if (kv.mv_size <= p.n || memcmp(kv.mv_data, p.b, p.n))
-            break;
-        const char *eng = (const char *)kv.mv_data + p.n;
-        if (!memchr(eng, '\0', kv.mv_size - p.n)) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        billing_entry_key(&k, eng, person, day, id);
-        MDB_val ek = ol_key_val(&k), ev;
-        int g = k.overflow ? MDB_NOTFOUND : mdb_get(txn, ep, &ek, &ev);
-        if (g == 0)
-            found = 1;
-        else if (g != MDB_NOTFOUND) {
-            rc = g;
-            break;
-        }
-    }
+    rc = billing_each_engagement(c, person, entry_under, &f);
     mdb_cursor_close(c);
-    if (rc && rc != MDB_NOTFOUND)
-        return -rc;
-    return found;
+    if (f.found)
+        return 1;
+    return rc ? -(rc < 0 ? MDB_CORRUPTED : rc) : 0;
 }
 
 int billing_layout_upgrade(ol_runtime *rt)

@@ -47,43 +47,40 @@ static int logged_under(MDB_cursor *c, const char *eng, const char *person, int3
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+struct logged {
+    MDB_cursor *c; /* on ep_entries */
+    const char *person;
+    int32_t first, last;
+    int64_t sum;
+};
+
+static int logged_under_eng(const char *eng, void *arg)
+{
+    struct logged *l = arg;
+    return logged_under(l->c, eng, l->person, l->first, l->last, &l->sum);
+}
+
 /* the APPROVED minutes person logged in [first, last], any activity and
  * engagement: under every engagement pe names for the person (it gains one
  * with the first entry there and never loses it) and under "" (none) */
 static int logged_minutes(ol_fold_ctx *ctx, const char *person, int32_t first, int32_t last, int32_t *out)
 {
     MDB_txn *txn = ol_fold_txn(ctx);
-    MDB_cursor *c = NULL, *pc = NULL;
-    int64_t sum = 0;
-    ol_key p;
+    MDB_cursor *pc = NULL;
+    struct logged l = {NULL, person, first, last, 0};
     int rc;
     *out = 0;
-    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "ep_entries"), &c)) ||
+    if ((rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "ep_entries"), &l.c)) ||
         (rc = mdb_cursor_open(txn, ol_fold_dbi(ctx, "pe"), &pc)) ||
-        (rc = logged_under(c, "", person, first, last, &sum)))
+        (rc = logged_under(l.c, "", person, first, last, &l.sum)) ||
+        (rc = billing_each_engagement(pc, person, logged_under_eng, &l)))
         goto out;
-    ol_key_init(&p);
-    ol_key_str(&p, person);
-    MDB_val k = ol_key_val(&p), v;
-    for (rc = mdb_cursor_get(pc, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(pc, &k, &v, MDB_NEXT)) {
-        if (k.mv_size <= p.n || memcmp(k.mv_data, p.b, p.n))
-            break;
-        const char *eng = (const char *)k.mv_data + p.n;
-        if (!memchr(eng, '\0', k.mv_size - p.n)) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        if ((rc = logged_under(c, eng, person, first, last, &sum)))
-            break;
-    }
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-    *out = sum > INT32_MAX ? INT32_MAX : (int32_t)sum;
+    *out = l.sum > INT32_MAX ? INT32_MAX : (int32_t)l.sum;
 out:
     if (pc)
         mdb_cursor_close(pc);
-    if (c)
-        mdb_cursor_close(c);
+    if (l.c)
+        mdb_cursor_close(l.c);
     return rc;
 }
 
