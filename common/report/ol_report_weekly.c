@@ -13,6 +13,7 @@
  *   forecast     budgets that run out (by run-out week), roll-offs of W.
  * A topic that cannot be read names its service in the report, not fatal. */
 #include "ol_format.h"
+#include "ol_rules.h"
 #include "ol_report_int.h"
 #include "ol_time.h"
 
@@ -210,8 +211,8 @@ static int money_totals(struct ol_report *r)
             t = &r->money_totals[r->nmoney_totals++];
             snprintf(t->currency, sizeof t->currency, "%s", x->currency);
         }
-        t->amount += x->amount;
-        t->amount_week += x->amount_week;
+        t->amount = ol_money_add(t->amount, x->amount);
+        t->amount_week = ol_money_add(t->amount_week, x->amount_week);
         t->end = i + 1;
     }
     return 0;
@@ -259,9 +260,9 @@ static void billing(struct ol_report *r, ol_week w)
             snprintf(m[k].currency, sizeof m[k].currency, "%s", cur);
             r->nmoney++;
         }
-        r->money[k].amount += olr_int(o, "amount_minor");
+        r->money[k].amount = ol_money_add(r->money[k].amount, olr_int(o, "amount_minor"));
         if (lw == w) {
-            r->money[k].amount_week += olr_int(o, "amount_minor");
+            r->money[k].amount_week = ol_money_add(r->money[k].amount_week, olr_int(o, "amount_minor"));
             r->money[k].approved_week += olr_int(o, "approved_minutes");
             r->money[k].pending_week += olr_int(o, "pending_minutes");
         }

@@ -188,6 +188,47 @@ static void assert_lacks(const char *text, const char *needle)
         fail_msg("should not be there: %s", needle);
 }
 
+/* the fixture's events, with two more W47 billing lines at INT64_MAX
+ * (billing saturates a line there: a rate of 10^15 a day of 1 minute) */
+static json_t *huge_events(void *ctx, const char *topic, const char *prefix, const char *suffix, char *err, size_t n)
+{
+    json_t *out = events(ctx, topic, prefix, suffix, err, n);
+    if (out && !strcmp(topic, "finance.billing.line") && (!prefix || !strncmp("e-07|", prefix, strlen(prefix))))
+        for (int i = 3; i <= 4; i++) {
+            char line[512];
+            snprintf(line, sizeof line,
+                     "{\"key\":\"e-07|p-000%d|2026-W47\",\"engagement_id\":\"e-07\",\"person_id\":\"p-000%d\","
+                     "\"week\":\"2026-W47\",\"client\":\"Harbour Insurance Group\",\"bill_to\":\"Harbour\","
+                     "\"approved_minutes\":1440,\"pending_minutes\":0,\"amount_minor\":9223372036854775807,"
+                     "\"delta_minor\":0,\"currency\":\"GBP\",\"post_close\":false,\"period_status\":\"OPEN\"}",
+                     i, i);
+            json_array_append_new(out, json_loads(line, 0, NULL));
+        }
+    return out;
+}
+
+/* money totals past 64 bits saturate, never wrap to a negative figure
+ * (before: "TOTAL GBP -0.02") */
+static void test_money_totals_saturate(void **state)
+{
+    (void)state;
+    struct ol_report_source src = {huge_events, name, NULL, "2026-11-20T18:59:09.000Z"};
+    char err[256], *buf = NULL;
+    size_t len = 0;
+    struct ol_report *r = ol_report_weekly(&src, "2026-W47", err, sizeof err);
+    assert_non_null(r);
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(ol_report_render(f, r, OL_REPORT_TEXT), 0);
+    assert_int_equal(fclose(f), 0);
+    ol_report_free(r);
+    if (getenv("TEST_REPORT_SHOW"))
+        fputs(buf, stderr);
+    assert_has(buf, "92,233,720,368,547,758.07");
+    assert_lacks(buf, "-0.02");
+    free(buf);
+}
+
 static void test_text_reads_without_a_decoder_ring(void **state)
 {
     (void)state;
@@ -334,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_people_and_margin_sections),
         cmocka_unit_test(test_text_reads_without_a_decoder_ring),
         cmocka_unit_test(test_an_ended_week_is_judged),
+        cmocka_unit_test(test_money_totals_saturate),
         cmocka_unit_test(test_html_chart_and_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
