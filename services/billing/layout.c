@@ -154,7 +154,8 @@ fail:
         mdb_cursor_close(c);
     if (txn)
         mdb_txn_abort(txn);
+    char why[256];
     ol_error("cannot keep the timesheet entries once (dropping pd_entries)|db=%s error=\"%s\"", st->path,
-             mdb_strerror(rc));
+             ol_store_strerror(st, rc, why, sizeof why));
     return -1;
 }
