@@ -224,17 +224,6 @@ void ol_http_stop(ol_http *s)
 }
 
 /* ------------------------------------------------------------------ client */
-void ol_http_url_shown(const char *url, char *out, size_t outlen)
-{
-    const char *scheme_end = strstr(url, "://"), *at = scheme_end ? strrchr(scheme_end + 3, '@') : NULL;
-    if (!outlen)
-        return;
-    if (at)
-        snprintf(out, outlen, "%.*s%s", (int)(scheme_end + 3 - url), url, at + 1);
-    else
-        snprintf(out, outlen, "%s", url);
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;

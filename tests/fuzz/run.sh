@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Icommon"
 CFLAGS="$CFLAGS -DOL_SCHEMA_DIR_DEFAULT=\"$(pwd)/schemas\" $(pkg-config --cflags avro-c jansson lmdb rdkafka libcurl)"
 LIBS="$(pkg-config --libs avro-c jansson lmdb rdkafka libcrypto libcurl) -lpthread -lm"
-SRC="common/ol_registry.c common/ol_registry_http.c common/ol_config.c common/ol_codec.c common/ol_flatdec.c common/ol_resolve.c common/ol_json.c common/ol_json_out.c common/ol_validate.c common/ol_schema.c common/ol_time.c common/ol_log.c common/ol_escape.c"
+SRC="common/ol_registry.c common/ol_registry_http.c common/ol_url.c common/ol_config.c common/ol_codec.c common/ol_flatdec.c common/ol_resolve.c common/ol_json.c common/ol_json_out.c common/ol_validate.c common/ol_schema.c common/ol_time.c common/ol_log.c common/ol_escape.c"
 rc=0
 # leaks inside avro-c itself are not ours to fix: see tests/fuzz/lsan.supp
 LSAN_OPTIONS="suppressions=$(pwd)/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"

@@ -302,7 +302,7 @@ static void test_money_saturates(void **state)
     add(f, "delivery.engagement", ENG("G1", "TIME_AND_MATERIALS", "GBP"));
     add(f, "hr.person", PERSON("E1", "EMPLOYEE", 2250, 31, 40000, "GBP"));
     for (int d = 9; d <= 13; d++) {
-        char id[8], day[16], line[1024];
+        char id[16], day[32], line[1024];
         snprintf(id, sizeof id, "s%d", d);
         snprintf(day, sizeof day, "2026-11-%02d", d);
         snprintf(line, sizeof line,
